@@ -1,0 +1,65 @@
+/* log.c - timestamped logging with one write(2) per entry; see log.h. */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* An entry longer than this is cut: log lines hold a pseudo and a short reason at most. */
+#define LOG_LINE_MAX 1024
+
+static void vlog(int fd, const char *level, const char *fmt, va_list ap)
+{
+    char line[LOG_LINE_MAX];
+    struct timespec now;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &now);
+    localtime_r(&now.tv_sec, &tm);
+    size_t n = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S ", &tm);
+    if (level) {
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "%s : ", level);
+    }
+    int m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+    if (m < 0) {
+        return;
+    }
+    n += (size_t)m;
+    if (n > sizeof(line) - 2) {
+        n = sizeof(line) - 2;
+    }
+    line[n++] = '\n';
+
+    int saved = errno; /* logging must not disturb a caller about to report errno */
+    ssize_t w;
+    do {
+        w = write(fd, line, n);
+    } while (w < 0 && errno == EINTR);
+    errno = saved;
+}
+
+void log_info(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(STDOUT_FILENO, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(STDERR_FILENO, "attention", fmt, ap);
+    va_end(ap);
+}
+
+void log_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(STDERR_FILENO, "erreur", fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,58 @@
+/* proto.h - causerie's wire protocol: line framing and line kinds.
+ *
+ * Linked into both programs; pure, no I/O, and no allocation while lines arrive whole.
+ * The protocol is UTF-8 text, one line per '\n' (a '\r' before it is dropped), so that
+ * `nc` is a usable client. Every line from the server starts with one kind character and a
+ * space, so that a program tells a chat message from a notice without reading French.
+ * docs/PROTOCOL.md is the reference; keep it in step with this file.
+ */
+#ifndef CAUSERIE_PROTO_H
+#define CAUSERIE_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+/* The kind of a server line: its first byte. A client shows a kind it does not know as a
+ * notice, so that servers can add kinds without breaking older clients. */
+enum proto_kind {
+    PROTO_PROMPT = '?',  /* the server waits for an answer: "? Entrez votre pseudo :" */
+    PROTO_OK = '+',      /* the last request succeeded: "+ Bienvenue, alice !" */
+    PROTO_ERROR = '!',   /* the last request failed and why: "! Ce pseudo est déjà pris." */
+    PROTO_NOTICE = '*',  /* something happened: "* bob est déconnecté" */
+    PROTO_MESSAGE = '>', /* a chat message: "> bob: salut" */
+};
+
+/* An incremental line framer. It keeps only the unfinished tail of a line between reads,
+ * never more than max_line bytes of it, so a peer cannot grow it by withholding '\n'. */
+struct proto_framer {
+    struct buf partial; /* owned: start of a line whose '\n' has not arrived yet */
+    size_t max_line;    /* longest accepted line, in bytes, without "\r\n" */
+    bool discarding;    /* an overlong line was reported; skip to its '\n' */
+    bool partial_done;  /* the last line returned lives in partial: clear it first */
+};
+
+void proto_framer_init(struct proto_framer *f, size_t max_line);
+void proto_framer_release(struct proto_framer *f);
+
+/* Takes the next line from the input at *in (of *in_len bytes) and advances both past what
+ * it consumed. Returns:
+ *   0          a line is ready: *line and *line_len (no '\n', no trailing '\r'). It points
+ *              into the input or into the framer, and stays valid until the next call.
+ *   -EAGAIN    the input is used up; an unfinished line was kept for the next call.
+ *   -EMSGSIZE  a line grew past max_line. It is reported once, as soon as it is known, and
+ *              the rest of it, up to and including its '\n', is skipped silently.
+ * Call it until it returns -EAGAIN; the same lines come out however the input was split. */
+int proto_framer_next(struct proto_framer *f, const char **in, size_t *in_len, const char **line,
+                      size_t *line_len);
+
+/* True while the framer holds the start of a line (the peer is mid-line). */
+bool proto_framer_mid_line(const struct proto_framer *f);
+
+/* Splits a server line into its kind and its text (what follows "K "). Returns false if
+ * the line is too short to have a kind; then the whole line is the text. */
+bool proto_split_kind(const char *line, size_t len, char *kind, const char **text,
+                      size_t *text_len);
+
+#endif

@@ -1,0 +1,54 @@
+/* sanitize.c - invalid UTF-8 to U+FFFD, control characters removed; see sanitize.h. */
+#include "sanitize.h"
+
+#include "utf8.h"
+
+#define REPLACEMENT_CHARACTER "\xEF\xBF\xBD" /* U+FFFD */
+
+bool sanitize_is_control(uint32_t cp)
+{
+    return (cp < 0x20 && cp != '\t') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
+}
+
+void sanitize_append(struct buf *out, const char *text, size_t len)
+{
+    buf_grow(out, len);
+    size_t run = 0; /* start of the clean bytes not yet copied */
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)text[i];
+        if (c >= 0x20 && c < 0x7F) {
+            i++; /* printable ASCII, by far the most common case */
+            continue;
+        }
+        uint32_t cp;
+        size_t n = utf8_decode(text + i, len - i, &cp);
+        if (cp != UTF8_INVALID && cp != '\t' && !sanitize_is_control(cp)) {
+            i += n;
+            continue;
+        }
+        buf_append(out, text + run, i - run);
+        if (cp == UTF8_INVALID) {
+            buf_append(out, REPLACEMENT_CHARACTER, 3);
+        } else if (cp == '\t') {
+            buf_append_char(out, ' ');
+        }
+        i += n;
+        run = i;
+    }
+    buf_append(out, text + run, len - run);
+}
+
+bool sanitize_is_clean(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint32_t cp;
+        size_t n = utf8_decode(text + i, len - i, &cp);
+        if (cp == UTF8_INVALID || cp == '\t' || sanitize_is_control(cp)) {
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}

@@ -1,0 +1,268 @@
+/* client.c - one TCP connection, from accept to free; see client.h.
+ *
+ * Loop thread only. Reads land in the loop's shared buffer and are framed at once, so an
+ * idle client holds no read buffer. Writes are batched: everything queued in a turn goes
+ * out in one uv_write() from the loop's flush, and the next batch waits for its callback.
+ */
+#include "client.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fr.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "loop.h"
+#include "msg.h"
+#include "session.h"
+
+/* Messages per uv_write(): one writev() each, well under IOV_MAX (1024). At 64 messages
+ * of chat text a batch is a few KiB, enough to fill a socket buffer in a few writes
+ * without pinning many messages to one slow client's in-flight request. */
+#define WRITE_BATCH_MAX 64
+
+struct write_req {
+    uv_write_t req;
+    struct client *c; /* borrowed: stays allocated until this request's callback */
+    size_t bytes;     /* bytes in this batch, counted in c->backlog */
+    unsigned n;
+    struct msg *msgs[]; /* refs held until the write completes or is cancelled */
+};
+
+static atomic_uint_fast64_t next_client_id = 1;
+
+/* ---------------------------------------------------------------- output queue */
+
+static void queue_push(struct client *c, struct msg *m)
+{
+    if (c->q_len == c->q_cap) {
+        uint32_t cap = c->q_cap ? c->q_cap * 2 : 8;
+        struct msg **q = xreallocarray(NULL, cap, sizeof(*q));
+        for (uint32_t i = 0; i < c->q_len; i++) {
+            q[i] = c->queue[(c->q_head + i) & (c->q_cap - 1)];
+        }
+        free(c->queue);
+        c->queue = q;
+        c->q_cap = cap;
+        c->q_head = 0;
+    }
+    c->queue[(c->q_head + c->q_len) & (c->q_cap - 1)] = m;
+    c->q_len++;
+}
+
+static struct msg *queue_pop(struct client *c)
+{
+    assert(c->q_len > 0);
+    struct msg *m = c->queue[c->q_head];
+    c->q_head = (c->q_head + 1) & (c->q_cap - 1);
+    if (--c->q_len == 0) {
+        /* Freed, not kept: most clients are idle most of the time (docs/PERFORMANCE.md). */
+        free(c->queue);
+        c->queue = NULL;
+        c->q_cap = 0;
+        c->q_head = 0;
+    }
+    return m;
+}
+
+static void queue_drop_all(struct client *c)
+{
+    while (c->q_len > 0) {
+        struct msg *m = queue_pop(c);
+        c->backlog -= m->len;
+        msg_unref(m);
+    }
+}
+
+bool client_queue(struct client *c, struct msg *m)
+{
+    if (c->closing || c->overflow) {
+        return false;
+    }
+    if (c->backlog + m->len > c->loop->opts->max_backlog) {
+        /* Not closed here: we may be in the middle of a fan-out over the loop's members.
+         * The flush closes it, at a point where that is safe. */
+        c->overflow = true;
+        loop_mark_pending(c->loop, c);
+        return false;
+    }
+    queue_push(c, m);
+    c->backlog += m->len;
+    loop_mark_pending(c->loop, c);
+    return true;
+}
+
+void client_send(struct client *c, struct msg *m)
+{
+    if (client_queue(c, m)) {
+        msg_ref(m);
+    }
+}
+
+/* ---------------------------------------------------------------- writing */
+
+static void on_write_done(uv_write_t *req, int status)
+{
+    struct write_req *w = (struct write_req *)req;
+    struct client *c = w->c;
+    for (unsigned i = 0; i < w->n; i++) {
+        msg_unref(w->msgs[i]);
+    }
+    c->backlog -= w->bytes;
+    c->writing = false;
+    free(w);
+
+    if (status == UV_ECANCELED || c->closing) {
+        return; /* the socket is being closed; on_closed() follows */
+    }
+    if (status < 0) {
+        client_close(c, fr_strerror(status));
+    } else if (c->q_len > 0 || c->overflow) {
+        loop_mark_pending(c->loop, c);
+    }
+}
+
+/* A client that stopped reading is told why it is dropped, if its socket still has room
+ * for one more line; never waiting for it, since that is what it failed to do. */
+static void drop_slow_client(struct client *c)
+{
+    static const char notice[] = "! Vous ne lisez pas les messages assez vite : déconnexion.\n";
+    uv_buf_t b = uv_buf_init((char *)notice, sizeof(notice) - 1);
+    if (!c->writing) {
+        (void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    }
+    char reason[96];
+    snprintf(reason, sizeof(reason), "trop de retard : plus de %zu octets en attente",
+             c->loop->opts->max_backlog);
+    client_close(c, reason);
+}
+
+void client_flush(struct client *c)
+{
+    if (c->closing) {
+        return;
+    }
+    if (c->overflow) {
+        drop_slow_client(c);
+        return;
+    }
+    if (c->writing || c->q_len == 0) {
+        return; /* on_write_done() marks c pending again if more is queued */
+    }
+    unsigned n = c->q_len < WRITE_BATCH_MAX ? c->q_len : WRITE_BATCH_MAX;
+    struct write_req *w = xmalloc(sizeof(*w) + n * sizeof(w->msgs[0]));
+    uv_buf_t bufs[WRITE_BATCH_MAX];
+    w->c = c;
+    w->n = n;
+    w->bytes = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct msg *m = queue_pop(c);
+        w->msgs[i] = m;
+        w->bytes += m->len;
+        bufs[i] = uv_buf_init(m->data, (unsigned)m->len);
+    }
+    /* libuv writes at once when it can and keeps the rest until the socket is writable. */
+    int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write_done);
+    if (r < 0) {
+        for (unsigned i = 0; i < n; i++) {
+            msg_unref(w->msgs[i]);
+        }
+        c->backlog -= w->bytes;
+        free(w);
+        client_close(c, fr_strerror(r));
+        return;
+    }
+    c->writing = true;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    (void)suggested;
+    struct client *c = h->data;
+    b->base = c->loop->read_buf;
+    b->len = sizeof(c->loop->read_buf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct client *c = s->data;
+    if (nread < 0) {
+        client_close(c, fr_strerror((int)nread));
+        return;
+    }
+    const char *in = b->base;
+    size_t in_len = (size_t)nread;
+    while (!c->closing) {
+        const char *line;
+        size_t len;
+        int r = proto_framer_next(&c->framer, &in, &in_len, &line, &len);
+        if (r == -EAGAIN) {
+            break;
+        } else if (r == -EMSGSIZE) {
+            session_on_overlong(c);
+        } else {
+            session_on_line(c, line, len);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+static void on_closed(uv_handle_t *h)
+{
+    struct client *c = h->data;
+    assert(c->closing && !c->writing && c->q_len == 0);
+    proto_framer_release(&c->framer);
+    free(c->pseudo);
+    free(c);
+}
+
+void client_open(struct loop *l, int fd)
+{
+    struct client *c = xcalloc(1, sizeof(*c));
+    c->loop = l;
+    c->id = atomic_fetch_add_explicit(&next_client_id, 1, memory_order_relaxed);
+    c->member_index = CLIENT_NO_INDEX;
+    c->pending_index = CLIENT_NO_INDEX;
+    c->state = SESSION_HANDSHAKE;
+    proto_framer_init(&c->framer, l->opts->max_line);
+    uv_tcp_init(&l->uv, &c->tcp);
+    c->tcp.data = c;
+
+    int r = uv_tcp_open(&c->tcp, fd);
+    if (r < 0) {
+        log_warn("connexion refusée : %s", fr_strerror(r));
+        close(fd);
+        c->closing = true;
+        uv_close((uv_handle_t *)&c->tcp, on_closed);
+        return;
+    }
+    /* We batch writes ourselves; Nagle would only add latency to each batch. */
+    uv_tcp_nodelay(&c->tcp, 1);
+    r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (r < 0) {
+        client_close(c, fr_strerror(r));
+        return;
+    }
+    session_start(c);
+}
+
+void client_close(struct client *c, const char *reason)
+{
+    if (c->closing) {
+        return; /* a read error and a failed write may both get here */
+    }
+    c->closing = true;
+    session_leave(c, reason);
+    loop_unmark_pending(c->loop, c);
+    queue_drop_all(c);
+    /* Writes in flight complete with UV_ECANCELED before on_closed() runs. */
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}

@@ -1,0 +1,67 @@
+/* client.h - one TCP connection, from accept to free.
+ *
+ * A client belongs to the loop thread that adopted it; no other thread touches it. Input
+ * is framed by proto.c and handed to session.c line by line; output is a queue of msg
+ * references that loop.c flushes once per turn, one uv_write() in flight at a time.
+ * Queued bytes are checked against --max-backlog here and nowhere else. client_close() is
+ * the only way out; the memory is freed in the uv_close() callback.
+ */
+#ifndef CAUSERIE_CLIENT_H
+#define CAUSERIE_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/proto.h"
+
+struct loop;
+struct msg;
+
+#define CLIENT_NO_INDEX UINT32_MAX
+
+enum session_state {
+    SESSION_HANDSHAKE, /* waiting for a valid pseudo */
+    SESSION_JOINED,    /* in the chat: receives broadcasts */
+};
+
+struct client {
+    uv_tcp_t tcp;      /* tcp.data points back here */
+    struct loop *loop; /* borrowed: the loop that owns this client */
+    uint64_t id;       /* unique for the process's life; messages name their origin by it */
+    char *pseudo;      /* owned; NULL until the handshake succeeds */
+    struct proto_framer framer;
+
+    struct msg **queue; /* owned ring of refs to send; NULL when empty */
+    uint32_t q_head, q_len, q_cap;
+    size_t backlog; /* bytes queued plus bytes being written */
+
+    uint32_t member_index;  /* place in loop->members, or CLIENT_NO_INDEX */
+    uint32_t pending_index; /* place in loop->pending, or CLIENT_NO_INDEX */
+    uint8_t state;          /* enum session_state */
+    bool closing;           /* client_close() ran; on_closed() will free */
+    bool writing;           /* a uv_write() is in flight */
+    bool overflow;          /* backlog passed --max-backlog: closed at the next flush */
+};
+
+/* Serves the connected socket fd on loop l (loop thread). Takes ownership of fd: on
+ * failure it is closed and the error logged. */
+void client_open(struct loop *l, int fd);
+
+/* Queues m for c without taking a reference: the caller adds one per true return, in
+ * bulk (see loop.c's fan-out). Returns false if c is closing or past its backlog limit;
+ * nothing is queued then. Makes no system call. */
+bool client_queue(struct client *c, struct msg *m);
+/* Queues m for c, taking a reference of its own. */
+void client_send(struct client *c, struct msg *m);
+
+/* Writes out what is queued, at most WRITE_BATCH_MAX messages in one uv_write(). Called by
+ * loop.c once per turn for each pending client. May close c. */
+void client_flush(struct client *c);
+
+/* Starts closing c: tells session.c (which tells the others, with reason, unless reason is
+ * NULL for a quiet close at shutdown), drops its output, closes the socket. Safe to call
+ * twice. c stays allocated until its uv_close() callback. */
+void client_close(struct client *c, const char *reason);
+
+#endif

@@ -1,0 +1,178 @@
+/* listener.c - accept on loop 0 and deal connections to the loops; see listener.h.
+ *
+ * listener_bind() and listener_start() run on the main thread before the loops; the
+ * callbacks run on loop 0's thread.
+ */
+#define _GNU_SOURCE /* accept4(): the socket arrives non-blocking and close-on-exec */
+#include "listener.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "common/fr.h"
+#include "common/log.h"
+#include "loop.h"
+#include "options.h"
+
+/* Connections accepted per readiness event before the loop serves its clients again:
+ * enough to absorb a burst of connects, small enough not to starve the others. */
+#define ACCEPT_BATCH 64
+/* After EMFILE, wait this long before accepting again instead of spinning on a
+ * listening socket that stays readable. */
+#define ACCEPT_RETRY_MS 100
+/* Connections the kernel queues before we accept them; it caps this at somaxconn. */
+#define LISTEN_BACKLOG 4096
+
+static void name_address(const struct sockaddr *sa, char *out, size_t size)
+{
+    char host[64] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        uv_ip6_name(a, host, sizeof(host));
+        port = ntohs(a->sin6_port);
+        snprintf(out, size, "[%s]:%d", host, port);
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        uv_ip4_name(a, host, sizeof(host));
+        port = ntohs(a->sin_port);
+        snprintf(out, size, "%s:%d", host, port);
+    }
+}
+
+/* Binds and listens on one address; returns the socket or a negative errno. */
+static int bind_one(const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+    if (fd < 0) {
+        return -errno;
+    }
+    int one = 1;
+    /* Restarting the server must not wait for old connections' TIME_WAIT to expire. */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ai->ai_family == AF_INET6) {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+int listener_bind(struct listener *ls, const char *host, int port, struct buf *err)
+{
+    *ls = (struct listener){.fd = -1};
+    char service[16];
+    snprintf(service, sizeof(service), "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int gai = getaddrinfo(host, service, &hints, &res);
+    if (gai != 0) {
+        int e = gai == EAI_NONAME ? UV_EAI_NONAME : gai == EAI_AGAIN ? UV_EAI_AGAIN : UV_EINVAL;
+        buf_appendf(err, "Adresse « %s » invalide : %s.", host, fr_strerror(e));
+        return e;
+    }
+    int first_error = 0;
+    for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = bind_one(ai);
+        if (fd >= 0) {
+            struct sockaddr_storage ss;
+            socklen_t len = sizeof(ss);
+            getsockname(fd, (struct sockaddr *)&ss, &len);
+            name_address((const struct sockaddr *)&ss, ls->name, sizeof(ls->name));
+            ls->fd = fd;
+            freeaddrinfo(res);
+            return 0;
+        }
+        if (!first_error) {
+            first_error = fd;
+        }
+    }
+    freeaddrinfo(res);
+    buf_appendf(err, "Impossible d'écouter sur %s, port %d : %s.", host, port,
+                fr_strerror(first_error));
+    return first_error;
+}
+
+static void on_readable(uv_poll_t *h, int status, int events);
+
+static void on_retry(uv_timer_t *t)
+{
+    struct listener *ls = t->data;
+    uv_poll_start(&ls->poll, UV_READABLE, on_readable);
+}
+
+/* Out of descriptors: stop watching the socket for a while, or it would wake us at once
+ * forever. Clients already connected go on being served. */
+static void pause_accepting(struct listener *ls, int err)
+{
+    log_warn("impossible d'accepter une connexion : %s ; nouvel essai dans %d ms",
+             fr_strerror(-err), ACCEPT_RETRY_MS);
+    uv_poll_stop(&ls->poll);
+    uv_timer_start(&ls->retry, on_retry, ACCEPT_RETRY_MS, 0);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events)
+{
+    (void)events;
+    struct listener *ls = h->data;
+    if (status < 0) {
+        log_error("socket d'écoute : %s", fr_strerror(status));
+        return;
+    }
+    bool wake[MAX_THREADS] = {false};
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        int fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                pause_accepting(ls, errno);
+            } else if (errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            break; /* EAGAIN: no more waiting */
+        }
+        struct loop *l = &ls->loops[ls->next];
+        ls->next = (ls->next + 1) % ls->n_loops;
+        if (l == &ls->loops[0]) {
+            client_open(l, fd);
+        } else {
+            wake[l->index] |= loop_post(l, (struct inbox_item){.kind = INBOX_ADOPT, .u.fd = fd});
+        }
+    }
+    for (unsigned i = 1; i < ls->n_loops; i++) {
+        if (wake[i]) {
+            loop_wake(&ls->loops[i]);
+        }
+    }
+}
+
+void listener_start(struct listener *ls, struct loop *loops, unsigned n_loops)
+{
+    ls->loops = loops;
+    ls->n_loops = n_loops;
+    ls->next = 0;
+    uv_poll_init_socket(&loops[0].uv, &ls->poll, ls->fd);
+    ls->poll.data = ls;
+    uv_timer_init(&loops[0].uv, &ls->retry);
+    ls->retry.data = ls;
+    uv_poll_start(&ls->poll, UV_READABLE, on_readable);
+}
+
+void listener_release(struct listener *ls)
+{
+    if (ls->fd >= 0) {
+        close(ls->fd);
+        ls->fd = -1;
+    }
+}

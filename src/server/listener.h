@@ -1,0 +1,36 @@
+/* listener.h - the listening socket, and how an accepted connection reaches a loop.
+ *
+ * The socket is bound by the main thread (so a bad address is reported at the prompt)
+ * and then watched by loop 0, which accepts in batches and deals connections to the loops
+ * in turn: its own are opened at once, the others' are posted to their inboxes. One
+ * listening socket rather than one per loop with SO_REUSEPORT, so that a port already in
+ * use is an error instead of a silently shared port.
+ */
+#ifndef CAUSERIE_LISTENER_H
+#define CAUSERIE_LISTENER_H
+
+#include <uv.h>
+
+#include "common/buf.h"
+
+struct loop;
+
+struct listener {
+    int fd;             /* owned listening socket */
+    uv_poll_t poll;     /* on loops[0]: readable means connections wait */
+    uv_timer_t retry;   /* on loops[0]: resumes accepting after EMFILE */
+    struct loop *loops; /* borrowed */
+    unsigned n_loops;
+    unsigned next; /* the loop that gets the next connection */
+    char name[80]; /* "127.0.0.1:1234", "[::1]:1234": what we listen on */
+};
+
+/* Resolves host and binds and listens on the first address that accepts (port 0: any free
+ * port). Returns 0, or a negative error with a French explanation appended to err. */
+int listener_bind(struct listener *ls, const char *host, int port, struct buf *err);
+/* Starts watching on loops[0] (main thread, before the loop threads start). */
+void listener_start(struct listener *ls, struct loop *loops, unsigned n_loops);
+/* Closes the socket; its handles were closed with their loop. */
+void listener_release(struct listener *ls);
+
+#endif

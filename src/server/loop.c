@@ -1,0 +1,266 @@
+/* loop.c - one event loop per thread: inbox, fan-out, per-turn flush; see loop.h.
+ *
+ * Runs on its loop's thread, except loop_post() and loop_wake(), which any thread calls,
+ * and loop_init()/loop_join_and_release(), which the main thread calls while the loop's
+ * thread is not running.
+ */
+#include "loop.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "msg.h"
+
+/* ---------------------------------------------------------------- client sets */
+
+static void set_add(struct client_set *s, struct client *c, uint32_t *index)
+{
+    assert(*index == CLIENT_NO_INDEX);
+    if (s->len == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->items = xreallocarray(s->items, s->cap, sizeof(*s->items));
+    }
+    *index = s->len;
+    s->items[s->len++] = c;
+}
+
+/* Removes the client whose index field is *index, moving the last one into its place;
+ * index_of tells where the moved client keeps its index. */
+static void set_remove(struct client_set *s, uint32_t *index,
+                       uint32_t *(*index_of)(struct client *))
+{
+    uint32_t i = *index;
+    assert(i < s->len);
+    struct client *last = s->items[--s->len];
+    s->items[i] = last;
+    *index_of(last) = i;
+    *index = CLIENT_NO_INDEX;
+}
+
+static uint32_t *member_index_of(struct client *c)
+{
+    return &c->member_index;
+}
+
+static uint32_t *pending_index_of(struct client *c)
+{
+    return &c->pending_index;
+}
+
+void loop_add_member(struct loop *l, struct client *c)
+{
+    set_add(&l->members, c, &c->member_index);
+}
+
+void loop_remove_member(struct loop *l, struct client *c)
+{
+    if (c->member_index != CLIENT_NO_INDEX) {
+        set_remove(&l->members, &c->member_index, member_index_of);
+    }
+}
+
+void loop_mark_pending(struct loop *l, struct client *c)
+{
+    if (c->pending_index == CLIENT_NO_INDEX) {
+        set_add(&l->pending, c, &c->pending_index);
+    }
+}
+
+void loop_unmark_pending(struct loop *l, struct client *c)
+{
+    if (c->pending_index != CLIENT_NO_INDEX) {
+        set_remove(&l->pending, &c->pending_index, pending_index_of);
+    }
+}
+
+/* ---------------------------------------------------------------- fan-out and flush */
+
+/* Queues m for every member but its origin, then takes all their references in one atomic
+ * addition and drops the inbox entry's: a message costs one atomic operation per loop, not
+ * one per recipient. */
+static void fan_out(struct loop *l, struct msg *m)
+{
+    unsigned queued = 0;
+    for (uint32_t i = 0; i < l->members.len; i++) {
+        struct client *c = l->members.items[i];
+        if (c->id != m->origin && client_queue(c, m)) {
+            queued++;
+        }
+    }
+    if (queued) {
+        msg_ref_many(m, queued);
+    }
+    msg_unref(m);
+}
+
+/* Before the loop sleeps: one write for each client that got output this turn. */
+static void on_flush(uv_prepare_t *h)
+{
+    struct loop *l = h->data;
+    /* client_flush() may close a client, which never adds to nor reorders this set, so
+     * walking it by index while clearing it is safe. */
+    for (uint32_t i = 0; i < l->pending.len; i++) {
+        struct client *c = l->pending.items[i];
+        c->pending_index = CLIENT_NO_INDEX;
+        client_flush(c);
+    }
+    l->pending.len = 0;
+}
+
+/* ---------------------------------------------------------------- inbox */
+
+bool loop_post(struct loop *l, struct inbox_item item)
+{
+    pthread_mutex_lock(&l->inbox_lock);
+    bool was_empty = l->inbox_len == 0;
+    if (l->inbox_len == l->inbox_cap) {
+        l->inbox_cap = l->inbox_cap ? l->inbox_cap * 2 : 64;
+        l->inbox = xreallocarray(l->inbox, l->inbox_cap, sizeof(*l->inbox));
+    }
+    l->inbox[l->inbox_len++] = item;
+    pthread_mutex_unlock(&l->inbox_lock);
+    return was_empty;
+}
+
+void loop_wake(struct loop *l)
+{
+    int r = uv_async_send(&l->wake);
+    assert(r == 0);
+    (void)r;
+}
+
+static void close_any_handle(uv_handle_t *h, void *arg)
+{
+    struct loop *l = arg;
+    if (uv_is_closing(h) || h == (uv_handle_t *)&l->wake) {
+        return; /* the wake handle outlives the thread: see loop_join_and_release() */
+    }
+    if (h->type == UV_TCP && h->data) {
+        client_close(h->data, NULL);
+    } else {
+        uv_close(h, NULL); /* the listener's handles; their owner frees them after join */
+    }
+}
+
+static void stop(struct loop *l)
+{
+    l->stopping = true;
+    uv_walk(&l->uv, close_any_handle, l);
+    uv_stop(&l->uv);
+}
+
+static void drop_item(struct inbox_item *it);
+
+static void run_item(struct loop *l, struct inbox_item *it)
+{
+    if (l->stopping) {
+        drop_item(it); /* what came in behind INBOX_STOP is never run */
+        return;
+    }
+    switch (it->kind) {
+    case INBOX_DELIVER:
+        fan_out(l, it->u.m);
+        break;
+    case INBOX_ADOPT:
+        client_open(l, it->u.fd);
+        break;
+    case INBOX_STOP:
+        stop(l);
+        break;
+    }
+}
+
+/* libuv merges wake-ups, so every call drains the whole inbox. */
+static void on_wake(uv_async_t *h)
+{
+    struct loop *l = h->data;
+    pthread_mutex_lock(&l->inbox_lock);
+    struct inbox_item *items = l->inbox;
+    size_t n = l->inbox_len;
+    size_t cap = l->inbox_cap;
+    l->inbox = l->spare;
+    l->inbox_cap = l->spare_cap;
+    l->inbox_len = 0;
+    pthread_mutex_unlock(&l->inbox_lock);
+
+    for (size_t i = 0; i < n; i++) {
+        run_item(l, &items[i]);
+    }
+    l->spare = items;
+    l->spare_cap = cap;
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+int loop_init(struct loop *l, unsigned index, const struct server_options *opts)
+{
+    *l = (struct loop){.index = index, .opts = opts};
+    buf_init(&l->scratch);
+    int r = uv_loop_init(&l->uv);
+    if (r < 0) {
+        return r;
+    }
+    l->uv.data = l;
+    pthread_mutex_init(&l->inbox_lock, NULL);
+    uv_async_init(&l->uv, &l->wake, on_wake);
+    l->wake.data = l;
+    uv_prepare_init(&l->uv, &l->flush);
+    l->flush.data = l;
+    uv_prepare_start(&l->flush, on_flush);
+    /* The flush handle alone must not keep the loop running once everything else is gone. */
+    uv_unref((uv_handle_t *)&l->flush);
+    return 0;
+}
+
+static void *loop_main(void *arg)
+{
+    struct loop *l = arg;
+    uv_run(&l->uv, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+int loop_start(struct loop *l)
+{
+    return -pthread_create(&l->thread, NULL, loop_main, l);
+}
+
+/* Releases what an inbox entry holds without running it. */
+static void drop_item(struct inbox_item *it)
+{
+    if (it->kind == INBOX_DELIVER) {
+        msg_unref(it->u.m);
+    } else if (it->kind == INBOX_ADOPT) {
+        close(it->u.fd);
+    }
+}
+
+void loop_join(struct loop *l)
+{
+    pthread_join(l->thread, NULL);
+}
+
+void loop_release(struct loop *l)
+{
+    /* Every loop thread has returned, so nobody can ring the wake handle any more. Items
+     * posted after this loop stopped were never run; release what they hold. */
+    uv_close((uv_handle_t *)&l->wake, NULL);
+    uv_run(&l->uv, UV_RUN_NOWAIT);
+    for (size_t i = 0; i < l->inbox_len; i++) {
+        drop_item(&l->inbox[i]);
+    }
+    int r = uv_loop_close(&l->uv);
+    if (r < 0) {
+        log_error("boucle %u : des ressources n'ont pas été libérées (%s)", l->index,
+                  uv_err_name(r));
+    }
+    pthread_mutex_destroy(&l->inbox_lock);
+    free(l->inbox);
+    free(l->spare);
+    free(l->members.items);
+    free(l->pending.items);
+    buf_release(&l->scratch);
+}

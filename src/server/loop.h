@@ -1,0 +1,93 @@
+/* loop.h - one event loop per thread, its inbox, and the flush before it sleeps.
+ *
+ * Each loop thread owns a uv_loop_t and every handle on it; no other thread touches them.
+ * Other threads reach a loop only through its inbox: a list under a mutex plus a
+ * uv_async_t that wakes the loop (the only libuv call made from another thread). The loop
+ * swaps the whole list out under the lock and runs it unlocked. Before each sleep a
+ * uv_prepare_t (Redis's beforeSleep) writes out every client that has output pending, so
+ * all the messages a turn queued for one client leave in one write.
+ */
+#ifndef CAUSERIE_LOOP_H
+#define CAUSERIE_LOOP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/buf.h"
+#include "options.h"
+
+struct client;
+struct msg;
+
+/* Bytes read from a socket at once. One buffer per loop, not per connection: an idle
+ * connection then costs no read buffer at all (only an unfinished line is kept, by the
+ * framer). 64 KiB is what libuv itself asks for per read. */
+#define LOOP_READ_BUF_SIZE 65536
+
+enum inbox_kind {
+    INBOX_DELIVER, /* fan m out to this loop's members; the entry holds a reference */
+    INBOX_ADOPT,   /* serve the accepted socket fd on this loop */
+    INBOX_STOP,    /* close every client and handle; the thread returns */
+};
+
+struct inbox_item {
+    enum inbox_kind kind;
+    union {
+        struct msg *m; /* ref held, for INBOX_DELIVER */
+        int fd;        /* owned, for INBOX_ADOPT */
+    } u;
+};
+
+/* An array of clients where each knows its index, for O(1) removal by swapping. */
+struct client_set {
+    struct client **items; /* owned array; the clients are borrowed */
+    uint32_t len, cap;
+};
+
+struct loop {
+    uv_loop_t uv;
+    unsigned index;
+    pthread_t thread;
+    const struct server_options *opts; /* borrowed; immutable once the threads run */
+
+    uv_async_t wake;     /* rung by loop_wake() from any thread */
+    uv_prepare_t flush;  /* runs before each sleep: writes out pending clients */
+
+    /* Guards inbox, inbox_len and inbox_cap: what other threads share with this loop. */
+    pthread_mutex_t inbox_lock;
+    struct inbox_item *inbox; /* owned */
+    size_t inbox_len, inbox_cap;
+    struct inbox_item *spare; /* owned by the loop thread: swapped with inbox to drain */
+    size_t spare_cap;
+
+    bool stopping;             /* INBOX_STOP ran: later items are dropped, not run */
+    struct client_set members; /* joined clients: they receive broadcasts */
+    struct client_set pending; /* clients with output to write this turn */
+    struct buf scratch;        /* loop thread's scratch space for sanitised text */
+    char read_buf[LOOP_READ_BUF_SIZE];
+};
+
+/* Sets up l on the calling thread; returns 0 or a negative libuv error. */
+int loop_init(struct loop *l, unsigned index, const struct server_options *opts);
+/* Starts the loop's thread. */
+int loop_start(struct loop *l);
+/* Waits for the thread to return after INBOX_STOP. */
+void loop_join(struct loop *l);
+/* Frees what is left: the wake handle, unrun inbox items, the loop. Main thread, and only
+ * once every loop has been joined, since any loop may still wake any other. */
+void loop_release(struct loop *l);
+
+/* Appends an item to l's inbox; any thread. Returns true if the inbox was empty, in which
+ * case the caller must call loop_wake(l), preferably after releasing its own locks. */
+bool loop_post(struct loop *l, struct inbox_item item);
+void loop_wake(struct loop *l);
+
+/* Loop thread only. A client is in each set at most once. */
+void loop_add_member(struct loop *l, struct client *c);
+void loop_remove_member(struct loop *l, struct client *c);
+void loop_mark_pending(struct loop *l, struct client *c);
+void loop_unmark_pending(struct loop *l, struct client *c);
+
+#endif

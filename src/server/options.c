@@ -1,0 +1,153 @@
+/* options.c - the server's command line; see options.h. */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+
+static const char usage[] =
+    "Usage : causerie-server [OPTION]...\n"
+    "Serveur de discussion causerie. Sans --host, demande l'adresse IP d'écoute.\n"
+    "\n"
+    "  -H, --host ADRESSE       adresse d'écoute : IPv4, IPv6 ou nom (défaut : " DEFAULT_HOST ")\n"
+    "  -p, --port PORT          port d'écoute, 0 pour un port libre (défaut : 1234)\n"
+    "  -t, --threads N          nombre de fils d'exécution (défaut : nombre de processeurs)\n"
+    "      --max-line OCTETS    longueur maximale d'une ligne reçue (défaut : 4096)\n"
+    "      --max-backlog OCTETS file d'attente maximale d'un client lent, au-delà il est\n"
+    "                           déconnecté (défaut : 1048576)\n"
+    "  -h, --help               affiche cette aide et quitte\n"
+    "  -V, --version            affiche la version et quitte\n"
+    "\n"
+    "Documentation : causerie-server(1), docs/PROTOCOL.md, docs/SECURITY.md.\n";
+
+enum { OPT_MAX_LINE = 256, OPT_MAX_BACKLOG };
+
+static const struct option long_options[] = {
+    {"host", required_argument, NULL, 'H'},
+    {"port", required_argument, NULL, 'p'},
+    {"threads", required_argument, NULL, 't'},
+    {"max-line", required_argument, NULL, OPT_MAX_LINE},
+    {"max-backlog", required_argument, NULL, OPT_MAX_BACKLOG},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Parses a whole decimal number within [min, max]; no sign, no trailing garbage. */
+static bool parse_number(const char *s, unsigned long long min, unsigned long long max,
+                         unsigned long long *out)
+{
+    if (*s < '0' || *s > '9') {
+        return false;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end != '\0' || v < min || v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static int bad_value(struct buf *out, const char *option, const char *value, const char *want)
+{
+    buf_appendf(out, "causerie-server : valeur invalide pour %s : « %s » (attendu : %s)\n", option,
+                value, want);
+    return -EINVAL;
+}
+
+static void set_defaults(struct server_options *o)
+{
+    o->host = NULL;
+    o->port = DEFAULT_PORT;
+    o->threads = 0;
+    o->max_line = DEFAULT_MAX_LINE;
+    o->max_backlog = DEFAULT_MAX_BACKLOG;
+}
+
+/* Applies one parsed option; returns 0, OPTIONS_EXIT or -EINVAL. */
+static int apply(struct server_options *o, int opt, const char *arg, struct buf *out)
+{
+    unsigned long long v;
+    switch (opt) {
+    case 'H':
+        if (*arg == '\0') {
+            return bad_value(out, "--host", arg, "une adresse IP ou un nom");
+        }
+        free(o->host);
+        o->host = xstrdup(arg);
+        return 0;
+    case 'p':
+        if (!parse_number(arg, 0, 65535, &v)) {
+            return bad_value(out, "--port", arg, "un nombre de 0 à 65535");
+        }
+        o->port = (int)v;
+        return 0;
+    case 't':
+        if (!parse_number(arg, 1, MAX_THREADS, &v)) {
+            return bad_value(out, "--threads", arg, "un nombre de 1 à 64");
+        }
+        o->threads = (unsigned)v;
+        return 0;
+    case OPT_MAX_LINE:
+        if (!parse_number(arg, 1, MAX_LINE_CEILING, &v)) {
+            return bad_value(out, "--max-line", arg, "un nombre d'octets de 1 à 1048576");
+        }
+        o->max_line = (size_t)v;
+        return 0;
+    case OPT_MAX_BACKLOG:
+        if (!parse_number(arg, MIN_MAX_BACKLOG, SIZE_MAX / 2, &v)) {
+            return bad_value(out, "--max-backlog", arg, "un nombre d'octets, 1024 au moins");
+        }
+        o->max_backlog = (size_t)v;
+        return 0;
+    case 'h':
+        buf_append_str(out, usage);
+        return OPTIONS_EXIT;
+    case 'V':
+        buf_append_str(out, "causerie-server " CAUSERIE_VERSION "\n");
+        return OPTIONS_EXIT;
+    default:
+        return -EINVAL;
+    }
+}
+
+int options_parse(struct server_options *o, int argc, char **argv, struct buf *out)
+{
+    set_defaults(o);
+    optind = 0; /* glibc: start afresh, so the parser can run more than once */
+    opterr = 0; /* we report errors ourselves, in French */
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":H:p:t:hV", long_options, NULL)) != -1) {
+        if (opt == '?' || opt == ':') {
+            const char *what = argv[optind - 1];
+            buf_appendf(out,
+                        opt == '?' ? "causerie-server : option inconnue : %s\n"
+                                   : "causerie-server : l'option %s demande une valeur\n",
+                        what);
+            buf_append_str(out, "Essayez « causerie-server --help ».\n");
+            return -EINVAL;
+        }
+        int r = apply(o, opt, optarg, out);
+        if (r != 0) {
+            return r;
+        }
+    }
+    if (optind < argc) {
+        buf_appendf(out, "causerie-server : argument inattendu : %s\n", argv[optind]);
+        buf_append_str(out, "Essayez « causerie-server --help ».\n");
+        return -EINVAL;
+    }
+    return OPTIONS_RUN;
+}
+
+void options_release(struct server_options *o)
+{
+    free(o->host);
+    o->host = NULL;
+}

@@ -1,0 +1,41 @@
+/* options.h - the server's command line: defaults, limits, parsing, --help.
+ *
+ * Pure: parsing writes no output and calls no exit(), so unit tests drive it directly;
+ * main.c prints what it returns. Every limit a client or operator can meet has its
+ * default here, with its unit and its option; docs/SECURITY.md lists them again.
+ */
+#ifndef CAUSERIE_SERVER_OPTIONS_H
+#define CAUSERIE_SERVER_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/buf.h"
+
+#define DEFAULT_HOST        "127.0.0.1"
+#define DEFAULT_PORT        1234
+#define DEFAULT_MAX_LINE    4096        /* bytes per input line; --max-line */
+#define DEFAULT_MAX_BACKLOG (1 << 20)   /* bytes queued for one client; --max-backlog */
+#define MAX_THREADS         64          /* --threads ceiling: far past any useful value */
+#define MAX_LINE_CEILING    (1 << 20)   /* --max-line ceiling: a line is a chat message */
+#define MIN_MAX_BACKLOG     1024        /* --max-backlog floor: room for a few lines */
+
+struct server_options {
+    char *host;         /* owned; NULL until given (then main.c asks for it) */
+    int port;           /* 0..65535; 0 lets the system choose (tests use it) */
+    unsigned threads;   /* event-loop threads; 0 until given (then: online CPUs) */
+    size_t max_line;    /* bytes */
+    size_t max_backlog; /* bytes */
+};
+
+enum options_result {
+    OPTIONS_RUN = 0,  /* start the server */
+    OPTIONS_EXIT = 1, /* --help or --version: print out, exit 0 */
+};
+
+/* Parses argv. Returns OPTIONS_RUN or OPTIONS_EXIT, with text to print in *out (help or
+ * version), or -EINVAL with a French error message in *out (exit status 2). */
+int options_parse(struct server_options *o, int argc, char **argv, struct buf *out);
+void options_release(struct server_options *o);
+
+#endif

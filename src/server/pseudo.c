@@ -1,0 +1,110 @@
+/* pseudo.c - pseudo validation and case folding; see pseudo.h. */
+#include "pseudo.h"
+
+#include <locale.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <wctype.h>
+
+#include "common/sanitize.h"
+#include "common/utf8.h"
+
+/* Set once by pseudo_init() before any loop thread starts, then only read. */
+static locale_t utf8_locale = (locale_t)0;
+
+void pseudo_init(void)
+{
+    if (!utf8_locale) {
+        utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    }
+}
+
+void pseudo_shutdown(void)
+{
+    if (utf8_locale) {
+        freelocale(utf8_locale);
+        utf8_locale = (locale_t)0;
+    }
+}
+
+static bool is_space(uint32_t cp)
+{
+    /* The no-break spaces are not iswspace() in glibc, but they look like one. */
+    if (cp == ' ' || cp == 0xA0 || cp == 0x2007 || cp == 0x202F || cp == 0x180E) {
+        return true;
+    }
+    if (utf8_locale) {
+        return iswspace_l((wint_t)cp, utf8_locale);
+    }
+    return cp == '\t';
+}
+
+enum pseudo_verdict pseudo_check(const char *s, size_t len)
+{
+    if (len == 0) {
+        return PSEUDO_EMPTY;
+    }
+    if (s[0] == '/') {
+        return PSEUDO_SLASH;
+    }
+    size_t chars = 0;
+    enum pseudo_verdict verdict = PSEUDO_OK;
+    for (size_t i = 0; i < len; chars++) {
+        uint32_t cp;
+        i += utf8_decode(s + i, len - i, &cp);
+        /* The most fundamental problem wins: bad bytes, then controls, then spaces. */
+        if (cp == UTF8_INVALID) {
+            return PSEUDO_BAD_UTF8;
+        } else if (cp == '\t' || sanitize_is_control(cp)) {
+            verdict = PSEUDO_CONTROL;
+        } else if (is_space(cp) && verdict == PSEUDO_OK) {
+            verdict = PSEUDO_SPACE;
+        }
+    }
+    if (verdict == PSEUDO_OK && chars > PSEUDO_MAX_CHARS) {
+        verdict = PSEUDO_TOO_LONG;
+    }
+    return verdict;
+}
+
+const char *pseudo_verdict_text(enum pseudo_verdict v)
+{
+    switch (v) {
+    case PSEUDO_OK:
+        return "Pseudo accepté.";
+    case PSEUDO_EMPTY:
+        return "Le pseudo ne peut pas être vide.";
+    case PSEUDO_TOO_LONG:
+        return "Le pseudo ne doit pas dépasser 32 caractères.";
+    case PSEUDO_SPACE:
+        return "Le pseudo ne doit pas contenir d'espace.";
+    case PSEUDO_CONTROL:
+        return "Le pseudo ne doit pas contenir de caractère de contrôle.";
+    case PSEUDO_BAD_UTF8:
+        return "Le pseudo doit être écrit en UTF-8 valide.";
+    case PSEUDO_SLASH:
+        return "Le pseudo ne peut pas commencer par « / ».";
+    }
+    return "Pseudo refusé.";
+}
+
+void pseudo_fold(const char *s, size_t len, struct buf *out)
+{
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = utf8_decode(s + i, len - i, &cp);
+        if (cp == UTF8_INVALID) {
+            buf_append(out, s + i, n); /* pseudo_check() refused these already */
+        } else {
+            uint32_t lower = cp;
+            if (utf8_locale) {
+                lower = (uint32_t)towlower_l((wint_t)cp, utf8_locale);
+            } else if (cp >= 'A' && cp <= 'Z') {
+                lower = cp + ('a' - 'A');
+            }
+            char enc[4];
+            buf_append(out, enc, utf8_encode(lower, enc));
+        }
+        i += n;
+    }
+}

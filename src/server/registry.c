@@ -1,0 +1,137 @@
+/* registry.c - the set of pseudos in use: a chained hash set under one mutex. */
+#include "registry.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+
+struct entry {
+    struct entry *next; /* owned: rest of the bucket's chain */
+    uint64_t hash;
+    char key[]; /* folded pseudo, NUL-terminated */
+};
+
+/* Guards buckets, n_buckets and count: the whole set. */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct entry **buckets; /* owned */
+static size_t n_buckets;       /* a power of two */
+static size_t count;
+
+/* FNV-1a: keys are short and the set is private to the server, not a hostile-input table
+ * anyone can aim collisions at without first connecting thousands of clients. */
+static uint64_t hash_key(const char *key)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+        h = (h ^ *p) * 1099511628211ULL;
+    }
+    return h;
+}
+
+void registry_init(void)
+{
+    n_buckets = 64;
+    buckets = xcalloc(n_buckets, sizeof(*buckets));
+    count = 0;
+}
+
+void registry_shutdown(void)
+{
+    for (size_t i = 0; i < n_buckets; i++) {
+        struct entry *e = buckets[i];
+        while (e) {
+            struct entry *next = e->next;
+            free(e);
+            e = next;
+        }
+    }
+    free(buckets);
+    buckets = NULL;
+    n_buckets = 0;
+    count = 0;
+}
+
+/* Doubles the table when it averages more than one entry per bucket. */
+static void grow_if_needed(void)
+{
+    if (count < n_buckets) {
+        return;
+    }
+    size_t n = n_buckets * 2;
+    struct entry **b = xcalloc(n, sizeof(*b));
+    for (size_t i = 0; i < n_buckets; i++) {
+        struct entry *e = buckets[i];
+        while (e) {
+            struct entry *next = e->next;
+            e->next = b[e->hash & (n - 1)];
+            b[e->hash & (n - 1)] = e;
+            e = next;
+        }
+    }
+    free(buckets);
+    buckets = b;
+    n_buckets = n;
+}
+
+static struct entry **find(const char *key, uint64_t h)
+{
+    struct entry **pe = &buckets[h & (n_buckets - 1)];
+    while (*pe && ((*pe)->hash != h || strcmp((*pe)->key, key) != 0)) {
+        pe = &(*pe)->next;
+    }
+    return pe;
+}
+
+bool registry_claim(const char *key, size_t *count_now)
+{
+    uint64_t h = hash_key(key);
+    size_t len = strlen(key);
+    /* Allocated before locking, so the lock covers a look-up and a link, nothing more. */
+    struct entry *e = xmalloc(sizeof(*e) + len + 1);
+    e->hash = h;
+    memcpy(e->key, key, len + 1);
+
+    pthread_mutex_lock(&registry_lock);
+    struct entry **pe = find(key, h);
+    bool claimed = *pe == NULL;
+    if (claimed) {
+        e->next = NULL;
+        *pe = e;
+        count++;
+        grow_if_needed();
+    }
+    *count_now = count;
+    pthread_mutex_unlock(&registry_lock);
+
+    if (!claimed) {
+        free(e);
+    }
+    return claimed;
+}
+
+void registry_release(const char *key)
+{
+    uint64_t h = hash_key(key);
+    pthread_mutex_lock(&registry_lock);
+    struct entry **pe = find(key, h);
+    struct entry *e = *pe;
+    assert(e); /* only a claimed key is released */
+    if (e) {
+        *pe = e->next;
+        count--;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    free(e);
+}
+
+size_t registry_count(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    size_t n = count;
+    pthread_mutex_unlock(&registry_lock);
+    return n;
+}

@@ -1,0 +1,176 @@
+/* session.c - the handshake, chat lines and leaving; see session.h. */
+#include "session.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broadcast.h"
+#include "client.h"
+#include "commands.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/sanitize.h"
+#include "common/xalloc.h"
+#include "loop.h"
+#include "msg.h"
+#include "pseudo.h"
+#include "registry.h"
+
+/* Sent to every new connection: one message for all of them, held for the process's life. */
+static struct msg *pseudo_prompt;
+
+void session_init(void)
+{
+    static const char text[] = "Entrez votre pseudo :";
+    pseudo_prompt = msg_new(0, '?', text, sizeof(text) - 1);
+}
+
+void session_shutdown(void)
+{
+    msg_unref(pseudo_prompt);
+    pseudo_prompt = NULL;
+}
+
+void session_reply(struct client *c, char kind, const char *fmt, ...)
+{
+    struct buf text = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vappendf(&text, fmt, ap);
+    va_end(ap);
+    struct msg *m = msg_new(0, kind, text.data, text.len);
+    buf_release(&text);
+    client_send(c, m);
+    msg_unref(m);
+}
+
+void session_start(struct client *c)
+{
+    client_send(c, pseudo_prompt);
+}
+
+/* "127.0.0.1:53422" or "[::1]:53422", for the operator's log. */
+static void peer_name(struct client *c, char *out, size_t size)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    char host[64] = "?";
+    int port = 0;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+            uv_ip6_name(a, host, sizeof(host));
+            port = ntohs(a->sin6_port);
+            snprintf(out, size, "[%s]:%d", host, port);
+            return;
+        }
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        uv_ip4_name(a, host, sizeof(host));
+        port = ntohs(a->sin_port);
+    }
+    snprintf(out, size, "%s:%d", host, port);
+}
+
+static void welcome(struct client *c, size_t count)
+{
+    if (count <= 1) {
+        session_reply(c, '+', "Bienvenue, %s ! Personne d'autre n'est connecté pour l'instant.",
+                      c->pseudo);
+    } else {
+        session_reply(c, '+', "Bienvenue, %s ! %zu personnes connectées.", c->pseudo, count);
+    }
+}
+
+/* A proposed pseudo: refused with the reason and asked again, or claimed and announced. */
+static void handshake(struct client *c, const char *line, size_t len)
+{
+    if (len == 5 && memcmp(line, "/quit", 5) == 0) {
+        client_close(c, "/quit");
+        return;
+    }
+    enum pseudo_verdict v = pseudo_check(line, len);
+    if (v != PSEUDO_OK) {
+        session_reply(c, '!', "%s", pseudo_verdict_text(v));
+        client_send(c, pseudo_prompt);
+        return;
+    }
+    struct buf key = BUF_INIT;
+    pseudo_fold(line, len, &key);
+    size_t count;
+    bool claimed = registry_claim(key.data, &count);
+    buf_release(&key);
+    if (!claimed) {
+        session_reply(c, '!', "Le pseudo « %.*s » est déjà pris.", (int)len, line);
+        client_send(c, pseudo_prompt);
+        return;
+    }
+
+    c->pseudo = xmemdup0(line, len);
+    c->state = SESSION_JOINED;
+    loop_add_member(c->loop, c);
+    welcome(c, count);
+
+    char peer[80];
+    peer_name(c, peer, sizeof(peer));
+    log_info("%s a rejoint la discussion (%s)", c->pseudo, peer);
+    broadcast_publish(msg_newf(c->id, '*', "%s a rejoint la discussion", c->pseudo));
+}
+
+/* A joined client's line: a command, or a message for everyone else. */
+static void chat_line(struct client *c, const char *line, size_t len)
+{
+    struct buf *text = &c->loop->scratch;
+    buf_reset(text);
+    sanitize_append(text, line, len);
+    if (text->len == 0) {
+        return; /* an empty line (or one of control characters only) says nothing */
+    }
+    const char *t = text->data;
+    size_t n = text->len;
+    if (t[0] == '/') {
+        if (n < 2 || t[1] != '/') {
+            commands_run(c, t, n);
+            return;
+        }
+        t++; /* "//texte" sends "/texte": the way to start a message with a slash */
+        n--;
+    }
+    broadcast_publish(msg_new_chat(c->id, c->pseudo, t, n));
+}
+
+void session_on_line(struct client *c, const char *line, size_t len)
+{
+    if (c->state == SESSION_HANDSHAKE) {
+        handshake(c, line, len);
+    } else {
+        chat_line(c, line, len);
+    }
+}
+
+void session_on_overlong(struct client *c)
+{
+    session_reply(c, '!', "Ligne trop longue (%zu octets au maximum) : elle a été ignorée.",
+                  c->loop->opts->max_line);
+    if (c->state == SESSION_HANDSHAKE) {
+        client_send(c, pseudo_prompt);
+    }
+}
+
+void session_leave(struct client *c, const char *reason)
+{
+    if (c->state != SESSION_JOINED) {
+        return; /* never joined: nobody knew of it, it leaves silently */
+    }
+    c->state = SESSION_HANDSHAKE;
+    loop_remove_member(c->loop, c);
+    struct buf key = BUF_INIT;
+    pseudo_fold(c->pseudo, strlen(c->pseudo), &key);
+    registry_release(key.data);
+    buf_release(&key);
+    if (!reason) {
+        return; /* server shutdown: nobody is left to tell */
+    }
+    log_info("%s est déconnecté (%s)", c->pseudo, reason);
+    broadcast_publish(msg_newf(c->id, '*', "%s est déconnecté", c->pseudo));
+}

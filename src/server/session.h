@@ -1,0 +1,32 @@
+/* session.h - what a connection says: the handshake, then chat lines and commands.
+ *
+ * Loop thread only, called by client.c with each framed line. Protocol logic never touches
+ * a socket: replies go through client_send(), broadcasts through broadcast_publish().
+ * The texts users read are here, in French, each sentence whole.
+ */
+#ifndef CAUSERIE_SESSION_H
+#define CAUSERIE_SESSION_H
+
+#include <stddef.h>
+
+struct client;
+
+/* Process-wide set-up of the shared lines (the pseudo prompt); main thread. */
+void session_init(void);
+void session_shutdown(void);
+
+/* A connection was accepted: ask for the pseudo. */
+void session_start(struct client *c);
+/* One complete line from c, unsanitised, without its '\n'. May close c. */
+void session_on_line(struct client *c, const char *line, size_t len);
+/* c sent a line longer than --max-line; it was dropped. */
+void session_on_overlong(struct client *c);
+/* c is closing (called once, by client_close()). A joined client's pseudo is released and,
+ * unless reason is NULL (server shutdown), the leave is logged and told to the others. */
+void session_leave(struct client *c, const char *reason);
+
+/* Sends a one-line reply of the given kind to c alone; text must be sanitised. */
+void session_reply(struct client *c, char kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
