@@ -69,9 +69,15 @@ $(SERVER): $(call obj,src/server/main.c) $(LIBSERVER) $(LIBCOMMON)
 $(CLIENT): $(call obj,src/client/main.c) $(LIBCLIENT) $(LIBCOMMON)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_RL) $(LDLIBS_UV)
 
-$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBSERVER) $(LIBCLIENT) $(LIBCOMMON)
+# A unit test links one program's modules: test_client_* the client's, the rest the server's
+# (both programs have an options module). Make picks the rule with the shorter stem.
+$(BUILD)/tests/test_client_%: $(call obj,tests/unit/test_client_%.c) $(LIBCLIENT) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS_RL) $(LDLIBS_UV)
+
+$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(LIBSERVER) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS_UV)
 
 # The server, interactive: it asks for the address to listen on.
 run: all

@@ -1,0 +1,244 @@
+/* conn.c - the client's connection to the server; see conn.h. */
+#include "conn.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+#include "options.h"
+
+struct write_req {
+    uv_write_t req;
+    struct conn *c; /* borrowed */
+    size_t len;
+    char data[]; /* the line and its '\n' */
+};
+
+static void try_next_address(struct conn *c);
+
+void conn_init(struct conn *c, uv_loop_t *loop)
+{
+    memset(c, 0, sizeof(*c));
+    c->loop = loop;
+    proto_framer_init(&c->framer, CONN_MAX_LINE);
+    uv_timer_init(loop, &c->timer);
+    c->timer.data = c;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    (void)suggested;
+    struct conn *c = h->data;
+    *b = uv_buf_init(c->read_buf, sizeof(c->read_buf));
+}
+
+static void fail(struct conn *c, int status)
+{
+    conn_close(c);
+    if (c->on_closed) {
+        c->on_closed(c, status);
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct conn *c = s->data;
+    if (nread < 0) {
+        fail(c, (int)nread);
+        return;
+    }
+    const char *in = b->base;
+    size_t in_len = (size_t)nread;
+    while (!c->closing) {
+        const char *line;
+        size_t len;
+        int r = proto_framer_next(&c->framer, &in, &in_len, &line, &len);
+        if (r == -EAGAIN) {
+            break;
+        }
+        if (r == 0) {
+            c->on_line(c, line, len);
+        }
+        /* -EMSGSIZE: a server line past CONN_MAX_LINE is skipped, not shown in part. */
+    }
+}
+
+/* ---------------------------------------------------------------- connecting */
+
+static void on_connect_timeout(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    uv_close((uv_handle_t *)&c->tcp, NULL); /* cancels the connect: UV_ECANCELED */
+    c->tcp_open = false;
+    if (!c->first_error) {
+        c->first_error = UV_ETIMEDOUT;
+    }
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct conn *c = req->data;
+    uv_timer_stop(&c->timer);
+    if (c->closing) {
+        return;
+    }
+    if (status == 0) {
+        c->connected = true;
+        uv_freeaddrinfo(c->addrs);
+        c->addrs = NULL;
+        uv_tcp_nodelay(&c->tcp, 1);
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        c->on_connected(c, 0);
+        return;
+    }
+    if (!c->first_error && status != UV_ECANCELED) {
+        c->first_error = status;
+    }
+    if (c->tcp_open) {
+        uv_close((uv_handle_t *)&c->tcp, NULL);
+        c->tcp_open = false;
+    }
+    c->trying = c->trying->ai_next;
+    try_next_address(c);
+}
+
+static void try_next_address(struct conn *c)
+{
+    if (!c->trying) {
+        uv_freeaddrinfo(c->addrs);
+        c->addrs = NULL;
+        c->on_connected(c, c->first_error ? c->first_error : UV_ECONNREFUSED);
+        return;
+    }
+    /* A handle that failed to connect cannot be reused: each address gets a new one. */
+    uv_tcp_init(c->loop, &c->tcp);
+    c->tcp.data = c;
+    c->tcp_open = true;
+    c->connect_req.data = c;
+    int r = uv_tcp_connect(&c->connect_req, &c->tcp, c->trying->ai_addr, on_connect);
+    if (r < 0) {
+        on_connect(&c->connect_req, r);
+        return;
+    }
+    uv_timer_start(&c->timer, on_connect_timeout, CONNECT_TIMEOUT_S * 1000, 0);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct conn *c = req->data;
+    if (c->closing) {
+        uv_freeaddrinfo(res);
+        return;
+    }
+    if (status < 0) {
+        c->on_connected(c, status);
+        return;
+    }
+    c->addrs = res;
+    c->trying = res;
+    try_next_address(c);
+}
+
+int conn_connect(struct conn *c, const char *host, int port)
+{
+    char service[16];
+    snprintf(service, sizeof(service), "%d", port);
+    if (strchr(host, ':')) {
+        snprintf(c->name, sizeof(c->name), "[%s]:%d", host, port);
+    } else {
+        snprintf(c->name, sizeof(c->name), "%s:%d", host, port);
+    }
+    c->first_error = 0;
+    c->connected = false;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    c->resolve_req.data = c;
+    return uv_getaddrinfo(c->loop, &c->resolve_req, on_resolved, host, service, &hints);
+}
+
+/* ---------------------------------------------------------------- writing and closing */
+
+static void on_write_done(uv_write_t *req, int status)
+{
+    struct write_req *w = (struct write_req *)req;
+    struct conn *c = w->c;
+    c->unsent -= w->len;
+    free(w);
+    if (status < 0 && status != UV_ECANCELED && !c->closing) {
+        fail(c, status);
+        return;
+    }
+    if (c->unsent == 0 && c->on_drained && !c->closing) {
+        c->on_drained(c);
+    }
+}
+
+void conn_send_line(struct conn *c, const char *text, size_t len)
+{
+    if (!c->connected || c->closing) {
+        return;
+    }
+    struct write_req *w = xmalloc(sizeof(*w) + len + 1);
+    w->c = c;
+    w->len = len + 1;
+    memcpy(w->data, text, len);
+    w->data[len] = '\n';
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
+    c->unsent += w->len;
+    int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write_done);
+    if (r < 0) {
+        c->unsent -= w->len;
+        free(w);
+        fail(c, r);
+    }
+}
+
+static void on_finish_timeout(uv_timer_t *t)
+{
+    fail(t->data, UV_EOF); /* the server did not close in time: close anyway */
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status; /* the server's EOF, or the timer, ends the connection either way */
+    free(req);
+}
+
+void conn_finish(struct conn *c, unsigned timeout_ms)
+{
+    if (!c->connected || c->closing) {
+        return;
+    }
+    uv_shutdown_t *req = xmalloc(sizeof(*req));
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+        free(req);
+        fail(c, UV_EOF);
+        return;
+    }
+    uv_timer_start(&c->timer, on_finish_timeout, timeout_ms, 0);
+}
+
+void conn_close(struct conn *c)
+{
+    if (c->closing) {
+        return;
+    }
+    c->closing = true;
+    c->connected = false;
+    if (c->tcp_open) {
+        uv_close((uv_handle_t *)&c->tcp, NULL);
+        c->tcp_open = false;
+    }
+    if (!uv_is_closing((uv_handle_t *)&c->timer)) {
+        uv_close((uv_handle_t *)&c->timer, NULL);
+    }
+    if (c->addrs) {
+        uv_freeaddrinfo(c->addrs);
+        c->addrs = NULL;
+    }
+    proto_framer_release(&c->framer);
+}

@@ -1,0 +1,61 @@
+/* conn.h - the client's connection to the server: connect, read and frame, write.
+ *
+ * Runs on the client's only thread, on its uv loop. It resolves the name, tries each
+ * address in turn (each with a timeout), then hands every complete line to on_line.
+ * Lines to send are copied into their own write request, so callers keep nothing alive.
+ * It knows the framing (proto.h), nothing of what lines mean: main.c does.
+ */
+#ifndef CAUSERIE_CONN_H
+#define CAUSERIE_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "common/proto.h"
+
+/* Longest line accepted from the server. Its lines are bounded by the clients' --max-line
+ * plus a pseudo; this leaves room for servers configured with larger lines. */
+#define CONN_MAX_LINE (64 * 1024)
+
+struct conn;
+typedef void (*conn_connected_cb)(struct conn *c, int status);
+typedef void (*conn_line_cb)(struct conn *c, const char *line, size_t len);
+typedef void (*conn_closed_cb)(struct conn *c, int status);
+typedef void (*conn_drained_cb)(struct conn *c);
+
+struct conn {
+    uv_loop_t *loop; /* borrowed */
+    uv_tcp_t tcp;
+    uv_connect_t connect_req;
+    uv_getaddrinfo_t resolve_req;
+    uv_timer_t timer;        /* connect timeout, then the wait for the server to close */
+    struct addrinfo *addrs;  /* owned result of the resolution */
+    struct addrinfo *trying; /* borrowed: the address being tried */
+    int first_error;         /* the first address's error: the one worth reporting */
+    struct proto_framer framer;
+    size_t unsent; /* bytes handed to uv_write() and not yet written */
+    bool connected, closing, tcp_open;
+    char name[128]; /* "host:port" as the user gave it, for messages */
+    char read_buf[65536];
+
+    conn_connected_cb on_connected; /* status 0, or the error of the first address */
+    conn_line_cb on_line;           /* a complete line, unsanitised, without '\n' */
+    conn_closed_cb on_closed;       /* the connection is gone: UV_EOF or an error */
+    conn_drained_cb on_drained;     /* optional: unsent went back to 0 */
+    void *data;
+};
+
+/* Sets up c on loop; callbacks are read from c afterwards. */
+void conn_init(struct conn *c, uv_loop_t *loop);
+/* Resolves host and connects; the outcome goes to on_connected. Returns 0 or an error. */
+int conn_connect(struct conn *c, const char *host, int port);
+/* Sends text followed by '\n'. Errors surface as on_closed. */
+void conn_send_line(struct conn *c, const char *text, size_t len);
+/* Half-closes once everything is written (the server then closes its side), and gives the
+ * server timeout_ms to do so before closing anyway. */
+void conn_finish(struct conn *c, unsigned timeout_ms);
+/* Closes everything; on_closed is not called. Run the loop afterwards to free handles. */
+void conn_close(struct conn *c);
+
+#endif

@@ -1,0 +1,167 @@
+/* options.c - the client's command line and address syntax; see options.h. */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+
+static const char usage[] =
+    "Usage : causerie [OPTION]...\n"
+    "Client de discussion causerie. Sans option, demande l'adresse du serveur puis le pseudo.\n"
+    "\n"
+    "  -H, --host ADRESSE   adresse du serveur : IPv4, IPv6 ou nom (défaut : " DEFAULT_HOST ")\n"
+    "  -p, --port PORT      port du serveur (défaut : 1234)\n"
+    "  -n, --nick PSEUDO    pseudo à utiliser\n"
+    "  -h, --help           affiche cette aide et quitte\n"
+    "  -V, --version        affiche la version et quitte\n"
+    "\n"
+    "Quand l'entrée standard n'est pas un terminal, chaque ligne lue est envoyée et les\n"
+    "lignes reçues sont écrites sur la sortie standard ; sans --host et --nick, les deux\n"
+    "premières lignes donnent l'adresse et le pseudo.\n"
+    "\n"
+    "Dans la discussion : /quit (ou Ctrl-D) pour quitter, /help pour l'aide du serveur.\n";
+
+static const struct option long_options[] = {
+    {"host", required_argument, NULL, 'H'}, {"port", required_argument, NULL, 'p'},
+    {"nick", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},    {NULL, 0, NULL, 0},
+};
+
+/* A port: a whole decimal number from 1 to 65535. */
+static bool parse_port(const char *s, size_t len, int *port)
+{
+    if (len == 0 || len > 5) {
+        return false;
+    }
+    int v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v < 1 || v > 65535) {
+        return false;
+    }
+    *port = v;
+    return true;
+}
+
+static void set_host(char **host, const char *s, size_t len)
+{
+    free(*host);
+    *host = xmemdup0(s, len);
+}
+
+int options_parse_address(const char *text, char **host, int *port, struct buf *err)
+{
+    size_t len = strlen(text);
+    while (len > 0 && strchr(" \t\r\n", text[len - 1])) {
+        len--;
+    }
+    while (len > 0 && (*text == ' ' || *text == '\t')) {
+        text++;
+        len--;
+    }
+    if (len == 0) {
+        return 0;
+    }
+    const char *colon = memchr(text, ':', len);
+    if (text[0] == '[') {
+        const char *close = memchr(text, ']', len);
+        if (!close || close == text + 1) {
+            goto bad;
+        }
+        size_t rest = len - (size_t)(close + 1 - text);
+        if (rest > 0 && (close[1] != ':' || !parse_port(close + 2, rest - 1, port))) {
+            goto bad;
+        }
+        set_host(host, text + 1, (size_t)(close - text - 1));
+        return 0;
+    }
+    if (colon && memchr(colon + 1, ':', len - (size_t)(colon + 1 - text))) {
+        set_host(host, text, len); /* two colons or more: a bare IPv6 address */
+        return 0;
+    }
+    if (colon) {
+        if (colon == text || !parse_port(colon + 1, len - (size_t)(colon + 1 - text), port)) {
+            goto bad;
+        }
+        len = (size_t)(colon - text);
+    }
+    set_host(host, text, len);
+    return 0;
+bad:
+    buf_appendf(err, "Adresse invalide : « %.*s » (exemples : 127.0.0.1, exemple.org:1234, "
+                     "[::1]:1234).",
+                (int)len, text);
+    return -EINVAL;
+}
+
+static int invalid(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int invalid(struct buf *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vappendf(out, fmt, ap);
+    va_end(ap);
+    buf_append_str(out, "Essayez « causerie --help ».\n");
+    return -EINVAL;
+}
+
+int options_parse(struct client_options *o, int argc, char **argv, struct buf *out)
+{
+    *o = (struct client_options){.port = DEFAULT_PORT};
+    optind = 0; /* glibc: start afresh, so the parser can run more than once */
+    opterr = 0; /* we report errors ourselves, in French */
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":H:p:n:hV", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'H':
+            if (*optarg == '\0') {
+                return invalid(out, "causerie : --host demande une adresse%s\n", "");
+            }
+            set_host(&o->host, optarg, strlen(optarg));
+            break;
+        case 'p':
+            if (!parse_port(optarg, strlen(optarg), &o->port)) {
+                return invalid(out,
+                               "causerie : valeur invalide pour --port : « %s » (attendu : un "
+                               "nombre de 1 à 65535)\n",
+                               optarg);
+            }
+            break;
+        case 'n':
+            free(o->nick);
+            o->nick = xstrdup(optarg);
+            break;
+        case 'h':
+            buf_append_str(out, usage);
+            return OPTIONS_EXIT;
+        case 'V':
+            buf_append_str(out, "causerie " CAUSERIE_VERSION "\n");
+            return OPTIONS_EXIT;
+        case ':':
+            return invalid(out, "causerie : l'option %s demande une valeur\n", argv[optind - 1]);
+        default:
+            return invalid(out, "causerie : option inconnue : %s\n", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) {
+        return invalid(out, "causerie : argument inattendu : %s\n", argv[optind]);
+    }
+    return OPTIONS_RUN;
+}
+
+void options_release(struct client_options *o)
+{
+    free(o->host);
+    free(o->nick);
+    o->host = NULL;
+    o->nick = NULL;
+}

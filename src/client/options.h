@@ -1,0 +1,39 @@
+/* options.h - the client's command line and the address syntax of its prompt.
+ *
+ * Pure: parsing writes no output and calls no exit(), so unit tests drive it directly;
+ * main.c prints what it returns.
+ */
+#ifndef CAUSERIE_CLIENT_OPTIONS_H
+#define CAUSERIE_CLIENT_OPTIONS_H
+
+#include <stdbool.h>
+
+#include "common/buf.h"
+
+#define DEFAULT_HOST "127.0.0.1"
+#define DEFAULT_PORT 1234
+/* Seconds to wait for a TCP connection before giving up on an address. */
+#define CONNECT_TIMEOUT_S 10
+
+struct client_options {
+    char *host; /* owned; NULL until given (then main.c asks for it) */
+    int port;   /* 1..65535 */
+    char *nick; /* owned; NULL until given (then main.c asks for it) */
+};
+
+enum options_result {
+    OPTIONS_RUN = 0,  /* start the client */
+    OPTIONS_EXIT = 1, /* --help or --version: print out, exit 0 */
+};
+
+/* Parses argv. Returns OPTIONS_RUN or OPTIONS_EXIT with text to print in *out, or
+ * -EINVAL with a French error message in *out (exit status 2). */
+int options_parse(struct client_options *o, int argc, char **argv, struct buf *out);
+void options_release(struct client_options *o);
+
+/* Parses what was typed at the address prompt: "", "host", "host:port", "[v6]",
+ * "[v6]:port" or a bare IPv6 address ("::1"). An empty answer keeps *host and *port.
+ * Returns 0, replacing *host (owned) and *port, or -EINVAL with a French message in *err. */
+int options_parse_address(const char *text, char **host, int *port, struct buf *err);
+
+#endif

@@ -1,0 +1,74 @@
+/* piped.c - input lines from a non-terminal stdin; see piped.h. */
+#include "piped.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#include "common/proto.h"
+#include "conn.h"
+#include "screen.h"
+
+static uv_loop_t *loop;
+static uv_fs_t read_req;
+static piped_line_cb line_cb;
+static struct proto_framer framer;
+static char read_buf[16384];
+static bool reading, at_eof;
+
+void piped_init(uv_loop_t *l, piped_line_cb on_line)
+{
+    loop = l;
+    line_cb = on_line;
+    proto_framer_init(&framer, CONN_MAX_LINE);
+}
+
+static void on_read(uv_fs_t *req)
+{
+    ssize_t n = req->result;
+    uv_fs_req_cleanup(req);
+    reading = false;
+    if (n <= 0) {
+        at_eof = true;
+        /* A last line without '\n' still counts: feed the framer one. */
+        if (proto_framer_mid_line(&framer)) {
+            const char *in = "\n";
+            size_t in_len = 1;
+            const char *line;
+            size_t len;
+            if (proto_framer_next(&framer, &in, &in_len, &line, &len) == 0) {
+                line_cb(line, len);
+            }
+        }
+        line_cb(NULL, 0);
+        return;
+    }
+    const char *in = read_buf;
+    size_t in_len = (size_t)n;
+    const char *line;
+    size_t len;
+    int r;
+    while ((r = proto_framer_next(&framer, &in, &in_len, &line, &len)) != -EAGAIN) {
+        if (r == 0) {
+            line_cb(line, len);
+        } else {
+            screen_error("Ligne d'entrée trop longue (%d octets au maximum) : elle a été ignorée.",
+                         CONN_MAX_LINE);
+        }
+    }
+}
+
+void piped_read_more(void)
+{
+    if (reading || at_eof) {
+        return;
+    }
+    reading = true;
+    uv_buf_t b = uv_buf_init(read_buf, sizeof(read_buf));
+    uv_fs_read(loop, &read_req, STDIN_FILENO, &b, 1, -1, on_read);
+}
+
+void piped_release(void)
+{
+    proto_framer_release(&framer);
+}

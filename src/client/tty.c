@@ -1,0 +1,135 @@
+/* tty.c - readline's callback interface on the loop; see tty.h. */
+#include "tty.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "common/xalloc.h"
+
+/* Lines kept for Up and Down. */
+#define HISTORY_MAX 500
+
+static uv_poll_t stdin_watch;
+static tty_line_cb line_cb;
+static bool installed; /* the callback handler is installed: the terminal is ours */
+static bool watching;
+
+static void on_eof_or_line(char *line)
+{
+    /* With Enter bound to on_enter(), readline only gets here for Ctrl-D on an empty line. */
+    if (line) {
+        free(line);
+        return;
+    }
+    line_cb(NULL);
+}
+
+static int on_enter(int count, int key)
+{
+    (void)count;
+    (void)key;
+    char *line = xstrdup(rl_line_buffer);
+    rl_replace_line("", 1);
+    rl_point = 0;
+    using_history(); /* the next Up starts from the newest line again */
+    line_cb(line);
+    rl_redisplay();
+    return 0;
+}
+
+static void on_stdin(uv_poll_t *h, int status, int events)
+{
+    (void)h;
+    (void)events;
+    if (status < 0) {
+        line_cb(NULL);
+        return;
+    }
+    rl_callback_read_char();
+}
+
+void tty_init(uv_loop_t *loop, tty_line_cb on_line)
+{
+    line_cb = on_line;
+    /* Signals are ours (main.c handles them on the loop); readline must not install
+     * handlers of its own that would run in the middle of a callback. */
+    rl_catch_signals = 0;
+    rl_catch_sigwinch = 0;
+    rl_readline_name = "causerie";
+    rl_initialize();
+    rl_bind_key('\r', on_enter);
+    rl_bind_key('\n', on_enter);
+    stifle_history(HISTORY_MAX);
+    uv_poll_init(loop, &stdin_watch, STDIN_FILENO);
+    atexit(tty_restore);
+}
+
+void tty_ask(const char *prompt)
+{
+    if (!installed) {
+        rl_callback_handler_install(prompt, on_eof_or_line);
+        /* Bound again: installing reads ~/.inputrc, which may bind Enter itself. */
+        rl_bind_key('\r', on_enter);
+        rl_bind_key('\n', on_enter);
+        installed = true;
+    } else {
+        rl_set_prompt(prompt);
+        rl_on_new_line();
+        rl_redisplay();
+    }
+    if (!watching) {
+        uv_poll_start(&stdin_watch, UV_READABLE, on_stdin);
+        watching = true;
+    }
+}
+
+void tty_pause(void)
+{
+    if (watching) {
+        uv_poll_stop(&stdin_watch);
+        watching = false;
+    }
+    if (installed) {
+        rl_set_prompt("");
+        rl_clear_visible_line();
+    }
+}
+
+bool tty_line_is_empty(void)
+{
+    return rl_end == 0;
+}
+
+void tty_clear_line(void)
+{
+    rl_replace_line("", 1);
+    rl_point = 0;
+    rl_redisplay();
+}
+
+void tty_remember(const char *line)
+{
+    add_history(line);
+}
+
+void tty_restore(void)
+{
+    if (installed) {
+        rl_clear_visible_line();
+        rl_callback_handler_remove(); /* puts the terminal modes back */
+        installed = false;
+        fflush(stdout);
+    }
+    if (watching) {
+        uv_poll_stop(&stdin_watch);
+        watching = false;
+    }
+    if (!uv_is_closing((uv_handle_t *)&stdin_watch) && stdin_watch.loop) {
+        uv_close((uv_handle_t *)&stdin_watch, NULL);
+    }
+}
