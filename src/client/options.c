@@ -96,8 +96,9 @@ int options_parse_address(const char *text, char **host, int *port, struct buf *
     set_host(host, text, len);
     return 0;
 bad:
-    buf_appendf(err, "Adresse invalide : « %.*s » (exemples : 127.0.0.1, exemple.org:1234, "
-                     "[::1]:1234).",
+    buf_appendf(err,
+                "Adresse invalide : « %.*s » (exemples : 127.0.0.1, exemple.org:1234, "
+                "[::1]:1234).",
                 (int)len, text);
     return -EINVAL;
 }

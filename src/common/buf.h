@@ -18,7 +18,10 @@ struct buf {
     size_t alloc; /* bytes allocated, 0 when data is the shared empty string */
 };
 
-#define BUF_INIT {buf_empty_string, 0, 0}
+#define BUF_INIT                                                                                   \
+    {                                                                                              \
+        buf_empty_string, 0, 0                                                                     \
+    }
 extern char buf_empty_string[];
 
 void buf_init(struct buf *b);
@@ -29,8 +32,7 @@ void buf_append(struct buf *b, const void *data, size_t len);
 void buf_append_str(struct buf *b, const char *s);
 void buf_append_char(struct buf *b, char c);
 void buf_appendf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void buf_vappendf(struct buf *b, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
+void buf_vappendf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Drops the first n bytes (n <= len), moving the rest to the front. */
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b); /* len = 0, memory kept */

@@ -111,8 +111,7 @@ int proto_framer_next(struct proto_framer *f, const char **in, size_t *in_len, c
     return 0;
 }
 
-bool proto_split_kind(const char *line, size_t len, char *kind, const char **text,
-                      size_t *text_len)
+bool proto_split_kind(const char *line, size_t len, char *kind, const char **text, size_t *text_len)
 {
     if (len < 2 || line[1] != ' ') {
         *kind = '\0';

@@ -50,12 +50,11 @@ void commands_run(struct client *c, const char *line, size_t len)
         args_len--;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strlen(commands[i].name) == name_len &&
-            memcmp(commands[i].name, name, name_len) == 0) {
+        if (strlen(commands[i].name) == name_len && memcmp(commands[i].name, name, name_len) == 0) {
             commands[i].run(c, args, args_len);
             return;
         }
     }
-    session_reply(c, '!', "Commande inconnue : /%.*s (tapez /help pour la liste).",
-                  (int)name_len, name);
+    session_reply(c, '!', "Commande inconnue : /%.*s (tapez /help pour la liste).", (int)name_len,
+                  name);
 }

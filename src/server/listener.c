@@ -49,8 +49,7 @@ static void name_address(const struct sockaddr *sa, char *out, size_t size)
 /* Binds and listens on one address; returns the socket or a negative errno. */
 static int bind_one(const struct addrinfo *ai)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
         return -errno;
     }

@@ -52,8 +52,8 @@ struct loop {
     pthread_t thread;
     const struct server_options *opts; /* borrowed; immutable once the threads run */
 
-    uv_async_t wake;     /* rung by loop_wake() from any thread */
-    uv_prepare_t flush;  /* runs before each sleep: writes out pending clients */
+    uv_async_t wake;    /* rung by loop_wake() from any thread */
+    uv_prepare_t flush; /* runs before each sleep: writes out pending clients */
 
     /* Guards inbox, inbox_len and inbox_cap: what other threads share with this loop. */
     pthread_mutex_t inbox_lock;

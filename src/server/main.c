@@ -141,8 +141,9 @@ static int serve(const struct server_options *o, struct listener *ls)
 
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    log_info("Arrêt du serveur (signal %s)",
-             sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+    log_info("Arrêt du serveur (signal %s)", sig == SIGINT    ? "SIGINT"
+                                             : sig == SIGTERM ? "SIGTERM"
+                                                              : "SIGHUP");
     for (unsigned i = 0; i < n; i++) {
         if (loop_post(&loops[i], (struct inbox_item){.kind = INBOX_STOP})) {
             loop_wake(&loops[i]);

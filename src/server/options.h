@@ -14,11 +14,11 @@
 
 #define DEFAULT_HOST        "127.0.0.1"
 #define DEFAULT_PORT        1234
-#define DEFAULT_MAX_LINE    4096        /* bytes per input line; --max-line */
-#define DEFAULT_MAX_BACKLOG (1 << 20)   /* bytes queued for one client; --max-backlog */
-#define MAX_THREADS         64          /* --threads ceiling: far past any useful value */
-#define MAX_LINE_CEILING    (1 << 20)   /* --max-line ceiling: a line is a chat message */
-#define MIN_MAX_BACKLOG     1024        /* --max-backlog floor: room for a few lines */
+#define DEFAULT_MAX_LINE    4096      /* bytes per input line; --max-line */
+#define DEFAULT_MAX_BACKLOG (1 << 20) /* bytes queued for one client; --max-backlog */
+#define MAX_THREADS         64        /* --threads ceiling: far past any useful value */
+#define MAX_LINE_CEILING    (1 << 20) /* --max-line ceiling: a line is a chat message */
+#define MIN_MAX_BACKLOG     1024      /* --max-backlog floor: room for a few lines */
 
 struct server_options {
     char *host;         /* owned; NULL until given (then main.c asks for it) */
