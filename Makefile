@@ -41,7 +41,7 @@ SERVER    := $(BUILD)/causerie-server
 CLIENT    := $(BUILD)/causerie
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all run test unit e2e deps deps-test install uninstall format format-check clean
+.PHONY: all run test unit e2e fuzz deps deps-test install uninstall format format-check clean
 .DEFAULT_GOAL := all
 
 all: deps $(SERVER) $(CLIENT)
@@ -96,6 +96,26 @@ test: deps-test
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=asan unit e2e
 	$(MAKE) --no-print-directory BUILD=build-tsan SAN=tsan e2e PYTEST_ARGS='-m concurrency'
 
+# libFuzzer harnesses (clang, Debian's libclang-rt-14-dev). New inputs found go to
+# build-fuzz/corpus/; the seeds in tests/fuzz/corpus/ are only read.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZERS      := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CFLAGS   = -std=c17 -D_POSIX_C_SOURCE=200809L -g -O1 -Isrc \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                $(shell pkg-config --cflags libuv 2>/dev/null)
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS_UV)
+
+fuzz: $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do \
+	    name=$${f#build-fuzz/fuzz_}; mkdir -p build-fuzz/corpus/$$name; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        build-fuzz/corpus/$$name tests/fuzz/corpus/$$name; \
+	done
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(SERVER) $(CLIENT) $(DESTDIR)$(PREFIX)/bin/
@@ -105,7 +125,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/causerie $(DESTDIR)$(PREFIX)/bin/causerie-server
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/causerie.1 $(DESTDIR)$(PREFIX)/share/man/man1/causerie-server.1
 
-FORMAT_FILES = $(wildcard src/*/*.[ch] tests/unit/*.[ch])
+FORMAT_FILES = $(wildcard src/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 
