@@ -150,6 +150,9 @@ int options_parse(struct client_options *o, int argc, char **argv, struct buf *o
         case ':':
             return invalid(out, "causerie : l'option %s demande une valeur\n", argv[optind - 1]);
         default:
+            if (optopt) { /* a letter, maybe inside a group ("-zV"): name the letter */
+                return invalid(out, "causerie : option inconnue : -%c\n", optopt);
+            }
             return invalid(out, "causerie : option inconnue : %s\n", argv[optind - 1]);
         }
     }

@@ -21,13 +21,15 @@ void proto_framer_release(struct proto_framer *f)
 
 bool proto_framer_mid_line(const struct proto_framer *f)
 {
-    return f->partial.len > 0 || f->discarding;
+    return (f->partial.len > 0 && !f->partial_done) || f->discarding;
 }
 
-/* A line may carry one '\r' more than max_line before its '\n', since that '\r' is dropped. */
-static bool too_long(const struct proto_framer *f, size_t len)
+/* Whether an unfinished line of len bytes, the last of which is last, is already known to
+ * be overlong. One byte past max_line is allowed only if it is a '\r', which the '\n' to
+ * come would drop; anything more is overlong whatever follows. */
+static bool tail_too_long(const struct proto_framer *f, size_t len, char last)
 {
-    return len > f->max_line + 1;
+    return len > f->max_line + 1 || (len == f->max_line + 1 && last != '\r');
 }
 
 static void strip_cr(const char *line, size_t *len)
@@ -55,7 +57,7 @@ static int keep_tail(struct proto_framer *f, const char **in, size_t *in_len)
     size_t n = *in_len;
     *in += n;
     *in_len = 0;
-    if (too_long(f, f->partial.len + n)) {
+    if (tail_too_long(f, f->partial.len + n, (*in)[-1])) {
         buf_release(&f->partial);
         f->discarding = true;
         return -EMSGSIZE;
@@ -89,7 +91,7 @@ int proto_framer_next(struct proto_framer *f, const char **in, size_t *in_len, c
     *in_len -= n + 1;
 
     if (f->partial.len > 0) {
-        if (too_long(f, f->partial.len + n)) {
+        if (f->partial.len + n > f->max_line + 1) {
             buf_release(&f->partial);
             return -EMSGSIZE; /* its '\n' is here: nothing left to skip */
         }

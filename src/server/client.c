@@ -21,10 +21,10 @@
 #include "msg.h"
 #include "session.h"
 
-/* Messages per uv_write(): one writev() each, well under IOV_MAX (1024). At 64 messages
- * of chat text a batch is a few KiB, enough to fill a socket buffer in a few writes
- * without pinning many messages to one slow client's in-flight request. */
-#define WRITE_BATCH_MAX 64
+/* Messages per uv_write(), which is one writev(): Linux's IOV_MAX. A turn can queue
+ * hundreds of messages for a client (one 64 KiB read from a sender is ~600 chat lines),
+ * and a client that reads keeps up only if one write per turn can carry them all. */
+#define WRITE_BATCH_MAX 1024
 
 struct write_req {
     uv_write_t req;
@@ -79,12 +79,20 @@ static void queue_drop_all(struct client *c)
     }
 }
 
+/* True when the kernel refused part of our last write: the client is not reading. Bytes
+ * queued while its socket still takes everything are the server's own burst, written at
+ * the next flush, and no reason to drop anyone. */
+static bool socket_full(struct client *c)
+{
+    return c->writing && uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 0;
+}
+
 bool client_queue(struct client *c, struct msg *m)
 {
     if (c->closing || c->overflow) {
         return false;
     }
-    if (c->backlog + m->len > c->loop->opts->max_backlog) {
+    if (c->backlog + m->len > c->loop->opts->max_backlog && socket_full(c)) {
         /* Not closed here: we may be in the middle of a fan-out over the loop's members.
          * The flush closes it, at a point where that is safe. */
         c->overflow = true;
@@ -142,6 +150,9 @@ static void drop_slow_client(struct client *c)
     client_close(c, reason);
 }
 
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+
 void client_flush(struct client *c)
 {
     if (c->closing) {
@@ -150,6 +161,11 @@ void client_flush(struct client *c)
     if (c->overflow) {
         drop_slow_client(c);
         return;
+    }
+    if (c->read_paused) {
+        /* What it sent last turn has been fanned out and is being written: read more. */
+        c->read_paused = false;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     }
     if (c->writing || c->q_len == 0) {
         return; /* on_write_done() marks c pending again if more is queued */
@@ -199,6 +215,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     }
     const char *in = b->base;
     size_t in_len = (size_t)nread;
+    if (in_len == sizeof(c->loop->read_buf)) {
+        /* A full buffer: the sender has more. Take no more from it this turn (libuv would
+         * read up to 32 times), so one sender can neither hog the loop nor queue more for
+         * the others in one turn than one write can carry. The flush resumes it. */
+        uv_read_stop(s);
+        c->read_paused = true;
+        loop_mark_pending(c->loop, c);
+    }
     while (!c->closing) {
         const char *line;
         size_t len;

@@ -3,7 +3,8 @@
  * A client belongs to the loop thread that adopted it; no other thread touches it. Input
  * is framed by proto.c and handed to session.c line by line; output is a queue of msg
  * references that loop.c flushes once per turn, one uv_write() in flight at a time.
- * Queued bytes are checked against --max-backlog here and nowhere else. client_close() is
+ * Queued bytes are checked against --max-backlog here and nowhere else: a client is
+ * dropped when it is past that limit while its socket is full (it does not read). client_close() is
  * the only way out; the memory is freed in the uv_close() callback.
  */
 #ifndef CAUSERIE_CLIENT_H
@@ -41,7 +42,8 @@ struct client {
     uint8_t state;          /* enum session_state */
     bool closing;           /* client_close() ran; on_closed() will free */
     bool writing;           /* a uv_write() is in flight */
-    bool overflow;          /* backlog passed --max-backlog: closed at the next flush */
+    bool overflow;          /* past --max-backlog with its socket full: closed at next flush */
+    bool read_paused;       /* read a full buffer this turn; the flush reads on */
 };
 
 /* Serves the connected socket fd on loop l (loop thread). Takes ownership of fd: on

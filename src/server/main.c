@@ -68,7 +68,10 @@ static int open_listener(const struct server_options *o, struct listener *ls)
             printf("Entrez l'adresse IP d'écoute [%s] : ", DEFAULT_HOST);
             fflush(stdout);
             if (!read_host(&host)) {
-                putchar('\n'); /* end of input: the default, and no more asking */
+                /* End of input: the default, and no more asking. The prompt's line is ended
+                 * now, since log lines bypass stdio. */
+                putchar('\n');
+                fflush(stdout);
                 interactive = false;
             }
             if (host.len == 0) {

@@ -124,6 +124,13 @@ int options_parse(struct server_options *o, int argc, char **argv, struct buf *o
     opterr = 0; /* we report errors ourselves, in French */
     int opt;
     while ((opt = getopt_long(argc, argv, ":H:p:t:hV", long_options, NULL)) != -1) {
+        if (opt == '?' && optopt) {
+            /* An unknown short option, maybe inside a group ("-zV"): argv[optind - 1] is
+             * not necessarily the argument it came from, optopt is the letter itself. */
+            buf_appendf(out, "causerie-server : option inconnue : -%c\n", optopt);
+            buf_append_str(out, "Essayez « causerie-server --help ».\n");
+            return -EINVAL;
+        }
         if (opt == '?' || opt == ':') {
             const char *what = argv[optind - 1];
             buf_appendf(out,
