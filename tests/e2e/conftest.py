@@ -1,0 +1,649 @@
+"""conftest.py - servers, raw line clients and the terminal client for the e2e suite.
+
+Everything here runs real processes on real sockets, on 127.0.0.1 only. Every wait has a
+deadline (TIMEOUT seconds unless told otherwise) and nothing sleeps to synchronise: a test
+waits for the line that proves the event, a notice on a socket or an entry in the server's
+log. Each fixture stops what it started, by pid, with SIGTERM. A server must then exit
+with status 0 after logging its shutdown; a client's exit status is the business of the
+test that ends it (a client still running at teardown was left there by a failed test).
+Whatever a process wrote to stderr (or to its terminal) must hold no sanitizer report, so
+the same tests catch memory and thread bugs when CAUSERIE_BUILD points at build-asan/ or
+build-tsan/ (binaries at $CAUSERIE_BUILD/causerie-server and $CAUSERIE_BUILD/causerie,
+relative to the repository root; default build/).
+"""
+
+import io
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / os.environ.get("CAUSERIE_BUILD", "build")  # an absolute path wins over ROOT
+SERVER_BIN = BUILD / "causerie-server"
+CLIENT_BIN = BUILD / "causerie"
+
+# Seconds for any one wait: an expect(), a socket read, a log line.
+TIMEOUT = 5
+# Seconds a process gets to exit after SIGTERM or end of input. Sanitizer builds check
+# for leaks at exit, which takes a moment with many allocations.
+EXIT_TIMEOUT = 15
+
+# Any of these on a process's stderr is a sanitizer report, and fails the test.
+SANITIZER_MARKERS = (
+    "ERROR: AddressSanitizer",
+    "runtime error",
+    "WARNING: ThreadSanitizer",
+    "ERROR: ThreadSanitizer",
+    "LeakSanitizer",
+)
+
+# "2026-11-25 06:29:59 " before every line the server logs.
+STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d "
+LISTENING = re.compile(
+    r"En écoute sur (?P<addr>\[[^\]]+\]|[^\s\[\]]+):(?P<port>\d+) "
+    r"\((?P<threads>\d+) fils? d'exécution\)"
+)
+PSEUDO_PROMPT = "? Entrez votre pseudo :"
+
+
+def sanitizer_env(extra=None):
+    """The environment for a program under test: French-capable UTF-8 locale, and
+    sanitizer reports written to stderr without aborting, so the whole report is seen."""
+    env = dict(os.environ)
+    env.update(
+        LANG="C.UTF-8",
+        LC_ALL="C.UTF-8",
+        ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
+        UBSAN_OPTIONS="print_stacktrace=1",
+        TSAN_OPTIONS="halt_on_error=0",
+    )
+    env.pop("LANGUAGE", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def assert_no_sanitizer_report(text, what):
+    for marker in SANITIZER_MARKERS:
+        assert marker not in text, f"{what}: sanitizer report ({marker!r}):\n{text[-20000:]}"
+
+
+def require_binary(path):
+    if not path.exists():
+        pytest.fail(f"{path} does not exist: build it first (make {path.relative_to(ROOT)})")
+
+
+# ---------------------------------------------------------------------------- the server
+
+
+class Proc:
+    """A program under test with its standard streams on pipes. Its stdout and stderr are
+    drained by threads for its whole life, so neither pipe ever fills; stdout lines are
+    kept in log_lines (the server's log, or what the client printed)."""
+
+    def __init__(self, binary, args, stdin=subprocess.DEVNULL, env=None):
+        require_binary(binary)
+        self.args = [str(binary), *args]
+        self.proc = subprocess.Popen(
+            self.args,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=sanitizer_env(env),
+        )
+        self.pid = self.proc.pid
+        self.log_lines = []
+        self.stderr_chunks = []
+        self._cond = threading.Condition()
+        self._stdout_eof = False
+        self._stopped = False
+        self._readers = [
+            threading.Thread(target=self._read_stdout, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
+        for t in self._readers:
+            t.start()
+
+    def _read_stdout(self):
+        for raw in iter(self.proc.stdout.readline, b""):
+            line = raw.rstrip(b"\n").decode("utf-8", "replace")
+            with self._cond:
+                self.log_lines.append(line)
+                self._cond.notify_all()
+        with self._cond:
+            self._stdout_eof = True
+            self._cond.notify_all()
+
+    def _read_stderr(self):
+        for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):
+            with self._cond:
+                self.stderr_chunks.append(chunk)
+
+    @property
+    def stderr(self):
+        with self._cond:
+            return b"".join(self.stderr_chunks).decode("utf-8", "replace")
+
+    def log_mark(self):
+        """The number of stdout lines so far: pass it as after= to wait past them."""
+        with self._cond:
+            return len(self.log_lines)
+
+    def wait_log(self, pattern, timeout=TIMEOUT, after=0):
+        """Waits for a stdout line (from index after on) that pattern matches (re.search);
+        returns the match. Fails at once if stdout ends first."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            i = after
+            while True:
+                while i < len(self.log_lines):
+                    m = rx.search(self.log_lines[i])
+                    if m:
+                        return m
+                    i += 1
+                remaining = deadline - time.monotonic()
+                if self._stdout_eof or remaining <= 0:
+                    why = "stdout ended" if self._stdout_eof else f"nothing in {timeout} s"
+                    raise AssertionError(
+                        f"{self.args[0]}: no line matching {pattern!r} ({why}).\n"
+                        f"stdout:\n" + "\n".join(self.log_lines[-50:]) + f"\nstderr:\n{self.stderr}"
+                    )
+                self._cond.wait(remaining)
+
+    def count_log(self, pattern):
+        rx = re.compile(pattern)
+        with self._cond:
+            return sum(1 for line in self.log_lines if rx.search(line))
+
+    def wait_exit(self, timeout=EXIT_TIMEOUT):
+        """Waits for the process to exit on its own; returns its status. Checks stderr
+        for sanitizer reports."""
+        try:
+            status = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(self.pid, signal.SIGKILL)
+            self.proc.wait(TIMEOUT)
+            self._finish()
+            raise AssertionError(
+                f"{self.args[0]} ({self.pid}) did not exit within {timeout} s; killed"
+            )
+        self._finish()
+        return status
+
+    def _finish(self):
+        if self._stopped:
+            return
+        self._stopped = True
+        for t in self._readers:
+            t.join(TIMEOUT)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        if self.proc.stdin:
+            try:
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        assert_no_sanitizer_report(self.stderr, f"{self.args[0]} ({self.pid})")
+
+    def terminate(self):
+        """SIGTERM by pid if still running; returns the exit status."""
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+        return self.wait_exit()
+
+
+class Server(Proc):
+    """One causerie-server process."""
+
+    def __init__(self, args, stdin=subprocess.DEVNULL, env=None):
+        super().__init__(SERVER_BIN, args, stdin=stdin, env=env)
+        self.port = None
+        self.address = None
+        self.threads = None
+
+    def wait_listening(self, timeout=TIMEOUT):
+        m = self.wait_log(LISTENING, timeout)
+        self.address = m.group("addr")
+        self.port = int(m.group("port"))
+        self.threads = int(m.group("threads"))
+        return m
+
+    def _status_kib(self, field):
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise AssertionError(f"no {field} in /proc/{self.pid}/status")
+
+    def rss_kib(self):
+        """Resident memory now, from VmRSS in /proc/PID/status, in KiB."""
+        return self._status_kib("VmRSS")
+
+    def peak_rss_kib(self):
+        """The most resident memory so far (VmHWM), in KiB."""
+        return self._status_kib("VmHWM")
+
+    def stop(self):
+        """SIGTERM by pid; requires exit status 0, the shutdown log line, and a stderr
+        free of sanitizer reports."""
+        if self._stopped:
+            return
+        running = self.proc.poll() is None
+        if running:
+            os.kill(self.pid, signal.SIGTERM)
+        status = self.wait_exit()
+        assert running, f"server {self.pid} had already exited with status {status}"
+        assert status == 0, (
+            f"server {self.pid} exited with status {status} after SIGTERM\n"
+            f"stderr:\n{self.stderr[-20000:]}"
+        )
+        assert self.count_log(r"Arrêt du serveur \(signal SIGTERM\)") == 1, "\n".join(
+            self.log_lines[-20:]
+        )
+
+
+@pytest.fixture
+def server():
+    """Factory: server(*extra_args, threads=2, host="127.0.0.1", port=0) starts a server
+    and waits for its listening line. With raw=True, args are the whole command line and
+    nothing is waited for (stdin= and env= are passed through)."""
+    started = []
+
+    def start(*extra, threads=2, host="127.0.0.1", port=0, raw=False, stdin=None, env=None):
+        if raw:
+            args = list(extra)
+        else:
+            args = []
+            if host is not None:
+                args += ["--host", host]
+            if port is not None:
+                args += ["--port", str(port)]
+            if threads is not None:
+                args += ["--threads", str(threads)]
+            args += list(extra)
+        s = Server(args, stdin=subprocess.DEVNULL if stdin is None else stdin, env=env)
+        started.append(s)
+        if not raw:
+            s.wait_listening()
+        return s
+
+    yield start
+    errors = []
+    for s in reversed(started):
+        try:
+            s.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+    if errors:
+        pytest.fail("\n\n".join(errors))
+
+
+def run_server(args, input=None, timeout=EXIT_TIMEOUT):
+    """Runs the server to completion (for --help and failures); checks stderr for
+    sanitizer reports and returns the CompletedProcess, text decoded."""
+    require_binary(SERVER_BIN)
+    p = subprocess.run(
+        [str(SERVER_BIN), *args],
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        env=sanitizer_env(),
+        timeout=timeout,
+    )
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    assert_no_sanitizer_report(err, "server")
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
+# ---------------------------------------------------------------------------- raw clients
+
+
+class Closed(AssertionError):
+    """The server closed the connection while a line was expected."""
+
+
+class LineClient:
+    """A raw TCP client speaking the line protocol, like nc. Lines are str without '\\n'."""
+
+    def __init__(self, port, host="127.0.0.1", name=None, rcvbuf=None):
+        self.name = name or "client"
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        if rcvbuf:
+            # Before connect(), so the window the server sees is small from the start.
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(TIMEOUT)
+        self.sock.connect((host, port))
+        self._buf = bytearray()
+        self._lines = []  # complete lines not yet read, bytes
+        self._next = 0
+        self.eof = False
+        self.pseudo = None
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    # -- sending
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send_line(self, text, end=b"\n"):
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        self.sock.sendall(data + end)
+
+    # -- receiving
+
+    def _fill(self, deadline, what):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            partial = bytes(self._buf[:200])
+            raise AssertionError(f"{self.name}: no {what} within the timeout; partial {partial!r}")
+        self.sock.settimeout(remaining)
+        try:
+            chunk = self.sock.recv(1 << 16)
+        except socket.timeout:
+            return
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            self.eof = True
+            return
+        self._buf += chunk
+        start = 0
+        while True:
+            i = self._buf.find(b"\n", start)
+            if i < 0:
+                break
+            self._lines.append(bytes(self._buf[start:i]))
+            start = i + 1
+        del self._buf[:start]
+
+    def has_line(self):
+        return self._next < len(self._lines)
+
+    def read_raw_line(self, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while not self.has_line():
+            if self.eof:
+                raise Closed(f"{self.name}: connection closed; partial {bytes(self._buf)!r}")
+            self._fill(deadline, "line")
+        line = self._lines[self._next]
+        self._lines[self._next] = None
+        self._next += 1
+        if self._next > 4096:
+            del self._lines[: self._next]
+            self._next = 0
+        return line
+
+    def read_line(self, timeout=TIMEOUT):
+        raw = self.read_raw_line(timeout)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise AssertionError(f"{self.name}: the server sent invalid UTF-8: {raw!r}")
+
+    def expect_line(self, expected, timeout=TIMEOUT):
+        """The next line must start with expected (a str), or fully match it (a compiled
+        regex). Returns the line (or the match, for a regex)."""
+        line = self.read_line(timeout)
+        if isinstance(expected, re.Pattern):
+            m = expected.fullmatch(line)
+            assert m, f"{self.name}: expected a line matching {expected.pattern!r}, got {line!r}"
+            return m
+        assert line.startswith(expected), f"{self.name}: expected {expected!r}..., got {line!r}"
+        return line
+
+    def expect_exact(self, expected, timeout=TIMEOUT):
+        line = self.read_line(timeout)
+        assert line == expected, f"{self.name}: expected {expected!r}, got {line!r}"
+        return line
+
+    def readlines_until(self, expected, timeout=TIMEOUT, max_lines=100000):
+        """Reads lines until one starts with expected (str) or fully matches it (regex);
+        returns every line read, that one last."""
+        deadline = time.monotonic() + timeout
+        seen = []
+        while len(seen) < max_lines:
+            line = self.read_line(max(0.0, deadline - time.monotonic()))
+            seen.append(line)
+            if isinstance(expected, re.Pattern):
+                if expected.fullmatch(line):
+                    return seen
+            elif line.startswith(expected):
+                return seen
+        raise AssertionError(f"{self.name}: {max_lines} lines without {expected!r}")
+
+    def expect_closed(self, timeout=TIMEOUT):
+        """Waits for the server to close; returns the lines that came before."""
+        deadline = time.monotonic() + timeout
+        rest = []
+        while True:
+            while self.has_line():
+                rest.append(self.read_line())
+            if self.eof:
+                return rest
+            self._fill(deadline, "end of connection")
+
+    # -- the handshake
+
+    def join(self, pseudo):
+        """Handshake: waits for the prompt, gives pseudo, asserts the welcome line."""
+        self.expect_exact(PSEUDO_PROMPT)
+        self.send_line(pseudo)
+        text = pseudo if isinstance(pseudo, str) else pseudo.decode("utf-8")
+        line = self.expect_line(f"+ Bienvenue, {text} ! ")
+        self.pseudo = text
+        self.name = text
+        return line
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def reset(self):
+        """Closes with an RST instead of a FIN (SO_LINGER with a zero timeout)."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+
+class Collector(threading.Thread):
+    """Reads a LineClient's lines on a thread of its own, as a person would while others
+    act, until a line fully matches `until` or `timeout` seconds pass. The client must not
+    be used elsewhere until result() returns. Each line is kept with its arrival time."""
+
+    def __init__(self, client, until, timeout, max_lines=1_000_000):
+        super().__init__(daemon=True)
+        self.client = client
+        self.until = re.compile(until)
+        self.timeout = timeout
+        self.max_lines = max_lines
+        self.lines = []
+        self.times = []
+        self.error = None
+        self.start()
+
+    def run(self):
+        deadline = time.monotonic() + self.timeout
+        try:
+            for _ in range(self.max_lines):
+                remaining = deadline - time.monotonic()
+                line = self.client.read_line(max(0.0, remaining))
+                self.times.append(time.monotonic())
+                self.lines.append(line)
+                if self.until.fullmatch(line):
+                    return
+            raise AssertionError(f"{self.client.name}: {self.max_lines} lines, none the last")
+        except BaseException as e:  # handed to the test by result()
+            self.error = e
+
+    def result(self):
+        self.join(self.timeout + TIMEOUT)
+        assert not self.is_alive(), f"{self.client.name}: collector still running"
+        if self.error:
+            raise AssertionError(
+                f"{self.client.name}: {self.error} (after {len(self.lines)} lines; "
+                f"last: {self.lines[-3:]!r})"
+            )
+        return self.lines
+
+
+@pytest.fixture
+def connect(server):
+    """Factory: connect(port, name=None) opens a LineClient, closed at teardown (before
+    the servers stop)."""
+    opened = []
+
+    def open_client(port, name=None, host="127.0.0.1", rcvbuf=None):
+        c = LineClient(port, host=host, name=name, rcvbuf=rcvbuf)
+        opened.append(c)
+        return c
+
+    yield open_client
+    for c in opened:
+        c.close()
+
+
+@pytest.fixture
+def chat(connect):
+    """Factory: chat(srv, *pseudos) joins one raw client per pseudo, in turn, and drains
+    the join notices, so that every returned client has nothing left to read."""
+
+    def join_all(srv, *pseudos):
+        joined = []
+        for p in pseudos:
+            c = connect(srv.port, name=p)
+            c.join(p)
+            for other in joined:
+                other.expect_exact(f"* {p} a rejoint la discussion")
+            joined.append(c)
+        return joined
+
+    return join_all
+
+
+# ---------------------------------------------------------------------------- the client
+
+
+def client_env(term="dumb", extra=None):
+    env = sanitizer_env(extra)
+    env["TERM"] = term
+    env["INPUTRC"] = "/dev/null"  # no user key bindings or settings
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
+    return env
+
+
+@pytest.fixture
+def spawn_client():
+    """Factory: spawn_client(*args, term="dumb") runs the causerie client under a real
+    pseudo-terminal (pexpect). At teardown a client still running gets SIGTERM; whatever
+    it printed is checked for sanitizer reports (its stderr is the terminal too)."""
+    import pexpect
+
+    spawned = []
+
+    def spawn(*args, term="dumb", env=None):
+        if not CLIENT_BIN.exists():
+            pytest.skip(f"{CLIENT_BIN} is not built yet (src/client/ is being written)")
+        child = pexpect.spawn(
+            str(CLIENT_BIN),
+            [str(a) for a in args],
+            encoding="utf-8",
+            codec_errors="replace",
+            timeout=TIMEOUT,
+            dimensions=(24, 100),
+            env=client_env(term, env),
+        )
+        child.transcript = io.StringIO()
+        child.logfile_read = child.transcript
+        spawned.append(child)
+        return child
+
+    yield spawn
+    errors = []
+    for child in spawned:
+        if child.isalive():
+            os.kill(child.pid, signal.SIGTERM)
+            deadline = time.monotonic() + EXIT_TIMEOUT
+            while child.isalive() and time.monotonic() < deadline:
+                try:
+                    child.expect(pexpect.EOF, timeout=0.5)
+                except pexpect.TIMEOUT:
+                    pass
+            if child.isalive():
+                child.kill(signal.SIGKILL)
+                errors.append(f"client {child.pid} ignored SIGTERM for {EXIT_TIMEOUT} s")
+        else:
+            try:
+                child.read_nonblocking(1 << 20, timeout=0)
+            except Exception:
+                pass
+        child.close()
+        try:
+            assert_no_sanitizer_report(child.transcript.getvalue(), f"client {child.pid}")
+        except AssertionError as e:
+            errors.append(str(e))
+    if errors:
+        pytest.fail("\n\n".join(errors))
+
+
+def wait_child_exit(child, timeout=TIMEOUT):
+    """Waits for a pexpect child to close its terminal and exit; returns its exit status
+    (or 128 + the signal number)."""
+    import pexpect
+    import select
+
+    child.expect(pexpect.EOF, timeout=timeout)
+    try:
+        pidfd = os.pidfd_open(child.pid)  # readable once the process has exited
+    except ProcessLookupError:
+        pidfd = None  # exited, and reaped by pexpect already
+    if pidfd is not None:
+        try:
+            ready, _, _ = select.select([pidfd], [], [], timeout)
+        finally:
+            os.close(pidfd)
+        assert ready, f"client {child.pid} closed its terminal but did not exit in {timeout} s"
+    child.close()
+    if child.signalstatus is not None:
+        return 128 + child.signalstatus
+    return child.exitstatus
+
+
+@pytest.fixture
+def piped_client():
+    """Factory: piped_client(*args) runs the causerie client with stdin, stdout and stderr
+    on pipes (its piped mode). Returns a Proc: write to .proc.stdin, wait_log() for what it
+    prints. At teardown a client still running gets SIGTERM; its stderr is checked for
+    sanitizer reports either way."""
+    started = []
+
+    def start(*args):
+        if not CLIENT_BIN.exists():
+            pytest.skip(f"{CLIENT_BIN} is not built yet (src/client/ is being written)")
+        p = Proc(CLIENT_BIN, [str(a) for a in args], stdin=subprocess.PIPE)
+        started.append(p)
+        return p
+
+    yield start
+    errors = []
+    for p in started:
+        try:
+            p.terminate()
+        except AssertionError as e:
+            errors.append(str(e))
+    if errors:
+        pytest.fail("\n\n".join(errors))

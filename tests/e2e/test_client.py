@@ -1,0 +1,367 @@
+"""The terminal client, causerie: on a real pseudo-terminal (readline) and in piped mode.
+
+On a terminal the client is driven with pexpect: what it prints comes back with readline's
+redrawing in between (carriage returns, blanks), so the tests look for the texts, not for
+whole lines. In piped mode stdout is plain lines.
+"""
+
+import re
+import socket
+import subprocess
+
+import pytest
+
+from conftest import (
+    CLIENT_BIN,
+    EXIT_TIMEOUT,
+    assert_no_sanitizer_report,
+    sanitizer_env,
+    wait_child_exit,
+)
+
+pytestmark = pytest.mark.skipif(
+    not CLIENT_BIN.exists(),
+    reason=f"{CLIENT_BIN} is not built (src/client/ is still being written)",
+)
+
+ASK_PSEUDO = "Entrez votre pseudo : "
+LOST = "Connexion au serveur perdue."
+
+
+def address_prompt(port=1234):
+    return f"Adresse du serveur [127.0.0.1:{port}] : "
+
+
+def have_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def closed_port():
+    """A port on 127.0.0.1 where nothing listens: bound (so nobody else takes it) but not
+    listening, so connecting to it is refused."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    yield s.getsockname()[1]
+    s.close()
+
+
+def run_client(args, input=b"", timeout=EXIT_TIMEOUT):
+    p = subprocess.run(
+        [str(CLIENT_BIN), *[str(a) for a in args]],
+        input=input,
+        capture_output=True,
+        env=sanitizer_env(),
+        timeout=timeout,
+    )
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    assert_no_sanitizer_report(err, "client")
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
+def joined_client(spawn_client, srv, pseudo="alice", term="dumb"):
+    """A terminal client joined as pseudo, through both prompts."""
+    child = spawn_client("--port", srv.port, term=term)
+    child.expect_exact(address_prompt(srv.port))
+    child.sendline("")
+    child.expect_exact(ASK_PSEUDO)
+    child.sendline(pseudo)
+    child.expect_exact(f"Bienvenue, {pseudo} !")
+    srv.wait_log(rf"{pseudo} a rejoint la discussion")
+    return child
+
+
+# ---------------------------------------------------------------- command line
+
+
+def test_client_help_prints_usage_and_exits_0():
+    p = run_client(["--help"])
+    assert p.returncode == 0
+    assert "Usage" in p.stdout
+    for option in ("--host", "--port", "--nick", "--version"):
+        assert option in p.stdout
+
+
+def test_client_version_prints_name_and_version_and_exits_0():
+    p = run_client(["--version"])
+    assert p.returncode == 0
+    assert re.fullmatch(r"causerie \d+\.\d+\.\d+\n", p.stdout), p.stdout
+
+
+def test_client_bad_option_fails_with_a_message_on_stderr():
+    p = run_client(["--bogus"])
+    assert p.returncode not in (0, None)
+    assert "--bogus" in p.stderr
+    assert p.stdout == ""
+
+
+# ---------------------------------------------------------------- the address prompt
+
+
+def test_address_prompt_shows_the_default_address(spawn_client):
+    child = spawn_client()
+    child.expect_exact(address_prompt(1234))
+
+
+def test_address_prompt_default_reflects_the_port_option(spawn_client):
+    child = spawn_client("--port", "4321")
+    child.expect_exact(address_prompt(4321))
+
+
+def test_empty_address_connects_to_the_default_host_on_the_given_port(server, spawn_client):
+    srv = server()
+    child = spawn_client("--port", srv.port)
+    child.expect_exact(address_prompt(srv.port))
+    child.sendline("")
+    child.expect_exact(ASK_PSEUDO)
+
+
+def test_address_host_colon_port_is_accepted(server, spawn_client):
+    srv = server()
+    child = spawn_client()
+    child.expect_exact(address_prompt(1234))
+    child.sendline(f"127.0.0.1:{srv.port}")
+    child.expect_exact(ASK_PSEUDO)
+
+
+def test_address_host_alone_uses_the_port_option(server, spawn_client):
+    srv = server()
+    child = spawn_client("--port", srv.port)
+    child.expect_exact(address_prompt(srv.port))
+    child.sendline("localhost")
+    child.expect_exact(ASK_PSEUDO)
+
+
+def test_address_bracketed_ipv6_with_port_is_accepted(server, spawn_client):
+    if not have_ipv6_loopback():
+        pytest.skip("no IPv6 loopback on this machine")
+    srv = server(host="::1")
+    child = spawn_client()
+    child.expect_exact(address_prompt(1234))
+    child.sendline(f"[::1]:{srv.port}")
+    child.expect_exact(ASK_PSEUDO)
+
+
+def test_connection_refused_on_terminal_is_reported(spawn_client, closed_port):
+    child = spawn_client("--host", "127.0.0.1", "--port", closed_port)
+    child.expect_exact("Impossible de se connecter")
+
+
+# ---------------------------------------------------------------- the pseudo
+
+
+def test_server_prompt_is_shown_and_pseudo_is_welcomed(server, spawn_client):
+    srv = server()
+    child = spawn_client("--host", "127.0.0.1", "--port", srv.port)
+    child.expect_exact(ASK_PSEUDO)
+    child.sendline("alice")
+    child.expect_exact("Bienvenue, alice ! Personne d'autre n'est connecté pour l'instant.")
+    srv.wait_log(r"alice a rejoint la discussion")
+
+
+def test_refused_pseudo_shows_the_reason_and_asks_again(server, chat, spawn_client):
+    srv = server()
+    chat(srv, "alice")
+    child = spawn_client("--host", "127.0.0.1", "--port", srv.port)
+    child.expect_exact(ASK_PSEUDO)
+    child.sendline("alice")
+    child.expect_exact("Le pseudo « alice » est déjà pris.")
+    child.expect_exact(ASK_PSEUDO)
+    child.sendline("bob")
+    child.expect_exact("Bienvenue, bob ! 2 personnes connectées.")
+
+
+def test_nick_option_joins_without_asking(server, spawn_client):
+    srv = server()
+    child = spawn_client("--host", "127.0.0.1", "--port", srv.port, "--nick", "alice")
+    child.expect_exact("Bienvenue, alice !")
+    assert "Entrez votre pseudo" not in child.transcript.getvalue()
+    assert "Adresse du serveur" not in child.transcript.getvalue()
+
+
+def test_refused_nick_option_asks_for_another(server, chat, spawn_client):
+    srv = server()
+    chat(srv, "alice")
+    child = spawn_client("--host", "127.0.0.1", "--port", srv.port, "--nick", "ALICE")
+    child.expect_exact("Le pseudo « ALICE » est déjà pris.")
+    child.expect_exact(ASK_PSEUDO)
+    child.sendline("bob")
+    child.expect_exact("Bienvenue, bob !")
+
+
+# ---------------------------------------------------------------- chatting
+
+
+def test_incoming_message_is_shown_as_pseudo_colon_text(server, connect, spawn_client):
+    srv = server()
+    child = joined_client(spawn_client, srv)
+    bob = connect(srv.port)
+    bob.join("bob")
+    bob.send_line("salut à toi 😀")
+    child.expect_exact("bob: salut à toi 😀")
+
+
+def test_join_and_leave_notices_are_shown_with_a_star(server, connect, spawn_client):
+    srv = server()
+    child = joined_client(spawn_client, srv)
+    bob = connect(srv.port)
+    bob.join("bob")
+    child.expect_exact("* bob a rejoint la discussion")
+    bob.send_line("/quit")
+    bob.expect_closed()
+    child.expect_exact("* bob est déconnecté")
+
+
+def test_server_error_is_shown_with_a_bang(server, spawn_client):
+    srv = server()
+    child = joined_client(spawn_client, srv)
+    child.sendline("/nope")
+    child.expect_exact("! Commande inconnue : /nope (tapez /help pour la liste).")
+
+
+def test_typed_line_is_sent_to_the_others(server, chat, spawn_client):
+    srv = server()
+    (bob,) = chat(srv, "bob")
+    child = joined_client(spawn_client, srv)
+    bob.expect_exact("* alice a rejoint la discussion")
+    child.sendline("bonjour à tous")
+    bob.expect_exact("> alice: bonjour à tous")
+
+
+def test_own_message_is_shown_once_locally(server, chat, spawn_client):
+    srv = server()
+    (bob,) = chat(srv, "bob")
+    child = joined_client(spawn_client, srv)
+    bob.expect_exact("* alice a rejoint la discussion")
+    child.sendline("mon message")
+    child.expect_exact("alice: mon message")
+    bob.expect_exact("> alice: mon message")
+    bob.send_line("après")  # a later line: anything shown twice would come before it
+    child.expect_exact("bob: après")
+    assert child.transcript.getvalue().count("alice: mon message") == 1
+
+
+@pytest.mark.parametrize("term", ["dumb", "xterm-256color"])
+def test_incoming_message_keeps_the_partly_typed_line_intact(server, chat, spawn_client, term):
+    srv = server()
+    (bob,) = chat(srv, "bob")
+    child = joined_client(spawn_client, srv, term=term)
+    bob.expect_exact("* alice a rejoint la discussion")
+    child.send("bonjour mo")
+    child.expect_exact("bonjour mo")  # echoed by readline
+    bob.send_line("salut")
+    child.expect_exact("bob: salut")
+    child.expect_exact("bonjour mo")  # redrawn below the message
+    child.send("nde\r")
+    bob.expect_exact("> alice: bonjour monde")
+    child.expect_exact("alice: bonjour monde")
+
+
+def test_quit_command_leaves_cleanly(server, spawn_client):
+    srv = server()
+    child = joined_client(spawn_client, srv)
+    child.sendline("/quit")
+    assert wait_child_exit(child) == 0
+    srv.wait_log(r"alice est déconnecté")
+
+
+def test_ctrl_d_on_empty_line_leaves_cleanly(server, spawn_client):
+    srv = server()
+    child = joined_client(spawn_client, srv)
+    child.expect_exact("alice> ")
+    child.sendcontrol("d")
+    assert wait_child_exit(child) == 0
+    srv.wait_log(r"alice est déconnecté")
+
+
+def test_server_stopping_ends_the_client_with_status_1(server, spawn_client):
+    srv = server()
+    child = joined_client(spawn_client, srv)
+    srv.stop()
+    child.expect_exact(LOST)
+    assert wait_child_exit(child) == 1
+
+
+# ---------------------------------------------------------------- piped mode
+
+
+def test_piped_connection_refused_exits_1(closed_port):
+    p = run_client(["--host", "127.0.0.1", "--port", closed_port, "--nick", "bot"], b"salut\n")
+    assert p.returncode == 1
+    assert "Impossible de se connecter" in p.stderr
+
+
+def test_piped_lines_are_sent_in_order_and_client_exits_0_at_end_of_input(server, chat):
+    srv = server()
+    (alice,) = chat(srv, "alice")
+    lines = [f"ligne {i:04d} é" for i in range(1000)]
+    p = run_client(
+        ["--host", "127.0.0.1", "--port", srv.port, "--nick", "bot"],
+        ("\n".join(lines) + "\n").encode(),
+    )
+    assert p.returncode == 0, p.stderr
+    alice.expect_exact("* bot a rejoint la discussion")
+    for line in lines:
+        alice.expect_exact(f"> bot: {line}")
+    alice.expect_exact("* bot est déconnecté")
+    srv.wait_log(r"bot est déconnecté")
+
+
+def test_piped_mode_prints_no_prompt(server):
+    srv = server()
+    p = run_client(["--host", "127.0.0.1", "--port", srv.port, "--nick", "bot"], b"salut\n")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.splitlines()
+    assert out and "Bienvenue, bot !" in out[0], out
+    assert "Entrez" not in p.stdout and "Adresse" not in p.stdout
+    assert "Entrez" not in p.stderr and "Adresse" not in p.stderr
+
+
+def test_piped_mode_prints_received_lines_in_display_format(server, connect, piped_client):
+    srv = server()
+    bot = piped_client("--host", "127.0.0.1", "--port", srv.port, "--nick", "bot")
+    bot.wait_log(r"Bienvenue, bot !")
+    bob = connect(srv.port)
+    bob.join("bob")
+    bob.send_line("salut bot")
+    bob.send_line("/quit")
+    bob.expect_closed()
+    bot.wait_log(r"\* bob est déconnecté")
+    bot.proc.stdin.write("/nope\n".encode())
+    bot.proc.stdin.flush()
+    bot.wait_log(r"^! Commande inconnue")
+    bot.proc.stdin.close()
+    assert bot.wait_exit() == 0, bot.stderr
+    assert bot.log_lines[1:] == [
+        "* bob a rejoint la discussion",
+        "bob: salut bot",
+        "* bob est déconnecté",
+        "! Commande inconnue : /nope (tapez /help pour la liste).",
+    ]
+    assert "Bienvenue, bot !" in bot.log_lines[0]
+
+
+def test_piped_mode_without_options_reads_address_then_pseudo(server, chat):
+    srv = server()
+    (alice,) = chat(srv, "alice")
+    p = run_client([], f"127.0.0.1:{srv.port}\nbot\nbonjour\n".encode())
+    assert p.returncode == 0, p.stderr
+    alice.expect_exact("* bot a rejoint la discussion")
+    alice.expect_exact("> bot: bonjour")
+    alice.expect_exact("* bot est déconnecté")
+    assert "Adresse" not in p.stdout and "Entrez" not in p.stdout
+
+
+def test_piped_mode_refused_pseudo_prints_the_reason_on_stderr_and_exits_1(server, chat):
+    srv = server()
+    chat(srv, "alice")
+    p = run_client(["--host", "127.0.0.1", "--port", srv.port, "--nick", "alice"], b"salut\n")
+    assert p.returncode == 1
+    assert "Le pseudo « alice » est déjà pris." in p.stderr
+    assert "salut" not in p.stdout

@@ -1,0 +1,209 @@
+/* test_registry.c - unit tests for the set of pseudos in use (src/server/registry.c).
+ *
+ * A key is claimed once until released, the count follows claims and releases, the table
+ * survives growth to 10,000 keys and drains back to empty, and threads racing for the same
+ * keys are each granted a key exactly once. Every test starts from registry_init() and ends
+ * with registry_shutdown(), which frees what is still claimed (ASan checks it).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+
+#include "server/registry.h"
+
+#define MANY_KEYS    10000 /* far past the initial table: forces several growths */
+#define RACE_THREADS 4
+#define RACE_KEYS    2000
+#define KEY_SIZE     32
+
+static int setup_registry(void **state)
+{
+    (void)state;
+    registry_init();
+    return 0;
+}
+
+static int teardown_registry(void **state)
+{
+    (void)state;
+    registry_shutdown();
+    return 0;
+}
+
+static void make_key(char key[KEY_SIZE], size_t i)
+{
+    snprintf(key, KEY_SIZE, "user%zu", i);
+}
+
+static void test_registry_starts_empty(void **state)
+{
+    (void)state;
+    assert_int_equal(registry_count(), 0);
+}
+
+static void test_claim_free_key_succeeds(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    assert_true(registry_claim("alice", &count));
+    assert_int_equal(count, 1);
+    assert_int_equal(registry_count(), 1);
+}
+
+static void test_claim_taken_key_fails(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    assert_true(registry_claim("alice", &count));
+    assert_false(registry_claim("alice", &count));
+    assert_int_equal(registry_count(), 1);
+}
+
+static void test_claim_reports_count_after_claim(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    assert_true(registry_claim("alice", &count));
+    assert_int_equal(count, 1);
+    assert_true(registry_claim("bob", &count));
+    assert_int_equal(count, 2);
+    assert_true(registry_claim("carol", &count));
+    assert_int_equal(count, 3);
+}
+
+/* Keys arrive folded (pseudo_fold()); the registry itself compares bytes exactly. */
+static void test_keys_are_compared_exactly(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    assert_true(registry_claim("alice", &count));
+    assert_true(registry_claim("alicE", &count));
+    assert_true(registry_claim("alice2", &count));
+    assert_true(registry_claim("alic", &count));
+    assert_true(registry_claim("\xC3\xA9lodie", &count));
+    assert_true(registry_claim("elodie", &count));
+    assert_int_equal(registry_count(), 6);
+}
+
+static void test_release_then_claim_again(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    assert_true(registry_claim("alice", &count));
+    registry_release("alice");
+    assert_int_equal(registry_count(), 0);
+    assert_true(registry_claim("alice", &count));
+    assert_int_equal(count, 1);
+}
+
+static void test_release_leaves_other_keys_claimed(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    assert_true(registry_claim("alice", &count));
+    assert_true(registry_claim("bob", &count));
+    registry_release("alice");
+    assert_int_equal(registry_count(), 1);
+    assert_false(registry_claim("bob", &count));
+    assert_true(registry_claim("alice", &count));
+    assert_int_equal(count, 2);
+}
+
+static void test_many_keys_grow_and_drain(void **state)
+{
+    (void)state;
+    char key[KEY_SIZE];
+    size_t count = 0;
+    for (size_t i = 0; i < MANY_KEYS; i++) {
+        make_key(key, i);
+        assert_true(registry_claim(key, &count));
+        assert_int_equal(count, i + 1);
+    }
+    for (size_t i = 0; i < MANY_KEYS; i++) {
+        make_key(key, i);
+        assert_false(registry_claim(key, &count)); /* still found after every growth */
+    }
+    assert_int_equal(registry_count(), MANY_KEYS);
+    for (size_t i = 0; i < MANY_KEYS; i++) {
+        make_key(key, i);
+        registry_release(key);
+        assert_int_equal(registry_count(), MANY_KEYS - i - 1);
+    }
+    assert_true(registry_claim("user0", &count));
+    assert_int_equal(count, 1);
+}
+
+static void test_shutdown_frees_claimed_keys(void **state)
+{
+    (void)state;
+    char key[KEY_SIZE];
+    size_t count = 0;
+    for (size_t i = 0; i < 100; i++) {
+        make_key(key, i);
+        assert_true(registry_claim(key, &count));
+    }
+    registry_shutdown(); /* ASan reports the entries if they leaked */
+    registry_init();
+    assert_int_equal(registry_count(), 0);
+    assert_true(registry_claim("user0", &count));
+}
+
+struct racer {
+    pthread_t thread;
+    size_t won; /* keys this thread was granted */
+};
+
+static void *race_for_keys(void *arg)
+{
+    struct racer *r = arg;
+    char key[KEY_SIZE];
+    size_t count;
+    for (size_t i = 0; i < RACE_KEYS; i++) {
+        make_key(key, i);
+        if (registry_claim(key, &count)) {
+            r->won++;
+        }
+    }
+    return NULL;
+}
+
+static void test_racing_threads_get_each_key_once(void **state)
+{
+    (void)state;
+    struct racer racers[RACE_THREADS] = {0};
+    for (size_t i = 0; i < RACE_THREADS; i++) {
+        assert_int_equal(pthread_create(&racers[i].thread, NULL, race_for_keys, &racers[i]), 0);
+    }
+    size_t won = 0;
+    for (size_t i = 0; i < RACE_THREADS; i++) {
+        assert_int_equal(pthread_join(racers[i].thread, NULL), 0);
+        won += racers[i].won;
+    }
+    assert_int_equal(won, RACE_KEYS);
+    assert_int_equal(registry_count(), RACE_KEYS);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup_registry, teardown_registry)
+    const struct CMUnitTest tests[] = {
+        T(test_registry_starts_empty),
+        T(test_claim_free_key_succeeds),
+        T(test_claim_taken_key_fails),
+        T(test_claim_reports_count_after_claim),
+        T(test_keys_are_compared_exactly),
+        T(test_release_then_claim_again),
+        T(test_release_leaves_other_keys_claimed),
+        T(test_many_keys_grow_and_drain),
+        T(test_shutdown_frees_claimed_keys),
+        T(test_racing_threads_get_each_key_once),
+    };
+#undef T
+    return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
+}

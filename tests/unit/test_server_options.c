@@ -1,0 +1,400 @@
+/* test_server_options.c - unit tests for the server's command line (src/server/options.c).
+ *
+ * options_parse() is pure: it returns OPTIONS_RUN, OPTIONS_EXIT with --help or --version
+ * text, or -EINVAL with a French message naming the culprit, all in a buffer. Checks the
+ * defaults, each option's accepted range and its edges, the error paths, and that parsing
+ * twice in one process starts afresh (getopt keeps global state). Each test gets fresh
+ * options and output, released in its teardown; runs single-threaded.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "server/options.h"
+
+struct fixture {
+    struct server_options o;
+    struct buf out;
+};
+
+static int setup_fixture(void **state)
+{
+    static struct fixture fx;
+    memset(&fx.o, 0, sizeof(fx.o));
+    buf_init(&fx.out);
+    *state = &fx;
+    return 0;
+}
+
+static int teardown_fixture(void **state)
+{
+    struct fixture *fx = *state;
+    options_release(&fx->o);
+    buf_release(&fx->out);
+    return 0;
+}
+
+/* Parses a NULL-terminated argv whose argv[0] is the program name; getopt_long() may
+ * permute the array, so it must be writable (the compound literals below are). */
+static int parse_argv(struct fixture *fx, char **argv)
+{
+    int argc = 0;
+    while (argv[argc]) {
+        argc++;
+    }
+    options_release(&fx->o);
+    buf_reset(&fx->out);
+    return options_parse(&fx->o, argc, argv, &fx->out);
+}
+
+#define PARSE(fx, ...) parse_argv(fx, (char *[]){"causerie-server", __VA_ARGS__, NULL})
+
+/* A refusal: -EINVAL and a message that names what was wrong. */
+static void assert_refused(struct fixture *fx, int r, const char *mention)
+{
+    assert_int_equal(r, -EINVAL);
+    if (!strstr(fx->out.data, mention)) {
+        print_error("message \"%s\" does not mention \"%s\"\n", fx->out.data, mention);
+        fail();
+    }
+}
+
+/* ---------------------------------------------------------------- defaults */
+
+static void test_no_arguments_gives_defaults(void **state)
+{
+    struct fixture *fx = *state;
+    int r = parse_argv(fx, (char *[]){"causerie-server", NULL});
+    assert_int_equal(r, OPTIONS_RUN);
+    assert_null(fx->o.host);
+    assert_int_equal(fx->o.port, 1234);
+    assert_int_equal(fx->o.threads, 0);
+    assert_int_equal(fx->o.max_line, 4096);
+    assert_int_equal(fx->o.max_backlog, 1048576);
+    assert_int_equal(fx->out.len, 0);
+}
+
+static void test_all_options_together(void **state)
+{
+    struct fixture *fx = *state;
+    int r = PARSE(fx, "--host", "::1", "--port", "8080", "--threads", "4", "--max-line", "512",
+                  "--max-backlog", "65536");
+    assert_int_equal(r, OPTIONS_RUN);
+    assert_string_equal(fx->o.host, "::1");
+    assert_int_equal(fx->o.port, 8080);
+    assert_int_equal(fx->o.threads, 4);
+    assert_int_equal(fx->o.max_line, 512);
+    assert_int_equal(fx->o.max_backlog, 65536);
+}
+
+/* ---------------------------------------------------------------- --host */
+
+static void test_host_long_option(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--host", "0.0.0.0"), OPTIONS_RUN);
+    assert_string_equal(fx->o.host, "0.0.0.0");
+}
+
+static void test_host_short_option(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "-H", "localhost"), OPTIONS_RUN);
+    assert_string_equal(fx->o.host, "localhost");
+}
+
+static void test_host_with_equals_sign(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--host=127.0.0.2"), OPTIONS_RUN);
+    assert_string_equal(fx->o.host, "127.0.0.2");
+}
+
+static void test_host_given_twice_keeps_the_last(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--host", "first", "-H", "second"), OPTIONS_RUN);
+    assert_string_equal(fx->o.host, "second"); /* ASan reports "first" if it leaked */
+}
+
+static void test_empty_host_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--host", ""), "--host");
+}
+
+/* ---------------------------------------------------------------- --port */
+
+static void test_port_long_and_short_options(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--port", "4000"), OPTIONS_RUN);
+    assert_int_equal(fx->o.port, 4000);
+    assert_int_equal(PARSE(fx, "-p", "4001"), OPTIONS_RUN);
+    assert_int_equal(fx->o.port, 4001);
+}
+
+static void test_port_zero_accepted(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--port", "0"), OPTIONS_RUN);
+    assert_int_equal(fx->o.port, 0);
+}
+
+static void test_port_65535_accepted(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--port", "65535"), OPTIONS_RUN);
+    assert_int_equal(fx->o.port, 65535);
+}
+
+static void test_port_65536_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--port", "65536"), "--port");
+}
+
+static void test_negative_port_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--port", "-1"), "--port");
+}
+
+static void test_port_with_trailing_garbage_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--port", "12a"), "--port");
+}
+
+static void test_empty_port_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--port", ""), "--port");
+}
+
+static void test_huge_port_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--port", "99999999999999999999999"), "--port");
+}
+
+/* ---------------------------------------------------------------- --threads */
+
+static void test_threads_option(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--threads", "1"), OPTIONS_RUN);
+    assert_int_equal(fx->o.threads, 1);
+    assert_int_equal(PARSE(fx, "-t", "64"), OPTIONS_RUN);
+    assert_int_equal(fx->o.threads, 64);
+}
+
+static void test_zero_threads_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--threads", "0"), "--threads");
+}
+
+static void test_65_threads_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--threads", "65"), "--threads");
+}
+
+/* ---------------------------------------------------------------- --max-line */
+
+static void test_max_line_option(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--max-line", "1"), OPTIONS_RUN);
+    assert_int_equal(fx->o.max_line, 1);
+    assert_int_equal(PARSE(fx, "--max-line", "1048576"), OPTIONS_RUN);
+    assert_int_equal(fx->o.max_line, MAX_LINE_CEILING);
+}
+
+static void test_zero_max_line_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--max-line", "0"), "--max-line");
+}
+
+static void test_max_line_above_ceiling_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--max-line", "1048577"), "--max-line");
+}
+
+/* ---------------------------------------------------------------- --max-backlog */
+
+static void test_max_backlog_option(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--max-backlog", "1024"), OPTIONS_RUN);
+    assert_int_equal(fx->o.max_backlog, MIN_MAX_BACKLOG);
+    assert_int_equal(PARSE(fx, "--max-backlog=268435456"), OPTIONS_RUN);
+    assert_int_equal(fx->o.max_backlog, 268435456);
+}
+
+static void test_max_backlog_below_floor_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--max-backlog", "1023"), "--max-backlog");
+}
+
+/* ---------------------------------------------------------------- --help, --version */
+
+static void test_help_exits_with_usage(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--help"), OPTIONS_EXIT);
+    assert_non_null(strstr(fx->out.data, "Usage"));
+    assert_int_equal(PARSE(fx, "-h"), OPTIONS_EXIT);
+    assert_non_null(strstr(fx->out.data, "Usage"));
+}
+
+/* STYLE 3.9: every limit has a line in --help. */
+static void test_help_lists_every_option(void **state)
+{
+    struct fixture *fx = *state;
+    static const char *const names[] = {"--host",        "--port", "--threads", "--max-line",
+                                        "--max-backlog", "--help", "--version"};
+    assert_int_equal(PARSE(fx, "--help"), OPTIONS_EXIT);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!strstr(fx->out.data, names[i])) {
+            print_error("--help does not mention %s\n", names[i]);
+            fail();
+        }
+    }
+}
+
+static void test_version_exits_with_program_name(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--version"), OPTIONS_EXIT);
+    assert_non_null(strstr(fx->out.data, "causerie-server"));
+    assert_int_equal(PARSE(fx, "-V"), OPTIONS_EXIT);
+    assert_non_null(strstr(fx->out.data, "causerie-server"));
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static void test_unknown_long_option_refused(void **state)
+{
+    struct fixture *fx = *state;
+    int r = PARSE(fx, "--bogus");
+    assert_refused(fx, r, "option inconnue");
+    assert_refused(fx, r, "--bogus");
+}
+
+static void test_unknown_short_option_refused(void **state)
+{
+    struct fixture *fx = *state;
+    int r = PARSE(fx, "-z");
+    assert_refused(fx, r, "option inconnue");
+    assert_refused(fx, r, "-z");
+}
+
+/* Short options may be bundled ("-zV"): the message must still name the unknown one. */
+static void test_unknown_bundled_short_option_is_named(void **state)
+{
+    struct fixture *fx = *state;
+    int r = PARSE(fx, "-zV");
+    assert_refused(fx, r, "option inconnue");
+    assert_refused(fx, r, "-z");
+}
+
+static void test_stray_argument_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--port", "5", "extra"), "extra");
+}
+
+static void test_stray_argument_before_options_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "extra", "--port", "5"), "extra");
+}
+
+static void test_missing_value_of_last_option_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--port"), "--port");
+}
+
+static void test_missing_value_of_last_short_option_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "-p"), "-p");
+}
+
+/* ---------------------------------------------------------------- state between calls */
+
+static void test_parsing_twice_starts_afresh(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--port", "5", "--threads", "2"), OPTIONS_RUN);
+    assert_int_equal(fx->o.port, 5);
+    assert_int_equal(PARSE(fx, "--port", "6"), OPTIONS_RUN);
+    assert_int_equal(fx->o.port, 6);
+    assert_int_equal(fx->o.threads, 0); /* defaults again, not the first call's value */
+}
+
+static void test_parsing_after_an_error_starts_afresh(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "-zt", "3"), -EINVAL); /* stops inside a bundle */
+    assert_int_equal(PARSE(fx, "--bogus", "--port", "7"), -EINVAL);
+    assert_int_equal(PARSE(fx, "--port", "8"), OPTIONS_RUN);
+    assert_int_equal(fx->o.port, 8);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup_fixture, teardown_fixture)
+    const struct CMUnitTest tests[] = {
+        T(test_no_arguments_gives_defaults),
+        T(test_all_options_together),
+        T(test_host_long_option),
+        T(test_host_short_option),
+        T(test_host_with_equals_sign),
+        T(test_host_given_twice_keeps_the_last),
+        T(test_empty_host_refused),
+        T(test_port_long_and_short_options),
+        T(test_port_zero_accepted),
+        T(test_port_65535_accepted),
+        T(test_port_65536_refused),
+        T(test_negative_port_refused),
+        T(test_port_with_trailing_garbage_refused),
+        T(test_empty_port_refused),
+        T(test_huge_port_refused),
+        T(test_threads_option),
+        T(test_zero_threads_refused),
+        T(test_65_threads_refused),
+        T(test_max_line_option),
+        T(test_zero_max_line_refused),
+        T(test_max_line_above_ceiling_refused),
+        T(test_max_backlog_option),
+        T(test_max_backlog_below_floor_refused),
+        T(test_help_exits_with_usage),
+        T(test_help_lists_every_option),
+        T(test_version_exits_with_program_name),
+        T(test_unknown_long_option_refused),
+        T(test_unknown_short_option_refused),
+        T(test_unknown_bundled_short_option_is_named),
+        T(test_stray_argument_refused),
+        T(test_stray_argument_before_options_refused),
+        T(test_missing_value_of_last_option_refused),
+        T(test_missing_value_of_last_short_option_refused),
+        T(test_parsing_twice_starts_afresh),
+        T(test_parsing_after_an_error_starts_afresh),
+    };
+#undef T
+    return cmocka_run_group_tests_name("server options", tests, NULL, NULL);
+}
