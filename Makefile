@@ -41,7 +41,7 @@ SERVER    := $(BUILD)/causerie-server
 CLIENT    := $(BUILD)/causerie
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all run test unit e2e fuzz deps deps-test install uninstall format format-check clean
+.PHONY: all run test unit e2e fuzz bench bench-smoke deps deps-test install uninstall format format-check clean
 .DEFAULT_GOAL := all
 
 all: deps $(SERVER) $(CLIENT)
@@ -92,9 +92,22 @@ e2e: deps-test $(SERVER) $(CLIENT)
 # Every suite, three times over: plain, under ASan+UBSan, and the server's concurrency
 # tests under TSan. The last line printed is pytest's summary of the TSan run.
 test: deps-test
-	$(MAKE) --no-print-directory BUILD=build unit e2e
+	$(MAKE) --no-print-directory BUILD=build unit e2e bench-smoke
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=asan unit e2e
 	$(MAKE) --no-print-directory BUILD=build-tsan SAN=tsan e2e PYTEST_ARGS='-m concurrency'
+
+BENCH := $(BUILD)/causerie-bench
+$(BENCH): $(call obj,bench/bench.c) $(LIBCOMMON)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_UV)
+
+# The benchmark: every preset against a server started for it (bench/run.sh). Speed is
+# reported, never asserted; lost, duplicated and reordered messages fail the run.
+bench: deps $(SERVER) $(BENCH)
+	bench/run.sh $(BUILD) $(BENCH_ARGS)
+
+# A few seconds of the same, small sizes: part of `make test`, for correctness only.
+bench-smoke: deps $(SERVER) $(BENCH)
+	bench/run.sh --smoke $(BUILD)
 
 # libFuzzer harnesses (clang, Debian's libclang-rt-14-dev). New inputs found go to
 # build-fuzz/corpus/; the seeds in tests/fuzz/corpus/ are only read.
@@ -125,7 +138,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/causerie $(DESTDIR)$(PREFIX)/bin/causerie-server
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/causerie.1 $(DESTDIR)$(PREFIX)/share/man/man1/causerie-server.1
 
-FORMAT_FILES = $(wildcard src/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
+FORMAT_FILES = $(wildcard src/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 

@@ -1,0 +1,953 @@
+/* bench.c - causerie-bench, the load generator behind `make bench`.
+ *
+ * One process, one libuv loop, thousands of non-blocking connections to a chat server on
+ * loopback. Each workload (preset) joins members, has senders stamp every message with
+ * (sender, sequence, send time), and has every member check what it receives: deliveries
+ * per second, latency percentiles, and lost, duplicated or reordered messages, which must
+ * all be 0. Sending is paced by a window (at most W messages ahead of the slowest
+ * receiver) or by a timer, never by sleeping. Every run stops by itself: bounded in
+ * messages and in seconds. What a server speaks is in struct proto_ops, so the same
+ * generator can measure other servers.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "common/buf.h"
+#include "common/proto.h"
+#include "common/xalloc.h"
+
+/* ---------------------------------------------------------------- parameters */
+
+struct params {
+    const char *preset;
+    const char *host;
+    int port;
+    int server_pid;       /* for CPU time and RSS; 0: not measured */
+    unsigned members;     /* connections in the room */
+    unsigned senders;     /* members that send */
+    unsigned msg_size;    /* bytes of payload per message */
+    unsigned window;      /* fanout-max: messages a sender may be ahead of the slowest */
+    unsigned rate;        /* fanout-rate: messages per second, all senders together */
+    double seconds;       /* how long senders send */
+    uint64_t max_msgs;    /* and at most this many messages in all */
+    unsigned sources;     /* idle: 127.0.0.x source addresses to spread connections over */
+    unsigned concurrency; /* connects in flight at once; churn: clients at once */
+};
+
+/* ---------------------------------------------------------------- connections */
+
+enum conn_state { C_CONNECTING, C_HANDSHAKE, C_JOINED, C_CLOSED };
+
+struct bconn {
+    uv_tcp_t tcp;
+    uv_connect_t connect_req;
+    unsigned index;
+    enum conn_state state;
+    int sender; /* index among senders, or -1 */
+    struct proto_framer framer;
+    uint64_t *next_seq;  /* owned: per sender, the next sequence expected */
+    uint64_t *got;       /* owned: per sender, messages received from it */
+    uint64_t sent;       /* as a sender: messages sent */
+    uint64_t order_hash; /* FNV over the (sender, seq) stream, to compare orders */
+    uint64_t received;
+    bool cycle_sent; /* churn: its one message is out */
+};
+
+struct bench {
+    uv_loop_t *loop;
+    struct params p;
+    struct bconn *conns;
+    unsigned n_conns, n_joined, n_closed, n_connecting, next_to_connect;
+    unsigned *sender_conn; /* sender index -> connection index */
+    uv_prepare_t pump;
+    uv_timer_t deadline, tick;
+    bool sending, draining, failed;
+    uint64_t sent_total, deliveries, lost, duplicated, reordered, malformed;
+    uint64_t t_start, t_stop;
+    uint64_t *latencies; /* ns, one per delivery while sampling */
+    size_t n_lat, cap_lat;
+    uint64_t churn_joins;
+    unsigned churn_name;
+    char *padding;
+};
+
+static struct bench B;
+static char read_buf[65536];
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---------------------------------------------------------------- protocol adapter */
+
+/* What a server speaks: how to join, how to publish, how to find the payload in what it
+ * sends. Only causerie's is here; other servers get their own table. */
+struct proto_ops {
+    const char *name;
+    void (*join)(struct bconn *c);
+    /* Called for each line; returns the payload of a room message, or NULL. Sets *joined
+     * when the line confirms the join. */
+    const char *(*parse)(struct bconn *c, const char *line, size_t len, size_t *plen, bool *joined);
+    void (*publish)(struct buf *out, const char *payload, size_t len);
+};
+
+static void conn_write(struct bconn *c, const char *data, size_t len);
+
+static void causerie_join(struct bconn *c)
+{
+    char name[32];
+    int n = snprintf(name, sizeof(name), "b%u-%u\n", B.churn_name++, c->index);
+    conn_write(c, name, (size_t)n);
+}
+
+static const char *causerie_parse(struct bconn *c, const char *line, size_t len, size_t *plen,
+                                  bool *joined)
+{
+    (void)c;
+    if (len >= 2 && line[0] == '+' && line[1] == ' ') {
+        *joined = true;
+        return NULL;
+    }
+    if (len < 2 || line[0] != '>') {
+        return NULL;
+    }
+    const char *colon = memchr(line, ':', len);
+    if (!colon || (size_t)(colon - line) + 2 > len) {
+        return NULL;
+    }
+    *plen = len - (size_t)(colon + 2 - line);
+    return colon + 2;
+}
+
+static void causerie_publish(struct buf *out, const char *payload, size_t len)
+{
+    buf_append(out, payload, len);
+    buf_append_char(out, '\n');
+}
+
+static const struct proto_ops causerie_ops = {"causerie", causerie_join, causerie_parse,
+                                              causerie_publish};
+static const struct proto_ops *ops = &causerie_ops;
+
+/* ---------------------------------------------------------------- writing */
+
+struct wreq {
+    uv_write_t req;
+    char data[];
+};
+
+static void on_written(uv_write_t *req, int status)
+{
+    if (status < 0 && status != UV_ECANCELED) {
+        fprintf(stderr, "bench: write: %s\n", uv_strerror(status));
+        B.failed = true;
+    }
+    free(req);
+}
+
+static void conn_write(struct bconn *c, const char *data, size_t len)
+{
+    if (c->state == C_CLOSED) {
+        return;
+    }
+    struct wreq *w = xmalloc(sizeof(*w) + len);
+    memcpy(w->data, data, len);
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
+        free(w);
+        B.failed = true;
+    }
+}
+
+/* Appends one stamped message from sender s: "B<s>,<seq>,<ns>," padded to msg_size. */
+static void stamp(struct buf *out, struct bconn *c)
+{
+    char head[64];
+    int n =
+        snprintf(head, sizeof(head), "B%d,%" PRIu64 ",%" PRIu64 ",", c->sender, c->sent, now_ns());
+    size_t pad = B.p.msg_size > (unsigned)n ? B.p.msg_size - (unsigned)n : 0;
+    struct buf payload = BUF_INIT;
+    buf_append(&payload, head, (size_t)n);
+    buf_append(&payload, B.padding, pad);
+    ops->publish(out, payload.data, payload.len);
+    buf_release(&payload);
+    c->sent++;
+    B.sent_total++;
+}
+
+/* ---------------------------------------------------------------- receiving */
+
+static void record_latency(uint64_t ns)
+{
+    if (B.n_lat == B.cap_lat) {
+        B.cap_lat = B.cap_lat ? B.cap_lat * 2 : 1 << 16;
+        B.latencies = xreallocarray(B.latencies, B.cap_lat, sizeof(*B.latencies));
+    }
+    B.latencies[B.n_lat++] = ns;
+}
+
+static void on_payload(struct bconn *c, const char *p, size_t len)
+{
+    unsigned s;
+    uint64_t seq, t;
+    char tmp[80];
+    size_t n = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
+    memcpy(tmp, p, n);
+    tmp[n] = '\0';
+    if (sscanf(tmp, "B%u,%" SCNu64 ",%" SCNu64 ",", &s, &seq, &t) != 3 || s >= B.p.senders) {
+        B.malformed++;
+        return;
+    }
+    uint64_t now = now_ns();
+    record_latency(now > t ? now - t : 0);
+    B.deliveries++;
+    c->received++;
+    if (seq == c->next_seq[s]) {
+        c->next_seq[s]++;
+        c->got[s]++;
+    } else if (seq > c->next_seq[s]) {
+        B.reordered++; /* something before it is missing, or comes later */
+        c->got[s]++;
+        c->next_seq[s] = seq + 1;
+    } else {
+        B.duplicated++; /* seen before, or arrived after a later one */
+    }
+    c->order_hash = (c->order_hash ^ (s * 1000003u + seq)) * 1099511628211ULL;
+}
+
+static void on_line(struct bconn *c, const char *line, size_t len)
+{
+    size_t plen = 0;
+    bool joined = false;
+    const char *payload = ops->parse(c, line, len, &plen, &joined);
+    if (joined && c->state == C_HANDSHAKE) {
+        c->state = C_JOINED;
+        B.n_joined++;
+    } else if (payload) {
+        on_payload(c, payload, plen);
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *b)
+{
+    (void)h;
+    (void)size;
+    *b = uv_buf_init(read_buf, sizeof(read_buf));
+}
+
+static void conn_close(struct bconn *c);
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct bconn *c = s->data;
+    if (nread < 0) {
+        if (!B.draining || c->state == C_JOINED) {
+            fprintf(stderr, "bench: connection %u: %s\n", c->index, uv_strerror((int)nread));
+        }
+        conn_close(c);
+        return;
+    }
+    const char *in = b->base;
+    size_t in_len = (size_t)nread;
+    const char *line;
+    size_t len;
+    int r;
+    while ((r = proto_framer_next(&c->framer, &in, &in_len, &line, &len)) != -EAGAIN) {
+        if (r == 0) {
+            on_line(c, line, len);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- connecting */
+
+static void on_closed(uv_handle_t *h)
+{
+    (void)h;
+    B.n_closed++;
+}
+
+static void conn_close(struct bconn *c)
+{
+    if (c->state == C_CLOSED) {
+        return;
+    }
+    if (c->state == C_JOINED) {
+        B.n_joined--;
+    }
+    c->state = C_CLOSED;
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+static void connect_more(void);
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct bconn *c = req->data;
+    B.n_connecting--;
+    if (status < 0) {
+        fprintf(stderr, "bench: connect %u: %s\n", c->index, uv_strerror(status));
+        B.failed = true;
+        conn_close(c);
+        return;
+    }
+    c->state = C_HANDSHAKE;
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    ops->join(c);
+    connect_more();
+}
+
+static void conn_start(struct bconn *c, unsigned index)
+{
+    memset(c, 0, sizeof(*c));
+    c->index = index;
+    c->sender = -1;
+    c->state = C_CONNECTING;
+    proto_framer_init(&c->framer, 1 << 16);
+    c->next_seq = xcalloc(B.p.senders ? B.p.senders : 1, sizeof(uint64_t));
+    c->got = xcalloc(B.p.senders ? B.p.senders : 1, sizeof(uint64_t));
+    c->order_hash = 1469598103934665603ULL;
+    uv_tcp_init(B.loop, &c->tcp);
+    c->tcp.data = c;
+    if (B.p.sources > 1) {
+        /* Each source address has its own ~28,000 ephemeral ports. */
+        char src[32];
+        snprintf(src, sizeof(src), "127.0.0.%u", 1 + index % B.p.sources);
+        struct sockaddr_in sa;
+        uv_ip4_addr(src, 0, &sa);
+        uv_tcp_bind(&c->tcp, (const struct sockaddr *)&sa, 0);
+    }
+    struct sockaddr_in dst;
+    uv_ip4_addr(B.p.host, B.p.port, &dst);
+    c->connect_req.data = c;
+    B.n_connecting++;
+    int r = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&dst, on_connect);
+    if (r < 0) {
+        on_connect(&c->connect_req, r);
+    }
+}
+
+/* Keeps at most p.concurrency connects in flight until every connection is started. */
+static void connect_more(void)
+{
+    while (B.next_to_connect < B.n_conns && B.n_connecting < B.p.concurrency) {
+        unsigned i = B.next_to_connect++;
+        conn_start(&B.conns[i], i);
+    }
+}
+
+/* ---------------------------------------------------------------- server measures */
+
+struct server_sample {
+    double cpu_s; /* user + system */
+    long rss_kib; /* VmRSS */
+    long hwm_kib; /* VmHWM: peak */
+};
+
+static void sample_server(struct server_sample *s)
+{
+    memset(s, 0, sizeof(*s));
+    if (!B.p.server_pid) {
+        return;
+    }
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", B.p.server_pid);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        unsigned long ut = 0, st = 0;
+        /* Fields 14 and 15; the name (field 2) may hold spaces but not ')'. */
+        if (fscanf(f, "%*d (%*[^)]) %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+                   &st) == 2) {
+            s->cpu_s = (double)(ut + st) / 100.0; /* USER_HZ is 100 on Linux */
+        }
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "/proc/%d/status", B.p.server_pid);
+    f = fopen(path, "r");
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof(line), f)) {
+            sscanf(line, "VmRSS: %ld", &s->rss_kib);
+            sscanf(line, "VmHWM: %ld", &s->hwm_kib);
+        }
+        fclose(f);
+    }
+}
+
+/* ---------------------------------------------------------------- running the loop */
+
+static bool deadline_hit;
+
+static void on_deadline(uv_timer_t *t)
+{
+    (void)t;
+    deadline_hit = true;
+    uv_stop(B.loop);
+}
+
+/* Runs the loop until done() or seconds pass; returns false on time-out. */
+static bool run_until(bool (*done)(void), double seconds)
+{
+    deadline_hit = false;
+    uv_timer_start(&B.deadline, on_deadline, (uint64_t)(seconds * 1000), 0);
+    while (!done() && !deadline_hit && !B.failed) {
+        uv_run(B.loop, UV_RUN_ONCE);
+    }
+    uv_timer_stop(&B.deadline);
+    return done();
+}
+
+static bool all_joined(void)
+{
+    return B.n_joined == B.n_conns;
+}
+
+static bool all_closed(void)
+{
+    return B.n_closed == B.n_conns;
+}
+
+/* Every receiver has every message sent by every other sender. */
+static bool all_delivered(void)
+{
+    for (unsigned i = 0; i < B.n_conns; i++) {
+        struct bconn *c = &B.conns[i];
+        for (unsigned s = 0; s < B.p.senders; s++) {
+            struct bconn *snd = &B.conns[B.sender_conn[s]];
+            if (snd != c && c->state == C_JOINED && c->got[s] < snd->sent) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static void setup(unsigned n_conns)
+{
+    B.n_conns = n_conns;
+    B.conns = xcalloc(n_conns, sizeof(*B.conns));
+    B.n_joined = B.n_closed = B.n_connecting = B.next_to_connect = 0;
+    B.sent_total = B.deliveries = B.lost = B.duplicated = B.reordered = B.malformed = 0;
+    B.n_lat = 0;
+    B.sending = B.draining = false;
+    B.sender_conn = xcalloc(B.p.senders ? B.p.senders : 1, sizeof(unsigned));
+    for (unsigned s = 0; s < B.p.senders; s++) {
+        /* Spread senders over the room, so that they land on different server threads. */
+        B.sender_conn[s] = s * (n_conns / (B.p.senders ? B.p.senders : 1));
+    }
+}
+
+static bool join_all(double *seconds)
+{
+    uint64_t t0 = now_ns();
+    connect_more();
+    bool ok = run_until(all_joined, 120);
+    *seconds = (double)(now_ns() - t0) / 1e9;
+    for (unsigned s = 0; s < B.p.senders; s++) {
+        B.conns[B.sender_conn[s]].sender = (int)s;
+    }
+    return ok;
+}
+
+static void teardown(void)
+{
+    B.draining = true;
+    for (unsigned i = 0; i < B.n_conns; i++) {
+        conn_close(&B.conns[i]);
+    }
+    run_until(all_closed, 10);
+    for (unsigned i = 0; i < B.n_conns; i++) {
+        proto_framer_release(&B.conns[i].framer);
+        free(B.conns[i].next_seq);
+        free(B.conns[i].got);
+    }
+    free(B.conns);
+    free(B.sender_conn);
+    B.conns = NULL;
+}
+
+/* Counts what never arrived, and checks that receivers that are not senders (who see
+ * every message) all saw one order. */
+static uint64_t count_lost_and_orders(bool *same_order)
+{
+    uint64_t lost = 0;
+    uint64_t ref_hash = 0;
+    bool have_ref = false;
+    *same_order = true;
+    for (unsigned i = 0; i < B.n_conns; i++) {
+        struct bconn *c = &B.conns[i];
+        for (unsigned s = 0; s < B.p.senders; s++) {
+            struct bconn *snd = &B.conns[B.sender_conn[s]];
+            if (snd != c && c->got[s] < snd->sent) {
+                lost += snd->sent - c->got[s];
+            }
+        }
+        if (c->sender < 0) {
+            if (have_ref && c->order_hash != ref_hash) {
+                *same_order = false;
+            }
+            ref_hash = c->order_hash;
+            have_ref = true;
+        }
+    }
+    return lost;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile_ms(double q)
+{
+    if (B.n_lat == 0) {
+        return 0;
+    }
+    size_t i = (size_t)(q * (double)(B.n_lat - 1));
+    return (double)B.latencies[i] / 1e6;
+}
+
+/* ---------------------------------------------------------------- the send pump */
+
+/* Window pacing: a sender may be at most p.window messages ahead of its slowest receiver.
+ * Runs once per loop turn, so each sender's top-up leaves in one write. */
+static void on_pump(uv_prepare_t *h)
+{
+    (void)h;
+    if (!B.sending) {
+        return;
+    }
+    if (B.sent_total >= B.p.max_msgs) {
+        B.sending = false;
+        return;
+    }
+    struct buf out = BUF_INIT;
+    for (unsigned s = 0; s < B.p.senders; s++) {
+        struct bconn *snd = &B.conns[B.sender_conn[s]];
+        uint64_t slowest = UINT64_MAX;
+        for (unsigned i = 0; i < B.n_conns; i++) {
+            if (&B.conns[i] != snd && B.conns[i].got[s] < slowest) {
+                slowest = B.conns[i].got[s];
+            }
+        }
+        buf_reset(&out);
+        while (snd->sent < slowest + B.p.window && B.sent_total < B.p.max_msgs) {
+            stamp(&out, snd);
+        }
+        if (out.len) {
+            conn_write(snd, out.data, out.len);
+        }
+    }
+    buf_release(&out);
+}
+
+/* Rate pacing: a timer tick every millisecond sends what the rate owes by now. */
+static uint64_t rate_sent;
+
+static void on_tick(uv_timer_t *t)
+{
+    (void)t;
+    if (!B.sending) {
+        return;
+    }
+    double elapsed = (double)(now_ns() - B.t_start) / 1e9;
+    uint64_t owed = (uint64_t)(elapsed * B.p.rate);
+    struct buf out = BUF_INIT;
+    while (rate_sent < owed && B.sent_total < B.p.max_msgs) {
+        struct bconn *snd = &B.conns[B.sender_conn[rate_sent % B.p.senders]];
+        buf_reset(&out);
+        stamp(&out, snd);
+        conn_write(snd, out.data, out.len);
+        rate_sent++;
+    }
+    buf_release(&out);
+}
+
+/* Senders stop at p.max_msgs, or when run_until()'s time runs out. */
+static bool sending_done(void)
+{
+    return B.sent_total >= B.p.max_msgs;
+}
+
+/* ---------------------------------------------------------------- reports */
+
+static void print_params(void)
+{
+    printf("preset=%s server=%s %s:%d members=%u senders=%u size=%u", B.p.preset, ops->name,
+           B.p.host, B.p.port, B.p.members, B.p.senders, B.p.msg_size);
+    if (strcmp(B.p.preset, "fanout-max") == 0) {
+        printf(" window=%u", B.p.window);
+    } else if (strcmp(B.p.preset, "fanout-rate") == 0) {
+        printf(" rate=%u/s", B.p.rate);
+    }
+    printf(" seconds=%.1f max_msgs=%" PRIu64 "\n", B.p.seconds, B.p.max_msgs);
+}
+
+static int report_fanout(double join_s, struct server_sample *before, struct server_sample *after,
+                         bool drained)
+{
+    bool same_order;
+    B.lost = count_lost_and_orders(&same_order);
+    double elapsed = (double)(B.t_stop - B.t_start) / 1e9;
+    qsort(B.latencies, B.n_lat, sizeof(*B.latencies), cmp_u64);
+    print_params();
+    printf("RESULT preset=%s server=%s deliveries=%" PRIu64 " seconds=%.3f "
+           "deliveries_per_s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f "
+           "sent=%" PRIu64 " lost=%" PRIu64 " duplicated=%" PRIu64 " reordered=%" PRIu64
+           " malformed=%" PRIu64 " same_order=%s server_cpu_s=%.2f server_rss_kib=%ld "
+           "server_peak_rss_kib=%ld join_s=%.3f\n",
+           B.p.preset, ops->name, B.deliveries, elapsed, (double)B.deliveries / elapsed,
+           percentile_ms(0.50), percentile_ms(0.99), percentile_ms(0.999), percentile_ms(1.0),
+           B.sent_total, B.lost, B.duplicated, B.reordered, B.malformed, same_order ? "yes" : "no",
+           after->cpu_s - before->cpu_s, after->rss_kib, after->hwm_kib, join_s);
+    bool ok = drained && B.lost == 0 && B.duplicated == 0 && B.reordered == 0 && B.malformed == 0 &&
+              same_order && !B.failed && B.deliveries > 0;
+    if (!ok) {
+        printf("FAIL preset=%s: %s\n", B.p.preset,
+               !drained ? "not every message was delivered in time" : "see counts above");
+    }
+    return ok ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------- presets */
+
+static int run_fanout(bool by_rate)
+{
+    setup(B.p.members);
+    struct server_sample before, after;
+    double join_s;
+    if (!join_all(&join_s)) {
+        fprintf(stderr, "bench: only %u of %u members joined\n", B.n_joined, B.n_conns);
+        teardown();
+        return 1;
+    }
+    sample_server(&before);
+    B.sending = true;
+    rate_sent = 0;
+    B.t_start = now_ns();
+    if (by_rate) {
+        uv_timer_start(&B.tick, on_tick, 1, 1);
+    } else {
+        uv_prepare_start(&B.pump, on_pump);
+    }
+    run_until(sending_done, B.p.seconds);
+    B.sending = false;
+    uv_timer_stop(&B.tick);
+    uv_prepare_stop(&B.pump);
+    bool drained = run_until(all_delivered, 10);
+    B.t_stop = now_ns();
+    sample_server(&after);
+    int status = report_fanout(join_s, &before, &after, drained);
+    teardown();
+    return status;
+}
+
+/* N idle members; then one message from one of them must reach all the others. */
+static int run_idle(void)
+{
+    struct server_sample base, joined_s, after;
+    sample_server(&base);
+    unsigned saved_senders = B.p.senders;
+    B.p.senders = 1;
+    setup(B.p.members);
+    double join_s;
+    bool ok = join_all(&join_s);
+    sample_server(&joined_s);
+    uint64_t t0 = now_ns();
+    if (ok) {
+        struct buf out = BUF_INIT;
+        stamp(&out, &B.conns[B.sender_conn[0]]);
+        conn_write(&B.conns[B.sender_conn[0]], out.data, out.len);
+        buf_release(&out);
+        ok = run_until(all_delivered, 30);
+    }
+    double bcast_s = (double)(now_ns() - t0) / 1e9;
+    sample_server(&after);
+    bool same_order;
+    uint64_t lost = count_lost_and_orders(&same_order);
+    double per_conn =
+        B.p.members ? (double)(joined_s.rss_kib - base.rss_kib) * 1024.0 / B.p.members : 0;
+    printf("preset=idle server=%s %s:%d members=%u sources=%u\n", ops->name, B.p.host, B.p.port,
+           B.p.members, B.p.sources);
+    printf("RESULT preset=idle server=%s members=%u joined=%u join_s=%.3f "
+           "rss_before_kib=%ld rss_joined_kib=%ld bytes_per_conn=%.0f broadcast_s=%.3f "
+           "deliveries=%" PRIu64 " lost=%" PRIu64 " duplicated=%" PRIu64 " reordered=%" PRIu64
+           " server_cpu_s=%.2f\n",
+           ops->name, B.p.members, B.n_joined, join_s, base.rss_kib, joined_s.rss_kib, per_conn,
+           bcast_s, B.deliveries, lost, B.duplicated, B.reordered, after.cpu_s - base.cpu_s);
+    teardown();
+    B.p.senders = saved_senders;
+    bool pass = ok && lost == 0 && B.duplicated == 0 && B.reordered == 0;
+    if (!pass) {
+        printf("FAIL preset=idle\n");
+    }
+    return pass ? 0 : 1;
+}
+
+/* Churn: p.concurrency clients at a time connect, join, send one message and leave. */
+static void churn_restart(struct bconn *c);
+
+static void on_churn_closed(uv_handle_t *h)
+{
+    struct bconn *c = h->data;
+    if (B.sending) {
+        churn_restart(c);
+    } else {
+        B.n_closed++;
+    }
+}
+
+static void churn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct bconn *c = s->data;
+    if (nread < 0) {
+        c->state = C_CLOSED;
+        uv_close((uv_handle_t *)&c->tcp, on_churn_closed);
+        return;
+    }
+    const char *in = b->base;
+    size_t in_len = (size_t)nread, len;
+    const char *line;
+    int r;
+    while ((r = proto_framer_next(&c->framer, &in, &in_len, &line, &len)) != -EAGAIN) {
+        size_t plen;
+        bool joined = false;
+        if (r != 0 || c->cycle_sent) {
+            continue;
+        }
+        ops->parse(c, line, len, &plen, &joined);
+        if (joined) {
+            B.churn_joins++;
+            c->cycle_sent = true;
+            static const char bye[] = "au revoir\n/quit\n";
+            conn_write(c, bye, sizeof(bye) - 1);
+        }
+    }
+}
+
+static void churn_on_connect(uv_connect_t *req, int status)
+{
+    struct bconn *c = req->data;
+    if (c->state == C_CLOSED) {
+        return; /* closed while connecting, at the end of the run: UV_ECANCELED */
+    }
+    if (status < 0) {
+        B.failed = true;
+        c->state = C_CLOSED;
+        uv_close((uv_handle_t *)&c->tcp, on_churn_closed);
+        return;
+    }
+    c->state = C_HANDSHAKE;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, churn_on_read);
+    ops->join(c);
+}
+
+static void churn_restart(struct bconn *c)
+{
+    proto_framer_release(&c->framer);
+    proto_framer_init(&c->framer, 1 << 16);
+    c->cycle_sent = false;
+    c->state = C_CONNECTING;
+    uv_tcp_init(B.loop, &c->tcp);
+    c->tcp.data = c;
+    struct sockaddr_in dst;
+    uv_ip4_addr(B.p.host, B.p.port, &dst);
+    c->connect_req.data = c;
+    if (uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&dst, churn_on_connect) <
+        0) {
+        churn_on_connect(&c->connect_req, UV_ECONNREFUSED);
+    }
+}
+
+static int run_churn(void)
+{
+    struct server_sample before, after;
+    sample_server(&before);
+    B.n_conns = B.p.concurrency;
+    B.conns = xcalloc(B.n_conns, sizeof(*B.conns));
+    B.n_closed = 0;
+    B.churn_joins = 0;
+    B.sending = true;
+    uint64_t t0 = now_ns();
+    for (unsigned i = 0; i < B.n_conns; i++) {
+        B.conns[i].index = i;
+        proto_framer_init(&B.conns[i].framer, 1 << 16);
+        churn_restart(&B.conns[i]);
+    }
+    uint64_t end = t0 + (uint64_t)(B.p.seconds * 1e9);
+    while (now_ns() < end && !B.failed) {
+        uv_run(B.loop, UV_RUN_ONCE);
+    }
+    B.sending = false;
+    double elapsed = (double)(now_ns() - t0) / 1e9;
+    uint64_t joins = B.churn_joins;
+    for (unsigned i = 0; i < B.n_conns; i++) {
+        struct bconn *c = &B.conns[i];
+        if (c->state != C_CLOSED) {
+            c->state = C_CLOSED;
+            uv_close((uv_handle_t *)&c->tcp, on_churn_closed);
+        }
+    }
+    run_until(all_closed, 10);
+    sample_server(&after);
+    for (unsigned i = 0; i < B.n_conns; i++) {
+        proto_framer_release(&B.conns[i].framer);
+    }
+    free(B.conns);
+    B.conns = NULL;
+    printf("preset=churn server=%s %s:%d clients_at_once=%u seconds=%.1f\n", ops->name, B.p.host,
+           B.p.port, B.p.concurrency, B.p.seconds);
+    printf("RESULT preset=churn server=%s joins=%" PRIu64 " seconds=%.3f joins_per_s=%.0f "
+           "server_cpu_s=%.2f server_rss_kib=%ld\n",
+           ops->name, joins, elapsed, (double)joins / elapsed, after.cpu_s - before.cpu_s,
+           after.rss_kib);
+    bool pass = joins > 0 && !B.failed;
+    if (!pass) {
+        printf("FAIL preset=churn\n");
+    }
+    return pass ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static const char usage[] =
+    "Usage: causerie-bench --preset NAME --port PORT [OPTION]...\n"
+    "Presets: fanout-max, fanout-rate, rooms, idle, churn.\n"
+    "  --host ADDR          server address (default 127.0.0.1)\n"
+    "  --server-pid PID     measure this process's CPU time and memory\n"
+    "  --members N          connections in the room (default 100)\n"
+    "  --senders N          members that send (default 10)\n"
+    "  --size BYTES         payload per message (default 100)\n"
+    "  --window W           fanout-max: messages ahead of the slowest receiver (default 64)\n"
+    "  --rate N             fanout-rate: messages per second (default 1000)\n"
+    "  --seconds S          how long to send (default 5)\n"
+    "  --max-msgs N         and at most N messages (default 10000000)\n"
+    "  --sources N          idle: spread connections over 127.0.0.1..N (default 1)\n"
+    "  --concurrency N      connects in flight; churn: clients at once (default 256)\n";
+
+static int parse(int argc, char **argv)
+{
+    B.p = (struct params){.preset = NULL,
+                          .host = "127.0.0.1",
+                          .members = 100,
+                          .senders = 10,
+                          .msg_size = 100,
+                          .window = 64,
+                          .rate = 1000,
+                          .seconds = 5,
+                          .max_msgs = 10000000,
+                          .sources = 1,
+                          .concurrency = 256};
+    static const struct option opts[] = {
+        {"preset", 1, 0, 'P'},      {"host", 1, 0, 'H'},     {"port", 1, 0, 'p'},
+        {"server-pid", 1, 0, 'S'},  {"members", 1, 0, 'm'},  {"senders", 1, 0, 's'},
+        {"size", 1, 0, 'z'},        {"window", 1, 0, 'w'},   {"rate", 1, 0, 'r'},
+        {"seconds", 1, 0, 't'},     {"max-msgs", 1, 0, 'M'}, {"sources", 1, 0, 'a'},
+        {"concurrency", 1, 0, 'c'}, {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'P':
+            B.p.preset = optarg;
+            break;
+        case 'H':
+            B.p.host = optarg;
+            break;
+        case 'p':
+            B.p.port = atoi(optarg);
+            break;
+        case 'S':
+            B.p.server_pid = atoi(optarg);
+            break;
+        case 'm':
+            B.p.members = (unsigned)atoi(optarg);
+            break;
+        case 's':
+            B.p.senders = (unsigned)atoi(optarg);
+            break;
+        case 'z':
+            B.p.msg_size = (unsigned)atoi(optarg);
+            break;
+        case 'w':
+            B.p.window = (unsigned)atoi(optarg);
+            break;
+        case 'r':
+            B.p.rate = (unsigned)atoi(optarg);
+            break;
+        case 't':
+            B.p.seconds = atof(optarg);
+            break;
+        case 'M':
+            B.p.max_msgs = strtoull(optarg, NULL, 10);
+            break;
+        case 'a':
+            B.p.sources = (unsigned)atoi(optarg);
+            break;
+        case 'c':
+            B.p.concurrency = (unsigned)atoi(optarg);
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            exit(0);
+        default:
+            fputs(usage, stderr);
+            return -EINVAL;
+        }
+    }
+    if (!B.p.preset || B.p.port <= 0 || B.p.members < 2 || B.p.senders > B.p.members ||
+        B.p.msg_size > 60000 || B.p.seconds <= 0 || B.p.concurrency == 0) {
+        fputs(usage, stderr);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (parse(argc, argv) < 0) {
+        return 2;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    B.loop = uv_default_loop();
+    B.padding = xmalloc(B.p.msg_size + 1);
+    memset(B.padding, 'x', B.p.msg_size);
+    uv_prepare_init(B.loop, &B.pump);
+    uv_timer_init(B.loop, &B.deadline);
+    uv_timer_init(B.loop, &B.tick);
+
+    int status;
+    if (strcmp(B.p.preset, "fanout-max") == 0) {
+        status = run_fanout(false);
+    } else if (strcmp(B.p.preset, "fanout-rate") == 0) {
+        status = run_fanout(true);
+    } else if (strcmp(B.p.preset, "idle") == 0) {
+        status = run_idle();
+    } else if (strcmp(B.p.preset, "churn") == 0) {
+        status = run_churn();
+    } else if (strcmp(B.p.preset, "rooms") == 0) {
+        printf("preset=rooms skipped: the server has no rooms yet (issue: rooms)\n");
+        status = 0;
+    } else {
+        fputs(usage, stderr);
+        status = 2;
+    }
+    uv_close((uv_handle_t *)&B.pump, NULL);
+    uv_close((uv_handle_t *)&B.deadline, NULL);
+    uv_close((uv_handle_t *)&B.tick, NULL);
+    uv_run(B.loop, UV_RUN_DEFAULT);
+    uv_loop_close(B.loop);
+    free(B.latencies);
+    free(B.padding);
+    return status;
+}

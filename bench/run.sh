@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# run.sh - start a causerie server on loopback, run the bench presets against it, stop it.
+#
+# Usage: bench/run.sh [--smoke] BUILD_DIR [PRESET...]
+# The server is started with --port 0 and stopped by its process id. Per-client limits
+# meant for hostile clients are lifted by options, printed with the results. --smoke runs
+# every preset for a moment at small sizes: it checks correctness (0 lost, 0 duplicated,
+# 0 reordered), never speed. Results also go to bench/results/ (not with --smoke).
+set -euo pipefail
+
+smoke=0
+if [ "${1:-}" = "--smoke" ]; then
+    smoke=1
+    shift
+fi
+build=${1:?usage: bench/run.sh [--smoke] BUILD_DIR [PRESET...]}
+shift
+presets=("$@")
+[ ${#presets[@]} -gt 0 ] || presets=(fanout-max fanout-rate rooms idle churn)
+
+server="$build/causerie-server"
+bench="$build/causerie-bench"
+# The limits that exist for hostile clients, lifted for a benchmark that is not one.
+server_opts=(--host 127.0.0.1 --port 0 --max-backlog 67108864)
+threads=${THREADS:-}
+[ -n "$threads" ] && server_opts+=(--threads "$threads")
+
+if [ "$smoke" = 1 ]; then
+    common=(--seconds 1 --max-msgs 20000)
+    idle_members=500
+    members=20
+    senders=4
+else
+    common=(--seconds "${SECONDS_PER_RUN:-5}")
+    idle_members=${IDLE_MEMBERS:-10000}
+    members=100
+    senders=10
+fi
+
+# Each connection is a descriptor for us and one for the server.
+want_fds=$((idle_members * 2 + 1024))
+if [ "$(ulimit -Hn)" -lt "$want_fds" ] && [ "$(id -u)" = 0 ]; then
+    ulimit -Hn "$want_fds"
+fi
+ulimit -Sn "$(ulimit -Hn)"
+sources=$(((idle_members + 19999) / 20000))
+
+log=$(mktemp)
+"$server" "${server_opts[@]}" >"$log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
+port=
+for _ in $(seq 100); do
+    port=$(sed -n 's/.*En écoute sur 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log")
+    [ -n "$port" ] && break
+    sleep 0.05 # waiting for the server's own listening line, bounded to 5 s
+done
+[ -n "$port" ] || { echo "bench: the server did not start" >&2; cat "$log" >&2; exit 1; }
+
+echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
+echo "server: $server ${server_opts[*]} (pid $pid, port $port)"
+status=0
+for p in "${presets[@]}"; do
+    args=(--preset "$p" --port "$port" --server-pid "$pid" "${common[@]}")
+    case "$p" in
+    idle) args+=(--members "$idle_members" --sources "$sources" --concurrency 512) ;;
+    churn) args+=(--concurrency 64) ;;
+    *) args+=(--members "$members" --senders "$senders") ;;
+    esac
+    "$bench" "${args[@]}" || status=1
+done
+
+kill "$pid"
+wait "$pid" || { echo "bench: the server did not exit cleanly" >&2; status=1; }
+trap 'rm -f "$log"' EXIT
+if [ "$smoke" = 1 ]; then
+    # The plain closing line of a test run, for whoever reads only the last line.
+    if [ "$status" = 0 ]; then echo "bench-smoke: ${#presets[@]} passed, 0 failed"; else echo "bench-smoke: 0 passed, 1 failed"; fi
+fi
+exit "$status"
