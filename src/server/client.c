@@ -75,7 +75,7 @@ static void queue_drop_all(struct client *c)
     while (c->q_len > 0) {
         struct msg *m = queue_pop(c);
         c->backlog -= m->len;
-        msg_unref(m);
+        loop_release_later(c->loop, m);
     }
 }
 
@@ -119,7 +119,7 @@ static void on_write_done(uv_write_t *req, int status)
     struct write_req *w = (struct write_req *)req;
     struct client *c = w->c;
     for (unsigned i = 0; i < w->n; i++) {
-        msg_unref(w->msgs[i]);
+        loop_release_later(c->loop, w->msgs[i]);
     }
     c->backlog -= w->bytes;
     c->writing = false;

@@ -77,6 +77,64 @@ void loop_unmark_pending(struct loop *l, struct client *c)
     }
 }
 
+/* ---------------------------------------------------------------- deferred releases */
+
+static uint32_t release_hash(const struct msg *m, uint32_t cap)
+{
+    uint64_t x = (uint64_t)(uintptr_t)m >> 4; /* allocations are 16-byte aligned */
+    return (uint32_t)((x * 0x9E3779B97F4A7C15ULL) >> 32) & (cap - 1);
+}
+
+static void release_insert(struct release_slot *t, uint32_t cap, struct msg *m, unsigned n)
+{
+    uint32_t i = release_hash(m, cap);
+    while (t[i].m && t[i].m != m) {
+        i = (i + 1) & (cap - 1);
+    }
+    t[i].m = m;
+    t[i].n += n;
+}
+
+void loop_release_later(struct loop *l, struct msg *m)
+{
+    if ((l->n_releases + 1) * 2 > l->releases_cap) {
+        /* Kept at most half full, so probes stay short. */
+        uint32_t cap = l->releases_cap ? l->releases_cap * 2 : 256;
+        struct release_slot *t = xcalloc(cap, sizeof(*t));
+        for (uint32_t i = 0; i < l->releases_cap; i++) {
+            if (l->releases[i].m) {
+                release_insert(t, cap, l->releases[i].m, l->releases[i].n);
+            }
+        }
+        free(l->releases);
+        l->releases = t;
+        l->releases_cap = cap;
+    }
+    uint32_t i = release_hash(m, l->releases_cap);
+    while (l->releases[i].m && l->releases[i].m != m) {
+        i = (i + 1) & (l->releases_cap - 1);
+    }
+    if (!l->releases[i].m) {
+        l->releases[i].m = m;
+        l->n_releases++;
+    }
+    l->releases[i].n++;
+}
+
+static void release_all(struct loop *l)
+{
+    if (l->n_releases == 0) {
+        return;
+    }
+    for (uint32_t i = 0; i < l->releases_cap; i++) {
+        if (l->releases[i].m) {
+            msg_unref_many(l->releases[i].m, l->releases[i].n);
+            l->releases[i] = (struct release_slot){NULL, 0};
+        }
+    }
+    l->n_releases = 0;
+}
+
 /* ---------------------------------------------------------------- fan-out and flush */
 
 /* Queues m for every member but its origin, then takes all their references in one atomic
@@ -101,6 +159,7 @@ static void fan_out(struct loop *l, struct msg *m)
 static void on_flush(uv_prepare_t *h)
 {
     struct loop *l = h->data;
+    release_all(l); /* what this turn's completed writes were holding */
     /* client_flush() may close a client, which never adds to nor reorders this set, so
      * walking it by index while clearing it is safe. */
     for (uint32_t i = 0; i < l->pending.len; i++) {
@@ -249,6 +308,7 @@ void loop_release(struct loop *l)
      * posted after this loop stopped were never run; release what they hold. */
     uv_close((uv_handle_t *)&l->wake, NULL);
     uv_run(&l->uv, UV_RUN_NOWAIT);
+    release_all(l); /* held by writes cancelled when the clients closed */
     for (size_t i = 0; i < l->inbox_len; i++) {
         drop_item(&l->inbox[i]);
     }
@@ -262,5 +322,6 @@ void loop_release(struct loop *l)
     free(l->spare);
     free(l->members.items);
     free(l->pending.items);
+    free(l->releases);
     buf_release(&l->scratch);
 }

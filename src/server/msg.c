@@ -70,11 +70,16 @@ void msg_ref(struct msg *m)
     msg_ref_many(m, 1);
 }
 
-void msg_unref(struct msg *m)
+void msg_unref_many(struct msg *m, unsigned n)
 {
-    unsigned before = atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel);
-    assert(before > 0);
-    if (before == 1) {
+    unsigned before = atomic_fetch_sub_explicit(&m->refs, n, memory_order_acq_rel);
+    assert(before >= n);
+    if (before == n) {
         free(m);
     }
+}
+
+void msg_unref(struct msg *m)
+{
+    msg_unref_many(m, 1);
 }

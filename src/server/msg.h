@@ -34,5 +34,7 @@ void msg_ref_many(struct msg *m, unsigned n);
 void msg_ref(struct msg *m);
 /* Drops one reference; frees the message when it was the last. Any thread. */
 void msg_unref(struct msg *m);
+/* Drops n references in one atomic operation (see loop_release_later()). Any thread. */
+void msg_unref_many(struct msg *m, unsigned n);
 
 #endif
