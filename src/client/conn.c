@@ -18,6 +18,7 @@ struct write_req {
 };
 
 static void try_next_address(struct conn *c);
+static void on_connect(uv_connect_t *req, int status);
 
 void conn_init(struct conn *c, uv_loop_t *loop)
 {
@@ -70,41 +71,51 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 
 /* ---------------------------------------------------------------- connecting */
 
+/* The failed attempt's handle is closed: only now may the next address reuse it. */
+static void on_attempt_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    if (c->closing) {
+        return;
+    }
+    c->trying = c->trying->ai_next;
+    try_next_address(c);
+}
+
+/* Gives up on the address being tried. A libuv handle being closed cannot be initialised
+ * again before its close callback, so the next address is tried from there. */
+static void abandon_attempt(struct conn *c, int err)
+{
+    uv_timer_stop(&c->timer);
+    if (!c->first_error && err != UV_ECANCELED) {
+        c->first_error = err;
+    }
+    c->tcp_open = false;
+    uv_close((uv_handle_t *)&c->tcp, on_attempt_closed);
+}
+
 static void on_connect_timeout(uv_timer_t *t)
 {
-    struct conn *c = t->data;
-    uv_close((uv_handle_t *)&c->tcp, NULL); /* cancels the connect: UV_ECANCELED */
-    c->tcp_open = false;
-    if (!c->first_error) {
-        c->first_error = UV_ETIMEDOUT;
-    }
+    abandon_attempt(t->data, UV_ETIMEDOUT); /* the connect then ends with UV_ECANCELED */
 }
 
 static void on_connect(uv_connect_t *req, int status)
 {
     struct conn *c = req->data;
+    if (c->closing || !c->tcp_open) {
+        return; /* closed by conn_close(), or already abandoned on time-out */
+    }
     uv_timer_stop(&c->timer);
-    if (c->closing) {
+    if (status < 0) {
+        abandon_attempt(c, status);
         return;
     }
-    if (status == 0) {
-        c->connected = true;
-        uv_freeaddrinfo(c->addrs);
-        c->addrs = NULL;
-        uv_tcp_nodelay(&c->tcp, 1);
-        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-        c->on_connected(c, 0);
-        return;
-    }
-    if (!c->first_error && status != UV_ECANCELED) {
-        c->first_error = status;
-    }
-    if (c->tcp_open) {
-        uv_close((uv_handle_t *)&c->tcp, NULL);
-        c->tcp_open = false;
-    }
-    c->trying = c->trying->ai_next;
-    try_next_address(c);
+    c->connected = true;
+    uv_freeaddrinfo(c->addrs);
+    c->addrs = NULL;
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    c->on_connected(c, 0);
 }
 
 static void try_next_address(struct conn *c)
