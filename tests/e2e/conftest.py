@@ -647,3 +647,13 @@ def piped_client():
             errors.append(str(e))
     if errors:
         pytest.fail("\n\n".join(errors))
+
+
+def have_ipv6_loopback():
+    """True if this machine can bind ::1 (some containers have no IPv6 loopback)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False

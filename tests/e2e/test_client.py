@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from conftest import (
+    have_ipv6_loopback,
     CLIENT_BIN,
     EXIT_TIMEOUT,
     assert_no_sanitizer_report,
@@ -30,15 +31,6 @@ LOST = "Connexion au serveur perdue."
 
 def address_prompt(port=1234):
     return f"Adresse du serveur [127.0.0.1:{port}] : "
-
-
-def have_ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pexpect
 import pytest
 
 from conftest import (
+    have_ipv6_loopback,
     EXIT_TIMEOUT,
     LISTENING,
     PSEUDO_PROMPT,
@@ -32,15 +33,6 @@ BIND_ERROR = (
 )
 # Options for a server that asks for its address: everything but --host.
 NO_HOST = ("--port", "0", "--threads", "2")
-
-
-def have_ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 def require_unbindable():
