@@ -58,6 +58,8 @@ struct bconn {
     uint64_t received;
     bool cycle_sent;   /* churn: its one message is out */
     bool payload_next; /* NATS: the next line is the payload of a MSG */
+    uint8_t resp_left; /* Redis: lines left in the push being read */
+    bool resp_message; /* Redis: that push is a message (else a subscribe reply) */
 };
 
 struct bench {
@@ -175,6 +177,49 @@ static void nats_publish(struct buf *out, const char *payload, size_t len)
 
 static const struct proto_ops nats_ops = {"nats", nats_join, nats_parse, nats_publish};
 
+/* Redis pub/sub: one channel is the room. RESP3 (HELLO 3) lets a subscribed connection
+ * also PUBLISH, so each member needs one connection, as with the others; messages then
+ * arrive as push frames, one element per line: ">3", "$7", "message", "$4", "room",
+ * "$N", payload. Redis sends a publisher its own messages; on_payload() ignores those. */
+static void redis_join(struct bconn *c)
+{
+    static const char hello[] = "HELLO 3\r\nSUBSCRIBE room\r\n";
+    conn_write(c, hello, sizeof(hello) - 1);
+}
+
+static const char *redis_parse(struct bconn *c, const char *line, size_t len, size_t *plen,
+                               bool *joined)
+{
+    if (c->resp_left > 0) {
+        if (--c->resp_left > 0) {
+            return NULL;
+        }
+        if (c->resp_message) {
+            *plen = len;
+            return line; /* the payload, after "$4", "room" and "$N" */
+        }
+        *joined = true; /* ":1", the count of our subscriptions */
+        return NULL;
+    }
+    if (len == 7 && memcmp(line, "message", 7) == 0) {
+        c->resp_message = true;
+        c->resp_left = 4;
+    } else if (len == 9 && memcmp(line, "subscribe", 9) == 0) {
+        c->resp_message = false;
+        c->resp_left = 3;
+    }
+    return NULL;
+}
+
+static void redis_publish(struct buf *out, const char *payload, size_t len)
+{
+    buf_appendf(out, "*3\r\n$7\r\nPUBLISH\r\n$4\r\nroom\r\n$%zu\r\n", len);
+    buf_append(out, payload, len);
+    buf_append(out, "\r\n", 2);
+}
+
+static const struct proto_ops redis_ops = {"redis", redis_join, redis_parse, redis_publish};
+
 static const struct proto_ops *ops = &causerie_ops;
 
 /* ---------------------------------------------------------------- writing */
@@ -247,6 +292,9 @@ static void on_payload(struct bconn *c, const char *p, size_t len)
     if (sscanf(tmp, "B%u,%" SCNu64 ",%" SCNu64 ",", &s, &seq, &t) != 3 || s >= B.p.senders) {
         B.malformed++;
         return;
+    }
+    if ((int)s == c->sender) {
+        return; /* a server that echoes senders (Redis): not a delivery to anyone else */
     }
     uint64_t now = now_ns();
     record_latency(now > t ? now - t : 0);
@@ -897,7 +945,7 @@ static const char usage[] =
     "  --max-msgs N         and at most N messages (default 10000000)\n"
     "  --sources N          idle: spread connections over 127.0.0.1..N (default 1)\n"
     "  --concurrency N      connects in flight; churn: clients at once (default 256)\n"
-    "  --protocol NAME      what the server speaks: causerie (default) or nats\n";
+    "  --protocol NAME      what the server speaks: causerie (default), nats, redis\n";
 
 static int parse(int argc, char **argv)
 {
@@ -965,6 +1013,8 @@ static int parse(int argc, char **argv)
         case 'x':
             if (strcmp(optarg, "nats") == 0) {
                 ops = &nats_ops;
+            } else if (strcmp(optarg, "redis") == 0) {
+                ops = &redis_ops;
             } else if (strcmp(optarg, "causerie") != 0) {
                 fputs(usage, stderr);
                 return -EINVAL;
