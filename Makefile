@@ -41,7 +41,7 @@ SERVER    := $(BUILD)/causerie-server
 CLIENT    := $(BUILD)/causerie
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all run test unit e2e fuzz bench bench-smoke deps deps-test install uninstall format format-check clean
+.PHONY: all run test unit e2e fuzz bench bench-smoke bench-peers deps deps-test install uninstall format format-check clean
 .DEFAULT_GOAL := all
 
 all: deps $(SERVER) $(CLIENT)
@@ -104,6 +104,12 @@ $(BENCH): $(call obj,bench/bench.c) $(LIBCOMMON)
 # reported, never asserted; lost, duplicated and reordered messages fail the run.
 bench: deps $(SERVER) $(BENCH)
 	bench/run.sh $(BUILD) $(BENCH_ARGS)
+
+# The same workloads against Redis pub/sub and NATS, in one run; the table goes to
+# bench/results/. Installs the peers from Debian's packages when missing.
+bench-peers: $(SERVER) $(BENCH)
+	@scripts/deps.sh peers
+	bench/peers.sh $(BUILD)
 
 # A few seconds of the same, small sizes: part of `make test`, for correctness only.
 bench-smoke: deps $(SERVER) $(BENCH)
