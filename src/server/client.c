@@ -135,8 +135,9 @@ static void on_write_done(uv_write_t *req, int status)
     }
 }
 
-/* A client that stopped reading is told why it is dropped, if its socket still has room
- * for one more line; never waiting for it, since that is what it failed to do. */
+/* A client that stopped reading is told why it is dropped if that costs no wait and cuts
+ * into no message: only with no write in flight, which is seldom the case here, since a
+ * client is dropped when part of its last write is still waiting for room. */
 static void drop_slow_client(struct client *c)
 {
     static const char notice[] = "! Vous ne lisez pas les messages assez vite : déconnexion.\n";
