@@ -287,12 +287,13 @@ def server():
         pytest.fail("\n\n".join(errors))
 
 
-def run_server(args, input=None, timeout=EXIT_TIMEOUT):
-    """Runs the server to completion (for --help and failures); checks stderr for
-    sanitizer reports and returns the CompletedProcess, text decoded."""
-    require_binary(SERVER_BIN)
+def run_program(binary, args, input=None, timeout=EXIT_TIMEOUT):
+    """Runs a program to completion (for --help, failures, piped input): stdin is input,
+    or empty; checks stderr for sanitizer reports and returns the CompletedProcess with
+    its output decoded."""
+    require_binary(binary)
     p = subprocess.run(
-        [str(SERVER_BIN), *args],
+        [str(binary), *[str(a) for a in args]],
         input=input,
         stdin=None if input is not None else subprocess.DEVNULL,
         capture_output=True,
@@ -301,8 +302,16 @@ def run_server(args, input=None, timeout=EXIT_TIMEOUT):
     )
     out = p.stdout.decode("utf-8", "replace")
     err = p.stderr.decode("utf-8", "replace")
-    assert_no_sanitizer_report(err, "server")
+    assert_no_sanitizer_report(err, binary.name)
     return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
+def run_server(args, input=None, timeout=EXIT_TIMEOUT):
+    return run_program(SERVER_BIN, args, input, timeout)
+
+
+def run_client(args, input=b"", timeout=EXIT_TIMEOUT):
+    return run_program(CLIENT_BIN, args, input, timeout)
 
 
 # ---------------------------------------------------------------------------- raw clients
@@ -556,8 +565,7 @@ def spawn_client():
     spawned = []
 
     def spawn(*args, term="dumb", env=None):
-        if not CLIENT_BIN.exists():
-            pytest.skip(f"{CLIENT_BIN} is not built yet (src/client/ is being written)")
+        require_binary(CLIENT_BIN)
         child = pexpect.spawn(
             str(CLIENT_BIN),
             [str(a) for a in args],
@@ -632,8 +640,7 @@ def piped_client():
     started = []
 
     def start(*args):
-        if not CLIENT_BIN.exists():
-            pytest.skip(f"{CLIENT_BIN} is not built yet (src/client/ is being written)")
+        require_binary(CLIENT_BIN)
         p = Proc(CLIENT_BIN, [str(a) for a in args], stdin=subprocess.PIPE)
         started.append(p)
         return p

@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from conftest import (
+    run_client,
     have_ipv6_loopback,
     CLIENT_BIN,
     EXIT_TIMEOUT,
@@ -43,18 +44,6 @@ def closed_port():
     s.close()
 
 
-def run_client(args, input=b"", timeout=EXIT_TIMEOUT):
-    p = subprocess.run(
-        [str(CLIENT_BIN), *[str(a) for a in args]],
-        input=input,
-        capture_output=True,
-        env=sanitizer_env(),
-        timeout=timeout,
-    )
-    out = p.stdout.decode("utf-8", "replace")
-    err = p.stderr.decode("utf-8", "replace")
-    assert_no_sanitizer_report(err, "client")
-    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
 
 def joined_client(spawn_client, srv, pseudo="alice", term="dumb"):
