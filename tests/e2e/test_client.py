@@ -21,11 +21,6 @@ from conftest import (
     wait_child_exit,
 )
 
-pytestmark = pytest.mark.skipif(
-    not CLIENT_BIN.exists(),
-    reason=f"{CLIENT_BIN} is not built (src/client/ is still being written)",
-)
-
 ASK_PSEUDO = "Entrez votre pseudo : "
 LOST = "Connexion au serveur perdue."
 
