@@ -412,11 +412,17 @@ static void pump_input(void)
 
 static void on_piped_line(const char *line, size_t len)
 {
-    if (line) {
-        queue_push(&app.input, xmemdup0(line, len));
-    } else {
-        app.input_eof = true;
+    queue_push(&app.input, xmemdup0(line, len));
+}
+
+static void on_piped_chunk(int status)
+{
+    if (status < 0 && status != UV_EOF) {
+        screen_error("Impossible de lire l'entrée standard : %s.", fr_strerror(status));
+        quit(1);
+        return;
     }
+    app.input_eof = status == UV_EOF;
     pump_input();
 }
 
@@ -485,7 +491,7 @@ int main(int argc, char **argv)
     if (app.interactive) {
         tty_init(app.loop, on_user_line);
     } else {
-        piped_init(app.loop, on_piped_line);
+        piped_init(app.loop, on_piped_line, on_piped_chunk);
     }
 
     if (app.opts.host) {

@@ -12,39 +12,24 @@
 static uv_loop_t *loop;
 static uv_fs_t read_req;
 static piped_line_cb line_cb;
+static piped_chunk_cb chunk_cb;
 static struct proto_framer framer;
 static char read_buf[16384];
 static bool reading, at_eof;
 
-void piped_init(uv_loop_t *l, piped_line_cb on_line)
+void piped_init(uv_loop_t *l, piped_line_cb on_line, piped_chunk_cb on_chunk)
 {
     loop = l;
     line_cb = on_line;
+    chunk_cb = on_chunk;
     proto_framer_init(&framer, CONN_MAX_LINE);
 }
 
-static void on_read(uv_fs_t *req)
+/* Hands over every complete line of the chunk just read. `reading` stays true meanwhile:
+ * a consumer that asks for more from its line callback must not start a read into the
+ * buffer still being framed. */
+static void deliver_lines(const char *in, size_t in_len)
 {
-    ssize_t n = req->result;
-    uv_fs_req_cleanup(req);
-    reading = false;
-    if (n <= 0) {
-        at_eof = true;
-        /* A last line without '\n' still counts: feed the framer one. */
-        if (proto_framer_mid_line(&framer)) {
-            const char *in = "\n";
-            size_t in_len = 1;
-            const char *line;
-            size_t len;
-            if (proto_framer_next(&framer, &in, &in_len, &line, &len) == 0) {
-                line_cb(line, len);
-            }
-        }
-        line_cb(NULL, 0);
-        return;
-    }
-    const char *in = read_buf;
-    size_t in_len = (size_t)n;
     const char *line;
     size_t len;
     int r;
@@ -56,6 +41,29 @@ static void on_read(uv_fs_t *req)
                          CONN_MAX_LINE);
         }
     }
+}
+
+static void on_read(uv_fs_t *req)
+{
+    ssize_t n = req->result;
+    uv_fs_req_cleanup(req);
+    if (n > 0) {
+        deliver_lines(read_buf, (size_t)n);
+        reading = false;
+        chunk_cb(0);
+        return;
+    }
+    at_eof = true;
+    reading = false;
+    if (n < 0) {
+        chunk_cb((int)n);
+        return;
+    }
+    /* A last line without '\n' still counts: feed the framer one. */
+    if (proto_framer_mid_line(&framer)) {
+        deliver_lines("\n", 1);
+    }
+    chunk_cb(UV_EOF);
 }
 
 void piped_read_more(void)

@@ -11,12 +11,17 @@
 #include <stddef.h>
 #include <uv.h>
 
-/* Called with each line (valid during the call only) or with NULL at end of input. */
+/* Called with each complete line of a chunk, in order (valid during the call only). It
+ * must not expect a new read to start before the chunk callback. */
 typedef void (*piped_line_cb)(const char *line, size_t len);
+/* Called once after each chunk's lines: 0 when more may be read (even if the chunk held
+ * no complete line), UV_EOF at end of input, or a negative libuv error when reading
+ * failed. No call follows UV_EOF or an error. */
+typedef void (*piped_chunk_cb)(int status);
 
-void piped_init(uv_loop_t *loop, piped_line_cb on_line);
+void piped_init(uv_loop_t *loop, piped_line_cb on_line, piped_chunk_cb on_chunk);
 /* Reads one chunk and delivers its lines; call again when ready for more. Does nothing
- * while a read is in flight or after end of input. */
+ * while a read is in flight, while a chunk is being delivered, or after the end. */
 void piped_read_more(void);
 void piped_release(void);
 

@@ -8,6 +8,7 @@ whole lines. In piped mode stdout is plain lines.
 import re
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -287,6 +288,81 @@ def test_piped_lines_are_sent_in_order_and_client_exits_0_at_end_of_input(server
         alice.expect_exact(f"> bot: {line}")
     alice.expect_exact("* bot est déconnecté")
     srv.wait_log(r"bot est déconnecté")
+
+
+@pytest.mark.parametrize("source", ["pipe", "file"])
+def test_piped_20000_lines_arrive_once_each_in_order(server, chat, tmp_path, source):
+    # Many chunks of input, each read while the previous chunk's lines are still being
+    # handed over: none may be lost or read twice.
+    srv = server()
+    (alice,) = chat(srv, "alice")
+    lines = [f"{i}" for i in range(1, 20001)]
+    data = ("\n".join(lines) + "\n").encode()
+    args = ["--host", "127.0.0.1", "--port", srv.port, "--nick", "bot"]
+    if source == "pipe":
+        p = run_client(args, data)
+    else:
+        path = tmp_path / "lines.txt"
+        path.write_bytes(data)
+        with open(path, "rb") as f:
+            p = subprocess.run(
+                [str(CLIENT_BIN), *map(str, args)],
+                stdin=f,
+                capture_output=True,
+                env=sanitizer_env(),
+                timeout=EXIT_TIMEOUT,
+            )
+        assert_no_sanitizer_report(p.stderr.decode(errors="replace"), "causerie")
+    assert p.returncode == 0, p.stderr
+    got = alice.readlines_until("* bot est déconnecté", max_lines=30000)
+    assert got[0] == "* bot a rejoint la discussion"
+    assert got[1:-1] == [f"> bot: {line}" for line in lines]
+
+
+def test_piped_line_arriving_in_pieces_is_sent_whole(server, chat, piped_client):
+    # A read that ends mid-line must still lead to the next read.
+    srv = server()
+    (alice,) = chat(srv, "alice")
+    bot = piped_client("--host", "127.0.0.1", "--port", srv.port, "--nick", "bot")
+    alice.expect_exact("* bot a rejoint la discussion")
+    for piece in ("bon", "jo", "ur\nça ", "va\n"):
+        bot.proc.stdin.write(piece.encode())
+        bot.proc.stdin.flush()
+        time.sleep(0.2)
+    alice.expect_exact("> bot: bonjour")
+    alice.expect_exact("> bot: ça va")
+    bot.proc.stdin.close()
+    assert bot.wait_exit() == 0, bot.stderr
+    alice.expect_exact("* bot est déconnecté")
+
+
+def test_piped_line_longer_than_one_read_is_sent(server, chat):
+    # 40,000 bytes take several reads with no complete line among them.
+    srv = server("--max-line", "65536")
+    (alice,) = chat(srv, "alice")
+    long_line = "x" * 40000
+    p = run_client(
+        ["--host", "127.0.0.1", "--port", srv.port, "--nick", "bot"],
+        f"{long_line}\naprès\n".encode(),
+    )
+    assert p.returncode == 0, p.stderr
+    alice.expect_exact("* bot a rejoint la discussion")
+    assert alice.read_line() == f"> bot: {long_line}"
+    alice.expect_exact("> bot: après")
+
+
+def test_piped_input_over_the_client_line_limit_is_refused_and_the_next_line_sent(server, chat):
+    srv = server()
+    (alice,) = chat(srv, "alice")
+    p = run_client(
+        ["--host", "127.0.0.1", "--port", srv.port, "--nick", "bot"],
+        b"y" * 100000 + "\naprès\n".encode(),
+    )
+    assert p.returncode == 0, p.stderr
+    assert "Ligne d'entrée trop longue (65536 octets au maximum)" in p.stderr
+    alice.expect_exact("* bot a rejoint la discussion")
+    alice.expect_exact("> bot: après")
+    alice.expect_exact("* bot est déconnecté")
 
 
 def test_piped_mode_prints_no_prompt(server):
