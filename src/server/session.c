@@ -164,13 +164,14 @@ void session_leave(struct client *c, const char *reason)
     }
     c->state = SESSION_HANDSHAKE;
     loop_remove_member(c->loop, c);
+    if (reason) { /* on server shutdown nobody is left to tell */
+        log_info("%s est déconnecté (%s)", c->pseudo, reason);
+        broadcast_publish(msg_newf(c->id, '*', "%s est déconnecté", c->pseudo));
+    }
+    /* Freed only now, after the leave has its place in the order: a client on another
+     * loop that claims the pseudo next must be announced after this leave, not before. */
     struct buf key = BUF_INIT;
     pseudo_fold(c->pseudo, strlen(c->pseudo), &key);
     registry_release(key.data);
     buf_release(&key);
-    if (!reason) {
-        return; /* server shutdown: nobody is left to tell */
-    }
-    log_info("%s est déconnecté (%s)", c->pseudo, reason);
-    broadcast_publish(msg_newf(c->id, '*', "%s est déconnecté", c->pseudo));
 }

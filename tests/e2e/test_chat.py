@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from conftest import STAMP
+from conftest import PSEUDO_PROMPT, STAMP
 
 
 @pytest.mark.concurrency
@@ -108,6 +108,37 @@ def test_leaving_is_announced_to_the_others_once(server, chat, connect, how):
     dave.join("dave")
     alice.expect_exact("* dave a rejoint la discussion")
     carol.expect_exact("* dave a rejoint la discussion")
+
+
+@pytest.mark.concurrency
+def test_pseudo_handed_over_between_loops_is_announced_leave_before_join(server, chat, connect):
+    # The holder of "x" quits on one loop while the next claimant, on the other loop,
+    # retries "x" as fast as it can: the others must hear the leave before the new join,
+    # every time, which holds only if the leave is published before the pseudo is freed.
+    srv = server(threads=2)
+    (watcher,) = chat(srv, "watcher")
+    rounds = 100
+    holder = connect(srv.port, name="holder")
+    holder.join("x")
+    watcher.expect_exact("* x a rejoint la discussion")
+    for _ in range(rounds):
+        claimant = connect(srv.port, name="claimant")
+        claimant.expect_exact(PSEUDO_PROMPT)
+        holder.send_line("/quit")
+        for _attempt in range(10000):
+            claimant.send_line("x")
+            line = claimant.read_line()
+            if line.startswith("+ Bienvenue, x !"):
+                break
+            assert line == "! Le pseudo « x » est déjà pris.", line
+            claimant.expect_exact(PSEUDO_PROMPT)
+        else:
+            raise AssertionError("x was never freed")
+        holder.expect_closed()
+        holder.close()
+        holder = claimant
+    notices = [watcher.read_line() for _ in range(2 * rounds)]
+    assert notices == ["* x est déconnecté", "* x a rejoint la discussion"] * rounds
 
 
 @pytest.mark.parametrize("how", LEAVES)
