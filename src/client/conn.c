@@ -190,6 +190,7 @@ static void on_write_done(uv_write_t *req, int status)
 
 void conn_send_line(struct conn *c, const char *text, size_t len)
 {
+    assert(memchr(text, '\n', len) == NULL); /* one line is one message: callers split */
     if (!c->connected || c->closing) {
         return;
     }

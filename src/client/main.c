@@ -60,7 +60,7 @@ static struct app {
     enum phase phase;
     struct conn conn;
     struct line_queue input;
-    uv_signal_t signals[4];
+    uv_signal_t signals[6];
     char *pseudo; /* owned: the pseudo proposed, then ours */
     char *prompt; /* owned: the chat prompt, "alice> " */
     int exit_status;
@@ -433,6 +433,8 @@ static void on_signal(uv_signal_t *h, int signum)
     (void)h;
     if (signum == SIGWINCH) {
         rl_resize_terminal();
+    } else if (signum == SIGTSTP) {
+        tty_suspend();
     } else if (signum == SIGINT && app.interactive && !tty_line_is_empty()) {
         tty_clear_line(); /* Ctrl-C drops the line being typed */
     } else if (signum == SIGINT && app.interactive) {
@@ -444,9 +446,11 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static void start_signals(void)
 {
-    static const int signums[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
+    /* SIGQUIT (Ctrl-\\) ends the program like the others, terminal restored, instead of
+     * dumping core with the terminal left raw. The last two only concern a terminal. */
+    static const int signums[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGTSTP};
     for (size_t i = 0; i < sizeof(signums) / sizeof(signums[0]); i++) {
-        if (signums[i] == SIGWINCH && !app.interactive) {
+        if ((signums[i] == SIGWINCH || signums[i] == SIGTSTP) && !app.interactive) {
             continue;
         }
         uv_signal_init(app.loop, &app.signals[i]);

@@ -1,6 +1,7 @@
 /* tty.c - readline's callback interface on the loop; see tty.h. */
 #include "tty.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +20,33 @@ static tty_line_cb line_cb;
 static bool installed; /* the callback handler is installed: the terminal is ours */
 static bool watching;
 
-static void on_eof_or_line(char *line)
+/* Hands over a line that may hold several: a bracketed paste inserts its newlines into
+ * the line buffer, and each pasted line is a message of its own. */
+static void hand_over(const char *text)
 {
-    /* With Enter bound to on_enter(), readline only gets here for Ctrl-D on an empty line. */
-    if (line) {
-        free(line);
+    if (text[strcspn(text, "\r\n")] == '\0') {
+        line_cb(xstrdup(text)); /* the usual case, an empty line included */
         return;
     }
-    line_cb(NULL);
+    while (*text != '\0' && installed) { /* the callee may have ended the program */
+        size_t len = strcspn(text, "\r\n");
+        if (len > 0) { /* the blank lines of a paste are not messages */
+            line_cb(xmemdup0(text, len));
+        }
+        text += len + (text[len] != '\0');
+    }
+}
+
+/* readline's own accept-line: Ctrl-D on an empty line (NULL), or a key bound to
+ * accept-line that is not ours (operate-and-get-next, an inputrc binding). */
+static void on_eof_or_line(char *line)
+{
+    if (!line) {
+        line_cb(NULL);
+        return;
+    }
+    hand_over(line);
+    free(line);
 }
 
 static int on_enter(int count, int key)
@@ -37,9 +57,22 @@ static int on_enter(int count, int key)
     rl_replace_line("", 1);
     rl_point = 0;
     using_history(); /* the next Up starts from the newest line again */
-    line_cb(line);
-    rl_redisplay();
+    hand_over(line);
+    free(line);
+    if (installed) {
+        rl_redisplay();
+    }
     return 0;
+}
+
+/* Enter is ours in every keymap, so that vi mode sends lines the same way as emacs mode. */
+static void bind_enter(void)
+{
+    Keymap maps[] = {emacs_standard_keymap, vi_insertion_keymap, vi_movement_keymap};
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+        rl_bind_key_in_map('\r', on_enter, maps[i]);
+        rl_bind_key_in_map('\n', on_enter, maps[i]);
+    }
 }
 
 static void on_stdin(uv_poll_t *h, int status, int events)
@@ -62,8 +95,7 @@ void tty_init(uv_loop_t *loop, tty_line_cb on_line)
     rl_catch_sigwinch = 0;
     rl_readline_name = "causerie";
     rl_initialize();
-    rl_bind_key('\r', on_enter);
-    rl_bind_key('\n', on_enter);
+    bind_enter();
     stifle_history(HISTORY_MAX);
     uv_poll_init(loop, &stdin_watch, STDIN_FILENO);
     atexit(tty_restore);
@@ -74,8 +106,7 @@ void tty_ask(const char *prompt)
     if (!installed) {
         rl_callback_handler_install(prompt, on_eof_or_line);
         /* Bound again: installing reads ~/.inputrc, which may bind Enter itself. */
-        rl_bind_key('\r', on_enter);
-        rl_bind_key('\n', on_enter);
+        bind_enter();
         installed = true;
     } else {
         rl_set_prompt(prompt);
@@ -115,6 +146,20 @@ void tty_clear_line(void)
 void tty_remember(const char *line)
 {
     add_history(line);
+}
+
+void tty_suspend(void)
+{
+    if (installed) {
+        rl_clear_visible_line();
+        rl_deprep_terminal();
+        fflush(stdout);
+    }
+    raise(SIGSTOP); /* returns once continued (fg) */
+    if (installed) {
+        rl_prep_terminal(1);
+        rl_forced_update_display();
+    }
 }
 
 void tty_restore(void)

@@ -547,11 +547,12 @@ def chat(connect):
 
 
 def client_env(term="dumb", extra=None):
-    env = sanitizer_env(extra)
+    env = sanitizer_env()
     env["TERM"] = term
-    env["INPUTRC"] = "/dev/null"  # no user key bindings or settings
+    env["INPUTRC"] = "/dev/null"  # no user key bindings or settings, unless a test gives some
     env.pop("COLUMNS", None)
     env.pop("LINES", None)
+    env.update(extra or {})
     return env
 
 

@@ -5,9 +5,12 @@ redrawing in between (carriage returns, blanks), so the tests look for the texts
 whole lines. In piped mode stdout is plain lines.
 """
 
+import os
 import re
+import signal
 import socket
 import subprocess
+import termios
 import time
 
 import pytest
@@ -263,6 +266,128 @@ def test_server_stopping_ends_the_client_with_status_1(server, spawn_client):
     srv.stop()
     child.expect_exact(LOST)
     assert wait_child_exit(child) == 1
+
+
+def lflags(child):
+    """The terminal's local modes as the client left them (readable from the master side
+    of the pseudo-terminal, also once the client has exited)."""
+    return termios.tcgetattr(child.child_fd)[3]
+
+
+def assert_terminal_restored(child):
+    import pexpect
+
+    child.expect(pexpect.EOF)
+    flags = lflags(child)
+    assert flags & termios.ICANON and flags & termios.ECHO, "terminal left in raw mode"
+
+
+@pytest.mark.parametrize(
+    "how, status",
+    [("ctrl-d", 0), ("quit", 0), ("sigterm", 128 + 15), ("sighup", 128 + 1), ("ctrl-backslash", 128 + 3)],
+)
+def test_terminal_is_restored_whatever_ends_the_client(server, spawn_client, how, status):
+    srv = server()
+    child = joined_client(spawn_client, srv)
+    child.expect_exact("alice> ")
+    assert not lflags(child) & termios.ICANON  # readline has the terminal in raw mode
+    if how == "ctrl-d":
+        child.sendcontrol("d")
+    elif how == "quit":
+        child.sendline("/quit")
+    elif how == "sigterm":
+        os.kill(child.pid, signal.SIGTERM)
+    elif how == "sighup":
+        os.kill(child.pid, signal.SIGHUP)
+    else:
+        child.sendcontrol("\\")
+    assert_terminal_restored(child)
+    assert wait_child_exit(child) == status
+    srv.wait_log(r"alice est déconnecté")
+
+
+def test_ctrl_z_gives_the_terminal_back_and_fg_takes_it_again(server, chat, spawn_client):
+    srv = server()
+    (bob,) = chat(srv, "bob")
+    child = joined_client(spawn_client, srv)
+    bob.expect_exact("* alice a rejoint la discussion")
+    child.expect_exact("alice> ")
+    child.send("à moi")
+    child.expect_exact("à moi")
+    child.sendcontrol("z")
+    deadline = time.monotonic() + EXIT_TIMEOUT
+    while process_state(child.pid) != "T":
+        assert time.monotonic() < deadline, "Ctrl-Z did not stop the client"
+        time.sleep(0.02)
+    flags = lflags(child)
+    assert flags & termios.ICANON and flags & termios.ECHO, "stopped with the terminal raw"
+    os.kill(child.pid, signal.SIGCONT)
+    child.expect_exact("à moi")  # the prompt and the typed line drawn again
+    child.send(" aussi\r")
+    bob.expect_exact("> alice: à moi aussi")
+    assert not lflags(child) & termios.ICANON
+
+
+def process_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_pasted_lines_are_sent_one_message_each_in_order(server, chat, spawn_client):
+    srv = server()
+    (bob,) = chat(srv, "bob")
+    child = joined_client(spawn_client, srv, term="xterm-256color")
+    bob.expect_exact("* alice a rejoint la discussion")
+    child.expect_exact("alice> ")
+    # A bracketed paste: readline inserts it whole, newlines included, then Enter.
+    child.send("\x1b[200~un\ndeux\n\ntrois\x1b[201~")
+    child.send("\r")
+    bob.expect_exact("> alice: un")
+    bob.expect_exact("> alice: deux")
+    bob.expect_exact("> alice: trois")
+    for text in ("un", "deux", "trois"):  # and each shown as a message of its own
+        child.expect_exact(f"alice: {text}")
+    bob.send_line("fin")
+    child.expect_exact("bob: fin")
+
+
+def test_enter_in_vi_mode_sends_the_line_like_emacs_mode(server, chat, spawn_client, tmp_path):
+    inputrc = tmp_path / "inputrc"
+    inputrc.write_text("set editing-mode vi\n")
+    srv = server()
+    (bob,) = chat(srv, "bob")
+    child = spawn_client(
+        "--host",
+        "127.0.0.1",
+        "--port",
+        srv.port,
+        "--nick",
+        "alice",
+        term="xterm-256color",
+        env={"INPUTRC": str(inputrc)},
+    )
+    child.expect_exact("Bienvenue, alice !")
+    bob.expect_exact("* alice a rejoint la discussion")
+    child.send("en mode vi\r")
+    bob.expect_exact("> alice: en mode vi")
+    child.expect_exact("alice: en mode vi")
+    child.send("encore\x1b")  # Escape: vi's movement keymap, where Enter is ours too
+    time.sleep(0.7)  # past readline's keyseq-timeout, as a person would type
+    child.send("\r")
+    bob.expect_exact("> alice: encore")
+
+
+def test_accept_line_bound_elsewhere_still_sends(server, chat, spawn_client, tmp_path):
+    # Any key bound to readline's own accept-line (here Ctrl-O, operate-and-get-next by
+    # default) reaches the same path as Enter.
+    srv = server()
+    (bob,) = chat(srv, "bob")
+    child = joined_client(spawn_client, srv)
+    bob.expect_exact("* alice a rejoint la discussion")
+    child.expect_exact("alice> ")
+    child.send("par ctrl-o")
+    child.sendcontrol("o")
+    bob.expect_exact("> alice: par ctrl-o")
 
 
 # ---------------------------------------------------------------- piped mode
