@@ -1,4 +1,4 @@
-/* sanitize.c - invalid UTF-8 to U+FFFD, control characters removed; see sanitize.h. */
+/* sanitize.c - invalid UTF-8 to U+FFFD, controls and bidi overrides removed; see sanitize.h. */
 #include "sanitize.h"
 
 #include "utf8.h"
@@ -8,6 +8,18 @@
 bool sanitize_is_control(uint32_t cp)
 {
     return (cp < 0x20 && cp != '\t') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
+}
+
+bool sanitize_is_bidi_override(uint32_t cp)
+{
+    return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Removed from text: controls and bidi overrides. A tab is removed too, then put back as
+ * a space by the caller. */
+static bool is_removed(uint32_t cp)
+{
+    return cp == '\t' || sanitize_is_control(cp) || sanitize_is_bidi_override(cp);
 }
 
 void sanitize_append(struct buf *out, const char *text, size_t len)
@@ -23,7 +35,7 @@ void sanitize_append(struct buf *out, const char *text, size_t len)
         }
         uint32_t cp;
         size_t n = utf8_decode(text + i, len - i, &cp);
-        if (cp != UTF8_INVALID && cp != '\t' && !sanitize_is_control(cp)) {
+        if (cp != UTF8_INVALID && !is_removed(cp)) {
             i += n;
             continue;
         }
@@ -45,7 +57,7 @@ bool sanitize_is_clean(const char *text, size_t len)
     while (i < len) {
         uint32_t cp;
         size_t n = utf8_decode(text + i, len - i, &cp);
-        if (cp == UTF8_INVALID || cp == '\t' || sanitize_is_control(cp)) {
+        if (cp == UTF8_INVALID || is_removed(cp)) {
             return false;
         }
         i += n;

@@ -39,6 +39,20 @@ static bool is_space(uint32_t cp)
     return cp == '\t';
 }
 
+/* Characters that print as nothing, or change how their neighbours print: in a pseudo they
+ * would let "alice" and "ali\u200Bce" look the same, or flip the line they appear in. This
+ * is Unicode's Default_Ignorable_Code_Point set less the variation selectors (emoji need
+ * U+FE0F) and the combining grapheme joiner, plus the Hangul fillers. */
+static bool is_invisible(uint32_t cp)
+{
+    return cp == 0x00AD || cp == 0x034F || cp == 0x061C || cp == 0x115F || cp == 0x1160 ||
+           cp == 0x17B4 || cp == 0x17B5 || (cp >= 0x180B && cp <= 0x180D) || cp == 0x180F ||
+           (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+           (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 || cp == 0xFEFF || cp == 0xFFA0 ||
+           (cp >= 0xFFF0 && cp <= 0xFFFB) || (cp >= 0x1BCA0 && cp <= 0x1BCA3) ||
+           (cp >= 0x1D173 && cp <= 0x1D17A) || (cp >= 0xE0000 && cp <= 0xE0FFF);
+}
+
 enum pseudo_verdict pseudo_check(const char *s, size_t len)
 {
     if (len == 0) {
@@ -52,11 +66,14 @@ enum pseudo_verdict pseudo_check(const char *s, size_t len)
     for (size_t i = 0; i < len; chars++) {
         uint32_t cp;
         i += utf8_decode(s + i, len - i, &cp);
-        /* The most fundamental problem wins: bad bytes, then controls, then spaces. */
+        /* The most fundamental problem wins: bad bytes, then controls, then invisible
+         * characters, then spaces. */
         if (cp == UTF8_INVALID) {
             return PSEUDO_BAD_UTF8;
         } else if (cp == '\t' || sanitize_is_control(cp)) {
             verdict = PSEUDO_CONTROL;
+        } else if (is_invisible(cp) && verdict != PSEUDO_CONTROL) {
+            verdict = PSEUDO_INVISIBLE;
         } else if (is_space(cp) && verdict == PSEUDO_OK) {
             verdict = PSEUDO_SPACE;
         }
@@ -80,6 +97,8 @@ const char *pseudo_verdict_text(enum pseudo_verdict v)
         return "Le pseudo ne doit pas contenir d'espace.";
     case PSEUDO_CONTROL:
         return "Le pseudo ne doit pas contenir de caractère de contrôle.";
+    case PSEUDO_INVISIBLE:
+        return "Le pseudo ne doit pas contenir de caractère invisible.";
     case PSEUDO_BAD_UTF8:
         return "Le pseudo doit être écrit en UTF-8 valide.";
     case PSEUDO_SLASH:

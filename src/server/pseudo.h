@@ -17,8 +17,9 @@ enum pseudo_verdict {
     PSEUDO_OK,
     PSEUDO_EMPTY,
     PSEUDO_TOO_LONG,
-    PSEUDO_SPACE,   /* any white space, including no-break spaces */
-    PSEUDO_CONTROL, /* C0/C1 control characters, DEL */
+    PSEUDO_SPACE,     /* any white space, including no-break spaces */
+    PSEUDO_CONTROL,   /* C0/C1 control characters, DEL */
+    PSEUDO_INVISIBLE, /* format characters and fillers that print as nothing */
     PSEUDO_BAD_UTF8,
     PSEUDO_SLASH, /* a leading '/' would read as a command */
 };

@@ -164,6 +164,7 @@ SANITISED = [
     ("c1", "c1\u009b\u0085fin".encode(), "c1fin"),
     ("backspace-cr", b"abc\x08\x08\rdef", "abcdef"),
     ("lone-continuation", b"a\x80b", "a\ufffdb"),
+    ("bidi-override", "a\u202eb\u2066c\u2069\u200fd".encode(), "abc\u200fd"),
 ]
 
 

@@ -72,6 +72,7 @@ def test_refused_pseudo_leaves_the_connection_free_to_try_another(server, chat, 
 
 
 CONTROL = "! Le pseudo ne doit pas contenir de caractère de contrôle."
+INVISIBLE = "! Le pseudo ne doit pas contenir de caractère invisible."
 REFUSALS = [
     ("empty", b"", "! Le pseudo ne peut pas être vide."),
     ("cr-only", b"\r", "! Le pseudo ne peut pas être vide."),
@@ -84,6 +85,9 @@ REFUSALS = [
     ("bel", b"alice\x07", CONTROL),
     ("nul", b"al\x00ice", CONTROL),
     ("c1-csi", "al\u009bice".encode(), CONTROL),
+    ("zero-width-space", "ali\u200bce".encode(), INVISIBLE),
+    ("rtl-override", "\u202eecila".encode(), INVISIBLE),
+    ("byte-order-mark", "\ufeffalice".encode(), INVISIBLE),
     ("invalid-utf8", b"al\xffice", "! Le pseudo doit être écrit en UTF-8 valide."),
     ("truncated-utf8", b"alic\xc3", "! Le pseudo doit être écrit en UTF-8 valide."),
     ("slash", b"/alice", "! Le pseudo ne peut pas commencer par « / »."),

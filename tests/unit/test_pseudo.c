@@ -194,6 +194,40 @@ static void test_check_refuses_c1_controls(void **state)
                  PSEUDO_CONTROL); /* U+009B CSI */
 }
 
+static void test_check_refuses_invisible_characters(void **state)
+{
+    (void)state;
+    static const char *const invisible[] = {
+        "ali\u200Bce",  /* ZERO WIDTH SPACE */
+        "ali\u200Dce",  /* ZERO WIDTH JOINER */
+        "ali\u200Fce",  /* RIGHT-TO-LEFT MARK */
+        "\u202Eecila",  /* RIGHT-TO-LEFT OVERRIDE */
+        "ali\u2066ce",  /* LEFT-TO-RIGHT ISOLATE */
+        "ali\u2060ce",  /* WORD JOINER */
+        "\uFEFFalice",  /* BYTE ORDER MARK */
+        "ali\u00ADce",  /* SOFT HYPHEN */
+        "\u3164",       /* HANGUL FILLER, which renders as a blank */
+        "a\U000E0041b", /* TAG LATIN CAPITAL LETTER A */
+    };
+    for (size_t i = 0; i < sizeof(invisible) / sizeof(invisible[0]); i++) {
+        assert_check(invisible[i], strlen(invisible[i]), PSEUDO_INVISIBLE);
+    }
+}
+
+static void test_check_accepts_emoji_with_variation_selector(void **state)
+{
+    (void)state;
+    assert_check(LIT("c\u0153ur\u2764\uFE0F"), PSEUDO_OK); /* coeur + HEAVY BLACK HEART + VS16 */
+}
+
+static void test_check_control_wins_over_invisible(void **state)
+{
+    (void)state;
+    assert_check(LIT("a\u200B\x1b"), PSEUDO_CONTROL);
+    assert_check(LIT("a\x1b\u200B"), PSEUDO_CONTROL);
+    assert_check(LIT("a \u200B"), PSEUDO_INVISIBLE);
+}
+
 static void test_check_refuses_invalid_utf8(void **state)
 {
     (void)state;
@@ -231,6 +265,8 @@ static void test_verdict_texts_are_the_documented_sentences(void **state)
                         "Le pseudo ne doit pas contenir d'espace.");
     assert_string_equal(pseudo_verdict_text(PSEUDO_CONTROL),
                         "Le pseudo ne doit pas contenir de caractère de contrôle.");
+    assert_string_equal(pseudo_verdict_text(PSEUDO_INVISIBLE),
+                        "Le pseudo ne doit pas contenir de caractère invisible.");
     assert_string_equal(pseudo_verdict_text(PSEUDO_BAD_UTF8),
                         "Le pseudo doit être écrit en UTF-8 valide.");
     assert_string_equal(pseudo_verdict_text(PSEUDO_SLASH),
@@ -240,9 +276,9 @@ static void test_verdict_texts_are_the_documented_sentences(void **state)
 static void test_verdict_texts_are_distinct_clean_text(void **state)
 {
     (void)state;
-    const enum pseudo_verdict all[] = {PSEUDO_OK,    PSEUDO_EMPTY,   PSEUDO_TOO_LONG,
-                                       PSEUDO_SPACE, PSEUDO_CONTROL, PSEUDO_BAD_UTF8,
-                                       PSEUDO_SLASH};
+    const enum pseudo_verdict all[] = {PSEUDO_OK,       PSEUDO_EMPTY,   PSEUDO_TOO_LONG,
+                                       PSEUDO_SPACE,    PSEUDO_CONTROL, PSEUDO_INVISIBLE,
+                                       PSEUDO_BAD_UTF8, PSEUDO_SLASH};
     const size_t n = sizeof(all) / sizeof(all[0]);
     for (size_t i = 0; i < n; i++) {
         const char *t = pseudo_verdict_text(all[i]);
@@ -326,6 +362,9 @@ int main(void)
         cmocka_unit_test(test_check_refuses_tab_as_control),
         cmocka_unit_test(test_check_refuses_c0_controls_and_del),
         cmocka_unit_test(test_check_refuses_c1_controls),
+        cmocka_unit_test(test_check_refuses_invisible_characters),
+        cmocka_unit_test(test_check_accepts_emoji_with_variation_selector),
+        cmocka_unit_test(test_check_control_wins_over_invisible),
         cmocka_unit_test(test_check_refuses_invalid_utf8),
         cmocka_unit_test(test_check_refuses_leading_slash),
         cmocka_unit_test(test_check_accepts_inner_slash),

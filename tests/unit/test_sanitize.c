@@ -259,6 +259,25 @@ static void test_tab_becomes_one_space(void **state)
     assert_sanitizes_to("a\tb\t\tc", "a b  c");
 }
 
+static void test_bidi_overrides_and_isolates_are_removed(void **state)
+{
+    (void)state;
+    assert_sanitizes_to("a\u202Ab\u202Bc\u202Cd\u202De\u202Ef", "abcdef");
+    assert_sanitizes_to("a\u2066b\u2067c\u2068d\u2069e", "abcde");
+    const char *rlo = "x\u202Ey";
+    assert_false(sanitize_is_clean(rlo, strlen(rlo)));
+}
+
+static void test_bidi_marks_and_neighbours_pass_unchanged(void **state)
+{
+    (void)state;
+    /* LRM and RLM reorder nothing; U+2029, U+202F and U+2065 border the removed ranges. */
+    assert_sanitizes_to("\u200E\u200F\u2029\u202F\u2065\u206A",
+                        "\u200E\u200F\u2029\u202F\u2065\u206A");
+    const char *hebrew = "\u05E9\u05DC\u05D5\u05DD \u200F!";
+    assert_true(sanitize_is_clean(hebrew, strlen(hebrew)));
+}
+
 static void test_is_control_classifies_code_points(void **state)
 {
     (void)state;
@@ -500,6 +519,8 @@ int main(void)
         cmocka_unit_test(test_every_c0_control_but_tab_is_removed),
         cmocka_unit_test(test_every_c1_control_is_removed),
         cmocka_unit_test(test_tab_becomes_one_space),
+        cmocka_unit_test(test_bidi_overrides_and_isolates_are_removed),
+        cmocka_unit_test(test_bidi_marks_and_neighbours_pass_unchanged),
         cmocka_unit_test(test_is_control_classifies_code_points),
         cmocka_unit_test(test_truncated_four_byte_sequence_is_one_replacement),
         cmocka_unit_test(test_truncated_sequence_before_ascii_is_one_replacement),
