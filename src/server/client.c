@@ -132,6 +132,8 @@ static void on_write_done(uv_write_t *req, int status)
         client_close(c, fr_strerror(status));
     } else if (c->q_len > 0 || c->overflow) {
         loop_mark_pending(c->loop, c);
+    } else if (c->quitting) {
+        client_close(c, NULL); /* it has read everything: the leave was announced already */
     }
 }
 
@@ -163,7 +165,7 @@ void client_flush(struct client *c)
         drop_slow_client(c);
         return;
     }
-    if (c->read_paused) {
+    if (c->read_paused && !c->quitting) {
         /* What it sent last turn has been fanned out and is being written: read more. */
         c->read_paused = false;
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -224,7 +226,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         c->read_paused = true;
         loop_mark_pending(c->loop, c);
     }
-    while (!c->closing) {
+    while (!c->closing && !c->quitting) {
         const char *line;
         size_t len;
         int r = proto_framer_next(&c->framer, &in, &in_len, &line, &len);
@@ -256,6 +258,7 @@ void client_open(struct loop *l, int fd)
     c->id = atomic_fetch_add_explicit(&next_client_id, 1, memory_order_relaxed);
     c->member_index = CLIENT_NO_INDEX;
     c->pending_index = CLIENT_NO_INDEX;
+    c->timed_index = CLIENT_NO_INDEX;
     c->state = SESSION_HANDSHAKE;
     proto_framer_init(&c->framer, l->opts->max_line);
     uv_tcp_init(&l->uv, &c->tcp);
@@ -287,7 +290,31 @@ void client_close(struct client *c, const char *reason)
     c->closing = true;
     session_leave(c, reason);
     loop_unmark_pending(c->loop, c);
+    loop_clear_deadline(c->loop, c);
     queue_drop_all(c);
     /* Writes in flight complete with UV_ECANCELED before on_closed() runs. */
     uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+void client_close_after_flush(struct client *c, const char *reason)
+{
+    if (c->closing || c->quitting) {
+        return;
+    }
+    if (!c->writing && c->q_len == 0) {
+        client_close(c, reason); /* nothing to wait for: the usual case */
+        return;
+    }
+    session_leave(c, reason);
+    c->quitting = true;
+    c->read_paused = false;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    loop_set_deadline(c->loop, c, CLIENT_LINGER_MS);
+}
+
+void client_on_deadline(struct client *c)
+{
+    if (c->quitting) {
+        client_close(c, NULL); /* did not read what was left for it in time */
+    }
 }

@@ -37,10 +37,13 @@ struct client {
     uint32_t q_head, q_len, q_cap;
     size_t backlog; /* bytes queued plus bytes being written */
 
+    uint64_t deadline;      /* loop time (ms) when client_on_deadline() runs, if timed */
     uint32_t member_index;  /* place in loop->members, or CLIENT_NO_INDEX */
     uint32_t pending_index; /* place in loop->pending, or CLIENT_NO_INDEX */
+    uint32_t timed_index;   /* place in loop->timed, or CLIENT_NO_INDEX */
     uint8_t state;          /* enum session_state */
     bool closing;           /* client_close() ran; on_closed() will free */
+    bool quitting;          /* left; closes once its output is written, or at its deadline */
     bool writing;           /* a uv_write() is in flight */
     bool overflow;          /* past --max-backlog with its socket full: closed at next flush */
     bool read_paused;       /* read a full buffer this turn; the flush reads on */
@@ -60,6 +63,16 @@ void client_send(struct client *c, struct msg *m);
 /* Writes out what is queued, at most WRITE_BATCH_MAX messages in one uv_write(). Called by
  * loop.c once per turn for each pending client. May close c. */
 void client_flush(struct client *c);
+
+/* How long a client that quit may take to read what was queued for it before it. */
+#define CLIENT_LINGER_MS 2000
+
+/* Leaves now (session.c tells the others, with reason) and stops reading, but closes only
+ * once what is already queued for c has been written, or after CLIENT_LINGER_MS: the
+ * answers to what c sent before "/quit" in the same packet still reach it. */
+void client_close_after_flush(struct client *c, const char *reason);
+/* The deadline set with loop_set_deadline() has passed. */
+void client_on_deadline(struct client *c);
 
 /* Starts closing c: tells session.c (which tells the others, with reason, unless reason is
  * NULL for a quiet close at shutdown), drops its output, closes the socket. Safe to call

@@ -19,7 +19,7 @@ static void cmd_quit(struct client *c, const char *args, size_t len)
 {
     (void)args;
     (void)len;
-    client_close(c, "/quit");
+    client_close_after_flush(c, "/quit");
 }
 
 static const struct command commands[] = {

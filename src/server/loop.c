@@ -1,8 +1,8 @@
 /* loop.c - one event loop per thread: inbox, fan-out, per-turn flush; see loop.h.
  *
  * Runs on its loop's thread, except loop_post() and loop_wake(), which any thread calls,
- * and loop_init()/loop_join_and_release(), which the main thread calls while the loop's
- * thread is not running.
+ * and loop_init(), loop_join() and loop_release(), which the main thread calls while the
+ * loop's thread is not running.
  */
 #include "loop.h"
 
@@ -74,6 +74,53 @@ void loop_unmark_pending(struct loop *l, struct client *c)
 {
     if (c->pending_index != CLIENT_NO_INDEX) {
         set_remove(&l->pending, &c->pending_index, pending_index_of);
+    }
+}
+
+/* ---------------------------------------------------------------- deadlines */
+
+static uint32_t *timed_index_of(struct client *c)
+{
+    return &c->timed_index;
+}
+
+static void on_sweep(uv_timer_t *h)
+{
+    struct loop *l = h->data;
+    uint64_t now = uv_now(&l->uv);
+    /* client_on_deadline() may clear or set deadlines, so walk from the end and re-check
+     * the bound each time: a removal only moves an already visited client into place. */
+    for (uint32_t i = l->timed.len; i-- > 0;) {
+        if (i >= l->timed.len) {
+            continue;
+        }
+        struct client *c = l->timed.items[i];
+        if (c->deadline <= now) {
+            loop_clear_deadline(l, c);
+            client_on_deadline(c);
+        }
+    }
+}
+
+void loop_set_deadline(struct loop *l, struct client *c, uint64_t ms)
+{
+    c->deadline = uv_now(&l->uv) + ms;
+    if (c->timed_index == CLIENT_NO_INDEX) {
+        set_add(&l->timed, c, &c->timed_index);
+    }
+    if (!uv_is_active((uv_handle_t *)&l->sweep)) {
+        uv_timer_start(&l->sweep, on_sweep, LOOP_SWEEP_MS, LOOP_SWEEP_MS);
+    }
+}
+
+void loop_clear_deadline(struct loop *l, struct client *c)
+{
+    if (c->timed_index == CLIENT_NO_INDEX) {
+        return;
+    }
+    set_remove(&l->timed, &c->timed_index, timed_index_of);
+    if (l->timed.len == 0) {
+        uv_timer_stop(&l->sweep); /* an idle server wakes for nothing */
     }
 }
 
@@ -196,12 +243,12 @@ static void close_any_handle(uv_handle_t *h, void *arg)
 {
     struct loop *l = arg;
     if (uv_is_closing(h) || h == (uv_handle_t *)&l->wake) {
-        return; /* the wake handle outlives the thread: see loop_join_and_release() */
+        return; /* the wake handle outlives the thread: see loop_release() */
     }
-    if (h->type == UV_TCP && h->data) {
+    if (h->type == UV_TCP && h->data != NULL) {
         client_close(h->data, NULL);
     } else {
-        uv_close(h, NULL); /* the listener's handles; their owner frees them after join */
+        uv_close(h, NULL); /* the loop's own and the listener's: freed after join */
     }
 }
 
@@ -270,6 +317,8 @@ int loop_init(struct loop *l, unsigned index, const struct server_options *opts)
     uv_prepare_init(&l->uv, &l->flush);
     l->flush.data = l;
     uv_prepare_start(&l->flush, on_flush);
+    uv_timer_init(&l->uv, &l->sweep);
+    l->sweep.data = l;
     /* The flush handle alone must not keep the loop running once everything else is gone. */
     uv_unref((uv_handle_t *)&l->flush);
     return 0;
@@ -322,6 +371,7 @@ void loop_release(struct loop *l)
     free(l->spare);
     free(l->members.items);
     free(l->pending.items);
+    free(l->timed.items);
     free(l->releases);
     buf_release(&l->scratch);
 }

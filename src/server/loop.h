@@ -26,6 +26,9 @@ struct msg;
  * framer). 64 KiB is what libuv itself asks for per read. */
 #define LOOP_READ_BUF_SIZE 65536
 
+/* How often deadlines are checked: they are for seconds-long limits, not for precision. */
+#define LOOP_SWEEP_MS 250
+
 enum inbox_kind {
     INBOX_DELIVER, /* fan m out to this loop's members; the entry holds a reference */
     INBOX_ADOPT,   /* serve the accepted socket fd on this loop */
@@ -72,6 +75,8 @@ struct loop {
     bool stopping;                 /* INBOX_STOP ran: later items are dropped, not run */
     struct client_set members;     /* joined clients: they receive broadcasts */
     struct client_set pending;     /* clients with output to write this turn */
+    struct client_set timed;       /* clients with a deadline; swept by `sweep` */
+    uv_timer_t sweep;              /* runs while `timed` is not empty */
     struct buf scratch;            /* loop thread's scratch space for sanitised text */
     struct release_slot *releases; /* owned table, capacity a power of two */
     uint32_t n_releases, releases_cap;
@@ -98,6 +103,11 @@ void loop_add_member(struct loop *l, struct client *c);
 void loop_remove_member(struct loop *l, struct client *c);
 void loop_mark_pending(struct loop *l, struct client *c);
 void loop_unmark_pending(struct loop *l, struct client *c);
+/* Calls client_on_deadline(c) once, ms milliseconds from now (give or take the sweep's
+ * LOOP_SWEEP_MS), unless cleared first. Setting it again moves it. One sweep timer per
+ * loop checks every timed client: no timer handle per client. */
+void loop_set_deadline(struct loop *l, struct client *c, uint64_t ms);
+void loop_clear_deadline(struct loop *l, struct client *c);
 
 /* Takes over one reference to m and drops it before the loop sleeps, together with every
  * other reference to m this loop dropped in the turn: one atomic operation per message

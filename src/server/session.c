@@ -86,7 +86,7 @@ static void welcome(struct client *c, size_t count)
 static void handshake(struct client *c, const char *line, size_t len)
 {
     if (len == 5 && memcmp(line, "/quit", 5) == 0) {
-        client_close(c, "/quit");
+        client_close_after_flush(c, "/quit");
         return;
     }
     enum pseudo_verdict v = pseudo_check(line, len);

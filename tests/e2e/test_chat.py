@@ -1,7 +1,9 @@
 """Chat: relaying to the others, notices, sanitising, commands."""
 
+import os
 import re
 import socket
+import time
 
 import pytest
 
@@ -236,3 +238,46 @@ def test_lines_after_quit_in_the_same_send_are_not_relayed(server, chat):
     alice, bob = chat(srv, "alice", "bob")
     alice.send_raw(b"/quit\napres le depart\n")
     bob.expect_exact("* alice est déconnecté")  # had the line been relayed, it came first
+
+
+def test_answers_to_lines_before_quit_in_the_same_send_still_arrive(server, chat):
+    srv = server()
+    alice, bob = chat(srv, "alice", "bob")
+    alice.send_raw(b"/nope\n/quit\n")
+    rest = alice.expect_closed()
+    assert rest == ["! Commande inconnue : /nope (tapez /help pour la liste)."], rest
+    bob.expect_exact("* alice est déconnecté")
+
+
+def test_quit_before_the_pseudo_still_gets_the_answers_before_it(server, connect):
+    srv = server()
+    c = connect(srv.port)
+    c.expect_exact(PSEUDO_PROMPT)
+    c.send_raw(b"/\n/quit\n")
+    rest = c.expect_closed()
+    assert rest == ["! Le pseudo ne peut pas commencer par « / ».", PSEUDO_PROMPT], rest
+
+
+def test_client_that_quits_without_reading_is_closed_after_the_linger_time(server, chat, connect):
+    # Its answers (about 10 MB: more than both kernel buffers hold) fill its socket; it
+    # never reads them: closed anyway, 2 s after /quit.
+    srv = server("--max-backlog", str(64 << 20))
+    (alice,) = chat(srv, "alice")
+    mute = connect(srv.port, name="mute", rcvbuf=4096)
+    mute.join("mute")
+    alice.expect_exact("* mute a rejoint la discussion")
+    fds = server_fds(srv)
+    mute.send_raw(b"/help\n" * 100_000 + b"/quit\n")
+    start = time.monotonic()
+    alice.expect_exact("* mute est déconnecté", timeout=5)
+    srv.wait_log(r"mute est déconnecté \(/quit\)")
+    while server_fds(srv) == fds:  # mute's socket still open on the server
+        assert time.monotonic() - start < 6, "not closed"
+        time.sleep(0.05)
+    elapsed = time.monotonic() - start
+    assert server_fds(srv) == fds - 1
+    assert elapsed > 1.5, f"closed after {elapsed:.2f} s, before its linger time"
+
+
+def server_fds(srv):
+    return len(os.listdir(f"/proc/{srv.proc.pid}/fd"))
