@@ -1,4 +1,13 @@
-/* conn.c - the client's connection to the server; see conn.h. */
+/* conn.c - the client's connection to the server; see conn.h for the contract.
+ *
+ * Client thread only, on its uv loop; struct conn owns the socket, the timer and the
+ * resolved addresses. Each address is tried on a newly initialised c->tcp: a handle that
+ * failed to connect must be closed, and may be initialised again only in its close
+ * callback. Reads land in read_buf and are framed at once. Each line sent is copied into
+ * its own write request, freed once written; unsent counts those bytes so that piped
+ * input can wait for them. fail() closes and reports through on_closed; conn_close() does
+ * not report.
+ */
 #include "conn.h"
 
 #include <assert.h>

@@ -1,4 +1,12 @@
-/* options.c - the client's command line and address syntax; see options.h. */
+/* options.c - the client's command line and address syntax; see options.h for the contract.
+ *
+ * The client's only thread, at start-up and at the address prompt; unit tests call it too.
+ * getopt_long() keeps its state in globals, so each parse resets optind to 0 (glibc's full
+ * restart) and clears opterr: errors are written here, in French, into the caller's buffer.
+ * The host and nick strings it stores are owned by struct client_options. An IPv6 address
+ * takes a port only in brackets, since a bare one is all colons; a port is digits only,
+ * 1 to 65535, so "+80" and " 80" are refused rather than guessed at.
+ */
 #include "options.h"
 
 #include <errno.h>

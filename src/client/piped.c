@@ -1,4 +1,12 @@
-/* piped.c - input lines from a non-terminal stdin; see piped.h. */
+/* piped.c - input lines from a non-terminal stdin; see piped.h for the contract.
+ *
+ * Client thread only. The state lives in the module because there is only one stdin: one
+ * 16 KiB read buffer, one uv_fs_t and one framer, whose limit is CONN_MAX_LINE; a longer
+ * input line is reported and skipped. uv_fs_read() runs in libuv's thread pool, but its
+ * callback, and so every line, comes back on the loop thread. At most one read is in
+ * flight and the next starts only when the consumer asks, which keeps a large file out of
+ * memory. A last line without '\n' is still delivered at end of input.
+ */
 #include "piped.h"
 
 #include <errno.h>

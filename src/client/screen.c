@@ -1,4 +1,12 @@
-/* screen.c - the only code that prints; see screen.h. */
+/* screen.c - the only code that prints; see screen.h for the contract.
+ *
+ * Client thread only. Its one piece of state is whether stdin and stdout are a terminal;
+ * even then, text is drawn above readline's line only once a prompt is installed
+ * (rl_prompt set), and written plainly before that. Every line is flushed at once, and
+ * stdout before an error goes to stderr, so the two streams keep their order when
+ * redirected. Server lines lose their kind character here: "> " messages show bare, "! "
+ * errors keep their mark, and every other kind, unknown ones included, is a "* " notice.
+ */
 #include "screen.h"
 
 #include <stdarg.h>

@@ -1,4 +1,13 @@
-/* tty.c - readline's callback interface on the loop; see tty.h. */
+/* tty.c - readline's callback interface on the uv loop; see tty.h for the contract.
+ *
+ * Client thread only. readline keeps its state in globals, so this module does too: one
+ * stdin watcher, one line callback, and flags saying whether the handler is installed
+ * (the terminal is in readline's mode) and whether stdin is being watched. readline's own
+ * signal handlers are off: main.c takes signals on the loop, and a handler of readline's
+ * could run in the middle of one of its callbacks. Enter is bound again after every
+ * install, since installing reads ~/.inputrc, which may rebind it. tty_restore() stays
+ * safe to call twice: main.c and atexit() may both run it.
+ */
 #include "tty.h"
 
 #include <signal.h>

@@ -1,4 +1,11 @@
-/* buf.c - a growable byte buffer; invariants in buf.h. */
+/* buf.c - a growable byte buffer; see buf.h for the invariants callers rely on.
+ *
+ * Linked into both programs, no I/O. A buffer is used by one thread at a time (its
+ * owner's), so there is no lock. Capacity starts at 16 bytes and doubles, so appending is
+ * amortised O(1); a size that would overflow aborts through xmalloc(SIZE_MAX), which logs
+ * it. buf_empty_string is shared by every empty buffer on every thread, so nothing here
+ * ever writes to it, not even a NUL: only a buffer with alloc > 0 is written.
+ */
 #include "buf.h"
 
 #include <assert.h>

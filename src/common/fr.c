@@ -1,4 +1,11 @@
-/* fr.c - French wording for system and libuv errors; see fr.h. */
+/* fr.c - French wording for system and libuv errors; see fr.h for the contract.
+ *
+ * Linked into both programs; pure, so any thread may call it: the server's main and
+ * loop threads, the client's only thread. One switch over UV_E* codes returns string
+ * constants, with nothing allocated or formatted and no locale consulted, so the text is
+ * the same whatever LANG says. A code without a sentence of its own falls back to libuv's
+ * error name ("EBADF"), which is English but exact.
+ */
 #include "fr.h"
 
 #include <uv.h>

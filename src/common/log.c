@@ -1,4 +1,12 @@
-/* log.c - timestamped logging with one write(2) per entry; see log.h. */
+/* log.c - timestamped, levelled logging; see log.h for the format of each entry.
+ *
+ * Linked into both programs, used by the server's main thread and every loop thread. Each
+ * entry is built in a LOG_LINE_MAX buffer on the caller's stack and leaves in one write(2):
+ * no lock and no stdio buffer, and entries stay whole even on a pipe, since 1024 bytes is
+ * under PIPE_BUF (4096 on Linux). An entry too long for the buffer is cut, never split
+ * across two writes. localtime_r() rather than localtime(), whose shared result another
+ * thread could overwrite; errno is preserved for a caller about to report it.
+ */
 #include "log.h"
 
 #include <errno.h>

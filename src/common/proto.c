@@ -1,4 +1,13 @@
-/* proto.c - line framing and line kinds; the contract is in proto.h. */
+/* proto.c - line framing and line kinds; see proto.h for the contract.
+ *
+ * Linked into both programs; pure, run by whichever thread owns the framer (a server loop
+ * thread, or the client's only thread). A line that arrives whole is returned as a pointer
+ * into the caller's input, without a copy. Only the unfinished tail of a read is copied
+ * into partial, and that memory is freed on the call after its line is returned, since
+ * most connections sit idle between lines. An overlong line is reported once and then
+ * skipped up to its '\n' without being stored, so max_line bounds what a peer can make us
+ * hold.
+ */
 #include "proto.h"
 
 #include <errno.h>

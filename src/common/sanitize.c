@@ -1,4 +1,11 @@
-/* sanitize.c - invalid UTF-8 to U+FFFD, controls and bidi overrides removed; see sanitize.h. */
+/* sanitize.c - peer text made safe to relay, log and show; see sanitize.h for the rules.
+ *
+ * Linked into both programs; pure, so any thread may call it (the server's loop threads,
+ * the client's only thread). Printable ASCII is passed over a byte at a time and copied in
+ * runs; only other bytes go through utf8_decode(), so an ordinary chat line costs one
+ * comparison per byte and a single copy. Room for len bytes is reserved up front, the size
+ * of the result when nothing needs changing.
+ */
 #include "sanitize.h"
 
 #include "utf8.h"

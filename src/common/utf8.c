@@ -1,4 +1,12 @@
-/* utf8.c - strict UTF-8 decoding; see utf8.h. */
+/* utf8.c - strict UTF-8 decoding, and encoding; see utf8.h for the contract.
+ *
+ * Linked into both programs; pure and stateless, so any thread may call it. The decoder
+ * follows table 3-7 of the Unicode standard: the lead byte gives the length, and only the
+ * second byte's range depends on the lead, which is where overlong forms, surrogates and
+ * values past U+10FFFF are refused. Stopping at the first byte out of range makes the
+ * length returned the "maximal subpart" that sanitize.c replaces with one U+FFFD. The
+ * encoder trusts its caller: a surrogate or a value past U+10FFFF is an assert().
+ */
 #include "utf8.h"
 
 #include <assert.h>

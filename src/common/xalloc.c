@@ -1,4 +1,12 @@
-/* xalloc.c - allocation wrappers that abort on failure; see xalloc.h. */
+/* xalloc.c - allocation wrappers that abort on failure; see xalloc.h for why.
+ *
+ * Linked into both programs; any thread may call it, since it keeps no state. A request
+ * for zero bytes asks for one, so that success never returns NULL. On failure die_oom()
+ * writes the size to stderr with one write(2), not stdio, because the heap may be unable
+ * to serve a FILE buffer, then aborts. An n * size that overflows is reported as SIZE_MAX,
+ * never as the wrapped-around product: xreallocarray() checks before realloc(), and
+ * xcalloc(), whose calloc() checks for itself, works it out only after a failure.
+ */
 #include "xalloc.h"
 
 #include <stdint.h>
@@ -31,7 +39,9 @@ void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p) {
-        die_oom(n * size);
+        /* calloc() also fails when n * size overflows: report SIZE_MAX, not the wrapped
+         * product, which could look like a small request. */
+        die_oom(size && n > SIZE_MAX / size ? SIZE_MAX : n * size);
     }
     return p;
 }

@@ -1,4 +1,11 @@
-/* commands.c - the /command table and its handlers; see commands.h. */
+/* commands.c - the /command table and its handlers; see commands.h for the contract.
+ *
+ * Runs on the loop thread of the client that sent the command. The table is a constant
+ * array read both by the dispatcher and by /help, so a command gets its help line by
+ * being added to it; a linear search suits a handful of commands. Handlers answer with
+ * session_reply() or leave with client_close_after_flush(): like all protocol logic they
+ * only queue output and never touch a socket.
+ */
 #include "commands.h"
 
 #include <string.h>

@@ -1,4 +1,12 @@
-/* pseudo.c - pseudo validation and case folding; see pseudo.h. */
+/* pseudo.c - pseudo validation and case folding; see pseudo.h for the contract.
+ *
+ * Any loop thread, once pseudo_init() has run on the main thread. Folding and the space
+ * test use a C.UTF-8 locale_t of their own, through towlower_l() and iswspace_l(): the
+ * server never calls setlocale(), which is process-wide and unsafe once threads run, so
+ * the global locale stays "C", which does not fold "É" to "é". The locale_t is set before
+ * the loops start and only read afterwards, so it needs no lock; without C.UTF-8, folding
+ * falls back to ASCII. The list of invisible characters is kept by hand, from Unicode.
+ */
 #include "pseudo.h"
 
 #include <locale.h>

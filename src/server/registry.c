@@ -1,4 +1,11 @@
-/* registry.c - the set of pseudos in use: a chained hash set under one mutex. */
+/* registry.c - the set of pseudos in use; see registry.h for the contract.
+ *
+ * Any loop thread. A chained hash set keyed by folded pseudo, under one mutex because
+ * claims and releases come from every loop; each holds it for a look-up and a link, so
+ * one lock is enough. Entries are allocated and freed outside it; only the rare doubling
+ * of the table, when entries outnumber buckets, allocates under it. The set owns its
+ * entries and its bucket array, which registry_shutdown() frees after the loops stop.
+ */
 #include "registry.h"
 
 #include <assert.h>
