@@ -38,32 +38,49 @@ static atomic_uint_fast64_t next_client_id = 1;
 
 /* ---------------------------------------------------------------- output queue */
 
+/* The i-th queued message, 0 being the oldest. */
+static struct msg *queue_at(const struct client *c, uint32_t i)
+{
+    assert(i < c->q_len);
+    return c->q_cap ? c->queue.ring[(c->q_head + i) & (c->q_cap - 1)] : c->queue.one;
+}
+
 static void queue_push(struct client *c, struct msg *m)
 {
-    if (c->q_len == c->q_cap) {
+    if (c->q_len == 0 && c->q_cap == 0) {
+        c->queue.one = m;
+        c->q_len = 1;
+        return;
+    }
+    if (c->q_len == c->q_cap || c->q_cap == 0) {
         uint32_t cap = c->q_cap ? c->q_cap * 2 : 8;
         struct msg **q = xreallocarray(NULL, cap, sizeof(*q));
         for (uint32_t i = 0; i < c->q_len; i++) {
-            q[i] = c->queue[(c->q_head + i) & (c->q_cap - 1)];
+            q[i] = queue_at(c, i);
         }
-        free(c->queue);
-        c->queue = q;
+        if (c->q_cap) {
+            free(c->queue.ring);
+        }
+        c->queue.ring = q;
         c->q_cap = cap;
         c->q_head = 0;
     }
-    c->queue[(c->q_head + c->q_len) & (c->q_cap - 1)] = m;
+    c->queue.ring[(c->q_head + c->q_len) & (c->q_cap - 1)] = m;
     c->q_len++;
 }
 
 static struct msg *queue_pop(struct client *c)
 {
-    assert(c->q_len > 0);
-    struct msg *m = c->queue[c->q_head];
-    c->q_head = (c->q_head + 1) & (c->q_cap - 1);
+    struct msg *m = queue_at(c, 0);
+    if (c->q_cap) {
+        c->q_head = (c->q_head + 1) & (c->q_cap - 1);
+    }
     if (--c->q_len == 0) {
         /* Freed, not kept: most clients are idle most of the time (docs/PERFORMANCE.md). */
-        free(c->queue);
-        c->queue = NULL;
+        if (c->q_cap) {
+            free(c->queue.ring);
+        }
+        c->queue.ring = NULL;
         c->q_cap = 0;
         c->q_head = 0;
     }
@@ -156,6 +173,38 @@ static void drop_slow_client(struct client *c)
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
 
+/* Hands what uv_try_write() left to uv_write(), which finishes it when the socket has
+ * room: the rest of the first message (`skip` bytes of it are sent) and up to a batch of
+ * those behind it. The request holds their references until its callback. */
+static void write_rest(struct client *c, size_t skip)
+{
+    unsigned n = c->q_len < WRITE_BATCH_MAX ? c->q_len : WRITE_BATCH_MAX;
+    struct write_req *w = xmalloc(sizeof(*w) + n * sizeof(w->msgs[0]));
+    uv_buf_t bufs[WRITE_BATCH_MAX];
+    w->c = c;
+    w->n = n;
+    w->bytes = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct msg *m = queue_pop(c);
+        w->msgs[i] = m;
+        w->bytes += m->len;
+        bufs[i] = uv_buf_init(m->data, (unsigned)m->len);
+    }
+    bufs[0].base += skip;
+    bufs[0].len -= skip;
+    int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write_done);
+    if (r < 0) {
+        for (unsigned i = 0; i < n; i++) {
+            loop_release_later(c->loop, w->msgs[i]);
+        }
+        c->backlog -= w->bytes;
+        free(w);
+        client_close(c, fr_strerror(r));
+        return;
+    }
+    c->writing = true;
+}
+
 void client_flush(struct client *c)
 {
     if (c->closing) {
@@ -173,30 +222,33 @@ void client_flush(struct client *c)
     if (c->writing || c->q_len == 0) {
         return; /* on_write_done() marks c pending again if more is queued */
     }
-    unsigned n = c->q_len < WRITE_BATCH_MAX ? c->q_len : WRITE_BATCH_MAX;
-    struct write_req *w = xmalloc(sizeof(*w) + n * sizeof(w->msgs[0]));
     uv_buf_t bufs[WRITE_BATCH_MAX];
-    w->c = c;
-    w->n = n;
-    w->bytes = 0;
+    unsigned n = c->q_len < WRITE_BATCH_MAX ? c->q_len : WRITE_BATCH_MAX;
     for (unsigned i = 0; i < n; i++) {
-        struct msg *m = queue_pop(c);
-        w->msgs[i] = m;
-        w->bytes += m->len;
+        struct msg *m = queue_at(c, i);
         bufs[i] = uv_buf_init(m->data, (unsigned)m->len);
     }
-    /* libuv writes at once when it can and keeps the rest until the socket is writable. */
-    int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write_done);
-    if (r < 0) {
-        for (unsigned i = 0; i < n; i++) {
-            msg_unref(w->msgs[i]);
-        }
-        c->backlog -= w->bytes;
-        free(w);
+    /* Most of the time the socket takes the whole batch at once: then no request is
+     * allocated, no callback runs, and the references go back in this very turn. */
+    int r = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+    if (r < 0 && r != UV_EAGAIN) {
         client_close(c, fr_strerror(r));
         return;
     }
-    c->writing = true;
+    size_t written = r > 0 ? (size_t)r : 0;
+    while (c->q_len > 0 && written >= queue_at(c, 0)->len) {
+        struct msg *m = queue_pop(c);
+        written -= m->len;
+        c->backlog -= m->len;
+        loop_release_later(c->loop, m);
+    }
+    if (c->q_len == 0) {
+        if (c->quitting) {
+            client_close(c, NULL); /* it has been sent everything it was owed */
+        }
+        return;
+    }
+    write_rest(c, written);
 }
 
 /* ---------------------------------------------------------------- reading */

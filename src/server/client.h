@@ -33,7 +33,13 @@ struct client {
     char *pseudo;      /* owned; NULL until the handshake succeeds */
     struct proto_framer framer;
 
-    struct msg **queue; /* owned ring of refs to send; NULL when empty */
+    /* Refs to send, oldest first. A lone message is kept in `one` (no allocation: an idle
+     * client receiving a broadcast allocates nothing); from two on, in an owned ring of
+     * q_cap (a power of two) slots. */
+    union {
+        struct msg *one;   /* q_cap == 0 and q_len == 1 */
+        struct msg **ring; /* q_cap > 0 */
+    } queue;
     uint32_t q_head, q_len, q_cap;
     size_t backlog; /* bytes queued plus bytes being written */
 

@@ -1,4 +1,12 @@
-/* options.c - the server's command line; see options.h. */
+/* options.c - the server's command line and --help; see options.h for the contract.
+ *
+ * Main thread, once at start-up, before any loop thread exists; unit tests call it too.
+ * getopt_long() keeps its state in globals, so each parse resets optind to 0 (glibc's full
+ * restart) and clears opterr: errors are written here, in French, into the caller's buffer.
+ * Numbers go through strtoull() only after a leading digit is seen, since strtoull() would
+ * accept a sign or spaces; every bound is checked and trailing characters are refused.
+ * The host string it stores is owned by struct server_options.
+ */
 #include "options.h"
 
 #include <errno.h>
@@ -19,12 +27,14 @@ static const char usage[] =
     "      --max-line OCTETS    longueur maximale d'une ligne reçue (défaut : 4096)\n"
     "      --max-backlog OCTETS file d'attente maximale d'un client lent, au-delà il est\n"
     "                           déconnecté (défaut : 1048576)\n"
+    "      --announce-max N     annonce arrivées et départs tant qu'au plus N personnes\n"
+    "                           sont connectées, 0 pour toujours (défaut : 1000)\n"
     "  -h, --help               affiche cette aide et quitte\n"
     "  -V, --version            affiche la version et quitte\n"
     "\n"
     "Documentation : causerie-server(1), docs/PROTOCOL.md, docs/SECURITY.md.\n";
 
-enum { OPT_MAX_LINE = 256, OPT_MAX_BACKLOG };
+enum { OPT_MAX_LINE = 256, OPT_MAX_BACKLOG, OPT_ANNOUNCE_MAX };
 
 static const struct option long_options[] = {
     {"host", required_argument, NULL, 'H'},
@@ -32,6 +42,7 @@ static const struct option long_options[] = {
     {"threads", required_argument, NULL, 't'},
     {"max-line", required_argument, NULL, OPT_MAX_LINE},
     {"max-backlog", required_argument, NULL, OPT_MAX_BACKLOG},
+    {"announce-max", required_argument, NULL, OPT_ANNOUNCE_MAX},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -68,6 +79,7 @@ static void set_defaults(struct server_options *o)
     o->threads = 0;
     o->max_line = DEFAULT_MAX_LINE;
     o->max_backlog = DEFAULT_MAX_BACKLOG;
+    o->announce_max = DEFAULT_ANNOUNCE_MAX;
 }
 
 /* Applies one parsed option; returns 0, OPTIONS_EXIT or -EINVAL. */
@@ -105,6 +117,12 @@ static int apply(struct server_options *o, int opt, const char *arg, struct buf 
             return bad_value(out, "--max-backlog", arg, "un nombre d'octets, 1024 au moins");
         }
         o->max_backlog = (size_t)v;
+        return 0;
+    case OPT_ANNOUNCE_MAX:
+        if (!parse_number(arg, 0, SIZE_MAX / 2, &v)) {
+            return bad_value(out, "--announce-max", arg, "un nombre de personnes, 0 pour toujours");
+        }
+        o->announce_max = (size_t)v;
         return 0;
     case 'h':
         buf_append_str(out, usage);

@@ -19,13 +19,18 @@
 #define MAX_THREADS         64        /* --threads ceiling: far past any useful value */
 #define MAX_LINE_CEILING    (1 << 20) /* --max-line ceiling: a line is a chat message */
 #define MIN_MAX_BACKLOG     1024      /* --max-backlog floor: room for a few lines */
+/* Joins and leaves are announced while at most this many are connected; --announce-max.
+ * Announcing every join to everyone costs N²/2 deliveries for N people: 500,000 to fill a
+ * room of 1,000, fifty million for 10,000 (docs/PERFORMANCE.md). */
+#define DEFAULT_ANNOUNCE_MAX 1000
 
 struct server_options {
-    char *host;         /* owned; NULL until given (then main.c asks for it) */
-    int port;           /* 0..65535; 0 lets the system choose (tests use it) */
-    unsigned threads;   /* event-loop threads; 0 until given (then: online CPUs) */
-    size_t max_line;    /* bytes */
-    size_t max_backlog; /* bytes */
+    char *host;          /* owned; NULL until given (then main.c asks for it) */
+    int port;            /* 0..65535; 0 lets the system choose (tests use it) */
+    unsigned threads;    /* event-loop threads; 0 until given (then: online CPUs) */
+    size_t max_line;     /* bytes */
+    size_t max_backlog;  /* bytes */
+    size_t announce_max; /* people connected; 0: always announce */
 };
 
 enum options_result {

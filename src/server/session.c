@@ -72,6 +72,14 @@ static void peer_name(struct client *c, char *out, size_t size)
     snprintf(out, size, "%s:%d", host, port);
 }
 
+/* Whether a join or leave is told to everyone when `connected` people are connected, the
+ * one arriving or leaving included. The server log has every one of them regardless. */
+static bool announced(const struct client *c, size_t connected)
+{
+    size_t max = c->loop->opts->announce_max;
+    return max == 0 || connected <= max;
+}
+
 static void welcome(struct client *c, size_t count)
 {
     if (count <= 1) {
@@ -114,7 +122,9 @@ static void handshake(struct client *c, const char *line, size_t len)
     char peer[80];
     peer_name(c, peer, sizeof(peer));
     log_info("%s a rejoint la discussion (%s)", c->pseudo, peer);
-    broadcast_publish(msg_newf(c->id, '*', "%s a rejoint la discussion", c->pseudo));
+    if (announced(c, count)) {
+        broadcast_publish(msg_newf(c->id, '*', "%s a rejoint la discussion", c->pseudo));
+    }
 }
 
 /* A joined client's line: a command, or a message for everyone else. */
@@ -166,7 +176,9 @@ void session_leave(struct client *c, const char *reason)
     loop_remove_member(c->loop, c);
     if (reason) { /* on server shutdown nobody is left to tell */
         log_info("%s est déconnecté (%s)", c->pseudo, reason);
-        broadcast_publish(msg_newf(c->id, '*', "%s est déconnecté", c->pseudo));
+        if (announced(c, registry_count())) {
+            broadcast_publish(msg_newf(c->id, '*', "%s est déconnecté", c->pseudo));
+        }
     }
     /* Freed only now, after the leave has its place in the order: a client on another
      * loop that claims the pseudo next must be announced after this leave, not before. */

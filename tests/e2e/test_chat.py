@@ -281,3 +281,24 @@ def test_client_that_quits_without_reading_is_closed_after_the_linger_time(serve
 
 def server_fds(srv):
     return len(os.listdir(f"/proc/{srv.proc.pid}/fd"))
+
+
+def test_joins_and_leaves_are_announced_only_up_to_announce_max(server, chat, connect):
+    srv = server("--announce-max", "2")
+    alice, bob = chat(srv, "alice", "bob")  # bob's join: 2 connected, announced
+    carol = connect(srv.port, name="carol")
+    carol.join("carol")  # 3 connected: not announced
+    srv.wait_log(r"carol a rejoint la discussion")  # but logged
+    carol.send_line("/quit")
+    carol.expect_closed()
+    srv.wait_log(r"carol est déconnecté \(/quit\)")
+    bob.send_line("/quit")  # 2 connected: announced
+    alice.expect_exact("* bob est déconnecté")  # the first thing alice hears since bob came
+
+
+def test_announce_max_zero_announces_always(server, chat):
+    srv = server("--announce-max", "0")
+    alice, bob, carol = chat(srv, "alice", "bob", "carol")  # chat() expects each join
+    carol.send_line("/quit")
+    alice.expect_exact("* carol est déconnecté")
+    bob.expect_exact("* carol est déconnecté")

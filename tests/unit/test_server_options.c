@@ -78,6 +78,7 @@ static void test_no_arguments_gives_defaults(void **state)
     assert_int_equal(fx->o.threads, 0);
     assert_int_equal(fx->o.max_line, 4096);
     assert_int_equal(fx->o.max_backlog, 1048576);
+    assert_int_equal(fx->o.announce_max, 1000);
     assert_int_equal(fx->out.len, 0);
 }
 
@@ -248,6 +249,24 @@ static void test_max_backlog_below_floor_refused(void **state)
     assert_refused(fx, PARSE(fx, "--max-backlog", "1023"), "--max-backlog");
 }
 
+/* ---------------------------------------------------------------- --announce-max */
+
+static void test_announce_max_option(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--announce-max", "2"), OPTIONS_RUN);
+    assert_int_equal(fx->o.announce_max, 2);
+    assert_int_equal(PARSE(fx, "--announce-max=0"), OPTIONS_RUN);
+    assert_int_equal(fx->o.announce_max, 0); /* 0: always announce */
+}
+
+static void test_announce_max_not_a_number_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--announce-max", "-1"), "--announce-max");
+    assert_refused(fx, PARSE(fx, "--announce-max", "beaucoup"), "--announce-max");
+}
+
 /* ---------------------------------------------------------------- --help, --version */
 
 static void test_help_exits_with_usage(void **state)
@@ -263,8 +282,9 @@ static void test_help_exits_with_usage(void **state)
 static void test_help_lists_every_option(void **state)
 {
     struct fixture *fx = *state;
-    static const char *const names[] = {"--host",        "--port", "--threads", "--max-line",
-                                        "--max-backlog", "--help", "--version"};
+    static const char *const names[] = {"--host",     "--port",        "--threads",
+                                        "--max-line", "--max-backlog", "--announce-max",
+                                        "--help",     "--version"};
     assert_int_equal(PARSE(fx, "--help"), OPTIONS_EXIT);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (!strstr(fx->out.data, names[i])) {
@@ -382,6 +402,8 @@ int main(void)
         T(test_max_line_above_ceiling_refused),
         T(test_max_backlog_option),
         T(test_max_backlog_below_floor_refused),
+        T(test_announce_max_option),
+        T(test_announce_max_not_a_number_refused),
         T(test_help_exits_with_usage),
         T(test_help_lists_every_option),
         T(test_version_exits_with_program_name),
