@@ -220,6 +220,61 @@ static void redis_publish(struct buf *out, const char *payload, size_t len)
 
 static const struct proto_ops redis_ops = {"redis", redis_join, redis_parse, redis_publish};
 
+/* IRC (ngIRCd): one channel is the room. The end of the NAMES list that follows our JOIN
+ * confirms it; a message arrives as ":nick!user@host PRIVMSG #room :payload", and a
+ * server never sends a client its own PRIVMSG. When the server has an operator block
+ * named "bench" (bench/peers.sh writes one), each connection takes user mode +F, ngIRCd's
+ * relaxed flood control, as the bench lifts causerie's per-client limits. Nicknames are
+ * at most 9 characters, IRC's classic limit. */
+static void irc_join(struct bconn *c)
+{
+    char hello[160];
+    int n = snprintf(hello, sizeof(hello),
+                     "NICK b%x\r\nUSER b 0 * :b\r\nOPER bench bench\r\nMODE b%x +F\r\n"
+                     "JOIN #room\r\n",
+                     B.churn_name, B.churn_name);
+    B.churn_name++;
+    conn_write(c, hello, (size_t)n);
+}
+
+static const char *irc_parse(struct bconn *c, const char *line, size_t len, size_t *plen,
+                             bool *joined)
+{
+    if (len >= 5 && memcmp(line, "PING ", 5) == 0) {
+        conn_write(c, "PONG ", 5); /* the server's keep-alive: answer with its token */
+        conn_write(c, line + 5, len - 5);
+        conn_write(c, "\r\n", 2);
+        return NULL;
+    }
+    if (len == 0 || line[0] != ':') {
+        return NULL;
+    }
+    const char *sp = memchr(line, ' ', len);
+    if (!sp) {
+        return NULL;
+    }
+    size_t rest = len - (size_t)(sp + 1 - line);
+    const char *cmd = sp + 1;
+    static const char privmsg[] = "PRIVMSG #room :";
+    if (rest >= sizeof(privmsg) - 1 && memcmp(cmd, privmsg, sizeof(privmsg) - 1) == 0) {
+        *plen = rest - (sizeof(privmsg) - 1);
+        return cmd + sizeof(privmsg) - 1;
+    }
+    if (rest >= 4 && memcmp(cmd, "366 ", 4) == 0) {
+        *joined = true; /* RPL_ENDOFNAMES */
+    }
+    return NULL;
+}
+
+static void irc_publish(struct buf *out, const char *payload, size_t len)
+{
+    buf_append(out, "PRIVMSG #room :", 15);
+    buf_append(out, payload, len);
+    buf_append(out, "\r\n", 2);
+}
+
+static const struct proto_ops irc_ops = {"irc", irc_join, irc_parse, irc_publish};
+
 static const struct proto_ops *ops = &causerie_ops;
 
 /* ---------------------------------------------------------------- writing */
@@ -949,7 +1004,7 @@ static const char usage[] =
     "  --max-msgs N         and at most N messages (default 10000000)\n"
     "  --sources N          idle: spread connections over 127.0.0.1..N (default 1)\n"
     "  --concurrency N      connects in flight; churn: clients at once (default 256)\n"
-    "  --protocol NAME      what the server speaks: causerie (default), nats, redis\n";
+    "  --protocol NAME      what the server speaks: causerie (default), nats, redis, irc\n";
 
 static int parse(int argc, char **argv)
 {
@@ -1019,6 +1074,8 @@ static int parse(int argc, char **argv)
                 ops = &nats_ops;
             } else if (strcmp(optarg, "redis") == 0) {
                 ops = &redis_ops;
+            } else if (strcmp(optarg, "irc") == 0) {
+                ops = &irc_ops;
             } else if (strcmp(optarg, "causerie") != 0) {
                 fputs(usage, stderr);
                 return -EINVAL;

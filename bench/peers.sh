@@ -7,21 +7,32 @@
 #   causerie-server  --max-backlog 67108864 (limits meant for hostile clients lifted)
 #   redis-server     no persistence, pub/sub output buffer limit off
 #   nats-server      defaults; the generator connects with echo off
-# ngIRCd is not measured yet (no IRC adapter in causerie-bench). The table goes to stdout
-# and to bench/results/peers-DATE.md with the machine and the versions.
+#   ngircd           no per-address or connection limits, no DNS or ident lookups; an
+#                    operator block lets each connection take user mode +F (relaxed flood
+#                    control: without it ngIRCd holds a fast sender to a few lines a second).
+#                    ngIRCd still makes each new client wait through its registration
+#                    (a penalty per command), so it joins a few dozen clients a second:
+#                    its idle and large-room runs may not have every member joined within
+#                    the generator's time limit, and are then reported as failed.
+# The table goes to stdout and to bench/results/peers-DATE.md with the machine and the
+# versions.
 set -euo pipefail
 
 build=${1:?usage: bench/peers.sh BUILD_DIR}
 bench="$build/causerie-bench"
 seconds=${SECONDS_PER_RUN:-5}
 idle_members=${IDLE_MEMBERS:-2000}
+# fanout-max again at each room size, for the plot of deliveries/s against room size.
+room_sizes=(${ROOM_SIZES:-10 100 1000 10000})
+# Each member is a descriptor in the generator and one in the server.
+ulimit -Sn "$(ulimit -Hn)"
 presets=(fanout-max fanout-rate idle churn)
-servers=(causerie redis nats)
+servers=(causerie redis nats irc)
 results=$(mktemp)
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -f "$results"
+    rm -f "$results" "$results".*
 }
 trap cleanup EXIT
 
@@ -46,6 +57,30 @@ start_server() { # name port -> pid in $server_pid
     redis) redis-server --bind 127.0.0.1 --port "$2" --save '' --appendonly no \
         --client-output-buffer-limit 'pubsub 0 0 0' >"$log" 2>&1 & ;;
     nats) nats-server -a 127.0.0.1 -p "$2" >"$log" 2>&1 & ;;
+    irc)
+        cat >"$results.ngircd.conf" <<EOF
+[Global]
+Name = bench.causerie.invalid
+Info = causerie bench peer
+Listen = 127.0.0.1
+Ports = $2
+MotdPhrase = bench
+[Limits]
+MaxConnections = 0
+MaxConnectionsIP = 0
+MaxJoins = 0
+PingTimeout = 600
+PongTimeout = 600
+[Options]
+DNS = no
+Ident = no
+PAM = no
+[Operator]
+Name = bench
+Password = bench
+EOF
+        ngircd --nodaemon --config "$results.ngircd.conf" >"$log" 2>&1 &
+        ;;
     esac
     server_pid=$!
     pids+=("$server_pid")
@@ -64,14 +99,21 @@ for s in "${servers[@]}"; do
         esac
         "$bench" "${args[@]}" | tee -a "$results" | grep -E '^(RESULT|FAIL)' || status=1
     done
+    for m in "${room_sizes[@]}"; do
+        senders=$((m < 10 ? m : 10))
+        "$bench" --protocol "$s" --preset fanout-max --port "$port" --server-pid "$server_pid" \
+            --seconds "$seconds" --members "$m" --senders "$senders" --concurrency 512 |
+            sed "s/^RESULT preset=fanout-max /RESULT preset=room-$m /" | tee -a "$results" |
+            grep -E '^(RESULT|FAIL)' || status=1
+    done
     kill "$server_pid"
     wait "$server_pid" 2>/dev/null || true
 done
 
 mkdir -p bench/results
 out="bench/results/peers-$(date +%Y-%m-%d-%H%M%S).md"
-/usr/bin/python3 - "$results" "$out" "${servers[@]}" <<'PY'
-import re, subprocess, sys, platform
+ROOM_SIZES="${room_sizes[*]}" /usr/bin/python3 - "$results" "$out" "${servers[@]}" <<'PY'
+import os, re, subprocess, sys, platform
 results, out, servers = sys.argv[1], sys.argv[2], sys.argv[3:]
 r = {}
 for line in open(results):
@@ -96,7 +138,7 @@ def version(cmd):
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 lines = [f"# causerie and its peers, {subprocess.run(['date','-u','+%Y-%m-%d %H:%M UTC'],capture_output=True,text=True).stdout.strip()}", "",
          f"Machine: {cpu}, {len([l for l in open('/proc/cpuinfo') if l.startswith('processor')])} cores, kernel {platform.release()}; the load generator shares the cores.",
-         f"Versions: {version(['redis-server','--version'])}; nats-server {version(['nats-server','--version'])}; ngIRCd not measured (no IRC adapter yet).", "",
+         f"Versions: {version(['redis-server','--version'])}; nats-server {version(['nats-server','--version'])}; irc is {version(['ngircd','--version'])}.", "",
          "| measure | " + " | ".join(servers) + " | causerie / best peer |",
          "|---|" + "---|" * (len(servers) + 1)]
 for preset, key, label, higher in rows:
@@ -111,10 +153,53 @@ for preset, key, label, higher in rows:
     except ValueError:
         pass
     lines.append(f"| {label} | " + " | ".join(vals) + f" | {ratio} |")
-lines += ["", "Every run: lost, duplicated and reordered must be 0 (checked by causerie-bench)."]
+sizes = os.environ["ROOM_SIZES"].split()
+lines += ["", "fanout-max deliveries/s by room size (10 senders, or as many as members):", "",
+          "| members | " + " | ".join(servers) + " |", "|---|" + "---|" * len(servers)]
+for m in sizes:
+    lines.append(f"| {m} | " + " | ".join(r.get((f"room-{m}", s), {}).get("deliveries_per_s", "—") for s in servers) + " |")
+lines += ["", "Every run: lost, duplicated and reordered must be 0 (checked by causerie-bench).",
+          f"Plots: {os.path.basename(out)[:-3]}-latency.svg, {os.path.basename(out)[:-3]}-rooms.svg."]
 text = "\n".join(lines) + "\n"
 open(out, "w").write(text)
 print(text)
 print(f"written to {out}")
+# Data for gnuplot: latency percentiles per server, deliveries/s per room size.
+base = out[:-3]
+with open(base + "-latency.dat", "w") as f:
+    f.write("server p50 p99 p99.9\n")
+    for s in servers:
+        kv = r.get(("fanout-rate", s), {})
+        f.write(f"{s} {kv.get('p50_ms', 'NaN')} {kv.get('p99_ms', 'NaN')} {kv.get('p999_ms', 'NaN')}\n")
+with open(base + "-rooms.dat", "w") as f:
+    f.write("members " + " ".join(servers) + "\n")
+    for m in sizes:
+        f.write(m + " " + " ".join(r.get((f"room-{m}", s), {}).get("deliveries_per_s", "NaN") for s in servers) + "\n")
 PY
+base=${out%.md}
+n=${#servers[@]}
+gnuplot <<EOF
+set terminal svg size 800,480 dynamic background rgb "white"
+set output "$base-latency.svg"
+set title "fanout-rate: latency of a delivery at 1,000 messages/s, 100 members (lower is better)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set ylabel "ms"
+set key top left autotitle columnheader
+set logscale y
+plot "$base-latency.dat" using 2:xtic(1), "" using 3, "" using 4
+set output "$base-rooms.svg"
+set title "fanout-max: deliveries per second against room size (higher is better)"
+unset style
+set style data linespoints
+set logscale x
+unset logscale y
+set xlabel "members in the room"
+set ylabel "deliveries/s"
+set key top right autotitle columnhead
+plot for [i=2:$((n + 1))] "$base-rooms.dat" using 1:i
+EOF
+rm -f "$base-latency.dat" "$base-rooms.dat"
+echo "plots: $base-latency.svg $base-rooms.svg"
 exit "$status"

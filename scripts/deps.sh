@@ -10,7 +10,7 @@ set -eu
 build_pkgs="gcc make pkg-config libuv1-dev libreadline-dev"
 test_pkgs="libcmocka-dev python3-pytest python3-pexpect"
 # The servers `make bench-peers` measures causerie against.
-peers_pkgs="redis-server nats-server"
+peers_pkgs="redis-server nats-server ngircd gnuplot-nox"
 
 case "${1:-}" in
 build) want="$build_pkgs" ;;
