@@ -517,5 +517,12 @@ int main(int argc, char **argv)
     free(app.pseudo);
     free(app.prompt);
     options_release(&app.opts);
+    if (!app.interactive && piped_read_in_flight()) {
+        /* exit() would run libuv's destructor, which joins its thread pool, where a read of
+         * a silent stdin may never return: leave without waiting for it. Everything else
+         * has been released above. */
+        fflush(NULL);
+        _exit(app.exit_status);
+    }
     return app.exit_status;
 }

@@ -84,6 +84,11 @@ void piped_read_more(void)
     uv_fs_read(loop, &read_req, STDIN_FILENO, &b, 1, -1, on_read);
 }
 
+bool piped_read_in_flight(void)
+{
+    return reading;
+}
+
 void piped_release(void)
 {
     proto_framer_release(&framer);

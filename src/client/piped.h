@@ -8,6 +8,7 @@
 #ifndef CAUSERIE_PIPED_H
 #define CAUSERIE_PIPED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -23,6 +24,9 @@ void piped_init(uv_loop_t *loop, piped_line_cb on_line, piped_chunk_cb on_chunk)
 /* Reads one chunk and delivers its lines; call again when ready for more. Does nothing
  * while a read is in flight, while a chunk is being delivered, or after the end. */
 void piped_read_more(void);
+/* True while a read is under way: it may be blocked for good in libuv's thread pool on a
+ * stdin that stays open with nothing to say (a FIFO, `sleep 100 | causerie`). */
+bool piped_read_in_flight(void);
 void piped_release(void);
 
 #endif

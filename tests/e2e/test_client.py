@@ -542,3 +542,19 @@ def test_piped_mode_refused_pseudo_prints_the_reason_on_stderr_and_exits_1(serve
     assert p.returncode == 1
     assert "Le pseudo « alice » est déjà pris." in p.stderr
     assert "salut" not in p.stdout
+
+
+@pytest.mark.parametrize("how", ["sigterm", "server-gone"])
+def test_piped_client_ends_even_while_stdin_stays_silent(server, chat, piped_client, how):
+    # stdin is a pipe kept open with nothing in it: the pending read must not keep the
+    # client from exiting.
+    srv = server()
+    (alice,) = chat(srv, "alice")
+    bot = piped_client("--host", "127.0.0.1", "--port", srv.port, "--nick", "bot")
+    alice.expect_exact("* bot a rejoint la discussion")
+    if how == "sigterm":
+        bot.proc.send_signal(signal.SIGTERM)
+        assert bot.wait_exit() == 128 + signal.SIGTERM
+    else:
+        srv.stop()
+        assert bot.wait_exit() == 1
