@@ -116,10 +116,16 @@ ROOM_SIZES="${room_sizes[*]}" /usr/bin/python3 - "$results" "$out" "${servers[@]
 import os, re, subprocess, sys, platform
 results, out, servers = sys.argv[1], sys.argv[2], sys.argv[3:]
 r = {}
+last = None
 for line in open(results):
     if line.startswith("RESULT "):
         kv = dict(x.split("=", 1) for x in line.split()[1:] if "=" in x)
-        r[(kv["preset"], kv["server"])] = kv
+        last = (kv["preset"], kv["server"])
+        r[last] = kv
+    elif line.startswith("FAIL ") and last:
+        # The run just reported did not complete (members not all joined, messages lost):
+        # none of its figures may stand in the table.
+        r[last] = {k: "failed" for k in r[last]}
 # (preset, key, label, higher is better)
 rows = [("fanout-max", "deliveries_per_s", "fanout-max deliveries/s", True),
         ("fanout-max", "p99_ms", "fanout-max p99 ms", False),
@@ -144,9 +150,14 @@ lines = [f"# causerie and its peers, {subprocess.run(['date','-u','+%Y-%m-%d %H:
 for preset, key, label, higher in rows:
     vals = [r.get((preset, s), {}).get(key, "—") for s in servers]
     ratio = "—"
+    def num(v):
+        try:
+            return float(v)
+        except ValueError:
+            return None
     try:
-        nums = [float(v) for v in vals]
-        peers = nums[1:]
+        nums = [float(vals[0])]
+        peers = [x for x in map(num, vals[1:]) if x is not None]  # failed runs left out
         best = max(peers) if higher else min(peers)
         if higher is not None and best > 0 and nums[0] > 0:
             ratio = f"{nums[0] / best:.2f}x" if higher else f"{best / nums[0]:.2f}x better" if nums[0] <= best else f"{nums[0] / best:.2f}x worse"
@@ -164,17 +175,23 @@ text = "\n".join(lines) + "\n"
 open(out, "w").write(text)
 print(text)
 print(f"written to {out}")
-# Data for gnuplot: latency percentiles per server, deliveries/s per room size.
+# Data for gnuplot: latency percentiles per server, deliveries/s per room size; a missing
+# or failed run is NaN, which gnuplot leaves out.
+def dat(v):
+    try:
+        return str(float(v))
+    except (TypeError, ValueError):
+        return "NaN"
 base = out[:-3]
 with open(base + "-latency.dat", "w") as f:
     f.write("server p50 p99 p99.9\n")
     for s in servers:
         kv = r.get(("fanout-rate", s), {})
-        f.write(f"{s} {kv.get('p50_ms', 'NaN')} {kv.get('p99_ms', 'NaN')} {kv.get('p999_ms', 'NaN')}\n")
+        f.write(s + " " + " ".join(dat(kv.get(k)) for k in ("p50_ms", "p99_ms", "p999_ms")) + "\n")
 with open(base + "-rooms.dat", "w") as f:
     f.write("members " + " ".join(servers) + "\n")
     for m in sizes:
-        f.write(m + " " + " ".join(r.get((f"room-{m}", s), {}).get("deliveries_per_s", "NaN") for s in servers) + "\n")
+        f.write(m + " " + " ".join(dat(r.get((f"room-{m}", s), {}).get("deliveries_per_s")) for s in servers) + "\n")
 PY
 base=${out%.md}
 n=${#servers[@]}
