@@ -105,8 +105,9 @@ $(BENCH): $(call obj,bench/bench.c) $(LIBCOMMON)
 bench: deps $(SERVER) $(BENCH)
 	bench/run.sh $(BUILD) $(BENCH_ARGS)
 
-# The same workloads against Redis pub/sub and NATS, in one run; the table goes to
-# bench/results/. Installs the peers from Debian's packages when missing.
+# The same workloads against Redis pub/sub, NATS and ngIRCd, in one run; the table and two
+# SVG plots go to bench/results/. Installs the peers and gnuplot from Debian's packages
+# when missing.
 bench-peers: $(SERVER) $(BENCH)
 	@scripts/deps.sh peers
 	bench/peers.sh $(BUILD)
