@@ -173,25 +173,19 @@ static void drop_slow_client(struct client *c)
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
 
-/* Hands what uv_try_write() left to uv_write(), which finishes it when the socket has
- * room: the rest of the first message (`skip` bytes of it are sent) and up to a batch of
- * those behind it. The request holds their references until its callback. */
-static void write_rest(struct client *c, size_t skip)
+/* Hands the n oldest queued messages, whose iovec is bufs (its first entry already
+ * advanced past what uv_try_write() sent), to uv_write(), which finishes them when the
+ * socket has room. The request holds their references until its callback. */
+static void write_rest(struct client *c, const uv_buf_t *bufs, unsigned n)
 {
-    unsigned n = c->q_len < WRITE_BATCH_MAX ? c->q_len : WRITE_BATCH_MAX;
     struct write_req *w = xmalloc(sizeof(*w) + n * sizeof(w->msgs[0]));
-    uv_buf_t bufs[WRITE_BATCH_MAX];
     w->c = c;
     w->n = n;
     w->bytes = 0;
     for (unsigned i = 0; i < n; i++) {
-        struct msg *m = queue_pop(c);
-        w->msgs[i] = m;
-        w->bytes += m->len;
-        bufs[i] = uv_buf_init(m->data, (unsigned)m->len);
+        w->msgs[i] = queue_pop(c);
+        w->bytes += w->msgs[i]->len;
     }
-    bufs[0].base += skip;
-    bufs[0].len -= skip;
     int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write_done);
     if (r < 0) {
         for (unsigned i = 0; i < n; i++) {
@@ -203,6 +197,43 @@ static void write_rest(struct client *c, size_t skip)
         return;
     }
     c->writing = true;
+}
+
+/* Offers up to a batch of queued messages to the socket at once. Most of the time it takes
+ * them all: then no request is allocated, no callback runs, and the references go back in
+ * this very turn. Returns the number left in the batch (0: all written), after handing
+ * them, if any, to write_rest(); negative if c was closed. */
+static int write_batch(struct client *c)
+{
+    uv_buf_t bufs[WRITE_BATCH_MAX];
+    unsigned n = c->q_len < WRITE_BATCH_MAX ? c->q_len : WRITE_BATCH_MAX;
+    if (n == 0) {
+        return 0;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct msg *m = queue_at(c, i);
+        bufs[i] = uv_buf_init(m->data, (unsigned)m->len);
+    }
+    int r = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+    if (r < 0 && r != UV_EAGAIN) {
+        client_close(c, fr_strerror(r));
+        return -1;
+    }
+    size_t written = r > 0 ? (size_t)r : 0;
+    unsigned done = 0;
+    while (done < n && written >= bufs[done].len) {
+        struct msg *m = queue_pop(c);
+        written -= m->len;
+        c->backlog -= m->len;
+        loop_release_later(c->loop, m);
+        done++;
+    }
+    if (done < n) {
+        bufs[done].base += written;
+        bufs[done].len -= written;
+        write_rest(c, bufs + done, n - done);
+    }
+    return (int)(n - done);
 }
 
 void client_flush(struct client *c)
@@ -219,36 +250,19 @@ void client_flush(struct client *c)
         c->read_paused = false;
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     }
-    if (c->writing || c->q_len == 0) {
+    if (c->writing) {
         return; /* on_write_done() marks c pending again if more is queued */
     }
-    uv_buf_t bufs[WRITE_BATCH_MAX];
-    unsigned n = c->q_len < WRITE_BATCH_MAX ? c->q_len : WRITE_BATCH_MAX;
-    for (unsigned i = 0; i < n; i++) {
-        struct msg *m = queue_at(c, i);
-        bufs[i] = uv_buf_init(m->data, (unsigned)m->len);
-    }
-    /* Most of the time the socket takes the whole batch at once: then no request is
-     * allocated, no callback runs, and the references go back in this very turn. */
-    int r = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
-    if (r < 0 && r != UV_EAGAIN) {
-        client_close(c, fr_strerror(r));
-        return;
-    }
-    size_t written = r > 0 ? (size_t)r : 0;
-    while (c->q_len > 0 && written >= queue_at(c, 0)->len) {
-        struct msg *m = queue_pop(c);
-        written -= m->len;
-        c->backlog -= m->len;
-        loop_release_later(c->loop, m);
-    }
-    if (c->q_len == 0) {
-        if (c->quitting) {
-            client_close(c, NULL); /* it has been sent everything it was owed */
+    /* Past a batch (IOV_MAX messages), the next one goes at once while the socket takes
+     * everything: a client that keeps up gets all of its turn's output. */
+    while (c->q_len > 0) {
+        if (write_batch(c) != 0) {
+            return; /* closed, or the rest waits in a write request */
         }
-        return;
     }
-    write_rest(c, written);
+    if (c->quitting) {
+        client_close(c, NULL); /* it has been sent everything it was owed */
+    }
 }
 
 /* ---------------------------------------------------------------- reading */
