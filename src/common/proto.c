@@ -10,27 +10,63 @@
  */
 #include "proto.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "xalloc.h"
 
 void proto_framer_init(struct proto_framer *f, size_t max_line)
 {
-    buf_init(&f->partial);
-    f->max_line = max_line;
+    assert(max_line <= PROTO_MAX_LINE_CEILING);
+    f->partial = NULL;
+    f->partial_len = 0;
+    f->max_line = (uint32_t)max_line;
     f->discarding = false;
     f->partial_done = false;
+}
+
+static void clear_partial(struct proto_framer *f)
+{
+    free(f->partial);
+    f->partial = NULL;
+    f->partial_len = 0;
 }
 
 void proto_framer_release(struct proto_framer *f)
 {
-    buf_release(&f->partial);
+    clear_partial(f);
     f->discarding = false;
     f->partial_done = false;
 }
 
+/* The capacity of a partial line of len bytes: the next power of two, 64 at least. It is
+ * not stored (the framer sits in every connection); growing by doubling keeps a line that
+ * arrives a byte at a time linear in its length. */
+static size_t partial_capacity(size_t len)
+{
+    size_t cap = 64;
+    while (cap < len) {
+        cap *= 2;
+    }
+    return cap;
+}
+
+/* Appends n bytes to the partial line; the callers have checked the length bound. */
+static void append_partial(struct proto_framer *f, const char *p, size_t n)
+{
+    size_t len = f->partial_len + n;
+    if (!f->partial || partial_capacity(len) != partial_capacity(f->partial_len)) {
+        f->partial = xrealloc(f->partial, partial_capacity(len));
+    }
+    memcpy(f->partial + f->partial_len, p, n);
+    f->partial_len = (uint32_t)len;
+}
+
 bool proto_framer_mid_line(const struct proto_framer *f)
 {
-    return (f->partial.len > 0 && !f->partial_done) || f->discarding;
+    return (f->partial_len > 0 && !f->partial_done) || f->discarding;
 }
 
 /* Whether an unfinished line of len bytes, the last of which is last, is already known to
@@ -38,7 +74,8 @@ bool proto_framer_mid_line(const struct proto_framer *f)
  * come would drop; anything more is overlong whatever follows. */
 static bool tail_too_long(const struct proto_framer *f, size_t len, char last)
 {
-    return len > f->max_line + 1 || (len == f->max_line + 1 && last != '\r');
+    size_t limit = (size_t)f->max_line + 1;
+    return len > limit || (len == limit && last != '\r');
 }
 
 static void strip_cr(const char *line, size_t *len)
@@ -66,12 +103,12 @@ static int keep_tail(struct proto_framer *f, const char **in, size_t *in_len)
     size_t n = *in_len;
     *in += n;
     *in_len = 0;
-    if (tail_too_long(f, f->partial.len + n, (*in)[-1])) {
-        buf_release(&f->partial);
+    if (tail_too_long(f, (size_t)f->partial_len + n, (*in)[-1])) {
+        clear_partial(f);
         f->discarding = true;
         return -EMSGSIZE;
     }
-    buf_append(&f->partial, *in - n, n);
+    append_partial(f, *in - n, n);
     return -EAGAIN;
 }
 
@@ -80,7 +117,7 @@ int proto_framer_next(struct proto_framer *f, const char **in, size_t *in_len, c
 {
     if (f->partial_done) {
         /* Freed rather than kept: most connections are idle most of the time. */
-        buf_release(&f->partial);
+        clear_partial(f);
         f->partial_done = false;
     }
     if (f->discarding) {
@@ -99,20 +136,20 @@ int proto_framer_next(struct proto_framer *f, const char **in, size_t *in_len, c
     *in += n + 1;
     *in_len -= n + 1;
 
-    if (f->partial.len > 0) {
-        if (f->partial.len + n > f->max_line + 1) {
-            buf_release(&f->partial);
+    if (f->partial_len > 0) {
+        if ((size_t)f->partial_len + n > (size_t)f->max_line + 1) {
+            clear_partial(f);
             return -EMSGSIZE; /* its '\n' is here: nothing left to skip */
         }
-        buf_append(&f->partial, start, n);
+        append_partial(f, start, n);
         f->partial_done = true;
-        start = f->partial.data;
-        n = f->partial.len;
+        start = f->partial;
+        n = f->partial_len;
     }
     strip_cr(start, &n);
     if (n > f->max_line) {
         if (f->partial_done) {
-            buf_release(&f->partial);
+            clear_partial(f);
             f->partial_done = false;
         }
         return -EMSGSIZE;

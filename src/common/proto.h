@@ -11,8 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-
-#include "buf.h"
+#include <stdint.h>
 
 /* The kind of a server line: its first byte. A client shows a kind it does not know as a
  * notice, so that servers can add kinds without breaking older clients. */
@@ -26,13 +25,21 @@ enum proto_kind {
 
 /* An incremental line framer. It keeps only the unfinished tail of a line between reads,
  * never more than max_line bytes of it, so a peer cannot grow it by withholding '\n'. */
+/* It is part of every server connection, so it is kept to 24 bytes: the partial line is a
+ * bare pointer whose capacity follows from its length (see proto.c), and lengths fit in 32
+ * bits since max_line is at most PROTO_MAX_LINE_CEILING. */
 struct proto_framer {
-    struct buf partial; /* owned: start of a line whose '\n' has not arrived yet */
-    size_t max_line;    /* longest accepted line, in bytes, without "\r\n" */
-    bool discarding;    /* an overlong line was reported; skip to its '\n' */
-    bool partial_done;  /* the last line returned lives in partial: clear it first */
+    char *partial;        /* owned, NULL when empty: start of a line whose '\n' is to come */
+    uint32_t partial_len; /* bytes in partial */
+    uint32_t max_line;    /* longest accepted line, in bytes, without "\r\n" */
+    bool discarding;      /* an overlong line was reported; skip to its '\n' */
+    bool partial_done;    /* the last line returned lives in partial: clear it first */
 };
 
+/* The largest max_line a framer takes. */
+#define PROTO_MAX_LINE_CEILING (1u << 30)
+
+/* max_line is at most PROTO_MAX_LINE_CEILING. */
 void proto_framer_init(struct proto_framer *f, size_t max_line);
 void proto_framer_release(struct proto_framer *f);
 

@@ -92,7 +92,7 @@ static void queue_drop_all(struct client *c)
     while (c->q_len > 0) {
         struct msg *m = queue_pop(c);
         c->backlog -= m->len;
-        loop_release_later(c->loop, m);
+        loop_release_later(client_loop(c), m);
     }
 }
 
@@ -109,16 +109,16 @@ bool client_queue(struct client *c, struct msg *m)
     if (c->closing || c->overflow) {
         return false;
     }
-    if (c->backlog + m->len > c->loop->opts->max_backlog && socket_full(c)) {
+    if (c->backlog + m->len > client_loop(c)->opts->max_backlog && socket_full(c)) {
         /* Not closed here: we may be in the middle of a fan-out over the loop's members.
          * The flush closes it, at a point where that is safe. */
         c->overflow = true;
-        loop_mark_pending(c->loop, c);
+        loop_mark_pending(client_loop(c), c);
         return false;
     }
     queue_push(c, m);
     c->backlog += m->len;
-    loop_mark_pending(c->loop, c);
+    loop_mark_pending(client_loop(c), c);
     return true;
 }
 
@@ -136,7 +136,7 @@ static void on_write_done(uv_write_t *req, int status)
     struct write_req *w = (struct write_req *)req;
     struct client *c = w->c;
     for (unsigned i = 0; i < w->n; i++) {
-        loop_release_later(c->loop, w->msgs[i]);
+        loop_release_later(client_loop(c), w->msgs[i]);
     }
     c->backlog -= w->bytes;
     c->writing = false;
@@ -148,7 +148,7 @@ static void on_write_done(uv_write_t *req, int status)
     if (status < 0) {
         client_close(c, fr_strerror(status));
     } else if (c->q_len > 0 || c->overflow) {
-        loop_mark_pending(c->loop, c);
+        loop_mark_pending(client_loop(c), c);
     } else if (c->quitting) {
         client_close(c, NULL); /* it has read everything: the leave was announced already */
     }
@@ -166,7 +166,7 @@ static void drop_slow_client(struct client *c)
     }
     char reason[96];
     snprintf(reason, sizeof(reason), "trop de retard : plus de %zu octets en attente",
-             c->loop->opts->max_backlog);
+             client_loop(c)->opts->max_backlog);
     client_close(c, reason);
 }
 
@@ -189,7 +189,7 @@ static void write_rest(struct client *c, const uv_buf_t *bufs, unsigned n)
     int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write_done);
     if (r < 0) {
         for (unsigned i = 0; i < n; i++) {
-            loop_release_later(c->loop, w->msgs[i]);
+            loop_release_later(client_loop(c), w->msgs[i]);
         }
         c->backlog -= w->bytes;
         free(w);
@@ -225,7 +225,7 @@ static int write_batch(struct client *c)
         struct msg *m = queue_pop(c);
         written -= m->len;
         c->backlog -= m->len;
-        loop_release_later(c->loop, m);
+        loop_release_later(client_loop(c), m);
         done++;
     }
     if (done < n) {
@@ -271,8 +271,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
     (void)suggested;
     struct client *c = h->data;
-    b->base = c->loop->read_buf;
-    b->len = sizeof(c->loop->read_buf);
+    b->base = client_loop(c)->read_buf;
+    b->len = sizeof(client_loop(c)->read_buf);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
@@ -284,13 +284,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     }
     const char *in = b->base;
     size_t in_len = (size_t)nread;
-    if (in_len == sizeof(c->loop->read_buf)) {
+    if (in_len == sizeof(client_loop(c)->read_buf)) {
         /* A full buffer: the sender has more. Take no more from it this turn (libuv would
          * read up to 32 times), so one sender can neither hog the loop nor queue more for
          * the others in one turn than one write can carry. The flush resumes it. */
         uv_read_stop(s);
         c->read_paused = true;
-        loop_mark_pending(c->loop, c);
+        loop_mark_pending(client_loop(c), c);
     }
     while (!c->closing && !c->quitting) {
         const char *line;
@@ -312,15 +312,14 @@ static void on_closed(uv_handle_t *h)
 {
     struct client *c = h->data;
     assert(c->closing && !c->writing && c->q_len == 0);
+    assert(!c->pseudo); /* session_leave() released it */
     proto_framer_release(&c->framer);
-    free(c->pseudo);
     free(c);
 }
 
 void client_open(struct loop *l, int fd)
 {
     struct client *c = xcalloc(1, sizeof(*c));
-    c->loop = l;
     c->id = atomic_fetch_add_explicit(&next_client_id, 1, memory_order_relaxed);
     c->member_index = CLIENT_NO_INDEX;
     c->pending_index = CLIENT_NO_INDEX;
@@ -355,8 +354,8 @@ void client_close(struct client *c, const char *reason)
     }
     c->closing = true;
     session_leave(c, reason);
-    loop_unmark_pending(c->loop, c);
-    loop_clear_deadline(c->loop, c);
+    loop_unmark_pending(client_loop(c), c);
+    loop_clear_deadline(client_loop(c), c);
     queue_drop_all(c);
     /* Writes in flight complete with UV_ECANCELED before on_closed() runs. */
     uv_close((uv_handle_t *)&c->tcp, on_closed);
@@ -375,7 +374,7 @@ void client_close_after_flush(struct client *c, const char *reason)
     c->quitting = true;
     c->read_paused = false;
     uv_read_stop((uv_stream_t *)&c->tcp);
-    loop_set_deadline(c->loop, c, CLIENT_LINGER_MS);
+    loop_set_deadline(client_loop(c), c, CLIENT_LINGER_MS);
 }
 
 void client_on_deadline(struct client *c)

@@ -10,17 +10,29 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/xalloc.h"
 
+/* One allocation per joined client, so kept small: 8 bytes and two short strings. */
 struct entry {
     struct entry *next; /* owned: rest of the bucket's chain */
-    uint64_t hash;
-    char key[]; /* folded pseudo, NUL-terminated */
+    char text[];        /* the pseudo as typed, NUL, then its folded key, NUL */
 };
+
+static const char *entry_key(const struct entry *e)
+{
+    return e->text + strlen(e->text) + 1;
+}
+
+/* The entry whose text a handle returned by registry_claim() points at. */
+static struct entry *entry_of(const char *pseudo)
+{
+    return (struct entry *)(void *)(pseudo - offsetof(struct entry, text));
+}
 
 /* Guards buckets, n_buckets and count: the whole set. */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -62,7 +74,8 @@ void registry_shutdown(void)
     count = 0;
 }
 
-/* Doubles the table when it averages more than one entry per bucket. */
+/* Doubles the table when it averages more than one entry per bucket. Hashes are not
+ * stored, to keep entries small: they are computed again here, which is rare. */
 static void grow_if_needed(void)
 {
     if (count < n_buckets) {
@@ -74,8 +87,9 @@ static void grow_if_needed(void)
         struct entry *e = buckets[i];
         while (e) {
             struct entry *next = e->next;
-            e->next = b[e->hash & (n - 1)];
-            b[e->hash & (n - 1)] = e;
+            uint64_t h = hash_key(entry_key(e));
+            e->next = b[h & (n - 1)];
+            b[h & (n - 1)] = e;
             e = next;
         }
     }
@@ -84,26 +98,22 @@ static void grow_if_needed(void)
     n_buckets = n;
 }
 
-static struct entry **find(const char *key, uint64_t h)
-{
-    struct entry **pe = &buckets[h & (n_buckets - 1)];
-    while (*pe && ((*pe)->hash != h || strcmp((*pe)->key, key) != 0)) {
-        pe = &(*pe)->next;
-    }
-    return pe;
-}
-
-bool registry_claim(const char *key, size_t *count_now)
+const char *registry_claim(const char *key, const char *pseudo, size_t pseudo_len,
+                           size_t *count_now)
 {
     uint64_t h = hash_key(key);
-    size_t len = strlen(key);
+    size_t key_len = strlen(key);
     /* Allocated before locking, so the lock covers a look-up and a link, nothing more. */
-    struct entry *e = xmalloc(sizeof(*e) + len + 1);
-    e->hash = h;
-    memcpy(e->key, key, len + 1);
+    struct entry *e = xmalloc(sizeof(*e) + pseudo_len + 1 + key_len + 1);
+    memcpy(e->text, pseudo, pseudo_len);
+    e->text[pseudo_len] = '\0';
+    memcpy(e->text + pseudo_len + 1, key, key_len + 1);
 
     pthread_mutex_lock(&registry_lock);
-    struct entry **pe = find(key, h);
+    struct entry **pe = &buckets[h & (n_buckets - 1)];
+    while (*pe && strcmp(entry_key(*pe), key) != 0) {
+        pe = &(*pe)->next;
+    }
     bool claimed = *pe == NULL;
     if (claimed) {
         e->next = NULL;
@@ -116,18 +126,22 @@ bool registry_claim(const char *key, size_t *count_now)
 
     if (!claimed) {
         free(e);
+        return NULL;
     }
-    return claimed;
+    return e->text;
 }
 
-void registry_release(const char *key)
+void registry_release(const char *pseudo)
 {
-    uint64_t h = hash_key(key);
+    struct entry *e = entry_of(pseudo);
+    uint64_t h = hash_key(entry_key(e));
     pthread_mutex_lock(&registry_lock);
-    struct entry **pe = find(key, h);
-    struct entry *e = *pe;
-    assert(e); /* only a claimed key is released */
-    if (e) {
+    struct entry **pe = &buckets[h & (n_buckets - 1)];
+    while (*pe && *pe != e) {
+        pe = &(*pe)->next;
+    }
+    assert(*pe); /* only a claimed pseudo is released */
+    if (*pe) {
         *pe = e->next;
         count--;
     }

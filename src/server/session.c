@@ -11,7 +11,6 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/sanitize.h"
-#include "common/xalloc.h"
 #include "loop.h"
 #include "msg.h"
 #include "pseudo.h"
@@ -76,7 +75,7 @@ static void peer_name(struct client *c, char *out, size_t size)
  * one arriving or leaving included. The server log has every one of them regardless. */
 static bool announced(const struct client *c, size_t connected)
 {
-    size_t max = c->loop->opts->announce_max;
+    size_t max = client_loop(c)->opts->announce_max;
     return max == 0 || connected <= max;
 }
 
@@ -106,7 +105,7 @@ static void handshake(struct client *c, const char *line, size_t len)
     struct buf key = BUF_INIT;
     pseudo_fold(line, len, &key);
     size_t count;
-    bool claimed = registry_claim(key.data, &count);
+    const char *claimed = registry_claim(key.data, line, len, &count);
     buf_release(&key);
     if (!claimed) {
         session_reply(c, '!', "Le pseudo « %.*s » est déjà pris.", (int)len, line);
@@ -114,9 +113,9 @@ static void handshake(struct client *c, const char *line, size_t len)
         return;
     }
 
-    c->pseudo = xmemdup0(line, len);
+    c->pseudo = claimed;
     c->state = SESSION_JOINED;
-    loop_add_member(c->loop, c);
+    loop_add_member(client_loop(c), c);
     welcome(c, count);
 
     char peer[80];
@@ -130,7 +129,7 @@ static void handshake(struct client *c, const char *line, size_t len)
 /* A joined client's line: a command, or a message for everyone else. */
 static void chat_line(struct client *c, const char *line, size_t len)
 {
-    struct buf *text = &c->loop->scratch;
+    struct buf *text = &client_loop(c)->scratch;
     buf_reset(text);
     sanitize_append(text, line, len);
     if (text->len == 0) {
@@ -161,7 +160,7 @@ void session_on_line(struct client *c, const char *line, size_t len)
 void session_on_overlong(struct client *c)
 {
     session_reply(c, '!', "Ligne trop longue (%zu octets au maximum) : elle a été ignorée.",
-                  c->loop->opts->max_line);
+                  client_loop(c)->opts->max_line);
     if (c->state == SESSION_HANDSHAKE) {
         client_send(c, pseudo_prompt);
     }
@@ -173,7 +172,7 @@ void session_leave(struct client *c, const char *reason)
         return; /* never joined: nobody knew of it, it leaves silently */
     }
     c->state = SESSION_HANDSHAKE;
-    loop_remove_member(c->loop, c);
+    loop_remove_member(client_loop(c), c);
     if (reason) { /* on server shutdown nobody is left to tell */
         log_info("%s est déconnecté (%s)", c->pseudo, reason);
         if (announced(c, registry_count())) {
@@ -182,8 +181,6 @@ void session_leave(struct client *c, const char *reason)
     }
     /* Freed only now, after the leave has its place in the order: a client on another
      * loop that claims the pseudo next must be announced after this leave, not before. */
-    struct buf key = BUF_INIT;
-    pseudo_fold(c->pseudo, strlen(c->pseudo), &key);
-    registry_release(key.data);
-    buf_release(&key);
+    registry_release(c->pseudo);
+    c->pseudo = NULL;
 }

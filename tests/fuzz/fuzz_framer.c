@@ -29,7 +29,7 @@ static void feed(const char *in, size_t len, size_t chunk, size_t max_line, stru
             const char *line;
             size_t line_len;
             int r = proto_framer_next(&f, &p, &n, &line, &line_len);
-            assert(f.partial.len <= max_line + 1);
+            assert(f.partial_len <= max_line + 1);
             if (r == -EAGAIN) {
                 break;
             }

@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "server/registry.h"
 
@@ -41,6 +42,12 @@ static void make_key(char key[KEY_SIZE], size_t i)
     snprintf(key, KEY_SIZE, "user%zu", i);
 }
 
+/* Claims key with the key itself as the pseudo; the pseudo-as-typed case has its own test. */
+static const char *claim(const char *key, size_t *count)
+{
+    return registry_claim(key, key, strlen(key), count);
+}
+
 static void test_registry_starts_empty(void **state)
 {
     (void)state;
@@ -51,7 +58,7 @@ static void test_claim_free_key_succeeds(void **state)
 {
     (void)state;
     size_t count = 0;
-    assert_true(registry_claim("alice", &count));
+    assert_non_null(claim("alice", &count));
     assert_int_equal(count, 1);
     assert_int_equal(registry_count(), 1);
 }
@@ -60,8 +67,8 @@ static void test_claim_taken_key_fails(void **state)
 {
     (void)state;
     size_t count = 0;
-    assert_true(registry_claim("alice", &count));
-    assert_false(registry_claim("alice", &count));
+    assert_non_null(claim("alice", &count));
+    assert_null(claim("alice", &count));
     assert_int_equal(registry_count(), 1);
 }
 
@@ -69,11 +76,11 @@ static void test_claim_reports_count_after_claim(void **state)
 {
     (void)state;
     size_t count = 0;
-    assert_true(registry_claim("alice", &count));
+    assert_non_null(claim("alice", &count));
     assert_int_equal(count, 1);
-    assert_true(registry_claim("bob", &count));
+    assert_non_null(claim("bob", &count));
     assert_int_equal(count, 2);
-    assert_true(registry_claim("carol", &count));
+    assert_non_null(claim("carol", &count));
     assert_int_equal(count, 3);
 }
 
@@ -82,23 +89,41 @@ static void test_keys_are_compared_exactly(void **state)
 {
     (void)state;
     size_t count = 0;
-    assert_true(registry_claim("alice", &count));
-    assert_true(registry_claim("alicE", &count));
-    assert_true(registry_claim("alice2", &count));
-    assert_true(registry_claim("alic", &count));
-    assert_true(registry_claim("\xC3\xA9lodie", &count));
-    assert_true(registry_claim("elodie", &count));
+    assert_non_null(claim("alice", &count));
+    assert_non_null(claim("alicE", &count));
+    assert_non_null(claim("alice2", &count));
+    assert_non_null(claim("alic", &count));
+    assert_non_null(claim("\xC3\xA9lodie", &count));
+    assert_non_null(claim("elodie", &count));
     assert_int_equal(registry_count(), 6);
+}
+
+/* The claim keeps the pseudo as typed, apart from its folded key: the client's pseudo is
+ * this copy for as long as it is joined. */
+static void test_claim_keeps_pseudo_as_typed(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    const char *typed = "\xC3\x89lodie!"; /* "Élodie" and a byte past the length given */
+    const char *p = registry_claim("\xC3\xA9lodie", typed, strlen(typed) - 1, &count);
+    assert_non_null(p);
+    assert_string_equal(p, "\xC3\x89lodie");
+    assert_ptr_not_equal(p, typed);
+    assert_null(registry_claim("\xC3\xA9lodie", "\xC3\xA9LODIE", 8, &count));
+    assert_string_equal(p, "\xC3\x89lodie"); /* a refused claim leaves the holder's copy */
+    registry_release(p);
+    assert_int_equal(registry_count(), 0);
 }
 
 static void test_release_then_claim_again(void **state)
 {
     (void)state;
     size_t count = 0;
-    assert_true(registry_claim("alice", &count));
-    registry_release("alice");
+    const char *alice = claim("alice", &count);
+    assert_non_null(alice);
+    registry_release(alice);
     assert_int_equal(registry_count(), 0);
-    assert_true(registry_claim("alice", &count));
+    assert_non_null(claim("alice", &count));
     assert_int_equal(count, 1);
 }
 
@@ -106,12 +131,13 @@ static void test_release_leaves_other_keys_claimed(void **state)
 {
     (void)state;
     size_t count = 0;
-    assert_true(registry_claim("alice", &count));
-    assert_true(registry_claim("bob", &count));
-    registry_release("alice");
+    const char *alice = claim("alice", &count);
+    assert_non_null(alice);
+    assert_non_null(claim("bob", &count));
+    registry_release(alice);
     assert_int_equal(registry_count(), 1);
-    assert_false(registry_claim("bob", &count));
-    assert_true(registry_claim("alice", &count));
+    assert_null(claim("bob", &count));
+    assert_non_null(claim("alice", &count));
     assert_int_equal(count, 2);
 }
 
@@ -120,22 +146,25 @@ static void test_many_keys_grow_and_drain(void **state)
     (void)state;
     char key[KEY_SIZE];
     size_t count = 0;
+    static const char *claimed[MANY_KEYS];
     for (size_t i = 0; i < MANY_KEYS; i++) {
         make_key(key, i);
-        assert_true(registry_claim(key, &count));
+        claimed[i] = claim(key, &count);
+        assert_non_null(claimed[i]);
         assert_int_equal(count, i + 1);
     }
     for (size_t i = 0; i < MANY_KEYS; i++) {
         make_key(key, i);
-        assert_false(registry_claim(key, &count)); /* still found after every growth */
+        assert_null(claim(key, &count)); /* still found after every growth */
     }
     assert_int_equal(registry_count(), MANY_KEYS);
     for (size_t i = 0; i < MANY_KEYS; i++) {
         make_key(key, i);
-        registry_release(key);
+        assert_string_equal(claimed[i], key); /* each copy intact after every growth */
+        registry_release(claimed[i]);
         assert_int_equal(registry_count(), MANY_KEYS - i - 1);
     }
-    assert_true(registry_claim("user0", &count));
+    assert_non_null(claim("user0", &count));
     assert_int_equal(count, 1);
 }
 
@@ -146,12 +175,12 @@ static void test_shutdown_frees_claimed_keys(void **state)
     size_t count = 0;
     for (size_t i = 0; i < 100; i++) {
         make_key(key, i);
-        assert_true(registry_claim(key, &count));
+        assert_non_null(claim(key, &count));
     }
     registry_shutdown(); /* ASan reports the entries if they leaked */
     registry_init();
     assert_int_equal(registry_count(), 0);
-    assert_true(registry_claim("user0", &count));
+    assert_non_null(claim("user0", &count));
 }
 
 struct racer {
@@ -166,7 +195,7 @@ static void *race_for_keys(void *arg)
     size_t count;
     for (size_t i = 0; i < RACE_KEYS; i++) {
         make_key(key, i);
-        if (registry_claim(key, &count)) {
+        if (claim(key, &count)) {
             r->won++;
         }
     }
@@ -198,6 +227,7 @@ int main(void)
         T(test_claim_taken_key_fails),
         T(test_claim_reports_count_after_claim),
         T(test_keys_are_compared_exactly),
+        T(test_claim_keeps_pseudo_as_typed),
         T(test_release_then_claim_again),
         T(test_release_leaves_other_keys_claimed),
         T(test_many_keys_grow_and_drain),
