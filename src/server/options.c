@@ -29,12 +29,34 @@ static const char usage[] =
     "                           déconnecté (défaut : 1048576)\n"
     "      --announce-max N     annonce arrivées et départs tant qu'au plus N personnes\n"
     "                           sont connectées, 0 pour toujours (défaut : 1000)\n"
+    "\n"
+    "Limites contre les clients hostiles (0 désactive la limite) :\n"
+    "      --max-clients N      connexions simultanées au plus (défaut : 10000)\n"
+    "      --max-per-ip N       connexions depuis une même adresse (défaut : 16)\n"
+    "      --handshake-timeout SECONDES\n"
+    "                           délai pour donner un pseudo valide (défaut : 30)\n"
+    "      --idle-timeout SECONDES\n"
+    "                           déconnecte qui n'envoie rien pendant ce délai (défaut : 0)\n"
+    "      --flood-burst N      lignes acceptées d'un coup (défaut : 10)\n"
+    "      --flood-rate N       lignes par seconde ensuite ; au-delà, une ligne est refusée\n"
+    "                           avec un avis (défaut : 5)\n"
+    "\n"
     "  -h, --help               affiche cette aide et quitte\n"
     "  -V, --version            affiche la version et quitte\n"
     "\n"
     "Documentation : causerie-server(1), docs/PROTOCOL.md, docs/SECURITY.md.\n";
 
-enum { OPT_MAX_LINE = 256, OPT_MAX_BACKLOG, OPT_ANNOUNCE_MAX };
+enum {
+    OPT_MAX_LINE = 256,
+    OPT_MAX_BACKLOG,
+    OPT_ANNOUNCE_MAX,
+    OPT_MAX_CLIENTS,
+    OPT_MAX_PER_IP,
+    OPT_HANDSHAKE_TIMEOUT,
+    OPT_IDLE_TIMEOUT,
+    OPT_FLOOD_BURST,
+    OPT_FLOOD_RATE,
+};
 
 static const struct option long_options[] = {
     {"host", required_argument, NULL, 'H'},
@@ -43,6 +65,12 @@ static const struct option long_options[] = {
     {"max-line", required_argument, NULL, OPT_MAX_LINE},
     {"max-backlog", required_argument, NULL, OPT_MAX_BACKLOG},
     {"announce-max", required_argument, NULL, OPT_ANNOUNCE_MAX},
+    {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
+    {"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
+    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"flood-burst", required_argument, NULL, OPT_FLOOD_BURST},
+    {"flood-rate", required_argument, NULL, OPT_FLOOD_RATE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -80,6 +108,12 @@ static void set_defaults(struct server_options *o)
     o->max_line = DEFAULT_MAX_LINE;
     o->max_backlog = DEFAULT_MAX_BACKLOG;
     o->announce_max = DEFAULT_ANNOUNCE_MAX;
+    o->max_clients = DEFAULT_MAX_CLIENTS;
+    o->max_per_ip = DEFAULT_MAX_PER_IP;
+    o->handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT;
+    o->idle_timeout = DEFAULT_IDLE_TIMEOUT;
+    o->flood_burst = DEFAULT_FLOOD_BURST;
+    o->flood_rate = DEFAULT_FLOOD_RATE;
 }
 
 /* Applies one parsed option; returns 0, OPTIONS_EXIT or -EINVAL. */
@@ -123,6 +157,37 @@ static int apply(struct server_options *o, int opt, const char *arg, struct buf 
             return bad_value(out, "--announce-max", arg, "un nombre de personnes, 0 pour toujours");
         }
         o->announce_max = (size_t)v;
+        return 0;
+    case OPT_MAX_CLIENTS:
+        if (!parse_number(arg, 0, UINT32_MAX, &v)) {
+            return bad_value(out, "--max-clients", arg,
+                             "un nombre de connexions, 0 pour aucune limite");
+        }
+        o->max_clients = (size_t)v;
+        return 0;
+    case OPT_MAX_PER_IP:
+        if (!parse_number(arg, 0, UINT32_MAX, &v)) {
+            return bad_value(out, "--max-per-ip", arg,
+                             "un nombre de connexions, 0 pour aucune limite");
+        }
+        o->max_per_ip = (size_t)v;
+        return 0;
+    case OPT_HANDSHAKE_TIMEOUT:
+    case OPT_IDLE_TIMEOUT:
+        if (!parse_number(arg, 0, MAX_TIMEOUT, &v)) {
+            return bad_value(out,
+                             opt == OPT_IDLE_TIMEOUT ? "--idle-timeout" : "--handshake-timeout",
+                             arg, "un nombre de secondes de 0 à 2678400, 0 pour aucun délai");
+        }
+        *(opt == OPT_IDLE_TIMEOUT ? &o->idle_timeout : &o->handshake_timeout) = (unsigned)v;
+        return 0;
+    case OPT_FLOOD_BURST:
+    case OPT_FLOOD_RATE:
+        if (!parse_number(arg, 0, MAX_FLOOD, &v)) {
+            return bad_value(out, opt == OPT_FLOOD_RATE ? "--flood-rate" : "--flood-burst", arg,
+                             "un nombre de 0 à 1000000, 0 pour aucun contrôle");
+        }
+        *(opt == OPT_FLOOD_RATE ? &o->flood_rate : &o->flood_burst) = (unsigned)v;
         return 0;
     case 'h':
         buf_append_str(out, usage);

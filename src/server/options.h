@@ -23,14 +23,29 @@
  * Announcing every join to everyone costs N²/2 deliveries for N people: 500,000 to fill a
  * room of 1,000, fifty million for 10,000 (docs/PERFORMANCE.md). */
 #define DEFAULT_ANNOUNCE_MAX 1000
+/* Limits meant for hostile clients (docs/SECURITY.md); 0 turns each one off. */
+#define DEFAULT_MAX_CLIENTS       10000 /* connections at once; --max-clients */
+#define DEFAULT_MAX_PER_IP        16    /* connections from one address; --max-per-ip */
+#define DEFAULT_HANDSHAKE_TIMEOUT 30    /* seconds to give a valid pseudo; --handshake-timeout */
+#define DEFAULT_IDLE_TIMEOUT      0     /* seconds without a line once joined; --idle-timeout */
+#define DEFAULT_FLOOD_BURST       10    /* lines at once; --flood-burst */
+#define DEFAULT_FLOOD_RATE        5     /* lines per second after the burst; --flood-rate */
+#define MAX_TIMEOUT               (31 * 24 * 3600) /* a month: timeouts' ceiling, seconds */
+#define MAX_FLOOD                 1000000          /* --flood-burst and --flood-rate ceiling */
 
 struct server_options {
-    char *host;          /* owned; NULL until given (then main.c asks for it) */
-    int port;            /* 0..65535; 0 lets the system choose (tests use it) */
-    unsigned threads;    /* event-loop threads; 0 until given (then: online CPUs) */
-    size_t max_line;     /* bytes */
-    size_t max_backlog;  /* bytes */
-    size_t announce_max; /* people connected; 0: always announce */
+    char *host;                 /* owned; NULL until given (then main.c asks for it) */
+    int port;                   /* 0..65535; 0 lets the system choose (tests use it) */
+    unsigned threads;           /* event-loop threads; 0 until given (then: online CPUs) */
+    size_t max_line;            /* bytes */
+    size_t max_backlog;         /* bytes */
+    size_t announce_max;        /* people connected; 0: always announce */
+    size_t max_clients;         /* connections; 0: no limit */
+    size_t max_per_ip;          /* connections from one address; 0: no limit */
+    unsigned handshake_timeout; /* seconds; 0: none */
+    unsigned idle_timeout;      /* seconds; 0: none */
+    unsigned flood_burst;       /* lines; 0: no flood control */
+    unsigned flood_rate;        /* lines per second; 0: no flood control */
 };
 
 enum options_result {
