@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "common/fr.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -42,47 +43,52 @@ static atomic_uint_fast64_t next_client_id = 1;
 static struct msg *queue_at(const struct client *c, uint32_t i)
 {
     assert(i < c->q_len);
-    return c->q_cap ? c->queue.ring[(c->q_head + i) & (c->q_cap - 1)] : c->queue.one;
+    if (!c->q_ring) {
+        return c->queue.one;
+    }
+    const struct client_ring *r = c->queue.ring;
+    return r->slot[(r->head + i) & (r->cap - 1)];
 }
 
 static void queue_push(struct client *c, struct msg *m)
 {
-    if (c->q_len == 0 && c->q_cap == 0) {
+    if (c->q_len == 0 && !c->q_ring) {
         c->queue.one = m;
         c->q_len = 1;
         return;
     }
-    if (c->q_len == c->q_cap || c->q_cap == 0) {
-        uint32_t cap = c->q_cap ? c->q_cap * 2 : 8;
-        struct msg **q = xreallocarray(NULL, cap, sizeof(*q));
+    if (!c->q_ring || c->q_len == c->queue.ring->cap) {
+        uint32_t cap = c->q_ring ? c->queue.ring->cap * 2 : 8;
+        struct client_ring *r = xmalloc(sizeof(*r) + cap * sizeof(r->slot[0]));
         for (uint32_t i = 0; i < c->q_len; i++) {
-            q[i] = queue_at(c, i);
+            r->slot[i] = queue_at(c, i);
         }
-        if (c->q_cap) {
+        r->head = 0;
+        r->cap = cap;
+        if (c->q_ring) {
             free(c->queue.ring);
         }
-        c->queue.ring = q;
-        c->q_cap = cap;
-        c->q_head = 0;
+        c->queue.ring = r;
+        c->q_ring = true;
     }
-    c->queue.ring[(c->q_head + c->q_len) & (c->q_cap - 1)] = m;
+    struct client_ring *r = c->queue.ring;
+    r->slot[(r->head + c->q_len) & (r->cap - 1)] = m;
     c->q_len++;
 }
 
 static struct msg *queue_pop(struct client *c)
 {
     struct msg *m = queue_at(c, 0);
-    if (c->q_cap) {
-        c->q_head = (c->q_head + 1) & (c->q_cap - 1);
+    if (c->q_ring) {
+        c->queue.ring->head = (c->queue.ring->head + 1) & (c->queue.ring->cap - 1);
     }
     if (--c->q_len == 0) {
         /* Freed, not kept: most clients are idle most of the time (docs/PERFORMANCE.md). */
-        if (c->q_cap) {
+        if (c->q_ring) {
             free(c->queue.ring);
         }
         c->queue.ring = NULL;
-        c->q_cap = 0;
-        c->q_head = 0;
+        c->q_ring = false;
     }
     return m;
 }
@@ -304,6 +310,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
             session_on_line(c, line, len);
         }
     }
+    session_on_read_done(c);
 }
 
 /* ---------------------------------------------------------------- life cycle */
@@ -314,16 +321,18 @@ static void on_closed(uv_handle_t *h)
     assert(c->closing && !c->writing && c->q_len == 0);
     assert(!c->pseudo); /* session_leave() released it */
     proto_framer_release(&c->framer);
+    admission_release(c->admission);
     free(c);
 }
 
-void client_open(struct loop *l, int fd)
+void client_open(struct loop *l, int fd, uint32_t admission)
 {
     struct client *c = xcalloc(1, sizeof(*c));
     c->id = atomic_fetch_add_explicit(&next_client_id, 1, memory_order_relaxed);
     c->member_index = CLIENT_NO_INDEX;
     c->pending_index = CLIENT_NO_INDEX;
     c->timed_index = CLIENT_NO_INDEX;
+    c->admission = admission;
     c->state = SESSION_HANDSHAKE;
     proto_framer_init(&c->framer, l->opts->max_line);
     uv_tcp_init(&l->uv, &c->tcp);
@@ -381,5 +390,7 @@ void client_on_deadline(struct client *c)
 {
     if (c->quitting) {
         client_close(c, NULL); /* did not read what was left for it in time */
+    } else if (!c->closing) {
+        session_on_deadline(c);
     }
 }

@@ -26,36 +26,47 @@ enum session_state {
     SESSION_JOINED,    /* in the chat: receives broadcasts */
 };
 
+/* From two queued messages on, a client's queue is a ring of cap (a power of two) slots,
+ * head the oldest: its bookkeeping lives in its allocation, not in every client. */
+struct client_ring {
+    uint32_t head, cap;
+    struct msg *slot[];
+};
+
 /* Kept small, since there is one per connection: on x86-64 with libuv 1.44 it is 344
  * bytes, which glibc's malloc serves from a 352-byte chunk (docs/PERFORMANCE.md). Fields
- * are ordered so that no padding is left between them; mind the size when adding one. */
+ * are ordered so that no padding is left between them, and flags are bits; mind the size
+ * when adding one. */
 struct client {
     uv_tcp_t tcp;       /* tcp.data points back here; tcp.loop->data is the owning struct loop */
     uint64_t id;        /* unique for the process's life; messages name their origin by it */
     const char *pseudo; /* NULL until the handshake succeeds; then the registry's copy,
                          * valid until session.c releases it */
 
-    /* Refs to send, oldest first. A lone message is kept in `one` (no allocation: an idle
-     * client receiving a broadcast allocates nothing); from two on, in an owned ring of
-     * q_cap (a power of two) slots. */
+    /* Refs to send, oldest first: a lone message in `one` (no allocation: an idle client
+     * receiving a broadcast allocates nothing), from two on in an owned ring. */
     union {
-        struct msg *one;   /* q_cap == 0 and q_len == 1 */
-        struct msg **ring; /* q_cap > 0 */
+        struct msg *one;          /* q_len == 1 and !q_ring */
+        struct client_ring *ring; /* q_ring */
     } queue;
-    size_t backlog;    /* bytes queued plus bytes being written */
-    uint64_t deadline; /* loop time (ms) when client_on_deadline() runs, if timed */
+    size_t backlog;     /* bytes queued plus bytes being written */
+    uint64_t deadline;  /* loop time (ms) when client_on_deadline() runs, if timed */
+    uint64_t flood_tat; /* flood control: when, in µs of loop time, its allowance is whole
+                         * again (session.c) */
     struct proto_framer framer;
-    uint32_t q_head, q_len, q_cap;
+    uint32_t q_len;
 
-    uint32_t member_index;  /* place in loop->members, or CLIENT_NO_INDEX */
-    uint32_t pending_index; /* place in loop->pending, or CLIENT_NO_INDEX */
-    uint32_t timed_index;   /* place in loop->timed, or CLIENT_NO_INDEX */
-    uint8_t state;          /* enum session_state */
-    bool closing;           /* client_close() ran; on_closed() will free */
-    bool quitting;          /* left; closes once its output is written, or at its deadline */
-    bool writing;           /* a uv_write() is in flight */
-    bool overflow;          /* past --max-backlog with its socket full: closed at next flush */
-    bool read_paused;       /* read a full buffer this turn; the flush reads on */
+    uint32_t member_index;    /* place in loop->members, or CLIENT_NO_INDEX */
+    uint32_t pending_index;   /* place in loop->pending, or CLIENT_NO_INDEX */
+    uint32_t timed_index;     /* place in loop->timed, or CLIENT_NO_INDEX */
+    uint32_t admission;       /* its place in admission.c's count, released when closed */
+    unsigned state : 1;       /* enum session_state */
+    unsigned q_ring : 1;      /* the queue is a ring */
+    unsigned closing : 1;     /* client_close() ran; on_closed() will free */
+    unsigned quitting : 1;    /* left; closes once its output is written, or at its deadline */
+    unsigned writing : 1;     /* a uv_write() is in flight */
+    unsigned overflow : 1;    /* past --max-backlog with its socket full: closed at next flush */
+    unsigned read_paused : 1; /* read a full buffer this turn; the flush reads on */
 };
 
 /* The loop that owns c, found through its handle rather than stored again. */
@@ -64,9 +75,9 @@ static inline struct loop *client_loop(const struct client *c)
     return c->tcp.loop->data;
 }
 
-/* Serves the connected socket fd on loop l (loop thread). Takes ownership of fd: on
- * failure it is closed and the error logged. */
-void client_open(struct loop *l, int fd);
+/* Serves the connected socket fd on loop l (loop thread). Takes ownership of fd and of its
+ * admission (admission_admit()): on failure both are released and the error logged. */
+void client_open(struct loop *l, int fd, uint32_t admission);
 
 /* Queues m for c without taking a reference: the caller adds one per true return, in
  * bulk (see loop.c's fan-out). Returns false if c is closing or past its backlog limit;

@@ -10,10 +10,12 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "client.h"
 #include "common/fr.h"
 #include "common/log.h"
@@ -28,6 +30,8 @@
 #define ACCEPT_RETRY_MS 100
 /* Connections the kernel queues before we accept them; it caps this at somaxconn. */
 #define LISTEN_BACKLOG 4096
+/* Refused connections logged per second at most; see log_refusal(). */
+#define REFUSALS_LOGGED_PER_SECOND 10
 
 static void name_address(const struct sockaddr *sa, char *out, size_t size)
 {
@@ -122,6 +126,54 @@ static void pause_accepting(struct listener *ls, int err)
     uv_timer_start(&ls->retry, on_retry, ACCEPT_RETRY_MS, 0);
 }
 
+/* Logs a refused connection, at most REFUSALS_LOGGED_PER_SECOND a second: a crowd
+ * knocking on a full server must not turn into a flood of log lines. The count of those
+ * not logged is given with the next line that is. */
+static void log_refusal(struct listener *ls, const char *peer, const char *why)
+{
+    uint64_t second = uv_now(&ls->loops[0].uv) / 1000;
+    if (second != ls->refusal_second) {
+        ls->refusal_second = second;
+        ls->refusals_logged = 0;
+    }
+    if (ls->refusals_logged >= REFUSALS_LOGGED_PER_SECOND) {
+        ls->refusals_unlogged++;
+        return;
+    }
+    ls->refusals_logged++;
+    if (ls->refusals_unlogged > 0) {
+        log_warn("connexion refusée (%s) : %s ; et %zu autres refus non journalisés", peer, why,
+                 ls->refusals_unlogged);
+        ls->refusals_unlogged = 0;
+    } else {
+        log_warn("connexion refusée (%s) : %s", peer, why);
+    }
+}
+
+/* Tells a connection the limits turn away why, if its socket takes the line at once (a
+ * new socket always has room), and closes it. */
+static void refuse(struct listener *ls, int fd, const struct sockaddr *peer,
+                   enum admission_verdict v)
+{
+    const struct server_options *o = ls->loops[0].opts;
+    char notice[160], why[96], name[80];
+    if (v == ADMISSION_FULL) {
+        snprintf(notice, sizeof(notice),
+                 "! Serveur plein (%zu connexions) : réessayez plus tard.\n", o->max_clients);
+        snprintf(why, sizeof(why), "serveur plein (%zu connexions)", o->max_clients);
+    } else {
+        snprintf(notice, sizeof(notice),
+                 "! Trop de connexions depuis votre adresse (%zu au plus) : réessayez plus tard.\n",
+                 o->max_per_ip);
+        snprintf(why, sizeof(why), "trop de connexions depuis cette adresse (%zu au plus)",
+                 o->max_per_ip);
+    }
+    (void)!send(fd, notice, strlen(notice), MSG_DONTWAIT | MSG_NOSIGNAL);
+    close(fd);
+    name_address(peer, name, sizeof(name));
+    log_refusal(ls, name, why);
+}
+
 static void on_readable(uv_poll_t *h, int status, int events)
 {
     (void)events;
@@ -132,7 +184,9 @@ static void on_readable(uv_poll_t *h, int status, int events)
     }
     bool wake[MAX_THREADS] = {false};
     for (int i = 0; i < ACCEPT_BATCH; i++) {
-        int fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof(peer);
+        int fd = accept4(ls->fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 pause_accepting(ls, errno);
@@ -141,12 +195,19 @@ static void on_readable(uv_poll_t *h, int status, int events)
             }
             break; /* EAGAIN: no more waiting */
         }
+        uint32_t ticket;
+        enum admission_verdict v = admission_admit((struct sockaddr *)&peer, &ticket);
+        if (v != ADMISSION_OK) {
+            refuse(ls, fd, (struct sockaddr *)&peer, v);
+            continue;
+        }
         struct loop *l = &ls->loops[ls->next];
         ls->next = (ls->next + 1) % ls->n_loops;
         if (l == &ls->loops[0]) {
-            client_open(l, fd);
+            client_open(l, fd, ticket);
         } else {
-            wake[l->index] |= loop_post(l, (struct inbox_item){.kind = INBOX_ADOPT, .u.fd = fd});
+            struct inbox_item it = {.kind = INBOX_ADOPT, .u.adopt = {.fd = fd, .ticket = ticket}};
+            wake[l->index] |= loop_post(l, it);
         }
     }
     for (unsigned i = 1; i < ls->n_loops; i++) {

@@ -9,6 +9,8 @@
 #ifndef CAUSERIE_LISTENER_H
 #define CAUSERIE_LISTENER_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "common/buf.h"
@@ -23,6 +25,10 @@ struct listener {
     unsigned n_loops;
     unsigned next; /* the loop that gets the next connection */
     char name[80]; /* "127.0.0.1:1234", "[::1]:1234": what we listen on */
+    /* Refused connections' logging, rate-limited (listener.c). */
+    uint64_t refusal_second;
+    unsigned refusals_logged;
+    size_t refusals_unlogged;
 };
 
 /* Resolves host and binds and listens on the first address that accepts (port 0: any free

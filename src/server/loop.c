@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "client.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -272,7 +273,7 @@ static void run_item(struct loop *l, struct inbox_item *it)
         fan_out(l, it->u.m);
         break;
     case INBOX_ADOPT:
-        client_open(l, it->u.fd);
+        client_open(l, it->u.adopt.fd, it->u.adopt.ticket);
         break;
     case INBOX_STOP:
         stop(l);
@@ -342,7 +343,8 @@ static void drop_item(struct inbox_item *it)
     if (it->kind == INBOX_DELIVER) {
         msg_unref(it->u.m);
     } else if (it->kind == INBOX_ADOPT) {
-        close(it->u.fd);
+        close(it->u.adopt.fd);
+        admission_release(it->u.adopt.ticket);
     }
 }
 

@@ -39,7 +39,10 @@ struct inbox_item {
     enum inbox_kind kind;
     union {
         struct msg *m; /* ref held, for INBOX_DELIVER */
-        int fd;        /* owned, for INBOX_ADOPT */
+        struct {
+            int fd;          /* owned */
+            uint32_t ticket; /* owned: its admission (admission.h) */
+        } adopt;             /* for INBOX_ADOPT */
     } u;
 };
 
@@ -78,6 +81,7 @@ struct loop {
     struct client_set timed;       /* clients with a deadline; swept by `sweep` */
     uv_timer_t sweep;              /* runs while `timed` is not empty */
     struct buf scratch;            /* loop thread's scratch space for sanitised text */
+    size_t flood_refused;          /* lines refused by flood control in the read being handled */
     struct release_slot *releases; /* owned table, capacity a power of two */
     uint32_t n_releases, releases_cap;
     char read_buf[LOOP_READ_BUF_SIZE];

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "broadcast.h"
 #include "common/buf.h"
 #include "common/log.h"
@@ -187,6 +188,7 @@ int main(int argc, char **argv)
     }
     pseudo_init();
     registry_init();
+    admission_init(o.max_clients, o.max_per_ip);
     session_init();
 
     int status = serve(&o, &ls);
@@ -194,6 +196,7 @@ int main(int argc, char **argv)
     listener_release(&ls);
     session_shutdown();
     registry_shutdown();
+    admission_shutdown();
     pseudo_shutdown();
     options_release(&o);
     return status;

@@ -44,9 +44,111 @@ void session_reply(struct client *c, char kind, const char *fmt, ...)
     msg_unref(m);
 }
 
+static void peer_name(struct client *c, char *out, size_t size);
+
 void session_start(struct client *c)
 {
     client_send(c, pseudo_prompt);
+    unsigned timeout = client_loop(c)->opts->handshake_timeout;
+    if (timeout > 0) {
+        loop_set_deadline(client_loop(c), c, (uint64_t)timeout * 1000);
+    }
+}
+
+/* ---------------------------------------------------------------- flood control */
+
+/* Whether c may send one more line now (--flood-burst, --flood-rate), and if so counts
+ * it. This is the token bucket in its GCRA form, which needs one number per client: the
+ * time at which its allowance would be whole again, each line pushing it one interval
+ * further, and a line refused when that is more than burst - 1 intervals away. Refused
+ * lines cost nothing, so a flooder that keeps sending is not locked out for longer. */
+static bool flood_allows(struct client *c)
+{
+    const struct server_options *o = client_loop(c)->opts;
+    if (o->flood_rate == 0 || o->flood_burst == 0) {
+        return true;
+    }
+    uint64_t interval = 1000000 / o->flood_rate; /* µs per line */
+    uint64_t now = uv_now(&client_loop(c)->uv) * 1000;
+    uint64_t tat = c->flood_tat > now ? c->flood_tat : now;
+    if (tat - now > (uint64_t)(o->flood_burst - 1) * interval) {
+        return false;
+    }
+    c->flood_tat = tat + interval;
+    return true;
+}
+
+/* The start of text, cut at a character boundary, to name a refused line to its sender. */
+static int quoted_length(const char *text, size_t len)
+{
+    enum { QUOTE_MAX = 40 };
+    if (len <= QUOTE_MAX) {
+        return (int)len;
+    }
+    size_t n = QUOTE_MAX;
+    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) {
+        n--; /* text[n] continues a character: cut before that character */
+    }
+    return (int)n;
+}
+
+/* Refuses a line from a flooder. The first refusal of a read names the line; the others
+ * of that read are counted and told in one line when the read is done, so that a flooder
+ * gets at most two notices per read rather than one per line it sent. Text is sanitised. */
+static void flood_refuse(struct client *c, const char *text, size_t len)
+{
+    struct loop *l = client_loop(c);
+    if (l->flood_refused++ > 0) {
+        return;
+    }
+    int n = quoted_length(text, len);
+    session_reply(c, '!',
+                  "Trop de messages (%u d'affilée, puis %u par seconde au plus) : « %.*s%s » a "
+                  "été refusé, renvoyez-le plus tard.",
+                  l->opts->flood_burst, l->opts->flood_rate, n, text, (size_t)n < len ? "…" : "");
+}
+
+void session_on_read_done(struct client *c)
+{
+    struct loop *l = client_loop(c);
+    if (l->flood_refused == 0) {
+        return;
+    }
+    if (!c->closing) {
+        if (l->flood_refused > 1) {
+            session_reply(c, '!', "Et %zu autres messages refusés : trop de messages.",
+                          l->flood_refused - 1);
+        }
+        if (c->state == SESSION_HANDSHAKE) {
+            client_send(c, pseudo_prompt);
+        }
+    }
+    char peer[80];
+    peer_name(c, peer, sizeof(peer));
+    log_warn("%s (%s) : %zu messages refusés, trop de messages", c->pseudo ? c->pseudo : "?", peer,
+             l->flood_refused);
+    l->flood_refused = 0;
+}
+
+/* ---------------------------------------------------------------- deadlines */
+
+void session_on_deadline(struct client *c)
+{
+    const struct server_options *o = client_loop(c)->opts;
+    char reason[64];
+    if (c->state == SESSION_HANDSHAKE) {
+        session_reply(c, '!', "Délai dépassé : aucun pseudo valide reçu en %u s.",
+                      o->handshake_timeout);
+        char peer[80];
+        peer_name(c, peer, sizeof(peer));
+        log_info("connexion fermée (%s) : pas de pseudo valide en %u s", peer,
+                 o->handshake_timeout);
+        client_close_after_flush(c, NULL);
+        return;
+    }
+    session_reply(c, '!', "Aucun message depuis %u s : déconnexion.", o->idle_timeout);
+    snprintf(reason, sizeof(reason), "inactif depuis %u s", o->idle_timeout);
+    client_close_after_flush(c, reason);
 }
 
 /* "127.0.0.1:53422" or "[::1]:53422", for the operator's log. */
@@ -96,6 +198,13 @@ static void handshake(struct client *c, const char *line, size_t len)
         client_close_after_flush(c, "/quit");
         return;
     }
+    if (!flood_allows(c)) {
+        struct buf *text = &client_loop(c)->scratch;
+        buf_reset(text);
+        sanitize_append(text, line, len);
+        flood_refuse(c, text->data, text->len);
+        return;
+    }
     enum pseudo_verdict v = pseudo_check(line, len);
     if (v != PSEUDO_OK) {
         session_reply(c, '!', "%s", pseudo_verdict_text(v));
@@ -115,6 +224,12 @@ static void handshake(struct client *c, const char *line, size_t len)
 
     c->pseudo = claimed;
     c->state = SESSION_JOINED;
+    unsigned idle = client_loop(c)->opts->idle_timeout;
+    if (idle > 0) {
+        loop_set_deadline(client_loop(c), c, (uint64_t)idle * 1000);
+    } else {
+        loop_clear_deadline(client_loop(c), c); /* the handshake's */
+    }
     loop_add_member(client_loop(c), c);
     welcome(c, count);
 
@@ -137,6 +252,10 @@ static void chat_line(struct client *c, const char *line, size_t len)
     }
     const char *t = text->data;
     size_t n = text->len;
+    if (!flood_allows(c)) {
+        flood_refuse(c, t, n);
+        return;
+    }
     if (t[0] == '/') {
         if (n < 2 || t[1] != '/') {
             commands_run(c, t, n);
@@ -152,9 +271,14 @@ void session_on_line(struct client *c, const char *line, size_t len)
 {
     if (c->state == SESSION_HANDSHAKE) {
         handshake(c, line, len);
-    } else {
-        chat_line(c, line, len);
+        return;
     }
+    unsigned idle = client_loop(c)->opts->idle_timeout;
+    if (idle > 0) {
+        loop_set_deadline(client_loop(c), c,
+                          (uint64_t)idle * 1000); /* any line is a sign of life */
+    }
+    chat_line(c, line, len);
 }
 
 void session_on_overlong(struct client *c)

@@ -15,12 +15,17 @@ struct client;
 void session_init(void);
 void session_shutdown(void);
 
-/* A connection was accepted: ask for the pseudo. */
+/* A connection was accepted: ask for the pseudo, and start its --handshake-timeout. */
 void session_start(struct client *c);
 /* One complete line from c, unsanitised, without its '\n'. May close c. */
 void session_on_line(struct client *c, const char *line, size_t len);
 /* c sent a line longer than --max-line; it was dropped. */
 void session_on_overlong(struct client *c);
+/* The lines of one read from c have all been handled (c may be closing). */
+void session_on_read_done(struct client *c);
+/* The deadline session.c set for c passed: its handshake took too long, or it was idle
+ * past --idle-timeout. Closes c. */
+void session_on_deadline(struct client *c);
 /* c is closing (called once, by client_close()). A joined client's pseudo is released and,
  * unless reason is NULL (server shutdown), the leave is logged and told to the others. */
 void session_leave(struct client *c, const char *reason);

@@ -32,6 +32,12 @@ CLIENT_BIN = BUILD / "causerie"
 
 # Seconds for any one wait: an expect(), a socket read, a log line.
 TIMEOUT = 5
+# Server options that lift the limits meant for hostile clients, for tests about volume
+# rather than about those limits: flood control, and the connections per address (every
+# test client comes from 127.0.0.1).
+NO_FLOOD_CONTROL = ("--flood-rate", "0")
+NO_CLIENT_LIMITS = ("--flood-rate", "0", "--max-per-ip", "0")
+
 # Seconds a process gets to exit after SIGTERM or end of input. Sanitizer builds check
 # for leaks at exit, which takes a moment with many allocations.
 EXIT_TIMEOUT = 15

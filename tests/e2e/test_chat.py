@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import PSEUDO_PROMPT, STAMP
+from conftest import NO_FLOOD_CONTROL, PSEUDO_PROMPT, STAMP
 
 
 @pytest.mark.concurrency
@@ -31,7 +31,7 @@ def test_sender_does_not_receive_its_own_message(server, chat):
 
 
 def test_messages_from_one_sender_arrive_in_order(server, chat):
-    srv = server()
+    srv = server(*NO_FLOOD_CONTROL)
     alice, bob = chat(srv, "alice", "bob")
     for i in range(50):
         alice.send_line(f"message {i}")
@@ -261,7 +261,7 @@ def test_quit_before_the_pseudo_still_gets_the_answers_before_it(server, connect
 def test_client_that_quits_without_reading_is_closed_after_the_linger_time(server, chat, connect):
     # Its answers (about 10 MB: more than both kernel buffers hold) fill its socket; it
     # never reads them: closed anyway, 2 s after /quit.
-    srv = server("--max-backlog", str(64 << 20))
+    srv = server("--max-backlog", str(64 << 20), *NO_FLOOD_CONTROL)
     (alice,) = chat(srv, "alice")
     mute = connect(srv.port, name="mute", rcvbuf=4096)
     mute.join("mute")

@@ -23,6 +23,7 @@ from conftest import (
     assert_no_sanitizer_report,
     sanitizer_env,
     wait_child_exit,
+    NO_FLOOD_CONTROL,
 )
 
 ASK_PSEUDO = "Entrez votre pseudo : "
@@ -400,7 +401,7 @@ def test_piped_connection_refused_exits_1(closed_port):
 
 
 def test_piped_lines_are_sent_in_order_and_client_exits_0_at_end_of_input(server, chat):
-    srv = server()
+    srv = server(*NO_FLOOD_CONTROL)
     (alice,) = chat(srv, "alice")
     lines = [f"ligne {i:04d} é" for i in range(1000)]
     p = run_client(
@@ -419,7 +420,7 @@ def test_piped_lines_are_sent_in_order_and_client_exits_0_at_end_of_input(server
 def test_piped_20000_lines_arrive_once_each_in_order(server, chat, tmp_path, source):
     # Many chunks of input, each read while the previous chunk's lines are still being
     # handed over: none may be lost or read twice.
-    srv = server()
+    srv = server(*NO_FLOOD_CONTROL)
     (alice,) = chat(srv, "alice")
     lines = [f"{i}" for i in range(1, 20001)]
     data = ("\n".join(lines) + "\n").encode()

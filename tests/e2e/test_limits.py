@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import PSEUDO_PROMPT, Collector
+from conftest import NO_FLOOD_CONTROL, PSEUDO_PROMPT, Collector
 
 TOO_LONG = "! Ligne trop longue (4096 octets au maximum) : elle a été ignorée."
 MIB = 1024  # in KiB, the unit of /proc/PID/status
@@ -151,7 +151,7 @@ def test_max_line_option_refuses_one_byte_more(server, chat):
 
 @pytest.mark.concurrency
 def test_client_that_never_reads_does_not_hold_back_the_others(server, chat):
-    srv = server(threads=2)
+    srv = server(*NO_FLOOD_CONTROL, threads=2)
     slow, flood, reader, fourth = chat(srv, "slow", "flood", "reader", "quatre")
     # From here on slow reads nothing: its window fills, then its queue on the server.
     lines, sent, slowest = paced_flood(flood, reader)
@@ -176,7 +176,7 @@ def test_client_that_never_reads_does_not_hold_back_the_others(server, chat):
 def test_burst_from_one_client_does_not_drop_a_client_that_reads(server, chat):
     # 2 MB sent at once, as fast as the kernel takes it, while reader reads all along. One
     # loop thread, so that the reader is served by the loop that reads the burst.
-    srv = server(threads=1)
+    srv = server(*NO_FLOOD_CONTROL, threads=1)
     flood, reader = chat(srv, "flood", "reader")
     collector = Collector(reader, until=last_flood_line(FLOOD_COUNT - 1) + "x+", timeout=60)
     flood.send_raw(flood_bytes())
@@ -188,7 +188,7 @@ def test_burst_from_one_client_does_not_drop_a_client_that_reads(server, chat):
 
 @pytest.mark.concurrency
 def test_client_that_never_reads_is_dropped_past_max_backlog(server, chat, connect):
-    srv = server("--max-backlog", "65536", threads=2)
+    srv = server("--max-backlog", "65536", *NO_FLOOD_CONTROL, threads=2)
     slow = connect(srv.port, name="slow", rcvbuf=4096)
     slow.join("slow")
     flood, reader = chat(srv, "flood", "reader")
@@ -211,7 +211,7 @@ def test_client_that_never_reads_is_dropped_past_max_backlog(server, chat, conne
 
 @pytest.mark.concurrency
 def test_dropped_slow_client_got_a_prefix_of_the_messages_then_the_end(server, chat, connect):
-    srv = server("--max-backlog", "65536", threads=2)
+    srv = server("--max-backlog", "65536", *NO_FLOOD_CONTROL, threads=2)
     slow = connect(srv.port, name="slow", rcvbuf=4096)
     slow.join("slow")
     (flood,) = chat(srv, "flood")
@@ -228,7 +228,7 @@ def test_dropped_slow_client_got_a_prefix_of_the_messages_then_the_end(server, c
 
 @pytest.mark.concurrency
 def test_dropped_slow_client_is_logged_once_with_the_limit(server, chat, connect):
-    srv = server("--max-backlog", "65536", threads=2)
+    srv = server("--max-backlog", "65536", *NO_FLOOD_CONTROL, threads=2)
     slow = connect(srv.port, name="slow", rcvbuf=4096)
     slow.join("slow")
     (flood,) = chat(srv, "flood")

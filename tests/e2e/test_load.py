@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import PSEUDO_PROMPT, TIMEOUT
+from conftest import NO_CLIENT_LIMITS, PSEUDO_PROMPT, TIMEOUT
 
 CROWD = 500
 # Seconds for the whole crowd to connect and join, and for a message to reach all of it.
@@ -120,7 +120,7 @@ class Crowd:
 @pytest.mark.concurrency
 @pytest.mark.parametrize("threads", [2, 4])
 def test_500_clients_join_at_once_and_one_message_reaches_all_others_once(server, threads):
-    srv = server(threads=threads)
+    srv = server(*NO_CLIENT_LIMITS, threads=threads)
     crowd = Crowd(srv.port, CROWD)
     try:
         t0 = time.monotonic()
@@ -143,7 +143,7 @@ def test_500_clients_join_at_once_and_one_message_reaches_all_others_once(server
 
 @pytest.mark.concurrency
 def test_500_simultaneous_joins_get_distinct_counts_and_everyone_learns_of_everyone(server):
-    srv = server(threads=4)
+    srv = server(*NO_CLIENT_LIMITS, threads=4)
     crowd = Crowd(srv.port, CROWD)
     try:
         crowd.join_all()
@@ -173,7 +173,7 @@ def test_500_simultaneous_joins_get_distinct_counts_and_everyone_learns_of_every
 @pytest.mark.concurrency
 @pytest.mark.parametrize("threads", [2, 4])
 def test_each_client_reaches_all_the_others_whatever_their_thread(server, chat, threads):
-    srv = server(threads=threads)
+    srv = server(*NO_CLIENT_LIMITS, threads=threads)
     clients = chat(srv, *[f"c{i}" for i in range(2 * threads)])  # two per loop
     for c in clients:
         c.send_line(f"de {c.pseudo}")
@@ -192,7 +192,7 @@ ORDER_RE = re.compile(r"> (s\d): (s\d) (\d{3})")
 @pytest.mark.concurrency
 @pytest.mark.parametrize("threads", [2, 4])
 def test_every_client_sees_concurrent_messages_in_one_total_order(server, chat, threads):
-    srv = server(threads=threads)
+    srv = server(*NO_CLIENT_LIMITS, threads=threads)
     senders = chat(srv, *[f"s{i}" for i in range(ORDER_SENDERS)])
     receivers = chat(srv, *[f"r{i}" for i in range(ORDER_RECEIVERS)])
     for s in senders:  # they were told of the receivers' joins
