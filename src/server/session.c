@@ -224,6 +224,7 @@ static void handshake(struct client *c, const char *line, size_t len)
 
     c->pseudo = claimed;
     c->state = SESSION_JOINED;
+    c->flood_tat = 0; /* the chat starts with a whole allowance, whatever the handshake took */
     unsigned idle = client_loop(c)->opts->idle_timeout;
     if (idle > 0) {
         loop_set_deadline(client_loop(c), c, (uint64_t)idle * 1000);

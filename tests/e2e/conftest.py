@@ -330,10 +330,12 @@ class Closed(AssertionError):
 class LineClient:
     """A raw TCP client speaking the line protocol, like nc. Lines are str without '\\n'."""
 
-    def __init__(self, port, host="127.0.0.1", name=None, rcvbuf=None):
+    def __init__(self, port, host="127.0.0.1", name=None, rcvbuf=None, source=None):
         self.name = name or "client"
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
+        if source:  # another address of 127.0.0.0/8, to come from somewhere else
+            self.sock.bind((source, 0))
         if rcvbuf:
             # Before connect(), so the window the server sees is small from the start.
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -521,8 +523,8 @@ def connect(server):
     the servers stop)."""
     opened = []
 
-    def open_client(port, name=None, host="127.0.0.1", rcvbuf=None):
-        c = LineClient(port, host=host, name=name, rcvbuf=rcvbuf)
+    def open_client(port, name=None, host="127.0.0.1", rcvbuf=None, source=None):
+        c = LineClient(port, host=host, name=name, rcvbuf=rcvbuf, source=source)
         opened.append(c)
         return c
 

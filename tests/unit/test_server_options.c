@@ -79,6 +79,12 @@ static void test_no_arguments_gives_defaults(void **state)
     assert_int_equal(fx->o.max_line, 4096);
     assert_int_equal(fx->o.max_backlog, 1048576);
     assert_int_equal(fx->o.announce_max, 1000);
+    assert_int_equal(fx->o.max_clients, 10000);
+    assert_int_equal(fx->o.max_per_ip, 16);
+    assert_int_equal(fx->o.handshake_timeout, 30);
+    assert_int_equal(fx->o.idle_timeout, 0);
+    assert_int_equal(fx->o.flood_burst, 10);
+    assert_int_equal(fx->o.flood_rate, 5);
     assert_int_equal(fx->out.len, 0);
 }
 
@@ -267,6 +273,45 @@ static void test_announce_max_not_a_number_refused(void **state)
     assert_refused(fx, PARSE(fx, "--announce-max", "beaucoup"), "--announce-max");
 }
 
+/* ---------------------------------------------------------------- hostile-client limits */
+
+static void test_client_limits_take_values_and_0(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--max-clients", "100000", "--max-per-ip", "3",
+                           "--handshake-timeout", "5", "--idle-timeout", "600", "--flood-burst",
+                           "20", "--flood-rate", "1"),
+                     OPTIONS_RUN);
+    assert_int_equal(fx->o.max_clients, 100000);
+    assert_int_equal(fx->o.max_per_ip, 3);
+    assert_int_equal(fx->o.handshake_timeout, 5);
+    assert_int_equal(fx->o.idle_timeout, 600);
+    assert_int_equal(fx->o.flood_burst, 20);
+    assert_int_equal(fx->o.flood_rate, 1);
+    /* 0 turns each of them off */
+    assert_int_equal(PARSE(fx, "--max-clients=0", "--max-per-ip=0", "--handshake-timeout=0",
+                           "--idle-timeout=0", "--flood-burst=0", "--flood-rate=0"),
+                     OPTIONS_RUN);
+    assert_int_equal(fx->o.max_clients, 0);
+    assert_int_equal(fx->o.max_per_ip, 0);
+    assert_int_equal(fx->o.handshake_timeout, 0);
+    assert_int_equal(fx->o.idle_timeout, 0);
+    assert_int_equal(fx->o.flood_burst, 0);
+    assert_int_equal(fx->o.flood_rate, 0);
+}
+
+static void test_client_limits_refuse_bad_values(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--max-clients", "-1"), "--max-clients");
+    assert_refused(fx, PARSE(fx, "--max-clients", "4294967296"), "--max-clients");
+    assert_refused(fx, PARSE(fx, "--max-per-ip", "seize"), "--max-per-ip");
+    assert_refused(fx, PARSE(fx, "--handshake-timeout", "2678401"), "--handshake-timeout");
+    assert_refused(fx, PARSE(fx, "--idle-timeout", "1.5"), "--idle-timeout");
+    assert_refused(fx, PARSE(fx, "--flood-burst", "1000001"), "--flood-burst");
+    assert_refused(fx, PARSE(fx, "--flood-rate", ""), "--flood-rate");
+}
+
 /* ---------------------------------------------------------------- --help, --version */
 
 static void test_help_exits_with_usage(void **state)
@@ -282,9 +327,11 @@ static void test_help_exits_with_usage(void **state)
 static void test_help_lists_every_option(void **state)
 {
     struct fixture *fx = *state;
-    static const char *const names[] = {"--host",     "--port",        "--threads",
-                                        "--max-line", "--max-backlog", "--announce-max",
-                                        "--help",     "--version"};
+    static const char *const names[] = {"--host",         "--port",        "--threads",
+                                        "--max-line",     "--max-backlog", "--announce-max",
+                                        "--max-clients",  "--max-per-ip",  "--handshake-timeout",
+                                        "--idle-timeout", "--flood-burst", "--flood-rate",
+                                        "--help",         "--version"};
     assert_int_equal(PARSE(fx, "--help"), OPTIONS_EXIT);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (!strstr(fx->out.data, names[i])) {
@@ -416,6 +463,8 @@ int main(void)
         T(test_missing_value_of_last_short_option_refused),
         T(test_parsing_twice_starts_afresh),
         T(test_parsing_after_an_error_starts_afresh),
+        T(test_client_limits_take_values_and_0),
+        T(test_client_limits_refuse_bad_values),
     };
 #undef T
     return cmocka_run_group_tests_name("server options", tests, NULL, NULL);
