@@ -21,7 +21,8 @@ presets=("$@")
 server="$build/causerie-server"
 bench="$build/causerie-bench"
 # The limits that exist for hostile clients, lifted for a benchmark that is not one.
-server_opts=(--host 127.0.0.1 --port 0 --max-backlog 67108864)
+server_opts=(--host 127.0.0.1 --port 0 --max-backlog 67108864 --max-clients 0 --max-per-ip 0
+    --flood-rate 0 --handshake-timeout 0)
 threads=${THREADS:-}
 [ -n "$threads" ] && server_opts+=(--threads "$threads")
 
