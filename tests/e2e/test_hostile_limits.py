@@ -6,6 +6,8 @@ else alone, and to be off at 0."""
 import re
 import time
 
+import pytest
+
 from conftest import PSEUDO_PROMPT, TIMEOUT
 
 FULL = "! Serveur plein (3 connexions) : réessayez plus tard."
@@ -41,6 +43,7 @@ def test_connection_past_max_clients_is_told_the_server_is_full_and_closed(serve
     admitted[0].expect_line("+ Bienvenue, alice ! ")
 
 
+@pytest.mark.concurrency
 def test_a_place_freed_under_max_clients_is_given_to_the_next_connection(server, connect):
     srv = server("--max-clients", "2")
     a = connect(srv.port, name="a")
@@ -66,6 +69,7 @@ def test_a_place_freed_under_max_clients_is_given_to_the_next_connection(server,
 # ---------------------------------------------------------------------------- --max-per-ip
 
 
+@pytest.mark.concurrency
 def test_seventeenth_connection_from_one_address_is_refused_by_default(server, connect):
     srv = server()
     first = [connect(srv.port, name=f"c{i}") for i in range(16)]
@@ -209,6 +213,7 @@ def test_long_refused_line_is_quoted_cut_at_a_character_boundary(server, chat):
     )
 
 
+@pytest.mark.concurrency
 def test_flooder_does_not_delay_the_others(server, chat):
     srv = server()
     alice, bob, carol = chat(srv, "alice", "bob", "carol")
