@@ -4,13 +4,16 @@
  * array read both by the dispatcher and by /help, so a command gets its help line by
  * being added to it; a linear search suits a handful of commands. Handlers answer with
  * session_reply() or leave with client_close_after_flush(): like all protocol logic they
- * only queue output and never touch a socket.
+ * only queue output and never touch a socket. common/command.c cuts the line into name and
+ * arguments; a handler that takes words gets them from command_next_word().
  */
 #include "commands.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "client.h"
+#include "common/command.h"
 #include "session.h"
 
 struct command {
@@ -47,21 +50,17 @@ static void cmd_help(struct client *c, const char *args, size_t len)
 
 void commands_run(struct client *c, const char *line, size_t len)
 {
-    const char *name = line + 1;
-    const char *end = memchr(name, ' ', len - 1);
-    size_t name_len = end ? (size_t)(end - name) : len - 1;
-    const char *args = name + name_len;
-    size_t args_len = len - 1 - name_len;
-    while (args_len > 0 && *args == ' ') {
-        args++;
-        args_len--;
-    }
+    struct command_line cmd;
+    bool is_command = command_split(line, len, &cmd);
+    assert(is_command); /* session.c sends messages, "//x" included, elsewhere */
+    (void)is_command;
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strlen(commands[i].name) == name_len && memcmp(commands[i].name, name, name_len) == 0) {
-            commands[i].run(c, args, args_len);
+        if (strlen(commands[i].name) == cmd.name_len &&
+            memcmp(commands[i].name, cmd.name, cmd.name_len) == 0) {
+            commands[i].run(c, cmd.args, cmd.args_len);
             return;
         }
     }
-    session_reply(c, '!', "Commande inconnue : /%.*s (tapez /help pour la liste).", (int)name_len,
-                  name);
+    session_reply(c, '!', "Commande inconnue : /%.*s (tapez /help pour la liste).",
+                  (int)cmd.name_len, cmd.name);
 }
