@@ -19,7 +19,8 @@
 /* An entry longer than this is cut: log lines hold a pseudo and a short reason at most. */
 #define LOG_LINE_MAX 1024
 
-static void vlog(int fd, const char *level, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vlog(int fd, const char *level, const char *fmt,
+                                                       va_list ap)
 {
     char line[LOG_LINE_MAX];
     struct timespec now;
