@@ -48,19 +48,15 @@ static void cmd_help(struct client *c, const char *args, size_t len)
     session_reply(c, '*', "//texte : envoie « /texte » comme un message");
 }
 
-void commands_run(struct client *c, const char *line, size_t len)
+void commands_run(struct client *c, const struct command_line *cmd)
 {
-    struct command_line cmd;
-    bool is_command = command_split(line, len, &cmd);
-    assert(is_command); /* session.c sends messages, "//x" included, elsewhere */
-    (void)is_command;
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strlen(commands[i].name) == cmd.name_len &&
-            memcmp(commands[i].name, cmd.name, cmd.name_len) == 0) {
-            commands[i].run(c, cmd.args, cmd.args_len);
+        if (strlen(commands[i].name) == cmd->name_len &&
+            memcmp(commands[i].name, cmd->name, cmd->name_len) == 0) {
+            commands[i].run(c, cmd->args, cmd->args_len);
             return;
         }
     }
     session_reply(c, '!', "Commande inconnue : /%.*s (tapez /help pour la liste).",
-                  (int)cmd.name_len, cmd.name);
+                  (int)cmd->name_len, cmd->name);
 }

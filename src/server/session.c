@@ -257,14 +257,12 @@ static void chat_line(struct client *c, const char *line, size_t len)
         flood_refuse(c, t, n);
         return;
     }
-    if (t[0] == '/') {
-        if (n < 2 || t[1] != '/') {
-            commands_run(c, t, n);
-            return;
-        }
-        t++; /* "//texte" sends "/texte": the way to start a message with a slash */
-        n--;
+    struct command_line cmd;
+    if (command_split(t, n, &cmd)) {
+        commands_run(c, &cmd);
+        return;
     }
+    command_unescape(&t, &n); /* "//texte" sends "/texte": a message starting with a slash */
     broadcast_publish(msg_new_chat(c->id, c->pseudo, t, n));
 }
 

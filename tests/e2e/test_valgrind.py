@@ -1,0 +1,166 @@
+"""The server under valgrind's memcheck for one end-to-end scenario that covers the main
+paths (handshake and refusals, chat both ways, an overlong line, commands, every way of
+leaving, a write that fails while in flight, shutdown with a client connected), with zero
+reports: no invalid access, no use of uninitialised memory, no leak.
+
+Only for the plain build: valgrind cannot run binaries built with ASan or TSan, whose
+runtimes take over the same address space.
+"""
+
+import re
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from conftest import BUILD, PSEUDO_PROMPT, ROOT, SERVER_BIN, Proc, Server, require_binary
+from test_faults import flood_until_queued, holds_socket, server_side, wait_until
+
+VALGRIND = shutil.which("valgrind")
+VALGRIND_ARGS = [
+    "--error-exitcode=99",
+    "--leak-check=full",
+    "--show-leak-kinds=definite,indirect",
+    "--errors-for-leak-kinds=definite,indirect",
+    "--track-fds=no",
+    "-q",  # nothing on stderr but reports
+]
+# Seconds to wait for the listening line: valgrind translates the program as it first runs
+# each part of it, so starting takes a second or two rather than milliseconds.
+START_TIMEOUT = 60
+TIMEOUT = 20  # for each line a client waits for: every request runs 20 to 50 times slower
+
+TOO_LONG = "! Ligne trop longue (4096 octets au maximum) : elle a été ignorée."
+# Any of these in valgrind's output is a report; with -q it prints nothing else at all.
+REPORTS = re.compile(
+    r"==\d+== |ERROR SUMMARY: [1-9]|Invalid (read|write|free)|uninitialised|"
+    r"definitely lost|indirectly lost"
+)
+
+pytestmark = [
+    pytest.mark.skipif(
+        BUILD.resolve() != (ROOT / "build").resolve(),
+        reason=f"valgrind runs only the plain build (build/), not {BUILD}",
+    ),
+    pytest.mark.skipif(VALGRIND is None, reason="valgrind is not installed"),
+]
+
+
+class ValgrindServer(Server):
+    """A causerie-server run by valgrind, which becomes the server's process: same pid, its
+    log on stdout, valgrind's reports on stderr."""
+
+    def __init__(self, args):
+        require_binary(SERVER_BIN)
+        Proc.__init__(self, Path(VALGRIND), [*VALGRIND_ARGS, str(SERVER_BIN), *args])
+        self.port = None
+        self.address = None
+        self.threads = None
+
+
+@pytest.fixture
+def valgrind_server():
+    started = []
+
+    def start(*extra):
+        s = ValgrindServer(["--host", "127.0.0.1", "--port", "0", "--threads", "2", *extra])
+        started.append(s)
+        s.wait_listening(START_TIMEOUT)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()  # does nothing if the test stopped it already
+
+
+def join(connect, srv, pseudo, others, rcvbuf=None):
+    c = connect(srv.port, name=pseudo, rcvbuf=rcvbuf)
+    c.expect_exact(PSEUDO_PROMPT, TIMEOUT)
+    c.send_line(pseudo)
+    c.expect_line(f"+ Bienvenue, {pseudo} ! ", TIMEOUT)
+    c.pseudo = pseudo
+    for o in others:
+        o.expect_exact(f"* {pseudo} a rejoint la discussion", TIMEOUT)
+    return c
+
+
+def test_server_under_memcheck_runs_a_whole_scenario_with_no_report(valgrind_server, connect):
+    srv = valgrind_server("--flood-rate", "0")
+    alice = join(connect, srv, "alice", [])
+    bob = join(connect, srv, "bob", [alice])
+    carol = join(connect, srv, "carol", [alice, bob])
+
+    # A pseudo refused, then one accepted; and one that vanishes during the handshake.
+    dave = connect(srv.port, name="dave")
+    dave.expect_exact(PSEUDO_PROMPT, TIMEOUT)
+    dave.send_line("ALICE")
+    dave.expect_exact("! Le pseudo « ALICE » est déjà pris.", TIMEOUT)
+    dave.expect_exact(PSEUDO_PROMPT, TIMEOUT)
+    dave.send_line("da ve")
+    dave.expect_exact("! Le pseudo ne doit pas contenir d'espace.", TIMEOUT)
+    dave.expect_exact(PSEUDO_PROMPT, TIMEOUT)
+    dave.send_line("dave")
+    dave.expect_line("+ Bienvenue, dave ! 4 personnes connectées.", TIMEOUT)
+    for c in (alice, bob, carol):
+        c.expect_exact("* dave a rejoint la discussion", TIMEOUT)
+    ghost = connect(srv.port, name="ghost")
+    ghost.expect_exact(PSEUDO_PROMPT, TIMEOUT)
+    ghost.send_raw(b"fant")
+    ghost.reset()
+
+    # Messages both ways, sanitised on the way; a line split inside a character.
+    alice.send_line("bonjour \x1b[31mà tous")
+    for c in (bob, carol, dave):
+        c.expect_exact("> alice: bonjour [31mà tous", TIMEOUT)
+    for b in "é ça\n".encode():
+        bob.send_raw(bytes([b]))
+    for c in (alice, carol, dave):
+        c.expect_exact("> bob: é ça", TIMEOUT)
+
+    # An overlong line, refused; a command; an unknown one.
+    carol.send_raw(b"x" * 5000 + b"\nsuite\n")
+    carol.expect_exact(TOO_LONG, TIMEOUT)
+    for c in (alice, bob, dave):
+        c.expect_exact("> carol: suite", TIMEOUT)
+    bob.send_line("/help")
+    bob.expect_exact("+ Commandes disponibles :", TIMEOUT)
+    bob.readlines_until("* //texte", TIMEOUT)
+    bob.send_line("/nope")
+    bob.expect_line("! Commande inconnue : /nope", TIMEOUT)
+
+    # Every way of leaving: /quit, a reset, a close in the middle of a line.
+    carol.send_line("/quit")
+    assert carol.expect_closed(TIMEOUT) == []
+    for c in (alice, bob, dave):
+        c.expect_exact("* carol est déconnecté", TIMEOUT)
+    bob.reset()
+    for c in (alice, dave):
+        c.expect_exact("* bob est déconnecté", TIMEOUT)
+    dave.send_raw(b"moiti")
+    dave.sock.shutdown(socket.SHUT_WR)
+    alice.expect_exact("* dave est déconnecté", TIMEOUT)
+    dave.expect_closed(TIMEOUT)
+
+    # A write in flight fails: eve reads nothing while flood talks to alice until the
+    # server holds output for eve beyond what the kernel buffers, then eve sends /quit and
+    # resets. The write request fails, its messages are released, eve is freed.
+    eve = join(connect, srv, "eve", [alice], rcvbuf=4096)
+    flood = join(connect, srv, "flood", [alice, eve])
+    flood_until_queued(srv, flood, alice, eve)
+    inode = server_side(srv, eve)["inode"]
+    eve.send_line("/quit")
+    srv.wait_log(r"eve est déconnecté \(/quit\)", TIMEOUT)
+    eve.reset()
+    wait_until(lambda: not holds_socket(srv, inode), "the server to close eve's socket", TIMEOUT)
+    for c in (alice, flood):
+        c.expect_exact("* eve est déconnecté", TIMEOUT)
+
+    # alice is still connected when the server stops: its teardown frees her too.
+    alice.send_line("/help")
+    alice.expect_exact("+ Commandes disponibles :", TIMEOUT)
+    srv.stop()  # SIGTERM; exit status 0 required (valgrind's would be 99 on any report)
+    report = srv.stderr
+    assert not REPORTS.search(report), f"valgrind:\n{report[-20000:]}"
+    assert srv.count_log("est déconnecté") == 4, srv.log_lines
+    assert srv.count_log("fant") == 0, srv.log_lines
