@@ -117,11 +117,14 @@ static void on_retry(uv_timer_t *t)
 }
 
 /* Out of descriptors: stop watching the socket for a while, or it would wake us at once
- * forever. Clients already connected go on being served. */
+ * forever. Clients already connected go on being served. Logged when accepting stops and
+ * when it resumes, not at every retry: running out can last, and must not fill the log. */
 static void pause_accepting(struct listener *ls, int err)
 {
-    log_warn("impossible d'accepter une connexion : %s ; nouvel essai dans %d ms",
-             fr_strerror(-err), ACCEPT_RETRY_MS);
+    if (ls->accept_failures++ == 0) {
+        log_warn("impossible d'accepter une connexion : %s ; nouvel essai toutes les %d ms",
+                 fr_strerror(-err), ACCEPT_RETRY_MS);
+    }
     uv_poll_stop(&ls->poll);
     uv_timer_start(&ls->retry, on_retry, ACCEPT_RETRY_MS, 0);
 }
@@ -194,6 +197,11 @@ static void on_readable(uv_poll_t *h, int status, int events)
                 continue;
             }
             break; /* EAGAIN: no more waiting */
+        }
+        if (ls->accept_failures > 0) {
+            log_info("connexions acceptées à nouveau, après %zu essais manqués",
+                     ls->accept_failures);
+            ls->accept_failures = 0;
         }
         uint32_t ticket;
         enum admission_verdict v = admission_admit((struct sockaddr *)&peer, &ticket);

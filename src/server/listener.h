@@ -23,8 +23,9 @@ struct listener {
     uv_timer_t retry;   /* on loops[0]: resumes accepting after EMFILE */
     struct loop *loops; /* borrowed */
     unsigned n_loops;
-    unsigned next; /* the loop that gets the next connection */
-    char name[80]; /* "127.0.0.1:1234", "[::1]:1234": what we listen on */
+    unsigned next;          /* the loop that gets the next connection */
+    char name[80];          /* "127.0.0.1:1234", "[::1]:1234": what we listen on */
+    size_t accept_failures; /* retries since accepting ran out of descriptors, 0 if not */
     /* Refused connections' logging, rate-limited (listener.c). */
     uint64_t refusal_second;
     unsigned refusals_logged;

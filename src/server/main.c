@@ -94,12 +94,38 @@ static int open_listener(const struct server_options *o, struct listener *ls)
 }
 
 /* Each connection is a descriptor: lift the soft limit to the hard one, as servers do. */
-static void raise_fd_limit(void)
+/* Descriptors kept for what is not a client: the listening socket, the loops' epoll,
+ * event and signal descriptors, libuv's spare, the standard streams. */
+#define FD_RESERVE 64
+
+/* Raises the soft descriptor limit to the hard one, and says so if --max-clients cannot
+ * be reached under it: the server would run out of descriptors first, and new
+ * connections would wait in the kernel's queue rather than be told the server is full. */
+static void raise_fd_limit(const struct server_options *o)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
+    if (rl.rlim_cur == RLIM_INFINITY) {
+        return;
+    }
+    size_t room = rl.rlim_cur > FD_RESERVE ? (size_t)rl.rlim_cur - FD_RESERVE : 0;
+    if (o->max_clients == 0) {
+        log_warn("la limite de descripteurs (%llu) permet environ %zu connexions et "
+                 "--max-clients n'en fixe aucune : au-delà, les nouvelles connexions attendront "
+                 "au lieu d'être refusées",
+                 (unsigned long long)rl.rlim_cur, room);
+    } else if (o->max_clients > room) {
+        log_warn("--max-clients %zu dépasse ce que permet la limite de descripteurs (%llu, "
+                 "environ %zu connexions) : relevez-la (ulimit -n) ou baissez --max-clients",
+                 o->max_clients, (unsigned long long)rl.rlim_cur, room);
     }
 }
 
@@ -179,7 +205,7 @@ int main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error code, never a death */
     tzset();
-    raise_fd_limit();
+    raise_fd_limit(&o);
 
     struct listener ls;
     if (open_listener(&o, &ls) < 0) {

@@ -199,9 +199,9 @@ NOFILE = 24  # the server uses 14 with two loop threads, 16 with clients: room f
 WAITING = 3  # connections left in the kernel's accept queue while the server has no room
 ACCEPT_FAILED = (
     r"attention : impossible d'accepter une connexion : trop de fichiers ouverts ; "
-    r"nouvel essai dans 100 ms"
+    r"nouvel essai toutes les 100 ms"
 )
-RETRY_S = 0.1  # ACCEPT_RETRY_MS in listener.c: the fastest the server may retry
+ACCEPT_RESUMED = r"connexions acceptées à nouveau, après \d+ essais manqués"
 STALL = 0.5  # seconds to watch the server while it cannot accept
 
 
@@ -227,7 +227,7 @@ def test_out_of_descriptors_pauses_accepting_and_keeps_serving(limited_server, c
     pseudos = [c.pseudo for c in joined]
 
     # These connect (the kernel completes the handshake and queues them) but cannot be
-    # accepted: the server logs it and retries every 100 ms instead of spinning.
+    # accepted: the server logs it once and retries every 100 ms instead of spinning.
     waiting = [connect(srv.port, name=f"attente{i}") for i in range(WAITING)]
     first = wait_stderr(srv, ACCEPT_FAILED)
     # While none of them may be served, the server must be idle (this wait is the
@@ -238,10 +238,11 @@ def test_out_of_descriptors_pauses_accepting_and_keeps_serving(limited_server, c
     assert served == [], "a connection past the limit was served"
     stalled = t1 - t0
     cpu = cpu1 - cpu0
-    retries = stderr_count(srv, ACCEPT_FAILED) - first
-    print(f"{retries} retries in {stalled:.3f} s, {cpu:.3f} s of CPU, {len(pseudos)} clients")
+    logged = stderr_count(srv, ACCEPT_FAILED)
+    print(f"{stalled:.3f} s stalled, {cpu:.3f} s of CPU, {len(pseudos)} clients")
     assert cpu < 0.1 * stalled + 0.03, f"{cpu:.3f} s of CPU in {stalled:.3f} s: spinning"
-    assert retries <= stalled / RETRY_S + 2, f"{retries} failed accepts in {stalled:.3f} s"
+    # Once, however long it lasts: running out of descriptors must not fill the log.
+    assert first == 1 and logged == 1, f"the failure was logged {logged} times"
 
     # The clients already there go on chatting, both ways.
     joined[0].send_line("toujours là ?")
@@ -261,6 +262,7 @@ def test_out_of_descriptors_pauses_accepting_and_keeps_serving(limited_server, c
     ready = select.select(waiting, [], [], TIMEOUT)[0]
     assert len(ready) == 1, f"{len(ready)} waiting connections served after one left"
     served = ready[0]
+    srv.wait_log(ACCEPT_RESUMED)
     served.join("tard")
     for c in joined:
         c.expect_exact("* tard a rejoint la discussion")
