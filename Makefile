@@ -41,7 +41,7 @@ SERVER    := $(BUILD)/causerie-server
 CLIENT    := $(BUILD)/causerie
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all run test unit e2e fuzz bench bench-smoke bench-peers deps deps-test install uninstall format format-check clean
+.PHONY: all run test unit e2e fuzz fuzz-smoke soak soak-smoke bench bench-smoke bench-peers deps deps-test install uninstall format format-check clean
 .DEFAULT_GOAL := all
 
 all: deps $(SERVER) $(CLIENT)
@@ -92,7 +92,7 @@ e2e: deps-test $(SERVER) $(CLIENT)
 # Every suite, three times over: plain, under ASan+UBSan, and the server's concurrency
 # tests under TSan. The last line printed is pytest's summary of the TSan run.
 test: deps-test
-	$(MAKE) --no-print-directory BUILD=build unit e2e bench-smoke
+	$(MAKE) --no-print-directory BUILD=build unit e2e bench-smoke soak-smoke fuzz-smoke
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=asan unit e2e
 	$(MAKE) --no-print-directory BUILD=build-tsan SAN=tsan e2e PYTEST_ARGS='-m concurrency'
 
@@ -116,25 +116,43 @@ bench-peers: $(SERVER) $(BENCH)
 bench-smoke: deps $(SERVER) $(BENCH)
 	bench/run.sh --smoke $(BUILD)
 
-# libFuzzer harnesses (clang, Debian's libclang-rt-14-dev). New inputs found go to
-# build-fuzz/corpus/; the seeds in tests/fuzz/corpus/ are only read.
+# libFuzzer harnesses (clang, Debian's libclang-rt-14-dev), one per parser:
+# tests/fuzz/fuzz_NAME.c, built against the common modules alone, with its seeds in
+# tests/fuzz/corpus/NAME/. `make fuzz` runs each for FUZZ_SECONDS (tests/fuzz/run.sh: one
+# line of figures each, the log in build-fuzz/NAME.log); new inputs found go to
+# build-fuzz/corpus/NAME/, the seeds are only read. A crash fails the run and leaves its
+# input in build-fuzz/NAME-crash-*.
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZERS      := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_CFLAGS   = -std=c17 -D_POSIX_C_SOURCE=200809L -g -O1 -Isrc \
+FUZZ_CFLAGS   = -std=c17 -D_POSIX_C_SOURCE=200809L $(WARNINGS) -Werror \
+                -g -O1 -Isrc \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 $(shell pkg-config --cflags libuv 2>/dev/null)
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC)
+# deps-test first (order only): it says which package is missing before clang fails.
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(wildcard src/common/*.h) | deps-test
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS_UV)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS_UV)
 
-fuzz: $(FUZZERS)
-	@set -e; for f in $(FUZZERS); do \
-	    name=$${f#build-fuzz/fuzz_}; mkdir -p build-fuzz/corpus/$$name; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	        build-fuzz/corpus/$$name tests/fuzz/corpus/$$name; \
-	done
+fuzz: deps-test $(FUZZERS)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+# A short run of every fuzzer from its seed corpus: part of `make test`.
+FUZZ_SMOKE_SECONDS ?= 10
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
+
+# The chaos soak (tests/soak/soak.py): hundreds of well-behaved and hostile clients against
+# one server for a bounded time, then the invariants are checked. `make soak` runs it for
+# SOAK_SECONDS; `make test` runs a short one.
+SOAK_SECONDS       ?= 300
+SOAK_SMOKE_SECONDS ?= 20
+soak: deps-test $(SERVER)
+	$(PYTHON) tests/soak/soak.py --server $(SERVER) --seconds $(SOAK_SECONDS)
+
+soak-smoke: deps-test $(SERVER)
+	$(PYTHON) tests/soak/soak.py --server $(SERVER) --seconds $(SOAK_SMOKE_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
