@@ -117,7 +117,8 @@ def test_pseudo_handed_over_between_loops_is_announced_leave_before_join(server,
     # The holder of "x" quits on one loop while the next claimant, on the other loop,
     # retries "x" as fast as it can: the others must hear the leave before the new join,
     # every time, which holds only if the leave is published before the pseudo is freed.
-    srv = server(threads=2)
+    # The retries are a flood by design: flood control is lifted.
+    srv = server(*NO_FLOOD_CONTROL, threads=2)
     (watcher,) = chat(srv, "watcher")
     rounds = 100
     holder = connect(srv.port, name="holder")

@@ -427,6 +427,9 @@ def test_client_vanishing_mid_line_is_announced_and_its_half_line_dropped(
     bob.send_line("oui")
     alice.expect_exact("> bob: oui")
     reason = "fin de connexion" if how == "close" else RESET
+    # The log line is written before the notice is sent, but read from the server's stdout
+    # by a thread of ours: wait for it rather than race it.
+    srv.wait_log(r"carol est déconnecté")
     leaves = [line for line in srv.log_lines if "carol est déconnecté" in line]
     assert len(leaves) == 1, leaves
     assert re.fullmatch(STAMP + rf"carol est déconnecté \({reason}\)", leaves[0]), leaves
