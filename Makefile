@@ -89,12 +89,13 @@ unit: deps-test $(UNIT_BINS)
 e2e: deps-test $(SERVER) $(CLIENT)
 	CAUSERIE_BUILD=$(BUILD) $(PYTEST) tests/e2e $(PYTEST_ARGS)
 
-# Every suite, three times over: plain, under ASan+UBSan, and the server's concurrency
-# tests under TSan. The last line printed is pytest's summary of the TSan run.
+# Every suite, three times over: plain, under ASan+UBSan, and the end-to-end suite under
+# TSan; plus the bench smoke run, a short chaos soak and a short fuzz of each parser. The
+# last line printed is pytest's summary of the TSan run.
 test: deps-test
 	$(MAKE) --no-print-directory BUILD=build unit e2e bench-smoke soak-smoke fuzz-smoke
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=asan unit e2e
-	$(MAKE) --no-print-directory BUILD=build-tsan SAN=tsan e2e PYTEST_ARGS='-m concurrency'
+	$(MAKE) --no-print-directory BUILD=build-tsan SAN=tsan e2e
 
 BENCH := $(BUILD)/causerie-bench
 $(BENCH): $(call obj,bench/bench.c) $(LIBCOMMON)
