@@ -10,9 +10,9 @@ short warm-up round, then the chaos phase (--seconds) as two rounds of half that
 round, "steady" clients join first and stay to the end: they read everything, and half of
 them send paced, numbered messages ("soak <pseudo> <n>"). Meanwhile "chaos" clients churn
 until the round's time is up: they join, talk and /quit; close; reset; stop reading; send
-garbage, half lines, overlong lines or floods; offer bad pseudos; or never give one. Then
-the chaos stops, each steady sender sends a last marker, everyone waits for every marker,
-and the steady clients /quit.
+garbage, half lines, overlong lines, floods or a stream of near-limit lines; offer bad
+pseudos; or never give one. Then the chaos stops, each steady sender sends a last marker,
+everyone waits for every marker, and the steady clients /quit.
 
 What must hold (any failure: exit status 1, and the last line printed says so):
   a) the server never dies, prints no sanitizer report, and exits 0 on SIGTERM;
@@ -20,9 +20,13 @@ What must hold (any failure: exit status 1, and the last line printed says so):
      saw the same order: 0 lost, 0 duplicated, 0 reordered;
   c) every join the server logged has exactly one leave logged; every steady client saw
      each chaos client of its round announced once as joined, then once as gone;
-  d) once everyone has left, the server's descriptors are back to their baseline and its
-     resident memory has not grown from one round to the next (see check_memory());
+  d) once everyone has left, the server holds no client socket and no more descriptors
+     than after the warm-up, and its resident memory has not grown from one round to the
+     next (see check_memory());
   e) the server answered every chaos client that was owed an answer, in bounded time.
+It then prints one line per figure (clients, duration, messages, lost, duplicated,
+reordered, memory, descriptors...); the last line is "soak: passed (...)" or
+"soak: FAILED (...)", and on failure the server's log is kept and its path printed.
 
 Clients come from many loopback source addresses (127.0.1.1, 127.0.1.2, ...), 12 at most
 each, under the server's default --max-per-ip of 16. Everything runs in one process on one
@@ -1043,7 +1047,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # a descriptor per client
     server = Server(args.server)
     run = Run(args, server)
