@@ -27,6 +27,20 @@ def wait_stderr(srv, pattern, timeout=TIMEOUT):
         time.sleep(0.02)  # polling a log, bounded by the deadline
 
 
+def connect_once_a_place_is_free(connect, port, refusal):
+    """Connects until the server lets a connection in rather than answering refusal: a
+    place is given back when the server has closed the socket that held it, which it does
+    once it reads that socket's end. Bounded in time. Returns the client, at the prompt."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        c = connect(port, name="next")
+        line = c.read_line()
+        if line == PSEUDO_PROMPT:
+            return c
+        assert line == refusal, line
+        assert time.monotonic() < deadline, "the freed place was never given back"
+
+
 # ---------------------------------------------------------------------------- --max-clients
 
 
@@ -52,16 +66,9 @@ def test_a_place_freed_under_max_clients_is_given_to_the_next_connection(server,
     b.expect_exact(PSEUDO_PROMPT)
     assert connect(srv.port, name="refused").expect_closed()[0].startswith("! Serveur plein")
     b.close()
-    # The place is given back when the server has closed b's socket, which it does once it
-    # reads the end of b: retry until a connection is let in, for a bounded time.
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        c = connect(srv.port, name="next")
-        first = c.read_line()
-        if first == PSEUDO_PROMPT:
-            break
-        assert first.startswith("! Serveur plein"), first
-        assert time.monotonic() < deadline, "the freed place was never given back"
+    c = connect_once_a_place_is_free(
+        connect, srv.port, "! Serveur plein (2 connexions) : réessayez plus tard."
+    )
     c.send_line("carol")
     c.expect_line("+ Bienvenue, carol ! ")
 
@@ -86,14 +93,7 @@ def test_seventeenth_connection_from_one_address_is_refused_by_default(server, c
     connect(srv.port, name="other", source="127.0.0.2").join("bob")
     # A place freed on the first address is given back.
     first[0].close()
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        again = connect(srv.port, name="again")
-        line = again.read_line()
-        if line == PSEUDO_PROMPT:
-            break
-        assert line == PER_IP
-        assert time.monotonic() < deadline, "the freed place was never given back"
+    connect_once_a_place_is_free(connect, srv.port, PER_IP)
 
 
 def test_max_per_ip_0_lets_forty_connections_in_from_one_address(server, connect):
