@@ -65,6 +65,23 @@ void log_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+bool log_limit_allow(struct log_limit *l, uint64_t now_ms, size_t *skipped)
+{
+    uint64_t second = now_ms / 1000;
+    if (second != l->second) {
+        l->second = second;
+        l->logged = 0;
+    }
+    if (l->logged >= LOG_LIMIT_PER_SECOND) {
+        l->skipped++;
+        return false;
+    }
+    l->logged++;
+    *skipped = l->skipped;
+    l->skipped = 0;
+    return true;
+}
+
 void log_error(const char *fmt, ...)
 {
     va_list ap;

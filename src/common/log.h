@@ -9,6 +9,8 @@
 #define CAUSERIE_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* "2026-11-25 14:03:07 alice est déconnecté" on stdout. */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -16,5 +18,19 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "2026-11-25 14:03:07 erreur : ..." on stderr. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A budget of log lines per second for one kind of event a peer can repeat at will
+ * (refused connections, refused lines), so that it cannot fill the disk. Zero-initialise;
+ * owned by one thread. */
+#define LOG_LIMIT_PER_SECOND 10
+struct log_limit {
+    uint64_t second; /* the second the budget is for */
+    unsigned logged; /* lines logged in it */
+    size_t skipped;  /* events not logged since the last line that was */
+};
+/* Whether an event at now_ms (any monotonic clock) may be logged. If so, *skipped is the
+ * number of events left out since the last one logged, to be said in that line; if not,
+ * the event is counted. */
+bool log_limit_allow(struct log_limit *l, uint64_t now_ms, size_t *skipped);
 
 #endif

@@ -30,8 +30,6 @@
 #define ACCEPT_RETRY_MS 100
 /* Connections the kernel queues before we accept them; it caps this at somaxconn. */
 #define LISTEN_BACKLOG 4096
-/* Refused connections logged per second at most; see log_refusal(). */
-#define REFUSALS_LOGGED_PER_SECOND 10
 
 static void name_address(const struct sockaddr *sa, char *out, size_t size)
 {
@@ -129,25 +127,17 @@ static void pause_accepting(struct listener *ls, int err)
     uv_timer_start(&ls->retry, on_retry, ACCEPT_RETRY_MS, 0);
 }
 
-/* Logs a refused connection, at most REFUSALS_LOGGED_PER_SECOND a second: a crowd
- * knocking on a full server must not turn into a flood of log lines. The count of those
- * not logged is given with the next line that is. */
+/* Logs a refused connection, within a budget per second (log_limit_allow()): a crowd
+ * knocking on a full server must not turn into a flood of log lines. */
 static void log_refusal(struct listener *ls, const char *peer, const char *why)
 {
-    uint64_t second = uv_now(&ls->loops[0].uv) / 1000;
-    if (second != ls->refusal_second) {
-        ls->refusal_second = second;
-        ls->refusals_logged = 0;
-    }
-    if (ls->refusals_logged >= REFUSALS_LOGGED_PER_SECOND) {
-        ls->refusals_unlogged++;
+    size_t skipped;
+    if (!log_limit_allow(&ls->refusal_log, uv_now(&ls->loops[0].uv), &skipped)) {
         return;
     }
-    ls->refusals_logged++;
-    if (ls->refusals_unlogged > 0) {
+    if (skipped > 0) {
         log_warn("connexion refusée (%s) : %s ; et %zu autres refus non journalisés", peer, why,
-                 ls->refusals_unlogged);
-        ls->refusals_unlogged = 0;
+                 skipped);
     } else {
         log_warn("connexion refusée (%s) : %s", peer, why);
     }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/log.h"
+
 #include "common/buf.h"
 
 struct loop;
@@ -23,13 +25,10 @@ struct listener {
     uv_timer_t retry;   /* on loops[0]: resumes accepting after EMFILE */
     struct loop *loops; /* borrowed */
     unsigned n_loops;
-    unsigned next;          /* the loop that gets the next connection */
-    char name[80];          /* "127.0.0.1:1234", "[::1]:1234": what we listen on */
-    size_t accept_failures; /* retries since accepting ran out of descriptors, 0 if not */
-    /* Refused connections' logging, rate-limited (listener.c). */
-    uint64_t refusal_second;
-    unsigned refusals_logged;
-    size_t refusals_unlogged;
+    unsigned next;                /* the loop that gets the next connection */
+    char name[80];                /* "127.0.0.1:1234", "[::1]:1234": what we listen on */
+    size_t accept_failures;       /* retries since accepting ran out of descriptors, 0 if not */
+    struct log_limit refusal_log; /* refused connections' log lines, per second */
 };
 
 /* Resolves host and binds and listens on the first address that accepts (port 0: any free

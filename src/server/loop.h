@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "options.h"
 
 struct client;
@@ -82,6 +83,7 @@ struct loop {
     uv_timer_t sweep;              /* runs while `timed` is not empty */
     struct buf scratch;            /* loop thread's scratch space for sanitised text */
     size_t flood_refused;          /* lines refused by flood control in the read being handled */
+    struct log_limit flood_log;    /* flood control's log lines, per second */
     struct release_slot *releases; /* owned table, capacity a power of two */
     uint32_t n_releases, releases_cap;
     char read_buf[LOOP_READ_BUF_SIZE];

@@ -123,10 +123,13 @@ void session_on_read_done(struct client *c)
             client_send(c, pseudo_prompt);
         }
     }
-    char peer[80];
-    peer_name(c, peer, sizeof(peer));
-    log_warn("%s (%s) : %zu messages refusés, trop de messages", c->pseudo ? c->pseudo : "?", peer,
-             l->flood_refused);
+    size_t skipped;
+    if (log_limit_allow(&l->flood_log, uv_now(&l->uv), &skipped)) {
+        char peer[80];
+        peer_name(c, peer, sizeof(peer));
+        log_warn("%s (%s) : %zu messages refusés, trop de messages%s", c->pseudo ? c->pseudo : "?",
+                 peer, l->flood_refused, skipped ? " (et d'autres refus non journalisés)" : "");
+    }
     l->flood_refused = 0;
 }
 
@@ -253,12 +256,15 @@ static void chat_line(struct client *c, const char *line, size_t len)
     }
     const char *t = text->data;
     size_t n = text->len;
-    if (!flood_allows(c)) {
+    struct command_line cmd;
+    bool is_command = command_split(t, n, &cmd);
+    /* Leaving is never refused: a flooder that wants to stop must be able to. */
+    bool quits = is_command && cmd.name_len == 4 && memcmp(cmd.name, "quit", 4) == 0;
+    if (!quits && !flood_allows(c)) {
         flood_refuse(c, t, n);
         return;
     }
-    struct command_line cmd;
-    if (command_split(t, n, &cmd)) {
+    if (is_command) {
         commands_run(c, &cmd);
         return;
     }

@@ -263,3 +263,37 @@ def test_pseudo_attempts_count_against_flood_control(server, connect):
     assert c.read_line().startswith("! Trop de messages (10 d'affilée")
     assert c.read_line() == "! Et 9 autres messages refusés : trop de messages."
     c.expect_exact(PSEUDO_PROMPT)
+
+
+def test_quit_is_never_refused_by_flood_control(server, chat):
+    srv = server()
+    alice, bob = chat(srv, "alice", "bob")
+    alice.send_raw(b"".join(b"m%d\n" % i for i in range(20)) + b"/quit\n")
+    lines = alice.expect_closed()
+    assert lines[0].startswith("! Trop de messages"), lines
+    bob.readlines_until("* alice est déconnecté")
+    srv.wait_log(r"alice est déconnecté \(/quit\)")
+
+
+def test_flood_warnings_are_logged_within_a_budget_per_second(server, chat):
+    srv = server(threads=1)
+    (alice,) = chat(srv, "alice")
+    # Past the allowance, each line in its own read is a refusal of its own: 300 of them
+    # in well under a second make at most 10 warning lines for that second, and the next
+    # line logged says some were left out.
+    for _ in range(10):
+        alice.send_line("ok")
+    started = time.monotonic()
+    for i in range(300):
+        alice.send_line(f"trop {i}")
+        alice.expect_line("! Trop de messages")
+    seconds = int(time.monotonic() - started) + 2  # the calendar seconds it can straddle
+    wait_stderr(srv, r"messages refusés, trop de messages")
+    warnings = re.findall(r"messages refusés, trop de messages.*", srv.stderr)
+    assert len(warnings) <= 10 * seconds < 300, (len(warnings), seconds)
+    # The first line logged in a later second says that some were left out.
+    deadline = time.monotonic() + TIMEOUT
+    while "et d'autres refus non journalisés" not in srv.stderr:
+        assert time.monotonic() < deadline, srv.stderr[-2000:]
+        alice.send_raw(b"encore\n" * 20)  # refused beyond the allowance, whatever the pace
+        time.sleep(0.3)  # pacing the bursts into later seconds
