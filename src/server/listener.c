@@ -31,20 +31,19 @@
 /* Connections the kernel queues before we accept them; it caps this at somaxconn. */
 #define LISTEN_BACKLOG 4096
 
-static void name_address(const struct sockaddr *sa, char *out, size_t size)
+void listener_address_name(const struct sockaddr *sa, char *out, size_t size)
 {
     char host[64] = "?";
-    int port = 0;
     if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)sa;
         uv_ip6_name(a, host, sizeof(host));
-        port = ntohs(a->sin6_port);
-        snprintf(out, size, "[%s]:%d", host, port);
-    } else {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        snprintf(out, size, "[%s]:%d", host, ntohs(a->sin6_port));
+    } else if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)sa;
         uv_ip4_name(a, host, sizeof(host));
-        port = ntohs(a->sin_port);
-        snprintf(out, size, "%s:%d", host, port);
+        snprintf(out, size, "%s:%d", host, ntohs(a->sin_port));
+    } else {
+        snprintf(out, size, "?:0"); /* unknown, e.g. a peer already gone */
     }
 }
 
@@ -91,7 +90,7 @@ int listener_bind(struct listener *ls, const char *host, int port, struct buf *e
             struct sockaddr_storage ss;
             socklen_t len = sizeof(ss);
             getsockname(fd, (struct sockaddr *)&ss, &len);
-            name_address((const struct sockaddr *)&ss, ls->name, sizeof(ls->name));
+            listener_address_name((const struct sockaddr *)&ss, ls->name, sizeof(ls->name));
             ls->fd = fd;
             freeaddrinfo(res);
             return 0;
@@ -163,7 +162,7 @@ static void refuse(struct listener *ls, int fd, const struct sockaddr *peer,
     }
     (void)!send(fd, notice, strlen(notice), MSG_DONTWAIT | MSG_NOSIGNAL);
     close(fd);
-    name_address(peer, name, sizeof(name));
+    listener_address_name(peer, name, sizeof(name));
     log_refusal(ls, name, why);
 }
 

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "common/log.h"
@@ -36,6 +37,8 @@ struct listener {
 int listener_bind(struct listener *ls, const char *host, int port, struct buf *err);
 /* Starts watching on loops[0] (main thread, before the loop threads start). */
 void listener_start(struct listener *ls, struct loop *loops, unsigned n_loops);
+/* "127.0.0.1:53422" or "[::1]:53422", for the operator's log; "?:0" for another family. */
+void listener_address_name(const struct sockaddr *sa, char *out, size_t size);
 /* Closes the socket; its handles were closed with their loop. */
 void listener_release(struct listener *ls);
 

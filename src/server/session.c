@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/sanitize.h"
+#include "listener.h"
 #include "loop.h"
 #include "msg.h"
 #include "pseudo.h"
@@ -157,23 +158,10 @@ void session_on_deadline(struct client *c)
 /* "127.0.0.1:53422" or "[::1]:53422", for the operator's log. */
 static void peer_name(struct client *c, char *out, size_t size)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {.ss_family = AF_UNSPEC};
     int len = sizeof(ss);
-    char host[64] = "?";
-    int port = 0;
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-        if (ss.ss_family == AF_INET6) {
-            const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
-            uv_ip6_name(a, host, sizeof(host));
-            port = ntohs(a->sin6_port);
-            snprintf(out, size, "[%s]:%d", host, port);
-            return;
-        }
-        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
-        uv_ip4_name(a, host, sizeof(host));
-        port = ntohs(a->sin_port);
-    }
-    snprintf(out, size, "%s:%d", host, port);
+    uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len); /* fails once reset: "?:0" */
+    listener_address_name((const struct sockaddr *)&ss, out, size);
 }
 
 /* Whether a join or leave is told to everyone when `connected` people are connected, the

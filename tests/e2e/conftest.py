@@ -257,6 +257,50 @@ class Server(Proc):
         )
 
 
+# ---------------------------------------------------------------------------- polling
+
+
+def wait_until(condition, what, timeout=TIMEOUT, every=0.01):
+    """Polls condition() until it returns a true value, which is returned; fails after
+    timeout seconds, saying what (a text, or a function giving it then). For events that
+    leave no line to wait for, only a trace in /proc or on stderr."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what() if callable(what) else what}")
+        time.sleep(every)
+
+
+def stderr_count(srv, pattern):
+    """Warnings and errors go to stderr (log.c), which Proc keeps as one text."""
+    return len(re.findall(pattern, srv.stderr))
+
+
+def wait_stderr(srv, pattern, count=1, timeout=TIMEOUT):
+    """Waits until pattern occurs at least count times on the server's stderr; returns the
+    number of occurrences. A bounded poll: Proc signals new stdout lines, not stderr."""
+    return wait_until(
+        lambda: stderr_count(srv, pattern) >= count and stderr_count(srv, pattern),
+        lambda: f"{count} × {pattern!r} on the server's stderr:\n{srv.stderr[-3000:]}",
+        timeout,
+    )
+
+
+def stop_all(servers):
+    """Stops servers, last started first; fails with every server's complaint at once."""
+    errors = []
+    for s in reversed(servers):
+        try:
+            s.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+    if errors:
+        pytest.fail("\n\n".join(errors))
+
+
 @pytest.fixture
 def server():
     """Factory: server(*extra_args, threads=2, host="127.0.0.1", port=0) starts a server
@@ -283,14 +327,7 @@ def server():
         return s
 
     yield start
-    errors = []
-    for s in reversed(started):
-        try:
-            s.stop()
-        except AssertionError as e:
-            errors.append(str(e))
-    if errors:
-        pytest.fail("\n\n".join(errors))
+    stop_all(started)
 
 
 def run_program(binary, args, input=None, timeout=EXIT_TIMEOUT):

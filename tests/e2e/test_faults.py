@@ -19,23 +19,21 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PSEUDO_PROMPT, SERVER_BIN, STAMP, TIMEOUT, Proc, Server, require_binary
+from conftest import (
+    PSEUDO_PROMPT,
+    SERVER_BIN,
+    STAMP,
+    TIMEOUT,
+    Proc,
+    Server,
+    require_binary,
+    stderr_count,
+    stop_all,
+    wait_stderr,
+    wait_until,
+)
 
 # ---------------------------------------------------------------------------- /proc
-
-
-def wait_until(condition, what, timeout=TIMEOUT, every=0.01):
-    """Polls condition() until it returns a true value, which is returned; fails after
-    timeout seconds, saying what (a text, or a function giving it then). For events that
-    leave no line to wait for, only a trace in /proc or on stderr."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what() if callable(what) else what}")
-        time.sleep(every)
 
 
 # The states of /proc/net/tcp's "st" column that the tests look for.
@@ -168,29 +166,7 @@ def limited_server():
         return s
 
     yield start
-    errors = []
-    for s in reversed(started):
-        try:
-            s.stop()
-        except AssertionError as e:
-            errors.append(str(e))
-    if errors:
-        pytest.fail("\n\n".join(errors))
-
-
-def stderr_count(srv, pattern):
-    """Warnings and errors go to stderr (log.c), which Proc keeps as one text."""
-    return len(re.findall(pattern, srv.stderr))
-
-
-def wait_stderr(srv, pattern, count=1, timeout=TIMEOUT):
-    """Waits until pattern occurs at least count times on the server's stderr; returns the
-    number of occurrences. A bounded poll: Proc signals new stdout lines, not stderr."""
-    return wait_until(
-        lambda: stderr_count(srv, pattern) >= count and stderr_count(srv, pattern),
-        lambda: f"{count} × {pattern!r} on the server's stderr:\n{srv.stderr[-3000:]}",
-        timeout,
-    )
+    stop_all(started)
 
 
 # ---------------------------------------------------------------------------- EMFILE

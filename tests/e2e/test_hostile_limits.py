@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import PSEUDO_PROMPT, TIMEOUT
+from conftest import PSEUDO_PROMPT, TIMEOUT, wait_stderr
 
 FULL = "! Serveur plein (3 connexions) : réessayez plus tard."
 PER_IP = "! Trop de connexions depuis votre adresse (16 au plus) : réessayez plus tard."
@@ -16,15 +16,6 @@ FLOOD = (
     "! Trop de messages (10 d'affilée, puis 5 par seconde au plus) : « m10 » a été refusé, "
     "renvoyez-le plus tard."
 )
-
-
-def wait_stderr(srv, pattern, timeout=TIMEOUT):
-    """Waits for a line of the server's stderr, where warnings go, that pattern matches."""
-    rx = re.compile(pattern)
-    deadline = time.monotonic() + timeout
-    while not rx.search(srv.stderr):
-        assert time.monotonic() < deadline, f"no {pattern!r} on stderr:\n{srv.stderr}"
-        time.sleep(0.02)  # polling a log, bounded by the deadline
 
 
 def connect_once_a_place_is_free(connect, port, refusal):

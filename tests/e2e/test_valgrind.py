@@ -14,8 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, PSEUDO_PROMPT, ROOT, SERVER_BIN, Proc, Server, require_binary
-from test_faults import flood_until_queued, holds_socket, server_side, wait_until
+from conftest import (
+    BUILD,
+    PSEUDO_PROMPT,
+    ROOT,
+    SERVER_BIN,
+    Proc,
+    Server,
+    require_binary,
+    wait_until,
+)
+from test_faults import flood_until_queued, holds_socket, server_side
 
 VALGRIND = shutil.which("valgrind")
 VALGRIND_ARGS = [
