@@ -30,6 +30,13 @@ void session_on_deadline(struct client *c);
  * unless reason is NULL (server shutdown), the leave is logged and told to the others. */
 void session_leave(struct client *c, const char *reason);
 
+/* The operator's commands (console.c), any thread. session_kick() disconnects the client
+ * whose pseudo is pseudo (len bytes, compared as pseudos are, without case), telling it and
+ * its room, with reason (NUL-terminated, sanitised, may be NULL). Returns 0, or -ENOENT if
+ * nobody has that pseudo. session_say() sends "* serveur : text" to everyone. */
+int session_kick(const char *pseudo, size_t len, const char *reason);
+void session_say(const char *text, size_t len);
+
 /* Sends a one-line reply of the given kind to c alone; text must be sanitised. */
 void session_reply(struct client *c, char kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
