@@ -118,9 +118,10 @@ bench-smoke: deps $(SERVER) $(BENCH)
 	bench/run.sh --smoke $(BUILD)
 
 # libFuzzer harnesses (clang, Debian's libclang-rt-14-dev), one per parser:
-# tests/fuzz/fuzz_NAME.c, built against the common modules alone, with its seeds in
-# tests/fuzz/corpus/NAME/. `make fuzz` runs each for FUZZ_SECONDS (tests/fuzz/run.sh: one
-# line of figures each, the log in build-fuzz/NAME.log); new inputs found go to
+# tests/fuzz/fuzz_NAME.c, built against the common modules (and the pure server module it
+# tests, named below), with its seeds in tests/fuzz/corpus/NAME/. `make fuzz` runs each
+# for FUZZ_SECONDS (tests/fuzz/run.sh: one line of figures each, the log in
+# build-fuzz/NAME.log); new inputs found go to
 # build-fuzz/corpus/NAME/, the seeds are only read. A crash fails the run and leaves its
 # input in build-fuzz/NAME-crash-*.
 FUZZ_SECONDS ?= 60
@@ -135,6 +136,9 @@ FUZZ_CFLAGS   = -std=c17 -D_POSIX_C_SOURCE=200809L $(WARNINGS) -Werror \
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(wildcard src/common/*.h) | deps-test
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS_UV)
+
+# A harness for a pure server module names that module here; its sources join $^ above.
+build-fuzz/fuzz_history: src/server/history_record.c src/server/history_record.h
 
 fuzz: deps-test $(FUZZERS)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
