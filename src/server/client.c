@@ -386,6 +386,23 @@ void client_close_after_flush(struct client *c, const char *reason)
     loop_set_deadline(client_loop(c), c, CLIENT_LINGER_MS);
 }
 
+bool client_shutdown(struct client *c, struct msg *m, uint64_t ms)
+{
+    if (c->closing || c->quitting) {
+        return false;
+    }
+    session_leave(c, NULL); /* nobody is left to tell */
+    bool queued = client_queue(c, m);
+    if (queued) {
+        msg_ref(m);
+    }
+    c->quitting = true; /* on_write_done() and client_flush() close it once all is written */
+    c->read_paused = false;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    loop_set_deadline(client_loop(c), c, ms);
+    return queued;
+}
+
 void client_on_deadline(struct client *c)
 {
     if (c->quitting) {

@@ -97,6 +97,11 @@ void client_flush(struct client *c);
  * once what is already queued for c has been written, or after CLIENT_LINGER_MS: the
  * answers to what c sent before "/quit" in the same packet still reach it. */
 void client_close_after_flush(struct client *c, const char *reason);
+/* The server stops (loop.c, INBOX_STOP): c leaves quietly (no leave notice, no log line),
+ * stops reading, is sent m (the notice; a reference of its own is taken), and closes once
+ * everything queued for it has been written, or after ms. Returns true if m was queued;
+ * false if c was leaving already (it closes within CLIENT_LINGER_MS) or is being dropped. */
+bool client_shutdown(struct client *c, struct msg *m, uint64_t ms);
 /* The deadline set with loop_set_deadline() has passed. */
 void client_on_deadline(struct client *c);
 

@@ -97,6 +97,9 @@ static void on_sweep(uv_timer_t *h)
         }
         struct client *c = l->timed.items[i];
         if (c->deadline <= now) {
+            if (l->stopping && c->quitting) {
+                l->shutdown_cut++; /* closed before it read everything it was sent */
+            }
             loop_clear_deadline(l, c);
             client_on_deadline(c);
         }
@@ -240,24 +243,45 @@ void loop_wake(struct loop *l)
     (void)r;
 }
 
-static void close_any_handle(uv_handle_t *h, void *arg)
+/* A /quit client may linger that long too: it must end within the shutdown's bound. */
+_Static_assert(CLIENT_LINGER_MS <= SHUTDOWN_FLUSH_MS, "a leaving client outlasts shutdown");
+
+struct stop_walk {
+    struct loop *l;
+    struct msg *notice; /* borrowed: the STOP entry holds it; may be NULL */
+};
+
+static void stop_any_handle(uv_handle_t *h, void *arg)
 {
-    struct loop *l = arg;
-    if (uv_is_closing(h) || h == (uv_handle_t *)&l->wake) {
-        return; /* the wake handle outlives the thread: see loop_release() */
+    struct stop_walk *w = arg;
+    struct loop *l = w->l;
+    if (uv_is_closing(h) || h == (uv_handle_t *)&l->wake || h == (uv_handle_t *)&l->flush ||
+        h == (uv_handle_t *)&l->sweep) {
+        return; /* the flush and the sweep serve the clients to the end: see loop_main() */
     }
     if (h->type == UV_TCP && h->data != NULL) {
-        client_close(h->data, NULL);
+        if (w->notice && client_shutdown(h->data, w->notice, SHUTDOWN_FLUSH_MS)) {
+            l->shutdown_told++;
+        } else if (!w->notice) {
+            client_close(h->data, NULL);
+        }
     } else {
-        uv_close(h, NULL); /* the loop's own and the listener's: freed after join */
+        uv_close(h, NULL); /* the listener's (loop 0): no more connections */
     }
 }
 
-static void stop(struct loop *l)
+/* Every client is sent the notice, stops being read, and closes once its output is
+ * written or at SHUTDOWN_FLUSH_MS; the listener closes. The wake handle stops counting:
+ * uv_run() returns when the last client is closed and the sweep stops with it. */
+static void stop(struct loop *l, struct msg *notice)
 {
     l->stopping = true;
-    uv_walk(&l->uv, close_any_handle, l);
-    uv_stop(&l->uv);
+    struct stop_walk w = {l, notice};
+    uv_walk(&l->uv, stop_any_handle, &w);
+    uv_unref((uv_handle_t *)&l->wake);
+    if (notice) {
+        msg_unref(notice);
+    }
 }
 
 static void drop_item(struct inbox_item *it);
@@ -276,7 +300,7 @@ static void run_item(struct loop *l, struct inbox_item *it)
         client_open(l, it->u.adopt.fd, it->u.adopt.ticket);
         break;
     case INBOX_STOP:
-        stop(l);
+        stop(l, it->u.m);
         break;
     }
 }
@@ -328,7 +352,11 @@ int loop_init(struct loop *l, unsigned index, const struct server_options *opts)
 static void *loop_main(void *arg)
 {
     struct loop *l = arg;
-    uv_run(&l->uv, UV_RUN_DEFAULT);
+    uv_run(&l->uv, UV_RUN_DEFAULT); /* returns once stopped and every client is closed */
+    assert(l->stopping && l->timed.len == 0);
+    uv_close((uv_handle_t *)&l->flush, NULL);
+    uv_close((uv_handle_t *)&l->sweep, NULL);
+    uv_run(&l->uv, UV_RUN_NOWAIT); /* their close callbacks; wake outlives the thread */
     return NULL;
 }
 
@@ -340,7 +368,7 @@ int loop_start(struct loop *l)
 /* Releases what an inbox entry holds without running it. */
 static void drop_item(struct inbox_item *it)
 {
-    if (it->kind == INBOX_DELIVER) {
+    if (it->kind == INBOX_DELIVER || (it->kind == INBOX_STOP && it->u.m)) {
         msg_unref(it->u.m);
     } else if (it->kind == INBOX_ADOPT) {
         close(it->u.adopt.fd);

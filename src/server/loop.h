@@ -30,16 +30,24 @@ struct msg;
 /* How often deadlines are checked: they are for seconds-long limits, not for precision. */
 #define LOOP_SWEEP_MS 250
 
+/* How long a stopping loop lets its clients read what is queued for them, the notice that
+ * the server stops included, before it closes them anyway: the same grace as a client's
+ * /quit (CLIENT_LINGER_MS). A client that reads at all takes its whole --max-backlog
+ * (1 MiB) in that time over any link faster than 4 Mbit/s; one that does not read is not
+ * worth keeping a restart waiting for, and an init system's stop timeout (systemd's 90 s)
+ * stays far away. Checked by the sweep, so the wait is at most this plus LOOP_SWEEP_MS. */
+#define SHUTDOWN_FLUSH_MS 2000
+
 enum inbox_kind {
     INBOX_DELIVER, /* fan m out to this loop's members; the entry holds a reference */
     INBOX_ADOPT,   /* serve the accepted socket fd on this loop */
-    INBOX_STOP,    /* close every client and handle; the thread returns */
+    INBOX_STOP,    /* send m to every client, stop reading, flush, close; then return */
 };
 
 struct inbox_item {
     enum inbox_kind kind;
     union {
-        struct msg *m; /* ref held, for INBOX_DELIVER */
+        struct msg *m; /* ref held, for INBOX_DELIVER, and INBOX_STOP's notice (or NULL) */
         struct {
             int fd;          /* owned */
             uint32_t ticket; /* owned: its admission (admission.h) */
@@ -77,6 +85,8 @@ struct loop {
     size_t spare_cap;
 
     bool stopping;                 /* INBOX_STOP ran: later items are dropped, not run */
+    size_t shutdown_told;          /* clients sent INBOX_STOP's notice; read after join */
+    size_t shutdown_cut;           /* clients closed at their deadline while stopping */
     struct client_set members;     /* joined clients: they receive broadcasts */
     struct client_set pending;     /* clients with output to write this turn */
     struct client_set timed;       /* clients with a deadline; swept by `sweep` */
@@ -93,7 +103,8 @@ struct loop {
 int loop_init(struct loop *l, unsigned index, const struct server_options *opts);
 /* Starts the loop's thread. */
 int loop_start(struct loop *l);
-/* Waits for the thread to return after INBOX_STOP. */
+/* Waits for the thread to return after INBOX_STOP: once its last client is closed, within
+ * SHUTDOWN_FLUSH_MS (plus a sweep) of the STOP entry. */
 void loop_join(struct loop *l);
 /* Frees what is left: the wake handle, unrun inbox items, the loop. Main thread, and only
  * once every loop has been joined, since any loop may still wake any other. */

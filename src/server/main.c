@@ -1,15 +1,20 @@
 /* main.c - causerie-server: the address prompt, the loop threads, and shutdown.
  *
  * The main thread parses options, asks for the address to listen on (as the original
- * did), binds, starts one loop thread per --threads, and then only waits for a signal.
- * SIGINT, SIGTERM and SIGHUP are blocked in every thread and taken here with sigwait(),
- * so no loop is ever interrupted by a handler; shutdown posts INBOX_STOP to each loop.
+ * did), binds, starts one loop thread per --threads, and then only waits: for a stop
+ * signal, or for the operator's console (console.h) to say /quit. SIGINT, SIGTERM and
+ * SIGHUP are blocked in every thread and read from a signalfd here, so no thread is ever
+ * interrupted by a handler; shutdown posts INBOX_STOP to each loop with the notice every
+ * client is sent, and waits for the loops to finish.
  */
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,8 +23,10 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "console.h"
 #include "listener.h"
 #include "loop.h"
+#include "msg.h"
 #include "options.h"
 #include "pseudo.h"
 #include "registry.h"
@@ -138,15 +145,111 @@ static unsigned default_threads(void)
     return n > MAX_THREADS ? MAX_THREADS : (unsigned)n;
 }
 
-/* Runs the loops until a signal asks us to stop. Returns the process's exit status. */
-static int serve(const struct server_options *o, struct listener *ls)
+/* The signals that stop the server gracefully. SIGHUP too: the terminal the operator
+ * watched is gone, and the clients are better told than left hanging. */
+static const int stop_signal_list[] = {SIGINT, SIGTERM, SIGHUP};
+#define N_STOP_SIGNALS (sizeof(stop_signal_list) / sizeof(stop_signal_list[0]))
+
+static const char *signal_name(int sig)
+{
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
+}
+
+/* The stop signal read from the signalfd sfd, or 0 if none was pending. */
+static int take_stop_signal(int sfd)
+{
+    struct signalfd_siginfo si;
+    ssize_t n = read(sfd, &si, sizeof(si));
+    return n == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
+}
+
+/* Waits for a stop signal or the console's /quit, running console commands meanwhile, and
+ * writes which it was into why, for the log. The stop signals stay blocked in every thread
+ * and are read from a signalfd, polled together with the console's descriptor: no handler
+ * ever interrupts a command or a loop thread, a signal that arrives while a command runs
+ * is read at the next wait, and nothing depends on how a sanitizer defers handlers. */
+static void wait_for_stop(const sigset_t *stop_signals, struct console *k, char *why, size_t size)
+{
+    int sfd = signalfd(-1, stop_signals, SFD_CLOEXEC);
+    if (sfd < 0) {
+        log_error("impossible d'attendre les signaux d'arrêt (%s)", strerror(errno));
+        exit(1);
+    }
+    /* A server sent to the background would be stopped whole (every loop with it) by
+     * reading its terminal; ignored, the read fails with EIO and only the console stops. */
+    signal(SIGTTIN, SIG_IGN);
+    int sig = 0;
+    while (sig == 0 && !k->quit) {
+        struct pollfd fds[2] = {{.fd = sfd, .events = POLLIN},
+                                {.fd = console_fd(k), .events = POLLIN}};
+        int r = poll(fds, fds[1].fd >= 0 ? 2 : 1, -1);
+        if (r < 0 && errno != EINTR) {
+            log_error("attente des signaux d'arrêt impossible (%s)", strerror(errno));
+            exit(1);
+        }
+        if (r > 0 && fds[0].revents) {
+            sig = take_stop_signal(sfd);
+        } else if (r > 0 && fds[1].revents) {
+            console_on_readable(k); /* also at end of input or on an error: it then stops */
+        }
+    }
+    close(sfd);
+    if (sig != 0) {
+        snprintf(why, size, "signal %s", signal_name(sig));
+    } else {
+        snprintf(why, size, "commande /quit de la console");
+    }
+}
+
+/* Logs how many clients were told the server stops, if any: the shutdown's last line. */
+static void log_told(const struct loop *loops, unsigned n)
+{
+    size_t told = 0, cut = 0;
+    for (unsigned i = 0; i < n; i++) {
+        told += loops[i].shutdown_told;
+        cut += loops[i].shutdown_cut;
+    }
+    if (cut == 1) {
+        log_warn("1 connexion fermée avant d'avoir lu tout ce qui lui restait, au bout de %d ms",
+                 SHUTDOWN_FLUSH_MS);
+    } else if (cut > 1) {
+        log_warn("%zu connexions fermées avant d'avoir lu tout ce qui leur restait, au bout de "
+                 "%d ms",
+                 cut, SHUTDOWN_FLUSH_MS);
+    }
+    /* Nothing when nobody was connected: "Arrêt du serveur" stays the last line then. */
+    if (told == 1) {
+        log_info("Serveur arrêté : 1 client prévenu.");
+    } else if (told > 1) {
+        log_info("Serveur arrêté : %zu clients prévenus.", told);
+    }
+}
+
+/* Asks every loop to stop: each sends notice to its clients, flushes them (within
+ * SHUTDOWN_FLUSH_MS), closes them and returns. */
+static void stop_loops(struct loop *loops, unsigned n)
+{
+    static const char text[] = "Le serveur s'arrête.";
+    struct msg *notice = msg_new(0, '*', text, sizeof(text) - 1); /* one for every client */
+    msg_ref_many(notice, n);                                      /* one per STOP entry */
+    for (unsigned i = 0; i < n; i++) {
+        if (loop_post(&loops[i], (struct inbox_item){.kind = INBOX_STOP, .u.m = notice})) {
+            loop_wake(&loops[i]);
+        }
+    }
+    msg_unref(notice);
+}
+
+/* Runs the loops until a signal or the console asks us to stop. Returns the process's
+ * exit status. */
+static int serve(const struct server_options *o, struct listener *ls, bool console)
 {
     unsigned n = o->threads ? o->threads : default_threads();
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGHUP);
+    for (size_t i = 0; i < N_STOP_SIGNALS; i++) {
+        sigaddset(&stop_signals, stop_signal_list[i]);
+    }
     /* Blocked before any thread starts, so every thread inherits the mask. */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
@@ -169,22 +272,20 @@ static int serve(const struct server_options *o, struct listener *ls)
     }
     log_info("En écoute sur %s (%u fil%s d'exécution)", ls->name, n, n > 1 ? "s" : "");
 
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    log_info("Arrêt du serveur (signal %s)", sig == SIGINT    ? "SIGINT"
-                                             : sig == SIGTERM ? "SIGTERM"
-                                                              : "SIGHUP");
-    for (unsigned i = 0; i < n; i++) {
-        if (loop_post(&loops[i], (struct inbox_item){.kind = INBOX_STOP})) {
-            loop_wake(&loops[i]);
-        }
-    }
+    struct console k;
+    console_init(&k, console);
+    char why[64];
+    wait_for_stop(&stop_signals, &k, why, sizeof(why));
+    console_release(&k);
+    log_info("Arrêt du serveur (%s)", why);
+    stop_loops(loops, n);
     for (unsigned i = 0; i < n; i++) {
         loop_join(&loops[i]);
     }
     for (unsigned i = 0; i < n; i++) {
         loop_release(&loops[i]);
     }
+    log_told(loops, n);
     broadcast_shutdown();
     free(loops);
     return 0;
@@ -192,6 +293,10 @@ static int serve(const struct server_options *o, struct listener *ls)
 
 int main(int argc, char **argv)
 {
+    bool console = console_check_stdin(); /* before anything opens a descriptor */
+    /* The console reads descriptor 0 itself after the address prompt: stdio must not read
+     * ahead past the address line, or the commands piped after it would be lost. */
+    setvbuf(stdin, NULL, _IONBF, 0);
     struct server_options o;
     struct buf out = BUF_INIT;
     int r = options_parse(&o, argc, argv, &out);
@@ -217,7 +322,7 @@ int main(int argc, char **argv)
     admission_init(o.max_clients, o.max_per_ip);
     session_init();
 
-    int status = serve(&o, &ls);
+    int status = serve(&o, &ls, console);
 
     listener_release(&ls);
     session_shutdown();
