@@ -20,6 +20,7 @@
 #include "common/xalloc.h"
 #include "loop.h"
 #include "msg.h"
+#include "room.h"
 #include "session.h"
 
 /* Messages per uv_write(), which is one writev(): Linux's IOV_MAX. A turn can queue
@@ -178,6 +179,7 @@ static void drop_slow_client(struct client *c)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+static void resume_input(struct client *c);
 
 /* Hands the n oldest queued messages, whose iovec is bufs (its first entry already
  * advanced past what uv_try_write() sent), to uv_write(), which finishes them when the
@@ -251,7 +253,7 @@ void client_flush(struct client *c)
         drop_slow_client(c);
         return;
     }
-    if (c->read_paused && !c->quitting) {
+    if (c->read_paused && !c->quitting && c->holds == 0) {
         /* What it sent last turn has been fanned out and is being written: read more. */
         c->read_paused = false;
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -281,24 +283,22 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     b->len = sizeof(client_loop(c)->read_buf);
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+/* Handles the lines of in[0..len) one by one. A line that moves c to another room has
+ * its effect in the order of messages, later (room.h); the lines after it must not be
+ * handled before that, or their answers would overtake the move's, so they are parked
+ * with the loop, unread, until the move has run (client_unhold()). Parked input past one
+ * read buffer stops the reading. */
+static void handle_input(struct client *c, const char *in, size_t in_len)
 {
-    struct client *c = s->data;
-    if (nread < 0) {
-        client_close(c, fr_strerror((int)nread));
-        return;
-    }
-    const char *in = b->base;
-    size_t in_len = (size_t)nread;
-    if (in_len == sizeof(client_loop(c)->read_buf)) {
-        /* A full buffer: the sender has more. Take no more from it this turn (libuv would
-         * read up to 32 times), so one sender can neither hog the loop nor queue more for
-         * the others in one turn than one write can carry. The flush resumes it. */
-        uv_read_stop(s);
-        c->read_paused = true;
-        loop_mark_pending(client_loop(c), c);
-    }
     while (!c->closing && !c->quitting) {
+        if (c->holds > 0 && in_len > 0) {
+            if (loop_park_input(client_loop(c), c, in, in_len) >= LOOP_READ_BUF_SIZE &&
+                !c->read_paused) {
+                uv_read_stop((uv_stream_t *)&c->tcp);
+                c->read_paused = true; /* the flush reads on once the moves are done */
+            }
+            break;
+        }
         const char *line;
         size_t len;
         int r = proto_framer_next(&c->framer, &in, &in_len, &line, &len);
@@ -313,16 +313,106 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     session_on_read_done(c);
 }
 
+/* The moves are done: the parked input, if any, is handled now, as if just read. */
+static void resume_input(struct client *c)
+{
+    struct buf parked = BUF_INIT;
+    if (loop_take_parked(client_loop(c), c, &parked)) {
+        handle_input(c, parked.data, parked.len);
+        buf_release(&parked);
+    }
+    if (c->read_paused) {
+        loop_mark_pending(client_loop(c), c); /* the flush starts reading again */
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct client *c = s->data;
+    if (nread < 0) {
+        client_close(c, fr_strerror((int)nread));
+        return;
+    }
+    if ((size_t)nread == sizeof(client_loop(c)->read_buf)) {
+        /* A full buffer: the sender has more. Take no more from it this turn (libuv would
+         * read up to 32 times), so one sender can neither hog the loop nor queue more for
+         * the others in one turn than one write can carry. The flush resumes it. */
+        uv_read_stop(s);
+        c->read_paused = true;
+        loop_mark_pending(client_loop(c), c);
+    }
+    handle_input(c, b->base, (size_t)nread);
+}
+
 /* ---------------------------------------------------------------- life cycle */
+
+static void client_free(struct client *c)
+{
+    assert(c->closing && c->closed && c->holds == 0 && !c->writing && c->q_len == 0);
+    assert(!c->person && c->recv_room == ROOM_NONE); /* session_leave() released them */
+    proto_framer_release(&c->framer);
+    admission_release(c->admission);
+    free(c);
+}
 
 static void on_closed(uv_handle_t *h)
 {
     struct client *c = h->data;
-    assert(c->closing && !c->writing && c->q_len == 0);
-    assert(!c->pseudo); /* session_leave() released it */
-    proto_framer_release(&c->framer);
-    admission_release(c->admission);
-    free(c);
+    c->closed = true;
+    if (c->holds == 0) {
+        client_free(c); /* otherwise the last client_unhold() does */
+    }
+}
+
+bool client_can_hold(const struct client *c)
+{
+    return c->holds < CLIENT_HOLDS_MAX;
+}
+
+void client_hold(struct client *c)
+{
+    assert(client_can_hold(c));
+    c->holds++;
+}
+
+void client_unhold(struct client *c)
+{
+    assert(c->holds > 0);
+    if (--c->holds > 0) {
+        return;
+    }
+    if (c->closed) {
+        client_free(c);
+    } else if (!c->closing) {
+        resume_input(c);
+    }
+}
+
+bool client_in_chat(const struct client *c)
+{
+    return c->person && !c->closing && !c->quitting;
+}
+
+static uint32_t *member_index_of(struct client *c)
+{
+    return &c->member_index;
+}
+
+void client_enter_room(struct client *c, struct room *r)
+{
+    assert(c->recv_room == ROOM_NONE);
+    client_set_add(room_members(r, client_loop(c)->index), c, &c->member_index);
+    c->recv_room = r->slot;
+}
+
+void client_leave_room(struct client *c)
+{
+    if (c->recv_room == ROOM_NONE) {
+        return;
+    }
+    struct client_set *set = room_members(room_at(c->recv_room), client_loop(c)->index);
+    client_set_remove(set, &c->member_index, member_index_of);
+    c->recv_room = ROOM_NONE;
 }
 
 void client_open(struct loop *l, int fd, uint32_t admission)
@@ -332,6 +422,7 @@ void client_open(struct loop *l, int fd, uint32_t admission)
     c->member_index = CLIENT_NO_INDEX;
     c->pending_index = CLIENT_NO_INDEX;
     c->timed_index = CLIENT_NO_INDEX;
+    c->recv_room = ROOM_NONE;
     c->admission = admission;
     c->state = SESSION_HANDSHAKE;
     proto_framer_init(&c->framer, l->opts->max_line);
@@ -363,6 +454,7 @@ void client_close(struct client *c, const char *reason)
     }
     c->closing = true;
     session_leave(c, reason);
+    loop_drop_parked(client_loop(c), c);
     loop_unmark_pending(client_loop(c), c);
     loop_clear_deadline(client_loop(c), c);
     queue_drop_all(c);

@@ -14,12 +14,13 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "client_set.h"
 #include "common/proto.h"
 
 struct loop;
 struct msg;
-
-#define CLIENT_NO_INDEX UINT32_MAX
+struct person;
+struct room;
 
 enum session_state {
     SESSION_HANDSHAKE, /* waiting for a valid pseudo */
@@ -35,13 +36,13 @@ struct client_ring {
 
 /* Kept small, since there is one per connection: on x86-64 with libuv 1.44 it is 344
  * bytes, which glibc's malloc serves from a 352-byte chunk (docs/PERFORMANCE.md). Fields
- * are ordered so that no padding is left between them, and flags are bits; mind the size
- * when adding one. */
+ * are ordered so that no padding is left between them, and flags are bits (32 of them,
+ * all used); mind the size when adding one. */
 struct client {
-    uv_tcp_t tcp;       /* tcp.data points back here; tcp.loop->data is the owning struct loop */
-    uint64_t id;        /* unique for the process's life; messages name their origin by it */
-    const char *pseudo; /* NULL until the handshake succeeds; then the registry's copy,
-                         * valid until session.c releases it */
+    uv_tcp_t tcp;          /* tcp.data points back here; tcp.loop->data is the owning struct loop */
+    uint64_t id;           /* unique for the process's life; messages name their origin by it */
+    struct person *person; /* NULL until the handshake succeeds; then who it is on the
+                            * server (registry.h), until session.c releases it */
 
     /* Refs to send, oldest first: a lone message in `one` (no allocation: an idle client
      * receiving a broadcast allocates nothing), from two on in an owned ring. */
@@ -56,18 +57,25 @@ struct client {
     struct proto_framer framer;
     uint32_t q_len;
 
-    uint32_t member_index;    /* place in loop->members, or CLIENT_NO_INDEX */
+    uint32_t member_index;    /* place in its room's members on this loop, or CLIENT_NO_INDEX */
     uint32_t pending_index;   /* place in loop->pending, or CLIENT_NO_INDEX */
     uint32_t timed_index;     /* place in loop->timed, or CLIENT_NO_INDEX */
     uint32_t admission;       /* its place in admission.c's count, released when closed */
     unsigned state : 1;       /* enum session_state */
     unsigned q_ring : 1;      /* the queue is a ring */
     unsigned closing : 1;     /* client_close() ran; on_closed() will free */
+    unsigned closed : 1;      /* on_closed() ran, but holds kept it allocated */
     unsigned quitting : 1;    /* left; closes once its output is written, or at its deadline */
     unsigned writing : 1;     /* a uv_write() is in flight */
     unsigned overflow : 1;    /* past --max-backlog with its socket full: closed at next flush */
     unsigned read_paused : 1; /* read a full buffer this turn; the flush reads on */
+    unsigned holds : 8;       /* inbox entries of this loop that point at it (moves) */
+    unsigned recv_room : 16;  /* slot of the room whose members it is among, or ROOM_NONE */
 };
+
+/* The most entries that may point at one client: a client sending /join faster than its
+ * own loop runs the moves is told to wait (room.c). */
+#define CLIENT_HOLDS_MAX 255
 
 /* The loop that owns c, found through its handle rather than stored again. */
 static inline struct loop *client_loop(const struct client *c)
@@ -104,6 +112,20 @@ void client_close_after_flush(struct client *c, const char *reason);
 bool client_shutdown(struct client *c, struct msg *m, uint64_t ms);
 /* The deadline set with loop_set_deadline() has passed. */
 void client_on_deadline(struct client *c);
+
+/* An inbox entry of c's loop points at c: c stays allocated, even once closed, until as
+ * many client_unhold() calls. client_can_hold() says if one more is allowed. Loop thread. */
+bool client_can_hold(const struct client *c);
+void client_hold(struct client *c);
+/* Drops a hold; frees c if it was the last and c is closed already. */
+void client_unhold(struct client *c);
+
+/* Joined, not leaving: c receives what its room is sent. */
+bool client_in_chat(const struct client *c);
+/* c becomes one of the members of room r on its loop / stops being one (if it was).
+ * Loop thread; room.c calls them, in the order the moves were stamped. */
+void client_enter_room(struct client *c, struct room *r);
+void client_leave_room(struct client *c);
 
 /* Starts closing c: tells session.c (which tells the others, with reason, unless reason is
  * NULL for a quiet close at shutdown), drops its output, closes the socket. Safe to call

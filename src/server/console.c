@@ -18,6 +18,8 @@
 #include "common/fr.h"
 #include "common/log.h"
 #include "common/sanitize.h"
+#include "room.h"
+#include "session.h"
 
 /* Bytes taken from stdin per read(2): a typed line or a short burst from a pipe. */
 #define CONSOLE_READ_SIZE 4096
@@ -25,7 +27,7 @@
  * (log.c), which would otherwise cut it anywhere, in the middle of a character too. */
 #define CONSOLE_LOG_QUOTE 200
 
-#define COMMAND_LIST "/quit"
+#define COMMAND_LIST "/who, /rooms, /kick, /say, /quit"
 
 /* ---------------------------------------------------------------- output */
 
@@ -91,8 +93,80 @@ static void cmd_quit(struct console *k, const char *args, size_t len)
     k->quit = true;
 }
 
+/* The next word of args, or false; a second word where none is expected is refused. */
+static bool one_word(const char **args, size_t *len, const char **w, size_t *w_len)
+{
+    return command_next_word(args, len, w, w_len);
+}
+
+static void cmd_who(struct console *k, const char *args, size_t len)
+{
+    (void)k;
+    const char *room = NULL, *extra;
+    size_t room_len = 0, extra_len;
+    if (one_word(&args, &len, &room, &room_len) && one_word(&args, &len, &extra, &extra_len)) {
+        put_line(STDERR_FILENO, "Usage : /who [SALON]");
+        return;
+    }
+    struct buf out = BUF_INIT;
+    int r = room_who_text(room, room_len, &out);
+    if (r == -EINVAL) {
+        put_line(STDERR_FILENO, "Nom de salon invalide : 1 à 32 caractères visibles, sans espace.");
+    } else if (r == -ENOENT) {
+        int skip = room[0] == '#';
+        put_line(STDERR_FILENO, "Salon inconnu : #%.*s.", (int)room_len - skip, room + skip);
+    } else {
+        put_text(STDOUT_FILENO, &out);
+    }
+    buf_release(&out);
+}
+
+static void cmd_rooms(struct console *k, const char *args, size_t len)
+{
+    (void)k;
+    (void)args;
+    (void)len;
+    struct buf out = BUF_INIT;
+    size_t n = room_list_text(&out);
+    struct buf all = BUF_INIT;
+    buf_appendf(&all, "%zu salon%s :\n%s", n, n > 1 ? "s" : "", out.data);
+    put_text(STDOUT_FILENO, &all); /* one write: log lines never land inside the list */
+    buf_release(&all);
+    buf_release(&out);
+}
+
+static void cmd_kick(struct console *k, const char *args, size_t len)
+{
+    (void)k;
+    const char *pseudo;
+    size_t pseudo_len;
+    if (!command_next_word(&args, &len, &pseudo, &pseudo_len)) {
+        put_line(STDERR_FILENO, "Usage : /kick PSEUDO [RAISON]");
+        return;
+    }
+    struct buf reason = BUF_INIT;
+    buf_append(&reason, args, len);
+    if (session_kick(pseudo, pseudo_len, reason.data) < 0) {
+        put_line(STDERR_FILENO, "Pseudo inconnu : %.*s", (int)pseudo_len, pseudo);
+    } else {
+        put_line(STDOUT_FILENO, "%.*s est expulsé.", (int)pseudo_len, pseudo);
+    }
+    buf_release(&reason);
+}
+
+static void cmd_say(struct console *k, const char *args, size_t len)
+{
+    (void)k;
+    if (len == 0) {
+        put_line(STDERR_FILENO, "Usage : /say TEXTE");
+        return;
+    }
+    session_say(args, len);
+}
+
 static const struct console_command commands[] = {
-    {"quit", cmd_quit},
+    {"who", cmd_who}, {"rooms", cmd_rooms}, {"kick", cmd_kick},
+    {"say", cmd_say}, {"quit", cmd_quit},
 };
 
 static void run_line(struct console *k, const char *line, size_t len)

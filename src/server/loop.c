@@ -15,66 +15,28 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "msg.h"
+#include "registry.h"
+#include "room.h"
+#include "session.h"
 
-/* ---------------------------------------------------------------- client sets */
-
-static void set_add(struct client_set *s, struct client *c, uint32_t *index)
-{
-    assert(*index == CLIENT_NO_INDEX);
-    if (s->len == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 16;
-        s->items = xreallocarray(s->items, s->cap, sizeof(*s->items));
-    }
-    *index = s->len;
-    s->items[s->len++] = c;
-}
-
-/* Removes the client whose index field is *index, moving the last one into its place;
- * index_of tells where the moved client keeps its index. */
-static void set_remove(struct client_set *s, uint32_t *index,
-                       uint32_t *(*index_of)(struct client *))
-{
-    uint32_t i = *index;
-    assert(i < s->len);
-    struct client *last = s->items[--s->len];
-    s->items[i] = last;
-    *index_of(last) = i;
-    *index = CLIENT_NO_INDEX;
-}
-
-static uint32_t *member_index_of(struct client *c)
-{
-    return &c->member_index;
-}
+/* ---------------------------------------------------------------- pending clients */
 
 static uint32_t *pending_index_of(struct client *c)
 {
     return &c->pending_index;
 }
 
-void loop_add_member(struct loop *l, struct client *c)
-{
-    set_add(&l->members, c, &c->member_index);
-}
-
-void loop_remove_member(struct loop *l, struct client *c)
-{
-    if (c->member_index != CLIENT_NO_INDEX) {
-        set_remove(&l->members, &c->member_index, member_index_of);
-    }
-}
-
 void loop_mark_pending(struct loop *l, struct client *c)
 {
     if (c->pending_index == CLIENT_NO_INDEX) {
-        set_add(&l->pending, c, &c->pending_index);
+        client_set_add(&l->pending, c, &c->pending_index);
     }
 }
 
 void loop_unmark_pending(struct loop *l, struct client *c)
 {
     if (c->pending_index != CLIENT_NO_INDEX) {
-        set_remove(&l->pending, &c->pending_index, pending_index_of);
+        client_set_remove(&l->pending, &c->pending_index, pending_index_of);
     }
 }
 
@@ -110,7 +72,7 @@ void loop_set_deadline(struct loop *l, struct client *c, uint64_t ms)
 {
     c->deadline = uv_now(&l->uv) + ms;
     if (c->timed_index == CLIENT_NO_INDEX) {
-        set_add(&l->timed, c, &c->timed_index);
+        client_set_add(&l->timed, c, &c->timed_index);
     }
     if (!uv_is_active((uv_handle_t *)&l->sweep)) {
         uv_timer_start(&l->sweep, on_sweep, LOOP_SWEEP_MS, LOOP_SWEEP_MS);
@@ -122,9 +84,65 @@ void loop_clear_deadline(struct loop *l, struct client *c)
     if (c->timed_index == CLIENT_NO_INDEX) {
         return;
     }
-    set_remove(&l->timed, &c->timed_index, timed_index_of);
+    client_set_remove(&l->timed, &c->timed_index, timed_index_of);
     if (l->timed.len == 0) {
         uv_timer_stop(&l->sweep); /* an idle server wakes for nothing */
+    }
+}
+
+/* ---------------------------------------------------------------- parked input */
+
+/* The parked input of c, or NULL. A walk: a loop parks for a handful of clients at most,
+ * each for the time its own loop takes to run one inbox entry. */
+static struct parked_input *find_parked(struct loop *l, const struct client *c)
+{
+    for (uint32_t i = 0; i < l->n_parked; i++) {
+        if (l->parked[i].c == c) {
+            return &l->parked[i];
+        }
+    }
+    return NULL;
+}
+
+size_t loop_park_input(struct loop *l, struct client *c, const char *data, size_t len)
+{
+    struct parked_input *p = find_parked(l, c);
+    if (!p) {
+        if (l->n_parked == l->parked_cap) {
+            l->parked_cap = l->parked_cap ? l->parked_cap * 2 : 4;
+            l->parked = xreallocarray(l->parked, l->parked_cap, sizeof(*l->parked));
+        }
+        p = &l->parked[l->n_parked++];
+        p->c = c;
+        buf_init(&p->in);
+    }
+    buf_append(&p->in, data, len);
+    return p->in.len;
+}
+
+/* Removes p from the array, moving the last entry into its place. */
+static void remove_parked(struct loop *l, struct parked_input *p)
+{
+    *p = l->parked[--l->n_parked];
+}
+
+bool loop_take_parked(struct loop *l, struct client *c, struct buf *out)
+{
+    struct parked_input *p = find_parked(l, c);
+    if (!p) {
+        return false;
+    }
+    *out = p->in;
+    remove_parked(l, p);
+    return true;
+}
+
+void loop_drop_parked(struct loop *l, struct client *c)
+{
+    struct parked_input *p = find_parked(l, c);
+    if (p) {
+        buf_release(&p->in);
+        remove_parked(l, p);
     }
 }
 
@@ -188,16 +206,31 @@ static void release_all(struct loop *l)
 
 /* ---------------------------------------------------------------- fan-out and flush */
 
-/* Queues m for every member but its origin, then takes all their references in one atomic
- * addition and drops the inbox entry's: a message costs one atomic operation per loop, not
- * one per recipient. */
+/* Queues m for every client of set but its origin; returns how many took it. No
+ * reference is taken here: see fan_out(). */
+static unsigned queue_for_set(const struct client_set *set, struct msg *m)
+{
+    unsigned queued = 0;
+    for (uint32_t i = 0; i < set->len; i++) {
+        struct client *c = set->items[i];
+        if (c->id != m->origin && client_queue(c, m)) {
+            queued++;
+        }
+    }
+    return queued;
+}
+
+/* Queues m for the clients of its room on this loop (of every room when it has none),
+ * then takes all their references in one atomic addition and drops the inbox entry's: a
+ * message costs one atomic operation per loop, not one per recipient. */
 static void fan_out(struct loop *l, struct msg *m)
 {
     unsigned queued = 0;
-    for (uint32_t i = 0; i < l->members.len; i++) {
-        struct client *c = l->members.items[i];
-        if (c->id != m->origin && client_queue(c, m)) {
-            queued++;
+    if (m->room) {
+        queued = queue_for_set(room_members(m->room, l->index), m);
+    } else {
+        for (unsigned i = 0; i < room_slot_count(); i++) {
+            queued += queue_for_set(room_members(room_at(i), l->index), m);
         }
     }
     if (queued) {
@@ -302,6 +335,13 @@ static void run_item(struct loop *l, struct inbox_item *it)
     case INBOX_STOP:
         stop(l, it->u.m);
         break;
+    case INBOX_MOVE:
+        room_move_run(l, it->u.move);
+        break;
+    case INBOX_PRIVATE:
+    case INBOX_KICK:
+        session_on_person_item(it->u.person.p, it->u.person.m, it->kind == INBOX_KICK);
+        break;
     }
 }
 
@@ -368,11 +408,27 @@ int loop_start(struct loop *l)
 /* Releases what an inbox entry holds without running it. */
 static void drop_item(struct inbox_item *it)
 {
-    if (it->kind == INBOX_DELIVER || (it->kind == INBOX_STOP && it->u.m)) {
-        msg_unref(it->u.m);
-    } else if (it->kind == INBOX_ADOPT) {
+    switch (it->kind) {
+    case INBOX_DELIVER:
+    case INBOX_STOP:
+        if (it->u.m) {
+            msg_unref(it->u.m);
+        }
+        break;
+    case INBOX_ADOPT:
         close(it->u.adopt.fd);
         admission_release(it->u.adopt.ticket);
+        break;
+    case INBOX_MOVE:
+        room_move_drop(it->u.move); /* may free a client that closed meanwhile */
+        break;
+    case INBOX_PRIVATE:
+    case INBOX_KICK:
+        person_unref(it->u.person.p);
+        if (it->u.person.m) {
+            msg_unref(it->u.person.m);
+        }
+        break;
     }
 }
 
@@ -399,9 +455,10 @@ void loop_release(struct loop *l)
     pthread_mutex_destroy(&l->inbox_lock);
     free(l->inbox);
     free(l->spare);
-    free(l->members.items);
-    free(l->pending.items);
-    free(l->timed.items);
+    client_set_release(&l->pending);
+    client_set_release(&l->timed);
+    assert(l->n_parked == 0); /* every client closed, and client_close() drops its input */
+    free(l->parked);
     free(l->releases);
     buf_release(&l->scratch);
 }

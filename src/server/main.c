@@ -24,12 +24,14 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "console.h"
+#include "history_file.h"
 #include "listener.h"
 #include "loop.h"
 #include "msg.h"
 #include "options.h"
 #include "pseudo.h"
 #include "registry.h"
+#include "room.h"
 #include "session.h"
 
 /* Reads one line from stdin; returns false at end of input. The line is trimmed, and
@@ -240,11 +242,79 @@ static void stop_loops(struct loop *loops, unsigned n)
     msg_unref(notice);
 }
 
+/* ---------------------------------------------------------------- the history file */
+
+struct history_load {
+    const char *path;
+    size_t records, damaged;
+};
+
+static void on_history_record(const struct history_record *r, void *ctx)
+{
+    struct history_load *load = ctx;
+    if (room_restore(r)) {
+        load->records++;
+    } else {
+        load->damaged++;
+        log_warn("historique : %s, ligne %zu : nom de salon invalide ; enregistrement ignoré",
+                 load->path, load->records + load->damaged);
+    }
+}
+
+static void on_history_damage(size_t line_no, const char *why, void *ctx)
+{
+    struct history_load *load = ctx;
+    load->damaged++;
+    log_warn("historique : %s, ligne %zu : %s ; enregistrement ignoré", load->path, line_no, why);
+}
+
+struct kept_lines {
+    struct history_record *recs; /* owned array; the texts are the rooms' */
+    size_t n, cap;
+};
+
+static void collect_kept(const struct room *r, const struct history_entry *e, void *ctx)
+{
+    struct kept_lines *k = ctx;
+    if (k->n == k->cap) {
+        k->cap = k->cap ? k->cap * 2 : 256;
+        k->recs = xreallocarray(k->recs, k->cap, sizeof(*k->recs));
+    }
+    k->recs[k->n++] =
+        (struct history_record){e->time, r->name, strlen(r->name), e->m->data, e->m->len - 1};
+}
+
+/* Reads the history file back into the rooms, then compacts it to what they kept, so that
+ * it holds at most --max-rooms × --history records after each start. Exits with status 1
+ * if the file cannot be opened or read; damaged records are logged and skipped. */
+static struct history_file *open_history(const char *path)
+{
+    struct history_load load = {.path = path};
+    struct history_file *f;
+    struct buf err = BUF_INIT;
+    if (history_file_open(path, on_history_record, on_history_damage, &load, &f, &err) < 0) {
+        log_error("%s", err.data);
+        exit(1);
+    }
+    struct kept_lines kept = {0};
+    room_each_kept(collect_kept, &kept);
+    if (history_file_rewrite(f, kept.recs, kept.n, &err) < 0) {
+        log_warn("historique : %s ; le fichier reste tel quel", err.data);
+    }
+    log_info("historique : %zu messages relus dans %s, %zu gardés%s", load.records, path, kept.n,
+             load.damaged ? ", des enregistrements abîmés ont été ignorés" : "");
+    free(kept.recs);
+    buf_release(&err);
+    return f;
+}
+
 /* Runs the loops until a signal or the console asks us to stop. Returns the process's
  * exit status. */
 static int serve(const struct server_options *o, struct listener *ls, bool console)
 {
     unsigned n = o->threads ? o->threads : default_threads();
+    room_init(o->max_rooms, n, o->history, o->announce_max);
+    struct history_file *history = o->history_file ? open_history(o->history_file) : NULL;
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     for (size_t i = 0; i < N_STOP_SIGNALS; i++) {
@@ -261,7 +331,7 @@ static int serve(const struct server_options *o, struct listener *ls, bool conso
             exit(1);
         }
     }
-    broadcast_init(loops, n);
+    broadcast_init(loops, n, history);
     listener_start(ls, loops, n);
     for (unsigned i = 0; i < n; i++) {
         int r = loop_start(&loops[i]);
@@ -287,6 +357,10 @@ static int serve(const struct server_options *o, struct listener *ls, bool conso
     }
     log_told(loops, n);
     broadcast_shutdown();
+    if (history) {
+        history_file_close(history); /* what was queued is written, then synced */
+    }
+    room_shutdown();
     free(loops);
     return 0;
 }

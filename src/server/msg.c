@@ -17,6 +17,7 @@ static struct msg *msg_alloc(uint64_t origin, size_t len)
     atomic_init(&m->refs, 1);
     m->seq = 0;
     m->origin = origin;
+    m->room = NULL;
     m->len = len;
     m->data[len] = '\0';
     return m;
@@ -41,6 +42,22 @@ struct msg *msg_newf(uint64_t origin, char kind, const char *fmt, ...)
     va_end(ap);
     struct msg *m = msg_new(origin, kind, text.data, text.len);
     buf_release(&text);
+    return m;
+}
+
+struct msg *msg_new_lines(const char *data, size_t len)
+{
+    assert(len >= 1 && data[len - 1] == '\n');
+    struct msg *m = msg_alloc(0, len);
+    memcpy(m->data, data, len);
+    return m;
+}
+
+struct msg *msg_new_line(const char *text, size_t len)
+{
+    struct msg *m = msg_alloc(0, len + 1);
+    memcpy(m->data, text, len);
+    m->data[len] = '\n';
     return m;
 }
 

@@ -28,7 +28,15 @@ static const char usage[] =
     "      --max-backlog OCTETS file d'attente maximale d'un client lent, au-delà il est\n"
     "                           déconnecté (défaut : 1048576)\n"
     "      --announce-max N     annonce arrivées et départs tant qu'au plus N personnes\n"
-    "                           sont connectées, 0 pour toujours (défaut : 1000)\n"
+    "                           sont dans le salon, 0 pour toujours (défaut : 1000)\n"
+    "\n"
+    "Salons et historique :\n"
+    "      --max-rooms N        salons à la fois, #général compris (défaut : 256)\n"
+    "      --history N          derniers messages gardés par salon et envoyés à qui\n"
+    "                           arrive, 0 pour aucun (défaut : 50)\n"
+    "      --history-file CHEMIN\n"
+    "                           garde l'historique dans ce fichier, d'un démarrage à\n"
+    "                           l'autre (défaut : aucun)\n"
     "\n"
     "Limites contre les clients hostiles (0 désactive la limite) :\n"
     "      --max-clients N      connexions simultanées au plus (défaut : 10000)\n"
@@ -56,6 +64,9 @@ enum {
     OPT_IDLE_TIMEOUT,
     OPT_FLOOD_BURST,
     OPT_FLOOD_RATE,
+    OPT_HISTORY,
+    OPT_HISTORY_FILE,
+    OPT_MAX_ROOMS,
 };
 
 static const struct option long_options[] = {
@@ -71,6 +82,9 @@ static const struct option long_options[] = {
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"flood-burst", required_argument, NULL, OPT_FLOOD_BURST},
     {"flood-rate", required_argument, NULL, OPT_FLOOD_RATE},
+    {"history", required_argument, NULL, OPT_HISTORY},
+    {"history-file", required_argument, NULL, OPT_HISTORY_FILE},
+    {"max-rooms", required_argument, NULL, OPT_MAX_ROOMS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -114,6 +128,9 @@ static void set_defaults(struct server_options *o)
     o->idle_timeout = DEFAULT_IDLE_TIMEOUT;
     o->flood_burst = DEFAULT_FLOOD_BURST;
     o->flood_rate = DEFAULT_FLOOD_RATE;
+    o->history = DEFAULT_HISTORY;
+    o->max_rooms = DEFAULT_MAX_ROOMS;
+    o->history_file = NULL;
 }
 
 /* Applies one parsed option; returns 0, OPTIONS_EXIT or -EINVAL. */
@@ -189,6 +206,25 @@ static int apply(struct server_options *o, int opt, const char *arg, struct buf 
         }
         *(opt == OPT_FLOOD_RATE ? &o->flood_rate : &o->flood_burst) = (unsigned)v;
         return 0;
+    case OPT_HISTORY:
+        if (!parse_number(arg, 0, MAX_HISTORY, &v)) {
+            return bad_value(out, "--history", arg, "un nombre de messages de 0 à 10000");
+        }
+        o->history = (unsigned)v;
+        return 0;
+    case OPT_MAX_ROOMS:
+        if (!parse_number(arg, 1, MAX_ROOMS_CEILING, &v)) {
+            return bad_value(out, "--max-rooms", arg, "un nombre de salons de 1 à 4096");
+        }
+        o->max_rooms = (unsigned)v;
+        return 0;
+    case OPT_HISTORY_FILE:
+        if (*arg == '\0') {
+            return bad_value(out, "--history-file", arg, "un chemin de fichier");
+        }
+        free(o->history_file);
+        o->history_file = xstrdup(arg);
+        return 0;
     case 'h':
         buf_append_str(out, usage);
         return OPTIONS_EXIT;
@@ -233,6 +269,11 @@ int options_parse(struct server_options *o, int argc, char **argv, struct buf *o
         buf_append_str(out, "Essayez « causerie-server --help ».\n");
         return -EINVAL;
     }
+    if (o->history_file && o->history == 0) {
+        buf_append_str(out, "causerie-server : --history-file n'a pas d'effet avec --history 0 "
+                            "(aucun message n'est gardé)\n");
+        return -EINVAL;
+    }
     return OPTIONS_RUN;
 }
 
@@ -240,4 +281,6 @@ void options_release(struct server_options *o)
 {
     free(o->host);
     o->host = NULL;
+    free(o->history_file);
+    o->history_file = NULL;
 }

@@ -32,6 +32,14 @@
 #define DEFAULT_FLOOD_RATE        5     /* lines per second after the burst; --flood-rate */
 #define MAX_TIMEOUT               (31 * 24 * 3600) /* a month: timeouts' ceiling, seconds */
 #define MAX_FLOOD                 1000000          /* --flood-burst and --flood-rate ceiling */
+/* Rooms and their history (docs/PROTOCOL.md). A room keeps references to its last lines:
+ * at most --max-rooms × --history lines of up to --max-line bytes stay in memory. */
+#define DEFAULT_HISTORY   50    /* lines a room keeps and sends to a newcomer; --history */
+#define DEFAULT_MAX_ROOMS 256   /* rooms at once, the default one included; --max-rooms */
+#define MAX_HISTORY       10000 /* --history ceiling: a newcomer reads it in one go */
+/* --max-rooms ceiling. A room costs a slot per loop thread from the start, and looking
+ * one up by name walks the rooms: both stay small up to a few thousand. */
+#define MAX_ROOMS_CEILING 4096
 
 struct server_options {
     char *host;                 /* owned; NULL until given (then main.c asks for it) */
@@ -46,6 +54,9 @@ struct server_options {
     unsigned idle_timeout;      /* seconds; 0: none */
     unsigned flood_burst;       /* lines; 0: no flood control */
     unsigned flood_rate;        /* lines per second; 0: no flood control */
+    unsigned history;           /* lines kept per room; 0: none */
+    unsigned max_rooms;         /* rooms at once, the default one included */
+    char *history_file;         /* owned; NULL: history is not kept across restarts */
 };
 
 enum options_result {

@@ -1,10 +1,11 @@
-/* registry.c - the set of pseudos in use; see registry.h for the contract.
+/* registry.c - the people on the server; see registry.h for the contract.
  *
- * Any loop thread. A chained hash set keyed by folded pseudo, under one mutex because
- * claims and releases come from every loop; each holds it for a look-up and a link, so
- * one lock is enough. Entries are allocated and freed outside it; only the rare doubling
- * of the table, when entries outnumber buckets, allocates under it. The set owns its
- * entries and its bucket array, which registry_shutdown() frees after the loops stop.
+ * Any loop thread. A chained hash set of persons keyed by folded pseudo, under one mutex
+ * because claims and releases come from every loop; each holds it for a look-up and a
+ * link, so one lock is enough. People are allocated and freed outside it; only the rare
+ * doubling of the table, when people outnumber buckets, allocates under it. The set holds
+ * one reference to each person it links; registry_shutdown() drops what is left after the
+ * loops stop.
  */
 #include "registry.h"
 
@@ -17,27 +18,15 @@
 
 #include "common/xalloc.h"
 
-/* One allocation per joined client, so kept small: 8 bytes and two short strings. */
-struct entry {
-    struct entry *next; /* owned: rest of the bucket's chain */
-    char text[];        /* the pseudo as typed, NUL, then its folded key, NUL */
-};
-
-static const char *entry_key(const struct entry *e)
+static const char *person_key(const struct person *p)
 {
-    return e->text + strlen(e->text) + 1;
+    return p->text + strlen(p->text) + 1;
 }
 
-/* The entry whose text a handle returned by registry_claim() points at. */
-static struct entry *entry_of(const char *pseudo)
-{
-    return (struct entry *)(void *)(pseudo - offsetof(struct entry, text));
-}
-
-/* Guards buckets, n_buckets and count: the whole set. */
+/* Guards buckets, n_buckets, count and every person's next: the whole set. */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct entry **buckets; /* owned */
-static size_t n_buckets;       /* a power of two */
+static struct person **buckets; /* owned array; each linked person holds a reference */
+static size_t n_buckets;        /* a power of two */
 static size_t count;
 
 /* FNV-1a: keys are short and the set is private to the server, not a hostile-input table
@@ -61,11 +50,11 @@ void registry_init(void)
 void registry_shutdown(void)
 {
     for (size_t i = 0; i < n_buckets; i++) {
-        struct entry *e = buckets[i];
-        while (e) {
-            struct entry *next = e->next;
-            free(e);
-            e = next;
+        struct person *p = buckets[i];
+        while (p) {
+            struct person *next = p->next;
+            person_unref(p);
+            p = next;
         }
     }
     free(buckets);
@@ -82,15 +71,15 @@ static void grow_if_needed(void)
         return;
     }
     size_t n = n_buckets * 2;
-    struct entry **b = xcalloc(n, sizeof(*b));
+    struct person **b = xcalloc(n, sizeof(*b));
     for (size_t i = 0; i < n_buckets; i++) {
-        struct entry *e = buckets[i];
-        while (e) {
-            struct entry *next = e->next;
-            uint64_t h = hash_key(entry_key(e));
-            e->next = b[h & (n - 1)];
-            b[h & (n - 1)] = e;
-            e = next;
+        struct person *p = buckets[i];
+        while (p) {
+            struct person *next = p->next;
+            uint64_t h = hash_key(person_key(p));
+            p->next = b[h & (n - 1)];
+            b[h & (n - 1)] = p;
+            p = next;
         }
     }
     free(buckets);
@@ -98,26 +87,61 @@ static void grow_if_needed(void)
     n_buckets = n;
 }
 
-const char *registry_claim(const char *key, const char *pseudo, size_t pseudo_len,
-                           size_t *count_now)
+/* A new person, not linked, with one reference (the registry's, once linked). */
+static struct person *new_person(const char *key, const char *pseudo, size_t pseudo_len)
 {
-    uint64_t h = hash_key(key);
     size_t key_len = strlen(key);
+    /* The size of the header up to text, not sizeof(), which would round it up to the
+     * alignment of the struct: a short pseudo then fits a smaller malloc chunk. */
+    struct person *p = xmalloc(offsetof(struct person, text) + pseudo_len + 1 + key_len + 1);
+    p->next = NULL;
+    p->client = NULL;
+    p->room = NULL;
+    atomic_init(&p->refs, 1);
+    p->who_index = 0;
+    p->loop = 0;
+    memcpy(p->text, pseudo, pseudo_len);
+    p->text[pseudo_len] = '\0';
+    memcpy(p->text + pseudo_len + 1, key, key_len + 1);
+    return p;
+}
+
+/* Under registry_lock: the link that points at the person with key, or at the NULL that
+ * ends its bucket's chain. */
+static struct person **find_link(const char *key)
+{
+    struct person **pp = &buckets[hash_key(key) & (n_buckets - 1)];
+    while (*pp && strcmp(person_key(*pp), key) != 0) {
+        pp = &(*pp)->next;
+    }
+    return pp;
+}
+
+/* Under registry_lock: unlinks p, which must be linked. */
+static void unlink_person(struct person *p)
+{
+    struct person **pp = &buckets[hash_key(person_key(p)) & (n_buckets - 1)];
+    while (*pp && *pp != p) {
+        pp = &(*pp)->next;
+    }
+    assert(*pp); /* only a claimed person is released */
+    *pp = p->next;
+    p->next = NULL;
+}
+
+struct person *registry_claim(const char *key, const char *pseudo, size_t pseudo_len, unsigned loop,
+                              struct client *c, size_t *count_now)
+{
     /* Allocated before locking, so the lock covers a look-up and a link, nothing more. */
-    struct entry *e = xmalloc(sizeof(*e) + pseudo_len + 1 + key_len + 1);
-    memcpy(e->text, pseudo, pseudo_len);
-    e->text[pseudo_len] = '\0';
-    memcpy(e->text + pseudo_len + 1, key, key_len + 1);
+    struct person *p = new_person(key, pseudo, pseudo_len);
+    p->client = c;
+    p->loop = (uint16_t)loop;
 
     pthread_mutex_lock(&registry_lock);
-    struct entry **pe = &buckets[h & (n_buckets - 1)];
-    while (*pe && strcmp(entry_key(*pe), key) != 0) {
-        pe = &(*pe)->next;
-    }
-    bool claimed = *pe == NULL;
+    struct person **pp = find_link(key);
+    bool claimed = *pp == NULL;
     if (claimed) {
-        e->next = NULL;
-        *pe = e;
+        *pp = p;
         count++;
         grow_if_needed();
     }
@@ -125,28 +149,58 @@ const char *registry_claim(const char *key, const char *pseudo, size_t pseudo_le
     pthread_mutex_unlock(&registry_lock);
 
     if (!claimed) {
-        free(e);
+        free(p);
         return NULL;
     }
-    return e->text;
+    return p;
 }
 
-void registry_release(const char *pseudo)
+struct person *registry_rename(struct person *old, const char *key, const char *pseudo,
+                               size_t pseudo_len)
 {
-    struct entry *e = entry_of(pseudo);
-    uint64_t h = hash_key(entry_key(e));
+    struct person *p = new_person(key, pseudo, pseudo_len);
+    p->client = old->client;
+    p->room = old->room;
+    p->who_index = old->who_index;
+    p->loop = old->loop;
+
     pthread_mutex_lock(&registry_lock);
-    struct entry **pe = &buckets[h & (n_buckets - 1)];
-    while (*pe && *pe != e) {
-        pe = &(*pe)->next;
-    }
-    assert(*pe); /* only a claimed pseudo is released */
-    if (*pe) {
-        *pe = e->next;
-        count--;
+    struct person **pp = find_link(key);
+    bool renamed = *pp == NULL || *pp == old;
+    if (renamed) {
+        unlink_person(old);
+        pp = find_link(key); /* the unlink may have moved the end of the chain */
+        *pp = p;
     }
     pthread_mutex_unlock(&registry_lock);
-    free(e);
+
+    if (!renamed) {
+        free(p);
+        return NULL;
+    }
+    old->client = NULL;
+    return p;
+}
+
+void registry_release(struct person *p)
+{
+    pthread_mutex_lock(&registry_lock);
+    unlink_person(p);
+    count--;
+    pthread_mutex_unlock(&registry_lock);
+    p->client = NULL;
+    person_unref(p);
+}
+
+struct person *registry_find(const char *key)
+{
+    pthread_mutex_lock(&registry_lock);
+    struct person *p = *find_link(key);
+    if (p) {
+        person_ref(p); /* under the lock: a linked person holds the registry's reference */
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return p;
 }
 
 size_t registry_count(void)
@@ -155,4 +209,18 @@ size_t registry_count(void)
     size_t n = count;
     pthread_mutex_unlock(&registry_lock);
     return n;
+}
+
+void person_ref(struct person *p)
+{
+    atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+}
+
+void person_unref(struct person *p)
+{
+    unsigned before = atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel);
+    assert(before > 0);
+    if (before == 1) {
+        free(p);
+    }
 }

@@ -1,29 +1,76 @@
-/* registry.h - the set of pseudos in use, shared by every loop thread.
+/* registry.h - the people on the server: one person per joined client, found by pseudo.
  *
- * A pseudo is claimed when a handshake succeeds and released when its client leaves, so
+ * A person is claimed when a handshake succeeds and released when its client leaves, so
  * two clients can never hold the same (case-folded) pseudo. The set is under one mutex,
- * held only for a hash look-up, never across I/O. It is also the count of joined clients.
+ * held only for a hash look-up and a link, never across I/O; it is also the count of
+ * joined clients. A person is the one handle on a client that other threads may hold
+ * (for /msg, the operator's /kick): it is reference-counted, and its client pointer is
+ * only ever used by the client's own loop thread, on which the item carrying it runs.
  * With a cluster bus, this is the piece that becomes shared between servers.
  */
 #ifndef CAUSERIE_REGISTRY_H
 #define CAUSERIE_REGISTRY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+struct client;
+struct room;
+
+/* One joined client, as the rest of the server knows it. Allocated with its text inline:
+ * one allocation per client, and kept small for that reason. */
+struct person {
+    struct person *next;   /* the registry's chain; registry_lock */
+    struct client *client; /* the owner loop's own: only that thread reads or writes it;
+                            * NULL once the person is released or renamed */
+    struct room *room;     /* where it speaks and is listed: written by the owner thread
+                            * under rooms_lock (room.c), read by others under that lock */
+    atomic_uint refs;      /* the registry's, while claimed, plus one per holder */
+    uint32_t who_index;    /* its place in room's list of people; rooms_lock */
+    uint16_t loop;         /* index of the owner loop; immutable */
+    char text[];           /* the pseudo as typed, NUL, then its folded key, NUL */
+};
+
+/* The pseudo as typed, valid for as long as a reference is held. */
+static inline const char *person_pseudo(const struct person *p)
+{
+    return p->text;
+}
 
 void registry_init(void);
+/* Frees the people still claimed; main thread, after the loops stopped. */
 void registry_shutdown(void);
 
-/* Claims key (a folded pseudo, pseudo_fold()) for pseudo, as typed, of pseudo_len bytes.
- * Returns the registry's NUL-terminated copy of pseudo, which stays valid until it is
- * released, and stores the number of pseudos now in use in *count; or returns NULL if key
- * is taken. The copy is the client's pseudo for as long as it is joined: one allocation
- * per client, not two. Any thread. */
-const char *registry_claim(const char *key, const char *pseudo, size_t pseudo_len, size_t *count);
-/* Releases a claim: pseudo is what registry_claim() returned, invalid from now on. Any
- * thread. */
-void registry_release(const char *pseudo);
-/* Number of pseudos in use. Any thread. */
+/* Claims key (a folded pseudo, pseudo_fold()) for pseudo, as typed, of pseudo_len bytes,
+ * on behalf of client c on loop number loop. Returns the new person, holding the
+ * registry's reference, and stores the number of people now on the server in *count; or
+ * returns NULL if key is taken. Any thread. */
+struct person *registry_claim(const char *key, const char *pseudo, size_t pseudo_len, unsigned loop,
+                              struct client *c, size_t *count);
+
+/* Gives p's client the pseudo as typed (new key key): a new person takes p's place in the
+ * registry, with p's client, loop, room and place in the room's list; p is unlinked, its
+ * client cleared, and the registry's reference to it passes to the caller, who drops it
+ * (person_unref()) once nothing points at p any more. key may be p's own: a change of case.
+ * Returns the new person, or NULL (and changes nothing) if someone else holds key. p's
+ * owner thread only, under rooms_lock (room.c), since the room's list points at p. */
+struct person *registry_rename(struct person *p, const char *key, const char *pseudo,
+                               size_t pseudo_len);
+
+/* Releases a claim: p leaves the registry, its client is cleared, and the registry's
+ * reference is dropped. p's owner thread. */
+void registry_release(struct person *p);
+
+/* The person holding key, with a reference for the caller, or NULL. Any thread. */
+struct person *registry_find(const char *key);
+
+/* Number of people on the server. Any thread. */
 size_t registry_count(void);
+
+/* Takes one more reference to p / drops one, freeing p with the last. Any thread. */
+void person_ref(struct person *p);
+void person_unref(struct person *p);
 
 #endif

@@ -1,7 +1,14 @@
-/* session.c - the handshake, chat lines and leaving; see session.h. */
+/* session.c - the handshake, chat lines and leaving; see session.h.
+ *
+ * Loop thread, but for session_kick() and session_say(), which the operator's console
+ * calls on the main thread and which only look a person up and post. A joined client's
+ * room, moves and lists are room.c's; its person, registry.c's.
+ */
 #include "session.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +23,7 @@
 #include "msg.h"
 #include "pseudo.h"
 #include "registry.h"
+#include "room.h"
 
 /* Sent to every new connection: one message for all of them, held for the process's life. */
 static struct msg *pseudo_prompt;
@@ -128,8 +136,9 @@ void session_on_read_done(struct client *c)
     if (log_limit_allow(&l->flood_log, uv_now(&l->uv), &skipped)) {
         char peer[80];
         peer_name(c, peer, sizeof(peer));
-        log_warn("%s (%s) : %zu messages refusés, trop de messages%s", c->pseudo ? c->pseudo : "?",
-                 peer, l->flood_refused, skipped ? " (et d'autres refus non journalisés)" : "");
+        log_warn("%s (%s) : %zu messages refusés, trop de messages%s",
+                 c->person ? person_pseudo(c->person) : "?", peer, l->flood_refused,
+                 skipped ? " (et d'autres refus non journalisés)" : "");
     }
     l->flood_refused = 0;
 }
@@ -164,21 +173,14 @@ static void peer_name(struct client *c, char *out, size_t size)
     listener_address_name((const struct sockaddr *)&ss, out, size);
 }
 
-/* Whether a join or leave is told to everyone when `connected` people are connected, the
- * one arriving or leaving included. The server log has every one of them regardless. */
-static bool announced(const struct client *c, size_t connected)
-{
-    size_t max = client_loop(c)->opts->announce_max;
-    return max == 0 || connected <= max;
-}
-
 static void welcome(struct client *c, size_t count)
 {
+    const char *pseudo = person_pseudo(c->person);
     if (count <= 1) {
         session_reply(c, '+', "Bienvenue, %s ! Personne d'autre n'est connecté pour l'instant.",
-                      c->pseudo);
+                      pseudo);
     } else {
-        session_reply(c, '+', "Bienvenue, %s ! %zu personnes connectées.", c->pseudo, count);
+        session_reply(c, '+', "Bienvenue, %s ! %zu personnes connectées.", pseudo, count);
     }
 }
 
@@ -205,15 +207,15 @@ static void handshake(struct client *c, const char *line, size_t len)
     struct buf key = BUF_INIT;
     pseudo_fold(line, len, &key);
     size_t count;
-    const char *claimed = registry_claim(key.data, line, len, &count);
+    struct person *p = registry_claim(key.data, line, len, client_loop(c)->index, c, &count);
     buf_release(&key);
-    if (!claimed) {
+    if (!p) {
         session_reply(c, '!', "Le pseudo « %.*s » est déjà pris.", (int)len, line);
         client_send(c, pseudo_prompt);
         return;
     }
 
-    c->pseudo = claimed;
+    c->person = p;
     c->state = SESSION_JOINED;
     c->flood_tat = 0; /* the chat starts with a whole allowance, whatever the handshake took */
     unsigned idle = client_loop(c)->opts->idle_timeout;
@@ -222,18 +224,14 @@ static void handshake(struct client *c, const char *line, size_t len)
     } else {
         loop_clear_deadline(client_loop(c), c); /* the handshake's */
     }
-    loop_add_member(client_loop(c), c);
     welcome(c, count);
-
     char peer[80];
     peer_name(c, peer, sizeof(peer));
-    log_info("%s a rejoint la discussion (%s)", c->pseudo, peer);
-    if (announced(c, count)) {
-        broadcast_publish(msg_newf(c->id, '*', "%s a rejoint la discussion", c->pseudo));
-    }
+    log_info("%s a rejoint la discussion (%s)", person_pseudo(p), peer);
+    room_arrive(c); /* the others are told; its history follows the welcome */
 }
 
-/* A joined client's line: a command, or a message for everyone else. */
+/* A joined client's line: a command, or a message for everyone else in its room. */
 static void chat_line(struct client *c, const char *line, size_t len)
 {
     struct buf *text = &client_loop(c)->scratch;
@@ -257,7 +255,7 @@ static void chat_line(struct client *c, const char *line, size_t len)
         return;
     }
     command_unescape(&t, &n); /* "//texte" sends "/texte": a message starting with a slash */
-    broadcast_publish(msg_new_chat(c->id, c->pseudo, t, n));
+    broadcast_publish(msg_new_chat(c->id, person_pseudo(c->person), t, n), c->person->room);
 }
 
 void session_on_line(struct client *c, const char *line, size_t len)
@@ -283,21 +281,111 @@ void session_on_overlong(struct client *c)
     }
 }
 
-void session_leave(struct client *c, const char *reason)
+/* c leaves the chat: logged with log_reason (unless NULL: the server stops, nobody is
+ * told), and its room receives notice (or the usual "est déconnecté" if NULL). */
+static void leave(struct client *c, const char *log_reason, struct msg *notice)
 {
     if (c->state != SESSION_JOINED) {
+        if (notice) {
+            msg_unref(notice);
+        }
         return; /* never joined: nobody knew of it, it leaves silently */
     }
     c->state = SESSION_HANDSHAKE;
-    loop_remove_member(client_loop(c), c);
-    if (reason) { /* on server shutdown nobody is left to tell */
-        log_info("%s est déconnecté (%s)", c->pseudo, reason);
-        if (announced(c, registry_count())) {
-            broadcast_publish(msg_newf(c->id, '*', "%s est déconnecté", c->pseudo));
+    struct person *p = c->person;
+    if (log_reason) {
+        log_info("%s est déconnecté (%s)", person_pseudo(p), log_reason);
+        if (!notice) {
+            notice = msg_newf(c->id, '*', "%s est déconnecté", person_pseudo(p));
         }
     }
-    /* Freed only now, after the leave has its place in the order: a client on another
+    room_depart(c, notice); /* NULL at shutdown: nobody is left to tell */
+    /* Released only now, after the leave has its place in the order: a client on another
      * loop that claims the pseudo next must be announced after this leave, not before. */
-    registry_release(c->pseudo);
-    c->pseudo = NULL;
+    registry_release(p);
+    c->person = NULL;
+}
+
+void session_leave(struct client *c, const char *reason)
+{
+    leave(c, reason, NULL);
+}
+
+void session_quit(struct client *c, const char *reason, size_t len)
+{
+    if (len == 0) {
+        client_close_after_flush(c, "/quit");
+        return;
+    }
+    char log_reason[96];
+    int q = quoted_length(reason, len);
+    snprintf(log_reason, sizeof(log_reason), "/quit : %.*s%s", q, reason,
+             (size_t)q < len ? "…" : "");
+    leave(c, log_reason,
+          msg_newf(c->id, '*', "%s est déconnecté (%.*s)", person_pseudo(c->person), (int)len,
+                   reason));
+    client_close_after_flush(c, NULL); /* it has left already: nothing more to tell */
+}
+
+/* The operator's /kick reached c's loop: c is told why, its room too, and it goes. */
+static void kicked(struct client *c, const struct msg *reason)
+{
+    struct buf why = BUF_INIT;
+    if (reason) {
+        buf_append(&why, reason->data, reason->len - 1);
+    }
+    if (why.len > 0) {
+        session_reply(c, '!', "Vous avez été expulsé par l'opérateur (%s).", why.data);
+    } else {
+        session_reply(c, '!', "Vous avez été expulsé par l'opérateur.");
+    }
+    char log_reason[96];
+    int q = quoted_length(why.data, why.len);
+    snprintf(log_reason, sizeof(log_reason), "expulsé par l'opérateur%s%.*s%s",
+             why.len ? " : " : "", q, why.data, (size_t)q < why.len ? "…" : "");
+    struct msg *notice =
+        why.len > 0
+            ? msg_newf(c->id, '*', "%s a été expulsé (%s)", person_pseudo(c->person), why.data)
+            : msg_newf(c->id, '*', "%s a été expulsé", person_pseudo(c->person));
+    leave(c, log_reason, notice);
+    client_close_after_flush(c, NULL);
+    buf_release(&why);
+}
+
+void session_on_person_item(struct person *p, struct msg *m, bool kick)
+{
+    struct client *c = p->client; /* this loop's own: NULL if p left or was renamed */
+    if (c && client_in_chat(c)) {
+        if (kick) {
+            kicked(c, m);
+        } else {
+            client_send(c, m);
+        }
+    }
+    person_unref(p);
+    if (m) {
+        msg_unref(m);
+    }
+}
+
+int session_kick(const char *pseudo, size_t len, const char *reason)
+{
+    if (pseudo_check(pseudo, len) != PSEUDO_OK) {
+        return -ENOENT;
+    }
+    struct buf key = BUF_INIT;
+    pseudo_fold(pseudo, len, &key);
+    struct person *p = registry_find(key.data);
+    buf_release(&key);
+    if (!p) {
+        return -ENOENT;
+    }
+    struct msg *why = reason && *reason ? msg_new_line(reason, strlen(reason)) : NULL;
+    broadcast_to_person(p, why, true); /* p's loop checks it is still there */
+    return 0;
+}
+
+void session_say(const char *text, size_t len)
+{
+    broadcast_publish(msg_newf(0, '*', "serveur : %.*s", (int)len, text), NULL);
 }

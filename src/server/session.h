@@ -7,9 +7,12 @@
 #ifndef CAUSERIE_SESSION_H
 #define CAUSERIE_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct client;
+struct msg;
+struct person;
 
 /* Process-wide set-up of the shared lines (the pseudo prompt); main thread. */
 void session_init(void);
@@ -29,6 +32,15 @@ void session_on_deadline(struct client *c);
 /* c is closing (called once, by client_close()). A joined client's pseudo is released and,
  * unless reason is NULL (server shutdown), the leave is logged and told to the others. */
 void session_leave(struct client *c, const char *reason);
+
+/* /quit REASON (len bytes, sanitised; len 0 for none): c leaves, its room is told the
+ * reason, and it is closed once what was queued for it is written. */
+void session_quit(struct client *c, const char *reason, size_t len);
+
+/* An INBOX_PRIVATE or INBOX_KICK entry reached p's loop: m goes to p's client, or with
+ * kick, the client is disconnected with m (or NULL) as the reason; nothing happens if p's
+ * client left or changed pseudo meanwhile. Drops the entry's references to p and m. */
+void session_on_person_item(struct person *p, struct msg *m, bool kick);
 
 /* The operator's commands (console.c), any thread. session_kick() disconnects the client
  * whose pseudo is pseudo (len bytes, compared as pseudos are, without case), telling it and

@@ -240,6 +240,9 @@ def test_out_of_descriptors_pauses_accepting_and_keeps_serving(limited_server, c
     served = ready[0]
     srv.wait_log(ACCEPT_RESUMED)
     served.join("tard")
+    # What was said before it came, as the room's history.
+    served.expect_line(re.compile(rf"~ \S+Z > {re.escape(pseudos[0])}: toujours là \?"))
+    served.expect_line(re.compile(rf"~ \S+Z > {re.escape(pseudos[-1])}: oui"))
     for c in joined:
         c.expect_exact("* tard a rejoint la discussion")
     waiting.remove(served)

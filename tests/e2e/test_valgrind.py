@@ -83,19 +83,25 @@ def valgrind_server():
         s.stop()  # does nothing if the test stopped it already
 
 
-def join(connect, srv, pseudo, others, rcvbuf=None):
+def join(connect, srv, pseudo, others, rcvbuf=None, history=()):
+    """Joins pseudo; it must then receive the given lines as the room's history."""
     c = connect(srv.port, name=pseudo, rcvbuf=rcvbuf)
     c.expect_exact(PSEUDO_PROMPT, TIMEOUT)
     c.send_line(pseudo)
     c.expect_line(f"+ Bienvenue, {pseudo} ! ", TIMEOUT)
+    for line in history:
+        c.expect_line(re.compile(r"~ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ " + re.escape(line)), TIMEOUT)
     c.pseudo = pseudo
     for o in others:
         o.expect_exact(f"* {pseudo} a rejoint la discussion", TIMEOUT)
     return c
 
 
-def test_server_under_memcheck_runs_a_whole_scenario_with_no_report(valgrind_server, connect):
-    srv = valgrind_server("--flood-rate", "0")
+def test_server_under_memcheck_runs_a_whole_scenario_with_no_report(
+    valgrind_server, connect, tmp_path
+):
+    history_file = tmp_path / "historique"
+    srv = valgrind_server("--flood-rate", "0", "--history-file", str(history_file))
     alice = join(connect, srv, "alice", [])
     bob = join(connect, srv, "bob", [alice])
     carol = join(connect, srv, "carol", [alice, bob])
@@ -154,8 +160,9 @@ def test_server_under_memcheck_runs_a_whole_scenario_with_no_report(valgrind_ser
     # A write in flight fails: eve reads nothing while flood talks to alice until the
     # server holds output for eve beyond what the kernel buffers, then eve sends /quit and
     # resets. The write request fails, its messages are released, eve is freed.
-    eve = join(connect, srv, "eve", [alice], rcvbuf=4096)
-    flood = join(connect, srv, "flood", [alice, eve])
+    said = ["> alice: bonjour [31mà tous", "> bob: é ça", "> carol: suite"]
+    eve = join(connect, srv, "eve", [alice], rcvbuf=4096, history=said)
+    flood = join(connect, srv, "flood", [alice, eve], history=said)
     flood_until_queued(srv, flood, alice, eve)
     inode = server_side(srv, eve)["inode"]
     eve.send_line("/quit")
@@ -165,11 +172,53 @@ def test_server_under_memcheck_runs_a_whole_scenario_with_no_report(valgrind_ser
     for c in (alice, flood):
         c.expect_exact("* eve est déconnecté", TIMEOUT)
 
+    # Rooms, an action, a private message, a change of pseudo, /who and /rooms.
+    alice.send_line("/join jeux")
+    alice.expect_exact("+ Vous êtes maintenant dans #jeux.", TIMEOUT)
+    alice.expect_exact("= #jeux 1 : alice", TIMEOUT)
+    flood.expect_exact("* alice a quitté #général", TIMEOUT)
+    alice.send_line("/me lance les dés")
+    alice.send_line("/msg FLOOD psst")
+    alice.expect_exact("+ Message privé pour flood : psst", TIMEOUT)
+    flood.expect_exact("@ alice: psst", TIMEOUT)
+    flood.send_line("/nick inondation")
+    flood.expect_exact("+ Vous vous appelez maintenant inondation.", TIMEOUT)
+    alice.expect_exact("* flood s'appelle maintenant inondation", TIMEOUT)
+    flood.send_line("/join jeux")
+    flood.expect_exact("+ Vous êtes maintenant dans #jeux.", TIMEOUT)
+    flood.expect_exact("= #jeux 2 : alice inondation", TIMEOUT)
+    flood.expect_line(re.compile(r"~ \S+ & alice lance les dés"), TIMEOUT)
+    alice.expect_exact("* inondation a rejoint #jeux", TIMEOUT)
+    flood.send_line("/rooms")
+    flood.expect_exact("+ 2 salons :", TIMEOUT)
+    flood.readlines_until("* #général : 0 personne", TIMEOUT)
+    flood.send_line("/quit à plus")
+    flood.expect_closed(TIMEOUT)
+    alice.expect_exact("* inondation est déconnecté (à plus)", TIMEOUT)
+
     # alice is still connected when the server stops: its teardown frees her too.
     alice.send_line("/help")
     alice.expect_exact("+ Commandes disponibles :", TIMEOUT)
     srv.stop()  # SIGTERM; exit status 0 required (valgrind's would be 99 on any report)
+    assert alice.expect_closed(TIMEOUT)[-1] == "* Le serveur s'arrête."
     report = srv.stderr
     assert not REPORTS.search(report), f"valgrind:\n{report[-20000:]}"
-    assert srv.count_log("est déconnecté") == 4, srv.log_lines
+    assert srv.count_log("est déconnecté") == 5, srv.log_lines
     assert srv.count_log("fant") == 0, srv.log_lines
+
+    # The history file written meanwhile is read back by a new server, also under memcheck.
+    srv = valgrind_server("--history-file", str(history_file))
+    srv.wait_log(r"historique : \d+ messages relus", TIMEOUT)
+    zoe = join(connect, srv, "zoe", [])
+    zoe.send_line("/who")
+    lines = zoe.readlines_until("= #général 1 : zoe", TIMEOUT)
+    assert len(lines) == 51 and all(line.startswith("~ ") for line in lines[:-1]), lines
+    zoe.send_line("/join jeux")
+    zoe.expect_exact("+ Vous êtes maintenant dans #jeux.", TIMEOUT)
+    zoe.expect_exact("= #jeux 1 : zoe", TIMEOUT)
+    zoe.expect_line(re.compile(r"~ \S+ & alice lance les dés"), TIMEOUT)
+    zoe.send_line("/quit")
+    zoe.expect_closed(TIMEOUT)
+    srv.stop()
+    report = srv.stderr
+    assert not REPORTS.search(report), f"valgrind:\n{report[-20000:]}"

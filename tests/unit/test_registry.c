@@ -1,9 +1,11 @@
-/* test_registry.c - unit tests for the set of pseudos in use (src/server/registry.c).
+/* test_registry.c - unit tests for the people on the server (src/server/registry.c).
  *
- * A key is claimed once until released, the count follows claims and releases, the table
- * survives growth to 10,000 keys and drains back to empty, and threads racing for the same
- * keys are each granted a key exactly once. Every test starts from registry_init() and ends
- * with registry_shutdown(), which frees what is still claimed (ASan checks it).
+ * A key is claimed once until released, the count follows claims and releases, a rename
+ * moves a person to a free key or its own (a change of case) and never to another's, a
+ * reference keeps a released person readable, the table survives growth to 10,000 keys
+ * and drains back to empty, and threads racing for the same keys are each granted a key
+ * exactly once. Every test starts from registry_init() and ends with registry_shutdown(),
+ * which drops what is still claimed (ASan checks that nothing leaks).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,9 +45,9 @@ static void make_key(char key[KEY_SIZE], size_t i)
 }
 
 /* Claims key with the key itself as the pseudo; the pseudo-as-typed case has its own test. */
-static const char *claim(const char *key, size_t *count)
+static struct person *claim(const char *key, size_t *count)
 {
-    return registry_claim(key, key, strlen(key), count);
+    return registry_claim(key, key, strlen(key), 0, NULL, count);
 }
 
 static void test_registry_starts_empty(void **state)
@@ -105,12 +107,16 @@ static void test_claim_keeps_pseudo_as_typed(void **state)
     (void)state;
     size_t count = 0;
     const char *typed = "\xC3\x89lodie!"; /* "Élodie" and a byte past the length given */
-    const char *p = registry_claim("\xC3\xA9lodie", typed, strlen(typed) - 1, &count);
+    struct person *p = registry_claim("\xC3\xA9lodie", typed, strlen(typed) - 1, 1,
+                                      (struct client *)&count, &count);
     assert_non_null(p);
-    assert_string_equal(p, "\xC3\x89lodie");
-    assert_ptr_not_equal(p, typed);
-    assert_null(registry_claim("\xC3\xA9lodie", "\xC3\xA9LODIE", 8, &count));
-    assert_string_equal(p, "\xC3\x89lodie"); /* a refused claim leaves the holder's copy */
+    assert_string_equal(person_pseudo(p), "\xC3\x89lodie");
+    assert_ptr_not_equal(person_pseudo(p), typed);
+    assert_int_equal(p->loop, 1);
+    assert_ptr_equal(p->client, (struct client *)&count);
+    assert_null(registry_claim("\xC3\xA9lodie", "\xC3\xA9LODIE", 8, 0, NULL, &count));
+    /* a refused claim leaves the holder's copy */
+    assert_string_equal(person_pseudo(p), "\xC3\x89lodie");
     registry_release(p);
     assert_int_equal(registry_count(), 0);
 }
@@ -119,7 +125,7 @@ static void test_release_then_claim_again(void **state)
 {
     (void)state;
     size_t count = 0;
-    const char *alice = claim("alice", &count);
+    struct person *alice = claim("alice", &count);
     assert_non_null(alice);
     registry_release(alice);
     assert_int_equal(registry_count(), 0);
@@ -131,7 +137,7 @@ static void test_release_leaves_other_keys_claimed(void **state)
 {
     (void)state;
     size_t count = 0;
-    const char *alice = claim("alice", &count);
+    struct person *alice = claim("alice", &count);
     assert_non_null(alice);
     assert_non_null(claim("bob", &count));
     registry_release(alice);
@@ -141,12 +147,114 @@ static void test_release_leaves_other_keys_claimed(void **state)
     assert_int_equal(count, 2);
 }
 
+static void test_find_gives_a_reference_to_the_holder(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    struct person *alice = claim("alice", &count);
+    struct person *found = registry_find("alice");
+    assert_ptr_equal(found, alice);
+    assert_null(registry_find("bob"));
+    registry_release(alice);
+    assert_null(registry_find("alice"));
+    /* The reference keeps the released person readable, its client cleared. */
+    assert_string_equal(person_pseudo(found), "alice");
+    assert_null(found->client);
+    person_unref(found); /* the last reference: ASan reports a leak or a double free */
+}
+
+static void test_rename_to_a_free_key_moves_the_person(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    struct person *alice = registry_claim("alice", "alice", 5, 1, (struct client *)&count, &count);
+    alice->who_index = 7;
+    struct person *bob = registry_rename(alice, "bob", "Bob", 3);
+    assert_non_null(bob);
+    assert_string_equal(person_pseudo(bob), "Bob");
+    assert_ptr_equal(bob->client, (struct client *)&count);
+    assert_int_equal(bob->loop, 1);
+    assert_int_equal(bob->who_index, 7);
+    assert_null(alice->client);
+    assert_null(registry_find("alice"));
+    struct person *found = registry_find("bob");
+    assert_ptr_equal(found, bob);
+    person_unref(found);
+    assert_int_equal(registry_count(), 1);
+    person_unref(alice); /* the registry's reference passed to us */
+    assert_non_null(claim("alice", &count));
+    assert_int_equal(count, 2);
+}
+
+static void test_rename_to_its_own_key_changes_the_case(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    struct person *alice = claim("alice", &count);
+    struct person *renamed = registry_rename(alice, "alice", "ALICE", 5);
+    assert_non_null(renamed);
+    assert_string_equal(person_pseudo(renamed), "ALICE");
+    struct person *found = registry_find("alice");
+    assert_ptr_equal(found, renamed);
+    person_unref(found);
+    person_unref(alice);
+    assert_int_equal(registry_count(), 1);
+    assert_null(claim("alice", &count));
+}
+
+static void test_rename_to_a_taken_key_changes_nothing(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    struct person *alice = claim("alice", &count);
+    struct person *bob = claim("bob", &count);
+    assert_null(registry_rename(alice, "bob", "Bob", 3));
+    struct person *found = registry_find("alice");
+    assert_ptr_equal(found, alice);
+    person_unref(found);
+    found = registry_find("bob");
+    assert_ptr_equal(found, bob);
+    person_unref(found);
+    assert_int_equal(registry_count(), 2);
+}
+
+/* Renames back and forth between keys that share a bucket's chain with others. */
+static void test_rename_among_many_keys_keeps_every_chain_whole(void **state)
+{
+    (void)state;
+    char key[KEY_SIZE], other[KEY_SIZE];
+    size_t count = 0;
+    static struct person *people[1000];
+    for (size_t i = 0; i < 1000; i++) {
+        make_key(key, i);
+        people[i] = claim(key, &count);
+    }
+    for (size_t i = 0; i < 1000; i += 2) {
+        snprintf(other, KEY_SIZE, "renamed%zu", i);
+        struct person *p = registry_rename(people[i], other, other, strlen(other));
+        assert_non_null(p);
+        person_unref(people[i]);
+        people[i] = p;
+    }
+    for (size_t i = 0; i < 1000; i++) {
+        if (i % 2 == 0) {
+            snprintf(key, KEY_SIZE, "renamed%zu", i);
+        } else {
+            make_key(key, i);
+        }
+        struct person *found = registry_find(key);
+        assert_ptr_equal(found, people[i]);
+        person_unref(found);
+    }
+    assert_int_equal(registry_count(), 1000);
+}
+
 static void test_many_keys_grow_and_drain(void **state)
 {
     (void)state;
     char key[KEY_SIZE];
     size_t count = 0;
-    static const char *claimed[MANY_KEYS];
+    static struct person *claimed[MANY_KEYS];
     for (size_t i = 0; i < MANY_KEYS; i++) {
         make_key(key, i);
         claimed[i] = claim(key, &count);
@@ -160,7 +268,8 @@ static void test_many_keys_grow_and_drain(void **state)
     assert_int_equal(registry_count(), MANY_KEYS);
     for (size_t i = 0; i < MANY_KEYS; i++) {
         make_key(key, i);
-        assert_string_equal(claimed[i], key); /* each copy intact after every growth */
+        /* each copy intact after every growth */
+        assert_string_equal(person_pseudo(claimed[i]), key);
         registry_release(claimed[i]);
         assert_int_equal(registry_count(), MANY_KEYS - i - 1);
     }
@@ -230,6 +339,11 @@ int main(void)
         T(test_claim_keeps_pseudo_as_typed),
         T(test_release_then_claim_again),
         T(test_release_leaves_other_keys_claimed),
+        T(test_find_gives_a_reference_to_the_holder),
+        T(test_rename_to_a_free_key_moves_the_person),
+        T(test_rename_to_its_own_key_changes_the_case),
+        T(test_rename_to_a_taken_key_changes_nothing),
+        T(test_rename_among_many_keys_keeps_every_chain_whole),
         T(test_many_keys_grow_and_drain),
         T(test_shutdown_frees_claimed_keys),
         T(test_racing_threads_get_each_key_once),

@@ -85,6 +85,9 @@ static void test_no_arguments_gives_defaults(void **state)
     assert_int_equal(fx->o.idle_timeout, 0);
     assert_int_equal(fx->o.flood_burst, 10);
     assert_int_equal(fx->o.flood_rate, 5);
+    assert_int_equal(fx->o.history, 50);
+    assert_int_equal(fx->o.max_rooms, 256);
+    assert_null(fx->o.history_file);
     assert_int_equal(fx->out.len, 0);
 }
 
@@ -312,6 +315,38 @@ static void test_client_limits_refuse_bad_values(void **state)
     assert_refused(fx, PARSE(fx, "--flood-rate", ""), "--flood-rate");
 }
 
+/* ---------------------------------------------------------------- rooms and history */
+
+static void test_room_options_take_their_range(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--history", "0", "--max-rooms", "1"), OPTIONS_RUN);
+    assert_int_equal(fx->o.history, 0);
+    assert_int_equal(fx->o.max_rooms, 1);
+    assert_int_equal(PARSE(fx, "--history", "10000", "--max-rooms", "4096"), OPTIONS_RUN);
+    assert_int_equal(fx->o.history, 10000);
+    assert_int_equal(fx->o.max_rooms, 4096);
+    assert_refused(fx, PARSE(fx, "--history", "10001"), "--history");
+    assert_refused(fx, PARSE(fx, "--history", "-1"), "--history");
+    assert_refused(fx, PARSE(fx, "--max-rooms", "0"), "--max-rooms");
+    assert_refused(fx, PARSE(fx, "--max-rooms", "4097"), "--max-rooms");
+}
+
+static void test_history_file_takes_a_path(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--history-file", "/tmp/a", "--history-file", "b"), OPTIONS_RUN);
+    assert_string_equal(fx->o.history_file, "b");
+    assert_refused(fx, PARSE(fx, "--history-file", ""), "--history-file");
+}
+
+static void test_history_file_with_no_history_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--history-file", "h", "--history", "0"), "--history 0");
+    assert_refused(fx, PARSE(fx, "--history", "0", "--history-file", "h"), "--history-file");
+}
+
 /* ---------------------------------------------------------------- --help, --version */
 
 static void test_help_exits_with_usage(void **state)
@@ -327,11 +362,11 @@ static void test_help_exits_with_usage(void **state)
 static void test_help_lists_every_option(void **state)
 {
     struct fixture *fx = *state;
-    static const char *const names[] = {"--host",         "--port",        "--threads",
-                                        "--max-line",     "--max-backlog", "--announce-max",
-                                        "--max-clients",  "--max-per-ip",  "--handshake-timeout",
-                                        "--idle-timeout", "--flood-burst", "--flood-rate",
-                                        "--help",         "--version"};
+    static const char *const names[] = {
+        "--host",         "--port",        "--threads",    "--max-line",          "--max-backlog",
+        "--announce-max", "--max-clients", "--max-per-ip", "--handshake-timeout", "--idle-timeout",
+        "--flood-burst",  "--flood-rate",  "--max-rooms",  "--history",           "--history-file",
+        "--help",         "--version"};
     assert_int_equal(PARSE(fx, "--help"), OPTIONS_EXIT);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (!strstr(fx->out.data, names[i])) {
@@ -465,6 +500,9 @@ int main(void)
         T(test_parsing_after_an_error_starts_afresh),
         T(test_client_limits_take_values_and_0),
         T(test_client_limits_refuse_bad_values),
+        T(test_room_options_take_their_range),
+        T(test_history_file_takes_a_path),
+        T(test_history_file_with_no_history_refused),
     };
 #undef T
     return cmocka_run_group_tests_name("server options", tests, NULL, NULL);
