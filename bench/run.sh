@@ -31,11 +31,13 @@ if [ "$smoke" = 1 ]; then
     idle_members=500
     members=20
     senders=4
+    room_members=100
 else
     common=(--seconds "${SECONDS_PER_RUN:-5}")
     idle_members=${IDLE_MEMBERS:-10000}
     members=100
     senders=10
+    room_members=1000
 fi
 
 # Each connection is a descriptor in the generator and one in the server, each process
@@ -73,6 +75,7 @@ for p in "${presets[@]}"; do
     case "$p" in
     idle) args+=(--members "$idle_members" --sources "$sources" --concurrency 512) ;;
     churn) args+=(--concurrency 64) ;;
+    rooms) args+=(--members "$room_members" --room-size 10) ;;
     *) args+=(--members "$members" --senders "$senders") ;;
     esac
     "$bench" "${args[@]}" || status=1

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "common/xalloc.h"
 #include "history_file.h"
 #include "loop.h"
 #include "msg.h"
@@ -93,6 +94,10 @@ void broadcast_move(struct room_move *mv)
     struct loop *l = client_loop(mv->c);
     /* Posted under the lock: after every message already posted, before any later one. */
     pthread_mutex_lock(&order_lock);
+    /* Allocated here, its size known only under the lock: a move is rare next to a
+     * message, and most rooms' history is short or empty. */
+    size_t n = history_len(&mv->to->history);
+    mv->hist = n > 0 ? xcalloc(n, sizeof(*mv->hist)) : NULL;
     mv->n = history_copy(&mv->to->history, mv->hist);
     bool wake = loop_post(l, (struct inbox_item){.kind = INBOX_MOVE, .u.move = mv});
     pthread_mutex_unlock(&order_lock);

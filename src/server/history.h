@@ -33,8 +33,8 @@ void history_init(struct history *h, unsigned cap);
  * falls off the other end, whose reference the caller drops (msg_unref()), preferably
  * once it has released its locks; or NULL. With cap 0, keeps nothing and returns NULL. */
 struct msg *history_push(struct history *h, struct msg *m, int64_t time);
-/* Copies the entries, oldest first, into out (room for cap of them), taking a reference
- * to each; returns how many. */
+/* Copies the entries, oldest first, into out (room for history_len() of them), taking a
+ * reference to each; returns how many. */
 size_t history_copy(const struct history *h, struct history_entry *out);
 /* Forgets every entry, dropping their references. */
 void history_clear(struct history *h);

@@ -229,11 +229,8 @@ static void who_line(const struct room *r, struct buf *out)
 
 static struct room_move *new_move(struct client *c, struct room *to)
 {
-    struct room_move *mv = xmalloc(sizeof(*mv) + history_size * sizeof(mv->hist[0]));
-    mv->c = c;
-    mv->to = to;
-    mv->intro = NULL;
-    mv->n = 0;
+    struct room_move *mv = xmalloc(sizeof(*mv));
+    *mv = (struct room_move){.c = c, .to = to};
     return mv;
 }
 
@@ -383,6 +380,7 @@ void room_move_drop(struct room_move *mv)
         msg_unref(mv->intro);
     }
     history_drop(mv->hist, mv->n);
+    free(mv->hist);
     struct client *c = mv->c;
     free(mv);
     client_unhold(c); /* may free c */

@@ -125,7 +125,8 @@ struct room_move {
     struct room *to;   /* never freed before the loops stop */
     struct msg *intro; /* ref held: "+ Vous êtes maintenant dans..." and the "=" line; or NULL */
     size_t n;          /* entries in hist */
-    struct history_entry hist[]; /* refs held: the room's history at the move, oldest first */
+    struct history_entry *hist; /* owned, refs held (NULL if n is 0): the room's history at
+                                 * the move, oldest first */
 };
 /* Runs a move on c's loop l: c joins the new room's member set, receives intro and the
  * history, then the room's live messages. Frees mv; may free c, if it was closed meanwhile. */
