@@ -96,8 +96,9 @@ static void quit(int status)
     uv_stop(app.loop);
 }
 
-/* Says goodbye: the server closes, and on_closed() ends the program with status 0. */
-static void leave(bool say_quit)
+/* Says goodbye (with quit_line, "/quit" and maybe a reason, or without a word when NULL):
+ * the server closes, and on_closed() ends the program with status 0. */
+static void leave(const char *quit_line)
 {
     if (app.phase == PHASE_LEAVING || app.phase == PHASE_DONE) {
         return;
@@ -110,8 +111,8 @@ static void leave(bool say_quit)
         tty_pause();
     }
     app.phase = PHASE_LEAVING;
-    if (say_quit) {
-        conn_send_line(&app.conn, "/quit", 5);
+    if (quit_line) {
+        conn_send_line(&app.conn, quit_line, strlen(quit_line));
     }
     conn_finish(&app.conn, LEAVE_TIMEOUT_MS);
 }
@@ -306,7 +307,7 @@ static void chat_line(const char *line)
         tty_remember(line);
     }
     if (strcmp(line, "/quit") == 0 || strncmp(line, "/quit ", 6) == 0) {
-        leave(true);
+        leave(line); /* the reason, if any, goes with it */
         return;
     }
     conn_send_line(&app.conn, line, len);
@@ -330,7 +331,7 @@ static void on_user_line(char *line)
         if (app.phase == PHASE_ASK_ADDRESS) {
             quit(0);
         } else {
-            leave(app.phase == PHASE_CHAT);
+            leave(app.phase == PHASE_CHAT ? "/quit" : NULL);
         }
         return;
     }
@@ -406,7 +407,7 @@ static void pump_input(void)
         screen_error("Fin de l'entrée : aucun pseudo n'a été donné.");
         quit(1);
     } else {
-        leave(false); /* everything is sent: half-close, the server closes, we exit 0 */
+        leave(NULL); /* everything is sent: half-close, the server closes, we exit 0 */
     }
 }
 
@@ -438,7 +439,7 @@ static void on_signal(uv_signal_t *h, int signum)
     } else if (signum == SIGINT && app.interactive && !tty_line_is_empty()) {
         tty_clear_line(); /* Ctrl-C drops the line being typed */
     } else if (signum == SIGINT && app.interactive) {
-        leave(app.phase == PHASE_CHAT);
+        leave(app.phase == PHASE_CHAT ? "/quit" : NULL);
     } else {
         quit(128 + signum);
     }

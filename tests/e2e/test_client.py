@@ -252,6 +252,29 @@ def test_quit_command_leaves_cleanly(server, spawn_client):
     srv.wait_log(r"alice est déconnecté")
 
 
+def test_quit_with_a_reason_passes_the_reason_on(server, chat, spawn_client):
+    srv = server()
+    (bob,) = chat(srv, "bob")
+    child = joined_client(spawn_client, srv)
+    bob.expect_exact("* alice a rejoint la discussion")
+    child.sendline("/quit à demain")
+    assert wait_child_exit(child) == 0
+    bob.expect_exact("* alice est déconnecté (à demain)")
+
+
+def test_server_commands_work_from_the_client(server, chat, spawn_client):
+    srv = server()
+    (bob,) = chat(srv, "bob")
+    child = joined_client(spawn_client, srv)
+    bob.expect_exact("* alice a rejoint la discussion")
+    child.sendline("/join jeux")
+    child.expect_exact("Vous êtes maintenant dans #jeux.")
+    bob.expect_exact("* alice a quitté #général")
+    child.sendline("/msg bob on joue ?")
+    bob.expect_exact("@ alice: on joue ?")
+    child.expect_exact("Message privé pour bob : on joue ?")
+
+
 def test_ctrl_d_on_empty_line_leaves_cleanly(server, spawn_client):
     srv = server()
     child = joined_client(spawn_client, srv)
