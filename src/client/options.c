@@ -21,22 +21,46 @@ static const char usage[] =
     "Usage : causerie [OPTION]...\n"
     "Client de discussion causerie. Sans option, demande l'adresse du serveur puis le pseudo.\n"
     "\n"
-    "  -H, --host ADRESSE   adresse du serveur : IPv4, IPv6 ou nom (défaut : " DEFAULT_HOST ")\n"
-    "  -p, --port PORT      port du serveur (défaut : 1234)\n"
-    "  -n, --nick PSEUDO    pseudo à utiliser\n"
-    "  -h, --help           affiche cette aide et quitte\n"
-    "  -V, --version        affiche la version et quitte\n"
+    "  -H, --host ADRESSE     adresse du serveur : IPv4, IPv6 ou nom (défaut : " DEFAULT_HOST ")\n"
+    "  -p, --port PORT        port du serveur (défaut : 1234)\n"
+    "  -n, --nick PSEUDO      pseudo à utiliser\n"
+    "      --flood-burst N    lignes envoyées d'un coup (défaut : 10)\n"
+    "      --flood-rate N     lignes par seconde ensuite, comme le contrôle de flot du\n"
+    "                         serveur (défaut : 5) ; 0 : tout envoyer sans attendre\n"
+    "      --history-size N   lignes envoyées gardées d'une session à l'autre dans\n"
+    "                         $XDG_STATE_HOME/causerie/history (défaut : 1000 ; 0 : aucune)\n"
+    "      --no-color         ni couleur ni attribut, même sur un terminal (comme NO_COLOR)\n"
+    "      --no-reconnect     connexion perdue : quitter (code 1) au lieu de se reconnecter\n"
+    "  -h, --help             affiche cette aide et quitte\n"
+    "  -V, --version          affiche la version et quitte\n"
     "\n"
     "Quand l'entrée standard n'est pas un terminal, chaque ligne lue est envoyée et les\n"
     "lignes reçues sont écrites sur la sortie standard ; sans --host et --nick, les deux\n"
     "premières lignes donnent l'adresse et le pseudo.\n"
     "\n"
-    "Dans la discussion : /quit (ou Ctrl-D) pour quitter, /help pour l'aide du serveur.\n";
+    "Dans la discussion : /help pour l'aide du client et du serveur, /quit (ou Ctrl-D) pour\n"
+    "quitter, Tab pour compléter un pseudo ou une commande.\n";
+
+enum {
+    OPT_FLOOD_BURST = 256, /* long options without a letter */
+    OPT_FLOOD_RATE,
+    OPT_HISTORY_SIZE,
+    OPT_NO_COLOR,
+    OPT_NO_RECONNECT,
+};
 
 static const struct option long_options[] = {
-    {"host", required_argument, NULL, 'H'}, {"port", required_argument, NULL, 'p'},
-    {"nick", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},    {NULL, 0, NULL, 0},
+    {"host", required_argument, NULL, 'H'},
+    {"port", required_argument, NULL, 'p'},
+    {"nick", required_argument, NULL, 'n'},
+    {"flood-burst", required_argument, NULL, OPT_FLOOD_BURST},
+    {"flood-rate", required_argument, NULL, OPT_FLOOD_RATE},
+    {"history-size", required_argument, NULL, OPT_HISTORY_SIZE},
+    {"no-color", no_argument, NULL, OPT_NO_COLOR},
+    {"no-reconnect", no_argument, NULL, OPT_NO_RECONNECT},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 /* A port: a whole decimal number from 1 to 65535. */
@@ -56,6 +80,27 @@ static bool parse_port(const char *s, size_t len, int *port)
         return false;
     }
     *port = v;
+    return true;
+}
+
+/* A count: a whole decimal number from 0 to OPTIONS_NUMBER_MAX. */
+static bool parse_number(const char *s, unsigned *out)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 7) {
+        return false;
+    }
+    unsigned v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    if (v > OPTIONS_NUMBER_MAX) {
+        return false;
+    }
+    *out = v;
     return true;
 }
 
@@ -123,13 +168,47 @@ static int invalid(struct buf *out, const char *fmt, ...)
     return -EINVAL;
 }
 
+/* The options that take a count: where each one goes. */
+static unsigned *number_option(struct client_options *o, int opt, const char **name)
+{
+    switch (opt) {
+    case OPT_FLOOD_BURST:
+        *name = "--flood-burst";
+        return &o->flood_burst;
+    case OPT_FLOOD_RATE:
+        *name = "--flood-rate";
+        return &o->flood_rate;
+    case OPT_HISTORY_SIZE:
+        *name = "--history-size";
+        return &o->history_size;
+    default:
+        return NULL;
+    }
+}
+
 int options_parse(struct client_options *o, int argc, char **argv, struct buf *out)
 {
-    *o = (struct client_options){.port = DEFAULT_PORT};
+    *o = (struct client_options){
+        .port = DEFAULT_PORT,
+        .flood_burst = DEFAULT_FLOOD_BURST,
+        .flood_rate = DEFAULT_FLOOD_RATE,
+        .history_size = DEFAULT_HISTORY_SIZE,
+    };
     optind = 0; /* glibc: start afresh, so the parser can run more than once */
     opterr = 0; /* we report errors ourselves, in French */
     int opt;
     while ((opt = getopt_long(argc, argv, ":H:p:n:hV", long_options, NULL)) != -1) {
+        const char *name;
+        unsigned *number = number_option(o, opt, &name);
+        if (number) {
+            if (!parse_number(optarg, number)) {
+                return invalid(out,
+                               "causerie : valeur invalide pour %s : « %s » (attendu : un nombre "
+                               "de 0 à %d)\n",
+                               name, optarg, OPTIONS_NUMBER_MAX);
+            }
+            continue;
+        }
         switch (opt) {
         case 'H':
             if (*optarg == '\0') {
@@ -148,6 +227,12 @@ int options_parse(struct client_options *o, int argc, char **argv, struct buf *o
         case 'n':
             free(o->nick);
             o->nick = xstrdup(optarg);
+            break;
+        case OPT_NO_COLOR:
+            o->no_color = true;
+            break;
+        case OPT_NO_RECONNECT:
+            o->no_reconnect = true;
             break;
         case 'h':
             buf_append_str(out, usage);

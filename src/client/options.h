@@ -14,11 +14,25 @@
 #define DEFAULT_PORT 1234
 /* Seconds to wait for a TCP connection before giving up on an address. */
 #define CONNECT_TIMEOUT_S 10
+/* The client paces its lines as the server's flood control counts them, with the server's
+ * defaults: lines at once, then lines per second; --flood-burst, --flood-rate (0: off). */
+#define DEFAULT_FLOOD_BURST 10
+#define DEFAULT_FLOOD_RATE  5
+/* Sent lines kept in the history file for Up and Down across runs; --history-size (0: no
+ * file is read or written). */
+#define DEFAULT_HISTORY_SIZE 1000
+/* The largest value a numeric option takes. */
+#define OPTIONS_NUMBER_MAX 1000000
 
 struct client_options {
-    char *host; /* owned; NULL until given (then main.c asks for it) */
-    int port;   /* 1..65535 */
-    char *nick; /* owned; NULL until given (then main.c asks for it) */
+    char *host;            /* owned; NULL until given (then main.c asks for it) */
+    int port;              /* 1..65535 */
+    char *nick;            /* owned; NULL until given (then main.c asks for it) */
+    unsigned flood_burst;  /* lines; 0: no pacing */
+    unsigned flood_rate;   /* lines per second; 0: no pacing */
+    unsigned history_size; /* lines; 0: no history file */
+    bool no_color;         /* --no-color: no colours or attributes, even on a terminal */
+    bool no_reconnect;     /* --no-reconnect: a lost connection ends the program (status 1) */
 };
 
 enum options_result {

@@ -1,0 +1,79 @@
+/* style.h - how the client dresses lines on a terminal: times, colours, mentions, prompt.
+ *
+ * Pure: it turns a server line (or a line of our own) into the text to print, escape
+ * sequences included when colours are on; it prints nothing and keeps no state. screen.c
+ * prints what it returns; chat.c builds the prompt with it. Every piece of peer text goes
+ * through sanitize_append() here, so no escape sequence but ours reaches the terminal.
+ * Case folding uses the C library's towlower(), so main.c must have set a UTF-8 locale.
+ *
+ * A pseudo's colour comes from a hash of its case-folded form, so everyone sees the same
+ * person in the same colour; the palettes hold only colours readable on dark and on light
+ * backgrounds (no black, white, grey, bright yellow or dark blue).
+ */
+#ifndef CAUSERIE_STYLE_H
+#define CAUSERIE_STYLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "common/buf.h"
+
+/* How lines are dressed. Without colour nothing but text is written: no escape sequence. */
+struct style {
+    bool colour;      /* SGR sequences (colours, bold, dim, reverse) */
+    bool palette256;  /* the terminal has 256 colours; otherwise 6 of the basic 8 */
+    bool clock;       /* each line starts with the local time, "14:03 " */
+    const char *self; /* borrowed: our pseudo, for mentions and our own lines; may be NULL */
+};
+
+/* What a rendered line asks of the terminal besides its text. */
+struct style_marks {
+    bool mention;     /* someone else's line names us: highlighted, and the bell rings */
+    bool private_msg; /* a private message for us: the bell rings too */
+};
+
+/* The SGR colour parameter for a pseudo: "38;5;N" on a 256-colour terminal, "3N" on the
+ * others, written into out (at least 12 bytes). The same for every case of the pseudo. */
+void style_pseudo_colour(const char *pseudo, size_t len, bool palette256, char *out,
+                         size_t out_size);
+/* Appends the case-folded form of s to out (lower case, code point by code point). */
+void style_fold(const char *s, size_t len, struct buf *out);
+/* Finds pseudo in text, without case, as a whole word: the characters around it (if any)
+ * are neither letters nor digits nor '_'. Returns true with the first match's byte offset
+ * and length in text. */
+bool style_find_mention(const char *text, size_t len, const char *pseudo, size_t pseudo_len,
+                        size_t *at, size_t *match_len);
+/* Writes the local time of t as "HH:MM" into out. */
+void style_clock(time_t t, char out[6]);
+/* Parses an ISO 8601 UTC time, "2026-11-25T14:03:12Z". Returns 0 with *t set, or -EINVAL. */
+int style_parse_utc(const char *s, size_t len, time_t *t);
+
+/* Appends the display form of a server line, without '\n', to out; now is the time of its
+ * arrival. Returns the marks the caller acts on (the bell). */
+struct style_marks style_server_line(const struct style *st, const char *line, size_t len,
+                                     time_t now, struct buf *out);
+/* Our own message (text as sent, "//" already undone), or our own /me action. */
+void style_own_line(const struct style *st, const char *text, size_t len, bool action, time_t now,
+                    struct buf *out);
+/* A notice of the client's own ("Connexion perdue…"), dim, with a "* " mark. */
+void style_notice(const struct style *st, const char *text, time_t now, struct buf *out);
+/* An error of the client's own, with a "! " mark, in red. */
+void style_error(const struct style *st, const char *text, time_t now, struct buf *out);
+
+/* The chat prompt, which is the status: "[alice@127.0.0.1:1234 #général 3] ". room may
+ * be NULL (not known yet); count 0 means unknown. Lines waiting to be sent are named when
+ * there are any; offline replaces the count with the time until the next attempt.
+ * Escape sequences are wrapped in readline's \001 \002 so that it measures the prompt. */
+struct style_status {
+    const char *pseudo;
+    const char *server;
+    const char *room; /* may be NULL */
+    unsigned count;
+    size_t waiting;
+    bool offline;
+    unsigned retry_s; /* offline: seconds until the next attempt; 0: trying now */
+};
+void style_prompt(const struct style *st, const struct style_status *s, struct buf *out);
+
+#endif

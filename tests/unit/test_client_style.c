@@ -1,0 +1,258 @@
+/* test_client_style.c - unit tests for the terminal's dress (src/client/style.c).
+ *
+ * Colours are stable for a pseudo whatever its case; a mention is a whole word, found
+ * without case; times are local and history keeps its own; without colour not one escape
+ * sequence is written, and with colour none but ours (peer text is sanitised); the
+ * prompt names the pseudo, server, room, count, waiting lines and offline state, with its
+ * escapes wrapped for readline. Runs in a C.UTF-8 locale and TZ=UTC, single-threaded.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client/style.h"
+
+#define NOON 1795608000 /* 2026-11-25 12:00:00 UTC */
+
+static int setup(void **state)
+{
+    (void)state;
+    setlocale(LC_CTYPE, "C.UTF-8");
+    setenv("TZ", "UTC", 1);
+    tzset();
+    return 0;
+}
+
+static const struct style plain = {.colour = false, .clock = true, .self = "alice"};
+static const struct style coloured = {
+    .colour = true, .palette256 = true, .clock = true, .self = "alice"};
+
+static void render(const struct style *st, const char *line, struct buf *out,
+                   struct style_marks *marks)
+{
+    buf_reset(out);
+    struct style_marks m = style_server_line(st, line, strlen(line), NOON, out);
+    if (marks) {
+        *marks = m;
+    }
+}
+
+static void test_colour_is_the_same_whatever_the_case(void **state)
+{
+    (void)state;
+    char a[16], b[16], c[16];
+    style_pseudo_colour("Élodie", strlen("Élodie"), true, a, sizeof(a));
+    style_pseudo_colour("élodie", strlen("élodie"), true, b, sizeof(b));
+    assert_string_equal(a, b);
+    assert_memory_equal(a, "38;5;", 5);
+    style_pseudo_colour("élodie", strlen("élodie"), false, c, sizeof(c));
+    assert_true(strlen(c) == 2 && c[0] == '3' && c[1] >= '1' && c[1] <= '6');
+}
+
+static void test_pseudos_get_different_colours(void **state)
+{
+    (void)state;
+    /* Not a guarantee for any two, but a palette this size must tell most apart. */
+    const char *names[] = {"alice", "bob", "carol", "dave", "eve", "frank", "grace", "heidi"};
+    char first[16], other[16];
+    style_pseudo_colour(names[0], strlen(names[0]), true, first, sizeof(first));
+    int same = 0;
+    for (size_t i = 1; i < sizeof(names) / sizeof(names[0]); i++) {
+        style_pseudo_colour(names[i], strlen(names[i]), true, other, sizeof(other));
+        same += strcmp(first, other) == 0;
+    }
+    assert_true(same < 3);
+}
+
+static void test_mention_is_a_whole_word_without_case(void **state)
+{
+    (void)state;
+    size_t at, len;
+    assert_true(style_find_mention("salut ALICE !", 13, "alice", 5, &at, &len));
+    assert_int_equal(at, 6);
+    assert_int_equal(len, 5);
+    assert_true(style_find_mention("alice, tu viens ?", 17, "alice", 5, &at, &len));
+    assert_int_equal(at, 0);
+    assert_false(style_find_mention("malice", 6, "alice", 5, &at, &len));
+    assert_false(style_find_mention("alice_b", 7, "alice", 5, &at, &len));
+    assert_false(style_find_mention("alice2", 6, "alice", 5, &at, &len));
+    const char *t = "coucou Élodie";
+    assert_true(style_find_mention(t, strlen(t), "élodie", strlen("élodie"), &at, &len));
+    assert_int_equal(at, 7);
+    assert_int_equal(len, strlen("Élodie"));
+    assert_false(style_find_mention("", 0, "alice", 5, &at, &len));
+}
+
+static void test_clock_is_local_time(void **state)
+{
+    (void)state;
+    char hhmm[6];
+    style_clock(NOON + 3 * 60, hhmm);
+    assert_string_equal(hhmm, "12:03");
+    setenv("TZ", "Europe/Paris", 1);
+    tzset();
+    style_clock(NOON, hhmm);
+    assert_string_equal(hhmm, "13:00");
+    setenv("TZ", "UTC", 1);
+    tzset();
+}
+
+static void test_parse_utc_takes_the_protocols_form_only(void **state)
+{
+    (void)state;
+    time_t t;
+    assert_int_equal(style_parse_utc("2026-11-25T12:00:00Z", 20, &t), 0);
+    assert_true(t == NOON);
+    assert_int_equal(style_parse_utc("2024-02-29T00:00:00Z", 20, &t), 0);
+    assert_int_equal(style_parse_utc("2026-02-29T00:00:00Z", 20, &t), -EINVAL);
+    assert_int_equal(style_parse_utc("2026-11-25 12:00:00Z", 20, &t), -EINVAL);
+    assert_int_equal(style_parse_utc("2026-11-25T12:00:00", 19, &t), -EINVAL);
+    assert_int_equal(style_parse_utc("2026-13-25T12:00:00Z", 20, &t), -EINVAL);
+    assert_int_equal(style_parse_utc("2026-11-25T24:00:00Z", 20, &t), -EINVAL);
+}
+
+static void test_plain_lines_hold_no_escape_sequence(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    const char *lines[] = {"> bob: salut alice",
+                           "& bob danse",
+                           "@ bob: psst",
+                           "* bob est là",
+                           "! Non.",
+                           "+ Oui.",
+                           "= #jeux 2 : a b",
+                           "~ 2026-11-25T11:00:00Z > b: x",
+                           "% inconnu"};
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        render(&plain, lines[i], &out, NULL);
+        assert_null(strchr(out.data, '\033'));
+    }
+    render(&plain, "> bob: salut", &out, NULL);
+    assert_string_equal(out.data, "12:00 bob: salut");
+    render(&plain, "& bob danse", &out, NULL);
+    assert_string_equal(out.data, "12:00 * bob danse");
+    render(&plain, "@ bob: psst", &out, NULL);
+    assert_string_equal(out.data, "12:00 [privé] bob: psst");
+    render(&plain, "! Non.", &out, NULL);
+    assert_string_equal(out.data, "12:00 ! Non.");
+    render(&plain, "* bob est déconnecté", &out, NULL);
+    assert_string_equal(out.data, "12:00 * bob est déconnecté");
+    buf_release(&out);
+}
+
+static void test_history_lines_keep_their_own_time(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    struct style_marks m;
+    render(&plain, "~ 2026-11-25T09:41:00Z > bob: hier alice", &out, &m);
+    assert_string_equal(out.data, "09:41 bob: hier alice");
+    assert_false(m.mention); /* an old line does not ring */
+    render(&plain, "~ pas une date > bob: x", &out, NULL);
+    assert_string_equal(out.data, "12:00 * pas une date > bob: x");
+    buf_release(&out);
+}
+
+static void test_colours_only_ours_reach_the_terminal(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    render(&coloured, "> bob: \033[2Jsalut\033[31m", &out, NULL);
+    assert_non_null(strstr(out.data, "\033[38;5;")); /* bob's colour */
+    assert_null(strstr(out.data, "\033[2J"));
+    assert_null(strstr(out.data, "\033[31m"));
+    assert_non_null(strstr(out.data, "[2Jsalut[31m"));
+    buf_release(&out);
+}
+
+static void test_a_mention_is_marked_and_highlighted(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    struct style_marks m;
+    render(&coloured, "> bob: salut Alice !", &out, &m);
+    assert_true(m.mention);
+    assert_non_null(strstr(out.data, "\033[7mAlice"));
+    render(&coloured, "> bob: salut malice", &out, &m);
+    assert_false(m.mention);
+    render(&coloured, "& bob salue alice", &out, &m);
+    assert_true(m.mention);
+    render(&coloured, "> alice: moi, alice", &out, &m);
+    assert_false(m.mention); /* our own line, come back from a history or a bouncer */
+    render(&coloured, "@ bob: psst", &out, &m);
+    assert_true(m.private_msg);
+    buf_release(&out);
+}
+
+static void test_own_lines_are_set_apart(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    style_own_line(&plain, "bonjour", 7, false, NOON, &out);
+    assert_string_equal(out.data, "12:00 alice: bonjour");
+    buf_reset(&out);
+    style_own_line(&plain, "danse", 5, true, NOON, &out);
+    assert_string_equal(out.data, "12:00 * alice danse");
+    buf_reset(&out);
+    style_own_line(&coloured, "bonjour", 7, false, NOON, &out);
+    assert_non_null(strstr(out.data, "\033[1;38;5;"));   /* our pseudo, bold */
+    assert_non_null(strstr(out.data, "\033[1mbonjour")); /* and our text */
+    buf_release(&out);
+}
+
+static void test_prompt_is_the_status(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    struct style_status s = {
+        .pseudo = "alice", .server = "127.0.0.1:1234", .room = "général", .count = 3};
+    style_prompt(&plain, &s, &out);
+    assert_string_equal(out.data, "[alice@127.0.0.1:1234 #général 3] ");
+    buf_reset(&out);
+    s.waiting = 7;
+    style_prompt(&plain, &s, &out);
+    assert_string_equal(out.data, "[alice@127.0.0.1:1234 #général 3 · 7 en attente] ");
+    buf_reset(&out);
+    s.offline = true;
+    s.retry_s = 4;
+    style_prompt(&plain, &s, &out);
+    assert_string_equal(out.data,
+                        "[alice@127.0.0.1:1234 #général hors ligne, nouvel essai dans 4 s · 7 en "
+                        "attente] ");
+    buf_reset(&out);
+    style_prompt(&coloured, &s, &out);
+    /* Every escape sequence is inside readline's \001 ... \002. */
+    for (const char *p = out.data; (p = strchr(p, '\033')) != NULL; p++) {
+        assert_true(p > out.data && p[-1] == '\001');
+        assert_non_null(strchr(p, '\002'));
+    }
+    buf_release(&out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_colour_is_the_same_whatever_the_case),
+        cmocka_unit_test(test_pseudos_get_different_colours),
+        cmocka_unit_test(test_mention_is_a_whole_word_without_case),
+        cmocka_unit_test(test_clock_is_local_time),
+        cmocka_unit_test(test_parse_utc_takes_the_protocols_form_only),
+        cmocka_unit_test(test_plain_lines_hold_no_escape_sequence),
+        cmocka_unit_test(test_history_lines_keep_their_own_time),
+        cmocka_unit_test(test_colours_only_ours_reach_the_terminal),
+        cmocka_unit_test(test_a_mention_is_marked_and_highlighted),
+        cmocka_unit_test(test_own_lines_are_set_apart),
+        cmocka_unit_test(test_prompt_is_the_status),
+    };
+    return cmocka_run_group_tests_name("client_style", tests, setup, NULL);
+}
