@@ -11,7 +11,7 @@ set -eu
 
 build_pkgs="gcc make pkg-config libuv1-dev libreadline-dev"
 # clang builds the fuzzers that `make test` runs; valgrind runs the tests that need it.
-test_pkgs="libcmocka-dev python3-pytest python3-pexpect valgrind clang"
+test_pkgs="libcmocka-dev python3-pytest python3-pexpect python3-pyte valgrind clang"
 # The servers `make bench-peers` measures causerie against.
 peers_pkgs="redis-server nats-server ngircd gnuplot-nox"
 # The compiler the Makefile builds the fuzzers with (its FUZZ_CC).

@@ -5,8 +5,9 @@
  * failed to connect must be closed, and may be initialised again only in its close
  * callback. Reads land in read_buf and are framed at once. Each line sent is copied into
  * its own write request, freed once written; unsent counts those bytes so that piped
- * input can wait for them. fail() closes and reports through on_closed; conn_close() does
- * not report.
+ * input can wait for them. A connection that is lost (fail()) drops its socket and reports
+ * through on_closed, but the struct stays usable: conn_connect() may start again, for the
+ * reconnection. conn_close() is the end, and does not report.
  */
 #include "conn.h"
 
@@ -26,7 +27,6 @@ struct write_req {
     char data[]; /* the line and its '\n' */
 };
 
-static void try_next_address(struct conn *c);
 static void on_connect(uv_connect_t *req, int status);
 
 void conn_init(struct conn *c, uv_loop_t *loop)
@@ -47,9 +47,40 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     *b = uv_buf_init(c->read_buf, sizeof(c->read_buf));
 }
 
+static void try_next_address(struct conn *c);
+
+/* The socket of a lost connection is closed: a connection waiting for the handle starts. */
+static void on_dropped(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    c->tcp_closing = false;
+    if (c->waiting_for_handle && !c->closing) {
+        c->waiting_for_handle = false;
+        try_next_address(c);
+    }
+}
+
+/* Drops the socket and what was half read, keeps the rest for a later conn_connect(). */
+static void disconnect(struct conn *c)
+{
+    c->connected = false;
+    uv_timer_stop(&c->timer);
+    if (c->tcp_open) {
+        uv_close((uv_handle_t *)&c->tcp, on_dropped);
+        c->tcp_open = false;
+        c->tcp_closing = true;
+    }
+    if (c->addrs) {
+        uv_freeaddrinfo(c->addrs);
+        c->addrs = NULL;
+    }
+    proto_framer_release(&c->framer);
+    proto_framer_init(&c->framer, CONN_MAX_LINE);
+}
+
 static void fail(struct conn *c, int status)
 {
-    conn_close(c);
+    disconnect(c);
     if (c->on_closed) {
         c->on_closed(c, status);
     }
@@ -84,6 +115,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 static void on_attempt_closed(uv_handle_t *h)
 {
     struct conn *c = h->data;
+    c->tcp_closing = false;
     if (c->closing) {
         return;
     }
@@ -100,6 +132,7 @@ static void abandon_attempt(struct conn *c, int err)
         c->first_error = err;
     }
     c->tcp_open = false;
+    c->tcp_closing = true;
     uv_close((uv_handle_t *)&c->tcp, on_attempt_closed);
 }
 
@@ -133,6 +166,10 @@ static void try_next_address(struct conn *c)
         uv_freeaddrinfo(c->addrs);
         c->addrs = NULL;
         c->on_connected(c, c->first_error ? c->first_error : UV_ECONNREFUSED);
+        return;
+    }
+    if (c->tcp_closing) {
+        c->waiting_for_handle = true; /* the last connection's handle: on_dropped() goes on */
         return;
     }
     /* A handle that failed to connect cannot be reused: each address gets a new one. */
@@ -249,17 +286,9 @@ void conn_close(struct conn *c)
         return;
     }
     c->closing = true;
-    c->connected = false;
-    if (c->tcp_open) {
-        uv_close((uv_handle_t *)&c->tcp, NULL);
-        c->tcp_open = false;
-    }
+    disconnect(c);
     if (!uv_is_closing((uv_handle_t *)&c->timer)) {
         uv_close((uv_handle_t *)&c->timer, NULL);
-    }
-    if (c->addrs) {
-        uv_freeaddrinfo(c->addrs);
-        c->addrs = NULL;
     }
     proto_framer_release(&c->framer);
 }

@@ -36,19 +36,23 @@ struct conn {
     struct proto_framer framer;
     size_t unsent; /* bytes handed to uv_write() and not yet written */
     bool connected, closing, tcp_open;
-    char name[128]; /* "host:port" as the user gave it, for messages */
+    bool tcp_closing;        /* the last socket's handle is closing: not reusable yet */
+    bool waiting_for_handle; /* an attempt waits for that close to finish */
+    char name[128];          /* "host:port" as the user gave it, for messages */
     char read_buf[65536];
 
     conn_connected_cb on_connected; /* status 0, or the error of the first address */
     conn_line_cb on_line;           /* a complete line, unsanitised, without '\n' */
-    conn_closed_cb on_closed;       /* the connection is gone: UV_EOF or an error */
+    conn_closed_cb on_closed;       /* the connection is gone (UV_EOF or an error); c may
+                                     * conn_connect() again */
     conn_drained_cb on_drained;     /* optional: unsent went back to 0 */
     void *data;
 };
 
 /* Sets up c on loop; callbacks are read from c afterwards. */
 void conn_init(struct conn *c, uv_loop_t *loop);
-/* Resolves host and connects; the outcome goes to on_connected. Returns 0 or an error. */
+/* Resolves host and connects; the outcome goes to on_connected. Returns 0 or an error.
+ * May be called again after on_closed (a lost connection), to reconnect. */
 int conn_connect(struct conn *c, const char *host, int port);
 /* Sends text followed by '\n'. Errors surface as on_closed. */
 void conn_send_line(struct conn *c, const char *text, size_t len);

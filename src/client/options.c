@@ -262,3 +262,16 @@ void options_release(struct client_options *o)
     o->host = NULL;
     o->nick = NULL;
 }
+
+int options_history_path(const char *xdg, const char *home, struct buf *out)
+{
+    if (xdg && xdg[0] == '/') {
+        buf_appendf(out, "%s/causerie/history", xdg);
+        return 0;
+    }
+    if (home && home[0] == '/') {
+        buf_appendf(out, "%s/.local/state/causerie/history", home);
+        return 0;
+    }
+    return -ENOENT;
+}

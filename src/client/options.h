@@ -50,4 +50,10 @@ void options_release(struct client_options *o);
  * Returns 0, replacing *host (owned) and *port, or -EINVAL with a French message in *err. */
 int options_parse_address(const char *text, char **host, int *port, struct buf *err);
 
+/* Where the history of sent lines is kept: $XDG_STATE_HOME/causerie/history, or, when
+ * that is unset, empty or not absolute (as the XDG specification asks),
+ * $HOME/.local/state/causerie/history. xdg and home are the variables' values (NULL if
+ * unset). Returns 0 with the path appended to out, or -ENOENT if neither gives a place. */
+int options_history_path(const char *xdg, const char *home, struct buf *out);
+
 #endif

@@ -63,6 +63,21 @@ void outbox_push(struct outbox *o, char *line, int tag, bool free_ride)
     }
 }
 
+void outbox_push_front(struct outbox *o, char *line, int tag)
+{
+    if (o->len == o->cap) {
+        grow(o);
+    }
+    o->head = (o->head + o->cap - 1) % o->cap;
+    o->items[o->head] = (struct outbox_item){.line = line, .tag = tag};
+    o->len++;
+    if (o->running && !o->sending) {
+        uv_timer_stop(&o->timer);
+        flush(o); /* it may go now; if not, the timer is armed for it */
+    }
+    changed(o);
+}
+
 /* Sends lines while their turn has come; arms the timer for the next one. */
 static void flush(struct outbox *o)
 {

@@ -44,6 +44,9 @@ void outbox_init(struct outbox *o, uv_loop_t *loop, unsigned burst, unsigned rat
 /* Queues line (owned by the outbox from now on) after the others; sends it at once if its
  * turn has come. A free ride costs no allowance but still waits for the lines before it. */
 void outbox_push(struct outbox *o, char *line, int tag, bool free_ride);
+/* Queues line before all the others: what must go first after a reconnection (the /join
+ * back to our room, before the lines typed meanwhile). Sends it at once if it may. */
+void outbox_push_front(struct outbox *o, char *line, int tag);
 /* The chat is on (just joined): a whole allowance, and the waiting lines start to go. */
 void outbox_start(struct outbox *o);
 /* The connection is gone: lines wait until the next outbox_start(). */

@@ -1,82 +1,150 @@
 /* screen.c - the only code that prints; see screen.h for the contract.
  *
- * Client thread only. Its one piece of state is whether stdin and stdout are a terminal;
- * even then, text is drawn above readline's line only once a prompt is installed
- * (rl_prompt set), and written plainly before that. Every line is flushed at once, and
- * stdout before an error goes to stderr, so the two streams keep their order when
- * redirected. Server lines lose their kind character here: "> " messages show bare, "! "
- * errors keep their mark, and every other kind, unknown ones included, is a "* " notice.
+ * Client thread only. Its state is whether stdin and stdout are a terminal and the style
+ * lines are dressed in; even on a terminal, text is drawn above readline's line only once
+ * a prompt is installed (rl_prompt set), and written plainly before that. Every line is
+ * flushed at once, and stdout before an error goes to stderr, so the two streams keep their
+ * order when redirected. The bell is written after the line it is for, once.
  */
 #include "screen.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <readline/readline.h>
 
 #include "common/buf.h"
 #include "common/proto.h"
 #include "common/sanitize.h"
+#include "style.h"
 
 static bool interactive;
+static const struct style *style; /* borrowed */
 
-void screen_init(bool is_interactive)
+void screen_init(bool is_interactive, const struct style *st)
 {
     interactive = is_interactive;
+    style = st;
 }
 
 /* Prints text and a newline to f, above readline's line when there is one. */
-static void print_above(FILE *f, const char *text)
+static void print_above(FILE *f, const char *text, bool bell)
 {
     if (interactive && rl_prompt) {
         rl_clear_visible_line(); /* hide the prompt and the line being typed */
+        fflush(rl_outstream ? rl_outstream : stdout); /* before text on another stream */
         fputs(text, f);
         fputc('\n', f);
+        if (bell) {
+            fputc('\a', f);
+        }
         fflush(f);
         rl_on_new_line(); /* readline's display starts afresh below it */
         rl_redisplay();   /* prompt, typed text and cursor come back */
     } else {
         fputs(text, f);
         fputc('\n', f);
+        if (bell && interactive) {
+            fputc('\a', f);
+        }
         fflush(f);
     }
 }
 
 void screen_print(const char *text)
 {
-    print_above(stdout, text);
+    print_above(stdout, text, false);
 }
 
 void screen_error(const char *fmt, ...)
 {
-    struct buf b = BUF_INIT;
+    struct buf text = BUF_INIT, out = BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
-    buf_vappendf(&b, fmt, ap);
+    buf_vappendf(&text, fmt, ap);
     va_end(ap);
+    if (interactive && style) {
+        style_error(style, text.data, time(NULL), &out);
+    } else {
+        buf_append(&out, text.data, text.len);
+    }
     fflush(stdout); /* keep stdout's earlier lines before this one */
-    print_above(stderr, b.data);
-    buf_release(&b);
+    print_above(stderr, out.data, false);
+    buf_release(&out);
+    buf_release(&text);
 }
 
-void screen_show_server_line(const char *line, size_t len)
+void screen_notice(const char *fmt, ...)
+{
+    struct buf text = BUF_INIT, out = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vappendf(&text, fmt, ap);
+    va_end(ap);
+    if (interactive && style) {
+        style_notice(style, text.data, time(NULL), &out);
+    } else {
+        buf_appendf(&out, "* %s", text.data);
+    }
+    print_above(stdout, out.data, false);
+    buf_release(&out);
+    buf_release(&text);
+}
+
+/* The plain form, for a pipe: what the client has always printed there. */
+static void plain_line(const char *line, size_t len, struct buf *out)
 {
     char kind;
     const char *text;
     size_t text_len;
     proto_split_kind(line, len, &kind, &text, &text_len);
-    struct buf out = BUF_INIT;
     switch (kind) {
     case PROTO_MESSAGE:
         break; /* "bob: salut" */
     case PROTO_ERROR:
-        buf_append_str(&out, "! ");
+        buf_append_str(out, "! ");
         break;
     default:
-        buf_append_str(&out, "* "); /* notices, and kinds this client does not know */
+        buf_append_str(out, "* "); /* notices, and kinds this client does not know */
         break;
     }
-    sanitize_append(&out, text, text_len);
-    print_above(stdout, out.data);
+    sanitize_append(out, text, text_len);
+}
+
+void screen_show_server_line(const char *line, size_t len)
+{
+    struct buf out = BUF_INIT;
+    bool bell = false;
+    if (interactive && style) {
+        struct style_marks marks = style_server_line(style, line, len, time(NULL), &out);
+        bell = marks.mention || marks.private_msg;
+    } else {
+        plain_line(line, len, &out);
+    }
+    print_above(stdout, out.data, bell);
     buf_release(&out);
+}
+
+void screen_own(const char *text, size_t len, bool action)
+{
+    if (!interactive || !style) {
+        return;
+    }
+    struct buf out = BUF_INIT;
+    style_own_line(style, text, len, action, time(NULL), &out);
+    print_above(stdout, out.data, false);
+    buf_release(&out);
+}
+
+void screen_clear(void)
+{
+    if (!interactive) {
+        return;
+    }
+    rl_clear_visible_line();
+    fputs("\033[H\033[2J", stdout); /* home, then erase the screen */
+    fflush(stdout);
+    rl_on_new_line();
+    rl_redisplay();
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <wctype.h>
 
@@ -400,6 +401,51 @@ static void history_line(const struct style *st, const char *text, size_t len, t
     reset(st, out);
 }
 
+/* "= #jeux 3 : alice bob carol": "* #jeux, 3 personnes : alice, bob, carol", dim; the
+ * names the line leaves out of a large room are said to be more. */
+static void who_line(const struct style *st, const char *text, size_t len, struct buf *out)
+{
+    const char *space = memchr(text, ' ', len);
+    const char *colon = space ? memchr(space, ':', len - (size_t)(space - text)) : NULL;
+    unsigned long count = 0;
+    char *after = NULL;
+    if (space) {
+        char digits[24];
+        size_t n = (size_t)((colon ? colon : text + len) - space - 1);
+        n = n < sizeof(digits) - 1 ? n : sizeof(digits) - 1;
+        memcpy(digits, space + 1, n);
+        digits[n] = '\0';
+        count = strtoul(digits, &after, 10);
+    }
+    if (!space || !colon || !after || *after != ' ') {
+        dim_text(st, "* ", text, len, out); /* not the form we know: as it is */
+        return;
+    }
+    sgr(st, out, SGR_DIM);
+    buf_append_str(out, "* ");
+    sanitize_append(out, text, (size_t)(space - text));
+    buf_appendf(out, ", %lu %s", count, count > 1 ? "personnes" : "personne");
+    const char *p = colon + 1, *end = text + len;
+    size_t named = 0;
+    while (p < end) {
+        while (p < end && *p == ' ') {
+            p++;
+        }
+        const char *w = p;
+        while (p < end && *p != ' ') {
+            p++;
+        }
+        if (p > w) {
+            buf_append_str(out, named++ ? ", " : " : ");
+            sanitize_append(out, w, (size_t)(p - w));
+        }
+    }
+    if (named < count) {
+        buf_appendf(out, named ? " et %lu autres" : " (%lu)", count - named);
+    }
+    reset(st, out);
+}
+
 struct style_marks style_server_line(const struct style *st, const char *line, size_t len,
                                      time_t now, struct buf *out)
 {
@@ -420,6 +466,9 @@ struct style_marks style_server_line(const struct style *st, const char *line, s
         return action(st, text, text_len, out);
     case '@':
         return private_message(st, text, text_len, out);
+    case '=':
+        who_line(st, text, text_len, out);
+        return marks;
     case PROTO_ERROR:
         sgr(st, out, SGR_RED);
         buf_append_str(out, "! ");
@@ -441,8 +490,8 @@ void style_own_line(const struct style *st, const char *text, size_t len, bool a
         buf_append_str(out, "* ");
     }
     pseudo_piece(st, self, strlen(self), true, out);
-    buf_append_str(out, action_line ? " " : ": ");
     sgr(st, out, SGR_BOLD);
+    buf_append_str(out, action_line ? " " : ": ");
     sanitize_append(out, text, len);
     reset(st, out);
 }

@@ -1,33 +1,44 @@
 /* tty.c - readline's callback interface on the uv loop; see tty.h for the contract.
  *
  * Client thread only. readline keeps its state in globals, so this module does too: one
- * stdin watcher, one line callback, and flags saying whether the handler is installed
- * (the terminal is in readline's mode) and whether stdin is being watched. readline's own
- * signal handlers are off: main.c takes signals on the loop, and a handler of readline's
- * could run in the middle of one of its callbacks. Enter is bound again after every
- * install, since installing reads ~/.inputrc, which may rebind it. tty_restore() stays
- * safe to call twice: main.c and atexit() may both run it.
+ * stdin watcher, one line callback, one completion callback, and flags saying whether the
+ * handler is installed (the terminal is in readline's mode) and whether stdin is being
+ * watched. readline's own signal handlers are off: main.c takes signals on the loop, and a
+ * handler of readline's could run in the middle of one of its callbacks. Enter is bound
+ * again after every install, since installing reads ~/.inputrc, which may rebind it. The
+ * history file is readline's own format, appended to line by line and cut back to its
+ * bound when the program ends. tty_restore() stays safe to call twice: main.c and
+ * atexit() may both run it.
  */
 #include "tty.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "common/fr.h"
 #include "common/xalloc.h"
+#include "complete.h"
+#include "screen.h"
 
-/* Lines kept for Up and Down. */
+/* Lines kept for Up and Down when no history file is used (--history-size 0). */
 #define HISTORY_MAX 500
 
 static uv_poll_t stdin_watch;
 static tty_line_cb line_cb;
+static tty_complete_cb complete_cb;
 static bool installed; /* the callback handler is installed: the terminal is ours */
 static bool watching;
+static char *history_path; /* owned; NULL: no history file */
+static unsigned history_max;
 
 /* Hands over a line that may hold several: a bracketed paste inserts its newlines into
  * the line buffer, and each pasted line is a message of its own. */
@@ -74,13 +85,100 @@ static int on_enter(int count, int key)
     return 0;
 }
 
-/* Enter is ours in every keymap, so that vi mode sends lines the same way as emacs mode. */
+/* Enter is ours in every keymap, so that vi mode sends lines the same way as emacs mode;
+ * completion ignores case, as the server compares pseudos. */
 static void bind_enter(void)
 {
+    rl_variable_bind("completion-ignore-case", "on");
     Keymap maps[] = {emacs_standard_keymap, vi_insertion_keymap, vi_movement_keymap};
     for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
         rl_bind_key_in_map('\r', on_enter, maps[i]);
         rl_bind_key_in_map('\n', on_enter, maps[i]);
+    }
+}
+
+/* ---------------------------------------------------------------- completion */
+
+static struct complete_list candidates;
+static size_t next_candidate;
+
+/* readline's generator: the candidates complete_cb gave, one per call, then NULL. */
+static char *next_match(const char *text, int state)
+{
+    (void)text;
+    if (state == 0) {
+        next_candidate = 0;
+    }
+    if (next_candidate >= candidates.n) {
+        return NULL;
+    }
+    return xstrdup(candidates.items[next_candidate++]); /* readline frees it */
+}
+
+static char **on_complete(const char *text, int start, int end)
+{
+    (void)text;
+    complete_list_release(&candidates);
+    complete_cb(rl_line_buffer, (size_t)start, (size_t)end, &candidates);
+    rl_attempted_completion_over = 1; /* never fall back to file names */
+    if (candidates.n == 0) {
+        return NULL;
+    }
+    return rl_completion_matches(text, next_match);
+}
+
+/* ---------------------------------------------------------------- history */
+
+/* A history problem is told once: Up and Down still work, from memory. */
+static void history_failed(const char *what, int err)
+{
+    screen_error("Historique des lignes envoyées : impossible de %s %s (%s) ; il ne sera pas "
+                 "gardé pour la prochaine fois.",
+                 what, history_path, fr_strerror(-err));
+    free(history_path);
+    history_path = NULL;
+}
+
+/* mkdir -p of the directories above path, mode 0700: the history is the user's alone. */
+static int make_parents(const char *path)
+{
+    char *dir = xstrdup(path);
+    int r = 0;
+    for (char *p = strchr(dir + 1, '/'); p && r == 0; p = strchr(p + 1, '/')) {
+        *p = '\0';
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+            r = -errno;
+        }
+        *p = '/';
+    }
+    free(dir);
+    return r;
+}
+
+void tty_history_open(const char *path, unsigned max)
+{
+    if (max == 0) {
+        return;
+    }
+    history_path = xstrdup(path);
+    history_max = max;
+    stifle_history((int)max);
+    int r = read_history(path); /* readline returns an errno */
+    if (r != 0 && r != ENOENT) {
+        history_failed("lire", -r);
+        return;
+    }
+    r = make_parents(path);
+    if (r == 0 && access(path, F_OK) != 0) {
+        FILE *f = fopen(path, "a");
+        r = f ? 0 : -errno;
+        if (f) {
+            fclose(f);
+            chmod(path, 0600);
+        }
+    }
+    if (r < 0) {
+        history_failed("créer", r);
     }
 }
 
@@ -95,18 +193,31 @@ static void on_stdin(uv_poll_t *h, int status, int events)
     rl_callback_read_char();
 }
 
-void tty_init(uv_loop_t *loop, tty_line_cb on_line)
+void tty_init(uv_loop_t *loop, tty_line_cb on_line, tty_complete_cb on_complete_words)
 {
     line_cb = on_line;
+    complete_cb = on_complete_words;
     /* Signals are ours (main.c handles them on the loop); readline must not install
      * handlers of its own that would run in the middle of a callback. */
     rl_catch_signals = 0;
     rl_catch_sigwinch = 0;
     rl_readline_name = "causerie";
+    rl_attempted_completion_function = on_complete;
+    /* Words are separated by blanks only: "/msg" and "bob:" are words to complete whole. */
+    rl_basic_word_break_characters = " \t";
     rl_initialize();
     bind_enter();
-    stifle_history(HISTORY_MAX);
+    stifle_history(HISTORY_MAX); /* until tty_history_open() sets the file's bound */
+    int flags = fcntl(STDIN_FILENO, F_GETFL);
     uv_poll_init(loop, &stdin_watch, STDIN_FILENO);
+    /* uv_poll_init() made the descriptor non-blocking, and stdout shares its open file
+     * description with stdin on a terminal: a burst of output larger than the terminal's
+     * buffer would then fail half-written (EAGAIN) and be lost. Blocking again, as it was:
+     * readline reads only when the watcher says a key is there, and printing waits for a
+     * slow terminal rather than losing lines. The shell gets its terminal back as it was. */
+    if (flags >= 0) {
+        fcntl(STDIN_FILENO, F_SETFL, flags);
+    }
     atexit(tty_restore);
 }
 
@@ -126,6 +237,15 @@ void tty_ask(const char *prompt)
         uv_poll_start(&stdin_watch, UV_READABLE, on_stdin);
         watching = true;
     }
+}
+
+void tty_set_prompt(const char *prompt)
+{
+    if (!installed) {
+        return;
+    }
+    rl_set_prompt(prompt);
+    rl_redisplay();
 }
 
 void tty_pause(void)
@@ -154,7 +274,18 @@ void tty_clear_line(void)
 
 void tty_remember(const char *line)
 {
+    HIST_ENTRY *last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
+    if (last && strcmp(last->line, line) == 0) {
+        return; /* the same line again: once is enough for Up */
+    }
     add_history(line);
+    using_history(); /* the next Up starts from this newest line */
+    if (history_path) {
+        int r = append_history(1, history_path);
+        if (r != 0) {
+            history_failed("écrire dans", -r);
+        }
+    }
 }
 
 void tty_suspend(void)
@@ -173,6 +304,12 @@ void tty_suspend(void)
 
 void tty_restore(void)
 {
+    if (history_path) {
+        history_truncate_file(history_path, (int)history_max); /* back to its bound */
+        free(history_path);
+        history_path = NULL;
+    }
+    complete_list_release(&candidates);
     if (installed) {
         rl_clear_visible_line();
         rl_callback_handler_remove(); /* puts the terminal modes back */

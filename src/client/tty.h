@@ -5,29 +5,47 @@
  * function, which takes the line and clears it in place: the line being typed never
  * scrolls up, and what was said is printed above it by screen.c. A pasted block (readline
  * inserts bracketed pastes whole, newlines included) is handed over a line at a time.
- * The terminal is restored by tty_restore(): main.c calls it on every exit it controls
- * (end of input, /quit, lost connection, SIGINT/TERM/HUP/QUIT), and it is registered
- * with atexit() for the others; SIGKILL and a crash in between leave it to `reset`.
+ * Tab asks the completion callback for candidates (complete.h); Up and Down walk the lines
+ * sent, which a history file keeps from one run to the next.
+ * The terminal is restored by tty_restore(): the client calls it on every exit it
+ * controls (end of input, /quit, lost connection, SIGINT/TERM/HUP/QUIT), and it is
+ * registered with atexit() for the others; SIGKILL and a crash in between leave it to
+ * `reset`.
  */
 #ifndef CAUSERIE_TTY_H
 #define CAUSERIE_TTY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <uv.h>
+
+struct complete_list;
 
 /* Called with each line the user enters (owned by the callee; never holds '\n'), or NULL
  * for Ctrl-D on an empty line. */
 typedef void (*tty_line_cb)(char *line);
+/* Fills out with the candidates for line[start..end), the word under the cursor. */
+typedef void (*tty_complete_cb)(const char *line, size_t start, size_t end,
+                                struct complete_list *out);
 
-void tty_init(uv_loop_t *loop, tty_line_cb on_line);
+void tty_init(uv_loop_t *loop, tty_line_cb on_line, tty_complete_cb on_complete);
 /* Shows prompt and starts reading keys. */
 void tty_ask(const char *prompt);
+/* Replaces the prompt (the status changed) and redraws it, the typed line kept as it is. */
+void tty_set_prompt(const char *prompt);
 /* Stops reading keys (they wait in the terminal) and hides the prompt. */
 void tty_pause(void);
 bool tty_line_is_empty(void);
 void tty_clear_line(void);
-/* Adds a sent line to the history that Up and Down walk through. */
+
+/* Reads the history of sent lines from path (a missing file is an empty history) and
+ * keeps at most max lines there from now on; each tty_remember() appends to it. A file
+ * that cannot be read or written is reported once, and the history lives on in memory.
+ * max 0: no file. */
+void tty_history_open(const char *path, unsigned max);
+/* Adds a sent line to the history that Up and Down walk through (and to the file). */
 void tty_remember(const char *line);
+
 /* Ctrl-Z: gives the terminal back, stops the process, and takes it again on `fg`. */
 void tty_suspend(void);
 /* Gives the terminal back as it was; closes the watcher. Safe to call twice. */

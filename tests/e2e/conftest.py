@@ -597,8 +597,28 @@ def client_env(term="dumb", extra=None):
     env["INPUTRC"] = "/dev/null"  # no user key bindings or settings, unless a test gives some
     env.pop("COLUMNS", None)
     env.pop("LINES", None)
+    env.pop("NO_COLOR", None)
+    env.pop("COLORTERM", None)
+    # The history of sent lines goes to the test's own directory, never the user's.
+    env.setdefault("XDG_STATE_HOME", str(_state_dir()))
     env.update(extra or {})
     return env
+
+
+_STATE_DIRS = []
+
+
+def _state_dir():
+    """A fresh directory for one client's history file, removed when the session ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="causerie-state-")
+    if not _STATE_DIRS:
+        atexit.register(lambda: [shutil.rmtree(x, ignore_errors=True) for x in _STATE_DIRS])
+    _STATE_DIRS.append(d)
+    return d
 
 
 @pytest.fixture
@@ -610,7 +630,7 @@ def spawn_client():
 
     spawned = []
 
-    def spawn(*args, term="dumb", env=None):
+    def spawn(*args, term="dumb", env=None, rows=24, cols=100):
         require_binary(CLIENT_BIN)
         child = pexpect.spawn(
             str(CLIENT_BIN),
@@ -618,11 +638,13 @@ def spawn_client():
             encoding="utf-8",
             codec_errors="replace",
             timeout=TIMEOUT,
-            dimensions=(24, 100),
+            dimensions=(rows, cols),
             env=client_env(term, env),
         )
         child.transcript = io.StringIO()
-        child.logfile_read = child.transcript
+        child.logfile_read = _Tee(child.transcript)
+        child.term = Term(child, rows, cols)
+        child.logfile_read.term = child.term
         spawned.append(child)
         return child
 
@@ -652,6 +674,88 @@ def spawn_client():
             errors.append(str(e))
     if errors:
         pytest.fail("\n\n".join(errors))
+
+
+class Term:
+    """The terminal client as the user sees it: a pexpect child whose output also feeds a
+    VT100 emulator (pyte), so that tests assert on the screen (what each row shows, where
+    the cursor is, which colours) rather than on the bytes that drew it."""
+
+    def __init__(self, child, rows, cols):
+        import pyte
+
+        self.child = child
+        self.screen = pyte.Screen(cols, rows)
+        self.stream = pyte.Stream(self.screen)
+
+    def feed(self, text):
+        self.stream.feed(text)
+
+    def pump(self, quiet=0.05):
+        """Reads what the client printed until it stays quiet for `quiet` seconds."""
+        import pexpect
+
+        while True:
+            try:
+                self.child.read_nonblocking(1 << 16, timeout=quiet)  # logged into feed()
+            except pexpect.TIMEOUT:
+                return
+            except pexpect.EOF:
+                return
+
+    def rows(self):
+        return [row.rstrip() for row in self.screen.display]
+
+    def text(self):
+        return "\n".join(self.rows())
+
+    def input_row(self):
+        """The row the cursor is on: the prompt and the line being typed (trailing blanks
+        dropped; before_cursor() keeps them)."""
+        return self.screen.display[self.screen.cursor.y].rstrip()
+
+    def before_cursor(self):
+        """What the cursor's row shows left of the cursor, blanks included: the prompt and
+        the typed text when the cursor is at its end."""
+        row = self.screen.buffer[self.screen.cursor.y]
+        return "".join(row[x].data for x in range(self.screen.cursor.x))
+
+    def wait(self, condition, what, timeout=TIMEOUT):
+        """Pumps output until condition(self) is true; fails with the screen after timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.pump(0.02)
+            if condition(self):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not on screen within {timeout} s: {what}\n" + self.text())
+
+    def flat(self):
+        """The screen as one string, rows padded to the width: a line the terminal wrapped
+        reads on, unbroken, from one row into the next."""
+        return "".join(self.screen.display)
+
+    def wait_text(self, text, timeout=TIMEOUT):
+        self.wait(lambda t: text in t.flat(), repr(text), timeout)
+
+    def send(self, keys):
+        self.child.send(keys)
+
+
+class _Tee:
+    """pexpect's logfile_read: keeps the transcript and feeds the emulator."""
+
+    def __init__(self, transcript):
+        self.transcript = transcript
+        self.term = None
+
+    def write(self, data):
+        self.transcript.write(data)
+        if self.term:
+            self.term.feed(data)
+
+    def flush(self):
+        pass
 
 
 def wait_child_exit(child, timeout=TIMEOUT):

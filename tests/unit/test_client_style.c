@@ -150,6 +150,23 @@ static void test_plain_lines_hold_no_escape_sequence(void **state)
     buf_release(&out);
 }
 
+static void test_who_lines_read_as_a_sentence(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    render(&plain, "= #jeux 3 : alice bob carol", &out, NULL);
+    assert_string_equal(out.data, "12:00 * #jeux, 3 personnes : alice, bob, carol");
+    render(&plain, "= #jeux 1 : alice", &out, NULL);
+    assert_string_equal(out.data, "12:00 * #jeux, 1 personne : alice");
+    render(&plain, "= #jeux 0 :", &out, NULL);
+    assert_string_equal(out.data, "12:00 * #jeux, 0 personne");
+    render(&plain, "= #général 1000 : a b", &out, NULL);
+    assert_string_equal(out.data, "12:00 * #général, 1000 personnes : a, b et 998 autres");
+    render(&plain, "= n'importe quoi", &out, NULL);
+    assert_string_equal(out.data, "12:00 * n'importe quoi");
+    buf_release(&out);
+}
+
 static void test_history_lines_keep_their_own_time(void **state)
 {
     (void)state;
@@ -205,8 +222,8 @@ static void test_own_lines_are_set_apart(void **state)
     assert_string_equal(out.data, "12:00 * alice danse");
     buf_reset(&out);
     style_own_line(&coloured, "bonjour", 7, false, NOON, &out);
-    assert_non_null(strstr(out.data, "\033[1;38;5;"));   /* our pseudo, bold */
-    assert_non_null(strstr(out.data, "\033[1mbonjour")); /* and our text */
+    assert_non_null(strstr(out.data, "\033[1;38;5;"));     /* our pseudo, bold */
+    assert_non_null(strstr(out.data, "\033[1m: bonjour")); /* and our text */
     buf_release(&out);
 }
 
@@ -248,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_clock_is_local_time),
         cmocka_unit_test(test_parse_utc_takes_the_protocols_form_only),
         cmocka_unit_test(test_plain_lines_hold_no_escape_sequence),
+        cmocka_unit_test(test_who_lines_read_as_a_sentence),
         cmocka_unit_test(test_history_lines_keep_their_own_time),
         cmocka_unit_test(test_colours_only_ours_reach_the_terminal),
         cmocka_unit_test(test_a_mention_is_marked_and_highlighted),

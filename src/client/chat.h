@@ -1,0 +1,33 @@
+/* chat.h - the conversation with the server: address, pseudo, chat, reconnection.
+ *
+ * Client thread only, on its uv loop. A small state machine from the address prompt to the
+ * chat, the same whether lines come from readline (tty.c) or from a pipe (piped.c):
+ * server lines come from conn.c, lines to send go through the paced outbox (outbox.h),
+ * who is in our room is the roster's (roster.h), everything shown goes through screen.c.
+ * On a terminal, a lost connection is retried with growing waits (1 s, 2 s, 4 s ... 30 s)
+ * while the user keeps typing; the pseudo is given again and the room joined again.
+ */
+#ifndef CAUSERIE_CHAT_H
+#define CAUSERIE_CHAT_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+struct client_options;
+
+/* First wait before reconnecting, and the longest: the wait doubles from one to the other. */
+#define RECONNECT_FIRST_S 1
+#define RECONNECT_MAX_S   30
+
+/* Starts the conversation on loop: asks for the address unless opts gives it. opts is
+ * borrowed for the program's life. interactive: stdin and stdout are a terminal. */
+void chat_start(uv_loop_t *loop, struct client_options *opts, bool interactive);
+/* A stop signal, or Ctrl-C on an empty line (quit_cleanly): says goodbye if it can, and
+ * ends the program with status. */
+void chat_on_interrupt(bool quit_cleanly, int status);
+/* Ctrl-C on a line being typed clears it; returns false if the line was empty. */
+bool chat_on_ctrl_c(void);
+/* Frees what is left once the loop has returned; returns the exit status. */
+int chat_finish(void);
+
+#endif

@@ -1,0 +1,175 @@
+/* test_client_outbox.c - unit tests for the paced queue of lines (src/client/outbox.c).
+ *
+ * Runs a real uv loop: lines leave in order, at most a burst at once and then at the rate,
+ * none while stopped, the front push goes first, a free ride costs no allowance but keeps
+ * its place, the waiting count is reported on every change, and closing leaves no handle
+ * behind (uv_loop_close() returns 0). Single-threaded.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "client/outbox.h"
+#include "common/xalloc.h"
+
+static char sent[64][32];
+static int tags[64];
+static uint64_t sent_at[64]; /* ms since the test began */
+static size_t n_sent;
+static size_t last_waiting = SIZE_MAX;
+static uint64_t t0;
+
+static void on_send(const char *line, int tag)
+{
+    snprintf(sent[n_sent], sizeof(sent[0]), "%s", line);
+    tags[n_sent] = tag;
+    sent_at[n_sent] = uv_hrtime() / 1000000 - t0;
+    n_sent++;
+}
+
+static void on_change(size_t waiting)
+{
+    last_waiting = waiting;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    n_sent = 0;
+    last_waiting = SIZE_MAX;
+    t0 = uv_hrtime() / 1000000;
+    return 0;
+}
+
+static void new_outbox(uv_loop_t *loop, struct outbox *o, unsigned burst, unsigned rate)
+{
+    assert_int_equal(uv_loop_init(loop), 0);
+    outbox_init(o, loop, burst, rate);
+    o->on_send = on_send;
+    o->on_change = on_change;
+}
+
+static void close_outbox(uv_loop_t *loop, struct outbox *o)
+{
+    outbox_close(o);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(loop), 0);
+}
+
+static void test_lines_wait_until_started_then_leave_in_order(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    struct outbox o;
+    new_outbox(&loop, &o, 0, 0); /* no pacing */
+    outbox_push(&o, xstrdup("un"), 1, false);
+    outbox_push(&o, xstrdup("deux"), 2, false);
+    assert_int_equal(n_sent, 0);
+    assert_int_equal(last_waiting, 2);
+    outbox_start(&o);
+    assert_int_equal(n_sent, 2);
+    assert_string_equal(sent[0], "un");
+    assert_string_equal(sent[1], "deux");
+    assert_int_equal(tags[1], 2);
+    assert_int_equal(last_waiting, 0);
+    close_outbox(&loop, &o);
+}
+
+static void test_a_burst_goes_at_once_then_the_rest_at_the_rate(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    struct outbox o;
+    new_outbox(&loop, &o, 4, 50); /* 4 at once, then one every 20 ms, one kept in reserve */
+    outbox_start(&o);
+    for (int i = 0; i < 8; i++) {
+        char line[8];
+        snprintf(line, sizeof(line), "%d", i);
+        outbox_push(&o, xstrdup(line), 0, false);
+    }
+    assert_int_equal(n_sent, 3);
+    assert_int_equal(last_waiting, 5);
+    uv_run(&loop, UV_RUN_DEFAULT); /* the timer sends the rest, then nothing is left */
+    assert_int_equal(n_sent, 8);
+    for (int i = 0; i < 8; i++) {
+        char want[8];
+        snprintf(want, sizeof(want), "%d", i);
+        assert_string_equal(sent[i], want);
+    }
+    assert_true(sent_at[7] - sent_at[2] >= 5 * 20 - 2); /* five more lines, 20 ms apart */
+    assert_int_equal(last_waiting, 0);
+    close_outbox(&loop, &o);
+}
+
+static void test_stopped_lines_wait_for_the_next_start(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    struct outbox o;
+    new_outbox(&loop, &o, 0, 0);
+    outbox_start(&o);
+    outbox_stop(&o);
+    outbox_push(&o, xstrdup("hors ligne"), 0, false);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(n_sent, 0);
+    outbox_push_front(&o, xstrdup("/join jeux"), 0);
+    outbox_start(&o);
+    assert_int_equal(n_sent, 2);
+    assert_string_equal(sent[0], "/join jeux"); /* the front push went first */
+    assert_string_equal(sent[1], "hors ligne");
+    close_outbox(&loop, &o);
+}
+
+static void test_a_free_ride_keeps_its_place_but_costs_nothing(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    struct outbox o;
+    new_outbox(&loop, &o, 3, 10); /* 2 at once, then one every 100 ms */
+    outbox_start(&o);
+    outbox_push(&o, xstrdup("a"), 0, false);
+    outbox_push(&o, xstrdup("b"), 0, false);
+    outbox_push(&o, xstrdup("c"), 0, false);
+    outbox_push(&o, xstrdup("/quit"), 0, true);
+    assert_int_equal(n_sent, 2); /* "c" waits for its turn, "/quit" behind it */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(n_sent, 4);
+    assert_string_equal(sent[2], "c");
+    assert_string_equal(sent[3], "/quit");
+    assert_true(sent_at[3] - sent_at[2] < 50); /* right after "c", no wait of its own */
+    close_outbox(&loop, &o);
+}
+
+static void test_close_drops_what_is_waiting(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    struct outbox o;
+    new_outbox(&loop, &o, 0, 0);
+    for (int i = 0; i < 40; i++) {
+        outbox_push(&o, xstrdup("jamais envoyée"), 0, false); /* the ring grows past 16 */
+    }
+    assert_int_equal(outbox_waiting(&o), 40);
+    close_outbox(&loop, &o); /* ASan reports any line not freed */
+    assert_int_equal(n_sent, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_lines_wait_until_started_then_leave_in_order, setup),
+        cmocka_unit_test_setup(test_a_burst_goes_at_once_then_the_rest_at_the_rate, setup),
+        cmocka_unit_test_setup(test_stopped_lines_wait_for_the_next_start, setup),
+        cmocka_unit_test_setup(test_a_free_ride_keeps_its_place_but_costs_nothing, setup),
+        cmocka_unit_test_setup(test_close_drops_what_is_waiting, setup),
+    };
+    return cmocka_run_group_tests_name("client_outbox", tests, NULL, NULL);
+}
