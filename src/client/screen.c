@@ -32,7 +32,7 @@ void screen_init(bool is_interactive, const struct style *st)
 static void print_above(FILE *f, const char *text, bool bell)
 {
     if (interactive && rl_prompt) {
-        rl_clear_visible_line(); /* hide the prompt and the line being typed */
+        rl_clear_visible_line();                      /* hide the prompt and the line being typed */
         fflush(rl_outstream ? rl_outstream : stdout); /* before text on another stream */
         fputs(text, f);
         fputc('\n', f);
