@@ -371,10 +371,7 @@ static void joined(const char *line, size_t len)
     }
     outbox_start(&chat.out);
     if (chat.interactive) {
-        struct buf p = BUF_INIT;
-        buf_appendf(&p, "%s> ", chat.pseudo);
-        tty_ask(p.data);
-        buf_release(&p);
+        tty_ask(""); /* the status, which update_prompt() writes, is the prompt */
         update_prompt();
     } else {
         pump_input();

@@ -46,9 +46,9 @@ def closed_port():
 
 
 
-def joined_client(spawn_client, srv, pseudo="alice", term="dumb"):
+def joined_client(spawn_client, srv, pseudo="alice", term="dumb", args=()):
     """A terminal client joined as pseudo, through both prompts."""
-    child = spawn_client("--port", srv.port, term=term)
+    child = spawn_client("--port", srv.port, *args, term=term)
     child.expect_exact(address_prompt(srv.port))
     child.sendline("")
     child.expect_exact(ASK_PSEUDO)
@@ -279,7 +279,7 @@ def test_server_commands_work_from_the_client(server, chat, spawn_client):
 def test_ctrl_d_on_empty_line_leaves_cleanly(server, spawn_client):
     srv = server()
     child = joined_client(spawn_client, srv)
-    child.expect_exact("alice> ")
+    child.expect_exact("[alice@127.0.0.1:")  # the status prompt
     child.sendcontrol("d")
     assert wait_child_exit(child) == 0
     srv.wait_log(r"alice est déconnecté")
@@ -314,12 +314,13 @@ def assert_terminal_restored(child):
 
 @pytest.mark.parametrize(
     "how, status",
-    [("ctrl-d", 0), ("quit", 0), ("sigterm", 128 + 15), ("sighup", 128 + 1), ("ctrl-backslash", 128 + 3)],
+    [("ctrl-d", 0), ("quit", 0), ("ctrl-c-twice", 0), ("sigterm", 128 + 15),
+     ("sighup", 128 + 1), ("ctrl-backslash", 128 + 3), ("lost", 1)],
 )
 def test_terminal_is_restored_whatever_ends_the_client(server, spawn_client, how, status):
     srv = server()
-    child = joined_client(spawn_client, srv)
-    child.expect_exact("alice> ")
+    child = joined_client(spawn_client, srv, args=("--no-reconnect",) if how == "lost" else ())
+    child.expect_exact("[alice@127.0.0.1:")  # the status prompt
     assert not lflags(child) & termios.ICANON  # readline has the terminal in raw mode
     if how == "ctrl-d":
         child.sendcontrol("d")
@@ -329,11 +330,21 @@ def test_terminal_is_restored_whatever_ends_the_client(server, spawn_client, how
         os.kill(child.pid, signal.SIGTERM)
     elif how == "sighup":
         os.kill(child.pid, signal.SIGHUP)
+    elif how == "ctrl-c-twice":
+        child.send("à effacer")
+        child.expect_exact("à effacer")
+        child.sendcontrol("c")  # clears the line
+        child.term.wait(lambda t: "à effacer" not in t.input_row(), "the line cleared")
+        child.sendcontrol("c")  # on the empty line: leaves
+    elif how == "lost":
+        srv.stop()
+        child.expect_exact(LOST)
     else:
         child.sendcontrol("\\")
     assert_terminal_restored(child)
     assert wait_child_exit(child) == status
-    srv.wait_log(r"alice est déconnecté")
+    if how != "lost":
+        srv.wait_log(r"alice est déconnecté")
 
 
 def test_ctrl_z_gives_the_terminal_back_and_fg_takes_it_again(server, chat, spawn_client):
@@ -341,7 +352,7 @@ def test_ctrl_z_gives_the_terminal_back_and_fg_takes_it_again(server, chat, spaw
     (bob,) = chat(srv, "bob")
     child = joined_client(spawn_client, srv)
     bob.expect_exact("* alice a rejoint la discussion")
-    child.expect_exact("alice> ")
+    child.expect_exact("[alice@127.0.0.1:")  # the status prompt
     child.send("à moi")
     child.expect_exact("à moi")
     child.sendcontrol("z")
@@ -368,7 +379,7 @@ def test_pasted_lines_are_sent_one_message_each_in_order(server, chat, spawn_cli
     (bob,) = chat(srv, "bob")
     child = joined_client(spawn_client, srv, term="xterm-256color")
     bob.expect_exact("* alice a rejoint la discussion")
-    child.expect_exact("alice> ")
+    child.term.wait(lambda t: "[alice@127.0.0.1:" in t.input_row(), "the status prompt")
     # A bracketed paste: readline inserts it whole, newlines included, then Enter.
     child.send("\x1b[200~un\ndeux\n\ntrois\x1b[201~")
     child.send("\r")
@@ -414,7 +425,7 @@ def test_accept_line_bound_elsewhere_still_sends(server, chat, spawn_client, tmp
     (bob,) = chat(srv, "bob")
     child = joined_client(spawn_client, srv)
     bob.expect_exact("* alice a rejoint la discussion")
-    child.expect_exact("alice> ")
+    child.expect_exact("[alice@127.0.0.1:")  # the status prompt
     child.send("par ctrl-o")
     child.sendcontrol("o")
     bob.expect_exact("> alice: par ctrl-o")
