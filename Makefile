@@ -90,9 +90,11 @@ e2e: deps-test $(SERVER) $(CLIENT)
 	CAUSERIE_BUILD=$(BUILD) $(PYTEST) tests/e2e $(PYTEST_ARGS)
 
 # Every suite, three times over: plain, under ASan+UBSan, and the end-to-end suite under
-# TSan; plus the bench smoke run, a short chaos soak and a short fuzz of each parser. The
-# last line printed is pytest's summary of the TSan run.
+# TSan; plus the bench smoke run, a short chaos soak and a short fuzz of each parser, after
+# a check that the sources are formatted (clang-format, .clang-format). The last line
+# printed is pytest's summary of the TSan run.
 test: deps-test
+	$(MAKE) --no-print-directory format-check
 	$(MAKE) --no-print-directory BUILD=build unit e2e bench-smoke soak-smoke fuzz-smoke
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=asan unit e2e
 	$(MAKE) --no-print-directory BUILD=build-tsan SAN=tsan e2e
@@ -173,7 +175,7 @@ format:
 	clang-format -i $(FORMAT_FILES)
 
 format-check:
-	clang-format --dry-run -Werror $(FORMAT_FILES)
+	@clang-format --dry-run -Werror $(FORMAT_FILES) && echo "format-check: $(words $(FORMAT_FILES)) files formatted"
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

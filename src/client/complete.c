@@ -67,7 +67,9 @@ static void pseudos(const struct roster *r, const char *self, const char *word, 
             add(out, name, strlen(name), suffix);
         }
     }
-    qsort(out->items + first, out->n - first, sizeof(*out->items), by_folded_name);
+    if (out->n > first) {
+        qsort(out->items + first, out->n - first, sizeof(*out->items), by_folded_name);
+    }
 }
 
 void complete_candidates(const char *line, size_t start, size_t end, const struct roster *r,

@@ -409,8 +409,8 @@ static void who_line(const struct style *st, const char *text, size_t len, struc
     const char *colon = space ? memchr(space, ':', len - (size_t)(space - text)) : NULL;
     unsigned long count = 0;
     char *after = NULL;
+    char digits[24]; /* after points into it */
     if (space) {
-        char digits[24];
         size_t n = (size_t)((colon ? colon : text + len) - space - 1);
         n = n < sizeof(digits) - 1 ? n : sizeof(digits) - 1;
         memcpy(digits, space + 1, n);

@@ -91,7 +91,7 @@ static void test_a_burst_goes_at_once_then_the_rest_at_the_rate(void **state)
     new_outbox(&loop, &o, 4, 50); /* 4 at once, then one every 20 ms, one kept in reserve */
     outbox_start(&o);
     for (int i = 0; i < 8; i++) {
-        char line[8];
+        char line[16];
         snprintf(line, sizeof(line), "%d", i);
         outbox_push(&o, xstrdup(line), 0, false);
     }
@@ -100,7 +100,7 @@ static void test_a_burst_goes_at_once_then_the_rest_at_the_rate(void **state)
     uv_run(&loop, UV_RUN_DEFAULT); /* the timer sends the rest, then nothing is left */
     assert_int_equal(n_sent, 8);
     for (int i = 0; i < 8; i++) {
-        char want[8];
+        char want[16];
         snprintf(want, sizeof(want), "%d", i);
         assert_string_equal(sent[i], want);
     }

@@ -1,0 +1,154 @@
+/* test_client_options.c - unit tests for the client's command line (src/client/options.c).
+ *
+ * options_parse() is pure: defaults, each option and its range, refusals in French naming
+ * the culprit; options_parse_address() reads what the address prompt takes; and
+ * options_history_path() follows the XDG rule for where the history of sent lines goes.
+ * Runs single-threaded.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/options.h"
+#include "common/buf.h"
+
+static struct client_options o;
+static struct buf out;
+
+static int parse_argv(char **argv)
+{
+    int argc = 0;
+    while (argv[argc]) {
+        argc++;
+    }
+    options_release(&o);
+    buf_reset(&out);
+    return options_parse(&o, argc, argv, &out);
+}
+
+#define PARSE(...) parse_argv((char *[]){"causerie", __VA_ARGS__, NULL})
+
+static int teardown(void **state)
+{
+    (void)state;
+    options_release(&o);
+    buf_release(&out);
+    return 0;
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_argv((char *[]){"causerie", NULL}), OPTIONS_RUN);
+    assert_null(o.host);
+    assert_null(o.nick);
+    assert_int_equal(o.port, 1234);
+    assert_int_equal(o.flood_burst, 10);
+    assert_int_equal(o.flood_rate, 5);
+    assert_int_equal(o.history_size, 1000);
+    assert_false(o.no_color);
+    assert_false(o.no_reconnect);
+}
+
+static void test_every_option_takes_its_value(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("-H", "::1", "-p", "4000", "-n", "zoé", "--flood-burst", "3",
+                           "--flood-rate", "0", "--history-size", "0", "--no-color",
+                           "--no-reconnect"),
+                     OPTIONS_RUN);
+    assert_string_equal(o.host, "::1");
+    assert_int_equal(o.port, 4000);
+    assert_string_equal(o.nick, "zoé");
+    assert_int_equal(o.flood_burst, 3);
+    assert_int_equal(o.flood_rate, 0);
+    assert_int_equal(o.history_size, 0);
+    assert_true(o.no_color);
+    assert_true(o.no_reconnect);
+}
+
+static void test_counts_are_whole_numbers_in_range(void **state)
+{
+    (void)state;
+    const char *bad[] = {"-1", "1.5", "", "x", "1000001", "99999999"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char value[16];
+        strcpy(value, bad[i]);
+        assert_int_equal(PARSE("--flood-rate", value), -EINVAL);
+        assert_non_null(strstr(out.data, "--flood-rate"));
+        assert_non_null(strstr(out.data, "valeur invalide"));
+    }
+    assert_int_equal(PARSE("--history-size", "1000000"), OPTIONS_RUN);
+    assert_int_equal(o.history_size, 1000000);
+}
+
+static void test_help_lists_every_option(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--help"), OPTIONS_EXIT);
+    const char *names[] = {"--host",       "--port",         "--nick",     "--flood-burst",
+                           "--flood-rate", "--history-size", "--no-color", "--no-reconnect",
+                           "--help",       "--version"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        assert_non_null(strstr(out.data, names[i]));
+    }
+}
+
+static void test_address_forms(void **state)
+{
+    (void)state;
+    char *host = strdup("127.0.0.1");
+    int port = 1234;
+    struct buf err = BUF_INIT;
+    assert_int_equal(options_parse_address("", &host, &port, &err), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(options_parse_address("exemple.org:4000", &host, &port, &err), 0);
+    assert_string_equal(host, "exemple.org");
+    assert_int_equal(port, 4000);
+    assert_int_equal(options_parse_address("[::1]:5000", &host, &port, &err), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 5000);
+    assert_int_equal(options_parse_address("hôte:99999", &host, &port, &err), -EINVAL);
+    assert_true(err.len > 0);
+    buf_release(&err);
+    free(host);
+}
+
+static void test_history_path_follows_xdg(void **state)
+{
+    (void)state;
+    struct buf p = BUF_INIT;
+    assert_int_equal(options_history_path("/etat", "/home/a", &p), 0);
+    assert_string_equal(p.data, "/etat/causerie/history");
+    buf_reset(&p);
+    assert_int_equal(options_history_path(NULL, "/home/a", &p), 0);
+    assert_string_equal(p.data, "/home/a/.local/state/causerie/history");
+    buf_reset(&p);
+    /* A relative or empty XDG_STATE_HOME is to be ignored, as the specification says. */
+    assert_int_equal(options_history_path("relatif", "/home/a", &p), 0);
+    assert_string_equal(p.data, "/home/a/.local/state/causerie/history");
+    buf_reset(&p);
+    assert_int_equal(options_history_path("", NULL, &p), -ENOENT);
+    assert_int_equal(p.len, 0);
+    buf_release(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_every_option_takes_its_value),
+        cmocka_unit_test(test_counts_are_whole_numbers_in_range),
+        cmocka_unit_test(test_help_lists_every_option),
+        cmocka_unit_test(test_address_forms),
+        cmocka_unit_test(test_history_path_follows_xdg),
+    };
+    return cmocka_run_group_tests_name("client_options", tests, NULL, teardown);
+}
