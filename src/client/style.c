@@ -34,7 +34,7 @@ static const unsigned char palette8[] = {31, 32, 33, 34, 35, 36};
 #define SGR_BOLD    "1"
 #define SGR_DIM     "2"
 #define SGR_REVERSE "7"
-#define SGR_RED     "31"
+#define SGR_ERROR   "2;31" /* dim like every notice, and red */
 
 /* ---------------------------------------------------------------- small pieces */
 
@@ -470,7 +470,7 @@ struct style_marks style_server_line(const struct style *st, const char *line, s
         who_line(st, text, text_len, out);
         return marks;
     case PROTO_ERROR:
-        sgr(st, out, SGR_RED);
+        sgr(st, out, SGR_ERROR);
         buf_append_str(out, "! ");
         sanitize_append(out, text, text_len);
         reset(st, out);
@@ -505,7 +505,7 @@ void style_notice(const struct style *st, const char *text, time_t now, struct b
 void style_error(const struct style *st, const char *text, time_t now, struct buf *out)
 {
     clock_prefix(st, now, out);
-    sgr(st, out, SGR_RED);
+    sgr(st, out, SGR_ERROR);
     buf_append_str(out, "! ");
     sanitize_append(out, text, strlen(text));
     reset(st, out);
@@ -542,7 +542,7 @@ void style_prompt(const struct style *st, const struct style_status *s, struct b
         sanitize_append(out, s->room, strlen(s->room));
     }
     if (s->offline) {
-        prompt_sgr(st, out, SGR_RED);
+        prompt_sgr(st, out, SGR_ERROR);
         if (s->retry_s > 0) {
             buf_appendf(out, " hors ligne, nouvel essai dans %u s", s->retry_s);
         } else {

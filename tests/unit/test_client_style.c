@@ -192,6 +192,19 @@ static void test_colours_only_ours_reach_the_terminal(void **state)
     buf_release(&out);
 }
 
+static void test_notices_and_errors_are_dim(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    render(&coloured, "* bob est déconnecté", &out, NULL);
+    assert_non_null(strstr(out.data, "\033[2m* bob est déconnecté\033[0m"));
+    render(&coloured, "! Non.", &out, NULL);
+    assert_non_null(strstr(out.data, "\033[2;31m! Non.\033[0m"));
+    render(&coloured, "+ Vous êtes maintenant dans #jeux.", &out, NULL);
+    assert_non_null(strstr(out.data, "\033[2m* Vous êtes maintenant dans #jeux."));
+    buf_release(&out);
+}
+
 static void test_a_mention_is_marked_and_highlighted(void **state)
 {
     (void)state;
@@ -268,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_who_lines_read_as_a_sentence),
         cmocka_unit_test(test_history_lines_keep_their_own_time),
         cmocka_unit_test(test_colours_only_ours_reach_the_terminal),
+        cmocka_unit_test(test_notices_and_errors_are_dim),
         cmocka_unit_test(test_a_mention_is_marked_and_highlighted),
         cmocka_unit_test(test_own_lines_are_set_apart),
         cmocka_unit_test(test_prompt_is_the_status),
