@@ -242,8 +242,11 @@ static void chat_line(const char *line)
         }
         size_t waiting = outbox_waiting(&chat.out);
         if (waiting > 0 && chat.interactive) {
-            screen_notice("Départ après l'envoi de %s%zu ligne%s en attente.",
-                          waiting > 1 ? "" : "la ", waiting, waiting > 1 ? "s" : "");
+            if (waiting == 1) {
+                screen_notice("Départ après l'envoi de la ligne en attente.");
+            } else {
+                screen_notice("Départ après l'envoi des %zu lignes en attente.", waiting);
+            }
         }
         outbox_push(&chat.out, xstrdup(line), TAG_QUIT, true); /* never refused: no pace */
         return;

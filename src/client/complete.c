@@ -24,10 +24,11 @@ static void add(struct complete_list *l, const char *s, size_t len, const char *
         l->cap = l->cap ? l->cap * 2 : 8;
         l->items = xreallocarray(l->items, l->cap, sizeof(*l->items));
     }
-    struct buf b = BUF_INIT;
-    buf_append(&b, s, len);
-    buf_append_str(&b, suffix);
-    l->items[l->n++] = b.data; /* the buffer's memory, now the list's */
+    size_t slen = strlen(suffix);
+    char *item = xmalloc(len + slen + 1);
+    memcpy(item, s, len);
+    memcpy(item + len, suffix, slen + 1);
+    l->items[l->n++] = item;
 }
 
 /* Whether the folded forms of word[0..wlen) start s. */

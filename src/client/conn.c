@@ -95,7 +95,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     }
     const char *in = b->base;
     size_t in_len = (size_t)nread;
-    while (!c->closing) {
+    while (!c->closing && c->connected) { /* a line may have dropped the connection */
         const char *line;
         size_t len;
         int r = proto_framer_next(&c->framer, &in, &in_len, &line, &len);

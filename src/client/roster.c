@@ -185,8 +185,8 @@ static bool form_with_room(const char *rest, size_t rlen, const char *prefix)
 static bool notice_line(struct roster *r, const char *text, size_t len)
 {
     const char *space = memchr(text, ' ', len);
-    if (!space) {
-        return false;
+    if (!space || space == text) {
+        return false; /* no pseudo: not a notice about a person */
     }
     size_t nlen = (size_t)(space - text);
     const char *rest = space + 1;

@@ -441,7 +441,12 @@ static void who_line(const struct style *st, const char *text, size_t len, struc
         }
     }
     if (named < count) {
-        buf_appendf(out, named ? " et %lu autres" : " (%lu)", count - named);
+        unsigned long more = count - named;
+        if (named) {
+            buf_appendf(out, " et %lu %s", more, more > 1 ? "autres" : "autre");
+        } else {
+            buf_appendf(out, " (%lu)", more);
+        }
     }
     reset(st, out);
 }

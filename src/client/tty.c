@@ -134,7 +134,7 @@ static void history_failed(const char *what, int err)
 {
     screen_error("Historique des lignes envoyées : impossible de %s %s (%s) ; il ne sera pas "
                  "gardé pour la prochaine fois.",
-                 what, history_path, fr_strerror(-err));
+                 what, history_path, fr_strerror(err));
     free(history_path);
     history_path = NULL;
 }

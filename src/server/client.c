@@ -253,7 +253,7 @@ void client_flush(struct client *c)
         drop_slow_client(c);
         return;
     }
-    if (c->read_paused && !c->quitting && c->holds == 0) {
+    if (c->read_paused && !c->quitting && c->holds == 0 && !c->eof_held) {
         /* What it sent last turn has been fanned out and is being written: read more. */
         c->read_paused = false;
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -329,6 +329,13 @@ static void resume_input(struct client *c)
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
     struct client *c = s->data;
+    if (nread == UV_EOF && c->holds > 0) {
+        /* The peer said its last lines and closed, but they wait for a move: handle them
+         * first (client_unhold()), then close. Nothing more can be read anyway. */
+        uv_read_stop(s);
+        c->eof_held = true;
+        return;
+    }
     if (nread < 0) {
         client_close(c, fr_strerror((int)nread));
         return;
@@ -383,8 +390,13 @@ void client_unhold(struct client *c)
     }
     if (c->closed) {
         client_free(c);
-    } else if (!c->closing) {
+        return;
+    }
+    if (!c->closing) {
         resume_input(c);
+    }
+    if (c->eof_held && !c->closing && !c->quitting && c->holds == 0) {
+        client_close(c, fr_strerror(UV_EOF)); /* its last lines are handled: now it goes */
     }
 }
 

@@ -69,13 +69,14 @@ struct client {
     unsigned writing : 1;     /* a uv_write() is in flight */
     unsigned overflow : 1;    /* past --max-backlog with its socket full: closed at next flush */
     unsigned read_paused : 1; /* read a full buffer this turn; the flush reads on */
-    unsigned holds : 8;       /* inbox entries of this loop that point at it (moves) */
+    unsigned holds : 7;       /* inbox entries of this loop that point at it (moves) */
+    unsigned eof_held : 1;    /* the peer closed while input waited for a move: close after */
     unsigned recv_room : 16;  /* slot of the room whose members it is among, or ROOM_NONE */
 };
 
 /* The most entries that may point at one client: a client sending /join faster than its
  * own loop runs the moves is told to wait (room.c). */
-#define CLIENT_HOLDS_MAX 255
+#define CLIENT_HOLDS_MAX 127
 
 /* The loop that owns c, found through its handle rather than stored again. */
 static inline struct loop *client_loop(const struct client *c)

@@ -40,6 +40,9 @@ size_t history_copy(const struct history *h, struct history_entry *out);
 void history_clear(struct history *h);
 size_t history_len(const struct history *h);
 
+/* Bytes a history line adds to its message: "~ ", the time (20) and a space. */
+#define HISTORY_LINE_OVERHEAD 23
+
 /* Appends "~ 2026-11-25T14:03:12Z LINE\n" for each entry to out: the wire form of history
  * (docs/PROTOCOL.md). Any thread. */
 void history_format(const struct history_entry *e, size_t n, struct buf *out);

@@ -96,6 +96,7 @@ static struct person *new_person(const char *key, const char *pseudo, size_t pse
     struct person *p = xmalloc(offsetof(struct person, text) + pseudo_len + 1 + key_len + 1);
     p->next = NULL;
     p->client = NULL;
+    p->renamed = 0;
     p->room = NULL;
     atomic_init(&p->refs, 1);
     p->who_index = 0;
@@ -178,7 +179,9 @@ struct person *registry_rename(struct person *old, const char *key, const char *
         free(p);
         return NULL;
     }
-    old->client = NULL;
+    person_ref(p); /* old's: a private message on its way to old reaches p */
+    old->successor = p;
+    old->renamed = 1;
     return p;
 }
 
@@ -221,6 +224,9 @@ void person_unref(struct person *p)
     unsigned before = atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel);
     assert(before > 0);
     if (before == 1) {
+        if (p->renamed) {
+            person_unref(p->successor);
+        }
         free(p);
     }
 }

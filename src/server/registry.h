@@ -22,16 +22,30 @@ struct room;
 /* One joined client, as the rest of the server knows it. Allocated with its text inline:
  * one allocation per client, and kept small for that reason. */
 struct person {
-    struct person *next;   /* the registry's chain; registry_lock */
-    struct client *client; /* the owner loop's own: only that thread reads or writes it;
-                            * NULL once the person is released or renamed */
-    struct room *room;     /* where it speaks and is listed: written by the owner thread
-                            * under rooms_lock (room.c), read by others under that lock */
-    atomic_uint refs;      /* the registry's, while claimed, plus one per holder */
-    uint32_t who_index;    /* its place in room's list of people; rooms_lock */
-    uint16_t loop;         /* index of the owner loop; immutable */
-    char text[];           /* the pseudo as typed, NUL, then its folded key, NUL */
+    struct person *next; /* the registry's chain; registry_lock */
+    /* The owner loop's own: only that thread reads or writes them. */
+    union {
+        struct client *client;    /* !renamed: its client; NULL once released */
+        struct person *successor; /* renamed: the person it became (ref held), so that what
+                                   * was on its way to the old pseudo still arrives */
+    };
+    struct room *room;  /* where it speaks and is listed: written by the owner thread
+                         * under rooms_lock (room.c), read by others under that lock */
+    atomic_uint refs;   /* the registry's, while claimed, plus one per holder */
+    uint32_t who_index; /* its place in room's list of people; rooms_lock */
+    uint16_t loop;      /* index of the owner loop; immutable */
+    uint8_t renamed;    /* owner thread: successor is set */
+    char text[];        /* the pseudo as typed, NUL, then its folded key, NUL */
 };
+
+/* The person p is now (p itself unless renamed, perhaps several times). p's owner thread. */
+static inline struct person *person_current(struct person *p)
+{
+    while (p->renamed) {
+        p = p->successor;
+    }
+    return p;
+}
 
 /* The pseudo as typed, valid for as long as a reference is held. */
 static inline const char *person_pseudo(const struct person *p)
@@ -51,9 +65,10 @@ struct person *registry_claim(const char *key, const char *pseudo, size_t pseudo
                               struct client *c, size_t *count);
 
 /* Gives p's client the pseudo as typed (new key key): a new person takes p's place in the
- * registry, with p's client, loop, room and place in the room's list; p is unlinked, its
- * client cleared, and the registry's reference to it passes to the caller, who drops it
- * (person_unref()) once nothing points at p any more. key may be p's own: a change of case.
+ * registry, with p's client, loop, room and place in the room's list; p is unlinked and
+ * becomes renamed, its successor the new person (person_current()), and the registry's
+ * reference to it passes to the caller, who drops it (person_unref()) once nothing points
+ * at p any more. key may be p's own: a change of case.
  * Returns the new person, or NULL (and changes nothing) if someone else holds key. p's
  * owner thread only, under rooms_lock (room.c), since the room's list points at p. */
 struct person *registry_rename(struct person *p, const char *key, const char *pseudo,

@@ -352,6 +352,24 @@ int room_rename(struct client *c, const char *key, const char *pseudo, size_t le
     return 0;
 }
 
+/* The newest history lines whose "~" form fits in budget bytes: the index of the oldest
+ * one to send. A newcomer's history must not itself take the client past --max-backlog,
+ * which would drop it as soon as the room's next message finds its socket full. */
+static size_t history_fitting(const struct room_move *mv, size_t budget)
+{
+    size_t first = mv->n;
+    size_t used = 0;
+    while (first > 0) {
+        size_t line = HISTORY_LINE_OVERHEAD + mv->hist[first - 1].m->len;
+        if (used + line > budget) {
+            break;
+        }
+        used += line;
+        first--;
+    }
+    return first;
+}
+
 void room_move_run(struct loop *l, struct room_move *mv)
 {
     struct client *c = mv->c;
@@ -362,7 +380,8 @@ void room_move_run(struct loop *l, struct room_move *mv)
         if (mv->intro) {
             buf_append(&block, mv->intro->data, mv->intro->len);
         }
-        history_format(mv->hist, mv->n, &block);
+        size_t first = history_fitting(mv, l->opts->max_backlog / 2);
+        history_format(mv->hist + first, mv->n - first, &block);
         if (block.len > 0) {
             struct msg *m = msg_new_lines(block.data, block.len);
             client_send(c, m);
@@ -370,7 +389,6 @@ void room_move_run(struct loop *l, struct room_move *mv)
         }
         buf_release(&block);
     }
-    (void)l;
     room_move_drop(mv);
 }
 

@@ -354,7 +354,8 @@ static void kicked(struct client *c, const struct msg *reason)
 
 void session_on_person_item(struct person *p, struct msg *m, bool kick)
 {
-    struct client *c = p->client; /* this loop's own: NULL if p left or was renamed */
+    /* This loop's own: through a change of pseudo to whoever p is now; NULL if p left. */
+    struct client *c = person_current(p)->client;
     if (c && client_in_chat(c)) {
         if (kick) {
             kicked(c, m);

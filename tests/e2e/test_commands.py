@@ -240,3 +240,31 @@ def test_quit_without_a_reason_is_the_plain_leave(server, chat):
     assert alice.expect_closed() == []
     bob.expect_exact("* alice est déconnecté")
     srv.wait_log(r"alice est déconnecté \(/quit\)$")
+
+
+@pytest.mark.concurrency
+def test_msg_on_its_way_follows_a_change_of_pseudo(server, chat):
+    """alice sends private messages to bob as fast as she can while bob, on the other loop,
+    changes pseudo: every message alice was told went to bob reaches him, whatever name he
+    has when it arrives."""
+    srv = server(*NO_CLIENT_LIMITS)
+    alice, bob = chat(srv, "alice", "bob")
+    total = 3000
+    alice.send_raw("".join(f"/msg bob {i}\n" for i in range(total)).encode())
+    bob.send_line("/nick robert")
+    confirmed = []
+    for _ in range(total):
+        line = alice.read_line(timeout=4 * TIMEOUT)
+        if line.startswith("+ Message privé pour bob : "):
+            confirmed.append(line.rsplit(" ", 1)[1])
+        else:
+            assert line.startswith("! Pseudo inconnu : bob") or "s'appelle" in line, line
+    got = []
+    for line in bob.readlines_until("+ Vous vous appelez maintenant robert.", timeout=4 * TIMEOUT):
+        if line.startswith("@ alice: "):
+            got.append(line[len("@ alice: "):])
+    bob.send_line("/who")  # everything before the answer has arrived
+    for line in bob.readlines_until("= #général", timeout=4 * TIMEOUT):
+        if line.startswith("@ alice: "):
+            got.append(line[len("@ alice: "):])
+    assert got == confirmed

@@ -233,3 +233,25 @@ def test_history_file_with_history_zero_is_refused(tmp_path):
     assert p.returncode == 2
     assert "--history-file n'a pas d'effet avec --history 0" in p.stderr
     assert not (tmp_path / "h").exists()
+
+
+def test_history_sent_to_a_newcomer_stays_within_half_its_backlog(server, chat, connect):
+    """100 lines of 4,000 bytes are kept, but a newcomer with --max-backlog 65536 is sent
+    only the newest that fit in half of it, and is not dropped for it."""
+    srv = server("--history", "100", "--max-backlog", "65536", *NO_FLOOD_CONTROL)
+    (alice,) = chat(srv, "alice")
+    big = "z" * 4000
+    say_lines = [f"{i:03d} {big}" for i in range(100)]
+    for line in say_lines:
+        alice.send_line(line)
+    alice.send_line("/who")
+    alice.expect_line("= #général")
+    late = connect(srv.port, name="late", rcvbuf=4096)
+    late.join("late")
+    late.send_line("/who")
+    lines = late.readlines_until("= #général")
+    history = [HISTORY_LINE.fullmatch(line).group(2) for line in lines[:-1]]
+    assert 1 <= len(history) <= 65536 // 2 // 4000, len(history)
+    assert history == [f"> alice: {line}" for line in say_lines[-len(history):]]
+    alice.send_line("toujours là ?")
+    late.expect_exact("> alice: toujours là ?")

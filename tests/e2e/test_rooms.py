@@ -4,6 +4,7 @@ the exactness of a move: every message of the old room before it, the new room's
 at that point, every later message of the new room, nothing twice (docs/PROTOCOL.md)."""
 
 import re
+import socket
 import threading
 
 import pytest
@@ -282,3 +283,22 @@ def test_lines_after_a_join_are_handled_in_the_new_room_in_order(server, chat):
     alice.expect_exact("= #jeux 2 : bob alice")  # /who, answered after the move
     bob.expect_exact("* alice a rejoint #jeux")
     assert [bob.read_line() for _ in range(2000)] == [f"> alice: {line}" for line in lines]
+
+
+@pytest.mark.parametrize("packet, said", [
+    (b"carol\nbonjour tout le monde\n", "> carol: bonjour tout le monde"),
+    (b"carol\n/join jeux\n/join #g\xc3\xa9n\xc3\xa9ral\nsalut\n", "> carol: salut"),
+])
+def test_last_lines_before_the_end_of_the_connection_are_not_lost(server, chat, connect,
+                                                                  packet, said):
+    """The peer sends its pseudo, lines that wait for its move, and closes its side at once
+    (as `printf ... | nc -N` does): the lines are handled before the server closes."""
+    srv = server()
+    (alice,) = chat(srv, "alice")
+    carol = connect(srv.port, name="carol")
+    carol.expect_exact("? Entrez votre pseudo :")
+    carol.send_raw(packet)
+    carol.sock.shutdown(socket.SHUT_WR)
+    lines = alice.readlines_until(re.compile(r"\* carol est déconnecté.*"))
+    assert said in lines, lines
+    srv.wait_log(r"carol est déconnecté \(fin de connexion\)")

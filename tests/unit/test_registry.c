@@ -175,7 +175,8 @@ static void test_rename_to_a_free_key_moves_the_person(void **state)
     assert_ptr_equal(bob->client, (struct client *)&count);
     assert_int_equal(bob->loop, 1);
     assert_int_equal(bob->who_index, 7);
-    assert_null(alice->client);
+    assert_true(alice->renamed);
+    assert_ptr_equal(person_current(alice), bob); /* what was on its way to alice */
     assert_null(registry_find("alice"));
     struct person *found = registry_find("bob");
     assert_ptr_equal(found, bob);
