@@ -133,6 +133,71 @@ static void set_defaults(struct server_options *o)
     o->history_file = NULL;
 }
 
+/* Applies one of the limits meant for hostile clients; returns 0 or -EINVAL. */
+static int apply_limit(struct server_options *o, int opt, const char *arg, struct buf *out)
+{
+    unsigned long long v;
+    switch (opt) {
+    case OPT_MAX_CLIENTS:
+        if (!parse_number(arg, 0, UINT32_MAX, &v)) {
+            return bad_value(out, "--max-clients", arg,
+                             "un nombre de connexions, 0 pour aucune limite");
+        }
+        o->max_clients = (size_t)v;
+        return 0;
+    case OPT_MAX_PER_IP:
+        if (!parse_number(arg, 0, UINT32_MAX, &v)) {
+            return bad_value(out, "--max-per-ip", arg,
+                             "un nombre de connexions, 0 pour aucune limite");
+        }
+        o->max_per_ip = (size_t)v;
+        return 0;
+    case OPT_HANDSHAKE_TIMEOUT:
+    case OPT_IDLE_TIMEOUT:
+        if (!parse_number(arg, 0, MAX_TIMEOUT, &v)) {
+            return bad_value(out,
+                             opt == OPT_IDLE_TIMEOUT ? "--idle-timeout" : "--handshake-timeout",
+                             arg, "un nombre de secondes de 0 à 2678400, 0 pour aucun délai");
+        }
+        *(opt == OPT_IDLE_TIMEOUT ? &o->idle_timeout : &o->handshake_timeout) = (unsigned)v;
+        return 0;
+    default: /* OPT_FLOOD_BURST, OPT_FLOOD_RATE */
+        if (!parse_number(arg, 0, MAX_FLOOD, &v)) {
+            return bad_value(out, opt == OPT_FLOOD_RATE ? "--flood-rate" : "--flood-burst", arg,
+                             "un nombre de 0 à 1000000, 0 pour aucun contrôle");
+        }
+        *(opt == OPT_FLOOD_RATE ? &o->flood_rate : &o->flood_burst) = (unsigned)v;
+        return 0;
+    }
+}
+
+/* Applies one of the options of rooms and history; returns 0 or -EINVAL. */
+static int apply_rooms(struct server_options *o, int opt, const char *arg, struct buf *out)
+{
+    unsigned long long v;
+    switch (opt) {
+    case OPT_HISTORY:
+        if (!parse_number(arg, 0, MAX_HISTORY, &v)) {
+            return bad_value(out, "--history", arg, "un nombre de messages de 0 à 10000");
+        }
+        o->history = (unsigned)v;
+        return 0;
+    case OPT_MAX_ROOMS:
+        if (!parse_number(arg, 1, MAX_ROOMS_CEILING, &v)) {
+            return bad_value(out, "--max-rooms", arg, "un nombre de salons de 1 à 4096");
+        }
+        o->max_rooms = (unsigned)v;
+        return 0;
+    default: /* OPT_HISTORY_FILE */
+        if (*arg == '\0') {
+            return bad_value(out, "--history-file", arg, "un chemin de fichier");
+        }
+        free(o->history_file);
+        o->history_file = xstrdup(arg);
+        return 0;
+    }
+}
+
 /* Applies one parsed option; returns 0, OPTIONS_EXIT or -EINVAL. */
 static int apply(struct server_options *o, int opt, const char *arg, struct buf *out)
 {
@@ -176,55 +241,16 @@ static int apply(struct server_options *o, int opt, const char *arg, struct buf 
         o->announce_max = (size_t)v;
         return 0;
     case OPT_MAX_CLIENTS:
-        if (!parse_number(arg, 0, UINT32_MAX, &v)) {
-            return bad_value(out, "--max-clients", arg,
-                             "un nombre de connexions, 0 pour aucune limite");
-        }
-        o->max_clients = (size_t)v;
-        return 0;
     case OPT_MAX_PER_IP:
-        if (!parse_number(arg, 0, UINT32_MAX, &v)) {
-            return bad_value(out, "--max-per-ip", arg,
-                             "un nombre de connexions, 0 pour aucune limite");
-        }
-        o->max_per_ip = (size_t)v;
-        return 0;
     case OPT_HANDSHAKE_TIMEOUT:
     case OPT_IDLE_TIMEOUT:
-        if (!parse_number(arg, 0, MAX_TIMEOUT, &v)) {
-            return bad_value(out,
-                             opt == OPT_IDLE_TIMEOUT ? "--idle-timeout" : "--handshake-timeout",
-                             arg, "un nombre de secondes de 0 à 2678400, 0 pour aucun délai");
-        }
-        *(opt == OPT_IDLE_TIMEOUT ? &o->idle_timeout : &o->handshake_timeout) = (unsigned)v;
-        return 0;
     case OPT_FLOOD_BURST:
     case OPT_FLOOD_RATE:
-        if (!parse_number(arg, 0, MAX_FLOOD, &v)) {
-            return bad_value(out, opt == OPT_FLOOD_RATE ? "--flood-rate" : "--flood-burst", arg,
-                             "un nombre de 0 à 1000000, 0 pour aucun contrôle");
-        }
-        *(opt == OPT_FLOOD_RATE ? &o->flood_rate : &o->flood_burst) = (unsigned)v;
-        return 0;
+        return apply_limit(o, opt, arg, out);
     case OPT_HISTORY:
-        if (!parse_number(arg, 0, MAX_HISTORY, &v)) {
-            return bad_value(out, "--history", arg, "un nombre de messages de 0 à 10000");
-        }
-        o->history = (unsigned)v;
-        return 0;
     case OPT_MAX_ROOMS:
-        if (!parse_number(arg, 1, MAX_ROOMS_CEILING, &v)) {
-            return bad_value(out, "--max-rooms", arg, "un nombre de salons de 1 à 4096");
-        }
-        o->max_rooms = (unsigned)v;
-        return 0;
     case OPT_HISTORY_FILE:
-        if (*arg == '\0') {
-            return bad_value(out, "--history-file", arg, "un chemin de fichier");
-        }
-        free(o->history_file);
-        o->history_file = xstrdup(arg);
-        return 0;
+        return apply_rooms(o, opt, arg, out);
     case 'h':
         buf_append_str(out, usage);
         return OPTIONS_EXIT;
