@@ -57,39 +57,39 @@ void screen_print(const char *text)
     print_above(stdout, text, false);
 }
 
-void screen_error(const char *fmt, ...)
+/* A line of the client's own: an error (on stderr) or a notice (on stdout), dressed on a
+ * terminal, plain ("text" or "* text") otherwise. */
+__attribute__((format(printf, 2, 0))) static void own_line(bool error, const char *fmt, va_list ap)
 {
     struct buf text = BUF_INIT, out = BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
     buf_vappendf(&text, fmt, ap);
-    va_end(ap);
     if (interactive && style) {
-        style_error(style, text.data, time(NULL), &out);
+        (error ? style_error : style_notice)(style, text.data, time(NULL), &out);
     } else {
-        buf_append(&out, text.data, text.len);
+        buf_appendf(&out, "%s%s", error ? "" : "* ", text.data);
     }
-    fflush(stdout); /* keep stdout's earlier lines before this one */
-    print_above(stderr, out.data, false);
+    if (error) {
+        fflush(stdout); /* keep stdout's earlier lines before this one */
+    }
+    print_above(error ? stderr : stdout, out.data, false);
     buf_release(&out);
     buf_release(&text);
 }
 
-void screen_notice(const char *fmt, ...)
+void screen_error(const char *fmt, ...)
 {
-    struct buf text = BUF_INIT, out = BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
-    buf_vappendf(&text, fmt, ap);
+    own_line(true, fmt, ap);
     va_end(ap);
-    if (interactive && style) {
-        style_notice(style, text.data, time(NULL), &out);
-    } else {
-        buf_appendf(&out, "* %s", text.data);
-    }
-    print_above(stdout, out.data, false);
-    buf_release(&out);
-    buf_release(&text);
+}
+
+void screen_notice(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    own_line(false, fmt, ap);
+    va_end(ap);
 }
 
 /* The plain form, for a pipe: what the client has always printed there. */

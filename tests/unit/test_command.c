@@ -28,38 +28,8 @@
 
 /* ------------------------------------------------------------ guard page */
 
-static char *region;       /* mapped: readable bytes, then one PROT_NONE page */
-static size_t readable;    /* bytes before the guard page: room for DEFAULT_MAX_LINE */
-static size_t region_size; /* readable plus the guard page */
-
-static int map_guard_page(void **state)
-{
-    (void)state;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    readable = (DEFAULT_MAX_LINE + page - 1) / page * page;
-    region_size = readable + page;
-    void *p = mmap(NULL, region_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-        return -1;
-    }
-    region = p;
-    return mprotect(region + readable, page, PROT_NONE);
-}
-
-static int unmap_guard_page(void **state)
-{
-    (void)state;
-    return munmap(region, region_size);
-}
-
-/* Copies s[0..len) so that its last byte is the last readable one; returns the copy. */
-static const char *at_page_end(const char *s, size_t len)
-{
-    assert_true(len <= readable);
-    char *p = region + readable - len;
-    memcpy(p, s, len);
-    return p;
-}
+#define GUARD_PAGE_BYTES DEFAULT_MAX_LINE
+#include "guard_page.h"
 
 /* Asserts that p[0..len) is the string want, bytes and length. */
 static void assert_span(const char *p, size_t len, const char *want)

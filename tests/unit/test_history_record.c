@@ -29,38 +29,8 @@
 
 /* ------------------------------------------------------------ guard page */
 
-static char *region;       /* mapped: readable bytes, then one PROT_NONE page */
-static size_t readable;    /* bytes before the guard page */
-static size_t region_size; /* readable plus the guard page */
-
-static int map_guard_page(void **state)
-{
-    (void)state;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    readable = 4 * page;
-    region_size = readable + page;
-    void *p = mmap(NULL, region_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-        return -1;
-    }
-    region = p;
-    return mprotect(region + readable, page, PROT_NONE);
-}
-
-static int unmap_guard_page(void **state)
-{
-    (void)state;
-    return munmap(region, region_size);
-}
-
-/* A copy of text[0..len) whose last byte is the last readable one: a read past it faults. */
-static const char *at_page_end(const char *text, size_t len)
-{
-    assert_true(len <= readable);
-    char *p = region + readable - len;
-    memcpy(p, text, len);
-    return p;
-}
+#define GUARD_PAGE_BYTES (4 * 4096)
+#include "guard_page.h"
 
 /* ------------------------------------------------------------ helpers */
 
