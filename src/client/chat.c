@@ -92,6 +92,7 @@ static struct chat {
 } chat;
 
 static void pump_input(void);
+static void pump_lines(void);
 static void update_prompt(void);
 
 /* ---------------------------------------------------------------- leaving */
@@ -622,12 +623,22 @@ static bool phase_takes_input(void)
            chat.phase == PHASE_CHAT;
 }
 
-/* Feeds queued piped lines to the phases that want them, then reads more if it can. */
+/* Feeds queued piped lines to the phases that want them, then reads more if it can.
+ * Sending a line reports the outbox's change, which calls here again: that inner call
+ * returns at once, and this loop goes on, so the stack stays flat however many lines. */
 static void pump_input(void)
 {
-    if (chat.interactive || chat.leave_on_sent) {
+    static bool pumping;
+    if (chat.interactive || chat.leave_on_sent || pumping) {
         return;
     }
+    pumping = true;
+    pump_lines();
+    pumping = false;
+}
+
+static void pump_lines(void)
+{
     while (chat.input.len > 0 && phase_takes_input() &&
            outbox_waiting(&chat.out) < PIPED_WAITING_MAX) {
         on_user_line(queue_pop(&chat.input));
