@@ -117,7 +117,7 @@ bool client_queue(struct client *c, struct msg *m)
         return false;
     }
     if (c->backlog + m->len > client_loop(c)->opts->max_backlog && socket_full(c)) {
-        /* Not closed here: we may be in the middle of a fan-out over the loop's members.
+        /* Not closed here: we may be in the middle of a fan-out over a room's members.
          * The flush closes it, at a point where that is safe. */
         c->overflow = true;
         loop_mark_pending(client_loop(c), c);
