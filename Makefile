@@ -52,7 +52,9 @@ deps:
 deps-test:
 	@scripts/deps.sh test
 
-$(BUILD)/obj/%.o: %.c
+# deps first (order only), even under make -j: on a fresh machine the headers come with
+# the packages it installs.
+$(BUILD)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
