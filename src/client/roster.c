@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/command.h"
 #include "common/proto.h"
 #include "common/xalloc.h"
 #include "style.h"
@@ -136,18 +137,10 @@ static bool list_line(struct roster *r, const char *text, size_t len)
         return false;
     }
     clear_names(r);
-    const char *p = after + 2;
-    while (p < end) {
-        while (p < end && *p == ' ') {
-            p++;
-        }
-        const char *w = p;
-        while (p < end && *p != ' ') {
-            p++;
-        }
-        if (p > w) {
-            add_name(r, w, (size_t)(p - w));
-        }
+    const char *names = after + 2, *w;
+    size_t names_len = (size_t)(end - names), wlen;
+    while (command_next_word(&names, &names_len, &w, &wlen)) {
+        add_name(r, w, wlen);
     }
     r->count = count > r->n ? (unsigned)count : (unsigned)r->n;
     r->listed = true;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <wctype.h>
 
+#include "common/command.h"
 #include "common/proto.h"
 #include "common/sanitize.h"
 #include "common/utf8.h"
@@ -425,20 +426,11 @@ static void who_line(const struct style *st, const char *text, size_t len, struc
     buf_append_str(out, "* ");
     sanitize_append(out, text, (size_t)(space - text));
     buf_appendf(out, ", %lu %s", count, count > 1 ? "personnes" : "personne");
-    const char *p = colon + 1, *end = text + len;
-    size_t named = 0;
-    while (p < end) {
-        while (p < end && *p == ' ') {
-            p++;
-        }
-        const char *w = p;
-        while (p < end && *p != ' ') {
-            p++;
-        }
-        if (p > w) {
-            buf_append_str(out, named++ ? ", " : " : ");
-            sanitize_append(out, w, (size_t)(p - w));
-        }
+    const char *names = colon + 1, *w;
+    size_t names_len = len - (size_t)(names - text), wlen, named = 0;
+    while (command_next_word(&names, &names_len, &w, &wlen)) {
+        buf_append_str(out, named++ ? ", " : " : ");
+        sanitize_append(out, w, wlen);
     }
     if (named < count) {
         unsigned long more = count - named;

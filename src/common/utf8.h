@@ -18,6 +18,10 @@
  * (including a sequence cut short by the end of the input). */
 size_t utf8_decode(const char *s, size_t len, uint32_t *cp);
 
+/* The length of the longest start of s[0..len) that is at most max bytes and does not end
+ * inside a character: where to cut a text to quote it. s is valid UTF-8 (sanitised). */
+size_t utf8_prefix(const char *s, size_t len, size_t max);
+
 /* Writes the UTF-8 encoding of cp (a scalar value) to out, returns its length (1..4). */
 size_t utf8_encode(uint32_t cp, char out[4]);
 

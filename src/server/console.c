@@ -18,6 +18,7 @@
 #include "common/fr.h"
 #include "common/log.h"
 #include "common/sanitize.h"
+#include "common/utf8.h"
 #include "room.h"
 #include "session.h"
 
@@ -64,19 +65,6 @@ __attribute__((format(printf, 2, 3))) static void put_line(int fd, const char *f
     va_end(ap);
     put_text(fd, &b);
     buf_release(&b);
-}
-
-/* The length of text's start, at most max bytes, cut at a character boundary. */
-static int quote_length(const char *text, size_t len, size_t max)
-{
-    if (len <= max) {
-        return (int)len;
-    }
-    size_t n = max;
-    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) {
-        n--; /* text[n] continues a character: cut before that character */
-    }
-    return (int)n;
 }
 
 /* ---------------------------------------------------------------- commands */
@@ -177,7 +165,7 @@ static void run_line(struct console *k, const char *line, size_t len)
         buf_release(&text);
         return; /* an empty line: nothing asked */
     }
-    int q = quote_length(text.data, text.len, CONSOLE_LOG_QUOTE);
+    int q = (int)utf8_prefix(text.data, text.len, CONSOLE_LOG_QUOTE);
     log_info("Console : %.*s%s", q, text.data, (size_t)q < text.len ? "…" : "");
 
     struct command_line cmd;

@@ -49,7 +49,6 @@ struct history_file {
     pthread_cond_t idle;     /* for the main thread: the writer finished its batch */
     struct buf queue;        /* encoded records, at most HISTORY_FILE_QUEUE_MAX bytes */
     size_t queued;           /* records in queue */
-    size_t dropped;          /* records refused for want of room, since open */
     size_t drops_unlogged;   /* of those, not yet said in the log */
     uint64_t drop_logged_ms; /* when drops were last logged (CLOCK_MONOTONIC) */
     bool busy;               /* the writer is writing a batch, lock released */
@@ -289,7 +288,6 @@ int history_file_append(struct history_file *f, const struct history_record *r)
     int result = 0;
     pthread_mutex_lock(&f->lock);
     if (f->queue.len + n + r->line_len + 1 > HISTORY_FILE_QUEUE_MAX) {
-        f->dropped++;
         if (f->drops_unlogged++ == 0) {
             pthread_cond_signal(&f->wake); /* the writer may be waiting untimed */
         }
@@ -305,14 +303,6 @@ int history_file_append(struct history_file *f, const struct history_record *r)
     }
     pthread_mutex_unlock(&f->lock);
     return result;
-}
-
-size_t history_file_dropped(struct history_file *f)
-{
-    pthread_mutex_lock(&f->lock);
-    size_t n = f->dropped;
-    pthread_mutex_unlock(&f->lock);
-    return n;
 }
 
 /* ------------------------------------------------------------------------------------- */

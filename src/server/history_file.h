@@ -23,7 +23,7 @@
 #define HISTORY_FILE_QUEUE_MAX (4 * 1024 * 1024)
 
 /* An open history file and its writer thread. Opaque. open, rewrite and close are for
- * one thread (the main thread, at start and at shutdown); append and dropped for any. */
+ * one thread (the main thread, at start and at shutdown); append for any. */
 struct history_file;
 
 /* Opens PATH, creating it (mode 0600) if needed, reads every record in it through the
@@ -50,9 +50,6 @@ int history_file_rewrite(struct history_file *f, const struct history_record *re
  * later logged. Write errors are the writer's: logged in French once, and once again on
  * recovery; the records they lose are counted in that second line. */
 int history_file_append(struct history_file *f, const struct history_record *r);
-
-/* Records dropped by history_file_append() since open, for the operator. Any thread. */
-size_t history_file_dropped(struct history_file *f);
 
 /* Writes everything queued, fsyncs, stops the writer thread, closes and frees f. No
  * append may run or follow. Errors are logged. */

@@ -18,6 +18,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/sanitize.h"
+#include "common/utf8.h"
 #include "listener.h"
 #include "loop.h"
 #include "msg.h"
@@ -87,18 +88,12 @@ static bool flood_allows(struct client *c)
     return true;
 }
 
-/* The start of text, cut at a character boundary, to name a refused line to its sender. */
+/* The start of text, cut at a character boundary, to name a refused line to its sender or
+ * a reason in the log. */
 static int quoted_length(const char *text, size_t len)
 {
     enum { QUOTE_MAX = 40 };
-    if (len <= QUOTE_MAX) {
-        return (int)len;
-    }
-    size_t n = QUOTE_MAX;
-    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) {
-        n--; /* text[n] continues a character: cut before that character */
-    }
-    return (int)n;
+    return (int)utf8_prefix(text, len, QUOTE_MAX);
 }
 
 /* Refuses a line from a flooder. The first refusal of a read names the line; the others

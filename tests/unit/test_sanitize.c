@@ -491,6 +491,19 @@ static void test_utf8_decode_reports_maximal_subpart_length(void **state)
 }
 
 /* The continuation bytes are there, past len: decoding must not look at them. */
+static void test_utf8_prefix_never_cuts_a_character(void **state)
+{
+    (void)state;
+    const char *t = "aé日😀"; /* 1 + 2 + 3 + 4 bytes */
+    size_t len = strlen(t);
+    assert_int_equal(utf8_prefix(t, len, 100), len);
+    assert_int_equal(utf8_prefix(t, len, 10), 10);
+    const size_t want[] = {0, 1, 1, 3, 3, 3, 6, 6, 6, 6};
+    for (size_t max = 0; max < 10; max++) {
+        assert_int_equal(utf8_prefix(t, len, max), want[max]);
+    }
+}
+
 static void test_utf8_decode_stops_at_len(void **state)
 {
     (void)state;
@@ -538,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_output_is_safe_for_random_inputs),
         cmocka_unit_test(test_is_clean_agrees_with_append_on_random_valid_text),
         cmocka_unit_test(test_utf8_round_trips_every_scalar_value),
+        cmocka_unit_test(test_utf8_prefix_never_cuts_a_character),
         cmocka_unit_test(test_utf8_decode_reports_maximal_subpart_length),
         cmocka_unit_test(test_utf8_decode_stops_at_len),
     };
