@@ -1,6 +1,6 @@
 /* complete.c - Tab's candidates; see complete.h for the contract.
  *
- * Prefixes are compared after case folding (style_fold()), the way the server compares
+ * Prefixes are compared after case folding (pseudo_fold()), the way the server compares
  * pseudos; candidates keep the case the server wrote. Pseudos come out sorted (folded), so
  * the list readline shows is stable from one Tab to the next.
  */
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/pseudo.h"
 #include "common/xalloc.h"
 #include "roster.h"
 #include "style.h"
@@ -35,8 +36,8 @@ static void add(struct complete_list *l, const char *s, size_t len, const char *
 static bool has_prefix(const char *s, const char *word, size_t wlen)
 {
     struct buf fs = BUF_INIT, fw = BUF_INIT;
-    style_fold(s, strlen(s), &fs);
-    style_fold(word, wlen, &fw);
+    pseudo_fold(s, strlen(s), &fs);
+    pseudo_fold(word, wlen, &fw);
     bool yes = fw.len <= fs.len && memcmp(fs.data, fw.data, fw.len) == 0;
     buf_release(&fs);
     buf_release(&fw);
@@ -47,8 +48,8 @@ static int by_folded_name(const void *a, const void *b)
 {
     const char *x = *(char *const *)a, *y = *(char *const *)b;
     struct buf fx = BUF_INIT, fy = BUF_INIT;
-    style_fold(x, strlen(x), &fx);
-    style_fold(y, strlen(y), &fy);
+    pseudo_fold(x, strlen(x), &fx);
+    pseudo_fold(y, strlen(y), &fy);
     int c = strcmp(fx.data, fy.data);
     buf_release(&fx);
     buf_release(&fy);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/addr.h"
 #include "common/xalloc.h"
 #include "options.h"
 
@@ -205,11 +206,7 @@ int conn_connect(struct conn *c, const char *host, int port)
 {
     char service[16];
     snprintf(service, sizeof(service), "%d", port);
-    if (strchr(host, ':')) {
-        snprintf(c->name, sizeof(c->name), "[%s]:%d", host, port);
-    } else {
-        snprintf(c->name, sizeof(c->name), "%s:%d", host, port);
-    }
+    addr_format_host(host, port, c->name, sizeof(c->name));
     c->first_error = 0;
     c->connected = false;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};

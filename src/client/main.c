@@ -17,6 +17,7 @@
 
 #include "chat.h"
 #include "common/buf.h"
+#include "common/pseudo.h"
 #include "options.h"
 #include "piped.h"
 #include "tty.h"
@@ -79,6 +80,7 @@ int main(int argc, char **argv)
     buf_release(&out);
     signal(SIGPIPE, SIG_IGN);
     use_utf8_locale();
+    pseudo_init(); /* fold pseudos as the server does, whatever the locale */
     tzset();
 
     uv_loop_t *loop = uv_default_loop();
@@ -90,6 +92,7 @@ int main(int argc, char **argv)
     bool read_pending = !interactive && piped_read_in_flight();
     int status = chat_finish();
     options_release(&opts);
+    pseudo_shutdown();
     if (read_pending) {
         /* exit() would run libuv's destructor, which joins its thread pool, where a read of
          * a silent stdin may never return: leave without waiting for it. Everything else

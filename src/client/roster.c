@@ -13,6 +13,7 @@
 #include "common/buf.h"
 #include "common/command.h"
 #include "common/proto.h"
+#include "common/pseudo.h"
 #include "common/xalloc.h"
 #include "style.h"
 
@@ -48,13 +49,7 @@ void roster_enter(struct roster *r, const char *room)
 
 static bool same_name(const char *a, size_t alen, const char *b, size_t blen)
 {
-    struct buf fa = BUF_INIT, fb = BUF_INIT;
-    style_fold(a, alen, &fa);
-    style_fold(b, blen, &fb);
-    bool same = fa.len == fb.len && memcmp(fa.data, fb.data, fa.len) == 0;
-    buf_release(&fa);
-    buf_release(&fb);
-    return same;
+    return pseudo_equal(a, alen, b, blen);
 }
 
 static ptrdiff_t find(const struct roster *r, const char *name, size_t len)

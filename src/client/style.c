@@ -1,6 +1,6 @@
 /* style.c - the terminal's dress for each kind of line; see style.h for the contract.
  *
- * Client thread only (towlower() and localtime_r() read the process's locale and time
+ * Client thread only (iswalnum() and localtime_r() read the process's locale and time
  * zone, which main.c sets once). Each renderer appends the clock, then the pieces of the
  * line, opening and closing one SGR attribute at a time through sgr()/reset(), which
  * write nothing when colours are off: the text without colours is then exactly the text
@@ -18,6 +18,7 @@
 
 #include "common/command.h"
 #include "common/proto.h"
+#include "common/pseudo.h"
 #include "common/sanitize.h"
 #include "common/utf8.h"
 
@@ -70,7 +71,7 @@ static void clock_prefix(const struct style *st, time_t t, struct buf *out)
 static uint32_t pseudo_hash(const char *pseudo, size_t len)
 {
     struct buf folded = BUF_INIT;
-    style_fold(pseudo, len, &folded);
+    pseudo_fold(pseudo, len, &folded);
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < folded.len; i++) {
         h = (h ^ (unsigned char)folded.data[i]) * 16777619u;
@@ -101,26 +102,6 @@ static void pseudo_piece(const struct style *st, const char *pseudo, size_t len,
     }
     sanitize_append(out, pseudo, len);
     reset(st, out);
-}
-
-void style_fold(const char *s, size_t len, struct buf *out)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint32_t cp;
-        size_t n = utf8_decode(s + i, len - i, &cp);
-        if (cp == UTF8_INVALID) {
-            buf_append(out, s + i, n);
-        } else {
-            char enc[4];
-            uint32_t lower = (uint32_t)towlower((wint_t)cp);
-            if (lower > 0x10FFFF || (lower >= 0xD800 && lower <= 0xDFFF)) {
-                lower = cp;
-            }
-            buf_append(out, enc, utf8_encode(lower, enc));
-        }
-        i += n;
-    }
 }
 
 /* Whether the character ending just before byte `at` (or starting at it, after) is part
@@ -156,7 +137,7 @@ bool style_find_mention(const char *text, size_t len, const char *pseudo, size_t
         return false;
     }
     struct buf want = BUF_INIT;
-    style_fold(pseudo, pseudo_len, &want);
+    pseudo_fold(pseudo, pseudo_len, &want);
     bool found = false;
     /* Folding may change a character's length, so each candidate start is folded over as
      * many characters as the pseudo has and compared. Texts are chat lines: short. */
@@ -173,7 +154,7 @@ bool style_find_mention(const char *text, size_t len, const char *pseudo, size_t
             end += utf8_decode(text + end, len - end, &cp);
         }
         buf_reset(&got);
-        style_fold(text + i, end - i, &got);
+        pseudo_fold(text + i, end - i, &got);
         if (got.len == want.len && memcmp(got.data, want.data, want.len) == 0 &&
             !word_char_before(text, i) && !word_char_at(text, len, end)) {
             *at = i;
@@ -272,16 +253,7 @@ static bool split_message(const char *text, size_t len, const char **pseudo, siz
 
 static bool is_self(const struct style *st, const char *pseudo, size_t len)
 {
-    if (!st->self) {
-        return false;
-    }
-    struct buf a = BUF_INIT, b = BUF_INIT;
-    style_fold(pseudo, len, &a);
-    style_fold(st->self, strlen(st->self), &b);
-    bool same = a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
-    buf_release(&a);
-    buf_release(&b);
-    return same;
+    return st->self && pseudo_equal(pseudo, len, st->self, strlen(st->self));
 }
 
 /* The body of someone else's line: our pseudo, where it appears, in reverse video. */

@@ -4,7 +4,9 @@
  * sequences included when colours are on; it prints nothing and keeps no state. screen.c
  * prints what it returns; chat.c builds the prompt with it. Every piece of peer text goes
  * through sanitize_append() here, so no escape sequence but ours reaches the terminal.
- * Case folding uses the C library's towlower(), so main.c must have set a UTF-8 locale.
+ * Pseudos are compared and hashed in their folded form (common/pseudo.h), as the server
+ * compares them, so main.c must have called pseudo_init(); word boundaries use the C
+ * library's iswalnum(), so it must also have set a UTF-8 locale.
  *
  * A pseudo's colour comes from a hash of its case-folded form, so everyone sees the same
  * person in the same colour; the palettes hold only colours readable on dark and on light
@@ -37,8 +39,6 @@ struct style_marks {
  * others, written into out (at least 12 bytes). The same for every case of the pseudo. */
 void style_pseudo_colour(const char *pseudo, size_t len, bool palette256, char *out,
                          size_t out_size);
-/* Appends the case-folded form of s to out (lower case, code point by code point). */
-void style_fold(const char *s, size_t len, struct buf *out);
 /* Finds pseudo in text, without case, as a whole word: the characters around it (if any)
  * are neither letters nor digits nor '_'. Returns true with the first match's byte offset
  * and length in text. */

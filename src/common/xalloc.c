@@ -63,6 +63,32 @@ void *xreallocarray(void *ptr, size_t n, size_t size)
     return xrealloc(ptr, n * size);
 }
 
+size_t grow_capacity(size_t cap, size_t need, size_t first)
+{
+    if (need <= cap) {
+        return cap;
+    }
+    size_t n = cap ? cap : (first ? first : 1);
+    while (n < need) {
+        if (n > SIZE_MAX / 2) {
+            die_oom(SIZE_MAX);
+        }
+        n *= 2;
+    }
+    return n;
+}
+
+void *xgrow(void *p, size_t *cap, size_t need, size_t size, size_t first)
+{
+    size_t n = grow_capacity(*cap, need, first);
+    if (n == *cap) {
+        return p;
+    }
+    p = xreallocarray(p, n, size);
+    *cap = n;
+    return p;
+}
+
 char *xstrdup(const char *s)
 {
     return xmemdup0(s, strlen(s));

@@ -16,6 +16,17 @@ void *xrealloc(void *ptr, size_t size);
 /* Resizes to n elements of size bytes; aborts if n * size overflows. */
 void *xreallocarray(void *ptr, size_t n, size_t size);
 char *xstrdup(const char *s);
+
+/* The one growth rule of the tree, for every array that grows as it fills: the capacity
+ * an array of cap elements needs to hold need of them. cap itself if it is enough;
+ * otherwise it doubles, starting from first (cap 0), until it is. Aborts if the count
+ * would overflow. Rings use it and then move their elements themselves. */
+size_t grow_capacity(size_t cap, size_t need, size_t first);
+/* Grows the array p of *cap elements of size bytes to hold at least need elements, by
+ * grow_capacity(), and returns it (moved, perhaps); *cap is updated. Elements past the old
+ * capacity are not initialised. Call it as `if (len == cap) a = xgrow(a, &cap, len + 1,
+ * sizeof(*a), 16);`, or with need larger to reserve in one step. */
+void *xgrow(void *p, size_t *cap, size_t need, size_t size, size_t first);
 char *xmemdup0(const void *data, size_t len); /* copy of len bytes plus a NUL */
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "admission.h"
 #include "client.h"
+#include "common/addr.h"
 #include "common/fr.h"
 #include "common/log.h"
 #include "loop.h"
@@ -30,22 +31,6 @@
 #define ACCEPT_RETRY_MS 100
 /* Connections the kernel queues before we accept them; it caps this at somaxconn. */
 #define LISTEN_BACKLOG 4096
-
-void listener_address_name(const struct sockaddr *sa, char *out, size_t size)
-{
-    char host[64] = "?";
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)sa;
-        uv_ip6_name(a, host, sizeof(host));
-        snprintf(out, size, "[%s]:%d", host, ntohs(a->sin6_port));
-    } else if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)sa;
-        uv_ip4_name(a, host, sizeof(host));
-        snprintf(out, size, "%s:%d", host, ntohs(a->sin_port));
-    } else {
-        snprintf(out, size, "?:0"); /* unknown, e.g. a peer already gone */
-    }
-}
 
 /* Binds and listens on one address; returns the socket or a negative errno. */
 static int bind_one(const struct addrinfo *ai)
@@ -90,7 +75,7 @@ int listener_bind(struct listener *ls, const char *host, int port, struct buf *e
             struct sockaddr_storage ss;
             socklen_t len = sizeof(ss);
             getsockname(fd, (struct sockaddr *)&ss, &len);
-            listener_address_name((const struct sockaddr *)&ss, ls->name, sizeof(ls->name));
+            addr_format((const struct sockaddr *)&ss, ls->name, sizeof(ls->name));
             ls->fd = fd;
             freeaddrinfo(res);
             return 0;
@@ -162,7 +147,7 @@ static void refuse(struct listener *ls, int fd, const struct sockaddr *peer,
     }
     (void)!send(fd, notice, strlen(notice), MSG_DONTWAIT | MSG_NOSIGNAL);
     close(fd);
-    listener_address_name(peer, name, sizeof(name));
+    addr_format(peer, name, sizeof(name));
     log_refusal(ls, name, why);
 }
 

@@ -14,9 +14,9 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "common/log.h"
-
+#include "common/addr.h"
 #include "common/buf.h"
+#include "common/log.h"
 
 struct loop;
 
@@ -27,7 +27,7 @@ struct listener {
     struct loop *loops; /* borrowed */
     unsigned n_loops;
     unsigned next;                /* the loop that gets the next connection */
-    char name[80];                /* "127.0.0.1:1234", "[::1]:1234": what we listen on */
+    char name[ADDR_NAME_MAX];     /* "127.0.0.1:1234", "[::1]:1234": what we listen on */
     size_t accept_failures;       /* retries since accepting ran out of descriptors, 0 if not */
     struct log_limit refusal_log; /* refused connections' log lines, per second */
 };
@@ -37,8 +37,6 @@ struct listener {
 int listener_bind(struct listener *ls, const char *host, int port, struct buf *err);
 /* Starts watching on loops[0] (main thread, before the loop threads start). */
 void listener_start(struct listener *ls, struct loop *loops, unsigned n_loops);
-/* "127.0.0.1:53422" or "[::1]:53422", for the operator's log; "?:0" for another family. */
-void listener_address_name(const struct sockaddr *sa, char *out, size_t size);
 /* Closes the socket; its handles were closed with their loop. */
 void listener_release(struct listener *ls);
 

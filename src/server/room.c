@@ -18,11 +18,11 @@
 #include "broadcast.h"
 #include "client.h"
 #include "common/log.h"
+#include "common/pseudo.h"
 #include "common/xalloc.h"
 #include "history_record.h"
 #include "loop.h"
 #include "msg.h"
-#include "pseudo.h"
 #include "registry.h"
 #include "session.h"
 

@@ -15,14 +15,15 @@
 #include "broadcast.h"
 #include "client.h"
 #include "commands.h"
+#include "common/addr.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/pseudo.h"
 #include "common/sanitize.h"
 #include "common/utf8.h"
 #include "listener.h"
 #include "loop.h"
 #include "msg.h"
-#include "pseudo.h"
 #include "registry.h"
 #include "room.h"
 
@@ -165,7 +166,7 @@ static void peer_name(struct client *c, char *out, size_t size)
     struct sockaddr_storage ss = {.ss_family = AF_UNSPEC};
     int len = sizeof(ss);
     uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len); /* fails once reset: "?:0" */
-    listener_address_name((const struct sockaddr *)&ss, out, size);
+    addr_format((const struct sockaddr *)&ss, out, size);
 }
 
 static void welcome(struct client *c, size_t count)

@@ -16,6 +16,7 @@
 
 #include "client/complete.h"
 #include "client/roster.h"
+#include "common/pseudo.h"
 
 static struct roster room;
 
@@ -23,6 +24,7 @@ static int setup(void **state)
 {
     (void)state;
     setlocale(LC_CTYPE, "C.UTF-8");
+    pseudo_init();
     roster_init(&room);
     roster_enter(&room, "général");
     const char *line = "= #général 5 : alice Bob bérénice Élodie bernard";

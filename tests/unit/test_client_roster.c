@@ -16,11 +16,13 @@
 #include <string.h>
 
 #include "client/roster.h"
+#include "common/pseudo.h"
 
 static int setup(void **state)
 {
     static struct roster r;
     setlocale(LC_CTYPE, "C.UTF-8");
+    pseudo_init();
     roster_init(&r);
     *state = &r;
     return 0;

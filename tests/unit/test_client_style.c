@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "client/style.h"
+#include "common/pseudo.h"
 
 #define NOON 1795608000 /* 2026-11-25 12:00:00 UTC */
 
@@ -27,6 +28,7 @@ static int setup(void **state)
 {
     (void)state;
     setlocale(LC_CTYPE, "C.UTF-8");
+    pseudo_init();
     setenv("TZ", "UTC", 1);
     tzset();
     return 0;

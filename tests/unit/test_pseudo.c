@@ -1,4 +1,4 @@
-/* test_pseudo.c - unit tests for pseudo validation and folding (src/server/pseudo.c).
+/* test_pseudo.c - unit tests for pseudo validation and folding (src/common/pseudo.c).
  *
  * pseudo_check() against the rules of docs/PROTOCOL.md: 1 to 32 characters (not bytes) of
  * valid UTF-8, no white space (no-break spaces included), no control character, no leading
@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/pseudo.h"
 #include "common/sanitize.h"
-#include "server/pseudo.h"
 
 #define LIT(s) s, sizeof(s) - 1
 

@@ -1,15 +1,18 @@
 /* pseudo.h - what makes a valid pseudo, and when two pseudos are the same.
  *
- * Pure and thread-safe once pseudo_init() has run (main thread, before the loops start).
- * session.c checks a proposed pseudo here, then claims it in registry.c under its folded
- * form, so that "Élodie" and "élodie" cannot both be connected.
+ * Linked into both programs, so that the server and the client agree on who is who: the
+ * server checks a proposed pseudo here and claims it under its folded form, so that
+ * "Élodie" and "élodie" cannot both be connected; the client folds pseudos the same way to
+ * find mentions, complete names and pick colours. Room names follow the same rules.
+ * Pure and thread-safe once pseudo_init() has run (the main thread, before any other).
  */
 #ifndef CAUSERIE_PSEUDO_H
 #define CAUSERIE_PSEUDO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
-#include "common/buf.h"
+#include "buf.h"
 
 #define PSEUDO_MAX_CHARS 32 /* characters (code points), not bytes */
 
@@ -31,7 +34,10 @@ void pseudo_shutdown(void);
 enum pseudo_verdict pseudo_check(const char *s, size_t len);
 /* The French sentence that explains a refusal, for the "! " line. */
 const char *pseudo_verdict_text(enum pseudo_verdict v);
-/* Appends the case-folded form of a valid pseudo to out: equal keys, same person. */
+/* Appends the case-folded form of s to out, code point by code point: equal keys, same
+ * person. Bytes that are not UTF-8 are copied as they are (pseudo_check() refuses them). */
 void pseudo_fold(const char *s, size_t len, struct buf *out);
+/* Whether a and b fold to the same key. */
+bool pseudo_equal(const char *a, size_t alen, const char *b, size_t blen);
 
 #endif

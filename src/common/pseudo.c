@@ -1,21 +1,23 @@
 /* pseudo.c - pseudo validation and case folding; see pseudo.h for the contract.
  *
- * Any loop thread, once pseudo_init() has run on the main thread. Folding and the space
- * test use a C.UTF-8 locale_t of their own, through towlower_l() and iswspace_l(): the
- * server never calls setlocale(), which is process-wide and unsafe once threads run, so
- * the global locale stays "C", which does not fold "É" to "é". The locale_t is set before
- * the loops start and only read afterwards, so it needs no lock; without C.UTF-8, folding
- * falls back to ASCII. The list of invisible characters is kept by hand, from Unicode.
+ * Any thread, once pseudo_init() has run on the main thread. Folding and the space test
+ * use a C.UTF-8 locale_t of their own, through towlower_l() and iswspace_l(), whatever the
+ * process's locale: the server never calls setlocale(), which is process-wide and unsafe
+ * once threads run, and the client's user may run in any locale, yet both must fold alike.
+ * The locale_t is set before other threads start and only read afterwards, so it needs no
+ * lock; without C.UTF-8, folding falls back to ASCII. The list of invisible characters is
+ * kept by hand, from Unicode.
  */
 #include "pseudo.h"
 
 #include <locale.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <wctype.h>
 
-#include "common/sanitize.h"
-#include "common/utf8.h"
+#include "sanitize.h"
+#include "utf8.h"
 
 /* Set once by pseudo_init() before any loop thread starts, then only read. */
 static locale_t utf8_locale = (locale_t)0;
@@ -115,23 +117,44 @@ const char *pseudo_verdict_text(enum pseudo_verdict v)
     return "Pseudo refusé.";
 }
 
+/* The lower case of cp, in the C.UTF-8 tables when loaded. A mapping that leaves Unicode
+ * (no table has one, but towlower_l() promises nothing) keeps the character as it is. */
+static uint32_t lower(uint32_t cp)
+{
+    uint32_t l = cp;
+    if (utf8_locale) {
+        l = (uint32_t)towlower_l((wint_t)cp, utf8_locale);
+    } else if (cp >= 'A' && cp <= 'Z') {
+        l = cp + ('a' - 'A');
+    }
+    if (l > 0x10FFFF || (l >= 0xD800 && l <= 0xDFFF)) {
+        return cp;
+    }
+    return l;
+}
+
 void pseudo_fold(const char *s, size_t len, struct buf *out)
 {
     for (size_t i = 0; i < len;) {
         uint32_t cp;
         size_t n = utf8_decode(s + i, len - i, &cp);
         if (cp == UTF8_INVALID) {
-            buf_append(out, s + i, n); /* pseudo_check() refused these already */
+            buf_append(out, s + i, n);
         } else {
-            uint32_t lower = cp;
-            if (utf8_locale) {
-                lower = (uint32_t)towlower_l((wint_t)cp, utf8_locale);
-            } else if (cp >= 'A' && cp <= 'Z') {
-                lower = cp + ('a' - 'A');
-            }
             char enc[4];
-            buf_append(out, enc, utf8_encode(lower, enc));
+            buf_append(out, enc, utf8_encode(lower(cp), enc));
         }
         i += n;
     }
+}
+
+bool pseudo_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+    struct buf fa = BUF_INIT, fb = BUF_INIT;
+    pseudo_fold(a, alen, &fa);
+    pseudo_fold(b, blen, &fb);
+    bool same = fa.len == fb.len && memcmp(fa.data, fb.data, fa.len) == 0;
+    buf_release(&fa);
+    buf_release(&fb);
+    return same;
 }
