@@ -159,6 +159,107 @@ int proto_framer_next(struct proto_framer *f, const char **in, size_t *in_len, c
     return 0;
 }
 
+/* ---------------------------------------------------------------- reading server lines */
+
+static const char *find_pair(const char *s, size_t len, char a, char b)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (s[i] == a && s[i + 1] == b) {
+            return s + i;
+        }
+    }
+    return NULL;
+}
+
+bool proto_parse_message(const char *text, size_t len, struct proto_span *pseudo,
+                         struct proto_span *body)
+{
+    const char *sep = find_pair(text, len, ':', ' ');
+    if (!sep || sep == text) {
+        return false;
+    }
+    *pseudo = (struct proto_span){text, (size_t)(sep - text)};
+    *body = (struct proto_span){sep + 2, len - pseudo->len - 2};
+    return true;
+}
+
+bool proto_parse_action(const char *text, size_t len, struct proto_span *pseudo,
+                        struct proto_span *body)
+{
+    const char *space = memchr(text, ' ', len);
+    size_t plen = space ? (size_t)(space - text) : len;
+    if (plen == 0) {
+        return false;
+    }
+    *pseudo = (struct proto_span){text, plen};
+    *body = space ? (struct proto_span){space + 1, len - plen - 1} : (struct proto_span){text + len, 0};
+    return true;
+}
+
+bool proto_parse_history(const char *text, size_t len, struct proto_span *time,
+                         struct proto_span *line)
+{
+    const char *space = memchr(text, ' ', len);
+    if (!space || space == text) {
+        return false;
+    }
+    *time = (struct proto_span){text, (size_t)(space - text)};
+    *line = (struct proto_span){space + 1, len - time->len - 1};
+    return line->len >= 2 && line->p[1] == ' ';
+}
+
+bool proto_parse_fields(const char *text, size_t len, size_t n, struct proto_span *fields,
+                        struct proto_span *sentence)
+{
+    const char *p = text, *end = text + len;
+    for (size_t i = 0; i < n; i++) {
+        const char *space = memchr(p, ' ', (size_t)(end - p));
+        if (!space || space == p) {
+            return false; /* a field, then the space before the next one or before ':' */
+        }
+        fields[i] = (struct proto_span){p, (size_t)(space - p)};
+        p = space + 1;
+    }
+    if (p == end || *p != ':') {
+        return false;
+    }
+    p++;
+    if (p == end) {
+        *sentence = (struct proto_span){p, 0};
+        return true;
+    }
+    if (*p != ' ') {
+        return false;
+    }
+    *sentence = (struct proto_span){p + 1, (size_t)(end - p - 1)};
+    return true;
+}
+
+bool proto_room_field(struct proto_span field, struct proto_span *room)
+{
+    if (field.len < 2 || field.p[0] != '#') {
+        return false;
+    }
+    *room = (struct proto_span){field.p + 1, field.len - 1};
+    return true;
+}
+
+bool proto_count_field(struct proto_span field, unsigned *count)
+{
+    if (field.len == 0 || field.len > 9) {
+        return false;
+    }
+    unsigned n = 0;
+    for (size_t i = 0; i < field.len; i++) {
+        if (field.p[i] < '0' || field.p[i] > '9') {
+            return false;
+        }
+        n = n * 10 + (unsigned)(field.p[i] - '0');
+    }
+    *count = n;
+    return true;
+}
+
 bool proto_split_kind(const char *line, size_t len, char *kind, const char **text, size_t *text_len)
 {
     if (len < 2 || line[1] != ' ') {
