@@ -34,6 +34,13 @@ void buf_release(struct buf *b)
     buf_init(b);
 }
 
+char *buf_detach(struct buf *b)
+{
+    char *data = b->alloc ? b->data : xmemdup0("", 0);
+    buf_init(b);
+    return data;
+}
+
 void buf_grow(struct buf *b, size_t extra)
 {
     if (extra >= SIZE_MAX - b->len - 1) {

@@ -36,5 +36,8 @@ void buf_vappendf(struct buf *b, const char *fmt, va_list ap) __attribute__((for
 /* Drops the first n bytes (n <= len), moving the rest to the front. */
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b); /* len = 0, memory kept */
+/* Hands the bytes over: returns them, NUL-terminated, as memory the caller frees (a fresh
+ * empty string if the buffer owned none), and leaves b empty, owning nothing. */
+char *buf_detach(struct buf *b);
 
 #endif

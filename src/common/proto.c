@@ -61,7 +61,8 @@ static void append_partial(struct proto_framer *f, const char *p, size_t n)
         f->partial = xrealloc(f->partial, partial_capacity(len));
     }
     memcpy(f->partial + f->partial_len, p, n);
-    f->partial_len = (uint32_t)len;
+    f->partial_len = (uint32_t)len & ((1u << 30) - 1);
+    assert(f->partial_len == len);
 }
 
 bool proto_framer_mid_line(const struct proto_framer *f)
@@ -192,7 +193,8 @@ bool proto_parse_action(const char *text, size_t len, struct proto_span *pseudo,
         return false;
     }
     *pseudo = (struct proto_span){text, plen};
-    *body = space ? (struct proto_span){space + 1, len - plen - 1} : (struct proto_span){text + len, 0};
+    *body =
+        space ? (struct proto_span){space + 1, len - plen - 1} : (struct proto_span){text + len, 0};
     return true;
 }
 

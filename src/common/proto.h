@@ -48,19 +48,21 @@ enum proto_kind {
 
 /* An incremental line framer. It keeps only the unfinished tail of a line between reads,
  * never more than max_line bytes of it, so a peer cannot grow it by withholding '\n'. */
-/* It is part of every server connection, so it is kept to 24 bytes: the partial line is a
- * bare pointer whose capacity follows from its length (see proto.c), and lengths fit in 32
- * bits since max_line is at most PROTO_MAX_LINE_CEILING. */
+/* It is part of every server connection, so it is kept to 16 bytes: the partial line is a
+ * bare pointer whose capacity follows from its length (see proto.c), its length and the
+ * two flags share 32 bits, since max_line is at most PROTO_MAX_LINE_CEILING and the
+ * partial line at most one byte longer. */
 struct proto_framer {
-    char *partial;        /* owned, NULL when empty: start of a line whose '\n' is to come */
-    uint32_t partial_len; /* bytes in partial */
-    uint32_t max_line;    /* longest accepted line, in bytes, without "\r\n" */
-    bool discarding;      /* an overlong line was reported; skip to its '\n' */
-    bool partial_done;    /* the last line returned lives in partial: clear it first */
+    char *partial;             /* owned, NULL when empty: start of a line whose '\n' is to come */
+    uint32_t partial_len : 30; /* bytes in partial */
+    uint32_t discarding : 1;   /* an overlong line was reported; skip to its '\n' */
+    uint32_t partial_done : 1; /* the last line returned lives in partial: clear it first */
+    uint32_t max_line;         /* longest accepted line, in bytes, without "\r\n" */
 };
 
-/* The largest max_line a framer takes. */
-#define PROTO_MAX_LINE_CEILING (1u << 30)
+/* The largest max_line a framer takes: its partial line, one byte longer at most, must fit
+ * in partial_len. */
+#define PROTO_MAX_LINE_CEILING ((1u << 29) - 1)
 
 /* max_line is at most PROTO_MAX_LINE_CEILING. */
 void proto_framer_init(struct proto_framer *f, size_t max_line);

@@ -89,6 +89,20 @@ void *xgrow(void *p, size_t *cap, size_t need, size_t size, size_t first)
     return p;
 }
 
+void *xaligned_calloc(size_t n, size_t size, size_t align)
+{
+    if (size && n > SIZE_MAX / size) {
+        die_oom(SIZE_MAX);
+    }
+    size_t bytes = n * size;
+    void *p = NULL;
+    if (posix_memalign(&p, align, bytes > 0 ? bytes : 1) != 0) {
+        die_oom(bytes);
+    }
+    memset(p, 0, bytes);
+    return p;
+}
+
 char *xstrdup(const char *s)
 {
     return xmemdup0(s, strlen(s));

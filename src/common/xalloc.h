@@ -15,6 +15,9 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *ptr, size_t size);
 /* Resizes to n elements of size bytes; aborts if n * size overflows. */
 void *xreallocarray(void *ptr, size_t n, size_t size);
+/* Zeroed array of n elements aligned to align bytes (a power of two, a multiple of the size
+ * of a pointer): per-thread states that must not share a cache line. Freed with free(). */
+void *xaligned_calloc(size_t n, size_t size, size_t align);
 char *xstrdup(const char *s);
 
 /* The one growth rule of the tree, for every array that grows as it fills: the capacity

@@ -1,86 +1,161 @@
-/* broadcast.c - the total order and the fan-out to loops; see broadcast.h.
+/* broadcast.c - the order and the fan-out to loops; see broadcast.h.
  *
  * Everything here is short under the order lock: a counter, one append per loop inbox,
- * for a kept line a ring slot and a copy into the history file's queue. Whatever may take
- * longer (freeing the line that falls out of a room's history, ringing the loops) waits
- * until the lock is released.
+ * for a kept event a ring slot and a copy into the history file's queue, for a move a copy
+ * of the room's history. Whatever may take longer (dropping the event that falls out of a
+ * ring, ringing the loops) waits until the lock is released. The fan-out runs on each loop
+ * without any lock: the members it walks are that loop's own.
  */
 #include "broadcast.h"
 
+#include <assert.h>
 #include <pthread.h>
-#include <stdbool.h>
-#include <string.h>
-#include <time.h>
+#include <stdlib.h>
 
-#include "client.h"
 #include "common/xalloc.h"
+#include "event.h"
+#include "history.h"
 #include "history_file.h"
 #include "loop.h"
-#include "msg.h"
-#include "registry.h"
-#include "room.h"
+#include "options.h"
+
+/* A room as the order knows it: its history, and its members on each loop. */
+struct feed {
+    struct history history; /* the order lock */
+    struct set members[];   /* members[i]: of struct member, on loop i; loop i's */
+};
+
+/* A move on its way to its member's loop. */
+struct move {
+    struct member *m; /* borrowed: held (client_hold()) until run or dropped */
+    uint16_t to;
+    void *note; /* owned, through free_note */
+    void (*free_note)(void *note);
+    size_t n;            /* events in hist */
+    struct event **hist; /* owned, refs held: the room's history at the move */
+};
 
 /* The order lock. Guards next_seq, the order in which entries are appended to the loops'
  * inboxes (holding it across all the appends is what makes every loop see one order), and
- * every room's history. */
+ * every feed's history. */
 static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t next_seq = 1;
 
-static struct loop *loops; /* borrowed; set before the loop threads start */
+/* Set by broadcast_init() and broadcast_start(), then only read until shutdown. */
+static struct feed **feeds; /* owned: n_feeds feeds */
+static unsigned n_feeds;
 static unsigned n_loops;
+static struct loop *loops;        /* borrowed */
 static struct history_file *file; /* borrowed; NULL without --history-file */
+static const struct broadcast_handlers *handlers;
 
-void broadcast_init(struct loop *l, unsigned n, struct history_file *f)
+static uint32_t *member_index(void *m)
 {
-    loops = l;
-    n_loops = n;
-    file = f;
+    return &((struct member *)m)->index;
 }
 
-void broadcast_shutdown(void)
+void member_init(struct member *m)
 {
-    loops = NULL;
-    n_loops = 0;
-    file = NULL;
+    m->index = SET_NO_INDEX;
+    m->room = EVENT_NO_ROOM;
+    m->rendering = 0;
+    m->gone = false;
 }
 
-/* A line that goes into its room's history: a chat message or an action. */
-static bool kept(const struct msg *m)
+/* ---------------------------------------------------------------- fan-out */
+
+/* The renderings one loop queues for one event, and how many queues took each. */
+struct fan {
+    struct msg *m[EVENT_RENDERINGS]; /* borrowed from the event; NULL until needed */
+    unsigned n[EVENT_RENDERINGS];
+};
+
+/* Queues e, in the rendering each reads, for every member of set but e's origin. No
+ * reference is taken here: see deliver(). */
+static void fan_out(const struct set *set, struct event *e, struct fan *f)
 {
-    return m->len > 0 && (m->data[0] == '>' || m->data[0] == '&');
+    for (uint32_t i = 0; i < set->len; i++) {
+        struct member *m = set->items[i];
+        if (m->conn.id == e->origin) {
+            continue;
+        }
+        unsigned r = m->rendering;
+        if (!f->m[r]) {
+            f->m[r] = event_rendering(e, r);
+        }
+        if (client_queue(&m->conn, f->m[r])) {
+            f->n[r]++;
+        }
+    }
 }
 
-/* Under the order lock: m joins its room's history, and the history file's queue. Returns
+/* An event reached loop l: queued for its members there, then all their references taken
+ * in one atomic addition per rendering, and the entry's dropped. An event to N members on
+ * T loops costs one allocation, T entries and T atomic additions. */
+static void deliver(struct loop *l, void *arg)
+{
+    struct event *e = arg;
+    struct fan f = {0};
+    if (e->room == EVENT_ALL_ROOMS) {
+        for (unsigned i = 0; i < n_feeds; i++) {
+            fan_out(&feeds[i]->members[l->index], e, &f);
+        }
+    } else if (e->room < n_feeds) {
+        fan_out(&feeds[e->room]->members[l->index], e, &f);
+    }
+    for (unsigned r = 0; r < EVENT_RENDERINGS; r++) {
+        if (f.n[r]) {
+            msg_ref_many(f.m[r], f.n[r]);
+        }
+    }
+    event_unref(e);
+}
+
+static void drop_event(void *arg)
+{
+    event_unref(arg);
+}
+
+static const struct loop_task deliver_task = {deliver, drop_event};
+
+/* ---------------------------------------------------------------- publishing */
+
+/* Kept in a room's history: chat lines and actions. */
+static bool kept(const struct event *e)
+{
+    return e->kind == EVENT_CHAT || e->kind == EVENT_ACTION;
+}
+
+/* Under the order lock: e joins its room's history, and the history file's queue. Returns
  * what fell out of the ring, to be dropped once the lock is released. */
-static struct msg *keep(struct msg *m, struct room *r, int64_t now)
+static struct event *keep(struct event *e)
 {
     if (file) {
-        /* The publisher is in the room, so the room's name cannot change under us. */
-        struct history_record rec = {now, r->name, strlen(r->name), m->data, m->len - 1};
+        struct history_record rec = {e->time, e->where, e->where_len, e->line.data,
+                                     e->line.len - 1};
         history_file_append(file, &rec); /* a full queue counts and logs the drop itself */
     }
-    return history_push(&r->history, m, now);
+    return history_push(&feeds[e->room]->history, e);
 }
 
-void broadcast_publish(struct msg *m, struct room *to)
+void broadcast_publish(struct event *e)
 {
     bool wake[MAX_THREADS];
-    m->room = to;
-    bool keeping = to && kept(m) && to->history.cap > 0;
-    int64_t now = keeping ? (int64_t)time(NULL) : 0;
+    bool keeping = e->room < n_feeds && kept(e) && feeds[e->room]->history.cap > 0;
+    assert(!keeping || e->where_len > 0);
     if (n_loops > 1) {
-        msg_ref_many(m, n_loops - 1); /* one per inbox entry; the caller's is the last */
+        event_ref_many(e, n_loops - 1); /* one per inbox entry; the caller's is the last */
     }
     pthread_mutex_lock(&order_lock);
-    m->seq = next_seq++;
-    struct msg *evicted = keeping ? keep(m, to, now) : NULL;
+    e->seq = next_seq++;
+    struct event *evicted = keeping ? keep(e) : NULL;
     for (unsigned i = 0; i < n_loops; i++) {
-        wake[i] = loop_post(&loops[i], (struct inbox_item){.kind = INBOX_DELIVER, .u.m = m});
+        wake[i] = loop_post(&loops[i], &deliver_task, e);
     }
     pthread_mutex_unlock(&order_lock);
 
     if (evicted) {
-        msg_unref(evicted);
+        event_unref(evicted);
     }
     for (unsigned i = 0; i < n_loops; i++) {
         if (wake[i]) {
@@ -89,55 +164,149 @@ void broadcast_publish(struct msg *m, struct room *to)
     }
 }
 
-void broadcast_move(struct room_move *mv)
+/* ---------------------------------------------------------------- moves */
+
+static void leave_members(struct member *m, unsigned loop)
 {
-    struct loop *l = client_loop(mv->c);
-    /* Posted under the lock: after every message already posted, before any later one. */
+    if (m->room != EVENT_NO_ROOM) {
+        set_remove(&feeds[m->room]->members[loop], &m->index, member_index);
+        m->room = EVENT_NO_ROOM;
+    }
+}
+
+static void drop_move(void *arg)
+{
+    struct move *mv = arg;
+    if (mv->free_note) {
+        mv->free_note(mv->note);
+    }
+    history_drop(mv->hist, mv->n);
+    free(mv->hist);
+    struct member *m = mv->m;
+    free(mv);
+    client_unhold(&m->conn); /* may free m, if it closed meanwhile */
+}
+
+static void run_move(struct loop *l, void *arg)
+{
+    struct move *mv = arg;
+    struct member *m = mv->m;
+    if (!m->gone && client_is_open(&m->conn)) {
+        leave_members(m, l->index);
+        set_add(&feeds[mv->to]->members[l->index], m, &m->index);
+        m->room = mv->to;
+        handlers->moved(m, mv->note, mv->hist, mv->n);
+    }
+    drop_move(mv);
+}
+
+static const struct loop_task move_task = {run_move, drop_move};
+
+bool broadcast_can_move(const struct member *m)
+{
+    return client_can_hold(&m->conn);
+}
+
+void broadcast_move(struct member *m, uint16_t to, void *note, void (*free_note)(void *note))
+{
+    assert(to < n_feeds);
+    struct move *mv = xmalloc(sizeof(*mv));
+    *mv = (struct move){.m = m, .to = to, .note = note, .free_note = free_note};
+    client_hold(&m->conn);
+    struct loop *l = client_loop(&m->conn);
+    /* Posted under the lock: after every event already posted, before any later one. The
+     * history is copied here, its size known only under the lock: a move is rare next to
+     * a message, and most rooms' history is short or empty. */
     pthread_mutex_lock(&order_lock);
-    /* Allocated here, its size known only under the lock: a move is rare next to a
-     * message, and most rooms' history is short or empty. */
-    size_t n = history_len(&mv->to->history);
+    size_t n = history_len(&feeds[to]->history);
     mv->hist = n > 0 ? xcalloc(n, sizeof(*mv->hist)) : NULL;
-    mv->n = history_copy(&mv->to->history, mv->hist);
-    bool wake = loop_post(l, (struct inbox_item){.kind = INBOX_MOVE, .u.move = mv});
+    mv->n = history_copy(&feeds[to]->history, mv->hist);
+    bool wake = loop_post(l, &move_task, mv);
     pthread_mutex_unlock(&order_lock);
     if (wake) {
         loop_wake(l);
     }
 }
 
-void broadcast_to_person(struct person *p, struct msg *m, int kick)
+void broadcast_depart(struct member *m)
 {
-    struct loop *l = &loops[p->loop];
-    struct inbox_item item = {.kind = kick ? INBOX_KICK : INBOX_PRIVATE,
-                              .u.person = {.p = p, .m = m}};
-    if (loop_post(l, item)) {
-        loop_wake(l);
-    }
+    m->gone = true;
+    leave_members(m, client_loop(&m->conn)->index);
 }
 
-size_t broadcast_history_len(struct room *r)
+/* ---------------------------------------------------------------- history */
+
+size_t broadcast_history_len(uint16_t room)
 {
     pthread_mutex_lock(&order_lock);
-    size_t n = history_len(&r->history);
+    size_t n = history_len(&feeds[room]->history);
     pthread_mutex_unlock(&order_lock);
     return n;
 }
 
-void broadcast_forget(struct room *r)
+void broadcast_forget(uint16_t room)
 {
     pthread_mutex_lock(&order_lock);
-    history_clear(&r->history);
+    history_clear(&feeds[room]->history);
     pthread_mutex_unlock(&order_lock);
 }
 
-void broadcast_restore(struct room *r, struct msg *m, int64_t time)
+void broadcast_restore(uint16_t room, struct event *e)
 {
     pthread_mutex_lock(&order_lock);
-    struct msg *evicted = history_push(&r->history, m, time);
+    struct event *evicted = history_push(&feeds[room]->history, e);
     pthread_mutex_unlock(&order_lock);
     if (evicted) {
-        msg_unref(evicted);
+        event_unref(evicted);
     }
-    msg_unref(m); /* the history holds its own */
+    event_unref(e); /* the history holds its own */
+}
+
+void broadcast_each_kept(void (*fn)(uint16_t room, const struct event *e, void *ctx), void *ctx)
+{
+    for (unsigned i = 0; i < n_feeds; i++) {
+        struct history *h = &feeds[i]->history;
+        for (uint32_t j = 0; j < h->len; j++) {
+            fn((uint16_t)i, h->ring[(h->head + j) % h->cap], ctx);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+void broadcast_init(unsigned loops_count, unsigned rooms, unsigned history_size,
+                    const struct broadcast_handlers *h)
+{
+    assert(rooms >= 1 && rooms < EVENT_NO_ROOM && loops_count >= 1);
+    n_loops = loops_count;
+    n_feeds = rooms;
+    handlers = h;
+    feeds = xcalloc(n_feeds, sizeof(*feeds));
+    for (unsigned i = 0; i < n_feeds; i++) {
+        feeds[i] = xcalloc(1, sizeof(*feeds[i]) + n_loops * sizeof(feeds[i]->members[0]));
+        history_init(&feeds[i]->history, history_size);
+    }
+}
+
+void broadcast_start(struct loop *l, struct history_file *f)
+{
+    loops = l;
+    file = f;
+}
+
+void broadcast_shutdown(void)
+{
+    for (unsigned i = 0; i < n_feeds; i++) {
+        history_clear(&feeds[i]->history);
+        for (unsigned l = 0; l < n_loops; l++) {
+            assert(feeds[i]->members[l].len == 0); /* every member departed */
+            set_release(&feeds[i]->members[l]);
+        }
+        free(feeds[i]);
+    }
+    free(feeds);
+    feeds = NULL;
+    n_feeds = 0;
+    loops = NULL;
+    file = NULL;
 }

@@ -1,56 +1,94 @@
-/* broadcast.h - where a message gets its place in the order, and goes out to the loops.
+/* broadcast.h - the order: where every event gets its place, and goes out to the loops.
  *
  * This is the cluster seam. Today the order is a counter under one mutex, the order lock,
  * and delivery is one inbox entry per loop thread, appended under that same lock, so every
- * loop (and so every client) sees messages in the same order. The lock also guards each
- * room's history, which a message joins as it gets its place, and the moves of clients
- * between rooms, which get places of their own: history and live messages then meet
- * exactly. Tomorrow broadcast_publish() appends to a cluster bus (NATS JetStream, Redis
- * Streams), the bus's order replaces the counter, and a consumer delivers what the bus
- * returns to the loops the same way. Nothing outside this file knows which.
+ * loop (and so every client) sees events in the same order. The lock also guards what must
+ * change in step with the order: each room's history, which an event joins as it gets its
+ * place, and the moves of members between rooms, which get places of their own, so that
+ * history and live events meet exactly. Each room's members on each loop, the sets that
+ * fan-out walks, belong to that loop's thread and take no lock. Tomorrow
+ * broadcast_publish() appends to a cluster bus (NATS JetStream), the bus's order replaces
+ * the counter, and a consumer delivers what the bus returns to the loops the same way.
+ * Nothing outside this file knows which.
+ *
+ * Rooms are numbered by slot here (0 .. n_rooms - 1); their names and people are the
+ * presence layer's (room.h). Fan-out renders an event once per rendering its recipients
+ * read (event.h) and queues that one message for all of them.
  */
 #ifndef CAUSERIE_BROADCAST_H
 #define CAUSERIE_BROADCAST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client.h"
+
+struct event;
 struct history_file;
 struct loop;
-struct msg;
-struct person;
-struct room;
-struct room_move;
 
-/* Main thread, before the loops start; loops is borrowed until broadcast_shutdown(). With
- * file not NULL (--history-file, borrowed), every line kept in a room's history is also
+/* A connection as the order knows it: one that may be among a room's members. Embeds its
+ * connection first; the layer above embeds the member first in turn. */
+struct member {
+    struct client conn; /* first */
+    uint32_t index;     /* place among its room's members on its loop, or SET_NO_INDEX */
+    uint16_t room;      /* slot of the room whose members it is among, or EVENT_NO_ROOM */
+    uint8_t rendering;  /* the rendering of events it is sent (event.h) */
+    bool gone;          /* left: the moves still on their way to it do nothing */
+};
+
+/* The layer above, called on the member's loop thread. */
+struct broadcast_handlers {
+    /* A move has run: m is now among its room's members and receives its live events;
+     * note is what the mover passed to broadcast_move(), history the room's kept events as
+     * they stood at the move's place in the order, oldest first (borrowed for the call). */
+    void (*moved)(struct member *m, void *note, struct event *const *history, size_t n);
+};
+
+/* Main thread, before the loops start: n_rooms slots of history_size events each, for
+ * n_loops loops; h is static. */
+void broadcast_init(unsigned n_loops, unsigned n_rooms, unsigned history_size,
+                    const struct broadcast_handlers *h);
+/* Main thread, once the loops exist and the history is restored; loops is borrowed until
+ * broadcast_shutdown(). With file (--history-file, borrowed), every kept event is also
  * appended to it. */
-void broadcast_init(struct loop *loops, unsigned n_loops, struct history_file *file);
+void broadcast_start(struct loop *loops, struct history_file *file);
+/* Main thread, after the loops have been joined. */
 void broadcast_shutdown(void);
 
-/* Gives m the next place in the total order and delivers it to the clients of room `to`
- * (NULL: of every room) but m->origin. A chat message or an action (a '>' or '&' line) for
- * a room is kept in its history, and in the history file. Takes over the caller's
+/* Sets up the order's part of m (its connection is the caller's): in no room, sent
+ * rendering 0. */
+void member_init(struct member *m);
+
+/* Gives e the next place in the order and delivers it to the members of room e->room (of
+ * every room for EVENT_ALL_ROOMS) but its origin. A chat line or an action is kept in its
+ * room's history (and the history file, under e->where). Takes over the caller's
  * reference. Any thread, under rooms_lock or not; makes no socket I/O and holds no lock
  * while waking the loops. */
-void broadcast_publish(struct msg *m, struct room *to);
+void broadcast_publish(struct event *e);
 
-/* Gives a move its place in the order, copies its room's history as it stands at that
- * place into mv, and posts it to the loop of mv->c, which runs it there (room.c). The
- * owner loop's thread, under rooms_lock. */
-void broadcast_move(struct room_move *mv);
+/* Whether m may be moved once more now: each move holds its connection until it runs. */
+bool broadcast_can_move(const struct member *m);
+/* Moves m to room `to`: gives the move its place in the order, copies the room's history
+ * as it stands at that place, and posts it to m's loop, where m leaves its room's members
+ * and joins the new one's, in order, and the moved handler runs with note. free_note(note)
+ * is called afterwards, or instead if the move never runs (m left, the loop stopped).
+ * m's loop thread, under rooms_lock. */
+void broadcast_move(struct member *m, uint16_t to, void *note, void (*free_note)(void *note));
+/* m leaves: it stops being among its room's members now, and the moves still on their way
+ * to it do nothing. m's loop thread. */
+void broadcast_depart(struct member *m);
 
-/* Hands m to the loop of person p, for p's client alone (a private message), or, with
- * kick, to be told to that client before it is disconnected by the operator (m is then
- * the reason, as a "! " line). Takes over the caller's references to m and to p. Any
- * thread. */
-void broadcast_to_person(struct person *p, struct msg *m, int kick);
-
-/* The room's history: its length, forgetting it (a room given up), and putting a line
- * read from the history file back (main thread, before the loops start). Under
- * rooms_lock, or before the loops start. */
-size_t broadcast_history_len(struct room *r);
-void broadcast_forget(struct room *r);
-void broadcast_restore(struct room *r, struct msg *m, int64_t time);
+/* A room's history: its length, forgetting it (a room given up). Under rooms_lock, or
+ * before the loops start. */
+size_t broadcast_history_len(uint16_t room);
+void broadcast_forget(uint16_t room);
+/* Puts an event read from the history file back into its room's history (the event's
+ * reference passes to this function). Main thread, before the loops start. */
+void broadcast_restore(uint16_t room, struct event *e);
+/* Calls fn for every kept event of every room, oldest first within each room: what the
+ * history file is compacted to at start. Main thread, before the loops start. */
+void broadcast_each_kept(void (*fn)(uint16_t room, const struct event *e, void *ctx), void *ctx);
 
 #endif

@@ -1,26 +1,27 @@
 /* commands.c - the /command table and its handlers; see commands.h for the contract.
  *
- * Runs on the loop thread of the client that sent the command. The table is a constant
+ * Runs on the loop thread of the session that sent the command. The table is a constant
  * array read both by the dispatcher and by /help, so a command gets its help line by
  * being added to it; a linear search suits a handful of commands. Handlers answer with
- * session_reply() and act through room.c, registry.c and broadcast.c: like all protocol
- * logic they only queue output and never touch a socket. common/command.c cuts the line
- * into name and arguments; a handler that takes words gets them from command_next_word().
+ * session_reply() and act through room.h and registry.h: like all protocol logic they
+ * only queue output and never touch a socket. common/command.c cuts the line into name
+ * and arguments; a handler that takes words gets them from command_next_word().
  */
 #include "commands.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "broadcast.h"
-#include "client.h"
 #include "common/buf.h"
 #include "common/command.h"
 #include "common/log.h"
+#include "common/proto.h"
 #include "common/pseudo.h"
-#include "msg.h"
+#include "event.h"
 #include "registry.h"
+#include "render.h"
 #include "room.h"
 #include "session.h"
 
@@ -33,8 +34,8 @@ struct args {
 struct command {
     const char *name;  /* without the '/' */
     const char *usage; /* as /help and the usage refusal show it */
-    const char *help;  /* one French phrase */
-    void (*run)(struct client *c, struct args *a);
+    const char *help;  /* one French phrase; NULL: not listed by /help */
+    void (*run)(struct session *s, struct args *a);
 };
 
 static const struct command *find(const char *name, size_t len);
@@ -57,50 +58,76 @@ static bool text(struct args *a, const char **t, size_t *len)
     return a->len > 0;
 }
 
-static void usage(struct client *c, const char *name)
+static void usage(struct session *s, const char *name)
 {
-    session_reply(c, '!', "Usage : %s", find(name, strlen(name))->usage);
+    session_reply(s, PROTO_ERROR, "Usage : %s", find(name, strlen(name))->usage);
+}
+
+/* No word expected: true if there is none, else the usage is the answer. */
+static bool no_words(struct session *s, struct args *a, const char *name)
+{
+    const char *extra;
+    size_t extra_len;
+    if (word(a, &extra, &extra_len)) {
+        usage(s, name);
+        return false;
+    }
+    return true;
+}
+
+static void bad_room_name(struct session *s)
+{
+    session_reply(s, PROTO_ERROR,
+                  "Nom de salon invalide : 1 à 32 caractères visibles, sans espace.");
 }
 
 /* ---------------------------------------------------------------- the commands */
 
-static void cmd_help(struct client *c, struct args *a);
+static void cmd_help(struct session *s, struct args *a);
 
-static void cmd_nick(struct client *c, struct args *a)
+static void cmd_nick(struct session *s, struct args *a)
 {
     const char *nick, *extra;
     size_t len, extra_len;
     if (!word(a, &nick, &len) || word(a, &extra, &extra_len)) {
-        usage(c, "nick");
+        usage(s, "nick");
         return;
     }
     enum pseudo_verdict v = pseudo_check(nick, len);
     if (v != PSEUDO_OK) {
-        session_reply(c, '!', "%s", pseudo_verdict_text(v));
+        session_reply(s, PROTO_ERROR, "%s", pseudo_verdict_text(v));
         return;
     }
-    const char *now = person_pseudo(c->person);
+    struct person *old = s->person;
+    const char *now = person_pseudo(old);
     if (strlen(now) == len && memcmp(now, nick, len) == 0) {
-        session_reply(c, '!', "Vous vous appelez déjà %s.", now);
+        session_reply(s, PROTO_ERROR, "Vous vous appelez déjà %s.", now);
         return;
     }
     struct buf key = BUF_INIT;
     pseudo_fold(nick, len, &key);
-    int r = room_rename(c, key.data, nick, len);
+    struct person *p = room_rename(old, key.data, nick, len);
     buf_release(&key);
-    if (r == -EEXIST) {
-        session_reply(c, '!', "Le pseudo « %.*s » est déjà pris.", (int)len, nick);
+    if (!p) {
+        session_reply(s, PROTO_ERROR, "Le pseudo « %.*s » est déjà pris.", (int)len, nick);
         return;
     }
-    session_reply(c, '+', "Vous vous appelez maintenant %s.", person_pseudo(c->person));
+    s->person = p;
+    struct buf answer = BUF_INIT;
+    render_renamed(session_events(s) ? RENDER_EVENTS : RENDER_PLAIN, person_pseudo(old),
+                   person_pseudo(p), &answer);
+    session_send_lines(s, answer.data, answer.len);
+    buf_release(&answer);
+    log_info("%s s'appelle maintenant %s", person_pseudo(old), person_pseudo(p));
+    person_unref(old); /* the registry's reference, which room_rename() handed over */
 }
 
-static void cmd_msg(struct client *c, struct args *a)
+static void cmd_msg(struct session *s, struct args *a)
 {
     const char *to, *t;
     size_t to_len, t_len;
     if (!word(a, &to, &to_len) || !text(a, &t, &t_len)) {
-        usage(c, "msg");
+        usage(s, "msg");
         return;
     }
     struct person *p = NULL;
@@ -111,106 +138,120 @@ static void cmd_msg(struct client *c, struct args *a)
         buf_release(&key);
     }
     if (!p) {
-        session_reply(c, '!', "Pseudo inconnu : %.*s.", (int)to_len, to);
+        session_reply(s, PROTO_ERROR, "Pseudo inconnu : %.*s.", (int)to_len, to);
         return;
     }
-    session_reply(c, '+', "Message privé pour %s : %.*s", person_pseudo(p), (int)t_len, t);
-    struct buf line = BUF_INIT;
-    buf_appendf(&line, "%s: %.*s", person_pseudo(c->person), (int)t_len, t);
-    broadcast_to_person(p, msg_new(c->id, '@', line.data, line.len), false);
-    buf_release(&line);
+    session_reply(s, PROTO_OK, "Message privé pour %s : %.*s", person_pseudo(p), (int)t_len, t);
+    session_send_private(s, p, t, t_len); /* p's loop checks it is still there */
 }
 
-static void cmd_me(struct client *c, struct args *a)
+static void cmd_me(struct session *s, struct args *a)
 {
     const char *t;
     size_t len;
     if (!text(a, &t, &len)) {
-        usage(c, "me");
+        usage(s, "me");
         return;
     }
-    struct buf line = BUF_INIT;
-    buf_appendf(&line, "%s %.*s", person_pseudo(c->person), (int)len, t);
-    broadcast_publish(msg_new(c->id, '&', line.data, line.len), c->person->room);
-    buf_release(&line);
+    session_publish(s, EVENT_ACTION, t, len);
 }
 
-/* Replies for a room name /who or /join could not use. */
-static void bad_room(struct client *c, int err, const char *name, size_t len)
-{
-    if (err == -EINVAL) {
-        session_reply(c, '!', "Nom de salon invalide : 1 à 32 caractères visibles, sans espace.");
-    } else {
-        const char *bare = len > 0 && name[0] == '#' ? name + 1 : name;
-        session_reply(c, '!', "Salon inconnu : #%.*s.", (int)(len - (size_t)(bare - name)), bare);
-    }
-}
-
-static void cmd_who(struct client *c, struct args *a)
+static void cmd_who(struct session *s, struct args *a)
 {
     const char *name = NULL, *extra;
     size_t len = 0, extra_len;
     if (word(a, &name, &len) && word(a, &extra, &extra_len)) {
-        usage(c, "who");
+        usage(s, "who");
+        return;
+    }
+    struct room_view v;
+    int err = room_view_of(name, len, s->person, PROTO_WHO_MAX, &v);
+    if (err == -EINVAL) {
+        bad_room_name(s);
+        return;
+    }
+    if (err == -ENOENT) {
+        const char *bare = name[0] == '#' ? name + 1 : name;
+        session_reply(s, PROTO_ERROR, "Salon inconnu : #%.*s.", (int)(len - (size_t)(bare - name)),
+                      bare);
         return;
     }
     struct buf line = BUF_INIT;
-    int err = room_who_line(c, name, len, &line);
-    if (err < 0) {
-        bad_room(c, err, name, len);
-    } else {
-        struct msg *m = msg_new_lines(line.data, line.len);
-        client_send(c, m);
-        msg_unref(m);
-    }
+    render_who(&v, &line);
+    session_send_lines(s, line.data, line.len);
     buf_release(&line);
+    room_view_release(&v);
 }
 
-static void cmd_join(struct client *c, struct args *a)
+/* Moves s to the room named name (len bytes), telling it how that went. */
+static void join(struct session *s, const char *name, size_t len)
+{
+    char room[ROOM_NAME_MAX + 1];
+    switch (room_join(s->person, name, len, true, room)) {
+    case 0:
+        log_info("%s a rejoint #%s", person_pseudo(s->person), room);
+        break; /* the move answers, in the order of events */
+    case -EINVAL:
+        bad_room_name(s);
+        break;
+    case -EAGAIN:
+        session_reply(s, PROTO_ERROR, "Trop de changements de salon à la fois : réessayez.");
+        break;
+    case -ENOSPC:
+        session_reply(s, PROTO_ERROR, "Trop de salons (%u au plus) : rejoignez un salon existant.",
+                      room_count_max());
+        break;
+    case -EALREADY:
+        session_reply(s, PROTO_ERROR, "Vous êtes déjà dans #%s.", room);
+        break;
+    }
+}
+
+static void cmd_join(struct session *s, struct args *a)
 {
     const char *name, *extra;
     size_t len, extra_len;
     if (!word(a, &name, &len) || word(a, &extra, &extra_len)) {
-        usage(c, "join");
+        usage(s, "join");
         return;
     }
-    room_join(c, name, len);
+    join(s, name, len);
 }
 
-static void cmd_part(struct client *c, struct args *a)
+static void cmd_part(struct session *s, struct args *a)
 {
-    const char *extra;
-    size_t extra_len;
-    if (word(a, &extra, &extra_len)) {
-        usage(c, "part");
-        return;
+    if (no_words(s, a, "part")) {
+        join(s, ROOM_DEFAULT_NAME, strlen(ROOM_DEFAULT_NAME));
     }
-    room_join(c, ROOM_DEFAULT_NAME, strlen(ROOM_DEFAULT_NAME));
 }
 
-static void cmd_rooms(struct client *c, struct args *a)
+static void cmd_rooms(struct session *s, struct args *a)
 {
-    const char *extra;
-    size_t extra_len;
-    if (word(a, &extra, &extra_len)) {
-        usage(c, "rooms");
+    if (!no_words(s, a, "rooms")) {
         return;
     }
+    size_t n;
+    struct room_entry *rooms = room_list(&n);
     struct buf lines = BUF_INIT;
-    size_t n = room_list_lines(&lines);
-    session_reply(c, '+', "%zu salon%s :", n, n > 1 ? "s" : "");
-    struct msg *m = msg_new_lines(lines.data, lines.len); /* the default room is always there */
-    client_send(c, m);
-    msg_unref(m);
+    render_rooms(session_events(s) ? RENDER_EVENTS : RENDER_PLAIN, rooms, n, &lines);
+    session_send_lines(s, lines.data, lines.len);
     buf_release(&lines);
+    free(rooms);
 }
 
-static void cmd_quit(struct client *c, struct args *a)
+static void cmd_quit(struct session *s, struct args *a)
 {
     const char *reason;
     size_t len;
     text(a, &reason, &len);
-    session_quit(c, reason, len);
+    session_quit(s, reason, len);
+}
+
+/* Capabilities are asked for before the pseudo (session.c), not after. */
+static void cmd_cap(struct session *s, struct args *a)
+{
+    (void)a;
+    session_reply(s, PROTO_ERROR, "/cap se donne avant le pseudo.");
 }
 
 static const struct command commands[] = {
@@ -223,6 +264,7 @@ static const struct command commands[] = {
     {"part", "/part", "revient dans le salon #" ROOM_DEFAULT_NAME, cmd_part},
     {"rooms", "/rooms", "liste les salons", cmd_rooms},
     {"quit", "/quit [RAISON]", "quitte la discussion", cmd_quit},
+    {"cap", "/cap " PROTO_CAP_EVENTS, NULL, cmd_cap}, /* for programs: docs/PROTOCOL.md */
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -237,24 +279,26 @@ static const struct command *find(const char *name, size_t len)
     return NULL;
 }
 
-static void cmd_help(struct client *c, struct args *a)
+static void cmd_help(struct session *s, struct args *a)
 {
     (void)a;
-    session_reply(c, '+', "Commandes disponibles :");
+    session_reply(s, PROTO_OK, "Commandes disponibles :");
     for (size_t i = 0; i < N_COMMANDS; i++) {
-        session_reply(c, '*', "%s : %s", commands[i].usage, commands[i].help);
+        if (commands[i].help) {
+            session_reply(s, PROTO_NOTICE, "%s : %s", commands[i].usage, commands[i].help);
+        }
     }
-    session_reply(c, '*', "//texte : envoie « /texte » comme un message");
+    session_reply(s, PROTO_NOTICE, "//texte : envoie « /texte » comme un message");
 }
 
-void commands_run(struct client *c, const struct command_line *cmd)
+void commands_run(struct session *s, const struct command_line *cmd)
 {
     const struct command *command = find(cmd->name, cmd->name_len);
     if (!command) {
-        session_reply(c, '!', "Commande inconnue : /%.*s (tapez /help pour la liste).",
+        session_reply(s, PROTO_ERROR, "Commande inconnue : /%.*s (tapez /help pour la liste).",
                       (int)cmd->name_len, cmd->name);
         return;
     }
     struct args a = {cmd->args, cmd->args_len};
-    command->run(c, &a);
+    command->run(s, &a);
 }

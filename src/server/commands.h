@@ -1,20 +1,19 @@
 /* commands.h - the /command table and its handlers.
  *
- * Loop thread only, called by session.c with a joined client's sanitised line that
- * command_split() found to be a command. Each command has one line of French help, which /help
- * lists.
+ * The protocol layer, paired with session.c: session.c hands it a joined client's line
+ * that command_split() found to be a command, and the handlers answer through session.c's
+ * replies and act through the presence layer (room.h, registry.h). Each command has one
+ * line of French help, which /help lists. Loop thread of the session.
  */
 #ifndef CAUSERIE_COMMANDS_H
 #define CAUSERIE_COMMANDS_H
 
-#include <stddef.h>
-
 #include "common/command.h"
 
-struct client;
+struct session;
 
-/* Runs the command cmd, split by command_split() from a joined client's line; an unknown
- * one gets an error reply. May close c. */
-void commands_run(struct client *c, const struct command_line *cmd);
+/* Runs cmd, split by command_split() from a joined session's line; an unknown one gets an
+ * error reply. May close the session's connection. */
+void commands_run(struct session *s, const struct command_line *cmd);
 
 #endif

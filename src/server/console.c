@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -69,6 +70,11 @@ __attribute__((format(printf, 2, 3))) static void put_line(int fd, const char *f
 
 /* ---------------------------------------------------------------- commands */
 
+static const char *people(uint32_t n)
+{
+    return n > 1 ? "personnes" : "personne";
+}
+
 struct console_command {
     const char *name; /* without the '/' */
     void (*run)(struct console *k, const char *args, size_t len);
@@ -96,17 +102,18 @@ static void cmd_who(struct console *k, const char *args, size_t len)
         put_line(STDERR_FILENO, "Usage : /who [SALON]");
         return;
     }
-    struct buf out = BUF_INIT;
-    int r = room_who_text(room, room_len, &out);
+    struct room_view v;
+    int r = room_view_of(room, room_len, NULL, 0, &v);
     if (r == -EINVAL) {
         put_line(STDERR_FILENO, "Nom de salon invalide : 1 à 32 caractères visibles, sans espace.");
     } else if (r == -ENOENT) {
         int skip = room[0] == '#';
         put_line(STDERR_FILENO, "Salon inconnu : #%.*s.", (int)room_len - skip, room + skip);
     } else {
-        put_text(STDOUT_FILENO, &out);
+        put_line(STDOUT_FILENO, "#%s, %u %s%s%s", v.name, v.count, people(v.count),
+                 v.count ? " : " : "", v.names);
+        room_view_release(&v);
     }
-    buf_release(&out);
 }
 
 static void cmd_rooms(struct console *k, const char *args, size_t len)
@@ -114,13 +121,16 @@ static void cmd_rooms(struct console *k, const char *args, size_t len)
     (void)k;
     (void)args;
     (void)len;
-    struct buf out = BUF_INIT;
-    size_t n = room_list_text(&out);
+    size_t n;
+    struct room_entry *rooms = room_list(&n);
     struct buf all = BUF_INIT;
-    buf_appendf(&all, "%zu salon%s :\n%s", n, n > 1 ? "s" : "", out.data);
+    buf_appendf(&all, "%zu salon%s :\n", n, n > 1 ? "s" : "");
+    for (size_t i = 0; i < n; i++) {
+        buf_appendf(&all, "#%s : %u %s\n", rooms[i].name, rooms[i].count, people(rooms[i].count));
+    }
     put_text(STDOUT_FILENO, &all); /* one write: log lines never land inside the list */
     buf_release(&all);
-    buf_release(&out);
+    free(rooms);
 }
 
 static void cmd_kick(struct console *k, const char *args, size_t len)

@@ -1,7 +1,8 @@
 /* listener.c - accept on loop 0 and deal connections to the loops; see listener.h.
  *
  * listener_bind() and listener_start() run on the main thread before the loops; the
- * callbacks run on loop 0's thread.
+ * callbacks and listener_stop() run on loop 0's thread. A connection for another loop
+ * travels in an entry of that loop's inbox whose task opens its session there.
  */
 #define _GNU_SOURCE /* accept4(): the socket arrives non-blocking and close-on-exec */
 #include "listener.h"
@@ -11,17 +12,19 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "admission.h"
-#include "client.h"
 #include "common/addr.h"
 #include "common/fr.h"
 #include "common/log.h"
+#include "common/xalloc.h"
 #include "loop.h"
 #include "options.h"
+#include "session.h"
 
 /* Connections accepted per readiness event before the loop serves its clients again:
  * enough to absorb a burst of connects, small enough not to starve the others. */
@@ -90,6 +93,29 @@ int listener_bind(struct listener *ls, const char *host, int port, struct buf *e
     return first_error;
 }
 
+/* An accepted connection on its way to another loop. */
+struct adoption {
+    int fd;          /* owned */
+    uint32_t ticket; /* owned: its admission */
+};
+
+static void adopt(struct loop *l, void *arg)
+{
+    struct adoption *a = arg;
+    session_open(l, a->fd, a->ticket);
+    free(a);
+}
+
+static void drop_adoption(void *arg)
+{
+    struct adoption *a = arg;
+    close(a->fd);
+    admission_release(a->ticket);
+    free(a);
+}
+
+static const struct loop_task adopt_task = {adopt, drop_adoption};
+
 static void on_readable(uv_poll_t *h, int status, int events);
 
 static void on_retry(uv_timer_t *t)
@@ -132,7 +158,7 @@ static void log_refusal(struct listener *ls, const char *peer, const char *why)
 static void refuse(struct listener *ls, int fd, const struct sockaddr *peer,
                    enum admission_verdict v)
 {
-    const struct server_options *o = ls->loops[0].opts;
+    const struct server_options *o = ls->opts;
     char notice[160], why[96], name[80];
     if (v == ADMISSION_FULL) {
         snprintf(notice, sizeof(notice),
@@ -186,10 +212,11 @@ static void on_readable(uv_poll_t *h, int status, int events)
         struct loop *l = &ls->loops[ls->next];
         ls->next = (ls->next + 1) % ls->n_loops;
         if (l == &ls->loops[0]) {
-            client_open(l, fd, ticket);
+            session_open(l, fd, ticket);
         } else {
-            struct inbox_item it = {.kind = INBOX_ADOPT, .u.adopt = {.fd = fd, .ticket = ticket}};
-            wake[l->index] |= loop_post(l, it);
+            struct adoption *a = xmalloc(sizeof(*a));
+            *a = (struct adoption){fd, ticket};
+            wake[l->index] |= loop_post(l, &adopt_task, a);
         }
     }
     for (unsigned i = 1; i < ls->n_loops; i++) {
@@ -199,8 +226,10 @@ static void on_readable(uv_poll_t *h, int status, int events)
     }
 }
 
-void listener_start(struct listener *ls, struct loop *loops, unsigned n_loops)
+void listener_start(struct listener *ls, struct loop *loops, unsigned n_loops,
+                    const struct server_options *o)
 {
+    ls->opts = o;
     ls->loops = loops;
     ls->n_loops = n_loops;
     ls->next = 0;
@@ -209,6 +238,12 @@ void listener_start(struct listener *ls, struct loop *loops, unsigned n_loops)
     uv_timer_init(&loops[0].uv, &ls->retry);
     ls->retry.data = ls;
     uv_poll_start(&ls->poll, UV_READABLE, on_readable);
+}
+
+void listener_stop(struct listener *ls)
+{
+    uv_close((uv_handle_t *)&ls->poll, NULL);
+    uv_close((uv_handle_t *)&ls->retry, NULL);
 }
 
 void listener_release(struct listener *ls)

@@ -19,12 +19,14 @@
 #include "common/log.h"
 
 struct loop;
+struct server_options;
 
 struct listener {
-    int fd;             /* owned listening socket */
-    uv_poll_t poll;     /* on loops[0]: readable means connections wait */
-    uv_timer_t retry;   /* on loops[0]: resumes accepting after EMFILE */
-    struct loop *loops; /* borrowed */
+    int fd;                            /* owned listening socket */
+    uv_poll_t poll;                    /* on loops[0]: readable means connections wait */
+    uv_timer_t retry;                  /* on loops[0]: resumes accepting after EMFILE */
+    struct loop *loops;                /* borrowed */
+    const struct server_options *opts; /* borrowed: the limits it tells refused peers */
     unsigned n_loops;
     unsigned next;                /* the loop that gets the next connection */
     char name[ADDR_NAME_MAX];     /* "127.0.0.1:1234", "[::1]:1234": what we listen on */
@@ -36,8 +38,11 @@ struct listener {
  * port). Returns 0, or a negative error with a French explanation appended to err. */
 int listener_bind(struct listener *ls, const char *host, int port, struct buf *err);
 /* Starts watching on loops[0] (main thread, before the loop threads start). */
-void listener_start(struct listener *ls, struct loop *loops, unsigned n_loops);
-/* Closes the socket; its handles were closed with their loop. */
+void listener_start(struct listener *ls, struct loop *loops, unsigned n_loops,
+                    const struct server_options *o);
+/* Stops watching: no more connections. Loop 0's thread, when it stops. */
+void listener_stop(struct listener *ls);
+/* Closes the socket, once loop 0 has been joined. */
 void listener_release(struct listener *ls);
 
 #endif

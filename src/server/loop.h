@@ -1,13 +1,14 @@
-/* loop.h - one event loop per thread, its inbox, and the flush before it sleeps.
+/* loop.h - one event loop per thread: its inbox, the hook before it sleeps, deadlines.
  *
  * Each loop thread owns a uv_loop_t and every handle on it; no other thread touches them.
- * Other threads reach a loop only through its inbox: a list under a mutex plus a
- * uv_async_t that wakes the loop (the only libuv call made from another thread). The loop
- * swaps the whole list out under the lock and runs it unlocked: messages to fan out to the
- * clients of a room on this loop (room.h), sockets to adopt, moves between rooms, private
- * messages, kicks and the order to stop. Before each sleep a
- * uv_prepare_t (Redis's beforeSleep) writes out every client that has output pending, so
- * all the messages a turn queued for one client leave in one write.
+ * Other threads reach a loop only through its inbox: a list of entries under a mutex plus a
+ * uv_async_t that wakes the loop (the only libuv call made from another thread). Each entry
+ * carries its handler, a function and its argument (h2o's multithread messages), so the
+ * loop runs them in the order they were posted without knowing what they are: deliveries,
+ * moves, adoptions, the order to stop all look alike here. Before each sleep a uv_prepare_t
+ * (Redis's beforeSleep) calls the hook the layer above installed (client.c writes out its
+ * connections there), and one sweep timer checks the coarse deadlines embedded in whatever
+ * needs one. The loop knows no client: it is the bottom of the server's layers.
  */
 #ifndef CAUSERIE_LOOP_H
 #define CAUSERIE_LOOP_H
@@ -17,139 +18,106 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "client_set.h"
-#include "common/buf.h"
-#include "common/log.h"
-#include "options.h"
+#include "set.h"
 
-struct client;
-struct msg;
-struct person;
-struct room_move;
-
-/* Bytes read from a socket at once. One buffer per loop, not per connection: an idle
- * connection then costs no read buffer at all (only an unfinished line is kept, by the
- * framer). 64 KiB is what libuv itself asks for per read. */
-#define LOOP_READ_BUF_SIZE 65536
+struct loop;
 
 /* How often deadlines are checked: they are for seconds-long limits, not for precision. */
 #define LOOP_SWEEP_MS 250
 
-/* How long a stopping loop lets its clients read what is queued for them, the notice that
- * the server stops included, before it closes them anyway: the same grace as a client's
- * /quit (CLIENT_LINGER_MS). A client that reads at all takes its whole --max-backlog
- * (1 MiB) in that time over any link faster than 4 Mbit/s; one that does not read is not
- * worth keeping a restart waiting for, and an init system's stop timeout (systemd's 90 s)
- * stays far away. Checked by the sweep, so the wait is at most this plus LOOP_SWEEP_MS. */
-#define SHUTDOWN_FLUSH_MS 2000
-
-enum inbox_kind {
-    INBOX_DELIVER, /* fan m out to the clients of its room on this loop (all rooms if none) */
-    INBOX_ADOPT,   /* serve the accepted socket fd on this loop */
-    INBOX_STOP,    /* send m to every client, stop reading, flush, close; then return */
-    INBOX_MOVE,    /* a client of this loop enters another room (room.h) */
-    INBOX_PRIVATE, /* send m to person p's client, if it is still here */
-    INBOX_KICK,    /* the operator disconnects person p's client; m is the reason or NULL */
+/* What an inbox entry does. run is called on the loop's thread, in the order entries were
+ * posted, with no lock held. drop releases what arg holds instead, for an entry that will
+ * never run because the loop stopped first: on the loop's thread while it stops, or on the
+ * main thread once the loop has been joined. Tasks are static constants. */
+struct loop_task {
+    void (*run)(struct loop *l, void *arg);
+    void (*drop)(void *arg);
 };
 
-struct inbox_item {
-    enum inbox_kind kind;
-    union {
-        struct msg *m; /* ref held, for INBOX_DELIVER, and INBOX_STOP's notice (or NULL) */
-        struct {
-            int fd;             /* owned */
-            uint32_t ticket;    /* owned: its admission (admission.h) */
-        } adopt;                /* for INBOX_ADOPT */
-        struct room_move *move; /* owned, for INBOX_MOVE */
-        struct {
-            struct person *p; /* ref held */
-            struct msg *m;    /* ref held */
-        } person;             /* for INBOX_PRIVATE and INBOX_KICK */
-    } u;
+struct loop_entry {
+    const struct loop_task *task;
+    void *arg;
 };
 
-/* The input a client sent after a line whose effect is still on its way (a move between
- * rooms): kept by its loop, not in every client, since it is rare and short-lived. */
-struct parked_input {
-    struct client *c; /* borrowed */
-    struct buf in;    /* owned: the bytes, unread by the framer */
+/* A coarse deadline, embedded in what has one: one sweep timer per loop checks them all,
+ * rather than a uv_timer_t (152 bytes) per connection. `due` counts sweeps since the loop
+ * started; the 32 bits last 34 years of sweeps. */
+struct loop_deadline {
+    uint32_t due;
+    uint32_t index; /* place in the loop's set of deadlines, or SET_NO_INDEX */
 };
 
-/* References to drop at the end of the turn, counted per message: an open-addressing
- * table keyed by the message's address. */
-struct release_slot {
-    struct msg *m; /* ref(s) held; NULL: free slot */
-    unsigned n;    /* references held on m */
+/* What the layer above is called for; installed at loop_init(), called on the loop's
+ * thread. */
+struct loop_hooks {
+    void (*before_sleep)(struct loop *l);
+    /* d's time has come; it is no longer set. */
+    void (*on_deadline)(struct loop *l, struct loop_deadline *d);
 };
 
 struct loop {
     uv_loop_t uv;
-    unsigned index;
+    unsigned index; /* 0 .. loops - 1; loop 0 also watches the listeners */
     pthread_t thread;
-    const struct server_options *opts; /* borrowed; immutable once the threads run */
+    const struct loop_hooks *hooks; /* borrowed; static */
 
-    uv_async_t wake;    /* rung by loop_wake() from any thread */
-    uv_prepare_t flush; /* runs before each sleep: writes out pending clients */
+    uv_async_t wake;      /* rung by loop_wake() from any thread */
+    uv_prepare_t prepare; /* runs hooks->before_sleep before each sleep */
+    uv_timer_t sweep;     /* runs while deadlines are set */
+    uint64_t start_ms;    /* uv_now() when the loop was set up: sweep 0 */
 
     /* Guards inbox, inbox_len and inbox_cap: what other threads share with this loop. */
     pthread_mutex_t inbox_lock;
-    struct inbox_item *inbox; /* owned */
+    struct loop_entry *inbox; /* owned */
     size_t inbox_len, inbox_cap;
-    struct inbox_item *spare; /* owned by the loop thread: swapped with inbox to drain */
+    struct loop_entry *spare; /* owned by the loop thread: swapped with inbox to drain it */
     size_t spare_cap;
 
-    bool stopping;               /* INBOX_STOP ran: later items are dropped, not run */
-    size_t shutdown_told;        /* clients sent INBOX_STOP's notice; read after join */
-    size_t shutdown_cut;         /* clients closed at their deadline while stopping */
-    struct client_set pending;   /* clients with output to write this turn */
-    struct client_set timed;     /* clients with a deadline; swept by `sweep` */
-    uv_timer_t sweep;            /* runs while `timed` is not empty */
-    struct buf scratch;          /* loop thread's scratch space for sanitised text */
-    size_t flood_refused;        /* lines refused by flood control in the read being handled */
-    struct log_limit flood_log;  /* flood control's log lines, per second */
-    struct parked_input *parked; /* owned array: input of clients whose move is pending */
-    uint32_t n_parked, parked_cap;
-    struct release_slot *releases; /* owned table, capacity a power of two */
-    uint32_t n_releases, releases_cap;
-    char read_buf[LOOP_READ_BUF_SIZE];
+    bool stopping;        /* loop_stop() ran: entries are dropped, not run */
+    struct set deadlines; /* of struct loop_deadline; loop thread */
 };
 
-/* Sets up l on the calling thread; returns 0 or a negative libuv error. */
-int loop_init(struct loop *l, unsigned index, const struct server_options *opts);
-/* Starts the loop's thread. */
+/* Sets l up on the calling thread; returns 0 or a negative libuv error. */
+int loop_init(struct loop *l, unsigned index, const struct loop_hooks *hooks);
+/* Starts the loop's thread. Returns 0 or a negative errno. */
 int loop_start(struct loop *l);
-/* Waits for the thread to return after INBOX_STOP: once its last client is closed, within
- * SHUTDOWN_FLUSH_MS (plus a sweep) of the STOP entry. */
+/* Waits for the thread to return: once loop_stop() has run and the loop has no other
+ * handle left. */
 void loop_join(struct loop *l);
-/* Frees what is left: the wake handle, unrun inbox items, the loop. Main thread, and only
- * once every loop has been joined, since any loop may still wake any other. */
+/* Frees what is left: the wake handle, the entries never run (dropped). Main thread, and
+ * only once every loop has been joined, since any loop may still wake any other. Reports
+ * a handle left open on the loop (a leak) in the log. */
 void loop_release(struct loop *l);
 
-/* Appends an item to l's inbox; any thread. Returns true if the inbox was empty, in which
+/* Appends an entry to l's inbox; any thread. Returns true if the inbox was empty, in which
  * case the caller must call loop_wake(l), preferably after releasing its own locks. */
-bool loop_post(struct loop *l, struct inbox_item item);
+bool loop_post(struct loop *l, const struct loop_task *task, void *arg);
 void loop_wake(struct loop *l);
+/* loop_post() and loop_wake() for a caller that holds no lock that matters. */
+void loop_send(struct loop *l, const struct loop_task *task, void *arg);
 
-/* Loop thread only. A client is in each set at most once. */
-void loop_mark_pending(struct loop *l, struct client *c);
-void loop_unmark_pending(struct loop *l, struct client *c);
-/* Calls client_on_deadline(c) once, ms milliseconds from now (give or take the sweep's
- * LOOP_SWEEP_MS), unless cleared first. Setting it again moves it. One sweep timer per
- * loop checks every timed client: no timer handle per client. */
-void loop_set_deadline(struct loop *l, struct client *c, uint64_t ms);
-void loop_clear_deadline(struct loop *l, struct client *c);
+/* On the loop's thread: the entries not yet run are dropped, and so are those posted
+ * from now on; the loop's thread returns once the layers above have closed their handles.
+ * Called by the task that stops the loop, after it has begun closing them. */
+void loop_stop(struct loop *l);
+static inline bool loop_stopping(const struct loop *l)
+{
+    return l->stopping;
+}
 
-/* Parks len bytes of c's input after what is parked already; returns the bytes parked for
- * c now. loop_take_parked() moves them into out (empty) and forgets them, returning false
- * if there were none; loop_drop_parked() frees them (c is closing). Loop thread only. */
-size_t loop_park_input(struct loop *l, struct client *c, const char *data, size_t len);
-bool loop_take_parked(struct loop *l, struct client *c, struct buf *out);
-void loop_drop_parked(struct loop *l, struct client *c);
+/* The loop's time, in milliseconds (uv_now()): read once per iteration, so cheap. */
+static inline uint64_t loop_now(const struct loop *l)
+{
+    return uv_now(&l->uv);
+}
 
-/* Takes over one reference to m and drops it before the loop sleeps, together with every
- * other reference to m this loop dropped in the turn: one atomic operation per message
- * and loop instead of one per recipient, and no cache line bouncing between threads that
- * release the same message. Loop thread only. */
-void loop_release_later(struct loop *l, struct msg *m);
+/* Calls hooks->on_deadline(l, d) once, ms milliseconds from now (a sweep later at most),
+ * unless cleared first; setting it again moves it. Loop thread. */
+void loop_set_deadline(struct loop *l, struct loop_deadline *d, uint64_t ms);
+void loop_clear_deadline(struct loop *l, struct loop_deadline *d);
+static inline void loop_deadline_init(struct loop_deadline *d)
+{
+    *d = (struct loop_deadline){0, SET_NO_INDEX};
+}
 
 #endif

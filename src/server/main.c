@@ -4,8 +4,9 @@
  * did), binds, starts one loop thread per --threads, and then only waits: for a stop
  * signal, or for the operator's console (console.h) to say /quit. SIGINT, SIGTERM and
  * SIGHUP are blocked in every thread and read from a signalfd here, so no thread is ever
- * interrupted by a handler; shutdown posts INBOX_STOP to each loop with the notice every
- * client is sent, and waits for the loops to finish.
+ * interrupted by a handler; shutdown posts a stop entry to each loop with the event every
+ * client is told, and waits for the loops to finish. It is also where the layers are wired:
+ * each is set up here, bottom first, and given the handlers of the layer above.
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,17 +21,19 @@
 
 #include "admission.h"
 #include "broadcast.h"
+#include "client.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/pseudo.h"
 #include "common/xalloc.h"
 #include "console.h"
+#include "event.h"
 #include "history_file.h"
 #include "listener.h"
 #include "loop.h"
-#include "msg.h"
 #include "options.h"
 #include "registry.h"
+#include "render.h"
 #include "room.h"
 #include "session.h"
 
@@ -208,16 +211,16 @@ static void log_told(const struct loop *loops, unsigned n)
 {
     size_t told = 0, cut = 0;
     for (unsigned i = 0; i < n; i++) {
-        told += loops[i].shutdown_told;
-        cut += loops[i].shutdown_cut;
+        told += session_told_at_stop(&loops[i]);
+        cut += client_cut_at_stop(&loops[i]);
     }
     if (cut == 1) {
         log_warn("1 connexion fermée avant d'avoir lu tout ce qui lui restait, au bout de %d ms",
-                 SHUTDOWN_FLUSH_MS);
+                 SESSION_STOP_FLUSH_MS);
     } else if (cut > 1) {
         log_warn("%zu connexions fermées avant d'avoir lu tout ce qui leur restait, au bout de "
                  "%d ms",
-                 cut, SHUTDOWN_FLUSH_MS);
+                 cut, SESSION_STOP_FLUSH_MS);
     }
     /* Nothing when nobody was connected: "Arrêt du serveur" stays the last line then. */
     if (told == 1) {
@@ -227,19 +230,41 @@ static void log_told(const struct loop *loops, unsigned n)
     }
 }
 
-/* Asks every loop to stop: each sends notice to its clients, flushes them (within
- * SHUTDOWN_FLUSH_MS), closes them and returns. */
+/* The listener, for the stop entry of loop 0, which closes it. */
+static struct listener *listener;
+
+/* On each loop's thread, in the order of its inbox: loop 0 stops accepting; every client
+ * is told the server stops, and closes once that is written (within
+ * SESSION_STOP_FLUSH_MS); the loop's thread returns once the last is closed. */
+static void run_stop(struct loop *l, void *arg)
+{
+    struct event *notice = arg;
+    if (l->index == 0) {
+        listener_stop(listener);
+    }
+    session_stop_loop(l, notice);
+    loop_stop(l);
+    event_unref(notice);
+}
+
+static void drop_stop(void *arg)
+{
+    event_unref(arg);
+}
+
+static const struct loop_task stop_task = {run_stop, drop_stop};
+
+/* Asks every loop to stop, with one event for all of their clients. */
 static void stop_loops(struct loop *loops, unsigned n)
 {
-    static const char text[] = "Le serveur s'arrête.";
-    struct msg *notice = msg_new(0, '*', text, sizeof(text) - 1); /* one for every client */
-    msg_ref_many(notice, n);                                      /* one per STOP entry */
-    for (unsigned i = 0; i < n; i++) {
-        if (loop_post(&loops[i], (struct inbox_item){.kind = INBOX_STOP, .u.m = notice})) {
-            loop_wake(&loops[i]);
-        }
+    struct event_fields f = {.kind = EVENT_SHUTDOWN, .room = EVENT_ALL_ROOMS};
+    struct event *notice = event_new(&f);
+    if (n > 1) {
+        event_ref_many(notice, n - 1); /* one per stop entry */
     }
-    msg_unref(notice);
+    for (unsigned i = 0; i < n; i++) {
+        loop_send(&loops[i], &stop_task, notice);
+    }
 }
 
 /* ---------------------------------------------------------------- the history file */
@@ -252,13 +277,18 @@ struct history_load {
 static void on_history_record(const struct history_record *r, void *ctx)
 {
     struct history_load *load = ctx;
-    if (room_restore(r)) {
-        load->records++;
-    } else {
-        load->damaged++;
-        log_warn("historique : %s, ligne %zu : nom de salon invalide ; enregistrement ignoré",
-                 load->path, load->records + load->damaged);
+    struct event_fields f = {.time = r->time};
+    const char *why = "ligne de discussion illisible";
+    if (render_parse_kept(r->line, r->line_len, &f)) {
+        why = "nom de salon invalide";
+        if (room_restore(r->room, r->room_len, &f)) {
+            load->records++;
+            return;
+        }
     }
+    load->damaged++;
+    log_warn("historique : %s, ligne %zu : %s ; enregistrement ignoré", load->path,
+             load->records + load->damaged, why);
 }
 
 static void on_history_damage(size_t line_no, const char *why, void *ctx)
@@ -273,15 +303,14 @@ struct kept_lines {
     size_t n, cap;
 };
 
-static void collect_kept(const struct room *r, const struct history_entry *e, void *ctx)
+static void collect_kept(const char *room, const struct event *e, void *ctx)
 {
     struct kept_lines *k = ctx;
     if (k->n == k->cap) {
-        k->cap = k->cap ? k->cap * 2 : 256;
-        k->recs = xreallocarray(k->recs, k->cap, sizeof(*k->recs));
+        k->recs = xgrow(k->recs, &k->cap, k->n + 1, sizeof(*k->recs), 256);
     }
     k->recs[k->n++] =
-        (struct history_record){e->time, r->name, strlen(r->name), e->m->data, e->m->len - 1};
+        (struct history_record){e->time, room, strlen(room), e->line.data, e->line.len - 1};
 }
 
 /* Reads the history file back into the rooms, then compacts it to what they kept, so that
@@ -310,10 +339,43 @@ static struct history_file *open_history(const char *path)
 
 /* Runs the loops until a signal or the console asks us to stop. Returns the process's
  * exit status. */
+/* Sets up the layers, bottom first, each given the handlers of the one above: the order,
+ * the presence, the protocol, the connections, then the loops. */
+static struct loop *setup_layers(const struct server_options *o, unsigned n)
+{
+    render_init();
+    broadcast_init(n, o->max_rooms, o->history, &session_broadcast_handlers);
+    room_init(o->max_rooms, o->announce_max);
+    client_setup(&session_client_handlers, n, o->max_line, o->max_backlog);
+    struct loop *loops = xcalloc(n, sizeof(*loops));
+    for (unsigned i = 0; i < n; i++) {
+        int r = loop_init(&loops[i], i, &client_loop_hooks);
+        if (r < 0) {
+            log_error("impossible de créer la boucle %u : %s", i, uv_strerror(r));
+            exit(1);
+        }
+    }
+    session_init(o, loops, n);
+    return loops;
+}
+
+/* What setup_layers() made, released top first, once the loops have been joined. */
+static void teardown_layers(struct loop *loops, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        loop_release(&loops[i]);
+    }
+    session_shutdown();
+    client_teardown();
+    room_shutdown();
+    broadcast_shutdown();
+    free(loops);
+}
+
 static int serve(const struct server_options *o, struct listener *ls, bool console)
 {
     unsigned n = o->threads ? o->threads : default_threads();
-    room_init(o->max_rooms, n, o->history, o->announce_max);
+    struct loop *loops = setup_layers(o, n);
     struct history_file *history = o->history_file ? open_history(o->history_file) : NULL;
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
@@ -323,16 +385,9 @@ static int serve(const struct server_options *o, struct listener *ls, bool conso
     /* Blocked before any thread starts, so every thread inherits the mask. */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
-    struct loop *loops = xcalloc(n, sizeof(*loops));
-    for (unsigned i = 0; i < n; i++) {
-        int r = loop_init(&loops[i], i, o);
-        if (r < 0) {
-            log_error("impossible de créer la boucle %u : %s", i, uv_strerror(r));
-            exit(1);
-        }
-    }
-    broadcast_init(loops, n, history);
-    listener_start(ls, loops, n);
+    broadcast_start(loops, history);
+    listener = ls;
+    listener_start(ls, loops, n, o);
     for (unsigned i = 0; i < n; i++) {
         int r = loop_start(&loops[i]);
         if (r < 0) {
@@ -352,16 +407,11 @@ static int serve(const struct server_options *o, struct listener *ls, bool conso
     for (unsigned i = 0; i < n; i++) {
         loop_join(&loops[i]);
     }
-    for (unsigned i = 0; i < n; i++) {
-        loop_release(&loops[i]);
-    }
     log_told(loops, n);
-    broadcast_shutdown();
+    teardown_layers(loops, n);
     if (history) {
         history_file_close(history); /* what was queued is written, then synced */
     }
-    room_shutdown();
-    free(loops);
     return 0;
 }
 
@@ -394,12 +444,10 @@ int main(int argc, char **argv)
     pseudo_init();
     registry_init();
     admission_init(o.max_clients, o.max_per_ip);
-    session_init();
 
     int status = serve(&o, &ls, console);
 
     listener_release(&ls);
-    session_shutdown();
     registry_shutdown();
     admission_shutdown();
     pseudo_shutdown();

@@ -95,7 +95,7 @@ static struct person *new_person(const char *key, const char *pseudo, size_t pse
      * alignment of the struct: a short pseudo then fits a smaller malloc chunk. */
     struct person *p = xmalloc(offsetof(struct person, text) + pseudo_len + 1 + key_len + 1);
     p->next = NULL;
-    p->client = NULL;
+    p->member = NULL;
     p->renamed = 0;
     p->room = NULL;
     atomic_init(&p->refs, 1);
@@ -131,11 +131,11 @@ static void unlink_person(struct person *p)
 }
 
 struct person *registry_claim(const char *key, const char *pseudo, size_t pseudo_len, unsigned loop,
-                              struct client *c, size_t *count_now)
+                              struct member *m, size_t *count_now)
 {
     /* Allocated before locking, so the lock covers a look-up and a link, nothing more. */
     struct person *p = new_person(key, pseudo, pseudo_len);
-    p->client = c;
+    p->member = m;
     p->loop = (uint16_t)loop;
 
     pthread_mutex_lock(&registry_lock);
@@ -160,7 +160,7 @@ struct person *registry_rename(struct person *old, const char *key, const char *
                                size_t pseudo_len)
 {
     struct person *p = new_person(key, pseudo, pseudo_len);
-    p->client = old->client;
+    p->member = old->member;
     p->room = old->room;
     p->who_index = old->who_index;
     p->loop = old->loop;
@@ -191,7 +191,7 @@ void registry_release(struct person *p)
     unlink_person(p);
     count--;
     pthread_mutex_unlock(&registry_lock);
-    p->client = NULL;
+    p->member = NULL;
     person_unref(p);
 }
 

@@ -1,12 +1,13 @@
 /* registry.h - the people on the server: one person per joined client, found by pseudo.
  *
- * A person is claimed when a handshake succeeds and released when its client leaves, so
- * two clients can never hold the same (case-folded) pseudo. The set is under one mutex,
- * held only for a hash look-up and a link, never across I/O; it is also the count of
- * joined clients. A person is the one handle on a client that other threads may hold
- * (for /msg, the operator's /kick): it is reference-counted, and its client pointer is
- * only ever used by the client's own loop thread, on which the item carrying it runs.
- * With a cluster bus, this is the piece that becomes shared between servers.
+ * Part of the presence layer, with room.c. A person is claimed when a handshake succeeds
+ * and released when its client leaves, so two clients can never hold the same
+ * (case-folded) pseudo. The set is under one mutex, held only for a hash look-up and a
+ * link, never across I/O; it is also the count of joined clients. A person is the one
+ * handle on a connection that other threads may hold (for /msg, the operator's /kick): it
+ * is reference-counted, and its member pointer is only ever used by the member's own loop
+ * thread, on which the entry carrying the person runs. With a cluster bus, this is the
+ * piece that becomes shared between servers.
  */
 #ifndef CAUSERIE_REGISTRY_H
 #define CAUSERIE_REGISTRY_H
@@ -16,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct client;
+struct member;
 struct room;
 
 /* One joined client, as the rest of the server knows it. Allocated with its text inline:
@@ -25,7 +26,7 @@ struct person {
     struct person *next; /* the registry's chain; registry_lock */
     /* The owner loop's own: only that thread reads or writes them. */
     union {
-        struct client *client;    /* !renamed: its client; NULL once released */
+        struct member *member;    /* !renamed: its connection; NULL once released */
         struct person *successor; /* renamed: the person it became (ref held), so that what
                                    * was on its way to the old pseudo still arrives */
     };
@@ -58,14 +59,14 @@ void registry_init(void);
 void registry_shutdown(void);
 
 /* Claims key (a folded pseudo, pseudo_fold()) for pseudo, as typed, of pseudo_len bytes,
- * on behalf of client c on loop number loop. Returns the new person, holding the
+ * on behalf of member m on loop number loop. Returns the new person, holding the
  * registry's reference, and stores the number of people now on the server in *count; or
  * returns NULL if key is taken. Any thread. */
 struct person *registry_claim(const char *key, const char *pseudo, size_t pseudo_len, unsigned loop,
-                              struct client *c, size_t *count);
+                              struct member *m, size_t *count);
 
-/* Gives p's client the pseudo as typed (new key key): a new person takes p's place in the
- * registry, with p's client, loop, room and place in the room's list; p is unlinked and
+/* Gives p's member the pseudo as typed (new key key): a new person takes p's place in the
+ * registry, with p's member, loop, room and place in the room's list; p is unlinked and
  * becomes renamed, its successor the new person (person_current()), and the registry's
  * reference to it passes to the caller, who drops it (person_unref()) once nothing points
  * at p any more. key may be p's own: a change of case.
@@ -74,7 +75,7 @@ struct person *registry_claim(const char *key, const char *pseudo, size_t pseudo
 struct person *registry_rename(struct person *p, const char *key, const char *pseudo,
                                size_t pseudo_len);
 
-/* Releases a claim: p leaves the registry, its client is cleared, and the registry's
+/* Releases a claim: p leaves the registry, its member is cleared, and the registry's
  * reference is dropped. p's owner thread. */
 void registry_release(struct person *p);
 

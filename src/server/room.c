@@ -4,8 +4,9 @@
  * between a slot is reset and reused, never freed. Looking a room up by name is a walk of
  * the slots in use under rooms_lock: --max-rooms is at most MAX_ROOMS_CEILING and /join is
  * rare next to messages. Each room's list of people (for /who and the counts) is an array
- * of persons that know their index in it, so entering and leaving cost O(1) under the lock.
- * The French texts of moves, /who and /rooms are here.
+ * of persons that know their index in it, so entering and leaving cost O(1) under the
+ * lock. The events that tell of a change are made and published under the same hold of
+ * the lock as the change, so they come in the order of the changes.
  */
 #include "room.h"
 
@@ -16,36 +17,35 @@
 #include <string.h>
 
 #include "broadcast.h"
-#include "client.h"
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/pseudo.h"
 #include "common/xalloc.h"
-#include "history_record.h"
-#include "loop.h"
-#include "msg.h"
 #include "registry.h"
-#include "session.h"
 
-/* Guards every room's in_use, name, key, who, count, who_cap and emptied, and empty_clock. */
+struct room {
+    uint16_t slot; /* its place in the table, and its feed's in broadcast.c; immutable */
+    /* rooms_lock. name and key are written only while nobody is in the room, so whoever is
+     * in it (a client sending to it) may read them without the lock. */
+    bool in_use;
+    char name[ROOM_NAME_MAX + 1]; /* as its first visitor typed it, without '#' */
+    char key[ROOM_NAME_MAX + 1];  /* folded, to compare */
+    struct person **who;          /* owned array of borrowed people: who is in the room */
+    size_t count, who_cap;        /* people in who, and room for them */
+    uint64_t emptied;             /* when the last person left, on a counter: for reuse */
+};
+
+/* Guards every room's in_use, name, key, who, count, who_cap and emptied, every person's
+ * room and who_index, and empty_clock. */
 static pthread_mutex_t rooms_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t empty_clock; /* rooms_lock: counts the times a room was emptied */
+static uint64_t empty_clock; /* counts the times a room was emptied */
 
 /* Set by room_init(), immutable until room_shutdown(). */
-static struct room **table; /* owned: max_rooms rooms, table[0] the default one */
+static struct room *table; /* owned: n_slots rooms, table[0] the default one */
 static unsigned n_slots;
-static unsigned n_loops;
-static unsigned history_size;
 static size_t announce_max;
 
 /* ---------------------------------------------------------------- the table */
-
-static struct room *new_room(unsigned slot)
-{
-    struct room *r = xcalloc(1, sizeof(*r) + n_loops * sizeof(r->members[0]));
-    r->slot = (uint16_t)slot;
-    history_init(&r->history, history_size);
-    return r;
-}
 
 /* Under rooms_lock, for a room nobody is in. */
 static void set_name(struct room *r, const char *name, size_t len, const char *key)
@@ -57,58 +57,54 @@ static void set_name(struct room *r, const char *name, size_t len, const char *k
     r->in_use = true;
 }
 
-void room_init(unsigned max_rooms, unsigned loops, unsigned history, size_t max_announced)
+void room_init(unsigned max_rooms, size_t max_announced)
 {
-    assert(max_rooms >= 1 && max_rooms < ROOM_NONE && loops >= 1);
+    assert(max_rooms >= 1 && max_rooms < EVENT_NO_ROOM);
     n_slots = max_rooms;
-    n_loops = loops;
-    history_size = history;
     announce_max = max_announced;
     table = xcalloc(n_slots, sizeof(*table));
     for (unsigned i = 0; i < n_slots; i++) {
-        table[i] = new_room(i);
+        table[i].slot = (uint16_t)i;
     }
     struct buf key = BUF_INIT;
     pseudo_fold(ROOM_DEFAULT_NAME, strlen(ROOM_DEFAULT_NAME), &key);
-    set_name(table[0], ROOM_DEFAULT_NAME, strlen(ROOM_DEFAULT_NAME), key.data);
+    set_name(&table[0], ROOM_DEFAULT_NAME, strlen(ROOM_DEFAULT_NAME), key.data);
     buf_release(&key);
 }
 
 void room_shutdown(void)
 {
     for (unsigned i = 0; i < n_slots; i++) {
-        struct room *r = table[i];
-        history_clear(&r->history);
-        free(r->who);
-        for (unsigned l = 0; l < n_loops; l++) {
-            client_set_release(&r->members[l]);
-        }
-        free(r);
+        free(table[i].who);
     }
     free(table);
     table = NULL;
     n_slots = 0;
 }
 
-unsigned room_slot_count(void)
+unsigned room_count_max(void)
 {
     return n_slots;
-}
-
-struct room *room_at(unsigned slot)
-{
-    assert(slot < n_slots);
-    return table[slot];
-}
-
-struct room *room_default(void)
-{
-    return table[0];
 }
 
 bool room_announced(size_t people)
 {
     return announce_max == 0 || people <= announce_max;
+}
+
+uint16_t room_slot(const struct room *r)
+{
+    return r->slot;
+}
+
+const char *room_name(const struct room *r)
+{
+    return r->name;
+}
+
+static struct room *room_default(void)
+{
+    return &table[0];
 }
 
 /* ---------------------------------------------------------------- names */
@@ -132,8 +128,8 @@ static bool parse_name(const char **name, size_t *len, struct buf *key)
 static struct room *find_room(const char *key)
 {
     for (unsigned i = 0; i < n_slots; i++) {
-        if (table[i]->in_use && strcmp(table[i]->key, key) == 0) {
-            return table[i];
+        if (table[i].in_use && strcmp(table[i].key, key) == 0) {
+            return &table[i];
         }
     }
     return NULL;
@@ -146,7 +142,7 @@ static struct room *free_slot(void)
 {
     struct room *oldest = NULL;
     for (unsigned i = 1; i < n_slots; i++) {
-        struct room *r = table[i];
+        struct room *r = &table[i];
         if (!r->in_use) {
             return r;
         }
@@ -155,7 +151,7 @@ static struct room *free_slot(void)
         }
     }
     if (oldest) {
-        broadcast_forget(oldest); /* its history and name, under the order lock */
+        broadcast_forget(oldest->slot); /* its history, under the order lock */
         log_info("salon #%s oublié pour faire de la place (%u salons au plus)", oldest->name,
                  n_slots);
     }
@@ -182,10 +178,9 @@ static struct room *find_or_create(const char *name, size_t len, const char *key
 static void who_add(struct room *r, struct person *p)
 {
     if (r->count == r->who_cap) {
-        r->who_cap = r->who_cap ? r->who_cap * 2 : 8;
-        r->who = xreallocarray(r->who, r->who_cap, sizeof(*r->who));
+        r->who = xgrow(r->who, &r->who_cap, r->count + 1, sizeof(*r->who), 8);
     }
-    p->who_index = r->count;
+    p->who_index = (uint32_t)r->count;
     r->who[r->count++] = p;
     p->room = r;
 }
@@ -208,252 +203,177 @@ static void who_remove(struct room *r, struct person *p)
         r->who = NULL;
         r->who_cap = 0;
     }
-    if (broadcast_history_len(r) == 0) {
+    if (broadcast_history_len(r->slot) == 0) {
         r->in_use = false;
     }
 }
 
-/* Under rooms_lock: appends the "= #ROOM COUNT : PSEUDO ..." line, '\n' included. */
-static void who_line(const struct room *r, struct buf *out)
+/* Under rooms_lock: r as it stands, naming at most max people (0: all). */
+static void view(const struct room *r, size_t max, struct room_view *out)
 {
-    buf_appendf(out, "= #%s %u :", r->name, r->count);
-    uint32_t n = r->count < ROOM_WHO_MAX ? r->count : ROOM_WHO_MAX;
-    for (uint32_t i = 0; i < n; i++) {
-        buf_append_char(out, ' ');
-        buf_append_str(out, person_pseudo(r->who[i]));
+    struct buf names = BUF_INIT;
+    size_t n = max && r->count > max ? max : r->count;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            buf_append_char(&names, ' ');
+        }
+        buf_append_str(&names, person_pseudo(r->who[i]));
     }
-    buf_append_char(out, '\n');
+    strcpy(out->name, r->name);
+    out->count = (uint32_t)r->count;
+    out->named = (uint32_t)n;
+    out->names_len = names.len;
+    out->names = buf_detach(&names);
 }
 
-/* ---------------------------------------------------------------- moves */
-
-static struct room_move *new_move(struct client *c, struct room *to)
+void room_view_release(struct room_view *v)
 {
-    struct room_move *mv = xmalloc(sizeof(*mv));
-    *mv = (struct room_move){.c = c, .to = to};
-    return mv;
+    free(v->names);
+    v->names = NULL;
 }
 
-/* Under rooms_lock: c's person enters `to` (leaving the room it was in, if any), the
- * notices are published, and the move is stamped and posted to c's loop. */
-static void enter(struct client *c, struct room *to, struct room_move *mv, bool arriving)
+static void free_view(void *v)
 {
-    struct person *p = c->person;
-    struct room *from = p->room;
+    room_view_release(v);
+    free(v);
+}
+
+/* ---------------------------------------------------------------- events */
+
+/* Under rooms_lock: publishes an event of kind about p in room r. */
+static void tell(enum event_kind kind, const struct person *p, const struct room *r,
+                 const char *text, size_t text_len)
+{
     const char *who = person_pseudo(p);
+    struct event_fields f = {.kind = kind,
+                             .room = r->slot,
+                             .origin = p->member->conn.id,
+                             .who = who,
+                             .who_len = strlen(who),
+                             .where = r->name,
+                             .where_len = strlen(r->name),
+                             .text = text,
+                             .text_len = text_len};
+    broadcast_publish(event_new(&f));
+}
+
+/* Under rooms_lock: p's person enters `to` (leaving the room it was in, if any), the
+ * others are told, and the move is stamped and posted to p's loop. */
+static void enter(struct person *p, struct room *to, bool want_view)
+{
+    struct room *from = p->room;
     if (from) {
         who_remove(from, p);
         if (room_announced(from->count + 1)) {
-            broadcast_publish(msg_newf(c->id, '*', "%s a quitté #%s", who, from->name), from);
+            tell(EVENT_EXIT, p, from, NULL, 0);
         }
     }
     who_add(to, p);
     if (room_announced(to->count)) {
-        struct msg *m = arriving ? msg_newf(c->id, '*', "%s a rejoint la discussion", who)
-                                 : msg_newf(c->id, '*', "%s a rejoint #%s", who, to->name);
-        broadcast_publish(m, to);
+        tell(from ? EVENT_ENTER : EVENT_ARRIVE, p, to, NULL, 0);
     }
-    if (!arriving) {
-        struct buf intro = BUF_INIT;
-        buf_appendf(&intro, "+ Vous êtes maintenant dans #%s.\n", to->name);
-        who_line(to, &intro);
-        mv->intro = msg_new_lines(intro.data, intro.len);
-        buf_release(&intro);
+    struct room_view *v = NULL;
+    if (want_view) {
+        v = xmalloc(sizeof(*v));
+        view(to, PROTO_WHO_MAX, v);
     }
-    broadcast_move(mv);
+    broadcast_move(p->member, to->slot, v, v ? free_view : NULL);
 }
 
-void room_arrive(struct client *c)
+void room_arrive(struct person *p, bool want_view)
 {
-    struct room_move *mv = new_move(c, room_default());
-    client_hold(c);
     pthread_mutex_lock(&rooms_lock);
-    enter(c, room_default(), mv, true);
+    enter(p, room_default(), want_view);
     pthread_mutex_unlock(&rooms_lock);
 }
 
-void room_join(struct client *c, const char *name, size_t len)
+int room_join(struct person *p, const char *name, size_t len, bool want_view,
+              char name_out[ROOM_NAME_MAX + 1])
 {
     struct buf key = BUF_INIT;
     if (!parse_name(&name, &len, &key)) {
-        session_reply(c, '!', "Nom de salon invalide : 1 à 32 caractères visibles, sans espace.");
         buf_release(&key);
-        return;
+        return -EINVAL;
     }
-    if (!client_can_hold(c)) {
-        session_reply(c, '!', "Trop de changements de salon à la fois : réessayez.");
+    if (!broadcast_can_move(p->member)) {
         buf_release(&key);
-        return;
+        return -EAGAIN;
     }
-    struct room_move *mv = new_move(c, NULL);
-    char room_name[ROOM_NAME_MAX + 1] = "";
+    int r = 0;
     pthread_mutex_lock(&rooms_lock);
     struct room *to = find_or_create(name, len, key.data);
-    bool here = to && to == c->person->room;
-    if (to) {
-        strcpy(room_name, to->name);
-    }
-    if (to && !here) {
-        mv->to = to;
-        client_hold(c);
-        enter(c, to, mv, false);
-    }
-    pthread_mutex_unlock(&rooms_lock);
-    buf_release(&key);
-
     if (!to) {
-        session_reply(c, '!', "Trop de salons (%u au plus) : rejoignez un salon existant.",
-                      n_slots);
-    } else if (here) {
-        session_reply(c, '!', "Vous êtes déjà dans #%s.", room_name);
+        r = -ENOSPC;
+    } else if (to == p->room) {
+        r = -EALREADY;
     } else {
-        log_info("%s a rejoint #%s", person_pseudo(c->person), room_name);
-        return; /* mv is on its way */
+        enter(p, to, want_view);
     }
-    free(mv);
-}
-
-void room_depart(struct client *c, struct msg *notice)
-{
-    struct person *p = c->person;
-    pthread_mutex_lock(&rooms_lock);
-    struct room *r = p->room;
-    who_remove(r, p);
-    if (notice && room_announced(r->count + 1)) {
-        broadcast_publish(notice, r);
-        notice = NULL;
+    if (to) {
+        strcpy(name_out, to->name);
     }
     pthread_mutex_unlock(&rooms_lock);
-    if (notice) {
-        msg_unref(notice);
-    }
-    client_leave_room(c);
-}
-
-int room_rename(struct client *c, const char *key, const char *pseudo, size_t len)
-{
-    struct person *old = c->person;
-    pthread_mutex_lock(&rooms_lock);
-    struct person *p = registry_rename(old, key, pseudo, len);
-    if (!p) {
-        pthread_mutex_unlock(&rooms_lock);
-        return -EEXIST;
-    }
-    p->room->who[p->who_index] = p;
-    c->person = p;
-    if (room_announced(registry_count())) {
-        broadcast_publish(msg_newf(c->id, '*', "%s s'appelle maintenant %s", person_pseudo(old),
-                                   person_pseudo(p)),
-                          NULL);
-    }
-    pthread_mutex_unlock(&rooms_lock);
-    log_info("%s s'appelle maintenant %s", person_pseudo(old), person_pseudo(p));
-    person_unref(old);
-    return 0;
-}
-
-/* The newest history lines whose "~" form fits in budget bytes: the index of the oldest
- * one to send. A newcomer's history must not itself take the client past --max-backlog,
- * which would drop it as soon as the room's next message finds its socket full. */
-static size_t history_fitting(const struct room_move *mv, size_t budget)
-{
-    size_t first = mv->n;
-    size_t used = 0;
-    while (first > 0) {
-        size_t line = HISTORY_LINE_OVERHEAD + mv->hist[first - 1].m->len;
-        if (used + line > budget) {
-            break;
-        }
-        used += line;
-        first--;
-    }
-    return first;
-}
-
-void room_move_run(struct loop *l, struct room_move *mv)
-{
-    struct client *c = mv->c;
-    if (client_in_chat(c)) {
-        client_leave_room(c);
-        client_enter_room(c, mv->to);
-        struct buf block = BUF_INIT;
-        if (mv->intro) {
-            buf_append(&block, mv->intro->data, mv->intro->len);
-        }
-        size_t first = history_fitting(mv, l->opts->max_backlog / 2);
-        history_format(mv->hist + first, mv->n - first, &block);
-        if (block.len > 0) {
-            struct msg *m = msg_new_lines(block.data, block.len);
-            client_send(c, m);
-            msg_unref(m);
-        }
-        buf_release(&block);
-    }
-    room_move_drop(mv);
-}
-
-void room_move_drop(struct room_move *mv)
-{
-    if (mv->intro) {
-        msg_unref(mv->intro);
-    }
-    history_drop(mv->hist, mv->n);
-    free(mv->hist);
-    struct client *c = mv->c;
-    free(mv);
-    client_unhold(c); /* may free c */
-}
-
-/* ---------------------------------------------------------------- /who and /rooms */
-
-/* Under rooms_lock: the room named name (len 0: fallback), or NULL with *err set. */
-static struct room *named_room(const char *name, size_t len, struct room *fallback, int *err)
-{
-    if (len == 0) {
-        return fallback;
-    }
-    struct buf key = BUF_INIT;
-    struct room *r = NULL;
-    if (!parse_name(&name, &len, &key)) {
-        *err = -EINVAL;
-    } else if (!(r = find_room(key.data))) {
-        *err = -ENOENT;
-    }
     buf_release(&key);
     return r;
 }
 
-int room_who_line(const struct client *c, const char *name, size_t len, struct buf *out)
+void room_depart(struct person *p, enum event_kind kind, const char *reason, size_t len,
+                 bool announce)
 {
-    int err = 0;
     pthread_mutex_lock(&rooms_lock);
-    struct room *r = named_room(name, len, len == 0 ? c->person->room : NULL, &err);
-    if (r) {
-        who_line(r, out);
+    struct room *r = p->room;
+    who_remove(r, p);
+    if (announce && room_announced(r->count + 1)) {
+        tell(kind, p, r, reason, len);
     }
     pthread_mutex_unlock(&rooms_lock);
-    return err;
+    broadcast_depart(p->member);
 }
 
-static const char *people(uint32_t n)
+struct person *room_rename(struct person *old, const char *key, const char *pseudo, size_t len)
 {
-    return n > 1 ? "personnes" : "personne";
-}
-
-int room_who_text(const char *name, size_t len, struct buf *out)
-{
-    int err = 0;
     pthread_mutex_lock(&rooms_lock);
-    struct room *r = named_room(name, len, room_default(), &err);
-    if (r) {
-        buf_appendf(out, "#%s, %u %s%s", r->name, r->count, people(r->count), r->count ? " :" : "");
-        for (uint32_t i = 0; i < r->count; i++) {
-            buf_append_char(out, ' ');
-            buf_append_str(out, person_pseudo(r->who[i]));
-        }
-        buf_append_char(out, '\n');
+    struct person *p = registry_rename(old, key, pseudo, len);
+    if (!p) {
+        pthread_mutex_unlock(&rooms_lock);
+        return NULL;
+    }
+    p->room->who[p->who_index] = p;
+    if (room_announced(registry_count())) {
+        const char *was = person_pseudo(old), *now = person_pseudo(p);
+        struct event_fields f = {.kind = EVENT_RENAME,
+                                 .room = EVENT_ALL_ROOMS,
+                                 .origin = p->member->conn.id,
+                                 .who = was,
+                                 .who_len = strlen(was),
+                                 .text = now,
+                                 .text_len = strlen(now)};
+        broadcast_publish(event_new(&f));
     }
     pthread_mutex_unlock(&rooms_lock);
+    return p;
+}
+
+/* ---------------------------------------------------------------- /who and /rooms */
+
+int room_view_of(const char *name, size_t len, const struct person *p, size_t max_names,
+                 struct room_view *out)
+{
+    int err = 0;
+    struct buf key = BUF_INIT;
+    if (len > 0 && !parse_name(&name, &len, &key)) {
+        buf_release(&key);
+        return -EINVAL;
+    }
+    pthread_mutex_lock(&rooms_lock);
+    struct room *r = len == 0 ? (p ? p->room : room_default()) : find_room(key.data);
+    if (r) {
+        view(r, max_names, out);
+    } else {
+        err = -ENOENT;
+    }
+    pthread_mutex_unlock(&rooms_lock);
+    buf_release(&key);
     return err;
 }
 
@@ -467,43 +387,32 @@ static int by_count_then_name(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
-/* Appends one line per room in use, largest first, each made by prefix, name, count. */
-static size_t list_rooms(struct buf *out, const char *prefix)
+struct room_entry *room_list(size_t *n_out)
 {
     struct room **rooms = xcalloc(n_slots, sizeof(*rooms));
+    struct room_entry *list = xcalloc(n_slots, sizeof(*list));
     pthread_mutex_lock(&rooms_lock);
     size_t n = 0;
     for (unsigned i = 0; i < n_slots; i++) {
-        if (table[i]->in_use) {
-            rooms[n++] = table[i];
+        if (table[i].in_use) {
+            rooms[n++] = &table[i];
         }
     }
     qsort(rooms, n, sizeof(*rooms), by_count_then_name);
     for (size_t i = 0; i < n; i++) {
-        buf_appendf(out, "%s#%s : %u %s\n", prefix, rooms[i]->name, rooms[i]->count,
-                    people(rooms[i]->count));
+        strcpy(list[i].name, rooms[i]->name);
+        list[i].count = (uint32_t)rooms[i]->count;
     }
     pthread_mutex_unlock(&rooms_lock);
     free(rooms);
-    return n;
-}
-
-size_t room_list_lines(struct buf *out)
-{
-    return list_rooms(out, "* ");
-}
-
-size_t room_list_text(struct buf *out)
-{
-    return list_rooms(out, "");
+    *n_out = n;
+    return list;
 }
 
 /* ---------------------------------------------------------------- the history file */
 
-bool room_restore(const struct history_record *rec)
+bool room_restore(const char *name, size_t len, struct event_fields *f)
 {
-    const char *name = rec->room;
-    size_t len = rec->room_len;
     struct buf key = BUF_INIT;
     if ((len > 0 && name[0] == '#') || !parse_name(&name, &len, &key)) {
         buf_release(&key);
@@ -517,26 +426,27 @@ bool room_restore(const struct history_record *rec)
     pthread_mutex_unlock(&rooms_lock);
     buf_release(&key);
     if (r) {
-        struct msg *m = msg_new_line(rec->line, rec->line_len);
-        broadcast_restore(r, m, rec->time);
+        f->room = r->slot;
+        f->where = r->name;
+        f->where_len = strlen(r->name);
+        broadcast_restore(r->slot, event_new(f));
     }
     return true;
 }
 
-void room_each_kept(void (*fn)(const struct room *r, const struct history_entry *e, void *ctx),
-                    void *ctx)
+struct kept_walk {
+    void (*fn)(const char *room, const struct event *e, void *ctx);
+    void *ctx;
+};
+
+static void each_kept(uint16_t slot, const struct event *e, void *ctx)
 {
-    struct history_entry *copy = xcalloc(history_size ? history_size : 1, sizeof(*copy));
-    for (unsigned i = 0; i < n_slots; i++) {
-        struct room *r = table[i];
-        if (!r->in_use) {
-            continue;
-        }
-        size_t n = history_copy(&r->history, copy);
-        for (size_t j = 0; j < n; j++) {
-            fn(r, &copy[j], ctx);
-        }
-        history_drop(copy, n);
-    }
-    free(copy);
+    struct kept_walk *w = ctx;
+    w->fn(table[slot].name, e, w->ctx);
+}
+
+void room_each_kept(void (*fn)(const char *room, const struct event *e, void *ctx), void *ctx)
+{
+    struct kept_walk w = {fn, ctx};
+    broadcast_each_kept(each_kept, &w);
 }

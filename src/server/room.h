@@ -1,23 +1,21 @@
-/* room.h - the rooms: who is in which, each room's history, and moving between them.
+/* room.h - the rooms: their names, who is in which, and what is told when that changes.
  *
- * A person is in exactly one room at a time; a message goes to its sender's room only.
+ * The presence layer, with registry.c: above the order (broadcast.h), below the protocols.
+ * A person is in exactly one room at a time; a chat line goes to its sender's room only.
  * Rooms live in a fixed table of --max-rooms slots, allocated before the loops start and
- * freed after they stop, so a message in flight may point at its room without holding
+ * freed after they stop, so an event in flight may name its room by slot without holding
  * it: a slot is reused only for a room nobody is in, and everyone who enters the new room
- * does so after, in the total order, every message meant for the old one.
+ * does so after, in the order, every event meant for the old one.
  *
  * Locks, in the only order they nest: rooms_lock (here), then broadcast.c's order lock,
  * then a loop's inbox lock; rooms_lock, then registry_lock. rooms_lock guards a room's
  * name, people and their count, and is held while a change to them is published, so that
- * the notices of arrivals and departures come in the same order as the changes to the
- * lists /who reads. The order lock guards the history ring. A room's members on loop L,
- * the clients that fan-out gives its messages to, are loop L's alone and take no lock.
+ * arrivals and departures are told in the same order as the changes to the lists /who
+ * reads. Entering a room is itself in the order (broadcast_move()): the mover receives
+ * every event of its old room before the move, then the new room's history as it stood at
+ * that point, then every later event of the new room, nothing missed, nothing twice.
  *
- * Entering a room is in the total order: the move is stamped like a message and posted
- * to the client's own loop, which moves the client between member sets when it runs the
- * entry, in order. The client therefore receives every message its old room got before
- * the move, then the room's history as it stood at that point, then every later message
- * of the new room: nothing missed, nothing twice.
+ * What is told is events (event.h), never sentences: how each is shown is the protocols'.
  */
 #ifndef CAUSERIE_ROOM_H
 #define CAUSERIE_ROOM_H
@@ -26,112 +24,91 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "client_set.h"
-#include "common/buf.h"
-#include "history.h"
+#include "common/proto.h"
+#include "event.h"
 
-struct client;
-struct history_record;
-struct loop;
-struct msg;
+struct person;
+struct room;
 
 /* The room everyone starts in, without its '#'. */
-#define ROOM_DEFAULT_NAME "général"
+#define ROOM_DEFAULT_NAME PROTO_DEFAULT_ROOM
 /* Bytes in a room's name or key: 32 characters (pseudo.h's rules) of up to 4 bytes. */
 #define ROOM_NAME_MAX 128
-/* A client in no room's member set yet (struct client's recv_room). */
-#define ROOM_NONE 0xFFFF
-/* People named at most by a "=" line (docs/PROTOCOL.md): a line of 500 pseudos is at most
- * 64 KiB, which any client reads in one go, and the count before them says if more are in. */
-#define ROOM_WHO_MAX 500
 
-struct room {
-    uint16_t slot; /* its place in the table; immutable */
-    /* rooms_lock. name and key are written only while nobody is in the room, so whoever is
-     * in it (a client sending to it) may read them without the lock. */
-    bool in_use;
-    char name[ROOM_NAME_MAX + 1]; /* as its first visitor typed it, without '#' */
-    char key[ROOM_NAME_MAX + 1];  /* folded, to compare */
-    struct person **who;          /* owned array of borrowed people: who is in the room */
-    uint32_t count, who_cap;      /* people in who, and room for them */
-    uint64_t emptied;             /* when the last person left, on a counter: for reuse */
-    struct history history;       /* the order lock (broadcast.c) */
-    struct client_set members[];  /* members[i]: the room's clients on loop i; loop i's */
+/* A room as it stood at one moment: what a move into it, /who, or the operator's /who
+ * show. Owned by whoever asked for it; room_view_release() frees what it holds. */
+struct room_view {
+    char name[ROOM_NAME_MAX + 1]; /* without '#' */
+    uint32_t count;               /* people in the room */
+    uint32_t named;               /* pseudos in names: all of them, or the most asked for */
+    char *names;                  /* owned: the pseudos, one space between each; "" if none */
+    size_t names_len;
+};
+void room_view_release(struct room_view *v);
+
+/* One room of the list /rooms gives. */
+struct room_entry {
+    char name[ROOM_NAME_MAX + 1];
+    uint32_t count;
 };
 
-/* Main thread, before the loops start: the table of max_rooms slots for n_loops loops,
- * each room keeping history_size lines (0: none), joins and leaves announced while a
- * room holds at most announce_max people (0: always). The default room is created. */
-void room_init(unsigned max_rooms, unsigned n_loops, unsigned history_size, size_t announce_max);
+/* Main thread, before the loops start: the table of max_rooms slots; joins and leaves are
+ * told while a room holds at most announce_max people (0: always). The default room is
+ * created, in slot 0. */
+void room_init(unsigned max_rooms, size_t announce_max);
 /* Main thread, after the loops stopped. */
 void room_shutdown(void);
 
-/* The table, for fan-out of messages meant for everyone. Immutable after room_init(). */
-unsigned room_slot_count(void);
-struct room *room_at(unsigned slot);
-struct room *room_default(void);
-/* The clients of room r on loop number loop: loop thread `loop` only. */
-static inline struct client_set *room_members(struct room *r, unsigned loop)
-{
-    return &r->members[loop];
-}
-
-/* The client c (its handshake just succeeded, c->person set) enters the default room: it
- * is listed there, the others in it are told (within announce_max), and its history is on
- * its way. Loop thread. */
-void room_arrive(struct client *c);
-/* /join: c moves to the room named name (len bytes, '#' optional), created on first
- * entry. The client is told, or told why not; c's room is the new one from now on for what
- * it sends. Loop thread. */
-void room_join(struct client *c, const char *name, size_t len);
-/* c leaves the server: it is taken off its room's list and member set, and the others in
- * the room receive notice (its reference passes to this function), if announced and not
- * NULL. The person stays c's: the caller releases it afterwards. Loop thread. */
-void room_depart(struct client *c, struct msg *notice);
-/* /nick: gives c the pseudo as typed (key folded). Returns 0; or -EEXIST if someone else
- * has key, and nothing changes. Everyone is told (within announce_max). Loop thread. */
-int room_rename(struct client *c, const char *key, const char *pseudo, size_t len);
-
+/* The number of slots: the most rooms at once. */
+unsigned room_count_max(void);
 /* Whether a join or leave is told to the others when a room (or the server) holds
  * `people`, the one arriving or leaving included. */
 bool room_announced(size_t people);
 
-/* Appends the "= #ROOM COUNT : PSEUDO ..." line for the room named name (len bytes, '#'
- * optional; len 0 for c's own room, and c must then not be NULL) to out, '\n' included.
- * Returns 0; -EINVAL for a name that no room can have; -ENOENT if no room has it. Any
+/* The slot and the name of room r. A person in r may read them without a lock: a room's
+ * name changes only while nobody is in it. */
+uint16_t room_slot(const struct room *r);
+const char *room_name(const struct room *r);
+
+/* The person p, whose pseudo was just accepted and whose member is p->member, enters the
+ * default room: it is listed there, the others in it are told, and its history is on its
+ * way. With view, the move also carries the room's view (PROTO_WHO_MAX names) for the
+ * moved handler. p's loop thread. */
+void room_arrive(struct person *p, bool view);
+/* /join: p moves to the room named name (len bytes, '#' optional), created on first
+ * entry, with the room's view as in room_arrive(). Returns 0 and the room's name in
+ * name_out; -EALREADY (p is in it; its name in name_out), -EINVAL (no room can have that
+ * name), -EAGAIN (p has too many moves on their way), -ENOSPC (every room has people and
+ * the table is full). p's loop thread. */
+int room_join(struct person *p, const char *name, size_t len, bool view,
+              char name_out[ROOM_NAME_MAX + 1]);
+/* p leaves the server: it is taken off its room's list and members, and, with tell and
+ * within the announcement limit, the others in the room are told with an event of kind
+ * (EVENT_QUIT or EVENT_KICK) carrying reason (len bytes, sanitised; may be empty). The
+ * person stays p's owner's: the caller releases it afterwards. p's loop thread. */
+void room_depart(struct person *p, enum event_kind kind, const char *reason, size_t len, bool tell);
+/* /nick: gives p the pseudo as typed (key folded). Returns the new person (p's successor,
+ * whose reference the caller now holds in p's stead) or NULL if someone else has key.
+ * Everyone is told (within the announcement limit). p's loop thread. */
+struct person *room_rename(struct person *p, const char *key, const char *pseudo, size_t len);
+
+/* The view of the room named name (len bytes, '#' optional; len 0 for the room of p, or
+ * the default room if p is NULL), naming at most max_names people (0: all). Returns 0;
+ * -EINVAL for a name that no room can have; -ENOENT if no room has it. Any thread. */
+int room_view_of(const char *name, size_t len, const struct person *p, size_t max_names,
+                 struct room_view *out);
+/* The rooms in use, largest first, then by name: an array the caller frees; *n is set. Any
  * thread. */
-int room_who_line(const struct client *c, const char *name, size_t len, struct buf *out);
-/* The operator's view of a room (len 0: the default room), in French, '\n'-terminated.
- * Same results as room_who_line(). Any thread. */
-int room_who_text(const char *name, size_t len, struct buf *out);
-/* The rooms with their counts, largest first, as the lines after "+ N salons :" (or
- * "salon"): "* #ROOM : K personnes\n" each; returns the number of rooms. Any thread. */
-size_t room_list_lines(struct buf *out);
-/* The same for the operator: "#ROOM : K personnes\n" each. Any thread. */
-size_t room_list_text(struct buf *out);
+struct room_entry *room_list(size_t *n);
 
-/* Puts a kept record read from the history file back in its room's history, creating the
- * room (empty) if need be. Main thread, before the loops start. Returns false if the room
- * name is not one a room can have. */
-bool room_restore(const struct history_record *r);
-/* Calls fn for every line kept in every room, oldest first within each room: what the
- * history file is compacted to at start. Main thread, before the loops start. */
-void room_each_kept(void (*fn)(const struct room *r, const struct history_entry *e, void *ctx),
-                    void *ctx);
-
-/* A move in flight from room.c to the client's own loop (INBOX_MOVE). */
-struct room_move {
-    struct client *c;  /* borrowed: its moves_pending keeps it allocated */
-    struct room *to;   /* never freed before the loops stop */
-    struct msg *intro; /* ref held: "+ Vous êtes maintenant dans..." and the "=" line; or NULL */
-    size_t n;          /* entries in hist */
-    struct history_entry *hist; /* owned, refs held (NULL if n is 0): the room's history at
-                                 * the move, oldest first */
-};
-/* Runs a move on c's loop l: c joins the new room's member set, receives intro and the
- * history, then the room's live messages. Frees mv; may free c, if it was closed meanwhile. */
-void room_move_run(struct loop *l, struct room_move *mv);
-/* Drops a move that will not run (the loop is stopping). Same thread rules as run. */
-void room_move_drop(struct room_move *mv);
+/* Puts an event read from the history file back in the history of the room named name
+ * (len bytes), creating the room (empty) if need be: fills f's room and where, makes the
+ * event and hands it to the order. Main thread, before the loops start. Returns false if
+ * the name is not one a room can have. */
+bool room_restore(const char *name, size_t len, struct event_fields *f);
+/* Calls fn for every event kept in every room, oldest first within each room, with the
+ * room's name: what the history file is compacted to at start. Main thread, before the
+ * loops start. */
+void room_each_kept(void (*fn)(const char *room, const struct event *e, void *ctx), void *ctx);
 
 #endif

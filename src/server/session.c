@@ -1,92 +1,96 @@
-/* session.c - the handshake, chat lines and leaving; see session.h.
+/* session.c - the line protocol's conversation: pseudo, chat lines, leaving; see
+ * session.h.
  *
- * Loop thread, but for session_kick() and session_say(), which the operator's console
- * calls on the main thread and which only look a person up and post. A joined client's
- * room, moves and lists are room.c's; its person, registry.c's.
+ * Loop thread, but for session_kick() and session_say(). Each loop has a state of its own
+ * here: the scratch buffer lines are sanitised into, the flood refusals of the read being
+ * handled, and the count of clients told of a stop. The texts users read are here and in
+ * commands.c and render.c, in French, each sentence whole.
  */
 #include "session.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "broadcast.h"
-#include "client.h"
+#include "admission.h"
 #include "commands.h"
 #include "common/addr.h"
 #include "common/buf.h"
+#include "common/command.h"
 #include "common/log.h"
 #include "common/pseudo.h"
 #include "common/sanitize.h"
 #include "common/utf8.h"
-#include "listener.h"
+#include "common/xalloc.h"
+#include "event.h"
 #include "loop.h"
 #include "msg.h"
+#include "options.h"
 #include "registry.h"
+#include "render.h"
 #include "room.h"
 
+/* What this file keeps per loop; that loop's thread only. Aligned so that two loops'
+ * states never share a cache line. */
+struct session_loop {
+    struct buf scratch;         /* sanitised text of the line being handled */
+    size_t flood_refused;       /* lines refused by flood control in the read being handled */
+    struct log_limit flood_log; /* flood control's log lines, per second */
+    size_t told;                /* clients sent the notice of the stop */
+} __attribute__((aligned(64)));
+
+/* Set by session_init(), then only read. */
+static const struct server_options *opts;
+static struct loop *event_loops; /* borrowed: where people's loops are found */
+static struct session_loop *loops;
+static unsigned n_loops;
 /* Sent to every new connection: one message for all of them, held for the process's life. */
 static struct msg *pseudo_prompt;
 
-void session_init(void)
+static struct session_loop *state(struct session *s)
 {
-    static const char text[] = "Entrez votre pseudo :";
-    pseudo_prompt = msg_new(0, '?', text, sizeof(text) - 1);
+    return &loops[client_loop(session_client(s))->index];
 }
 
-void session_shutdown(void)
+static bool joined(const struct session *s)
 {
-    msg_unref(pseudo_prompt);
-    pseudo_prompt = NULL;
+    return s->person != NULL;
 }
 
-void session_reply(struct client *c, char kind, const char *fmt, ...)
+bool session_events(const struct session *s)
 {
-    struct buf text = BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vappendf(&text, fmt, ap);
-    va_end(ap);
-    struct msg *m = msg_new(0, kind, text.data, text.len);
-    buf_release(&text);
-    client_send(c, m);
+    return s->member.rendering == RENDER_EVENTS;
+}
+
+void session_send_lines(struct session *s, const char *data, size_t len)
+{
+    struct msg *m = msg_new_lines(data, len);
+    client_send(session_client(s), m);
     msg_unref(m);
 }
 
-static void peer_name(struct client *c, char *out, size_t size);
-
-void session_start(struct client *c)
+void session_reply(struct session *s, char kind, const char *fmt, ...)
 {
-    client_send(c, pseudo_prompt);
-    unsigned timeout = client_loop(c)->opts->handshake_timeout;
-    if (timeout > 0) {
-        loop_set_deadline(client_loop(c), c, (uint64_t)timeout * 1000);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    struct msg *m = msg_vnewf(kind, fmt, ap);
+    va_end(ap);
+    client_send(session_client(s), m);
+    msg_unref(m);
 }
 
-/* ---------------------------------------------------------------- flood control */
-
-/* Whether c may send one more line now (--flood-burst, --flood-rate), and if so counts
- * it. This is the token bucket in its GCRA form, which needs one number per client: the
- * time at which its allowance would be whole again, each line pushing it one interval
- * further, and a line refused when that is more than burst - 1 intervals away. Refused
- * lines cost nothing, so a flooder that keeps sending is not locked out for longer. */
-static bool flood_allows(struct client *c)
+static void ask_pseudo(struct session *s)
 {
-    const struct server_options *o = client_loop(c)->opts;
-    if (o->flood_rate == 0 || o->flood_burst == 0) {
-        return true;
-    }
-    uint64_t interval = 1000000 / o->flood_rate; /* µs per line */
-    uint64_t now = uv_now(&client_loop(c)->uv) * 1000;
-    uint64_t tat = c->flood_tat > now ? c->flood_tat : now;
-    if (tat - now > (uint64_t)(o->flood_burst - 1) * interval) {
-        return false;
-    }
-    c->flood_tat = tat + interval;
-    return true;
+    client_send(session_client(s), pseudo_prompt);
+}
+
+/* "127.0.0.1:53422", for the operator's log. */
+static void peer_name(struct session *s, char *out, size_t size)
+{
+    client_peer_name(session_client(s), out, size);
 }
 
 /* The start of text, cut at a character boundary, to name a refused line to its sender or
@@ -97,140 +101,260 @@ static int quoted_length(const char *text, size_t len)
     return (int)utf8_prefix(text, len, QUOTE_MAX);
 }
 
+/* ---------------------------------------------------------------- flood control */
+
+/* Whether s may send one more line now (--flood-burst, --flood-rate), and if so counts
+ * it. This is the token bucket in its GCRA form, which needs one number per client: the
+ * time at which its allowance would be whole again, each line pushing it one interval
+ * further, and a line refused when that is more than burst - 1 intervals away. Refused
+ * lines cost nothing, so a flooder that keeps sending is not locked out for longer. */
+static bool flood_allows(struct session *s)
+{
+    if (opts->flood_rate == 0 || opts->flood_burst == 0) {
+        return true;
+    }
+    uint64_t interval = 1000000 / opts->flood_rate; /* µs per line */
+    uint64_t now = loop_now(client_loop(session_client(s))) * 1000;
+    uint64_t tat = s->flood_tat > now ? s->flood_tat : now;
+    if (tat - now > (uint64_t)(opts->flood_burst - 1) * interval) {
+        return false;
+    }
+    s->flood_tat = tat + interval;
+    return true;
+}
+
 /* Refuses a line from a flooder. The first refusal of a read names the line; the others
  * of that read are counted and told in one line when the read is done, so that a flooder
  * gets at most two notices per read rather than one per line it sent. Text is sanitised. */
-static void flood_refuse(struct client *c, const char *text, size_t len)
+static void flood_refuse(struct session *s, const char *text, size_t len)
 {
-    struct loop *l = client_loop(c);
-    if (l->flood_refused++ > 0) {
+    if (state(s)->flood_refused++ > 0) {
         return;
     }
     int n = quoted_length(text, len);
-    session_reply(c, '!',
+    session_reply(s, PROTO_ERROR,
                   "Trop de messages (%u d'affilée, puis %u par seconde au plus) : « %.*s%s » a "
                   "été refusé, renvoyez-le plus tard.",
-                  l->opts->flood_burst, l->opts->flood_rate, n, text, (size_t)n < len ? "…" : "");
+                  opts->flood_burst, opts->flood_rate, n, text, (size_t)n < len ? "…" : "");
 }
 
-void session_on_read_done(struct client *c)
+static void on_read_done(struct client *c)
 {
-    struct loop *l = client_loop(c);
+    struct session *s = session_of(c);
+    struct session_loop *l = state(s);
     if (l->flood_refused == 0) {
         return;
     }
-    if (!c->closing) {
+    if (client_is_open(c)) {
         if (l->flood_refused > 1) {
-            session_reply(c, '!', "Et %zu autres messages refusés : trop de messages.",
+            session_reply(s, PROTO_ERROR, "Et %zu autres messages refusés : trop de messages.",
                           l->flood_refused - 1);
         }
-        if (c->state == SESSION_HANDSHAKE) {
-            client_send(c, pseudo_prompt);
+        if (!joined(s)) {
+            ask_pseudo(s);
         }
     }
     size_t skipped;
-    if (log_limit_allow(&l->flood_log, uv_now(&l->uv), &skipped)) {
-        char peer[80];
-        peer_name(c, peer, sizeof(peer));
+    if (log_limit_allow(&l->flood_log, loop_now(client_loop(c)), &skipped)) {
+        char peer[ADDR_NAME_MAX];
+        peer_name(s, peer, sizeof(peer));
         log_warn("%s (%s) : %zu messages refusés, trop de messages%s",
-                 c->person ? person_pseudo(c->person) : "?", peer, l->flood_refused,
+                 joined(s) ? person_pseudo(s->person) : "?", peer, l->flood_refused,
                  skipped ? " (et d'autres refus non journalisés)" : "");
     }
     l->flood_refused = 0;
 }
 
+/* ---------------------------------------------------------------- leaving */
+
+/* s leaves the chat, if it joined: logged with log_reason and told to its room as kind
+ * with reason; unless log_reason is NULL (the server stops): nobody is told. */
+static void leave(struct session *s, const char *log_reason, enum event_kind kind,
+                  const char *reason, size_t len)
+{
+    if (!joined(s)) {
+        return; /* never joined: nobody knew of it, it leaves silently */
+    }
+    struct person *p = s->person;
+    if (log_reason) {
+        log_info("%s est déconnecté (%s)", person_pseudo(p), log_reason);
+    }
+    room_depart(p, kind, reason, len, log_reason != NULL);
+    /* Released only now, after the leave has its place in the order: a client on another
+     * loop that claims the pseudo next must be announced after this leave, not before. */
+    registry_release(p);
+    s->person = NULL;
+}
+
+void session_quit(struct session *s, const char *reason, size_t len)
+{
+    if (len == 0) {
+        leave(s, "/quit", EVENT_QUIT, "", 0);
+    } else {
+        char log_reason[96];
+        int q = quoted_length(reason, len);
+        snprintf(log_reason, sizeof(log_reason), "/quit : %.*s%s", q, reason,
+                 (size_t)q < len ? "…" : "");
+        leave(s, log_reason, EVENT_QUIT, reason, len);
+    }
+    client_finish(session_client(s), SESSION_LINGER_MS);
+}
+
+static void on_close(struct client *c, const char *reason)
+{
+    leave(session_of(c), reason, EVENT_QUIT, "", 0);
+}
+
 /* ---------------------------------------------------------------- deadlines */
 
-void session_on_deadline(struct client *c)
+static void on_deadline(struct client *c)
 {
-    const struct server_options *o = client_loop(c)->opts;
-    char reason[64];
-    if (c->state == SESSION_HANDSHAKE) {
-        session_reply(c, '!', "Délai dépassé : aucun pseudo valide reçu en %u s.",
-                      o->handshake_timeout);
-        char peer[80];
-        peer_name(c, peer, sizeof(peer));
+    struct session *s = session_of(c);
+    if (!joined(s)) {
+        session_reply(s, PROTO_ERROR, "Délai dépassé : aucun pseudo valide reçu en %u s.",
+                      opts->handshake_timeout);
+        char peer[ADDR_NAME_MAX];
+        peer_name(s, peer, sizeof(peer));
         log_info("connexion fermée (%s) : pas de pseudo valide en %u s", peer,
-                 o->handshake_timeout);
-        client_close_after_flush(c, NULL);
+                 opts->handshake_timeout);
+        client_finish(c, SESSION_LINGER_MS);
         return;
     }
-    session_reply(c, '!', "Aucun message depuis %u s : déconnexion.", o->idle_timeout);
-    snprintf(reason, sizeof(reason), "inactif depuis %u s", o->idle_timeout);
-    client_close_after_flush(c, reason);
+    char reason[64];
+    session_reply(s, PROTO_ERROR, "Aucun message depuis %u s : déconnexion.", opts->idle_timeout);
+    snprintf(reason, sizeof(reason), "inactif depuis %u s", opts->idle_timeout);
+    leave(s, reason, EVENT_QUIT, "", 0);
+    client_finish(c, SESSION_LINGER_MS);
 }
 
-/* "127.0.0.1:53422" or "[::1]:53422", for the operator's log. */
-static void peer_name(struct client *c, char *out, size_t size)
+static void push_idle_deadline(struct session *s)
 {
-    struct sockaddr_storage ss = {.ss_family = AF_UNSPEC};
-    int len = sizeof(ss);
-    uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len); /* fails once reset: "?:0" */
-    addr_format((const struct sockaddr *)&ss, out, size);
-}
-
-static void welcome(struct client *c, size_t count)
-{
-    const char *pseudo = person_pseudo(c->person);
-    if (count <= 1) {
-        session_reply(c, '+', "Bienvenue, %s ! Personne d'autre n'est connecté pour l'instant.",
-                      pseudo);
-    } else {
-        session_reply(c, '+', "Bienvenue, %s ! %zu personnes connectées.", pseudo, count);
+    if (opts->idle_timeout > 0) {
+        client_set_deadline(session_client(s), (uint64_t)opts->idle_timeout * 1000);
     }
 }
 
-/* A proposed pseudo: refused with the reason and asked again, or claimed and announced. */
-static void handshake(struct client *c, const char *line, size_t len)
+/* ---------------------------------------------------------------- the handshake */
+
+static void welcome(struct session *s, size_t count)
+{
+    const char *pseudo = person_pseudo(s->person);
+    if (count <= 1) {
+        session_reply(s, PROTO_OK,
+                      "Bienvenue, %s ! Personne d'autre n'est connecté pour l'instant.", pseudo);
+    } else {
+        session_reply(s, PROTO_OK, "Bienvenue, %s ! %zu personnes connectées.", pseudo, count);
+    }
+}
+
+/* "/cap NAME...", before the pseudo: every name must be one this server knows. */
+static void capabilities(struct session *s, const char *args, size_t len)
+{
+    const char *w;
+    size_t wlen;
+    bool events = false, any = false;
+    while (command_next_word(&args, &len, &w, &wlen)) {
+        any = true;
+        if (wlen == strlen(PROTO_CAP_EVENTS) && memcmp(w, PROTO_CAP_EVENTS, wlen) == 0) {
+            events = true;
+        } else {
+            session_reply(s, PROTO_ERROR, "Capacité inconnue : %.*s.", (int)wlen, w);
+            return;
+        }
+    }
+    if (!any) {
+        session_reply(s, PROTO_ERROR, "Usage : /cap %s", PROTO_CAP_EVENTS);
+        return;
+    }
+    if (events) {
+        s->member.rendering = RENDER_EVENTS;
+    }
+    session_reply(s, PROTO_OK, "Capacité activée : %s.", PROTO_CAP_EVENTS);
+}
+
+/* Claims the pseudo (len bytes, checked) for s; false if someone has it. */
+static bool claim(struct session *s, const char *pseudo, size_t len)
+{
+    struct buf key = BUF_INIT;
+    pseudo_fold(pseudo, len, &key);
+    size_t count;
+    unsigned loop = client_loop(session_client(s))->index;
+    s->person = registry_claim(key.data, pseudo, len, loop, &s->member, &count);
+    buf_release(&key);
+    if (!s->person) {
+        return false;
+    }
+    s->flood_tat = 0; /* the chat starts with a whole allowance, whatever the handshake took */
+    if (opts->idle_timeout > 0) {
+        push_idle_deadline(s);
+    } else {
+        client_clear_deadline(session_client(s)); /* the handshake's */
+    }
+    welcome(s, count);
+    return true;
+}
+
+/* A line before the pseudo: /quit, /cap, or a proposed pseudo, refused with the reason and
+ * asked again, or claimed and announced. */
+static void handshake(struct session *s, const char *line, size_t len)
 {
     if (len == 5 && memcmp(line, "/quit", 5) == 0) {
-        client_close_after_flush(c, "/quit");
+        client_finish(session_client(s), SESSION_LINGER_MS);
         return;
     }
-    if (!flood_allows(c)) {
-        struct buf *text = &client_loop(c)->scratch;
-        buf_reset(text);
-        sanitize_append(text, line, len);
-        flood_refuse(c, text->data, text->len);
+    struct buf *text = &state(s)->scratch;
+    buf_reset(text);
+    sanitize_append(text, line, len);
+    if (!flood_allows(s)) {
+        flood_refuse(s, text->data, text->len);
+        return;
+    }
+    struct command_line cmd;
+    if (command_split(text->data, text->len, &cmd) && cmd.name_len == 3 &&
+        memcmp(cmd.name, "cap", 3) == 0) {
+        capabilities(s, cmd.args, cmd.args_len);
         return;
     }
     enum pseudo_verdict v = pseudo_check(line, len);
     if (v != PSEUDO_OK) {
-        session_reply(c, '!', "%s", pseudo_verdict_text(v));
-        client_send(c, pseudo_prompt);
+        session_reply(s, PROTO_ERROR, "%s", pseudo_verdict_text(v));
+        ask_pseudo(s);
         return;
     }
-    struct buf key = BUF_INIT;
-    pseudo_fold(line, len, &key);
-    size_t count;
-    struct person *p = registry_claim(key.data, line, len, client_loop(c)->index, c, &count);
-    buf_release(&key);
-    if (!p) {
-        session_reply(c, '!', "Le pseudo « %.*s » est déjà pris.", (int)len, line);
-        client_send(c, pseudo_prompt);
+    if (!claim(s, line, len)) {
+        session_reply(s, PROTO_ERROR, "Le pseudo « %.*s » est déjà pris.", (int)len, line);
+        ask_pseudo(s);
         return;
     }
+    char peer[ADDR_NAME_MAX];
+    peer_name(s, peer, sizeof(peer));
+    log_info("%s a rejoint la discussion (%s)", person_pseudo(s->person), peer);
+    room_arrive(s->person, session_events(s)); /* the others are told; history follows */
+}
 
-    c->person = p;
-    c->state = SESSION_JOINED;
-    c->flood_tat = 0; /* the chat starts with a whole allowance, whatever the handshake took */
-    unsigned idle = client_loop(c)->opts->idle_timeout;
-    if (idle > 0) {
-        loop_set_deadline(client_loop(c), c, (uint64_t)idle * 1000);
-    } else {
-        loop_clear_deadline(client_loop(c), c); /* the handshake's */
-    }
-    welcome(c, count);
-    char peer[80];
-    peer_name(c, peer, sizeof(peer));
-    log_info("%s a rejoint la discussion (%s)", person_pseudo(p), peer);
-    room_arrive(c); /* the others are told; its history follows the welcome */
+/* ---------------------------------------------------------------- chat */
+
+void session_publish(struct session *s, int kind, const char *text, size_t len)
+{
+    const struct person *p = s->person;
+    const char *who = person_pseudo(p);
+    const char *where = room_name(p->room); /* ours: its name cannot change under us */
+    struct event_fields f = {.kind = (enum event_kind)kind,
+                             .room = room_slot(p->room),
+                             .origin = session_client(s)->id,
+                             .who = who,
+                             .who_len = strlen(who),
+                             .where = where,
+                             .where_len = strlen(where),
+                             .text = text,
+                             .text_len = len};
+    broadcast_publish(event_new(&f));
 }
 
 /* A joined client's line: a command, or a message for everyone else in its room. */
-static void chat_line(struct client *c, const char *line, size_t len)
+static void chat_line(struct session *s, const char *line, size_t len)
 {
-    struct buf *text = &client_loop(c)->scratch;
+    struct buf *text = &state(s)->scratch;
     buf_reset(text);
     sanitize_append(text, line, len);
     if (text->len == 0) {
@@ -242,127 +366,134 @@ static void chat_line(struct client *c, const char *line, size_t len)
     bool is_command = command_split(t, n, &cmd);
     /* Leaving is never refused: a flooder that wants to stop must be able to. */
     bool quits = is_command && cmd.name_len == 4 && memcmp(cmd.name, "quit", 4) == 0;
-    if (!quits && !flood_allows(c)) {
-        flood_refuse(c, t, n);
+    if (!quits && !flood_allows(s)) {
+        flood_refuse(s, t, n);
         return;
     }
     if (is_command) {
-        commands_run(c, &cmd);
+        commands_run(s, &cmd);
         return;
     }
     command_unescape(&t, &n); /* "//texte" sends "/texte": a message starting with a slash */
-    broadcast_publish(msg_new_chat(c->id, person_pseudo(c->person), t, n), c->person->room);
+    session_publish(s, EVENT_CHAT, t, n);
 }
 
-void session_on_line(struct client *c, const char *line, size_t len)
+static void on_line(struct client *c, const char *line, size_t len)
 {
-    if (c->state == SESSION_HANDSHAKE) {
-        handshake(c, line, len);
+    struct session *s = session_of(c);
+    if (!joined(s)) {
+        handshake(s, line, len);
         return;
     }
-    unsigned idle = client_loop(c)->opts->idle_timeout;
-    if (idle > 0) {
-        loop_set_deadline(client_loop(c), c,
-                          (uint64_t)idle * 1000); /* any line is a sign of life */
-    }
-    chat_line(c, line, len);
+    push_idle_deadline(s); /* any line is a sign of life */
+    chat_line(s, line, len);
 }
 
-void session_on_overlong(struct client *c)
+static void on_overlong(struct client *c)
 {
-    session_reply(c, '!', "Ligne trop longue (%zu octets au maximum) : elle a été ignorée.",
-                  client_loop(c)->opts->max_line);
-    if (c->state == SESSION_HANDSHAKE) {
-        client_send(c, pseudo_prompt);
+    struct session *s = session_of(c);
+    session_reply(s, PROTO_ERROR, "Ligne trop longue (%zu octets au maximum) : elle a été ignorée.",
+                  opts->max_line);
+    if (!joined(s)) {
+        ask_pseudo(s);
     }
 }
 
-/* c leaves the chat: logged with log_reason (unless NULL: the server stops, nobody is
- * told), and its room receives notice (or the usual "est déconnecté" if NULL). */
-static void leave(struct client *c, const char *log_reason, struct msg *notice)
+/* ---------------------------------------------------------------- moves */
+
+/* A move ran: what the client needs of its new room, in one message: its name and who is
+ * in it (the view, when one was asked for), then as much of its history as half the
+ * backlog allows, so that the history alone never gets a newcomer dropped as slow. */
+static void on_moved(struct member *m, void *note, struct event *const *history, size_t n)
 {
-    if (c->state != SESSION_JOINED) {
-        if (notice) {
-            msg_unref(notice);
-        }
-        return; /* never joined: nobody knew of it, it leaves silently */
+    struct session *s = (struct session *)m; /* the member is the session's first member */
+    struct buf block = BUF_INIT;
+    if (note) {
+        render_moved((enum render_form)m->rendering, note, &block);
     }
-    c->state = SESSION_HANDSHAKE;
-    struct person *p = c->person;
-    if (log_reason) {
-        log_info("%s est déconnecté (%s)", person_pseudo(p), log_reason);
-        if (!notice) {
-            notice = msg_newf(c->id, '*', "%s est déconnecté", person_pseudo(p));
-        }
+    render_history(history, n, opts->max_backlog / 2, &block);
+    if (block.len > 0) {
+        session_send_lines(s, block.data, block.len);
     }
-    room_depart(c, notice); /* NULL at shutdown: nobody is left to tell */
-    /* Released only now, after the leave has its place in the order: a client on another
-     * loop that claims the pseudo next must be announced after this leave, not before. */
-    registry_release(p);
-    c->person = NULL;
+    buf_release(&block);
 }
 
-void session_leave(struct client *c, const char *reason)
+/* ---------------------------------------------------------------- one person */
+
+/* A private message or a kick on its way to a person's loop. */
+struct to_person {
+    struct person *p; /* ref held */
+    struct event *e;  /* ref held: the private message; NULL for a kick */
+    char reason[];    /* a kick's, sanitised, "" for none */
+};
+
+static void drop_to_person(void *arg)
 {
-    leave(c, reason, NULL);
+    struct to_person *t = arg;
+    person_unref(t->p);
+    if (t->e) {
+        event_unref(t->e);
+    }
+    free(t);
 }
 
-void session_quit(struct client *c, const char *reason, size_t len)
+/* The operator's /kick reached s's loop: s is told why, its room too, and it goes. */
+static void kicked(struct session *s, const char *why)
 {
-    if (len == 0) {
-        client_close_after_flush(c, "/quit");
-        return;
-    }
-    char log_reason[96];
-    int q = quoted_length(reason, len);
-    snprintf(log_reason, sizeof(log_reason), "/quit : %.*s%s", q, reason,
-             (size_t)q < len ? "…" : "");
-    leave(c, log_reason,
-          msg_newf(c->id, '*', "%s est déconnecté (%.*s)", person_pseudo(c->person), (int)len,
-                   reason));
-    client_close_after_flush(c, NULL); /* it has left already: nothing more to tell */
-}
-
-/* The operator's /kick reached c's loop: c is told why, its room too, and it goes. */
-static void kicked(struct client *c, const struct msg *reason)
-{
-    struct buf why = BUF_INIT;
-    if (reason) {
-        buf_append(&why, reason->data, reason->len - 1);
-    }
-    if (why.len > 0) {
-        session_reply(c, '!', "Vous avez été expulsé par l'opérateur (%s).", why.data);
+    size_t len = strlen(why);
+    if (len > 0) {
+        session_reply(s, PROTO_ERROR, "Vous avez été expulsé par l'opérateur (%s).", why);
     } else {
-        session_reply(c, '!', "Vous avez été expulsé par l'opérateur.");
+        session_reply(s, PROTO_ERROR, "Vous avez été expulsé par l'opérateur.");
     }
     char log_reason[96];
-    int q = quoted_length(why.data, why.len);
-    snprintf(log_reason, sizeof(log_reason), "expulsé par l'opérateur%s%.*s%s",
-             why.len ? " : " : "", q, why.data, (size_t)q < why.len ? "…" : "");
-    struct msg *notice =
-        why.len > 0
-            ? msg_newf(c->id, '*', "%s a été expulsé (%s)", person_pseudo(c->person), why.data)
-            : msg_newf(c->id, '*', "%s a été expulsé", person_pseudo(c->person));
-    leave(c, log_reason, notice);
-    client_close_after_flush(c, NULL);
-    buf_release(&why);
+    int q = quoted_length(why, len);
+    snprintf(log_reason, sizeof(log_reason), "expulsé par l'opérateur%s%.*s%s", len ? " : " : "", q,
+             why, (size_t)q < len ? "…" : "");
+    leave(s, log_reason, EVENT_KICK, why, len);
+    client_finish(session_client(s), SESSION_LINGER_MS);
 }
 
-void session_on_person_item(struct person *p, struct msg *m, bool kick)
+static void run_to_person(struct loop *l, void *arg)
 {
+    (void)l;
+    struct to_person *t = arg;
     /* This loop's own: through a change of pseudo to whoever p is now; NULL if p left. */
-    struct client *c = person_current(p)->client;
-    if (c && client_in_chat(c)) {
-        if (kick) {
-            kicked(c, m);
+    struct member *m = person_current(t->p)->member;
+    struct session *s = (struct session *)m;
+    if (s && joined(s) && client_is_open(session_client(s))) {
+        if (t->e) {
+            client_send(session_client(s), event_rendering(t->e, m->rendering));
         } else {
-            client_send(c, m);
+            kicked(s, t->reason);
         }
     }
-    person_unref(p);
-    if (m) {
-        msg_unref(m);
-    }
+    drop_to_person(t);
+}
+
+static const struct loop_task to_person_task = {run_to_person, drop_to_person};
+
+static void post_to_person(struct person *p, struct event *e, const char *reason)
+{
+    size_t len = reason ? strlen(reason) : 0;
+    struct to_person *t = xmalloc(sizeof(*t) + len + 1);
+    t->p = p;
+    t->e = e;
+    memcpy(t->reason, reason ? reason : "", len + 1);
+    loop_send(&event_loops[p->loop], &to_person_task, t);
+}
+
+void session_send_private(struct session *s, struct person *p, const char *text, size_t len)
+{
+    const char *who = person_pseudo(s->person);
+    struct event_fields f = {.kind = EVENT_PRIVATE,
+                             .room = EVENT_NO_ROOM,
+                             .origin = session_client(s)->id,
+                             .who = who,
+                             .who_len = strlen(who),
+                             .text = text,
+                             .text_len = len};
+    post_to_person(p, event_new(&f), NULL);
 }
 
 int session_kick(const char *pseudo, size_t len, const char *reason)
@@ -377,12 +508,111 @@ int session_kick(const char *pseudo, size_t len, const char *reason)
     if (!p) {
         return -ENOENT;
     }
-    struct msg *why = reason && *reason ? msg_new_line(reason, strlen(reason)) : NULL;
-    broadcast_to_person(p, why, true); /* p's loop checks it is still there */
+    post_to_person(p, NULL, reason); /* p's loop checks it is still there */
     return 0;
 }
 
 void session_say(const char *text, size_t len)
 {
-    broadcast_publish(msg_newf(0, '*', "serveur : %.*s", (int)len, text), NULL);
+    struct event_fields f = {
+        .kind = EVENT_NOTICE, .room = EVENT_ALL_ROOMS, .text = text, .text_len = len};
+    broadcast_publish(event_new(&f));
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+static void on_open(struct client *c)
+{
+    struct session *s = session_of(c);
+    ask_pseudo(s);
+    if (opts->handshake_timeout > 0) {
+        client_set_deadline(c, (uint64_t)opts->handshake_timeout * 1000);
+    }
+}
+
+static void on_free(struct client *c)
+{
+    struct session *s = session_of(c);
+    assert(!s->person); /* leave() released it */
+    admission_release(s->admission);
+    free(s);
+}
+
+void session_open(struct loop *l, int fd, uint32_t ticket)
+{
+    struct session *s = xmalloc(sizeof(*s));
+    s->person = NULL;
+    s->flood_tat = 0;
+    s->admission = ticket;
+    member_init(&s->member);
+    client_open(session_client(s), l, fd); /* on_open() or, on failure, on_free() */
+}
+
+struct stop_walk {
+    struct event *notice; /* borrowed */
+    size_t told;
+};
+
+static void stop_one(struct client *c, void *arg)
+{
+    struct stop_walk *w = arg;
+    struct session *s = session_of(c);
+    if (!client_is_open(c)) {
+        return; /* leaving already: it closes within SESSION_LINGER_MS */
+    }
+    leave(s, NULL, EVENT_QUIT, "", 0); /* nobody is left to tell */
+    if (client_send(c, event_rendering(w->notice, s->member.rendering))) {
+        w->told++;
+    }
+    client_finish(c, SESSION_STOP_FLUSH_MS);
+}
+
+void session_stop_loop(struct loop *l, struct event *notice)
+{
+    struct stop_walk w = {notice, 0};
+    client_each(l, stop_one, &w);
+    loops[l->index].told += w.told;
+}
+
+size_t session_told_at_stop(const struct loop *l)
+{
+    return loops[l->index].told;
+}
+
+const struct client_handlers session_client_handlers = {
+    .on_open = on_open,
+    .on_line = on_line,
+    .on_overlong = on_overlong,
+    .on_read_done = on_read_done,
+    .on_deadline = on_deadline,
+    .on_close = on_close,
+    .on_free = on_free,
+};
+
+const struct broadcast_handlers session_broadcast_handlers = {
+    .moved = on_moved,
+};
+
+void session_init(const struct server_options *o, struct loop *l, unsigned loops_count)
+{
+    opts = o;
+    event_loops = l;
+    n_loops = loops_count;
+    loops = xaligned_calloc(n_loops, sizeof(*loops), 64);
+    for (unsigned i = 0; i < n_loops; i++) {
+        buf_init(&loops[i].scratch);
+    }
+    static const char text[] = "Entrez votre pseudo :";
+    pseudo_prompt = msg_new(PROTO_PROMPT, text, sizeof(text) - 1);
+}
+
+void session_shutdown(void)
+{
+    for (unsigned i = 0; i < n_loops; i++) {
+        buf_release(&loops[i].scratch);
+    }
+    free(loops);
+    loops = NULL;
+    msg_unref(pseudo_prompt);
+    pseudo_prompt = NULL;
 }

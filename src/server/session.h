@@ -1,56 +1,102 @@
-/* session.h - what a connection says: the handshake, then chat lines and commands.
+/* session.h - what a connection says in the line protocol: the pseudo, then chat lines
+ * and commands.
  *
- * Loop thread only, called by client.c with each framed line. Protocol logic never touches
- * a socket: replies go through client_send(), broadcasts through broadcast_publish().
- * The texts users read are here, in French, each sentence whole.
+ * The protocol layer, with commands.c (the sanctioned pair: the command table calls back
+ * into the session it runs for, as Redis's server.c and its command files) and render.c.
+ * A session is a connection (client.h) as the order knows it (a member, broadcast.h) with
+ * what the line protocol adds: its person once the pseudo is accepted, its flood
+ * allowance, its admission ticket. It is one allocation, made when a connection is adopted
+ * and freed when the connection layer says so. Sessions act only through the layers below
+ * (replies queued with client_send(), events published with broadcast_publish(), rooms and
+ * people through room.h and registry.h) and never touch a socket.
+ *
+ * Loop thread of the session's connection, but for session_kick() and session_say(),
+ * which the operator's console calls on the main thread and which only look up and post.
  */
 #ifndef CAUSERIE_SESSION_H
 #define CAUSERIE_SESSION_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-struct client;
-struct msg;
+#include "broadcast.h"
+#include "client.h"
+
+struct event;
+struct loop;
 struct person;
+struct server_options;
 
-/* Process-wide set-up of the shared lines (the pseudo prompt); main thread. */
-void session_init(void);
+struct session {
+    struct member member;  /* first: the connection, as the order knows it */
+    struct person *person; /* NULL until the pseudo is accepted; then who it is (registry.h),
+                            * until it leaves */
+    uint64_t flood_tat;    /* flood control: when, in µs of loop time, its allowance is whole
+                            * again */
+    uint32_t admission;    /* its place in admission.c's count, released when it is freed */
+};
+
+/* How long a client that leaves may take to read what was queued for it before. */
+#define SESSION_LINGER_MS 2000
+/* How long a stopping server lets its clients read what is queued for them, the notice
+ * that it stops included, before it closes them anyway: the same grace as /quit. A client
+ * that reads at all takes its whole --max-backlog (1 MiB) in that time over any link faster
+ * than 4 Mbit/s; one that does not read is not worth keeping a restart waiting for, and an
+ * init system's stop timeout (systemd's 90 s) stays far away. */
+#define SESSION_STOP_FLUSH_MS 2000
+
+/* The handlers the layers below call: main.c installs them at start. */
+extern const struct client_handlers session_client_handlers;
+extern const struct broadcast_handlers session_broadcast_handlers;
+
+/* Main thread, before the loops start: the options and the loops (borrowed for the
+ * process's life). */
+void session_init(const struct server_options *o, struct loop *loops, unsigned n_loops);
+/* Main thread, after the loops have been joined. */
 void session_shutdown(void);
 
-/* A connection was accepted: ask for the pseudo, and start its --handshake-timeout. */
-void session_start(struct client *c);
-/* One complete line from c, unsanitised, without its '\n'. May close c. */
-void session_on_line(struct client *c, const char *line, size_t len);
-/* c sent a line longer than --max-line; it was dropped. */
-void session_on_overlong(struct client *c);
-/* The lines of one read from c have all been handled (c may be closing). */
-void session_on_read_done(struct client *c);
-/* The deadline session.c set for c passed: its handshake took too long, or it was idle
- * past --idle-timeout. Closes c. */
-void session_on_deadline(struct client *c);
-/* c is closing (called once, by client_close()). A joined client's pseudo is released and,
- * unless reason is NULL (server shutdown), the leave is logged and told to the others. */
-void session_leave(struct client *c, const char *reason);
-
-/* /quit REASON (len bytes, sanitised; len 0 for none): c leaves, its room is told the
- * reason, and it is closed once what was queued for it is written. */
-void session_quit(struct client *c, const char *reason, size_t len);
-
-/* An INBOX_PRIVATE or INBOX_KICK entry reached p's loop: m goes to p's client, or with
- * kick, the client is disconnected with m (or NULL) as the reason; nothing happens if p's
- * client left or changed pseudo meanwhile. Drops the entry's references to p and m. */
-void session_on_person_item(struct person *p, struct msg *m, bool kick);
+/* Serves the accepted socket fd on loop l, counted under admission ticket ticket: asks
+ * for the pseudo. Takes both over; on failure they are released. Loop thread of l. */
+void session_open(struct loop *l, int fd, uint32_t ticket);
+/* The server stops: every session of l leaves without a word to the others, is sent
+ * notice's line, stops being read, and closes once everything queued for it is written, or
+ * after SESSION_STOP_FLUSH_MS. Loop thread of l. */
+void session_stop_loop(struct loop *l, struct event *notice);
+/* How many clients of l were sent the notice of the stop. Main thread, after the join. */
+size_t session_told_at_stop(const struct loop *l);
 
 /* The operator's commands (console.c), any thread. session_kick() disconnects the client
  * whose pseudo is pseudo (len bytes, compared as pseudos are, without case), telling it and
  * its room, with reason (NUL-terminated, sanitised, may be NULL). Returns 0, or -ENOENT if
- * nobody has that pseudo. session_say() sends "* serveur : text" to everyone. */
+ * nobody has that pseudo. session_say() tells everyone "serveur : text". */
 int session_kick(const char *pseudo, size_t len, const char *reason);
 void session_say(const char *text, size_t len);
 
-/* Sends a one-line reply of the given kind to c alone; text must be sanitised. */
-void session_reply(struct client *c, char kind, const char *fmt, ...)
+/* ---------------------------------------------------------------- for commands.c */
+
+/* The session a connection is. */
+static inline struct session *session_of(struct client *c)
+{
+    return (struct session *)c; /* the connection is its member's first member, in turn */
+}
+static inline struct client *session_client(struct session *s)
+{
+    return &s->member.conn;
+}
+/* Whether s speaks the events form of the line protocol (/cap events). */
+bool session_events(const struct session *s);
+/* Sends a one-line reply of the given kind to s alone; text must be sanitised. */
+void session_reply(struct session *s, char kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Sends lines (whole, '\n'-terminated) to s alone. */
+void session_send_lines(struct session *s, const char *data, size_t len);
+/* /quit REASON (len bytes, sanitised; len 0 for none): s leaves, its room is told the
+ * reason, and it is closed once what was queued for it is written. */
+void session_quit(struct session *s, const char *reason, size_t len);
+/* Publishes a chat line or an action (kind) of s in its room. */
+void session_publish(struct session *s, int kind, const char *text, size_t len);
+/* Sends a private message from s to person p (a reference the call takes over). */
+void session_send_private(struct session *s, struct person *p, const char *text, size_t len);
 
 #endif

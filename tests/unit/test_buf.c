@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
@@ -328,6 +329,28 @@ static void test_released_buffer_can_be_reused(void **state)
     buf_release(&b);
 }
 
+static void test_detach_hands_over_the_bytes(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    buf_append_str(&b, "salut");
+    char *s = buf_detach(&b);
+    assert_string_equal(s, "salut");
+    assert_invariants(&b);
+    assert_int_equal(b.alloc, 0); /* b owns nothing now */
+    free(s);
+}
+
+static void test_detach_of_empty_buffer_is_an_owned_empty_string(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    char *s = buf_detach(&b);
+    assert_ptr_not_equal(s, buf_empty_string);
+    assert_string_equal(s, "");
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +376,8 @@ int main(void)
         cmocka_unit_test(test_release_leaves_empty_buffer),
         cmocka_unit_test(test_release_twice_is_harmless),
         cmocka_unit_test(test_released_buffer_can_be_reused),
+        cmocka_unit_test(test_detach_hands_over_the_bytes),
+        cmocka_unit_test(test_detach_of_empty_buffer_is_an_owned_empty_string),
     };
     return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
 }

@@ -108,12 +108,12 @@ static void test_claim_keeps_pseudo_as_typed(void **state)
     size_t count = 0;
     const char *typed = "\xC3\x89lodie!"; /* "Élodie" and a byte past the length given */
     struct person *p = registry_claim("\xC3\xA9lodie", typed, strlen(typed) - 1, 1,
-                                      (struct client *)&count, &count);
+                                      (struct member *)&count, &count);
     assert_non_null(p);
     assert_string_equal(person_pseudo(p), "\xC3\x89lodie");
     assert_ptr_not_equal(person_pseudo(p), typed);
     assert_int_equal(p->loop, 1);
-    assert_ptr_equal(p->client, (struct client *)&count);
+    assert_ptr_equal(p->member, (struct member *)&count);
     assert_null(registry_claim("\xC3\xA9lodie", "\xC3\xA9LODIE", 8, 0, NULL, &count));
     /* a refused claim leaves the holder's copy */
     assert_string_equal(person_pseudo(p), "\xC3\x89lodie");
@@ -157,9 +157,9 @@ static void test_find_gives_a_reference_to_the_holder(void **state)
     assert_null(registry_find("bob"));
     registry_release(alice);
     assert_null(registry_find("alice"));
-    /* The reference keeps the released person readable, its client cleared. */
+    /* The reference keeps the released person readable, its member cleared. */
     assert_string_equal(person_pseudo(found), "alice");
-    assert_null(found->client);
+    assert_null(found->member);
     person_unref(found); /* the last reference: ASan reports a leak or a double free */
 }
 
@@ -167,12 +167,12 @@ static void test_rename_to_a_free_key_moves_the_person(void **state)
 {
     (void)state;
     size_t count = 0;
-    struct person *alice = registry_claim("alice", "alice", 5, 1, (struct client *)&count, &count);
+    struct person *alice = registry_claim("alice", "alice", 5, 1, (struct member *)&count, &count);
     alice->who_index = 7;
     struct person *bob = registry_rename(alice, "bob", "Bob", 3);
     assert_non_null(bob);
     assert_string_equal(person_pseudo(bob), "Bob");
-    assert_ptr_equal(bob->client, (struct client *)&count);
+    assert_ptr_equal(bob->member, (struct member *)&count);
     assert_int_equal(bob->loop, 1);
     assert_int_equal(bob->who_index, 7);
     assert_true(alice->renamed);

@@ -1,0 +1,18 @@
+/* transport.c - the connection layer's handlers, shared by every transport; see
+ * transport.h. Set once on the main thread before the loops start, then only read. */
+#include "transport.h"
+
+#include <assert.h>
+
+static const struct transport_handlers *handlers; /* borrowed; static */
+
+void transport_set_handlers(const struct transport_handlers *h)
+{
+    handlers = h;
+}
+
+const struct transport_handlers *transport_handlers(void)
+{
+    assert(handlers);
+    return handlers;
+}
