@@ -41,7 +41,7 @@ SERVER    := $(BUILD)/causerie-server
 CLIENT    := $(BUILD)/causerie
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all run test unit e2e fuzz fuzz-smoke soak soak-smoke bench bench-smoke bench-peers deps deps-test install uninstall format format-check clean
+.PHONY: all run test layers unit e2e fuzz fuzz-smoke soak soak-smoke bench bench-smoke bench-peers deps deps-test install uninstall format format-check clean
 .DEFAULT_GOAL := all
 
 all: deps $(SERVER) $(CLIENT)
@@ -91,15 +91,19 @@ unit: deps-test $(UNIT_BINS)
 e2e: deps-test $(SERVER) $(CLIENT)
 	CAUSERIE_BUILD=$(BUILD) $(PYTEST) tests/e2e $(PYTEST_ARGS)
 
-# Every suite, three times over: plain, under ASan+UBSan, and the end-to-end suite under
-# TSan; plus the bench smoke run, a short chaos soak and a short fuzz of each parser, after
-# a check that the sources are formatted (clang-format, .clang-format). The last line
-# printed is pytest's summary of the TSan run.
+# Every suite, three times over: plain, under ASan+UBSan, and under TSan; plus the bench
+# smoke run, a short chaos soak and a short fuzz of each parser, after a check that the
+# layers call only downward (docs/ARCHITECTURE.md) and that the sources are formatted
+# (clang-format, .clang-format). The last line printed is pytest's summary of the TSan run.
 test: deps-test
-	$(MAKE) --no-print-directory format-check
+	$(MAKE) --no-print-directory layers format-check
 	$(MAKE) --no-print-directory BUILD=build unit e2e bench-smoke soak-smoke fuzz-smoke
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=asan unit e2e
-	$(MAKE) --no-print-directory BUILD=build-tsan SAN=tsan e2e
+	$(MAKE) --no-print-directory BUILD=build-tsan SAN=tsan unit e2e
+
+# Who may call whom: the tables of docs/ARCHITECTURE.md, checked against every #include.
+layers:
+	@$(PYTHON) scripts/check-layers.py
 
 BENCH := $(BUILD)/causerie-bench
 $(BENCH): $(call obj,bench/bench.c) $(LIBCOMMON)

@@ -165,14 +165,18 @@ int loop_init(struct loop *l, unsigned index, const struct loop_hooks *hooks)
     return 0;
 }
 
-static void *loop_main(void *arg)
+void loop_run(struct loop *l)
 {
-    struct loop *l = arg;
     uv_run(&l->uv, UV_RUN_DEFAULT); /* returns once stopped and every handle above closed */
     assert(l->stopping && l->deadlines.len == 0);
     uv_close((uv_handle_t *)&l->prepare, NULL);
     uv_close((uv_handle_t *)&l->sweep, NULL);
     uv_run(&l->uv, UV_RUN_NOWAIT); /* their close callbacks; wake outlives the thread */
+}
+
+static void *loop_main(void *arg)
+{
+    loop_run(arg);
     return NULL;
 }
 
@@ -186,7 +190,7 @@ void loop_join(struct loop *l)
     pthread_join(l->thread, NULL);
 }
 
-void loop_release(struct loop *l)
+int loop_release(struct loop *l)
 {
     /* Every loop thread has returned, so nobody can ring the wake handle any more. Entries
      * posted after this loop stopped were never run; release what they hold. */
@@ -204,4 +208,5 @@ void loop_release(struct loop *l)
     free(l->inbox);
     free(l->spare);
     set_release(&l->deadlines);
+    return r;
 }

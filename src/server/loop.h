@@ -79,15 +79,19 @@ struct loop {
 
 /* Sets l up on the calling thread; returns 0 or a negative libuv error. */
 int loop_init(struct loop *l, unsigned index, const struct loop_hooks *hooks);
-/* Starts the loop's thread. Returns 0 or a negative errno. */
+/* Starts the loop's thread, which runs loop_run(). Returns 0 or a negative errno. */
 int loop_start(struct loop *l);
+/* Runs the loop on the calling thread until loop_stop() has run and no handle of the
+ * layers above is left, then closes the loop's own handles but the wake handle. */
+void loop_run(struct loop *l);
 /* Waits for the thread to return: once loop_stop() has run and the loop has no other
  * handle left. */
 void loop_join(struct loop *l);
 /* Frees what is left: the wake handle, the entries never run (dropped). Main thread, and
- * only once every loop has been joined, since any loop may still wake any other. Reports
- * a handle left open on the loop (a leak) in the log. */
-void loop_release(struct loop *l);
+ * only once every loop has been joined, since any loop may still wake any other. Returns
+ * uv_loop_close()'s result: 0, or UV_EBUSY if a handle was left open (a leak, also
+ * reported in the log). */
+int loop_release(struct loop *l);
 
 /* Appends an entry to l's inbox; any thread. Returns true if the inbox was empty, in which
  * case the caller must call loop_wake(l), preferably after releasing its own locks. */
