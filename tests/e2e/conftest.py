@@ -22,6 +22,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -586,6 +587,29 @@ def chat(connect):
         return joined
 
     return join_all
+
+
+class Pair(NamedTuple):
+    """A server and two raw clients joined to it, alice first, then bob."""
+
+    srv: Server
+    alice: LineClient
+    bob: LineClient
+
+
+@pytest.fixture
+def alice_bob(server, chat):
+    """Factory: alice_bob(*args, **options) starts a server as server() does (same
+    arguments, same defaults) and joins alice then bob to it as chat() does; returns
+    Pair(srv, alice, bob), neither client with anything left to read. The two people most
+    tests start from: `srv, alice, bob = alice_bob()`."""
+
+    def start(*args, **options):
+        srv = server(*args, **options)
+        alice, bob = chat(srv, "alice", "bob")
+        return Pair(srv, alice, bob)
+
+    return start
 
 
 # ---------------------------------------------------------------------------- the client
