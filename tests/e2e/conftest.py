@@ -59,6 +59,12 @@ LISTENING = re.compile(
     r"\((?P<threads>\d+) fils? d'exécution\)"
 )
 PSEUDO_PROMPT = "? Entrez votre pseudo :"
+# What the terminal client shows when it asks for the address, then for the pseudo.
+ASK_PSEUDO = "Entrez votre pseudo : "
+
+
+def address_prompt(port=1234):
+    return f"Adresse du serveur [127.0.0.1:{port}] : "
 
 
 def sanitizer_env(extra=None):
@@ -700,6 +706,42 @@ def spawn_client():
         pytest.fail("\n\n".join(errors))
 
 
+@pytest.fixture
+def joined_client(spawn_client):
+    """Factory: joined_client(srv, pseudo="alice", args=(), prompts=True, others=(),
+    term=, env=, rows=, cols=) runs the terminal client (spawn_client(), which takes the
+    last four) and joins srv as pseudo: by answering the address prompt (with nothing: the
+    default host, srv's port from --port) and the pseudo prompt, or with prompts=False
+    through --host and --nick, which leave no prompt on the screen. args go on the command
+    line after those. Returns the child once the welcome is shown, the server has logged
+    the arrival, the status prompt is on the screen (readline has the terminal) and the raw
+    clients in others have read the join notice. Whatever came after the welcome is still
+    there for child.expect()."""
+
+    def join(srv, pseudo="alice", args=(), prompts=True, others=(), **spawn_options):
+        mark = srv.log_mark()
+        if prompts:
+            child = spawn_client("--port", srv.port, *args, **spawn_options)
+            child.expect_exact(address_prompt(srv.port))
+            child.sendline("")
+            child.expect_exact(ASK_PSEUDO)
+            child.sendline(pseudo)
+        else:
+            child = spawn_client(
+                "--host", "127.0.0.1", "--port", srv.port, "--nick", pseudo, *args,
+                **spawn_options,
+            )
+        child.expect_exact(f"Bienvenue, {pseudo} !")
+        srv.wait_log(rf"{re.escape(pseudo)} a rejoint la discussion", after=mark)
+        status = f"[{pseudo}@127.0.0.1:{srv.port} #général"
+        child.term.wait(lambda t: status in t.input_row(), "the status prompt", keep=True)
+        for o in others:
+            o.expect_exact(f"* {pseudo} a rejoint la discussion")
+        return child
+
+    return join
+
+
 class Term:
     """The terminal client as the user sees it: a pexpect child whose output also feeds a
     VT100 emulator (pyte), so that tests assert on the screen (what each row shows, where
@@ -715,10 +757,16 @@ class Term:
     def feed(self, text):
         self.stream.feed(text)
 
-    def pump(self, quiet=0.05):
-        """Reads what the client printed until it stays quiet for `quiet` seconds."""
+    def pump(self, quiet=0.05, keep=False):
+        """Reads what the client printed until it stays quiet for `quiet` seconds. What is
+        read here is gone from what a later child.expect() searches, unless keep=True: then
+        it reads for `quiet` seconds through an expect() that can only time out, which
+        consumes nothing."""
         import pexpect
 
+        if keep:
+            self.child.expect([pexpect.TIMEOUT], timeout=quiet)  # logged into feed()
+            return
         while True:
             try:
                 self.child.read_nonblocking(1 << 16, timeout=quiet)  # logged into feed()
@@ -744,11 +792,12 @@ class Term:
         row = self.screen.buffer[self.screen.cursor.y]
         return "".join(row[x].data for x in range(self.screen.cursor.x))
 
-    def wait(self, condition, what, timeout=TIMEOUT):
-        """Pumps output until condition(self) is true; fails with the screen after timeout."""
+    def wait(self, condition, what, timeout=TIMEOUT, keep=False):
+        """Pumps output until condition(self) is true; fails with the screen after timeout.
+        keep=True leaves what it read for child.expect() too (see pump())."""
         deadline = time.monotonic() + timeout
         while True:
-            self.pump(0.02)
+            self.pump(0.02, keep=keep)
             if condition(self):
                 return
             if time.monotonic() > deadline:
