@@ -113,7 +113,8 @@ def test_address_bracketed_ipv6_with_port_is_accepted(server, spawn_client):
 
 
 def test_connection_refused_on_terminal_is_reported(spawn_client, closed_port):
-    child = spawn_client("--host", "127.0.0.1", "--port", closed_port)
+    # The address came from --host, not from the prompt: nothing to ask again, it exits 1.
+    child = spawn_client("--host", "127.0.0.1", "--port", closed_port, expect_status=1)
     child.expect_exact("Impossible de se connecter")
 
 
