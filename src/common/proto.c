@@ -192,7 +192,8 @@ bool proto_parse_action(const char *text, size_t len, struct proto_span *pseudo,
         return false;
     }
     *pseudo = (struct proto_span){text, plen};
-    *body = space ? (struct proto_span){space + 1, len - plen - 1} : (struct proto_span){text + len, 0};
+    *body =
+        space ? (struct proto_span){space + 1, len - plen - 1} : (struct proto_span){text + len, 0};
     return true;
 }
 

@@ -119,7 +119,7 @@ static void test_fields_refuse_other_shapes(void **state)
 {
     (void)state;
     struct proto_span f[2], sentence;
-    assert_false(proto_parse_fields(AT_END("bob : x"), 2, f, &sentence));        /* one field */
+    assert_false(proto_parse_fields(AT_END("bob : x"), 2, f, &sentence));         /* one field */
     assert_false(proto_parse_fields(AT_END("bob #jeux x : y"), 2, f, &sentence)); /* three */
     assert_false(proto_parse_fields(AT_END("bob  #jeux : y"), 2, f, &sentence));  /* empty */
     assert_false(proto_parse_fields(AT_END("bob #jeux :y"), 2, f, &sentence));
