@@ -658,17 +658,21 @@ def exit_status_complaint(what, status, expected, ended_by_fixture, output):
     """None if a client's exit status is the one due, else the message that fails its test.
     The status due is the test's own, when it gave one (expect_status=); otherwise 0 for a
     client that ended during the test, STATUS_ON_SIGTERM for one the fixture ended."""
-    if expected is None:
+    declared = expected is not None
+    if not declared:
         expected = STATUS_ON_SIGTERM if ended_by_fixture else 0
     if status == expected:
         return None
-    if ended_by_fixture:
+    if ended_by_fixture and declared:
+        how = f"did not exit by itself within {EXIT_TIMEOUT} s; after SIGTERM it"
+    elif ended_by_fixture:
         how = "was still running at teardown; after SIGTERM it"
     else:
-        how = "ended during the test; it"
+        how = "ended by itself; it"
+    hint = "" if declared else " (a test that expects another says so: expect_status=)"
     return (
-        f"{what} {how} exited with status {status}, not {expected} (a test that expects "
-        f"another status says so with expect_status=)\noutput:\n{output[-3000:]}"
+        f"{what} {how} exited with status {status}, not {expected}{hint}\n"
+        f"output:\n{output[-3000:]}"
     )
 
 
@@ -677,9 +681,10 @@ def spawn_client():
     """Factory: spawn_client(*args, term="dumb", env=None, rows=24, cols=100,
     expect_status=None) runs the causerie client under a real pseudo-terminal (pexpect).
     At teardown a client still running gets SIGTERM and must then exit with
-    STATUS_ON_SIGTERM; one that ended during the test must have exited with 0. A test that
-    expects another status gives it as expect_status= (or sets child.expect_status), and
-    whatever ends the client, its status must be that one. A status the test was handed by
+    STATUS_ON_SIGTERM; one that ended during the test must have exited with 0. A test whose
+    client ends by itself with another status says so with expect_status= (or sets
+    child.expect_status): the client is then given EXIT_TIMEOUT seconds to exit by itself
+    before SIGTERM, and must have exited with that status. A status the test was handed by
     wait_child_exit() is the test's to check, and is not checked again here. Whatever the
     client printed is checked for sanitizer reports (its stderr is the terminal too)."""
     import pexpect
@@ -722,15 +727,20 @@ def _stop_pty_client(child):
     args = " ".join(a.decode() if isinstance(a, bytes) else a for a in child.args[1:])
     what = f"client {child.pid} ({args})"
     errors = []
+
+    def wait_gone():
+        try:
+            child.expect(pexpect.EOF, timeout=EXIT_TIMEOUT)
+        except pexpect.TIMEOUT:
+            return
+        pid_exited(child.pid, EXIT_TIMEOUT)
+
+    if child.expect_status is not None:
+        wait_gone()  # it ends by itself, the test said; maybe only just now
     ended_by_fixture = child.isalive()
     if ended_by_fixture:
         os.kill(child.pid, signal.SIGTERM)
-        deadline = time.monotonic() + EXIT_TIMEOUT
-        while child.isalive() and time.monotonic() < deadline:
-            try:
-                child.expect(pexpect.EOF, timeout=0.5)
-            except pexpect.TIMEOUT:
-                pass
+        wait_gone()
         if child.isalive():
             child.kill(signal.SIGKILL)
             errors.append(f"{what} ignored SIGTERM for {EXIT_TIMEOUT} s")
@@ -880,23 +890,31 @@ class _Tee:
         pass
 
 
+def pid_exited(pid, timeout):
+    """Waits up to timeout seconds for our child process pid to exit; True once it has
+    (whether or not it has been reaped)."""
+    import select
+
+    try:
+        pidfd = os.pidfd_open(pid)  # readable once the process has exited
+    except ProcessLookupError:
+        return True  # exited, and reaped already
+    try:
+        ready, _, _ = select.select([pidfd], [], [], timeout)
+    finally:
+        os.close(pidfd)
+    return bool(ready)
+
+
 def wait_child_exit(child, timeout=TIMEOUT):
     """Waits for a pexpect child to close its terminal and exit; returns its exit status
     (or 128 + the signal number), which the test then checks: the fixture does not."""
     import pexpect
-    import select
 
     child.expect(pexpect.EOF, timeout=timeout)
-    try:
-        pidfd = os.pidfd_open(child.pid)  # readable once the process has exited
-    except ProcessLookupError:
-        pidfd = None  # exited, and reaped by pexpect already
-    if pidfd is not None:
-        try:
-            ready, _, _ = select.select([pidfd], [], [], timeout)
-        finally:
-            os.close(pidfd)
-        assert ready, f"client {child.pid} closed its terminal but did not exit in {timeout} s"
+    assert pid_exited(
+        child.pid, timeout
+    ), f"client {child.pid} closed its terminal but did not exit in {timeout} s"
     child.close()
     child.status_seen = True
     if child.signalstatus is not None:
@@ -909,8 +927,8 @@ def piped_client():
     """Factory: piped_client(*args, expect_status=None) runs the causerie client with stdin,
     stdout and stderr on pipes (its piped mode). Returns a Proc: write to .proc.stdin,
     wait_log() for what it prints. Its exit status is checked at teardown as spawn_client()
-    checks it (a status the test took with wait_exit() is the test's to check); its stderr
-    is checked for sanitizer reports either way."""
+    checks it, expect_status= included (a status the test took with wait_exit() is the
+    test's to check); its stderr is checked for sanitizer reports either way."""
     started = []
 
     def start(*args, expect_status=None):
@@ -925,6 +943,11 @@ def piped_client():
     for p in started:
         what = f"client {p.pid} ({' '.join(p.args[1:])})"
         status_seen = p.status_seen
+        if p.expect_status is not None:
+            try:
+                p.proc.wait(EXIT_TIMEOUT)  # it ends by itself, the test said
+            except subprocess.TimeoutExpired:
+                pass
         ended_by_fixture = p.proc.poll() is None
         if ended_by_fixture:
             os.kill(p.pid, signal.SIGTERM)
