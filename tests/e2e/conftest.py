@@ -768,8 +768,8 @@ def _stop_pty_client(child):
 @pytest.fixture
 def joined_client(spawn_client):
     """Factory: joined_client(srv, pseudo="alice", args=(), prompts=True, others=(),
-    term=, env=, rows=, cols=) runs the terminal client (spawn_client(), which takes the
-    last four) and joins srv as pseudo: by answering the address prompt (with nothing: the
+    **options) runs the terminal client (spawn_client(), which takes the options: term,
+    env, rows, cols, expect_status) and joins srv as pseudo: by answering the address prompt (with nothing: the
     default host, srv's port from --port) and the pseudo prompt, or with prompts=False
     through --host and --nick, which leave no prompt on the screen. args go on the command
     line after those. Returns the child once the welcome is shown, the server has logged
