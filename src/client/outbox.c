@@ -20,9 +20,14 @@ static void on_turn(uv_timer_t *t)
     flush(t->data);
 }
 
+static uint64_t hrtime_us(void)
+{
+    return uv_hrtime() / 1000;
+}
+
 void outbox_init(struct outbox *o, uv_loop_t *loop, unsigned burst, unsigned rate)
 {
-    *o = (struct outbox){0};
+    *o = (struct outbox){.now_us = hrtime_us};
     pace_init(&o->pace, burst, rate);
     uv_timer_init(loop, &o->timer);
     o->timer.data = o;
@@ -85,7 +90,7 @@ static void flush(struct outbox *o)
     o->sending = true;
     while (o->running && o->len > 0) {
         struct outbox_item *it = &o->items[o->head];
-        uint64_t now = uv_hrtime() / 1000;
+        uint64_t now = o->now_us();
         if (!it->free_ride && !pace_take(&o->pace, now)) {
             uint64_t wait_ms = (pace_wait_us(&o->pace, now) + 999) / 1000;
             uv_timer_start(&o->timer, on_turn, wait_ms, 0);

@@ -37,6 +37,10 @@ struct outbox {
     bool sending; /* inside the send callback: no re-entry */
     outbox_send_cb on_send;
     outbox_change_cb on_change; /* optional */
+    /* The clock pacing reads, in microseconds: uv_hrtime()'s, set by outbox_init(). A unit
+     * test sets its own after outbox_init(), to say when each line may go without waiting
+     * for the wall clock to say it. */
+    uint64_t (*now_us)(void);
 };
 
 /* burst and rate as pace_init() takes them (0: no pacing). The outbox starts stopped. */

@@ -4,12 +4,14 @@ Everything here runs real processes on real sockets, on 127.0.0.1 only. Every wa
 deadline (TIMEOUT seconds unless told otherwise) and nothing sleeps to synchronise: a test
 waits for the line that proves the event, a notice on a socket or an entry in the server's
 log. Each fixture stops what it started, by pid, with SIGTERM. A server must then exit
-with status 0 after logging its shutdown; a client's exit status is the business of the
-test that ends it (a client still running at teardown was left there by a failed test).
-Whatever a process wrote to stderr (or to its terminal) must hold no sanitizer report, so
-the same tests catch memory and thread bugs when CAUSERIE_BUILD points at build-asan/ or
-build-tsan/ (binaries at $CAUSERIE_BUILD/causerie-server and $CAUSERIE_BUILD/causerie,
-relative to the repository root; default build/).
+with status 0 after logging its shutdown, and a client with the status it gives on SIGTERM
+(128 + 15); a client that ended during the test must have exited with 0, unless the test
+said which status it expects (expect_status=) or took the status to check it itself
+(wait_child_exit(), Proc.wait_exit()). Whatever a process wrote to stderr (or to its
+terminal) must hold no sanitizer report, so the same tests catch memory and thread bugs when
+CAUSERIE_BUILD points at build-asan/ or build-tsan/ (binaries at
+$CAUSERIE_BUILD/causerie-server and $CAUSERIE_BUILD/causerie, relative to the repository
+root; default build/).
 """
 
 import io
@@ -22,6 +24,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -58,6 +61,12 @@ LISTENING = re.compile(
     r"\((?P<threads>\d+) fils? d'exécution\)"
 )
 PSEUDO_PROMPT = "? Entrez votre pseudo :"
+# What the terminal client shows when it asks for the address, then for the pseudo.
+ASK_PSEUDO = "Entrez votre pseudo : "
+
+
+def address_prompt(port=1234):
+    return f"Adresse du serveur [127.0.0.1:{port}] : "
 
 
 def sanitizer_env(extra=None):
@@ -111,6 +120,7 @@ class Proc:
         self._cond = threading.Condition()
         self._stdout_eof = False
         self._stopped = False
+        self.status_seen = False  # the test has been handed the exit status (wait_exit())
         self._readers = [
             threading.Thread(target=self._read_stdout, daemon=True),
             threading.Thread(target=self._read_stderr, daemon=True),
@@ -173,6 +183,7 @@ class Proc:
     def wait_exit(self, timeout=EXIT_TIMEOUT):
         """Waits for the process to exit on its own; returns its status. Checks stderr
         for sanitizer reports."""
+        self.status_seen = True
         try:
             status = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -199,12 +210,6 @@ class Proc:
             except BrokenPipeError:
                 pass
         assert_no_sanitizer_report(self.stderr, f"{self.args[0]} ({self.pid})")
-
-    def terminate(self):
-        """SIGTERM by pid if still running; returns the exit status."""
-        if self.proc.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
-        return self.wait_exit()
 
 
 class Server(Proc):
@@ -588,6 +593,29 @@ def chat(connect):
     return join_all
 
 
+class Pair(NamedTuple):
+    """A server and two raw clients joined to it, alice first, then bob."""
+
+    srv: Server
+    alice: LineClient
+    bob: LineClient
+
+
+@pytest.fixture
+def alice_bob(server, chat):
+    """Factory: alice_bob(*args, **options) starts a server as server() does (same
+    arguments, same defaults) and joins alice then bob to it as chat() does; returns
+    Pair(srv, alice, bob), neither client with anything left to read. The two people most
+    tests start from: `srv, alice, bob = alice_bob()`."""
+
+    def start(*args, **options):
+        srv = server(*args, **options)
+        alice, bob = chat(srv, "alice", "bob")
+        return Pair(srv, alice, bob)
+
+    return start
+
+
 # ---------------------------------------------------------------------------- the client
 
 
@@ -621,16 +649,49 @@ def _state_dir():
     return d
 
 
+# The status a client exits with when the fixture ends it (main.c: a stop signal ends the
+# client with 128 + its number, terminal restored).
+STATUS_ON_SIGTERM = 128 + signal.SIGTERM
+
+
+def exit_status_complaint(what, status, expected, ended_by_fixture, output):
+    """None if a client's exit status is the one due, else the message that fails its test.
+    The status due is the test's own, when it gave one (expect_status=); otherwise 0 for a
+    client that ended during the test, STATUS_ON_SIGTERM for one the fixture ended."""
+    declared = expected is not None
+    if not declared:
+        expected = STATUS_ON_SIGTERM if ended_by_fixture else 0
+    if status == expected:
+        return None
+    if ended_by_fixture and declared:
+        how = f"did not exit by itself within {EXIT_TIMEOUT} s; after SIGTERM it"
+    elif ended_by_fixture:
+        how = "was still running at teardown; after SIGTERM it"
+    else:
+        how = "ended by itself; it"
+    hint = "" if declared else " (a test that expects another says so: expect_status=)"
+    return (
+        f"{what} {how} exited with status {status}, not {expected}{hint}\n"
+        f"output:\n{output[-3000:]}"
+    )
+
+
 @pytest.fixture
 def spawn_client():
-    """Factory: spawn_client(*args, term="dumb") runs the causerie client under a real
-    pseudo-terminal (pexpect). At teardown a client still running gets SIGTERM; whatever
-    it printed is checked for sanitizer reports (its stderr is the terminal too)."""
+    """Factory: spawn_client(*args, term="dumb", env=None, rows=24, cols=100,
+    expect_status=None) runs the causerie client under a real pseudo-terminal (pexpect).
+    At teardown a client still running gets SIGTERM and must then exit with
+    STATUS_ON_SIGTERM; one that ended during the test must have exited with 0. A test whose
+    client ends by itself with another status says so with expect_status= (or sets
+    child.expect_status): the client is then given EXIT_TIMEOUT seconds to exit by itself
+    before SIGTERM, and must have exited with that status. A status the test was handed by
+    wait_child_exit() is the test's to check, and is not checked again here. Whatever the
+    client printed is checked for sanitizer reports (its stderr is the terminal too)."""
     import pexpect
 
     spawned = []
 
-    def spawn(*args, term="dumb", env=None, rows=24, cols=100):
+    def spawn(*args, term="dumb", env=None, rows=24, cols=100, expect_status=None):
         require_binary(CLIENT_BIN)
         child = pexpect.spawn(
             str(CLIENT_BIN),
@@ -645,35 +706,99 @@ def spawn_client():
         child.logfile_read = _Tee(child.transcript)
         child.term = Term(child, rows, cols)
         child.logfile_read.term = child.term
+        child.expect_status = expect_status
+        child.status_seen = False  # set by wait_child_exit()
         spawned.append(child)
         return child
 
     yield spawn
     errors = []
     for child in spawned:
-        if child.isalive():
-            os.kill(child.pid, signal.SIGTERM)
-            deadline = time.monotonic() + EXIT_TIMEOUT
-            while child.isalive() and time.monotonic() < deadline:
-                try:
-                    child.expect(pexpect.EOF, timeout=0.5)
-                except pexpect.TIMEOUT:
-                    pass
-            if child.isalive():
-                child.kill(signal.SIGKILL)
-                errors.append(f"client {child.pid} ignored SIGTERM for {EXIT_TIMEOUT} s")
-        else:
-            try:
-                child.read_nonblocking(1 << 20, timeout=0)
-            except Exception:
-                pass
-        child.close()
-        try:
-            assert_no_sanitizer_report(child.transcript.getvalue(), f"client {child.pid}")
-        except AssertionError as e:
-            errors.append(str(e))
+        errors += _stop_pty_client(child)
     if errors:
         pytest.fail("\n\n".join(errors))
+
+
+def _stop_pty_client(child):
+    """Ends a spawn_client() child at teardown (SIGTERM by pid if still running) and checks
+    its exit status and its output; returns the complaints, if any."""
+    import pexpect
+
+    args = " ".join(a.decode() if isinstance(a, bytes) else a for a in child.args[1:])
+    what = f"client {child.pid} ({args})"
+    errors = []
+
+    def wait_gone():
+        try:
+            child.expect(pexpect.EOF, timeout=EXIT_TIMEOUT)
+        except pexpect.TIMEOUT:
+            return
+        pid_exited(child.pid, EXIT_TIMEOUT)
+
+    if child.expect_status is not None:
+        wait_gone()  # it ends by itself, the test said; maybe only just now
+    ended_by_fixture = child.isalive()
+    if ended_by_fixture:
+        os.kill(child.pid, signal.SIGTERM)
+        wait_gone()
+        if child.isalive():
+            child.kill(signal.SIGKILL)
+            errors.append(f"{what} ignored SIGTERM for {EXIT_TIMEOUT} s")
+    else:
+        try:
+            child.read_nonblocking(1 << 20, timeout=0)
+        except Exception:
+            pass
+    child.close()
+    output = child.transcript.getvalue()
+    if not errors and not (child.status_seen and child.expect_status is None):
+        status = child.exitstatus if child.signalstatus is None else 128 + child.signalstatus
+        complaint = exit_status_complaint(
+            what, status, child.expect_status, ended_by_fixture, output
+        )
+        if complaint:
+            errors.append(complaint)
+    try:
+        assert_no_sanitizer_report(output, what)
+    except AssertionError as e:
+        errors.append(str(e))
+    return errors
+
+
+@pytest.fixture
+def joined_client(spawn_client):
+    """Factory: joined_client(srv, pseudo="alice", args=(), prompts=True, others=(),
+    **options) runs the terminal client (spawn_client(), which takes the options: term,
+    env, rows, cols, expect_status) and joins srv as pseudo: by answering the address prompt (with nothing: the
+    default host, srv's port from --port) and the pseudo prompt, or with prompts=False
+    through --host and --nick, which leave no prompt on the screen. args go on the command
+    line after those. Returns the child once the welcome is shown, the server has logged
+    the arrival, the status prompt is on the screen (readline has the terminal) and the raw
+    clients in others have read the join notice. Whatever came after the welcome is still
+    there for child.expect()."""
+
+    def join(srv, pseudo="alice", args=(), prompts=True, others=(), **spawn_options):
+        mark = srv.log_mark()
+        if prompts:
+            child = spawn_client("--port", srv.port, *args, **spawn_options)
+            child.expect_exact(address_prompt(srv.port))
+            child.sendline("")
+            child.expect_exact(ASK_PSEUDO)
+            child.sendline(pseudo)
+        else:
+            child = spawn_client(
+                "--host", "127.0.0.1", "--port", srv.port, "--nick", pseudo, *args,
+                **spawn_options,
+            )
+        child.expect_exact(f"Bienvenue, {pseudo} !")
+        srv.wait_log(rf"{re.escape(pseudo)} a rejoint la discussion", after=mark)
+        status = f"[{pseudo}@127.0.0.1:{srv.port} #général"
+        child.term.wait(lambda t: status in t.input_row(), "the status prompt", keep=True)
+        for o in others:
+            o.expect_exact(f"* {pseudo} a rejoint la discussion")
+        return child
+
+    return join
 
 
 class Term:
@@ -691,10 +816,16 @@ class Term:
     def feed(self, text):
         self.stream.feed(text)
 
-    def pump(self, quiet=0.05):
-        """Reads what the client printed until it stays quiet for `quiet` seconds."""
+    def pump(self, quiet=0.05, keep=False):
+        """Reads what the client printed until it stays quiet for `quiet` seconds. What is
+        read here is gone from what a later child.expect() searches, unless keep=True: then
+        it reads for `quiet` seconds through an expect() that can only time out, which
+        consumes nothing."""
         import pexpect
 
+        if keep:
+            self.child.expect([pexpect.TIMEOUT], timeout=quiet)  # logged into feed()
+            return
         while True:
             try:
                 self.child.read_nonblocking(1 << 16, timeout=quiet)  # logged into feed()
@@ -720,11 +851,12 @@ class Term:
         row = self.screen.buffer[self.screen.cursor.y]
         return "".join(row[x].data for x in range(self.screen.cursor.x))
 
-    def wait(self, condition, what, timeout=TIMEOUT):
-        """Pumps output until condition(self) is true; fails with the screen after timeout."""
+    def wait(self, condition, what, timeout=TIMEOUT, keep=False):
+        """Pumps output until condition(self) is true; fails with the screen after timeout.
+        keep=True leaves what it read for child.expect() too (see pump())."""
         deadline = time.monotonic() + timeout
         while True:
-            self.pump(0.02)
+            self.pump(0.02, keep=keep)
             if condition(self):
                 return
             if time.monotonic() > deadline:
@@ -758,24 +890,33 @@ class _Tee:
         pass
 
 
-def wait_child_exit(child, timeout=TIMEOUT):
-    """Waits for a pexpect child to close its terminal and exit; returns its exit status
-    (or 128 + the signal number)."""
-    import pexpect
+def pid_exited(pid, timeout):
+    """Waits up to timeout seconds for our child process pid to exit; True once it has
+    (whether or not it has been reaped)."""
     import select
 
-    child.expect(pexpect.EOF, timeout=timeout)
     try:
-        pidfd = os.pidfd_open(child.pid)  # readable once the process has exited
+        pidfd = os.pidfd_open(pid)  # readable once the process has exited
     except ProcessLookupError:
-        pidfd = None  # exited, and reaped by pexpect already
-    if pidfd is not None:
-        try:
-            ready, _, _ = select.select([pidfd], [], [], timeout)
-        finally:
-            os.close(pidfd)
-        assert ready, f"client {child.pid} closed its terminal but did not exit in {timeout} s"
+        return True  # exited, and reaped already
+    try:
+        ready, _, _ = select.select([pidfd], [], [], timeout)
+    finally:
+        os.close(pidfd)
+    return bool(ready)
+
+
+def wait_child_exit(child, timeout=TIMEOUT):
+    """Waits for a pexpect child to close its terminal and exit; returns its exit status
+    (or 128 + the signal number), which the test then checks: the fixture does not."""
+    import pexpect
+
+    child.expect(pexpect.EOF, timeout=timeout)
+    assert pid_exited(
+        child.pid, timeout
+    ), f"client {child.pid} closed its terminal but did not exit in {timeout} s"
     child.close()
+    child.status_seen = True
     if child.signalstatus is not None:
         return 128 + child.signalstatus
     return child.exitstatus
@@ -783,25 +924,48 @@ def wait_child_exit(child, timeout=TIMEOUT):
 
 @pytest.fixture
 def piped_client():
-    """Factory: piped_client(*args) runs the causerie client with stdin, stdout and stderr
-    on pipes (its piped mode). Returns a Proc: write to .proc.stdin, wait_log() for what it
-    prints. At teardown a client still running gets SIGTERM; its stderr is checked for
-    sanitizer reports either way."""
+    """Factory: piped_client(*args, expect_status=None) runs the causerie client with stdin,
+    stdout and stderr on pipes (its piped mode). Returns a Proc: write to .proc.stdin,
+    wait_log() for what it prints. Its exit status is checked at teardown as spawn_client()
+    checks it, expect_status= included (a status the test took with wait_exit() is the
+    test's to check); its stderr is checked for sanitizer reports either way."""
     started = []
 
-    def start(*args):
+    def start(*args, expect_status=None):
         require_binary(CLIENT_BIN)
         p = Proc(CLIENT_BIN, [str(a) for a in args], stdin=subprocess.PIPE)
+        p.expect_status = expect_status
         started.append(p)
         return p
 
     yield start
     errors = []
     for p in started:
+        what = f"client {p.pid} ({' '.join(p.args[1:])})"
+        status_seen = p.status_seen
+        if p.expect_status is not None:
+            try:
+                p.proc.wait(EXIT_TIMEOUT)  # it ends by itself, the test said
+            except subprocess.TimeoutExpired:
+                pass
+        ended_by_fixture = p.proc.poll() is None
+        if ended_by_fixture:
+            os.kill(p.pid, signal.SIGTERM)
         try:
-            p.terminate()
+            status = p.wait_exit()
         except AssertionError as e:
             errors.append(str(e))
+            continue
+        if status_seen and p.expect_status is None:
+            continue
+        if status < 0:
+            status = 128 - status  # killed by the signal, before its handler was installed
+        output = "\n".join(p.log_lines) + "\nstderr:\n" + p.stderr
+        complaint = exit_status_complaint(
+            what, status, p.expect_status, ended_by_fixture, output
+        )
+        if complaint:
+            errors.append(complaint)
     if errors:
         pytest.fail("\n\n".join(errors))
 

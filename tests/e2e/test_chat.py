@@ -30,50 +30,44 @@ def test_sender_does_not_receive_its_own_message(server, chat):
     carol.expect_exact("> bob: deux")
 
 
-def test_messages_from_one_sender_arrive_in_order(server, chat):
-    srv = server(*NO_FLOOD_CONTROL)
-    alice, bob = chat(srv, "alice", "bob")
+def test_messages_from_one_sender_arrive_in_order(alice_bob):
+    srv, alice, bob = alice_bob(*NO_FLOOD_CONTROL)
     for i in range(50):
         alice.send_line(f"message {i}")
     for i in range(50):
         bob.expect_exact(f"> alice: message {i}")
 
 
-def test_utf8_text_is_relayed_intact(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_utf8_text_is_relayed_intact(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_line("é 日本語 😀 ça va ? « oui »")
     bob.expect_exact("> alice: é 日本語 😀 ça va ? « oui »")
 
 
-def test_utf8_split_across_sends_is_reassembled(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_utf8_split_across_sends_is_reassembled(alice_bob):
+    srv, alice, bob = alice_bob()
     data = "é😀\n".encode()
     for i in range(len(data)):
         alice.send_raw(data[i : i + 1])
     bob.expect_exact("> alice: é😀")
 
 
-def test_crlf_line_ending_is_accepted(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_crlf_line_ending_is_accepted(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_line("salut", end=b"\r\n")
     assert bob.read_raw_line() == b"> alice: salut"
 
 
-def test_several_lines_in_one_send_are_each_relayed(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_several_lines_in_one_send_are_each_relayed(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_raw(b"un\ndeux\r\ntrois\n")
     bob.expect_exact("> alice: un")
     bob.expect_exact("> alice: deux")
     bob.expect_exact("> alice: trois")
 
 
-def test_join_is_announced_to_the_others_but_not_to_the_newcomer(server, chat, connect):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_join_is_announced_to_the_others_but_not_to_the_newcomer(alice_bob, connect):
+    srv, alice, bob = alice_bob()
     carol = connect(srv.port)
     carol.join("carol")
     alice.expect_exact("* carol a rejoint la discussion")
@@ -145,9 +139,8 @@ def test_pseudo_handed_over_between_loops_is_announced_leave_before_join(server,
 
 
 @pytest.mark.parametrize("how", LEAVES)
-def test_leaving_is_logged_once_with_a_reason(server, chat, connect, how):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_leaving_is_logged_once_with_a_reason(alice_bob, connect, how):
+    srv, alice, bob = alice_bob()
     leave(bob, how)
     m = srv.wait_log(r"bob est déconnecté")
     assert re.fullmatch(STAMP + r"bob est déconnecté \(.+\)", m.string), m.string
@@ -172,33 +165,29 @@ SANITISED = [
 
 
 @pytest.mark.parametrize("sent, relayed", [s[1:] for s in SANITISED], ids=[s[0] for s in SANITISED])
-def test_controls_are_stripped_and_invalid_utf8_replaced_before_relay(server, chat, sent, relayed):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_controls_are_stripped_and_invalid_utf8_replaced_before_relay(alice_bob, sent, relayed):
+    srv, alice, bob = alice_bob()
     alice.send_line(sent)
     raw = bob.read_raw_line()
     assert raw == f"> alice: {relayed}".encode(), raw
 
 
 @pytest.mark.parametrize("line", [b"", b"\r", b"\x07\x1b"], ids=["empty", "cr", "controls-only"])
-def test_empty_line_is_not_relayed(server, chat, line):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_empty_line_is_not_relayed(alice_bob, line):
+    srv, alice, bob = alice_bob()
     alice.send_line(line)
     alice.send_line("après")
     bob.expect_exact("> alice: après")
 
 
-def test_double_slash_sends_a_message_starting_with_slash(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_double_slash_sends_a_message_starting_with_slash(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_line("//slash et la suite")
     bob.expect_exact("> alice: /slash et la suite")
 
 
-def test_unknown_command_is_answered_and_not_relayed(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_unknown_command_is_answered_and_not_relayed(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_line("/nope")
     alice.expect_exact("! Commande inconnue : /nope (tapez /help pour la liste).")
     alice.send_line("après")
@@ -212,9 +201,8 @@ def test_unknown_command_with_arguments_names_only_the_command(server, chat):
     alice.expect_exact("! Commande inconnue : /nope (tapez /help pour la liste).")
 
 
-def test_help_lists_the_commands_including_quit(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_help_lists_the_commands_including_quit(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_line("/help")
     alice.send_line("/fin")  # its error marks the end of the help
     alice.expect_exact("+ Commandes disponibles :")
@@ -234,16 +222,14 @@ def test_quit_closes_the_connection_without_a_reply(server, chat):
     assert alice.expect_closed() == []
 
 
-def test_lines_after_quit_in_the_same_send_are_not_relayed(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_lines_after_quit_in_the_same_send_are_not_relayed(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_raw(b"/quit\napres le depart\n")
     bob.expect_exact("* alice est déconnecté")  # had the line been relayed, it came first
 
 
-def test_answers_to_lines_before_quit_in_the_same_send_still_arrive(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_answers_to_lines_before_quit_in_the_same_send_still_arrive(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_raw(b"/nope\n/quit\n")
     rest = alice.expect_closed()
     assert rest == ["! Commande inconnue : /nope (tapez /help pour la liste)."], rest
@@ -284,9 +270,8 @@ def server_fds(srv):
     return len(os.listdir(f"/proc/{srv.proc.pid}/fd"))
 
 
-def test_joins_and_leaves_are_announced_only_up_to_announce_max(server, chat, connect):
-    srv = server("--announce-max", "2")
-    alice, bob = chat(srv, "alice", "bob")  # bob's join: 2 connected, announced
+def test_joins_and_leaves_are_announced_only_up_to_announce_max(alice_bob, connect):
+    srv, alice, bob = alice_bob("--announce-max", "2")  # bob's join: 2 connected, announced
     carol = connect(srv.port, name="carol")
     carol.join("carol")  # 3 connected: not announced
     srv.wait_log(r"carol a rejoint la discussion")  # but logged

@@ -18,6 +18,8 @@ import pytest
 from conftest import (
     run_client,
     have_ipv6_loopback,
+    address_prompt,
+    ASK_PSEUDO,
     CLIENT_BIN,
     EXIT_TIMEOUT,
     assert_no_sanitizer_report,
@@ -26,12 +28,7 @@ from conftest import (
     NO_FLOOD_CONTROL,
 )
 
-ASK_PSEUDO = "Entrez votre pseudo : "
 LOST = "Connexion au serveur perdue."
-
-
-def address_prompt(port=1234):
-    return f"Adresse du serveur [127.0.0.1:{port}] : "
 
 
 @pytest.fixture
@@ -42,20 +39,6 @@ def closed_port():
     s.bind(("127.0.0.1", 0))
     yield s.getsockname()[1]
     s.close()
-
-
-
-
-def joined_client(spawn_client, srv, pseudo="alice", term="dumb", args=()):
-    """A terminal client joined as pseudo, through both prompts."""
-    child = spawn_client("--port", srv.port, *args, term=term)
-    child.expect_exact(address_prompt(srv.port))
-    child.sendline("")
-    child.expect_exact(ASK_PSEUDO)
-    child.sendline(pseudo)
-    child.expect_exact(f"Bienvenue, {pseudo} !")
-    srv.wait_log(rf"{pseudo} a rejoint la discussion")
-    return child
 
 
 # ---------------------------------------------------------------- command line
@@ -130,7 +113,8 @@ def test_address_bracketed_ipv6_with_port_is_accepted(server, spawn_client):
 
 
 def test_connection_refused_on_terminal_is_reported(spawn_client, closed_port):
-    child = spawn_client("--host", "127.0.0.1", "--port", closed_port)
+    # The address came from --host, not from the prompt: nothing to ask again, it exits 1.
+    child = spawn_client("--host", "127.0.0.1", "--port", closed_port, expect_status=1)
     child.expect_exact("Impossible de se connecter")
 
 
@@ -179,18 +163,18 @@ def test_refused_nick_option_asks_for_another(server, chat, spawn_client):
 # ---------------------------------------------------------------- chatting
 
 
-def test_incoming_message_is_shown_as_pseudo_colon_text(server, connect, spawn_client):
+def test_incoming_message_is_shown_as_pseudo_colon_text(server, connect, joined_client):
     srv = server()
-    child = joined_client(spawn_client, srv)
+    child = joined_client(srv)
     bob = connect(srv.port)
     bob.join("bob")
     bob.send_line("salut à toi 😀")
     child.expect_exact("bob: salut à toi 😀")
 
 
-def test_join_and_leave_notices_are_shown_with_a_star(server, connect, spawn_client):
+def test_join_and_leave_notices_are_shown_with_a_star(server, connect, joined_client):
     srv = server()
-    child = joined_client(spawn_client, srv)
+    child = joined_client(srv)
     bob = connect(srv.port)
     bob.join("bob")
     child.expect_exact("* bob a rejoint la discussion")
@@ -199,26 +183,26 @@ def test_join_and_leave_notices_are_shown_with_a_star(server, connect, spawn_cli
     child.expect_exact("* bob est déconnecté")
 
 
-def test_server_error_is_shown_with_a_bang(server, spawn_client):
+def test_server_error_is_shown_with_a_bang(server, joined_client):
     srv = server()
-    child = joined_client(spawn_client, srv)
+    child = joined_client(srv)
     child.sendline("/nope")
     child.expect_exact("! Commande inconnue : /nope (tapez /help pour la liste).")
 
 
-def test_typed_line_is_sent_to_the_others(server, chat, spawn_client):
+def test_typed_line_is_sent_to_the_others(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined_client(spawn_client, srv)
+    child = joined_client(srv)
     bob.expect_exact("* alice a rejoint la discussion")
     child.sendline("bonjour à tous")
     bob.expect_exact("> alice: bonjour à tous")
 
 
-def test_own_message_is_shown_once_locally(server, chat, spawn_client):
+def test_own_message_is_shown_once_locally(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined_client(spawn_client, srv)
+    child = joined_client(srv)
     bob.expect_exact("* alice a rejoint la discussion")
     child.sendline("mon message")
     child.expect_exact("alice: mon message")
@@ -229,10 +213,10 @@ def test_own_message_is_shown_once_locally(server, chat, spawn_client):
 
 
 @pytest.mark.parametrize("term", ["dumb", "xterm-256color"])
-def test_incoming_message_keeps_the_partly_typed_line_intact(server, chat, spawn_client, term):
+def test_incoming_message_keeps_the_partly_typed_line_intact(server, chat, joined_client, term):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined_client(spawn_client, srv, term=term)
+    child = joined_client(srv, term=term)
     bob.expect_exact("* alice a rejoint la discussion")
     child.send("bonjour mo")
     child.expect_exact("bonjour mo")  # echoed by readline
@@ -245,28 +229,28 @@ def test_incoming_message_keeps_the_partly_typed_line_intact(server, chat, spawn
     t.wait_text("alice: bonjour monde")
 
 
-def test_quit_command_leaves_cleanly(server, spawn_client):
+def test_quit_command_leaves_cleanly(server, joined_client):
     srv = server()
-    child = joined_client(spawn_client, srv)
+    child = joined_client(srv)
     child.sendline("/quit")
     assert wait_child_exit(child) == 0
     srv.wait_log(r"alice est déconnecté")
 
 
-def test_quit_with_a_reason_passes_the_reason_on(server, chat, spawn_client):
+def test_quit_with_a_reason_passes_the_reason_on(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined_client(spawn_client, srv)
+    child = joined_client(srv)
     bob.expect_exact("* alice a rejoint la discussion")
     child.sendline("/quit à demain")
     assert wait_child_exit(child) == 0
     bob.expect_exact("* alice est déconnecté (à demain)")
 
 
-def test_server_commands_work_from_the_client(server, chat, spawn_client):
+def test_server_commands_work_from_the_client(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined_client(spawn_client, srv)
+    child = joined_client(srv)
     bob.expect_exact("* alice a rejoint la discussion")
     child.sendline("/join jeux")
     child.expect_exact("Vous êtes maintenant dans #jeux.")
@@ -276,23 +260,18 @@ def test_server_commands_work_from_the_client(server, chat, spawn_client):
     child.expect_exact("Message privé pour bob : on joue ?")
 
 
-def test_ctrl_d_on_empty_line_leaves_cleanly(server, spawn_client):
+def test_ctrl_d_on_empty_line_leaves_cleanly(server, joined_client):
     srv = server()
-    child = joined_client(spawn_client, srv)
+    child = joined_client(srv)
     child.expect_exact("[alice@127.0.0.1:")  # the status prompt
     child.sendcontrol("d")
     assert wait_child_exit(child) == 0
     srv.wait_log(r"alice est déconnecté")
 
 
-def test_server_stopping_ends_the_client_with_status_1_with_no_reconnect(server, spawn_client):
+def test_server_stopping_ends_the_client_with_status_1_with_no_reconnect(server, joined_client):
     srv = server()
-    child = spawn_client("--port", srv.port, "--no-reconnect")
-    child.expect_exact(address_prompt(srv.port))
-    child.sendline("")
-    child.expect_exact(ASK_PSEUDO)
-    child.sendline("alice")
-    child.expect_exact("Bienvenue, alice !")
+    child = joined_client(srv, args=("--no-reconnect",))
     srv.stop()
     child.expect_exact(LOST)
     assert wait_child_exit(child) == 1
@@ -317,9 +296,9 @@ def assert_terminal_restored(child):
     [("ctrl-d", 0), ("quit", 0), ("ctrl-c-twice", 0), ("sigterm", 128 + 15),
      ("sighup", 128 + 1), ("ctrl-backslash", 128 + 3), ("lost", 1)],
 )
-def test_terminal_is_restored_whatever_ends_the_client(server, spawn_client, how, status):
+def test_terminal_is_restored_whatever_ends_the_client(server, joined_client, how, status):
     srv = server()
-    child = joined_client(spawn_client, srv, args=("--no-reconnect",) if how == "lost" else ())
+    child = joined_client(srv, args=("--no-reconnect",) if how == "lost" else ())
     child.expect_exact("[alice@127.0.0.1:")  # the status prompt
     assert not lflags(child) & termios.ICANON  # readline has the terminal in raw mode
     if how == "ctrl-d":
@@ -347,10 +326,10 @@ def test_terminal_is_restored_whatever_ends_the_client(server, spawn_client, how
         srv.wait_log(r"alice est déconnecté")
 
 
-def test_ctrl_z_gives_the_terminal_back_and_fg_takes_it_again(server, chat, spawn_client):
+def test_ctrl_z_gives_the_terminal_back_and_fg_takes_it_again(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined_client(spawn_client, srv)
+    child = joined_client(srv)
     bob.expect_exact("* alice a rejoint la discussion")
     child.expect_exact("[alice@127.0.0.1:")  # the status prompt
     child.send("à moi")
@@ -374,10 +353,10 @@ def process_state(pid):
         return f.read().rsplit(")", 1)[1].split()[0]
 
 
-def test_pasted_lines_are_sent_one_message_each_in_order(server, chat, spawn_client):
+def test_pasted_lines_are_sent_one_message_each_in_order(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined_client(spawn_client, srv, term="xterm-256color")
+    child = joined_client(srv, term="xterm-256color")
     bob.expect_exact("* alice a rejoint la discussion")
     child.term.wait(lambda t: "[alice@127.0.0.1:" in t.input_row(), "the status prompt")
     # A bracketed paste: readline inserts it whole, newlines included, then Enter.
@@ -392,23 +371,13 @@ def test_pasted_lines_are_sent_one_message_each_in_order(server, chat, spawn_cli
     child.term.wait_text("bob: fin")
 
 
-def test_enter_in_vi_mode_sends_the_line_like_emacs_mode(server, chat, spawn_client, tmp_path):
+def test_enter_in_vi_mode_sends_the_line_like_emacs_mode(server, chat, joined_client, tmp_path):
     inputrc = tmp_path / "inputrc"
     inputrc.write_text("set editing-mode vi\n")
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = spawn_client(
-        "--host",
-        "127.0.0.1",
-        "--port",
-        srv.port,
-        "--nick",
-        "alice",
-        term="xterm-256color",
-        env={"INPUTRC": str(inputrc)},
-    )
-    child.expect_exact("Bienvenue, alice !")
-    bob.expect_exact("* alice a rejoint la discussion")
+    child = joined_client(srv, prompts=False, others=(bob,), term="xterm-256color",
+                          env={"INPUTRC": str(inputrc)})
     child.send("en mode vi\r")
     bob.expect_exact("> alice: en mode vi")
     child.term.wait_text("alice: en mode vi")
@@ -418,12 +387,12 @@ def test_enter_in_vi_mode_sends_the_line_like_emacs_mode(server, chat, spawn_cli
     bob.expect_exact("> alice: encore")
 
 
-def test_accept_line_bound_elsewhere_still_sends(server, chat, spawn_client, tmp_path):
+def test_accept_line_bound_elsewhere_still_sends(server, chat, joined_client, tmp_path):
     # Any key bound to readline's own accept-line (here Ctrl-O, operate-and-get-next by
     # default) reaches the same path as Enter.
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined_client(spawn_client, srv)
+    child = joined_client(srv)
     bob.expect_exact("* alice a rejoint la discussion")
     child.expect_exact("[alice@127.0.0.1:")  # the status prompt
     child.send("par ctrl-o")

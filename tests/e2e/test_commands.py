@@ -43,9 +43,8 @@ def test_nick_renames_and_tells_everyone_in_every_room(server, chat):
     srv.wait_log(r"alice s'appelle maintenant Alicia$")
 
 
-def test_nick_frees_the_old_pseudo_and_takes_the_new(server, chat, connect):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_nick_frees_the_old_pseudo_and_takes_the_new(alice_bob, connect):
+    srv, alice, bob = alice_bob()
     alice.send_line("/nick zoé")
     alice.expect_exact("+ Vous vous appelez maintenant zoé.")
     bob.expect_exact("* alice s'appelle maintenant zoé")
@@ -58,9 +57,8 @@ def test_nick_frees_the_old_pseudo_and_takes_the_new(server, chat, connect):
     newcomer.expect_line("+ Bienvenue, Alice ! 3 personnes connectées.")
 
 
-def test_nick_may_change_only_the_case(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_nick_may_change_only_the_case(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_line("/nick ALICE")
     alice.expect_exact("+ Vous vous appelez maintenant ALICE.")
     bob.expect_exact("* alice s'appelle maintenant ALICE")
@@ -68,9 +66,8 @@ def test_nick_may_change_only_the_case(server, chat):
     alice.expect_exact("! Vous vous appelez déjà ALICE.")
 
 
-def test_nick_refuses_a_pseudo_in_use(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_nick_refuses_a_pseudo_in_use(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_line("/nick BOB")
     alice.expect_exact("! Le pseudo « BOB » est déjà pris.")
     alice.send_line("toujours alice")
@@ -86,9 +83,8 @@ def test_nick_refuses_a_pseudo_in_use(server, chat):
         ("ali\u00a0ce", "! Le pseudo ne doit pas contenir d'espace."),
     ],
 )
-def test_nick_follows_the_handshake_rules_without_a_prompt(server, chat, nick, refusal):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_nick_follows_the_handshake_rules_without_a_prompt(alice_bob, nick, refusal):
+    srv, alice, bob = alice_bob()
     alice.send_line(f"/nick {nick}")
     alice.expect_exact(refusal)
     alice.send_line("/who")  # the next line proves nothing else came (no prompt)
@@ -101,9 +97,8 @@ def test_nick_follows_the_handshake_rules_without_a_prompt(server, chat, nick, r
                                          ("/me   ", "/me TEXTE"), ("/who a b", "/who [SALON]"),
                                          ("/join", "/join SALON"), ("/join a b", "/join SALON"),
                                          ("/part x", "/part"), ("/rooms x", "/rooms")])
-def test_a_command_given_the_wrong_words_answers_its_usage(server, chat, line, usage):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_a_command_given_the_wrong_words_answers_its_usage(alice_bob, line, usage):
+    srv, alice, bob = alice_bob()
     alice.send_line(line)
     alice.expect_exact(f"! Usage : {usage}")
     alice.send_line("ensuite")
@@ -136,17 +131,15 @@ def test_msg_to_nobody_says_pseudo_inconnu(server, chat):
     alice.expect_exact("! Pseudo inconnu : a\u200bb.")
 
 
-def test_msg_text_is_sanitised(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_msg_text_is_sanitised(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_line("/msg bob \x1b[2Jpsst\x07")
     alice.expect_exact("+ Message privé pour bob : [2Jpsst")
     bob.expect_exact("@ alice: [2Jpsst")
 
 
-def test_msg_is_not_kept_in_history(server, chat, connect):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_msg_is_not_kept_in_history(alice_bob, connect):
+    srv, alice, bob = alice_bob()
     alice.send_line("/msg bob secret")
     bob.expect_exact("@ alice: secret")
     alice.send_line("public")
@@ -224,18 +217,16 @@ def test_who_names_at_most_500_people_and_counts_them_all(server, connect):
 # ---------------------------------------------------------------- /quit
 
 
-def test_quit_with_a_reason_tells_the_room_and_the_log(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_quit_with_a_reason_tells_the_room_and_the_log(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_line("/quit à  demain !")
     assert alice.expect_closed() == []
     bob.expect_exact("* alice est déconnecté (à  demain !)")
     srv.wait_log(r"alice est déconnecté \(/quit : à  demain !\)$")
 
 
-def test_quit_without_a_reason_is_the_plain_leave(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_quit_without_a_reason_is_the_plain_leave(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_line("/quit   ")
     assert alice.expect_closed() == []
     bob.expect_exact("* alice est déconnecté")
@@ -243,12 +234,11 @@ def test_quit_without_a_reason_is_the_plain_leave(server, chat):
 
 
 @pytest.mark.concurrency
-def test_msg_on_its_way_follows_a_change_of_pseudo(server, chat):
+def test_msg_on_its_way_follows_a_change_of_pseudo(alice_bob):
     """alice sends private messages to bob as fast as she can while bob, on the other loop,
     changes pseudo: every message alice was told went to bob reaches him, whatever name he
     has when it arrives."""
-    srv = server(*NO_CLIENT_LIMITS)
-    alice, bob = chat(srv, "alice", "bob")
+    srv, alice, bob = alice_bob(*NO_CLIENT_LIMITS)
     total = 3000
     alice.send_raw("".join(f"/msg bob {i}\n" for i in range(total)).encode())
     bob.send_line("/nick robert")

@@ -23,9 +23,8 @@ def test_first_pseudo_is_welcomed_as_alone(server, connect):
     c.expect_exact(f"+ Bienvenue, alice ! {ALONE}")
 
 
-def test_welcome_counts_the_people_connected(server, chat, connect):
-    srv = server()
-    chat(srv, "alice", "bob")
+def test_welcome_counts_the_people_connected(alice_bob, connect):
+    srv = alice_bob().srv
     c = connect(srv.port)
     c.expect_exact(PSEUDO_PROMPT)
     c.send_line("carol")
@@ -129,9 +128,8 @@ def test_pseudo_with_crlf_is_accepted_without_the_cr(server, connect):
     c.expect_exact(f"+ Bienvenue, alice ! {ALONE}")
 
 
-def test_pseudo_is_free_again_once_its_owner_has_left(server, chat, connect):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_pseudo_is_free_again_once_its_owner_has_left(alice_bob, connect):
+    srv, alice, bob = alice_bob()
     alice.send_line("/quit")
     alice.expect_closed()
     bob.expect_exact("* alice est déconnecté")

@@ -35,9 +35,8 @@ def assert_nothing_more(client, room="#général"):
     assert client.read_line().startswith(f"= {room} ")
 
 
-def test_a_newcomer_gets_the_rooms_last_lines_oldest_first(server, chat, connect):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_a_newcomer_gets_the_rooms_last_lines_oldest_first(alice_bob, connect):
+    srv, alice, bob = alice_bob()
     before = int(time.time())
     alice.send_line("bonjour")
     bob.expect_exact("> alice: bonjour")
@@ -81,9 +80,8 @@ def test_history_zero_sends_and_keeps_none(server, chat, connect):
     assert_nothing_more(late)
 
 
-def test_each_room_has_its_own_history(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_each_room_has_its_own_history(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_line("/join jeux")
     alice.readlines_until("= #jeux")
     alice.send_line("dans jeux")

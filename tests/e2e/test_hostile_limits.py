@@ -136,9 +136,8 @@ def test_handshake_timeout_0_keeps_a_silent_connection(server, connect):
     silent.expect_line("+ Bienvenue, alice ! ")
 
 
-def test_idle_client_is_told_and_closed_and_others_see_it_leave(server, chat):
-    srv = server("--idle-timeout", "1", "--handshake-timeout", "0")
-    alice, bob = chat(srv, "alice", "bob")
+def test_idle_client_is_told_and_closed_and_others_see_it_leave(alice_bob, chat):
+    srv, alice, bob = alice_bob("--idle-timeout", "1", "--handshake-timeout", "0")
     # alice speaks about every 0.3 s (waiting that long for bob's notice between two
     # lines), bob says nothing: bob goes, alice stays.
     for n in range(3 * TIMEOUT * 4):
@@ -166,9 +165,8 @@ def test_idle_client_is_told_and_closed_and_others_see_it_leave(server, chat):
 # ---------------------------------------------------------------------------- flood control
 
 
-def test_burst_past_flood_burst_is_refused_with_a_notice_and_not_relayed(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_burst_past_flood_burst_is_refused_with_a_notice_and_not_relayed(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_raw(b"".join(b"m%d\n" % i for i in range(15)))
     for i in range(10):
         bob.expect_exact(f"> alice: m{i}")
@@ -191,9 +189,8 @@ def test_burst_past_flood_burst_is_refused_with_a_notice_and_not_relayed(server,
     assert bob.read_line() == f"> alice: encore {n}"
 
 
-def test_long_refused_line_is_quoted_cut_at_a_character_boundary(server, chat):
-    srv = server("--flood-burst", "1", "--flood-rate", "1")
-    alice, bob = chat(srv, "alice", "bob")
+def test_long_refused_line_is_quoted_cut_at_a_character_boundary(alice_bob):
+    srv, alice, bob = alice_bob("--flood-burst", "1", "--flood-rate", "1")
     text = "é" * 30  # 60 bytes: cut at 40 bytes, 20 characters
     alice.send_raw(b"premier\n" + text.encode() + b"\n")
     bob.expect_exact("> alice: premier")
@@ -231,9 +228,8 @@ def test_flooder_does_not_delay_the_others(server, chat):
     assert notices <= 2 * named and notices < lines / 10
 
 
-def test_flood_rate_0_relays_a_burst_of_a_hundred(server, chat):
-    srv = server("--flood-rate", "0")
-    alice, bob = chat(srv, "alice", "bob")
+def test_flood_rate_0_relays_a_burst_of_a_hundred(alice_bob):
+    srv, alice, bob = alice_bob("--flood-rate", "0")
     alice.send_raw(b"".join(b"m%d\n" % i for i in range(100)))
     for i in range(100):
         bob.expect_exact(f"> alice: m{i}")
@@ -256,9 +252,8 @@ def test_pseudo_attempts_count_against_flood_control(server, connect):
     c.expect_exact(PSEUDO_PROMPT)
 
 
-def test_quit_is_never_refused_by_flood_control(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_quit_is_never_refused_by_flood_control(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_raw(b"".join(b"m%d\n" % i for i in range(20)) + b"/quit\n")
     lines = alice.expect_closed()
     assert lines[0].startswith("! Trop de messages"), lines

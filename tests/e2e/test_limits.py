@@ -72,9 +72,8 @@ def flood_numbers(lines):
 # ---------------------------------------------------------------- --max-line
 
 
-def test_line_of_1_mib_without_newline_is_refused_once_and_sender_stays(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_line_of_1_mib_without_newline_is_refused_once_and_sender_stays(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_raw(b"x" * (1 << 20))
     alice.expect_exact(TOO_LONG)
     alice.send_raw(b"\nsuite\n")  # the newline ends the long line; "suite" is a new one
@@ -83,9 +82,8 @@ def test_line_of_1_mib_without_newline_is_refused_once_and_sender_stays(server, 
     alice.expect_exact("> bob: ok")  # the refusal came exactly once
 
 
-def test_line_of_1_mib_keeps_server_memory_bounded(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_line_of_1_mib_keeps_server_memory_bounded(alice_bob):
+    srv, alice, bob = alice_bob()
     before = srv.rss_kib()
     for _ in range(4):
         alice.send_raw(b"y" * (1 << 20))
@@ -105,24 +103,21 @@ def test_overlong_line_during_handshake_is_refused_then_prompt_again(server, con
     c.join("alice")  # the prompt comes again, and the handshake goes on
 
 
-def test_line_of_4096_bytes_is_relayed(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_line_of_4096_bytes_is_relayed(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_line("z" * 4096)
     bob.expect_exact("> alice: " + "z" * 4096)
 
 
-def test_overlong_line_is_refused_as_soon_as_it_passes_the_limit(server, chat):
+def test_overlong_line_is_refused_as_soon_as_it_passes_the_limit(alice_bob):
     # 4097 bytes, the last one not a '\r': whatever follows, the line is too long.
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+    srv, alice, bob = alice_bob()
     alice.send_raw(b"z" * 4097)
     alice.expect_exact(TOO_LONG)
 
 
-def test_line_of_4097_bytes_is_refused(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_line_of_4097_bytes_is_refused(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_line("z" * 4097)
     alice.expect_exact(TOO_LONG)
     alice.send_line("court")
@@ -130,16 +125,14 @@ def test_line_of_4097_bytes_is_refused(server, chat):
 
 
 @pytest.mark.parametrize("end", [b"\n", b"\r\n"], ids=["lf", "crlf"])
-def test_max_line_option_accepts_a_line_of_exactly_that_length(server, chat, end):
-    srv = server("--max-line", "100")
-    alice, bob = chat(srv, "alice", "bob")
+def test_max_line_option_accepts_a_line_of_exactly_that_length(alice_bob, end):
+    srv, alice, bob = alice_bob("--max-line", "100")
     alice.send_line("é" * 50, end=end)  # 100 bytes, 50 characters: the limit is in bytes
     bob.expect_exact("> alice: " + "é" * 50)
 
 
-def test_max_line_option_refuses_one_byte_more(server, chat):
-    srv = server("--max-line", "100")
-    alice, bob = chat(srv, "alice", "bob")
+def test_max_line_option_refuses_one_byte_more(alice_bob):
+    srv, alice, bob = alice_bob("--max-line", "100")
     alice.send_line("a" * 101)
     alice.expect_exact("! Ligne trop longue (100 octets au maximum) : elle a été ignorée.")
     alice.send_line("court")

@@ -26,9 +26,8 @@ def join_room(client, room, count_line, others_left=(), others_joined=(), typed=
         c.expect_exact(f"* {client.pseudo} a rejoint #{room}")
 
 
-def test_everyone_starts_in_general(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_everyone_starts_in_general(alice_bob):
+    srv, alice, bob = alice_bob()
     alice.send_line("/who")
     alice.expect_exact("= #général 2 : alice bob")
 
@@ -59,17 +58,15 @@ def test_join_tells_both_rooms_and_the_mover_gets_the_list(server, chat):
     srv.wait_log(r"bob a rejoint #jeux$")
 
 
-def test_the_first_visitor_names_the_room(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_the_first_visitor_names_the_room(alice_bob):
+    srv, alice, bob = alice_bob()
     join_room(alice, "Jeux", "= #Jeux 1 : alice", others_left=(bob,))
     bob.send_line("/join #JEUX")
     bob.expect_exact("+ Vous êtes maintenant dans #Jeux.")
 
 
-def test_one_room_at_a_time(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_one_room_at_a_time(alice_bob):
+    srv, alice, bob = alice_bob()
     join_room(alice, "jeux", "= #jeux 1 : alice", others_left=(bob,))
     join_room(alice, "café", "= #café 1 : alice")
     bob.send_line("/rooms")
@@ -97,9 +94,8 @@ def test_join_refuses_a_name_no_room_can_have(server, chat, name):
     alice.expect_exact("= #général 1 : alice")
 
 
-def test_part_goes_back_to_general(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_part_goes_back_to_general(alice_bob):
+    srv, alice, bob = alice_bob()
     join_room(alice, "jeux", "= #jeux 1 : alice", others_left=(bob,))
     alice.send_line("/part")
     alice.expect_exact("+ Vous êtes maintenant dans #général.")
@@ -136,9 +132,8 @@ def test_leaving_the_server_is_told_to_the_room_only(server, chat):
     alice.expect_exact("= #jeux 1 : carol")  # alice was not told of bob's leave before it
 
 
-def test_arriving_is_told_to_general_only(server, chat, connect):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_arriving_is_told_to_general_only(alice_bob, connect):
+    srv, alice, bob = alice_bob()
     join_room(bob, "jeux", "= #jeux 1 : bob", others_left=(alice,))
     late = connect(srv.port, name="late")
     late.join("late")
@@ -147,9 +142,8 @@ def test_arriving_is_told_to_general_only(server, chat, connect):
     bob.expect_exact("= #jeux 1 : bob")  # no arrival notice before it
 
 
-def test_an_empty_room_without_history_is_gone(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_an_empty_room_without_history_is_gone(alice_bob):
+    srv, alice, bob = alice_bob()
     join_room(alice, "jeux", "= #jeux 1 : alice", others_left=(bob,))
     alice.send_line("/part")
     alice.readlines_until("= #général")
@@ -157,9 +151,8 @@ def test_an_empty_room_without_history_is_gone(server, chat):
     bob.readlines_until("! Salon inconnu : #jeux.")
 
 
-def test_an_empty_room_with_history_stays_listed(server, chat):
-    srv = server()
-    alice, bob = chat(srv, "alice", "bob")
+def test_an_empty_room_with_history_stays_listed(alice_bob):
+    srv, alice, bob = alice_bob()
     join_room(alice, "jeux", "= #jeux 1 : alice", others_left=(bob,))
     alice.send_line("on joue ?")
     alice.send_line("/part")
@@ -176,9 +169,8 @@ def test_an_empty_room_with_history_stays_listed(server, chat):
     assert m and m.group(2) == "> alice: on joue ?"
 
 
-def test_max_rooms_refuses_a_new_room_when_all_have_people(server, chat):
-    srv = server("--max-rooms", "2")
-    alice, bob = chat(srv, "alice", "bob")
+def test_max_rooms_refuses_a_new_room_when_all_have_people(alice_bob):
+    srv, alice, bob = alice_bob("--max-rooms", "2")
     join_room(alice, "jeux", "= #jeux 1 : alice", others_left=(bob,))
     bob.send_line("/join autre")
     bob.expect_exact("! Trop de salons (2 au plus) : rejoignez un salon existant.")
@@ -186,9 +178,8 @@ def test_max_rooms_refuses_a_new_room_when_all_have_people(server, chat):
     bob.expect_exact("+ Vous êtes maintenant dans #jeux.")
 
 
-def test_max_rooms_gives_up_the_empty_room_left_the_longest_ago(server, chat):
-    srv = server("--max-rooms", "3")
-    alice, bob = chat(srv, "alice", "bob")
+def test_max_rooms_gives_up_the_empty_room_left_the_longest_ago(alice_bob):
+    srv, alice, bob = alice_bob("--max-rooms", "3")
     for room in ("un", "deux"):
         join_room(alice, room, f"= #{room} 1 : alice")
         alice.send_line(f"dans {room}")
@@ -270,11 +261,10 @@ def test_lines_after_the_pseudo_wait_for_the_history(server, chat, connect):
     bob.expect_exact("= #général 2 : alice bob")
 
 
-def test_lines_after_a_join_are_handled_in_the_new_room_in_order(server, chat):
+def test_lines_after_a_join_are_handled_in_the_new_room_in_order(server, alice_bob, chat):
     """/join then 2,000 lines in one send, more than a read buffer: each line waits for the
     move, none is lost, and all reach the new room in order."""
-    srv = server(*NO_CLIENT_LIMITS)
-    alice, bob = chat(srv, "alice", "bob")
+    srv, alice, bob = alice_bob(*NO_CLIENT_LIMITS)
     join_room(bob, "jeux", "= #jeux 1 : bob", others_left=(alice,))
     lines = [f"{i:04d} " + "z" * 60 for i in range(2000)]
     alice.send_raw(("/join jeux\n/who\n" + "\n".join(lines) + "\n").encode())

@@ -6,6 +6,7 @@ surviving a burst, times, colours and their absence, mentions and the bell, the 
 prompt, /help and /clear, long lines, pasted lines paced under flood control, and
 reconnection when the server restarts."""
 
+import functools
 import os
 import re
 import signal
@@ -19,19 +20,11 @@ from conftest import TIMEOUT, run_client, wait_child_exit
 CLOCK = re.compile(r"^\d\d:\d\d ")
 
 
-def joined(spawn_client, srv, pseudo="alice", term="xterm-256color", args=(), env=None,
-           rows=24, cols=100, others=()):
-    """A terminal client joined as pseudo through --host/--nick; returns the child, its
-    screen up to date with the status prompt shown, once the raw clients others (in
-    #général) have read its arrival."""
-    child = spawn_client("--host", "127.0.0.1", "--port", srv.port, "--nick", pseudo, *args,
-                         term=term, env=env, rows=rows, cols=cols)
-    t = child.term
-    t.wait(lambda t: f"[{pseudo}@127.0.0.1:{srv.port} #général" in t.input_row(),
-           "the status prompt")
-    for o in others:
-        o.expect_exact(f"* {pseudo} a rejoint la discussion")
-    return child
+@pytest.fixture
+def joined_client(joined_client):
+    """conftest's joined_client as every test here wants it: on an xterm, joined through
+    --host and --nick, so that no prompt is left on the screen."""
+    return functools.partial(joined_client, term="xterm-256color", prompts=False)
 
 
 def status(srv, pseudo="alice", room="général", count=None):
@@ -42,10 +35,10 @@ def status(srv, pseudo="alice", room="général", count=None):
 # ---------------------------------------------------------------- the input line
 
 
-def test_tab_completes_a_pseudo_at_line_start_with_a_colon(server, chat, spawn_client):
+def test_tab_completes_a_pseudo_at_line_start_with_a_colon(server, chat, joined_client):
     srv = server()
     bob, berenice = chat(srv, "bob", "Bérénice")
-    child = joined(spawn_client, srv, others=(bob, berenice))
+    child = joined_client(srv, others=(bob, berenice))
     t = child.term
     t.wait(lambda t: t.input_row().endswith(status(srv, count=3)), "3 in the room")
     child.send("bo\t")
@@ -56,10 +49,10 @@ def test_tab_completes_a_pseudo_at_line_start_with_a_colon(server, chat, spawn_c
     bob.expect_exact("> alice: bob: salut Bérénice ")
 
 
-def test_tab_completes_commands_and_pseudos_after_msg(server, chat, spawn_client):
+def test_tab_completes_commands_and_pseudos_after_msg(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined(spawn_client, srv)
+    child = joined_client(srv)
     t = child.term
     t.wait(lambda t: t.input_row().endswith(status(srv, count=2)), "2 in the room")
     child.send("/jo\t")
@@ -70,10 +63,10 @@ def test_tab_completes_commands_and_pseudos_after_msg(server, chat, spawn_client
     t.wait(lambda t: t.before_cursor().endswith("] /msg bob "), "bob completed, no colon")
 
 
-def test_completion_follows_arrivals_and_departures(server, chat, connect, spawn_client):
+def test_completion_follows_arrivals_and_departures(server, chat, connect, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined(spawn_client, srv)
+    child = joined_client(srv)
     t = child.term
     t.wait(lambda t: t.input_row().endswith(status(srv, count=2)), "2 in the room")
     zoe = connect(srv.port, name="zoe")
@@ -89,10 +82,10 @@ def test_completion_follows_arrivals_and_departures(server, chat, connect, spawn
     assert t.input_row().endswith("] z"), t.input_row()
 
 
-def test_up_and_down_recall_sent_lines(server, chat, spawn_client):
+def test_up_and_down_recall_sent_lines(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined(spawn_client, srv, others=(bob,))
+    child = joined_client(srv, others=(bob,))
     t = child.term
     for line in ("un", "deux", "trois"):
         child.send(line + "\r")
@@ -105,11 +98,11 @@ def test_up_and_down_recall_sent_lines(server, chat, spawn_client):
     bob.expect_exact("> alice: trois encore")
 
 
-def test_history_is_kept_across_runs_and_bounded(server, chat, spawn_client, tmp_path):
+def test_history_is_kept_across_runs_and_bounded(server, chat, joined_client, tmp_path):
     srv = server()
     (bob,) = chat(srv, "bob")
     env = {"XDG_STATE_HOME": str(tmp_path)}
-    child = joined(spawn_client, srv, env=env, args=("--history-size", "3"), others=(bob,))
+    child = joined_client(srv, env=env, args=("--history-size", "3"), others=(bob,))
     for line in ("un", "deux", "trois", "quatre", "cinq"):
         child.send(line + "\r")
         bob.expect_exact(f"> alice: {line}")
@@ -119,26 +112,26 @@ def test_history_is_kept_across_runs_and_bounded(server, chat, spawn_client, tmp
     assert path.read_text().split() == ["trois", "quatre", "cinq", "/quit"][-3:]
     assert path.stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "causerie").stat().st_mode & 0o777 == 0o700
-    child = joined(spawn_client, srv, pseudo="alice2", env=env, args=("--history-size", "3"))
+    child = joined_client(srv, pseudo="alice2", env=env, args=("--history-size", "3"))
     t = child.term
     child.send("\x1b[A\x1b[A")
     t.wait(lambda t: t.input_row().endswith("] cinq"), "the last run's line recalled")
 
 
-def test_history_size_zero_writes_no_file(server, spawn_client, tmp_path):
+def test_history_size_zero_writes_no_file(server, joined_client, tmp_path):
     srv = server()
     env = {"XDG_STATE_HOME": str(tmp_path)}
-    child = joined(spawn_client, srv, env=env, args=("--history-size", "0"))
+    child = joined_client(srv, env=env, args=("--history-size", "0"))
     child.send("secret\r")
     child.send("/quit\r")
     assert wait_child_exit(child) == 0
     assert not (tmp_path / "causerie").exists()
 
 
-def test_wide_characters_keep_the_cursor_in_place(server, chat, spawn_client):
+def test_wide_characters_keep_the_cursor_in_place(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined(spawn_client, srv, others=(bob,))
+    child = joined_client(srv, others=(bob,))
     t = child.term
     t.wait(lambda t: t.input_row().endswith(status(srv, count=2)), "the prompt")
     start = t.screen.cursor.x + 1  # after the prompt's trailing space
@@ -153,10 +146,10 @@ def test_wide_characters_keep_the_cursor_in_place(server, chat, spawn_client):
     bob.expect_exact("> alice: 日本語 😀X ok")
 
 
-def test_typed_line_survives_a_burst_of_200_messages(server, chat, spawn_client):
+def test_typed_line_survives_a_burst_of_200_messages(server, chat, joined_client):
     srv = server("--flood-rate", "0")
     (bob,) = chat(srv, "bob")
-    child = joined(spawn_client, srv, others=(bob,))
+    child = joined_client(srv, others=(bob,))
     t = child.term
     child.send("je tape encore")
     t.wait(lambda t: t.input_row().endswith("] je tape encore"), "the typed text")
@@ -174,10 +167,10 @@ def test_typed_line_survives_a_burst_of_200_messages(server, chat, spawn_client)
     bob.expect_exact("> alice: je tape encore !")
 
 
-def test_long_lines_wrap_above_the_input_line(server, chat, spawn_client):
+def test_long_lines_wrap_above_the_input_line(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined(spawn_client, srv, cols=60)
+    child = joined_client(srv, cols=60)
     t = child.term
     child.send("en cours")
     long = " ".join(f"mot{i:02d}" for i in range(40))  # 239 characters
@@ -188,10 +181,10 @@ def test_long_lines_wrap_above_the_input_line(server, chat, spawn_client):
     assert t.input_row().endswith("] en cours")
 
 
-def test_terminal_resize_keeps_the_line(server, chat, spawn_client):
+def test_terminal_resize_keeps_the_line(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined(spawn_client, srv, others=(bob,))
+    child = joined_client(srv, others=(bob,))
     child.send("avant")
     child.term.wait(lambda t: t.input_row().endswith("] avant"), "typed")
     child.setwinsize(30, 60)  # the kernel sends SIGWINCH
@@ -203,10 +196,10 @@ def test_terminal_resize_keeps_the_line(server, chat, spawn_client):
 # ---------------------------------------------------------------- what lines look like
 
 
-def test_lines_start_with_the_local_time(server, chat, spawn_client):
+def test_lines_start_with_the_local_time(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined(spawn_client, srv, env={"TZ": "UTC"})
+    child = joined_client(srv, env={"TZ": "UTC"})
     bob.send_line("quelle heure ?")
     child.term.wait_text("bob: quelle heure ?")
     row = next(r for r in child.term.rows() if "bob: quelle heure ?" in r)
@@ -233,10 +226,10 @@ def bold_cells(term, row_text):
     raise AssertionError(f"no row with {row_text!r}")
 
 
-def test_pseudos_have_colours_and_own_lines_are_bold(server, chat, spawn_client):
+def test_pseudos_have_colours_and_own_lines_are_bold(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined(spawn_client, srv, others=(bob,))
+    child = joined_client(srv, others=(bob,))
     t = child.term
     bob.send_line("coucou")
     t.wait_text("bob: coucou")
@@ -247,11 +240,11 @@ def test_pseudos_have_colours_and_own_lines_are_bold(server, chat, spawn_client)
     assert "".join(c.data for c in bold_cells(t, "alice: à moi")) == "alice: à moi"
 
 
-def test_everyone_sees_a_pseudo_in_the_same_colour(server, chat, spawn_client):
+def test_everyone_sees_a_pseudo_in_the_same_colour(server, chat, joined_client):
     srv = server()
     (zoe,) = chat(srv, "zoe")
-    a = joined(spawn_client, srv, pseudo="alice")
-    b = joined(spawn_client, srv, pseudo="bob")
+    a = joined_client(srv, pseudo="alice")
+    b = joined_client(srv, pseudo="bob")
     zoe.send_line("même couleur ?")
     for c in (a, b):
         c.term.wait_text("zoe: même couleur ?")
@@ -261,12 +254,12 @@ def test_everyone_sees_a_pseudo_in_the_same_colour(server, chat, spawn_client):
 
 
 @pytest.mark.parametrize("how", ["NO_COLOR", "--no-color"])
-def test_no_colour_at_all_when_asked(server, chat, spawn_client, how):
+def test_no_colour_at_all_when_asked(server, chat, joined_client, how):
     srv = server()
     (bob,) = chat(srv, "bob")
     env = {"NO_COLOR": "1"} if how == "NO_COLOR" else None
     args = ("--no-color",) if how == "--no-color" else ()
-    child = joined(spawn_client, srv, env=env, args=args)
+    child = joined_client(srv, env=env, args=args)
     bob.send_line("sans couleur, alice")
     child.term.wait_text("bob: sans couleur, alice")
     child.term.pump(0.2)
@@ -287,10 +280,10 @@ def test_no_colour_in_a_pipe(server, chat):
     assert not CLOCK.match(p.stdout.splitlines()[0]), "no time in a pipe"
 
 
-def test_a_mention_is_highlighted_and_rings_the_bell_once(server, chat, spawn_client):
+def test_a_mention_is_highlighted_and_rings_the_bell_once(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined(spawn_client, srv)
+    child = joined_client(srv)
     t = child.term
     bob.send_line("sans rien")
     t.wait_text("bob: sans rien")
@@ -305,10 +298,10 @@ def test_a_mention_is_highlighted_and_rings_the_bell_once(server, chat, spawn_cl
     assert reversed_text == "ALICE"
 
 
-def test_a_private_message_is_marked_and_rings(server, chat, spawn_client):
+def test_a_private_message_is_marked_and_rings(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined(spawn_client, srv)
+    child = joined_client(srv)
     before = child.transcript.getvalue().count("\a")
     bob.send_line("/msg alice rien que pour toi")
     child.term.wait_text("[privé] bob: rien que pour toi")
@@ -316,23 +309,23 @@ def test_a_private_message_is_marked_and_rings(server, chat, spawn_client):
     assert child.transcript.getvalue().count("\a") == before + 1
 
 
-def test_history_lines_show_their_own_time(server, chat, spawn_client):
+def test_history_lines_show_their_own_time(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
     bob.send_line("avant ton arrivée")
     bob.send_line("/who")
     bob.expect_line("= #général")
-    child = joined(spawn_client, srv, env={"TZ": "UTC"})
+    child = joined_client(srv, env={"TZ": "UTC"})
     child.term.wait_text("bob: avant ton arrivée")
     row = next(r for r in child.term.rows() if "avant ton arrivée" in r)
     assert CLOCK.match(row), row
     assert "~" not in row and "Z" not in row  # shown as a line, not as the wire form
 
 
-def test_the_prompt_shows_pseudo_server_room_and_count(server, chat, connect, spawn_client):
+def test_the_prompt_shows_pseudo_server_room_and_count(server, chat, connect, joined_client):
     srv = server()
     bob, carol = chat(srv, "bob", "carol")
-    child = joined(spawn_client, srv)
+    child = joined_client(srv)
     t = child.term
     t.wait(lambda t: t.input_row() == status(srv, count=3), "3 in #général")
     child.send("/join jeux\r")
@@ -342,9 +335,9 @@ def test_the_prompt_shows_pseudo_server_room_and_count(server, chat, connect, sp
     t.wait(lambda t: t.input_row() == status(srv, room="jeux", count=2), "2 in #jeux")
 
 
-def test_help_lists_the_clients_commands_then_the_servers(server, spawn_client):
+def test_help_lists_the_clients_commands_then_the_servers(server, joined_client):
     srv = server()
-    child = joined(spawn_client, srv)
+    child = joined_client(srv)
     child.send("/help\r")
     t = child.term
     t.wait_text("//texte")
@@ -353,17 +346,17 @@ def test_help_lists_the_clients_commands_then_the_servers(server, spawn_client):
             < text.index("Commandes disponibles") < text.index("/nick PSEUDO"))
 
 
-def test_unknown_commands_go_to_the_server(server, spawn_client):
+def test_unknown_commands_go_to_the_server(server, joined_client):
     srv = server()
-    child = joined(spawn_client, srv)
+    child = joined_client(srv)
     child.send("/danse\r")
     child.term.wait_text("! Commande inconnue : /danse (tapez /help pour la liste).")
 
 
-def test_clear_empties_the_screen(server, chat, spawn_client):
+def test_clear_empties_the_screen(server, chat, joined_client):
     srv = server()
     (bob,) = chat(srv, "bob")
-    child = joined(spawn_client, srv)
+    child = joined_client(srv)
     t = child.term
     bob.send_line("à effacer")
     t.wait_text("bob: à effacer")
@@ -375,10 +368,10 @@ def test_clear_empties_the_screen(server, chat, spawn_client):
 # ---------------------------------------------------------------- pacing
 
 
-def test_a_paste_is_sent_whole_in_order_never_refused(server, chat, spawn_client):
+def test_a_paste_is_sent_whole_in_order_never_refused(server, chat, joined_client):
     srv = server()  # flood control on: 10 lines at once, then 5 a second
     (bob,) = chat(srv, "bob")
-    child = joined(spawn_client, srv, others=(bob,))
+    child = joined_client(srv, others=(bob,))
     t = child.term
     lines = [f"ligne collée {i:02d}" for i in range(30)]
     child.send("\x1b[200~" + "\n".join(lines) + "\x1b[201~\r")
@@ -406,10 +399,10 @@ def test_a_piped_file_is_paced_too(server, chat):
 # ---------------------------------------------------------------- reconnection
 
 
-def test_reconnects_when_the_server_restarts_with_the_line_kept(server, chat, spawn_client):
+def test_reconnects_when_the_server_restarts_with_the_line_kept(server, chat, joined_client):
     srv = server()
     port = srv.port
-    child = joined(spawn_client, srv)
+    child = joined_client(srv)
     t = child.term
     child.send("/join jeux\r")
     t.wait(lambda t: "#jeux" in t.input_row(), "in #jeux")
@@ -436,9 +429,9 @@ def test_reconnects_when_the_server_restarts_with_the_line_kept(server, chat, sp
     bob.expect_exact("> alice: de retour")
 
 
-def test_reconnection_waits_longer_each_time(server, spawn_client):
+def test_reconnection_waits_longer_each_time(server, joined_client):
     srv = server()
-    child = joined(spawn_client, srv)
+    child = joined_client(srv)
     t = child.term
     srv.stop()
     t.wait_text("nouvelle tentative dans 1 s")

@@ -3,7 +3,9 @@
  * Runs a real uv loop: lines leave in order, at most a burst at once and then at the rate,
  * none while stopped, the front push goes first, a free ride costs no allowance but keeps
  * its place, the waiting count is reported on every change, and closing leaves no handle
- * behind (uv_loop_close() returns 0). Single-threaded.
+ * behind (uv_loop_close() returns 0). The outbox paces by a clock the tests move, so what
+ * goes when depends on that clock alone, never on how fast the machine runs the loop; its
+ * timer still waits for real. Single-threaded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,16 +24,19 @@
 
 static char sent[64][32];
 static int tags[64];
-static uint64_t sent_at[64]; /* ms since the test began */
 static size_t n_sent;
 static size_t last_waiting = SIZE_MAX;
-static uint64_t t0;
+static uint64_t now_us; /* the outbox's clock, moved by the tests */
+
+static uint64_t test_clock(void)
+{
+    return now_us;
+}
 
 static void on_send(const char *line, int tag)
 {
     snprintf(sent[n_sent], sizeof(sent[0]), "%s", line);
     tags[n_sent] = tag;
-    sent_at[n_sent] = uv_hrtime() / 1000000 - t0;
     n_sent++;
 }
 
@@ -45,7 +50,7 @@ static int setup(void **state)
     (void)state;
     n_sent = 0;
     last_waiting = SIZE_MAX;
-    t0 = uv_hrtime() / 1000000;
+    now_us = 1000000;
     return 0;
 }
 
@@ -55,6 +60,15 @@ static void new_outbox(uv_loop_t *loop, struct outbox *o, unsigned burst, unsign
     outbox_init(o, loop, burst, rate);
     o->on_send = on_send;
     o->on_change = on_change;
+    o->now_us = test_clock;
+}
+
+/* Moves the clock by us, then runs the loop until the outbox's timer has come at least once
+ * (UV_RUN_ONCE returns after a callback, and the timer is the loop's only handle). */
+static void tick(uv_loop_t *loop, uint64_t us)
+{
+    now_us += us;
+    uv_run(loop, UV_RUN_ONCE);
 }
 
 static void close_outbox(uv_loop_t *loop, struct outbox *o)
@@ -97,14 +111,20 @@ static void test_a_burst_goes_at_once_then_the_rest_at_the_rate(void **state)
     }
     assert_int_equal(n_sent, 3);
     assert_int_equal(last_waiting, 5);
-    uv_run(&loop, UV_RUN_DEFAULT); /* the timer sends the rest, then nothing is left */
-    assert_int_equal(n_sent, 8);
+    /* The timer sends the rest, each 20 ms after the one before and not a microsecond
+     * sooner, then nothing is left. */
+    for (size_t i = 3; i < 8; i++) {
+        tick(&loop, 20000 - 1);
+        assert_int_equal(n_sent, i);
+        tick(&loop, 1);
+        assert_int_equal(n_sent, i + 1);
+    }
+    assert_false(uv_is_active((uv_handle_t *)&o.timer)); /* nothing left to wait for */
     for (int i = 0; i < 8; i++) {
         char want[16];
         snprintf(want, sizeof(want), "%d", i);
         assert_string_equal(sent[i], want);
     }
-    assert_true(sent_at[7] - sent_at[2] >= 5 * 20 - 2); /* five more lines, 20 ms apart */
     assert_int_equal(last_waiting, 0);
     close_outbox(&loop, &o);
 }
@@ -140,11 +160,16 @@ static void test_a_free_ride_keeps_its_place_but_costs_nothing(void **state)
     outbox_push(&o, xstrdup("c"), 0, false);
     outbox_push(&o, xstrdup("/quit"), 0, true);
     assert_int_equal(n_sent, 2); /* "c" waits for its turn, "/quit" behind it */
-    uv_run(&loop, UV_RUN_DEFAULT);
+    tick(&loop, 100000);         /* "c"'s turn, and not a microsecond more */
     assert_int_equal(n_sent, 4);
     assert_string_equal(sent[2], "c");
-    assert_string_equal(sent[3], "/quit");
-    assert_true(sent_at[3] - sent_at[2] < 50); /* right after "c", no wait of its own */
+    assert_string_equal(sent[3], "/quit"); /* right after "c", no wait of its own */
+    outbox_push(&o, xstrdup("d"), 0, false);
+    tick(&loop, 100000 - 1);
+    assert_int_equal(n_sent, 4);
+    tick(&loop, 1); /* one interval after "c": "/quit" took no allowance */
+    assert_int_equal(n_sent, 5);
+    assert_string_equal(sent[4], "d");
     close_outbox(&loop, &o);
 }
 
