@@ -69,10 +69,7 @@ bool roster_has(const struct roster *r, const char *name, size_t len)
 
 static void add_name(struct roster *r, const char *name, size_t len)
 {
-    if (r->n == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 16;
-        r->names = xreallocarray(r->names, r->cap, sizeof(*r->names));
-    }
+    r->names = xgrow(r->names, &r->cap, r->n + 1, sizeof(*r->names), 16);
     r->names[r->n++] = xmemdup0(name, len);
 }
 
