@@ -17,6 +17,7 @@
 
 #include <readline/readline.h>
 
+#include "backoff.h"
 #include "common/buf.h"
 #include "common/fr.h"
 #include "common/proto.h"
@@ -272,6 +273,16 @@ static void retry_tick(uv_timer_t *t);
 static void ask_address(void);
 static void start_connect(void);
 
+/* Waits before the next attempt, longer after each failure (backoff.h). */
+static void retry_later(void)
+{
+    chat.backoff_s = backoff_next(chat.backoff_s);
+    chat.phase = PHASE_OFFLINE;
+    chat.retry_in = chat.backoff_s;
+    uv_timer_start(&chat.retry, retry_tick, 1000, 1000);
+    update_prompt();
+}
+
 /* The connection is lost: try again later on a terminal, or give up. */
 static void connection_lost(void)
 {
@@ -281,24 +292,19 @@ static void connection_lost(void)
         quit(1);
         return;
     }
-    if (chat.phase == PHASE_CHAT) {
-        free(chat.room_before);
-        chat.room_before = chat.roster.room ? xstrdup(chat.roster.room) : NULL;
-        chat.auto_pseudo = true;
-        chat.coming_back = true;
-        chat.backoff_s = RECONNECT_FIRST_S;
-        screen_error(
-            "Connexion au serveur perdue : nouvelle tentative dans %u s. La ligne en cours "
-            "et celles que vous enverrez attendront.",
-            chat.backoff_s);
-    } else {
-        chat.backoff_s =
-            chat.backoff_s * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : chat.backoff_s * 2;
+    if (chat.phase != PHASE_CHAT) {
+        retry_later(); /* an attempt failed on the way back: wait longer */
+        return;
     }
-    chat.phase = PHASE_OFFLINE;
-    chat.retry_in = chat.backoff_s;
-    uv_timer_start(&chat.retry, retry_tick, 1000, 1000);
-    update_prompt();
+    free(chat.room_before);
+    chat.room_before = chat.roster.room ? xstrdup(chat.roster.room) : NULL;
+    chat.auto_pseudo = true;
+    chat.coming_back = true;
+    chat.backoff_s = 0; /* the chat was on: start again from the first wait */
+    retry_later();
+    screen_error("Connexion au serveur perdue : nouvelle tentative dans %u s. La ligne en cours "
+                 "et celles que vous enverrez attendront.",
+                 chat.backoff_s);
 }
 
 static void retry_tick(uv_timer_t *t)
@@ -457,10 +463,10 @@ static void on_connected(struct conn *c, int status)
         return;
     }
     if (chat.coming_back && chat.interactive && !chat.opts->no_reconnect) {
-        unsigned next = chat.backoff_s * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : chat.backoff_s * 2;
+        outbox_stop(&chat.out);
+        retry_later();
         screen_error("Impossible de se reconnecter à %s : %s. Nouvelle tentative dans %u s.",
-                     c->name, fr_strerror(status), next);
-        connection_lost();
+                     c->name, fr_strerror(status), chat.backoff_s);
         return;
     }
     screen_error("Impossible de se connecter à %s : %s.", c->name, fr_strerror(status));
