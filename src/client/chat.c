@@ -686,18 +686,17 @@ static void on_piped_chunk(int status)
 
 /* ---------------------------------------------------------------- start and end */
 
-/* Whether the terminal shows colours: on a terminal, unless NO_COLOR or --no-color. */
+/* How lines are dressed: style.c decides from what the environment says. */
 static void set_style(void)
 {
-    const char *no_color = getenv("NO_COLOR");
-    const char *term = getenv("TERM");
-    const char *colorterm = getenv("COLORTERM");
-    bool dumb = !term || strcmp(term, "dumb") == 0;
-    chat.style.colour =
-        chat.interactive && !chat.opts->no_color && !(no_color && no_color[0] != '\0') && !dumb;
-    chat.style.palette256 = (term && strstr(term, "256color")) || (colorterm && *colorterm);
-    chat.style.clock = chat.interactive;
-    chat.style.self = NULL;
+    struct style_terminal t = {
+        .interactive = chat.interactive,
+        .no_color_option = chat.opts->no_color,
+        .no_color = getenv("NO_COLOR"),
+        .term = getenv("TERM"),
+        .colorterm = getenv("COLORTERM"),
+    };
+    chat.style = style_for_terminal(&t);
 }
 
 void chat_start(uv_loop_t *loop, struct client_options *opts, bool interactive)

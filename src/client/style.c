@@ -38,6 +38,21 @@ static const unsigned char palette8[] = {31, 32, 33, 34, 35, 36};
 #define SGR_REVERSE "7"
 #define SGR_ERROR   "2;31" /* dim like every notice, and red */
 
+/* ---------------------------------------------------------------- the terminal */
+
+struct style style_for_terminal(const struct style_terminal *t)
+{
+    bool no_color = t->no_color && t->no_color[0] != '\0';
+    bool dumb = !t->term || strcmp(t->term, "dumb") == 0;
+    return (struct style){
+        .colour = t->interactive && !t->no_color_option && !no_color && !dumb,
+        .palette256 =
+            (t->term && strstr(t->term, "256color")) || (t->colorterm && t->colorterm[0] != '\0'),
+        .clock = t->interactive,
+        .self = NULL,
+    };
+}
+
 /* ---------------------------------------------------------------- small pieces */
 
 static void sgr(const struct style *st, struct buf *out, const char *params)

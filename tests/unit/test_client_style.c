@@ -4,7 +4,8 @@
  * without case; times are local and history keeps its own; without colour not one escape
  * sequence is written, and with colour none but ours (peer text is sanitised); the
  * prompt names the pseudo, server, room, count, waiting lines and offline state, with its
- * escapes wrapped for readline. Runs in a C.UTF-8 locale and TZ=UTC, single-threaded.
+ * escapes wrapped for readline; colours follow the terminal, NO_COLOR and --no-color. Runs in a
+ * C.UTF-8 locale and TZ=UTC, single-threaded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -271,6 +272,73 @@ static void test_prompt_is_the_status(void **state)
     buf_release(&out);
 }
 
+/* ---------------------------------------------------------------- the terminal */
+
+static const struct style_terminal xterm = {.interactive = true, .term = "xterm"};
+
+static void test_a_terminal_gets_colours_and_the_clock(void **state)
+{
+    (void)state;
+    struct style st = style_for_terminal(&xterm);
+    assert_true(st.colour);
+    assert_true(st.clock);
+    assert_false(st.palette256);
+    assert_null(st.self);
+}
+
+static void test_no_colour_and_no_clock_without_a_terminal(void **state)
+{
+    (void)state;
+    struct style_terminal t = xterm;
+    t.interactive = false;
+    struct style st = style_for_terminal(&t);
+    assert_false(st.colour);
+    assert_false(st.clock);
+}
+
+static void test_no_color_set_and_not_empty_turns_colours_off(void **state)
+{
+    (void)state;
+    struct style_terminal t = xterm;
+    t.no_color = "1";
+    assert_false(style_for_terminal(&t).colour);
+    t.no_color = "";
+    assert_true(style_for_terminal(&t).colour); /* no-color.org: an empty value is unset */
+}
+
+static void test_no_color_option_turns_colours_off(void **state)
+{
+    (void)state;
+    struct style_terminal t = xterm;
+    t.no_color_option = true;
+    struct style st = style_for_terminal(&t);
+    assert_false(st.colour);
+    assert_true(st.clock);
+}
+
+static void test_a_dumb_or_unnamed_terminal_gets_no_colour(void **state)
+{
+    (void)state;
+    struct style_terminal t = xterm;
+    t.term = "dumb";
+    assert_false(style_for_terminal(&t).colour);
+    t.term = NULL;
+    assert_false(style_for_terminal(&t).colour);
+}
+
+static void test_256_colours_from_term_or_colorterm(void **state)
+{
+    (void)state;
+    struct style_terminal t = xterm;
+    t.term = "xterm-256color";
+    assert_true(style_for_terminal(&t).palette256);
+    t.term = "screen";
+    t.colorterm = "truecolor";
+    assert_true(style_for_terminal(&t).palette256);
+    t.colorterm = "";
+    assert_false(style_for_terminal(&t).palette256);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +355,12 @@ int main(void)
         cmocka_unit_test(test_a_mention_is_marked_and_highlighted),
         cmocka_unit_test(test_own_lines_are_set_apart),
         cmocka_unit_test(test_prompt_is_the_status),
+        cmocka_unit_test(test_a_terminal_gets_colours_and_the_clock),
+        cmocka_unit_test(test_no_colour_and_no_clock_without_a_terminal),
+        cmocka_unit_test(test_no_color_set_and_not_empty_turns_colours_off),
+        cmocka_unit_test(test_no_color_option_turns_colours_off),
+        cmocka_unit_test(test_a_dumb_or_unnamed_terminal_gets_no_colour),
+        cmocka_unit_test(test_256_colours_from_term_or_colorterm),
     };
     return cmocka_run_group_tests_name("client_style", tests, setup, NULL);
 }
