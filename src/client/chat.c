@@ -15,8 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <readline/readline.h>
-
 #include "backoff.h"
 #include "common/buf.h"
 #include "common/fr.h"
@@ -512,7 +510,7 @@ static void echo_answer(const char *line)
 {
     if (chat.interactive) {
         struct buf b = BUF_INIT;
-        buf_append_str(&b, rl_prompt ? rl_prompt : "");
+        buf_append_str(&b, tty_prompt());
         sanitize_append(&b, line, strlen(line));
         screen_print(b.data);
         buf_release(&b);
