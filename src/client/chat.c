@@ -10,6 +10,7 @@
  */
 #include "chat.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,8 @@
 
 /* How long to wait for the server to close after we said goodbye. */
 #define LEAVE_TIMEOUT_MS 3000
-/* Piped input is read ahead only while fewer lines than this wait to be sent. */
+/* Piped input is taken only while fewer lines than this wait in the outbox: 1024 lines are
+ * at most 64 MiB of CONN_MAX_LINE lines, and far more than a burst of the flood control. */
 #define PIPED_WAITING_MAX 1024
 
 enum phase {
@@ -57,20 +59,12 @@ enum tag {
     TAG_QUIT,    /* /quit: we leave once it is sent */
 };
 
-/* Input lines not yet used: piped input arrives when it likes, the phases take it when
- * they are ready. */
-struct line_queue {
-    char **items; /* owned strings */
-    size_t head, len, cap;
-};
-
 static struct chat {
     uv_loop_t *loop;
     struct client_options *opts; /* borrowed */
     bool interactive;
-    bool host_asked; /* the address came from the prompt, so it may be asked again */
-    bool nick_tried; /* --nick was proposed once already */
-    bool input_eof;
+    bool host_asked;    /* the address came from the prompt, so it may be asked again */
+    bool nick_tried;    /* --nick was proposed once already */
     bool ever_joined;   /* joined once: a lost connection is retried */
     bool auto_pseudo;   /* reconnecting: give our pseudo again without asking */
     bool coming_back;   /* reconnecting: say so once joined, and go back to our room */
@@ -80,7 +74,6 @@ static struct chat {
     struct outbox out;
     struct roster roster;
     struct style style;
-    struct line_queue input;
     uv_timer_t retry;    /* OFFLINE: counts down to the next attempt, one tick a second */
     unsigned backoff_s;  /* the wait before the next attempt */
     unsigned retry_in;   /* seconds left before it */
@@ -597,29 +590,10 @@ static void on_complete(const char *line, size_t start, size_t end, struct compl
 
 /* ---------------------------------------------------------------- piped input */
 
-static void queue_push(struct line_queue *q, char *line)
-{
-    if (q->len == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 16;
-        char **items = xreallocarray(NULL, cap, sizeof(*items));
-        for (size_t i = 0; i < q->len; i++) {
-            items[i] = q->items[(q->head + i) % q->cap];
-        }
-        free(q->items);
-        q->items = items;
-        q->cap = cap;
-        q->head = 0;
-    }
-    q->items[(q->head + q->len++) % q->cap] = line;
-}
-
-static char *queue_pop(struct line_queue *q)
-{
-    char *line = q->items[q->head];
-    q->head = (q->head + 1) % q->cap;
-    q->len--;
-    return line;
-}
+/* Piped input has no queue of its own: piped.c keeps what was read and gives a line when
+ * asked, so a line is taken only when a phase wants it (an address, a pseudo, or a line
+ * for the chat, which then waits in the outbox). While many lines wait there, nothing more
+ * is taken, so nothing more is read: the rest of a large file stays in the file. */
 
 static bool phase_takes_input(void)
 {
@@ -627,9 +601,9 @@ static bool phase_takes_input(void)
            chat.phase == PHASE_CHAT;
 }
 
-/* Feeds queued piped lines to the phases that want them, then reads more if it can.
- * Sending a line reports the outbox's change, which calls here again: that inner call
- * returns at once, and this loop goes on, so the stack stays flat however many lines. */
+/* Takes piped lines while the phase wants them. Sending a line reports the outbox's
+ * change, which calls here again: that inner call returns at once, and this loop goes on,
+ * so the stack stays flat however many lines. */
 static void pump_input(void)
 {
     static bool pumping;
@@ -641,22 +615,13 @@ static void pump_input(void)
     pumping = false;
 }
 
-static void pump_lines(void)
+/* The input has ended (status UV_EOF) or cannot be read: what the phase does without. */
+static void input_ended(int status)
 {
-    while (chat.input.len > 0 && phase_takes_input() &&
-           outbox_waiting(&chat.out) < PIPED_WAITING_MAX) {
-        on_user_line(queue_pop(&chat.input));
-    }
-    if (chat.input.len > 0 || !phase_takes_input()) {
-        return;
-    }
-    if (!chat.input_eof) {
-        if (outbox_waiting(&chat.out) < PIPED_WAITING_MAX) {
-            piped_read_more();
-        }
-        return;
-    }
-    if (chat.phase == PHASE_ASK_ADDRESS) {
+    if (status != UV_EOF) {
+        screen_error("Impossible de lire l'entrée standard : %s.", fr_strerror(status));
+        quit(1);
+    } else if (chat.phase == PHASE_ASK_ADDRESS) {
         on_user_line(xstrdup("")); /* no address given: the default, as at the prompt */
     } else if (chat.phase == PHASE_ASK_PSEUDO) {
         screen_error("Fin de l'entrée : aucun pseudo n'a été donné.");
@@ -666,19 +631,25 @@ static void pump_lines(void)
     }
 }
 
-static void on_piped_line(const char *line, size_t len)
+static void pump_lines(void)
 {
-    queue_push(&chat.input, xmemdup0(line, len));
+    while (phase_takes_input() && outbox_waiting(&chat.out) < PIPED_WAITING_MAX) {
+        const char *line;
+        size_t len;
+        int r = piped_next_line(&line, &len);
+        if (r == -EAGAIN) {
+            return; /* a read is under way: on_piped_ready() comes back here */
+        }
+        if (r < 0) {
+            input_ended(r);
+            return;
+        }
+        on_user_line(xmemdup0(line, len));
+    }
 }
 
-static void on_piped_chunk(int status)
+static void on_piped_ready(void)
 {
-    if (status < 0 && status != UV_EOF) {
-        screen_error("Impossible de lire l'entrée standard : %s.", fr_strerror(status));
-        quit(1);
-        return;
-    }
-    chat.input_eof = status == UV_EOF;
     pump_input();
 }
 
@@ -723,7 +694,7 @@ void chat_start(uv_loop_t *loop, struct client_options *opts, bool interactive)
         }
         buf_release(&path);
     } else {
-        piped_init(loop, on_piped_line, on_piped_chunk);
+        piped_init(loop, on_piped_ready);
     }
     if (opts->host) {
         start_connect();
@@ -757,10 +728,6 @@ int chat_finish(void)
     } else {
         piped_release();
     }
-    while (chat.input.len > 0) {
-        free(queue_pop(&chat.input));
-    }
-    free(chat.input.items);
     free(chat.pseudo);
     free(chat.room_before);
     roster_release(&chat.roster);
