@@ -5,8 +5,10 @@
  * the next attempt, during which the input line stays and typed lines wait in the outbox.
  * What the user sends always goes through the outbox, so that it leaves at the pace the
  * server's flood control accepts: our own message is shown when it leaves, in the order
- * the others see it. Server lines feed the roster (for Tab and the status) before being
- * shown; the answer to the /who the client sends by itself after the welcome is not shown.
+ * the others see it. Each connection asks for the events capability before the pseudo;
+ * with it, server lines feed the roster (for Tab and the status) before being shown, and
+ * the arrival's room and list, which the welcome already told, are not shown. Only the
+ * kinds of lines are read here, never their French.
  */
 #include "chat.h"
 
@@ -20,6 +22,7 @@
 #include "common/buf.h"
 #include "common/fr.h"
 #include "common/proto.h"
+#include "common/pseudo.h"
 #include "common/sanitize.h"
 #include "common/xalloc.h"
 #include "complete.h"
@@ -42,6 +45,7 @@ enum phase {
     PHASE_ASK_ADDRESS,  /* waiting for the user to give the server's address */
     PHASE_CONNECTING,   /* resolving and connecting */
     PHASE_AWAIT_PROMPT, /* connected, waiting for the server to ask for the pseudo */
+    PHASE_AWAIT_CAP,    /* the prompt came and waits: the answer to /cap comes first */
     PHASE_ASK_PSEUDO,   /* waiting for the user to give a pseudo */
     PHASE_JOINING,      /* pseudo sent, waiting for the verdict */
     PHASE_CHAT,
@@ -55,7 +59,6 @@ enum tag {
     TAG_MESSAGE, /* shown as ours when it leaves */
     TAG_ACTION,  /* /me: shown as our action */
     TAG_COMMAND, /* the server answers it */
-    TAG_WHO,     /* the client's own /who: its answer only feeds the roster */
     TAG_QUIT,    /* /quit: we leave once it is sent */
 };
 
@@ -69,17 +72,22 @@ static struct chat {
     bool auto_pseudo;   /* reconnecting: give our pseudo again without asking */
     bool coming_back;   /* reconnecting: say so once joined, and go back to our room */
     bool leave_on_sent; /* piped input ended: leave once the outbox is empty */
+    bool cap_answered;  /* this connection's /cap was answered */
+    bool events;        /* the server sends event lines (docs/PROTOCOL.md, "Events") */
+    bool arriving;      /* welcomed, with events: the arrival's '#' line is to come */
+    bool hide_list;     /* the next line, if a '=', is the arrival's list: not shown */
+    bool returning;     /* reconnected: once the arrival's room is known, go back */
     enum phase phase;
     struct conn conn;
     struct outbox out;
     struct roster roster;
     struct style style;
-    uv_timer_t retry;    /* OFFLINE: counts down to the next attempt, one tick a second */
-    unsigned backoff_s;  /* the wait before the next attempt */
-    unsigned retry_in;   /* seconds left before it */
-    unsigned hidden_who; /* "=" answers to our own /who still to come */
-    char *pseudo;        /* owned: the pseudo proposed, then ours */
-    char *room_before;   /* owned: our room when the connection was lost */
+    uv_timer_t retry;   /* OFFLINE: counts down to the next attempt, one tick a second */
+    unsigned backoff_s; /* the wait before the next attempt */
+    unsigned retry_in;  /* seconds left before it */
+    char *pseudo;       /* owned: the pseudo proposed, then ours */
+    char *room_before;  /* owned: our room when the connection was lost */
+    char *held_prompt;  /* owned: the server's first prompt, until /cap is answered */
     int exit_status;
 } chat;
 
@@ -185,9 +193,7 @@ static void on_send(const char *line, int tag)
         return;
     }
     conn_send_line(&chat.conn, line, strlen(line));
-    if (tag == TAG_WHO) {
-        chat.hidden_who++;
-    } else if (tag == TAG_MESSAGE) {
+    if (tag == TAG_MESSAGE) {
         const char *text = line[0] == '/' ? line + 1 : line; /* "//x" is the message "/x" */
         screen_own(text, strlen(text), false);
     } else if (tag == TAG_ACTION) {
@@ -348,6 +354,21 @@ static void ask_pseudo(const char *server_prompt, size_t len)
     }
 }
 
+/* The chat may go on: first, back to the room we were in before the connection was lost
+ * if the new arrival put us elsewhere (in room), ahead of the lines typed meanwhile. */
+static void start_sending(const char *room)
+{
+    const char *before = chat.room_before;
+    if (chat.returning && before && room &&
+        !pseudo_equal(before, strlen(before), room, strlen(room))) {
+        struct buf join = BUF_INIT;
+        buf_appendf(&join, "/join %s", before);
+        outbox_push_front(&chat.out, join.data, TAG_COMMAND); /* the buffer's memory */
+    }
+    chat.returning = false;
+    outbox_start(&chat.out);
+}
+
 static void joined(const char *line, size_t len)
 {
     bool back = chat.coming_back;
@@ -359,18 +380,16 @@ static void joined(const char *line, size_t len)
         screen_notice("Reconnecté à %s.", chat.conn.name);
     }
     screen_show_server_line(line, len);
-    roster_on_line(&chat.roster, line, len, chat.pseudo);
+    roster_release(&chat.roster); /* a new arrival: its '#' line says where */
+    roster_init(&chat.roster);
     chat.phase = PHASE_CHAT;
-    chat.hidden_who = 0;
-    /* Go first, before what was typed meanwhile: back to our room, or who is in this one. */
-    if (back && chat.room_before && strcmp(chat.room_before, "général") != 0) {
-        struct buf join = BUF_INIT;
-        buf_appendf(&join, "/join %s", chat.room_before);
-        outbox_push_front(&chat.out, join.data, TAG_COMMAND); /* the buffer's memory */
-    } else if (chat.interactive) {
-        outbox_push_front(&chat.out, xstrdup("/who"), TAG_WHO);
+    chat.returning = back;
+    chat.hide_list = false;
+    chat.arriving = chat.events;
+    if (!chat.events) {
+        /* Without events, the arrival is not told: it is in the default room (PROTOCOL.md). */
+        start_sending(PROTO_DEFAULT_ROOM);
     }
-    outbox_start(&chat.out);
     if (chat.interactive) {
         tty_ask(""); /* the status, which update_prompt() writes, is the prompt */
         update_prompt();
@@ -379,11 +398,34 @@ static void joined(const char *line, size_t len)
     }
 }
 
-/* During the handshake: a prompt, a refusal or the welcome. */
+/* The server answered /cap: on (a '+') or unknown (a '!'; an old server takes it for a
+ * pseudo it refuses, and asks again). Either way the user is not told. */
+static void cap_answered(bool on)
+{
+    chat.cap_answered = true;
+    chat.events = on;
+    char *prompt = chat.held_prompt;
+    chat.held_prompt = NULL;
+    if (on) {
+        ask_pseudo(prompt, strlen(prompt)); /* the prompt that waited */
+    } else {
+        chat.phase = PHASE_AWAIT_PROMPT; /* the next prompt, which follows the refusal */
+    }
+    free(prompt);
+}
+
+/* During the handshake: a prompt, the answer to /cap, a refusal or the welcome. Only the
+ * kinds are read, never the French. */
 static void handshake_line(char kind, const char *text, size_t text_len, const char *line,
                            size_t len)
 {
-    if (kind == PROTO_PROMPT) {
+    if (chat.phase == PHASE_AWAIT_CAP && (kind == PROTO_OK || kind == PROTO_ERROR)) {
+        cap_answered(kind == PROTO_OK);
+    } else if (kind == PROTO_PROMPT && !chat.cap_answered) {
+        free(chat.held_prompt); /* held: the pseudo waits for the answer to /cap */
+        chat.held_prompt = xmemdup0(text, text_len);
+        chat.phase = PHASE_AWAIT_CAP;
+    } else if (kind == PROTO_PROMPT) {
         ask_pseudo(text, text_len);
     } else if (kind == PROTO_OK) {
         joined(line, len);
@@ -401,26 +443,37 @@ static void handshake_line(char kind, const char *text, size_t text_len, const c
     }
 }
 
-/* A server line during the chat: the roster first, then the screen. */
-static void chat_server_line(char kind, const char *text, size_t text_len, const char *line,
-                             size_t len)
+/* Whether a chat line is one the user is not shown: the arrival's '#' and '=' lines, which
+ * say what the welcome just said. The arrival's '#' also lets the outbox start. */
+static bool arrival_line(char kind)
 {
-    bool changed = roster_on_line(&chat.roster, line, len, chat.pseudo);
-    static const char renamed[] = "Vous vous appelez maintenant ";
-    size_t rn = strlen(renamed);
-    if (kind == PROTO_OK && text_len > rn + 1 && memcmp(text, renamed, rn) == 0 &&
-        text[text_len - 1] == '.') {
-        free(chat.pseudo);
-        chat.pseudo = xmemdup0(text + rn, text_len - rn - 1);
-        chat.style.self = chat.pseudo;
-        changed = true;
+    if (kind == PROTO_ROOM && chat.arriving) {
+        chat.arriving = false;
+        chat.hide_list = true;
+        start_sending(chat.roster.room);
+        return true;
     }
-    if (kind == '=' && chat.hidden_who > 0) {
-        chat.hidden_who--; /* the answer to our own /who: for the roster only */
-    } else {
+    bool list = chat.hide_list && kind == PROTO_WHO;
+    chat.hide_list = false; /* the '=' comes right after the '#', or not at all */
+    return list;
+}
+
+/* A server line during the chat: the roster first, then the screen. */
+static void chat_server_line(char kind, const char *line, size_t len)
+{
+    struct roster_update u = {0};
+    if (chat.events) {
+        u = roster_on_line(&chat.roster, line, len, chat.pseudo);
+    }
+    if (u.renamed_self) {
+        free(chat.pseudo);
+        chat.pseudo = xmemdup0(u.new_self.p, u.new_self.len);
+        chat.style.self = chat.pseudo;
+    }
+    if (!arrival_line(kind)) {
         screen_show_server_line(line, len);
     }
-    if (changed) {
+    if (u.changed || u.renamed_self) {
         update_prompt();
     }
 }
@@ -432,11 +485,11 @@ static void on_line(struct conn *c, const char *line, size_t len)
     const char *text;
     size_t text_len;
     proto_split_kind(line, len, &kind, &text, &text_len);
-    if (chat.phase == PHASE_AWAIT_PROMPT || chat.phase == PHASE_JOINING ||
-        chat.phase == PHASE_ASK_PSEUDO) {
+    if (chat.phase == PHASE_AWAIT_PROMPT || chat.phase == PHASE_AWAIT_CAP ||
+        chat.phase == PHASE_JOINING || chat.phase == PHASE_ASK_PSEUDO) {
         handshake_line(kind, text, text_len, line, len);
     } else if (chat.phase == PHASE_CHAT || chat.phase == PHASE_LEAVING) {
-        chat_server_line(kind, text, text_len, line, len);
+        chat_server_line(kind, line, len);
     }
 }
 
@@ -446,11 +499,24 @@ static void on_drained(struct conn *c)
     pump_input(); /* piped input waits while much is unsent */
 }
 
+/* Connected: asks for the events capability at once, before the prompt has even come (it
+ * is on its way), so that the pseudo can follow the answer without a round trip more. */
+static void ask_events(void)
+{
+    static const char cap[] = "/cap " PROTO_CAP_EVENTS;
+    chat.phase = PHASE_AWAIT_PROMPT;
+    chat.cap_answered = false;
+    chat.events = false;
+    free(chat.held_prompt);
+    chat.held_prompt = NULL;
+    conn_send_line(&chat.conn, cap, strlen(cap));
+    update_prompt();
+}
+
 static void on_connected(struct conn *c, int status)
 {
     if (status == 0) {
-        chat.phase = PHASE_AWAIT_PROMPT;
-        update_prompt();
+        ask_events();
         return;
     }
     if (chat.coming_back && chat.interactive && !chat.opts->no_reconnect) {
@@ -570,6 +636,7 @@ static void on_user_line(char *line)
         break;
     case PHASE_CONNECTING:
     case PHASE_AWAIT_PROMPT:
+    case PHASE_AWAIT_CAP:
     case PHASE_JOINING:
         if (chat.coming_back) {
             chat_line(line); /* reconnecting: it waits in the outbox */
@@ -730,6 +797,7 @@ int chat_finish(void)
     }
     free(chat.pseudo);
     free(chat.room_before);
+    free(chat.held_prompt);
     roster_release(&chat.roster);
     return chat.exit_status;
 }

@@ -70,6 +70,10 @@ int style_parse_utc(const char *s, size_t len, time_t *t);
  * arrival. Returns the marks the caller acts on (the bell). */
 struct style_marks style_server_line(const struct style *st, const char *line, size_t len,
                                      time_t now, struct buf *out);
+/* The plain form of a server line, for a pipe: what the client has always printed there,
+ * "bob: salut", "! ..." for errors and "* ..." for everything else, an event line as the
+ * sentence it carries ("* bob a rejoint #jeux"); no time, no escape sequence. */
+void style_plain_line(const char *line, size_t len, struct buf *out);
 /* Our own message (text as sent, "//" already undone), or our own /me action. */
 void style_own_line(const struct style *st, const char *text, size_t len, bool action, time_t now,
                     struct buf *out);
