@@ -3,7 +3,9 @@
  * A small array with linear searches: a room's list holds the names of a "=" line (at most
  * PROTO_WHO_MAX) plus the arrivals since, and it is searched when an event comes or Tab is
  * pressed. Every line is read with proto.h's parsers, field by field; the sentence after
- * " : " is for people and is never looked at, but for the names of a "=" line.
+ * " : " is for people and is never looked at, but for the names of a "=" line. A name or
+ * a room is kept only if it is one the server could have accepted (pseudo_check()): the
+ * client's status and input line show them, and a NUL would cut them short.
  */
 #include "roster.h"
 
@@ -51,6 +53,12 @@ bool roster_has(const struct roster *r, const char *name, size_t len)
     return find(r, name, len) >= 0;
 }
 
+/* Whether a pseudo or a room's name is one the server could have given. */
+static bool valid_name(struct proto_span s)
+{
+    return pseudo_check(s.p, s.len) == PSEUDO_OK;
+}
+
 /* Whether a "#ROOM" field names the room we are in. */
 static bool our_room(const struct roster *r, struct proto_span field)
 {
@@ -69,7 +77,8 @@ static void add_name(struct roster *r, const char *name, size_t len)
 static bool enter_line(struct roster *r, const char *text, size_t len)
 {
     struct proto_span f[2], sentence;
-    if (!proto_parse_fields(text, len, 2, f, &sentence) || !our_room(r, f[1])) {
+    if (!proto_parse_fields(text, len, 2, f, &sentence) || !our_room(r, f[1]) ||
+        !valid_name(f[0])) {
         return false;
     }
     if (find(r, f[0].p, f[0].len) >= 0) {
@@ -109,7 +118,7 @@ static struct roster_update rename_line(struct roster *r, const char *text, size
 {
     struct roster_update u = {0};
     struct proto_span f[2], sentence;
-    if (!proto_parse_fields(text, len, 2, f, &sentence)) {
+    if (!proto_parse_fields(text, len, 2, f, &sentence) || !valid_name(f[1])) {
         return u;
     }
     if (self && pseudo_equal(f[0].p, f[0].len, self, strlen(self))) {
@@ -129,7 +138,8 @@ static struct roster_update rename_line(struct roster *r, const char *text, size
 static bool room_line(struct roster *r, const char *text, size_t len)
 {
     struct proto_span f[1], sentence, room;
-    if (!proto_parse_fields(text, len, 1, f, &sentence) || !proto_room_field(f[0], &room)) {
+    if (!proto_parse_fields(text, len, 1, f, &sentence) || !proto_room_field(f[0], &room) ||
+        !valid_name(room)) {
         return false;
     }
     clear_names(r);
@@ -152,7 +162,9 @@ static bool list_line(struct roster *r, const char *text, size_t len)
     const char *w;
     size_t wlen;
     while (r->n < PROTO_WHO_MAX && command_next_word(&names.p, &names.len, &w, &wlen)) {
-        add_name(r, w, wlen);
+        if (valid_name((struct proto_span){w, wlen})) {
+            add_name(r, w, wlen); /* the others are still counted */
+        }
     }
     r->count = count > r->n ? count : (unsigned)r->n;
     r->listed = true;

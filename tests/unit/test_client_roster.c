@@ -258,6 +258,35 @@ static void test_malformed_lines_change_nothing(void **state)
     assert_false(roster_has(r, "carol", 5));
 }
 
+/* Found by tests/fuzz/fuzz_server_line.c: a NUL in a room's name made an empty room. */
+static void test_a_room_that_no_server_could_name_is_refused(void **state)
+{
+    struct roster *r = *state;
+    in_room(r, "général", 2, "alice bob");
+    static const char nul_room[] = "# #\0\0général : Vous êtes maintenant dans #général.";
+    assert_false(roster_on_line(r, nul_room, sizeof(nul_room) - 1, "alice").changed);
+    assert_false(feed(r, "# #a\033[2Jb : x"));
+    assert_false(feed(r, "# #abcdefghijklmnopqrstuvwxyz0123456789 : x")); /* 36 characters */
+    assert_string_equal(r->room, "général");
+    assert_int_equal(r->n, 2);
+}
+
+static void test_names_that_no_server_could_give_are_refused(void **state)
+{
+    struct roster *r = *state;
+    in_room(r, "général", 2, "alice bob");
+    static const char nul_name[] = "^ \0x #général : x";
+    assert_false(roster_on_line(r, nul_name, sizeof(nul_name) - 1, "alice").changed);
+    assert_false(feed(r, "^ a\033b #général : x"));
+    const char *line = "% alice \033[2J : x";
+    struct roster_update u = roster_on_line(r, line, strlen(line), "alice");
+    assert_false(u.renamed_self);
+    assert_false(u.changed);
+    assert_true(feed(r, "= #général 3 : alice \a bob")); /* counted, not named */
+    assert_int_equal(r->n, 2);
+    assert_int_equal(r->count, 3);
+}
+
 static void test_a_list_line_names_at_most_proto_who_max(void **state)
 {
     struct roster *r = *state;
@@ -292,6 +321,8 @@ int main(void)
         T(test_our_own_rename_is_told_even_before_a_room),
         T(test_french_notices_change_nothing),
         T(test_malformed_lines_change_nothing),
+        T(test_a_room_that_no_server_could_name_is_refused),
+        T(test_names_that_no_server_could_give_are_refused),
         T(test_a_list_line_names_at_most_proto_who_max),
     };
 #undef T
