@@ -4,8 +4,9 @@
  * without case; times are local and history keeps its own; without colour not one escape
  * sequence is written, and with colour none but ours (peer text is sanitised); the
  * prompt names the pseudo, server, room, count, waiting lines and offline state, with its
- * escapes wrapped for readline; colours follow the terminal, NO_COLOR and --no-color. Runs in a
- * C.UTF-8 locale and TZ=UTC, single-threaded.
+ * escapes wrapped for readline; event lines read as the notices they replace, on a terminal
+ * and in the plain form for a pipe; colours follow the terminal, NO_COLOR and --no-color.
+ * Runs in a C.UTF-8 locale and TZ=UTC, single-threaded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
