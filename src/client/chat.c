@@ -5,21 +5,24 @@
  * the next attempt, during which the input line stays and typed lines wait in the outbox.
  * What the user sends always goes through the outbox, so that it leaves at the pace the
  * server's flood control accepts: our own message is shown when it leaves, in the order
- * the others see it. Server lines feed the roster (for Tab and the status) before being
- * shown; the answer to the /who the client sends by itself after the welcome is not shown.
+ * the others see it. Each connection asks for the events capability before the pseudo;
+ * with it, server lines feed the roster (for Tab and the status) before being shown, and
+ * the arrival's room and list, which the welcome already told, are not shown. Only the
+ * kinds of lines are read here, never their French.
  */
 #include "chat.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <readline/readline.h>
-
+#include "backoff.h"
 #include "common/buf.h"
 #include "common/fr.h"
 #include "common/proto.h"
+#include "common/pseudo.h"
 #include "common/sanitize.h"
 #include "common/xalloc.h"
 #include "complete.h"
@@ -34,13 +37,15 @@
 
 /* How long to wait for the server to close after we said goodbye. */
 #define LEAVE_TIMEOUT_MS 3000
-/* Piped input is read ahead only while fewer lines than this wait to be sent. */
+/* Piped input is taken only while fewer lines than this wait in the outbox: 1024 lines are
+ * at most 64 MiB of CONN_MAX_LINE lines, and far more than a burst of the flood control. */
 #define PIPED_WAITING_MAX 1024
 
 enum phase {
     PHASE_ASK_ADDRESS,  /* waiting for the user to give the server's address */
     PHASE_CONNECTING,   /* resolving and connecting */
     PHASE_AWAIT_PROMPT, /* connected, waiting for the server to ask for the pseudo */
+    PHASE_AWAIT_CAP,    /* the prompt came and waits: the answer to /cap comes first */
     PHASE_ASK_PSEUDO,   /* waiting for the user to give a pseudo */
     PHASE_JOINING,      /* pseudo sent, waiting for the verdict */
     PHASE_CHAT,
@@ -54,40 +59,35 @@ enum tag {
     TAG_MESSAGE, /* shown as ours when it leaves */
     TAG_ACTION,  /* /me: shown as our action */
     TAG_COMMAND, /* the server answers it */
-    TAG_WHO,     /* the client's own /who: its answer only feeds the roster */
     TAG_QUIT,    /* /quit: we leave once it is sent */
-};
-
-/* Input lines not yet used: piped input arrives when it likes, the phases take it when
- * they are ready. */
-struct line_queue {
-    char **items; /* owned strings */
-    size_t head, len, cap;
 };
 
 static struct chat {
     uv_loop_t *loop;
     struct client_options *opts; /* borrowed */
     bool interactive;
-    bool host_asked; /* the address came from the prompt, so it may be asked again */
-    bool nick_tried; /* --nick was proposed once already */
-    bool input_eof;
+    bool host_asked;    /* the address came from the prompt, so it may be asked again */
+    bool nick_tried;    /* --nick was proposed once already */
     bool ever_joined;   /* joined once: a lost connection is retried */
     bool auto_pseudo;   /* reconnecting: give our pseudo again without asking */
     bool coming_back;   /* reconnecting: say so once joined, and go back to our room */
     bool leave_on_sent; /* piped input ended: leave once the outbox is empty */
+    bool cap_answered;  /* this connection's /cap was answered */
+    bool events;        /* the server sends event lines (docs/PROTOCOL.md, "Events") */
+    bool arriving;      /* welcomed, with events: the arrival's '#' line is to come */
+    bool hide_list;     /* the next line, if a '=', is the arrival's list: not shown */
+    bool returning;     /* reconnected: once the arrival's room is known, go back */
     enum phase phase;
     struct conn conn;
     struct outbox out;
     struct roster roster;
     struct style style;
-    struct line_queue input;
-    uv_timer_t retry;    /* OFFLINE: counts down to the next attempt, one tick a second */
-    unsigned backoff_s;  /* the wait before the next attempt */
-    unsigned retry_in;   /* seconds left before it */
-    unsigned hidden_who; /* "=" answers to our own /who still to come */
-    char *pseudo;        /* owned: the pseudo proposed, then ours */
-    char *room_before;   /* owned: our room when the connection was lost */
+    uv_timer_t retry;   /* OFFLINE: counts down to the next attempt, one tick a second */
+    unsigned backoff_s; /* the wait before the next attempt */
+    unsigned retry_in;  /* seconds left before it */
+    char *pseudo;       /* owned: the pseudo proposed, then ours */
+    char *room_before;  /* owned: our room when the connection was lost */
+    char *held_prompt;  /* owned: the server's first prompt, until /cap is answered */
     int exit_status;
 } chat;
 
@@ -193,9 +193,7 @@ static void on_send(const char *line, int tag)
         return;
     }
     conn_send_line(&chat.conn, line, strlen(line));
-    if (tag == TAG_WHO) {
-        chat.hidden_who++;
-    } else if (tag == TAG_MESSAGE) {
+    if (tag == TAG_MESSAGE) {
         const char *text = line[0] == '/' ? line + 1 : line; /* "//x" is the message "/x" */
         screen_own(text, strlen(text), false);
     } else if (tag == TAG_ACTION) {
@@ -272,6 +270,16 @@ static void retry_tick(uv_timer_t *t);
 static void ask_address(void);
 static void start_connect(void);
 
+/* Waits before the next attempt, longer after each failure (backoff.h). */
+static void retry_later(void)
+{
+    chat.backoff_s = backoff_next(chat.backoff_s);
+    chat.phase = PHASE_OFFLINE;
+    chat.retry_in = chat.backoff_s;
+    uv_timer_start(&chat.retry, retry_tick, 1000, 1000);
+    update_prompt();
+}
+
 /* The connection is lost: try again later on a terminal, or give up. */
 static void connection_lost(void)
 {
@@ -281,24 +289,19 @@ static void connection_lost(void)
         quit(1);
         return;
     }
-    if (chat.phase == PHASE_CHAT) {
-        free(chat.room_before);
-        chat.room_before = chat.roster.room ? xstrdup(chat.roster.room) : NULL;
-        chat.auto_pseudo = true;
-        chat.coming_back = true;
-        chat.backoff_s = RECONNECT_FIRST_S;
-        screen_error(
-            "Connexion au serveur perdue : nouvelle tentative dans %u s. La ligne en cours "
-            "et celles que vous enverrez attendront.",
-            chat.backoff_s);
-    } else {
-        chat.backoff_s =
-            chat.backoff_s * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : chat.backoff_s * 2;
+    if (chat.phase != PHASE_CHAT) {
+        retry_later(); /* an attempt failed on the way back: wait longer */
+        return;
     }
-    chat.phase = PHASE_OFFLINE;
-    chat.retry_in = chat.backoff_s;
-    uv_timer_start(&chat.retry, retry_tick, 1000, 1000);
-    update_prompt();
+    free(chat.room_before);
+    chat.room_before = chat.roster.room ? xstrdup(chat.roster.room) : NULL;
+    chat.auto_pseudo = true;
+    chat.coming_back = true;
+    chat.backoff_s = 0; /* the chat was on: start again from the first wait */
+    retry_later();
+    screen_error("Connexion au serveur perdue : nouvelle tentative dans %u s. La ligne en cours "
+                 "et celles que vous enverrez attendront.",
+                 chat.backoff_s);
 }
 
 static void retry_tick(uv_timer_t *t)
@@ -351,6 +354,21 @@ static void ask_pseudo(const char *server_prompt, size_t len)
     }
 }
 
+/* The chat may go on: first, back to the room we were in before the connection was lost
+ * if the new arrival put us elsewhere (in room), ahead of the lines typed meanwhile. */
+static void start_sending(const char *room)
+{
+    const char *before = chat.room_before;
+    if (chat.returning && before && room &&
+        !pseudo_equal(before, strlen(before), room, strlen(room))) {
+        struct buf join = BUF_INIT;
+        buf_appendf(&join, "/join %s", before);
+        outbox_push_front(&chat.out, join.data, TAG_COMMAND); /* the buffer's memory */
+    }
+    chat.returning = false;
+    outbox_start(&chat.out);
+}
+
 static void joined(const char *line, size_t len)
 {
     bool back = chat.coming_back;
@@ -362,18 +380,16 @@ static void joined(const char *line, size_t len)
         screen_notice("Reconnecté à %s.", chat.conn.name);
     }
     screen_show_server_line(line, len);
-    roster_on_line(&chat.roster, line, len, chat.pseudo);
+    roster_release(&chat.roster); /* a new arrival: its '#' line says where */
+    roster_init(&chat.roster);
     chat.phase = PHASE_CHAT;
-    chat.hidden_who = 0;
-    /* Go first, before what was typed meanwhile: back to our room, or who is in this one. */
-    if (back && chat.room_before && strcmp(chat.room_before, "général") != 0) {
-        struct buf join = BUF_INIT;
-        buf_appendf(&join, "/join %s", chat.room_before);
-        outbox_push_front(&chat.out, join.data, TAG_COMMAND); /* the buffer's memory */
-    } else if (chat.interactive) {
-        outbox_push_front(&chat.out, xstrdup("/who"), TAG_WHO);
+    chat.returning = back;
+    chat.hide_list = false;
+    chat.arriving = chat.events;
+    if (!chat.events) {
+        /* Without events, the arrival is not told: it is in the default room (PROTOCOL.md). */
+        start_sending(PROTO_DEFAULT_ROOM);
     }
-    outbox_start(&chat.out);
     if (chat.interactive) {
         tty_ask(""); /* the status, which update_prompt() writes, is the prompt */
         update_prompt();
@@ -382,11 +398,34 @@ static void joined(const char *line, size_t len)
     }
 }
 
-/* During the handshake: a prompt, a refusal or the welcome. */
+/* The server answered /cap: on (a '+') or unknown (a '!'; an old server takes it for a
+ * pseudo it refuses, and asks again). Either way the user is not told. */
+static void cap_answered(bool on)
+{
+    chat.cap_answered = true;
+    chat.events = on;
+    char *prompt = chat.held_prompt;
+    chat.held_prompt = NULL;
+    if (on) {
+        ask_pseudo(prompt, strlen(prompt)); /* the prompt that waited */
+    } else {
+        chat.phase = PHASE_AWAIT_PROMPT; /* the next prompt, which follows the refusal */
+    }
+    free(prompt);
+}
+
+/* During the handshake: a prompt, the answer to /cap, a refusal or the welcome. Only the
+ * kinds are read, never the French. */
 static void handshake_line(char kind, const char *text, size_t text_len, const char *line,
                            size_t len)
 {
-    if (kind == PROTO_PROMPT) {
+    if (chat.phase == PHASE_AWAIT_CAP && (kind == PROTO_OK || kind == PROTO_ERROR)) {
+        cap_answered(kind == PROTO_OK);
+    } else if (kind == PROTO_PROMPT && !chat.cap_answered) {
+        free(chat.held_prompt); /* held: the pseudo waits for the answer to /cap */
+        chat.held_prompt = xmemdup0(text, text_len);
+        chat.phase = PHASE_AWAIT_CAP;
+    } else if (kind == PROTO_PROMPT) {
         ask_pseudo(text, text_len);
     } else if (kind == PROTO_OK) {
         joined(line, len);
@@ -404,26 +443,37 @@ static void handshake_line(char kind, const char *text, size_t text_len, const c
     }
 }
 
-/* A server line during the chat: the roster first, then the screen. */
-static void chat_server_line(char kind, const char *text, size_t text_len, const char *line,
-                             size_t len)
+/* Whether a chat line is one the user is not shown: the arrival's '#' and '=' lines, which
+ * say what the welcome just said. The arrival's '#' also lets the outbox start. */
+static bool arrival_line(char kind)
 {
-    bool changed = roster_on_line(&chat.roster, line, len, chat.pseudo);
-    static const char renamed[] = "Vous vous appelez maintenant ";
-    size_t rn = strlen(renamed);
-    if (kind == PROTO_OK && text_len > rn + 1 && memcmp(text, renamed, rn) == 0 &&
-        text[text_len - 1] == '.') {
-        free(chat.pseudo);
-        chat.pseudo = xmemdup0(text + rn, text_len - rn - 1);
-        chat.style.self = chat.pseudo;
-        changed = true;
+    if (kind == PROTO_ROOM && chat.arriving) {
+        chat.arriving = false;
+        chat.hide_list = true;
+        start_sending(chat.roster.room);
+        return true;
     }
-    if (kind == '=' && chat.hidden_who > 0) {
-        chat.hidden_who--; /* the answer to our own /who: for the roster only */
-    } else {
+    bool list = chat.hide_list && kind == PROTO_WHO;
+    chat.hide_list = false; /* the '=' comes right after the '#', or not at all */
+    return list;
+}
+
+/* A server line during the chat: the roster first, then the screen. */
+static void chat_server_line(char kind, const char *line, size_t len)
+{
+    struct roster_update u = {0};
+    if (chat.events) {
+        u = roster_on_line(&chat.roster, line, len, chat.pseudo);
+    }
+    if (u.renamed_self) {
+        free(chat.pseudo);
+        chat.pseudo = xmemdup0(u.new_self.p, u.new_self.len);
+        chat.style.self = chat.pseudo;
+    }
+    if (!arrival_line(kind)) {
         screen_show_server_line(line, len);
     }
-    if (changed) {
+    if (u.changed || u.renamed_self) {
         update_prompt();
     }
 }
@@ -435,11 +485,11 @@ static void on_line(struct conn *c, const char *line, size_t len)
     const char *text;
     size_t text_len;
     proto_split_kind(line, len, &kind, &text, &text_len);
-    if (chat.phase == PHASE_AWAIT_PROMPT || chat.phase == PHASE_JOINING ||
-        chat.phase == PHASE_ASK_PSEUDO) {
+    if (chat.phase == PHASE_AWAIT_PROMPT || chat.phase == PHASE_AWAIT_CAP ||
+        chat.phase == PHASE_JOINING || chat.phase == PHASE_ASK_PSEUDO) {
         handshake_line(kind, text, text_len, line, len);
     } else if (chat.phase == PHASE_CHAT || chat.phase == PHASE_LEAVING) {
-        chat_server_line(kind, text, text_len, line, len);
+        chat_server_line(kind, line, len);
     }
 }
 
@@ -449,18 +499,31 @@ static void on_drained(struct conn *c)
     pump_input(); /* piped input waits while much is unsent */
 }
 
+/* Connected: asks for the events capability at once, before the prompt has even come (it
+ * is on its way), so that the pseudo can follow the answer without a round trip more. */
+static void ask_events(void)
+{
+    static const char cap[] = "/cap " PROTO_CAP_EVENTS;
+    chat.phase = PHASE_AWAIT_PROMPT;
+    chat.cap_answered = false;
+    chat.events = false;
+    free(chat.held_prompt);
+    chat.held_prompt = NULL;
+    conn_send_line(&chat.conn, cap, strlen(cap));
+    update_prompt();
+}
+
 static void on_connected(struct conn *c, int status)
 {
     if (status == 0) {
-        chat.phase = PHASE_AWAIT_PROMPT;
-        update_prompt();
+        ask_events();
         return;
     }
     if (chat.coming_back && chat.interactive && !chat.opts->no_reconnect) {
-        unsigned next = chat.backoff_s * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : chat.backoff_s * 2;
+        outbox_stop(&chat.out);
+        retry_later();
         screen_error("Impossible de se reconnecter à %s : %s. Nouvelle tentative dans %u s.",
-                     c->name, fr_strerror(status), next);
-        connection_lost();
+                     c->name, fr_strerror(status), chat.backoff_s);
         return;
     }
     screen_error("Impossible de se connecter à %s : %s.", c->name, fr_strerror(status));
@@ -506,7 +569,7 @@ static void echo_answer(const char *line)
 {
     if (chat.interactive) {
         struct buf b = BUF_INIT;
-        buf_append_str(&b, rl_prompt ? rl_prompt : "");
+        buf_append_str(&b, tty_prompt());
         sanitize_append(&b, line, strlen(line));
         screen_print(b.data);
         buf_release(&b);
@@ -573,6 +636,7 @@ static void on_user_line(char *line)
         break;
     case PHASE_CONNECTING:
     case PHASE_AWAIT_PROMPT:
+    case PHASE_AWAIT_CAP:
     case PHASE_JOINING:
         if (chat.coming_back) {
             chat_line(line); /* reconnecting: it waits in the outbox */
@@ -593,29 +657,10 @@ static void on_complete(const char *line, size_t start, size_t end, struct compl
 
 /* ---------------------------------------------------------------- piped input */
 
-static void queue_push(struct line_queue *q, char *line)
-{
-    if (q->len == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 16;
-        char **items = xreallocarray(NULL, cap, sizeof(*items));
-        for (size_t i = 0; i < q->len; i++) {
-            items[i] = q->items[(q->head + i) % q->cap];
-        }
-        free(q->items);
-        q->items = items;
-        q->cap = cap;
-        q->head = 0;
-    }
-    q->items[(q->head + q->len++) % q->cap] = line;
-}
-
-static char *queue_pop(struct line_queue *q)
-{
-    char *line = q->items[q->head];
-    q->head = (q->head + 1) % q->cap;
-    q->len--;
-    return line;
-}
+/* Piped input has no queue of its own: piped.c keeps what was read and gives a line when
+ * asked, so a line is taken only when a phase wants it (an address, a pseudo, or a line
+ * for the chat, which then waits in the outbox). While many lines wait there, nothing more
+ * is taken, so nothing more is read: the rest of a large file stays in the file. */
 
 static bool phase_takes_input(void)
 {
@@ -623,9 +668,9 @@ static bool phase_takes_input(void)
            chat.phase == PHASE_CHAT;
 }
 
-/* Feeds queued piped lines to the phases that want them, then reads more if it can.
- * Sending a line reports the outbox's change, which calls here again: that inner call
- * returns at once, and this loop goes on, so the stack stays flat however many lines. */
+/* Takes piped lines while the phase wants them. Sending a line reports the outbox's
+ * change, which calls here again: that inner call returns at once, and this loop goes on,
+ * so the stack stays flat however many lines. */
 static void pump_input(void)
 {
     static bool pumping;
@@ -637,22 +682,13 @@ static void pump_input(void)
     pumping = false;
 }
 
-static void pump_lines(void)
+/* The input has ended (status UV_EOF) or cannot be read: what the phase does without. */
+static void input_ended(int status)
 {
-    while (chat.input.len > 0 && phase_takes_input() &&
-           outbox_waiting(&chat.out) < PIPED_WAITING_MAX) {
-        on_user_line(queue_pop(&chat.input));
-    }
-    if (chat.input.len > 0 || !phase_takes_input()) {
-        return;
-    }
-    if (!chat.input_eof) {
-        if (outbox_waiting(&chat.out) < PIPED_WAITING_MAX) {
-            piped_read_more();
-        }
-        return;
-    }
-    if (chat.phase == PHASE_ASK_ADDRESS) {
+    if (status != UV_EOF) {
+        screen_error("Impossible de lire l'entrée standard : %s.", fr_strerror(status));
+        quit(1);
+    } else if (chat.phase == PHASE_ASK_ADDRESS) {
         on_user_line(xstrdup("")); /* no address given: the default, as at the prompt */
     } else if (chat.phase == PHASE_ASK_PSEUDO) {
         screen_error("Fin de l'entrée : aucun pseudo n'a été donné.");
@@ -662,36 +698,41 @@ static void pump_lines(void)
     }
 }
 
-static void on_piped_line(const char *line, size_t len)
+static void pump_lines(void)
 {
-    queue_push(&chat.input, xmemdup0(line, len));
+    while (phase_takes_input() && outbox_waiting(&chat.out) < PIPED_WAITING_MAX) {
+        const char *line;
+        size_t len;
+        int r = piped_next_line(&line, &len);
+        if (r == -EAGAIN) {
+            return; /* a read is under way: on_piped_ready() comes back here */
+        }
+        if (r < 0) {
+            input_ended(r);
+            return;
+        }
+        on_user_line(xmemdup0(line, len));
+    }
 }
 
-static void on_piped_chunk(int status)
+static void on_piped_ready(void)
 {
-    if (status < 0 && status != UV_EOF) {
-        screen_error("Impossible de lire l'entrée standard : %s.", fr_strerror(status));
-        quit(1);
-        return;
-    }
-    chat.input_eof = status == UV_EOF;
     pump_input();
 }
 
 /* ---------------------------------------------------------------- start and end */
 
-/* Whether the terminal shows colours: on a terminal, unless NO_COLOR or --no-color. */
+/* How lines are dressed: style.c decides from what the environment says. */
 static void set_style(void)
 {
-    const char *no_color = getenv("NO_COLOR");
-    const char *term = getenv("TERM");
-    const char *colorterm = getenv("COLORTERM");
-    bool dumb = !term || strcmp(term, "dumb") == 0;
-    chat.style.colour =
-        chat.interactive && !chat.opts->no_color && !(no_color && no_color[0] != '\0') && !dumb;
-    chat.style.palette256 = (term && strstr(term, "256color")) || (colorterm && *colorterm);
-    chat.style.clock = chat.interactive;
-    chat.style.self = NULL;
+    struct style_terminal t = {
+        .interactive = chat.interactive,
+        .no_color_option = chat.opts->no_color,
+        .no_color = getenv("NO_COLOR"),
+        .term = getenv("TERM"),
+        .colorterm = getenv("COLORTERM"),
+    };
+    chat.style = style_for_terminal(&t);
 }
 
 void chat_start(uv_loop_t *loop, struct client_options *opts, bool interactive)
@@ -720,7 +761,7 @@ void chat_start(uv_loop_t *loop, struct client_options *opts, bool interactive)
         }
         buf_release(&path);
     } else {
-        piped_init(loop, on_piped_line, on_piped_chunk);
+        piped_init(loop, on_piped_ready);
     }
     if (opts->host) {
         start_connect();
@@ -754,12 +795,9 @@ int chat_finish(void)
     } else {
         piped_release();
     }
-    while (chat.input.len > 0) {
-        free(queue_pop(&chat.input));
-    }
-    free(chat.input.items);
     free(chat.pseudo);
     free(chat.room_before);
+    free(chat.held_prompt);
     roster_release(&chat.roster);
     return chat.exit_status;
 }

@@ -4,8 +4,8 @@
  * chat, the same whether lines come from readline (tty.c) or from a pipe (piped.c):
  * server lines come from conn.c, lines to send go through the paced outbox (outbox.h),
  * who is in our room is the roster's (roster.h), everything shown goes through screen.c.
- * On a terminal, a lost connection is retried with growing waits (1 s, 2 s, 4 s ... 30 s)
- * while the user keeps typing; the pseudo is given again and the room joined again.
+ * On a terminal, a lost connection is retried with growing waits (backoff.h) while the
+ * user keeps typing; the pseudo is given again and the room joined again.
  */
 #ifndef CAUSERIE_CHAT_H
 #define CAUSERIE_CHAT_H
@@ -14,10 +14,6 @@
 #include <uv.h>
 
 struct client_options;
-
-/* First wait before reconnecting, and the longest: the wait doubles from one to the other. */
-#define RECONNECT_FIRST_S 1
-#define RECONNECT_MAX_S   30
 
 /* Starts the conversation on loop: asks for the address unless opts gives it. opts is
  * borrowed for the program's life. interactive: stdin and stdout are a terminal. */

@@ -21,10 +21,7 @@ const char *const complete_commands[] = {"/clear", "/help", "/join",  "/me",  "/
 
 static void add(struct complete_list *l, const char *s, size_t len, const char *suffix)
 {
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 8;
-        l->items = xreallocarray(l->items, l->cap, sizeof(*l->items));
-    }
+    l->items = xgrow(l->items, &l->cap, l->n + 1, sizeof(*l->items), 8);
     size_t slen = strlen(suffix);
     char *item = xmalloc(len + slen + 1);
     memcpy(item, s, len);

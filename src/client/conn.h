@@ -3,7 +3,7 @@
  * Runs on the client's only thread, on its uv loop. It resolves the name, tries each
  * address in turn (each with a timeout), then hands every complete line to on_line.
  * Lines to send are copied into their own write request, so callers keep nothing alive.
- * It knows the framing (proto.h), nothing of what lines mean: main.c does.
+ * It knows the framing (proto.h), nothing of what lines mean: chat.c does.
  */
 #ifndef CAUSERIE_CONN_H
 #define CAUSERIE_CONN_H

@@ -13,8 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <readline/readline.h>
-
 #include "chat.h"
 #include "common/buf.h"
 #include "common/pseudo.h"
@@ -29,7 +27,7 @@ static void on_signal(uv_signal_t *h, int signum)
 {
     (void)h;
     if (signum == SIGWINCH) {
-        rl_resize_terminal();
+        tty_resize();
     } else if (signum == SIGTSTP) {
         tty_suspend();
     } else if (signum == SIGINT && interactive) {

@@ -25,9 +25,9 @@
 #define OPTIONS_NUMBER_MAX 1000000
 
 struct client_options {
-    char *host;            /* owned; NULL until given (then main.c asks for it) */
+    char *host;            /* owned; NULL until given (then chat.c asks for it) */
     int port;              /* 1..65535 */
-    char *nick;            /* owned; NULL until given (then main.c asks for it) */
+    char *nick;            /* owned; NULL until given (then chat.c asks for it) */
     unsigned flood_burst;  /* lines; 0: no pacing */
     unsigned flood_rate;   /* lines per second; 0: no pacing */
     unsigned history_size; /* lines; 0: no history file */

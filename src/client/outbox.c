@@ -1,11 +1,12 @@
 /* outbox.c - the paced queue of lines to send; see outbox.h for the contract.
  *
- * Client thread only. The queue is a ring of items that doubles when full; its length is
- * bounded by what the user types or pastes, and by main.c, which stops reading piped input
- * while many lines wait. flush() sends every line whose turn has come, then arms the timer
- * for the next one; the send callback may push more lines or stop the outbox (a failed
- * write closes the connection), so the loop re-reads the state after every call. Time is
- * uv_hrtime(), in microseconds: pacing must not depend on the loop's cached clock.
+ * Client thread only. The queue is a ring of items that grows by the tree's one rule
+ * (grow_capacity()); its length is bounded by what the user types or pastes, and by chat.c,
+ * which stops taking piped input while many lines wait. flush() sends every line whose
+ * turn has come, then arms the timer for the next one; the send callback may push more
+ * lines or stop the outbox (a failed write closes the connection), so the loop re-reads the
+ * state after every call. Time is uv_hrtime(), in microseconds: pacing must not depend on
+ * the loop's cached clock.
  */
 #include "outbox.h"
 
@@ -40,9 +41,14 @@ static void changed(struct outbox *o)
     }
 }
 
-static void grow(struct outbox *o)
+/* Makes room for one more item. A ring cannot be grown in place (its items may wrap past
+ * the end), so the items move to a new array, oldest first. */
+static void make_room(struct outbox *o)
 {
-    size_t cap = o->cap ? o->cap * 2 : 16;
+    size_t cap = grow_capacity(o->cap, o->len + 1, 16);
+    if (cap == o->cap) {
+        return;
+    }
     struct outbox_item *items = xreallocarray(NULL, cap, sizeof(*items));
     for (size_t i = 0; i < o->len; i++) {
         items[i] = o->items[(o->head + i) % o->cap];
@@ -55,9 +61,7 @@ static void grow(struct outbox *o)
 
 void outbox_push(struct outbox *o, char *line, int tag, bool free_ride)
 {
-    if (o->len == o->cap) {
-        grow(o);
-    }
+    make_room(o);
     o->items[(o->head + o->len++) % o->cap] =
         (struct outbox_item){.line = line, .tag = tag, .free_ride = free_ride};
     if (o->running && !o->sending && o->len == 1) {
@@ -70,9 +74,7 @@ void outbox_push(struct outbox *o, char *line, int tag, bool free_ride)
 
 void outbox_push_front(struct outbox *o, char *line, int tag)
 {
-    if (o->len == o->cap) {
-        grow(o);
-    }
+    make_room(o);
     o->head = (o->head + o->cap - 1) % o->cap;
     o->items[o->head] = (struct outbox_item){.line = line, .tag = tag};
     o->len++;

@@ -15,8 +15,6 @@
 #include <readline/readline.h>
 
 #include "common/buf.h"
-#include "common/proto.h"
-#include "common/sanitize.h"
 #include "style.h"
 
 static bool interactive;
@@ -92,26 +90,6 @@ void screen_notice(const char *fmt, ...)
     va_end(ap);
 }
 
-/* The plain form, for a pipe: what the client has always printed there. */
-static void plain_line(const char *line, size_t len, struct buf *out)
-{
-    char kind;
-    const char *text;
-    size_t text_len;
-    proto_split_kind(line, len, &kind, &text, &text_len);
-    switch (kind) {
-    case PROTO_MESSAGE:
-        break; /* "bob: salut" */
-    case PROTO_ERROR:
-        buf_append_str(out, "! ");
-        break;
-    default:
-        buf_append_str(out, "* "); /* notices, and kinds this client does not know */
-        break;
-    }
-    sanitize_append(out, text, text_len);
-}
-
 void screen_show_server_line(const char *line, size_t len)
 {
     struct buf out = BUF_INIT;
@@ -120,7 +98,7 @@ void screen_show_server_line(const char *line, size_t len)
         struct style_marks marks = style_server_line(style, line, len, time(NULL), &out);
         bell = marks.mention || marks.private_msg;
     } else {
-        plain_line(line, len, &out);
+        style_plain_line(line, len, &out);
     }
     print_above(stdout, out.data, bell);
     buf_release(&out);

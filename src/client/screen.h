@@ -5,8 +5,9 @@
  * messages never break what the user is typing; lines are dressed by style.c (time,
  * colours, mentions) and a mention or a private message rings the bell once. Without a
  * terminal, lines are written to stdout as they always were: bare "bob: salut", "! ..."
- * errors and "* ..." for everything else, no time, no escape sequence. Everything from the
- * server is sanitised here again: the server is not trusted with the terminal either.
+ * errors and "* ..." for everything else, no time, no escape sequence (style_plain_line()).
+ * Either way, everything from the server is sanitised again by style.c before it is printed
+ * here: the server is not trusted with the terminal either.
  */
 #ifndef CAUSERIE_SCREEN_H
 #define CAUSERIE_SCREEN_H

@@ -38,6 +38,21 @@ static const unsigned char palette8[] = {31, 32, 33, 34, 35, 36};
 #define SGR_REVERSE "7"
 #define SGR_ERROR   "2;31" /* dim like every notice, and red */
 
+/* ---------------------------------------------------------------- the terminal */
+
+struct style style_for_terminal(const struct style_terminal *t)
+{
+    bool no_color = t->no_color && t->no_color[0] != '\0';
+    bool dumb = !t->term || strcmp(t->term, "dumb") == 0;
+    return (struct style){
+        .colour = t->interactive && !t->no_color_option && !no_color && !dumb,
+        .palette256 =
+            (t->term && strstr(t->term, "256color")) || (t->colorterm && t->colorterm[0] != '\0'),
+        .clock = t->interactive,
+        .self = NULL,
+    };
+}
+
 /* ---------------------------------------------------------------- small pieces */
 
 static void sgr(const struct style *st, struct buf *out, const char *params)
@@ -230,27 +245,6 @@ int style_parse_utc(const char *s, size_t len, time_t *t)
 
 /* ---------------------------------------------------------------- line kinds */
 
-/* "PSEUDO: TEXT" of a message line; false if it has no ": ". */
-static bool split_message(const char *text, size_t len, const char **pseudo, size_t *plen,
-                          const char **body, size_t *blen)
-{
-    const char *sep = NULL;
-    for (size_t i = 0; i + 1 < len; i++) {
-        if (text[i] == ':' && text[i + 1] == ' ') {
-            sep = text + i;
-            break;
-        }
-    }
-    if (!sep) {
-        return false;
-    }
-    *pseudo = text;
-    *plen = (size_t)(sep - text);
-    *body = sep + 2;
-    *blen = len - *plen - 2;
-    return true;
-}
-
 static bool is_self(const struct style *st, const char *pseudo, size_t len)
 {
     return st->self && pseudo_equal(pseudo, len, st->self, strlen(st->self));
@@ -287,16 +281,15 @@ static struct style_marks message(const struct style *st, const char *text, size
                                   struct buf *out)
 {
     struct style_marks marks = {0};
-    const char *pseudo, *body;
-    size_t plen, blen;
-    if (!split_message(text, len, &pseudo, &plen, &body, &blen)) {
+    struct proto_span pseudo, body;
+    if (!proto_parse_message(text, len, &pseudo, &body)) {
         sanitize_append(out, text, len);
         return marks;
     }
-    bool own = is_self(st, pseudo, plen);
-    pseudo_piece(st, pseudo, plen, own, out);
+    bool own = is_self(st, pseudo.p, pseudo.len);
+    pseudo_piece(st, pseudo.p, pseudo.len, own, out);
     buf_append_str(out, ": ");
-    marks.mention = body_piece(st, body, blen, own, out) && !own;
+    marks.mention = body_piece(st, body.p, body.len, own, out) && !own;
     return marks;
 }
 
@@ -305,14 +298,17 @@ static struct style_marks action(const struct style *st, const char *text, size_
                                  struct buf *out)
 {
     struct style_marks marks = {0};
-    const char *space = memchr(text, ' ', len);
-    size_t plen = space ? (size_t)(space - text) : len;
-    bool own = is_self(st, text, plen);
+    struct proto_span pseudo, body;
     buf_append_str(out, "* ");
-    pseudo_piece(st, text, plen, own, out);
-    if (space) {
+    if (!proto_parse_action(text, len, &pseudo, &body)) {
+        sanitize_append(out, text, len);
+        return marks;
+    }
+    bool own = is_self(st, pseudo.p, pseudo.len);
+    pseudo_piece(st, pseudo.p, pseudo.len, own, out);
+    if (pseudo.len < len) {
         buf_append_char(out, ' ');
-        marks.mention = body_piece(st, space + 1, len - plen - 1, own, out) && !own;
+        marks.mention = body_piece(st, body.p, body.len, own, out) && !own;
     }
     return marks;
 }
@@ -343,15 +339,13 @@ static void history_line(const struct style *st, const char *text, size_t len, t
                          struct buf *out)
 {
     time_t when;
-    const char *space = memchr(text, ' ', len);
-    size_t tlen = space ? (size_t)(space - text) : len;
-    if (!space || style_parse_utc(text, tlen, &when) < 0) {
+    struct proto_span time_field, old;
+    if (!proto_parse_history(text, len, &time_field, &old) ||
+        style_parse_utc(time_field.p, time_field.len, &when) < 0) {
         clock_prefix(st, now, out); /* not a line of history after all: a notice */
         dim_text(st, "* ", text, len, out);
         return;
     }
-    const char *line = space + 1;
-    size_t line_len = len - tlen - 1;
     struct style plain = *st;
     plain.clock = false;
     plain.self = NULL; /* old lines do not ring, nor highlight */
@@ -360,14 +354,14 @@ static void history_line(const struct style *st, const char *text, size_t len, t
     char kind;
     const char *body;
     size_t blen;
-    proto_split_kind(line, line_len, &kind, &body, &blen);
+    proto_split_kind(old.p, old.len, &kind, &body, &blen);
     struct buf inner = BUF_INIT;
     if (kind == PROTO_MESSAGE) {
         message(&plain, body, blen, &inner);
-    } else if (kind == '&') {
+    } else if (kind == PROTO_ACTION) {
         action(&plain, body, blen, &inner);
     } else {
-        sanitize_append(&inner, line, line_len);
+        sanitize_append(&inner, old.p, old.len);
     }
     buf_append(out, inner.data, inner.len);
     buf_release(&inner);
@@ -378,39 +372,86 @@ static void history_line(const struct style *st, const char *text, size_t len, t
  * names the line leaves out of a large room are said to be more. */
 static void who_line(const struct style *st, const char *text, size_t len, struct buf *out)
 {
-    const char *space = memchr(text, ' ', len);
-    const char *colon = space ? memchr(space, ':', len - (size_t)(space - text)) : NULL;
-    unsigned long count = 0;
-    char *after = NULL;
-    char digits[24]; /* after points into it */
-    if (space) {
-        size_t n = (size_t)((colon ? colon : text + len) - space - 1);
-        n = n < sizeof(digits) - 1 ? n : sizeof(digits) - 1;
-        memcpy(digits, space + 1, n);
-        digits[n] = '\0';
-        count = strtoul(digits, &after, 10);
-    }
-    if (!space || !colon || !after || *after != ' ') {
+    struct proto_span f[2], names, room;
+    unsigned count;
+    if (!proto_parse_fields(text, len, 2, f, &names) || !proto_room_field(f[0], &room) ||
+        !proto_count_field(f[1], &count)) {
         dim_text(st, "* ", text, len, out); /* not the form we know: as it is */
         return;
     }
     sgr(st, out, SGR_DIM);
     buf_append_str(out, "* ");
-    sanitize_append(out, text, (size_t)(space - text));
-    buf_appendf(out, ", %lu %s", count, count > 1 ? "personnes" : "personne");
-    const char *names = colon + 1, *w;
-    size_t names_len = len - (size_t)(names - text), wlen, named = 0;
-    while (command_next_word(&names, &names_len, &w, &wlen)) {
+    sanitize_append(out, f[0].p, f[0].len);
+    buf_appendf(out, ", %u %s", count, count > 1 ? "personnes" : "personne");
+    const char *w;
+    size_t wlen, named = 0;
+    while (command_next_word(&names.p, &names.len, &w, &wlen)) {
         buf_append_str(out, named++ ? ", " : " : ");
         sanitize_append(out, w, wlen);
     }
     if (named < count) {
-        unsigned long more = count - named;
+        size_t more = count - named;
         if (named) {
-            buf_appendf(out, " et %lu %s", more, more > 1 ? "autres" : "autre");
+            buf_appendf(out, " et %zu %s", more, more > 1 ? "autres" : "autre");
         } else {
-            buf_appendf(out, " (%lu)", more);
+            buf_appendf(out, " (%zu)", more);
         }
+    }
+    reset(st, out);
+}
+
+/* The number of fields before " : " in an event line of kind, 0 for other kinds. */
+static size_t event_fields(char kind)
+{
+    switch (kind) {
+    case PROTO_ENTER:
+    case PROTO_LEAVE:
+    case PROTO_RENAME:
+    case PROTO_ROOM_ITEM:
+        return 2;
+    case PROTO_ROOM:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Appends what a person reads of an event line, sanitised: the sentence after " : ", and
+ * for '$' the room before it ("#jeux : 3 personnes"), as the notices the events replace
+ * read. Returns false, having appended nothing, for another kind, or a line not of its
+ * kind's form or with no sentence: the caller shows it whole, as a notice. */
+static bool event_text(char kind, const char *text, size_t len, struct buf *out)
+{
+    size_t n = event_fields(kind);
+    struct proto_span f[2], sentence, room;
+    unsigned count;
+    if (n == 0 || !proto_parse_fields(text, len, n, f, &sentence) || sentence.len == 0) {
+        return false;
+    }
+    /* Where the form has a room: the second field of '^' and '-', the first of '#', '$'. */
+    size_t room_at = kind == PROTO_ENTER || kind == PROTO_LEAVE ? 1 : 0;
+    if (kind != PROTO_RENAME && !proto_room_field(f[room_at], &room)) {
+        return false;
+    }
+    if (kind == PROTO_ROOM_ITEM) {
+        if (!proto_count_field(f[1], &count)) {
+            return false;
+        }
+        sanitize_append(out, f[0].p, f[0].len);
+        buf_append_str(out, " : ");
+    }
+    sanitize_append(out, sentence.p, sentence.len);
+    return true;
+}
+
+/* An event line: dim, as the notice it replaces ("* bob a rejoint #jeux"). */
+static void event_line(const struct style *st, char kind, const char *text, size_t len,
+                       struct buf *out)
+{
+    sgr(st, out, SGR_DIM);
+    buf_append_str(out, "* ");
+    if (!event_text(kind, text, len, out)) {
+        sanitize_append(out, text, len); /* not the form we know: as it is */
     }
     reset(st, out);
 }
@@ -423,7 +464,7 @@ struct style_marks style_server_line(const struct style *st, const char *line, s
     const char *text;
     size_t text_len;
     proto_split_kind(line, len, &kind, &text, &text_len);
-    if (kind == '~') {
+    if (kind == PROTO_HISTORY) {
         history_line(st, text, text_len, now, out);
         return marks;
     }
@@ -431,12 +472,19 @@ struct style_marks style_server_line(const struct style *st, const char *line, s
     switch (kind) {
     case PROTO_MESSAGE:
         return message(st, text, text_len, out);
-    case '&':
+    case PROTO_ACTION:
         return action(st, text, text_len, out);
-    case '@':
+    case PROTO_PRIVATE:
         return private_message(st, text, text_len, out);
-    case '=':
+    case PROTO_WHO:
         who_line(st, text, text_len, out);
+        return marks;
+    case PROTO_ENTER:
+    case PROTO_LEAVE:
+    case PROTO_RENAME:
+    case PROTO_ROOM:
+    case PROTO_ROOM_ITEM:
+        event_line(st, kind, text, text_len, out);
         return marks;
     case PROTO_ERROR:
         sgr(st, out, SGR_ERROR);
@@ -447,6 +495,27 @@ struct style_marks style_server_line(const struct style *st, const char *line, s
     default:
         dim_text(st, "* ", text, text_len, out); /* notices, answers, kinds we do not know */
         return marks;
+    }
+}
+
+void style_plain_line(const char *line, size_t len, struct buf *out)
+{
+    char kind;
+    const char *text;
+    size_t text_len;
+    proto_split_kind(line, len, &kind, &text, &text_len);
+    switch (kind) {
+    case PROTO_MESSAGE:
+        break; /* "bob: salut" */
+    case PROTO_ERROR:
+        buf_append_str(out, "! ");
+        break;
+    default:
+        buf_append_str(out, "* "); /* notices, events, and kinds this client does not know */
+        break;
+    }
+    if (!event_text(kind, text, text_len, out)) {
+        sanitize_append(out, text, text_len);
     }
 }
 

@@ -1,7 +1,8 @@
 /* style.h - how the client dresses lines on a terminal: times, colours, mentions, prompt.
  *
- * Pure: it turns a server line (or a line of our own) into the text to print, escape
- * sequences included when colours are on; it prints nothing and keeps no state. screen.c
+ * Pure: it decides what the terminal can show from what the environment says, and turns a
+ * server line (or a line of our own) into the text to print, escape sequences included
+ * when colours are on; it prints nothing, reads no variable and keeps no state. screen.c
  * prints what it returns; chat.c builds the prompt with it. Every piece of peer text goes
  * through sanitize_append() here, so no escape sequence but ours reaches the terminal.
  * Pseudos are compared and hashed in their folded form (common/pseudo.h), as the server
@@ -29,6 +30,22 @@ struct style {
     const char *self; /* borrowed: our pseudo, for mentions and our own lines; may be NULL */
 };
 
+/* What the environment and the options say about the terminal, as the caller read them:
+ * each variable's value, or NULL when it is not set. */
+struct style_terminal {
+    bool interactive;      /* stdin and stdout are a terminal */
+    bool no_color_option;  /* --no-color */
+    const char *no_color;  /* $NO_COLOR: any value but the empty one turns colours off */
+    const char *term;      /* $TERM */
+    const char *colorterm; /* $COLORTERM: set by terminals with more than 256 colours */
+};
+
+/* The style for that terminal. Colours only on a terminal, and not with --no-color, a
+ * non-empty NO_COLOR (no-color.org), a TERM of "dumb" or no TERM at all; 256 colours when
+ * TERM names them ("xterm-256color") or COLORTERM is set; the clock on a terminal only. No
+ * pseudo yet (self is NULL). */
+struct style style_for_terminal(const struct style_terminal *t);
+
 /* What a rendered line asks of the terminal besides its text. */
 struct style_marks {
     bool mention;     /* someone else's line names us: highlighted, and the bell rings */
@@ -53,6 +70,10 @@ int style_parse_utc(const char *s, size_t len, time_t *t);
  * arrival. Returns the marks the caller acts on (the bell). */
 struct style_marks style_server_line(const struct style *st, const char *line, size_t len,
                                      time_t now, struct buf *out);
+/* The plain form of a server line, for a pipe: what the client has always printed there,
+ * "bob: salut", "! ..." for errors and "* ..." for everything else, an event line as the
+ * sentence it carries ("* bob a rejoint #jeux"); no time, no escape sequence. */
+void style_plain_line(const char *line, size_t len, struct buf *out);
 /* Our own message (text as sent, "//" already undone), or our own /me action. */
 void style_own_line(const struct style *st, const char *text, size_t len, bool action, time_t now,
                     struct buf *out);

@@ -7,7 +7,7 @@
  * handler of readline's could run in the middle of one of its callbacks. Enter is bound
  * again after every install, since installing reads ~/.inputrc, which may rebind it. The
  * history file is readline's own format, appended to line by line and cut back to its
- * bound when the program ends. tty_restore() stays safe to call twice: main.c and
+ * bound when the program ends. tty_restore() stays safe to call twice: chat.c and
  * atexit() may both run it.
  */
 #include "tty.h"
@@ -246,6 +246,16 @@ void tty_set_prompt(const char *prompt)
     }
     rl_set_prompt(prompt);
     rl_redisplay();
+}
+
+const char *tty_prompt(void)
+{
+    return rl_prompt ? rl_prompt : "";
+}
+
+void tty_resize(void)
+{
+    rl_resize_terminal(); /* readline is initialised (tty_init()) even before a prompt */
 }
 
 void tty_pause(void)

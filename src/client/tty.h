@@ -33,6 +33,11 @@ void tty_init(uv_loop_t *loop, tty_line_cb on_line, tty_complete_cb on_complete)
 void tty_ask(const char *prompt);
 /* Replaces the prompt (the status changed) and redraws it, the typed line kept as it is. */
 void tty_set_prompt(const char *prompt);
+/* The prompt shown now ("" when none): to echo an answer after it. Valid until the next
+ * call that changes the prompt. */
+const char *tty_prompt(void);
+/* The terminal changed size (SIGWINCH): readline measures it again and redraws the line. */
+void tty_resize(void);
 /* Stops reading keys (they wait in the terminal) and hides the prompt. */
 void tty_pause(void);
 bool tty_line_is_empty(void);

@@ -26,9 +26,13 @@ static int setup(void **state)
     setlocale(LC_CTYPE, "C.UTF-8");
     pseudo_init();
     roster_init(&room);
-    roster_enter(&room, "général");
-    const char *line = "= #général 5 : alice Bob bérénice Élodie bernard";
-    roster_on_line(&room, line, strlen(line), "alice");
+    const char *lines[] = {
+        "# #général : Vous êtes maintenant dans #général.",
+        "= #général 5 : alice Bob bérénice Élodie bernard",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        roster_on_line(&room, lines[i], strlen(lines[i]), "alice");
+    }
     return 0;
 }
 

@@ -4,7 +4,9 @@
  * without case; times are local and history keeps its own; without colour not one escape
  * sequence is written, and with colour none but ours (peer text is sanitised); the
  * prompt names the pseudo, server, room, count, waiting lines and offline state, with its
- * escapes wrapped for readline. Runs in a C.UTF-8 locale and TZ=UTC, single-threaded.
+ * escapes wrapped for readline; event lines read as the notices they replace, on a terminal
+ * and in the plain form for a pipe; colours follow the terminal, NO_COLOR and --no-color.
+ * Runs in a C.UTF-8 locale and TZ=UTC, single-threaded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -271,6 +273,193 @@ static void test_prompt_is_the_status(void **state)
     buf_release(&out);
 }
 
+/* ---------------------------------------------------------------- event lines */
+
+static void test_event_lines_read_as_the_notices_they_replace(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    render(&plain, "^ bob #jeux : bob a rejoint #jeux", &out, NULL);
+    assert_string_equal(out.data, "12:00 * bob a rejoint #jeux");
+    render(&plain, "- bob #général : bob est déconnecté (à plus)", &out, NULL);
+    assert_string_equal(out.data, "12:00 * bob est déconnecté (à plus)");
+    render(&plain, "% bob Robert : bob s'appelle maintenant Robert", &out, NULL);
+    assert_string_equal(out.data, "12:00 * bob s'appelle maintenant Robert");
+    render(&plain, "% alice Alicia : Vous vous appelez maintenant Alicia.", &out, NULL);
+    assert_string_equal(out.data, "12:00 * Vous vous appelez maintenant Alicia.");
+    render(&plain, "# #jeux : Vous êtes maintenant dans #jeux.", &out, NULL);
+    assert_string_equal(out.data, "12:00 * Vous êtes maintenant dans #jeux.");
+    buf_release(&out);
+}
+
+static void test_event_lines_are_dim_like_notices(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT, notice = BUF_INIT;
+    render(&coloured, "^ bob #jeux : bob a rejoint #jeux", &out, NULL);
+    render(&coloured, "* bob a rejoint #jeux", &notice, NULL);
+    assert_string_equal(out.data, notice.data);
+    assert_non_null(strstr(out.data, "\033[2m* bob a rejoint #jeux\033[0m"));
+    render(&coloured, "# #jeux : Vous êtes maintenant dans #jeux.", &out, NULL);
+    render(&coloured, "+ Vous êtes maintenant dans #jeux.", &notice, NULL);
+    assert_string_equal(out.data, notice.data);
+    buf_release(&notice);
+    buf_release(&out);
+}
+
+static void test_room_item_lines_name_the_room_then_the_sentence(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    render(&plain, "$ #jeux 3 : 3 personnes", &out, NULL);
+    assert_string_equal(out.data, "12:00 * #jeux : 3 personnes");
+    render(&plain, "$ #général 1 : 1 personne", &out, NULL);
+    assert_string_equal(out.data, "12:00 * #général : 1 personne");
+    buf_release(&out);
+}
+
+static void test_event_lines_not_of_their_form_are_shown_whole(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    render(&plain, "^ bob #jeux", &out, NULL);
+    assert_string_equal(out.data, "12:00 * bob #jeux");
+    render(&plain, "^ bob #jeux :", &out, NULL); /* no sentence: the fields, at least */
+    assert_string_equal(out.data, "12:00 * bob #jeux :");
+    render(&plain, "^ bob jeux : x", &out, NULL);
+    assert_string_equal(out.data, "12:00 * bob jeux : x");
+    render(&plain, "$ #jeux trois : 3 personnes", &out, NULL);
+    assert_string_equal(out.data, "12:00 * #jeux trois : 3 personnes");
+    render(&plain, "# jeux : x", &out, NULL);
+    assert_string_equal(out.data, "12:00 * jeux : x");
+    buf_release(&out);
+}
+
+static void test_event_sentences_are_sanitised(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    render(&coloured, "^ bob #jeux : bob \033[2Ja rejoint\a #jeux", &out, NULL);
+    assert_null(strstr(out.data, "\033[2J"));
+    assert_null(strchr(out.data, '\a'));
+    buf_release(&out);
+}
+
+static void plain_form(const char *line, struct buf *out)
+{
+    buf_reset(out);
+    style_plain_line(line, strlen(line), out);
+}
+
+static void test_plain_form_for_a_pipe_is_the_old_one(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    plain_form("> bob: salut", &out);
+    assert_string_equal(out.data, "bob: salut");
+    plain_form("! Non.", &out);
+    assert_string_equal(out.data, "! Non.");
+    plain_form("+ Bienvenue, bob !", &out);
+    assert_string_equal(out.data, "* Bienvenue, bob !");
+    plain_form("* bob est déconnecté", &out);
+    assert_string_equal(out.data, "* bob est déconnecté");
+    plain_form("@ bob: psst", &out);
+    assert_string_equal(out.data, "* bob: psst");
+    plain_form("= #jeux 2 : alice bob", &out);
+    assert_string_equal(out.data, "* #jeux 2 : alice bob");
+    plain_form("~ 2026-11-25T09:41:00Z > bob: hier", &out);
+    assert_string_equal(out.data, "* 2026-11-25T09:41:00Z > bob: hier");
+    plain_form("; genre inconnu", &out);
+    assert_string_equal(out.data, "* genre inconnu");
+    buf_release(&out);
+}
+
+static void test_plain_form_of_event_lines_is_their_sentence(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    plain_form("^ bob #général : bob a rejoint la discussion", &out);
+    assert_string_equal(out.data, "* bob a rejoint la discussion");
+    plain_form("- bob #général : bob est déconnecté", &out);
+    assert_string_equal(out.data, "* bob est déconnecté");
+    plain_form("% bob rob : bob s'appelle maintenant rob", &out);
+    assert_string_equal(out.data, "* bob s'appelle maintenant rob");
+    plain_form("# #jeux : Vous êtes maintenant dans #jeux.", &out);
+    assert_string_equal(out.data, "* Vous êtes maintenant dans #jeux.");
+    plain_form("$ #jeux 2 : 2 personnes", &out);
+    assert_string_equal(out.data, "* #jeux : 2 personnes");
+    plain_form("^ pas la forme", &out);
+    assert_string_equal(out.data, "* pas la forme");
+    buf_release(&out);
+}
+
+/* ---------------------------------------------------------------- the terminal */
+
+static const struct style_terminal xterm = {.interactive = true, .term = "xterm"};
+
+static void test_a_terminal_gets_colours_and_the_clock(void **state)
+{
+    (void)state;
+    struct style st = style_for_terminal(&xterm);
+    assert_true(st.colour);
+    assert_true(st.clock);
+    assert_false(st.palette256);
+    assert_null(st.self);
+}
+
+static void test_no_colour_and_no_clock_without_a_terminal(void **state)
+{
+    (void)state;
+    struct style_terminal t = xterm;
+    t.interactive = false;
+    struct style st = style_for_terminal(&t);
+    assert_false(st.colour);
+    assert_false(st.clock);
+}
+
+static void test_no_color_set_and_not_empty_turns_colours_off(void **state)
+{
+    (void)state;
+    struct style_terminal t = xterm;
+    t.no_color = "1";
+    assert_false(style_for_terminal(&t).colour);
+    t.no_color = "";
+    assert_true(style_for_terminal(&t).colour); /* no-color.org: an empty value is unset */
+}
+
+static void test_no_color_option_turns_colours_off(void **state)
+{
+    (void)state;
+    struct style_terminal t = xterm;
+    t.no_color_option = true;
+    struct style st = style_for_terminal(&t);
+    assert_false(st.colour);
+    assert_true(st.clock);
+}
+
+static void test_a_dumb_or_unnamed_terminal_gets_no_colour(void **state)
+{
+    (void)state;
+    struct style_terminal t = xterm;
+    t.term = "dumb";
+    assert_false(style_for_terminal(&t).colour);
+    t.term = NULL;
+    assert_false(style_for_terminal(&t).colour);
+}
+
+static void test_256_colours_from_term_or_colorterm(void **state)
+{
+    (void)state;
+    struct style_terminal t = xterm;
+    t.term = "xterm-256color";
+    assert_true(style_for_terminal(&t).palette256);
+    t.term = "screen";
+    t.colorterm = "truecolor";
+    assert_true(style_for_terminal(&t).palette256);
+    t.colorterm = "";
+    assert_false(style_for_terminal(&t).palette256);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +476,19 @@ int main(void)
         cmocka_unit_test(test_a_mention_is_marked_and_highlighted),
         cmocka_unit_test(test_own_lines_are_set_apart),
         cmocka_unit_test(test_prompt_is_the_status),
+        cmocka_unit_test(test_event_lines_read_as_the_notices_they_replace),
+        cmocka_unit_test(test_event_lines_are_dim_like_notices),
+        cmocka_unit_test(test_room_item_lines_name_the_room_then_the_sentence),
+        cmocka_unit_test(test_event_lines_not_of_their_form_are_shown_whole),
+        cmocka_unit_test(test_event_sentences_are_sanitised),
+        cmocka_unit_test(test_plain_form_for_a_pipe_is_the_old_one),
+        cmocka_unit_test(test_plain_form_of_event_lines_is_their_sentence),
+        cmocka_unit_test(test_a_terminal_gets_colours_and_the_clock),
+        cmocka_unit_test(test_no_colour_and_no_clock_without_a_terminal),
+        cmocka_unit_test(test_no_color_set_and_not_empty_turns_colours_off),
+        cmocka_unit_test(test_no_color_option_turns_colours_off),
+        cmocka_unit_test(test_a_dumb_or_unnamed_terminal_gets_no_colour),
+        cmocka_unit_test(test_256_colours_from_term_or_colorterm),
     };
     return cmocka_run_group_tests_name("client_style", tests, setup, NULL);
 }
