@@ -147,6 +147,8 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(wildcard src/common/*.h) 
 
 # A harness for a pure server module names that module here; its sources join $^ above.
 build-fuzz/fuzz_history: src/server/history_record.c src/server/history_record.h
+build-fuzz/fuzz_render: src/server/render.c src/server/render.h src/server/event.c \
+                       src/server/event.h src/server/msg.c src/server/msg.h
 # The same for the client's pure modules that read server lines.
 build-fuzz/fuzz_server_line: src/client/roster.c src/client/roster.h src/client/style.c \
                              src/client/style.h
