@@ -38,6 +38,11 @@ static struct msg *alloc_standalone(size_t len)
     return m;
 }
 
+struct msg *msg_new_blank(size_t len)
+{
+    return alloc_standalone(len);
+}
+
 struct msg *msg_new(char kind, const char *text, size_t len)
 {
     struct msg *m = alloc_standalone(len + 3);

@@ -37,6 +37,9 @@ struct msg *msg_new(char kind, const char *text, size_t len);
 /* The same, with printf-style text. */
 struct msg *msg_newf(char kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct msg *msg_vnewf(char kind, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* A message of len bytes for the caller to write before anyone else sees it: whole
+ * '\n'-terminated lines. */
+struct msg *msg_new_blank(size_t len);
 /* A message of the given bytes, which are whole '\n'-terminated lines (len >= 1). */
 struct msg *msg_new_lines(const char *data, size_t len);
 

@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/proto.h"
 #include "server/event.h"
@@ -256,6 +257,50 @@ static void test_history_keeps_the_newest_lines_that_fit(void **state)
     }
 }
 
+/* The history line of an event at time t, and what the C library says it should be. */
+static void assert_stamp(int64_t t)
+{
+    struct event_fields f = {.kind = EVENT_CHAT, .who = "a", .who_len = 1, .time = t};
+    struct event *e = event_new(&f);
+    struct buf got = BUF_INIT;
+    render_history(&e, 1, 1000, &got);
+    char want[64];
+    struct tm tm;
+    time_t tt = (time_t)t;
+    assert_non_null(gmtime_r(&tt, &tm));
+    strftime(want, sizeof(want), "~ %Y-%m-%dT%H:%M:%SZ > a: \n", &tm);
+    assert_string_equal(got.data, want);
+    buf_release(&got);
+    event_unref(e);
+}
+
+static void test_history_times_are_utc_as_the_c_library_writes_them(void **state)
+{
+    (void)state;
+    static const int64_t times[] = {
+        1,
+        0 + 86399,
+        951782400,
+        951868799,  /* 2000-02-29 */
+        1709251199, /* 2024-02-29T23:59:59Z */
+        -1,
+        -86400,
+        -62135596800, /* 0001-01-01 */
+        253402300799, /* 9999-12-31T23:59:59Z */
+        253402300800, /* year 10000: the C library's */
+    };
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        assert_stamp(times[i]);
+    }
+    uint64_t x = 88172645463325252ULL; /* xorshift: the same thousand times every run */
+    for (int i = 0; i < 1000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        assert_stamp((int64_t)(x % 253402300800ULL) - 62135596800LL);
+    }
+}
+
 /* ---------------------------------------------------------------- views */
 
 static struct room_view view(const char *name, uint32_t count, const char *names)
@@ -335,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_kept_lines_read_back_to_the_same_bytes),
         cmocka_unit_test(test_only_chat_lines_and_actions_are_kept_lines),
         cmocka_unit_test(test_history_keeps_the_newest_lines_that_fit),
+        cmocka_unit_test(test_history_times_are_utc_as_the_c_library_writes_them),
         cmocka_unit_test(test_who_line),
         cmocka_unit_test(test_moved_in_both_forms),
         cmocka_unit_test(test_rooms_in_both_forms),
