@@ -5,7 +5,8 @@
 # The server is started with --port 0 and stopped by its process id. Per-client limits
 # meant for hostile clients are lifted by options, printed with the results. --smoke runs
 # every preset for a moment at small sizes: it checks correctness (0 lost, 0 duplicated,
-# 0 reordered), never speed. Results also go to bench/results/ (not with --smoke).
+# 0 reordered), never speed. The figures go to standard output (bench-peers.sh keeps its
+# own in bench/results/).
 set -euo pipefail
 
 smoke=0
