@@ -35,7 +35,8 @@ static size_t limit_total, limit_per_address; /* 0: no limit; set before the loo
 static size_t total;
 static uint64_t seed;
 static struct entry *entries; /* owned */
-static uint32_t n_entries, entries_cap;
+static uint32_t n_entries;
+static size_t entries_cap;
 static uint32_t free_list = NO_ENTRY;
 static uint32_t *buckets; /* owned; heads of chains, n_buckets of them (a power of two) */
 static uint32_t n_buckets;
@@ -131,8 +132,7 @@ static uint32_t new_entry(const uint8_t key[KEY_SIZE])
         free_list = entries[i].next;
     } else {
         if (n_entries == entries_cap) {
-            entries_cap = entries_cap ? entries_cap * 2 : 64;
-            entries = xreallocarray(entries, entries_cap, sizeof(*entries));
+            entries = xgrow(entries, &entries_cap, (size_t)n_entries + 1, sizeof(*entries), 64);
         }
         i = n_entries++;
     }

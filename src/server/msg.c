@@ -129,7 +129,7 @@ static struct msg_batch_slot *find_slot(struct msg_batch_slot *slots, uint32_t c
 
 static void grow(struct msg_batch *b)
 {
-    uint32_t cap = b->cap ? b->cap * 2 : 256;
+    uint32_t cap = (uint32_t)grow_capacity(b->cap, (size_t)b->cap + 1, 256); /* double */
     struct msg_batch_slot *slots = xcalloc(cap, sizeof(*slots));
     for (uint32_t i = 0; i < b->cap; i++) {
         if (b->slots[i].m) {
