@@ -182,9 +182,14 @@ bool client_is_open(const struct client *c)
     return !c->closing && !c->finishing;
 }
 
+bool client_is_closing(const struct client *c)
+{
+    return c->closing;
+}
+
 bool client_queue(struct client *c, struct msg *m)
 {
-    if (c->closing || c->finishing || c->overflow) {
+    if (c->closing || c->shutting || c->overflow) {
         return false;
     }
     if (c->backlog + m->len > max_backlog && socket_full(c)) {

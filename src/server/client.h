@@ -113,14 +113,18 @@ static inline struct loop *client_loop(const struct client *c)
 }
 
 /* Queues m for c without taking a reference: the caller adds one per true return, in
- * bulk (fan-out). Returns false if c is closing, finishing or past its backlog limit;
- * nothing is queued then. Makes no system call. */
+ * bulk (fan-out). Returns false if c is closing, has begun to shut down after finishing,
+ * or is past its backlog limit; nothing is queued then. A client that is finishing still
+ * takes what its layer above says last (the answers to the lines it sent before leaving).
+ * Makes no system call. */
 bool client_queue(struct client *c, struct msg *m);
 /* Queues m for c, taking a reference of its own; returns whether it was queued. */
 bool client_send(struct client *c, struct msg *m);
 
-/* Whether c is still open for output: not closing, not finishing. */
+/* Whether c is still in the conversation: not closing, not finishing. */
 bool client_is_open(const struct client *c);
+/* Whether client_close() has run for c. */
+bool client_is_closing(const struct client *c);
 
 /* c is done: it stops reading, and closes once everything queued for it has been written
  * and its transport shut down, or after ms at most, for a peer that does not read; the

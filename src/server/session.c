@@ -145,7 +145,7 @@ static void on_read_done(struct client *c)
     if (l->flood_refused == 0) {
         return;
     }
-    if (client_is_open(c)) {
+    if (!client_is_closing(c)) { /* after a /quit in the same read too: it still reads this */
         if (l->flood_refused > 1) {
             session_reply(s, PROTO_ERROR, "Et %zu autres messages refusés : trop de messages.",
                           l->flood_refused - 1);

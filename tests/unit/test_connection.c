@@ -413,6 +413,19 @@ static void test_finish_writes_everything_then_closes(void **state)
     assert_int_equal(recv(peer, &b, 1, 0), 0); /* then the end */
 }
 
+static void test_finishing_still_takes_the_last_answers(void **state)
+{
+    (void)state;
+    struct client *c = open_client(false);
+    send_line(c, "réponse");
+    client_finish(c, 10000);
+    struct msg *m = line("et la dernière");
+    assert_true(client_send(c, m)); /* queued before the shutdown began: it goes out */
+    msg_unref(m);
+    assert_true(spin(freed));
+    peer_expect("> réponse\n> et la dernière\n");
+}
+
 static void test_finish_closes_a_peer_that_does_not_read_at_its_deadline(void **state)
 {
     (void)state;
@@ -480,6 +493,7 @@ int main(void)
         T(test_backlog_limit_drops_a_client_that_does_not_read),
         T(test_close_drops_the_queue_and_frees_once),
         T(test_finish_writes_everything_then_closes),
+        T(test_finishing_still_takes_the_last_answers),
         T(test_finish_closes_a_peer_that_does_not_read_at_its_deadline),
         T(test_deadline_calls_the_handler),
         T(test_cleared_deadline_does_not_call_it),
