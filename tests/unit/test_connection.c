@@ -192,6 +192,14 @@ static struct msg *line(const char *text)
     return msg_new('>', text, strlen(text));
 }
 
+/* A 511-byte line of c's: enough for a few to fill the smallest socket buffers. */
+#define BIG_LINE 512
+static void big_line(char text[BIG_LINE], char c)
+{
+    memset(text, c, BIG_LINE - 1);
+    text[BIG_LINE - 1] = '\0';
+}
+
 /* Sends m to c and drops the caller's reference: c's queue holds the one left. */
 static void send_line(struct client *c, const char *text)
 {
@@ -368,9 +376,8 @@ static void test_backlog_limit_drops_a_client_that_does_not_read(void **state)
 {
     (void)state;
     struct client *c = open_client(true);
-    char text[512];
-    memset(text, 'x', sizeof(text) - 1);
-    text[sizeof(text) - 1] = '\0';
+    char text[BIG_LINE];
+    big_line(text, 'x');
     for (int turn = 0; turn < 10000 && seen.closes == 0; turn++) {
         send_line(c, text);
         uv_run(&L.uv, UV_RUN_NOWAIT);
@@ -430,9 +437,8 @@ static void test_finish_closes_a_peer_that_does_not_read_at_its_deadline(void **
 {
     (void)state;
     struct client *c = open_client(true);
-    char text[512];
-    memset(text, 'y', sizeof(text) - 1);
-    text[sizeof(text) - 1] = '\0';
+    char text[BIG_LINE];
+    big_line(text, 'y');
     for (int turn = 0; turn < 1000 && !c->writing; turn++) {
         send_line(c, text); /* until the socket is full and a write waits for room */
         uv_run(&L.uv, UV_RUN_NOWAIT);
