@@ -382,7 +382,7 @@ static void who_line(const struct style *st, const char *text, size_t len, struc
     sgr(st, out, SGR_DIM);
     buf_append_str(out, "* ");
     sanitize_append(out, f[0].p, f[0].len);
-    buf_appendf(out, ", %u %s", count, count > 1 ? "personnes" : "personne");
+    buf_appendf(out, count > 1 ? ", %u personnes" : ", %u personne", count);
     const char *w;
     size_t wlen, named = 0;
     while (command_next_word(&names.p, &names.len, &w, &wlen)) {
@@ -392,7 +392,7 @@ static void who_line(const struct style *st, const char *text, size_t len, struc
     if (named < count) {
         size_t more = count - named;
         if (named) {
-            buf_appendf(out, " et %zu %s", more, more > 1 ? "autres" : "autre");
+            buf_appendf(out, more > 1 ? " et %zu autres" : " et %zu autre", more);
         } else {
             buf_appendf(out, " (%zu)", more);
         }

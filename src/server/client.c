@@ -22,7 +22,6 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "msg.h"
-#include "tcp.h"
 
 /* The input a client sent after an entry that holds it was posted: kept by its loop, not
  * in every client, since it is rare and short-lived. */
@@ -571,7 +570,7 @@ const struct loop_hooks client_loop_hooks = {
     .on_deadline = on_deadline,
 };
 
-void client_open(struct client *c, struct loop *l, int fd)
+void client_open(struct client *c, struct loop *l, int fd, transport_open_fn open)
 {
     memset(c, 0, sizeof(*c));
     c->id = atomic_fetch_add_explicit(&next_client_id, 1, memory_order_relaxed);
@@ -579,7 +578,7 @@ void client_open(struct client *c, struct loop *l, int fd)
     c->all_index = SET_NO_INDEX;
     loop_deadline_init(&c->deadline);
     proto_framer_init(&c->framer, max_line);
-    int r = tcp_open(&c->t, &l->uv, fd);
+    int r = open(&c->t, &l->uv, fd);
     set_add(&state_of(l)->all, c, &c->all_index);
     if (r < 0) {
         log_warn("connexion refusée : %s", fr_strerror(r));

@@ -101,10 +101,10 @@ void client_teardown(void);
 /* The loop hooks for every loop (loop_init()): the flush before sleeping, the deadlines. */
 extern const struct loop_hooks client_loop_hooks;
 
-/* Serves the connected socket fd on loop l as c (c's memory is the caller's, zeroed or not).
- * Calls on_open(c) once it reads; on failure closes fd, logs why, and on_free(c) follows
- * (on_close is not called). Loop thread. */
-void client_open(struct client *c, struct loop *l, int fd);
+/* Serves the connected socket fd on loop l as c (c's memory is the caller's, zeroed or not),
+ * over the transport that open sets up. Calls on_open(c) once it reads; on failure closes
+ * fd, logs why, and on_free(c) follows (on_close is not called). Loop thread. */
+void client_open(struct client *c, struct loop *l, int fd, transport_open_fn open);
 
 /* The loop that owns c, found through its socket rather than stored again. */
 static inline struct loop *client_loop(const struct client *c)

@@ -187,7 +187,7 @@ static void cmd_who(struct session *s, struct args *a)
 static void join(struct session *s, const char *name, size_t len)
 {
     char room[ROOM_NAME_MAX + 1];
-    switch (room_join(s->person, name, len, true, room)) {
+    switch (room_join(s->person, name, len, PROTO_WHO_MAX, room)) {
     case 0:
         log_info("%s a rejoint #%s", person_pseudo(s->person), room);
         break; /* the move answers, in the order of events */

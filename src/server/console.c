@@ -70,11 +70,6 @@ __attribute__((format(printf, 2, 3))) static void put_line(int fd, const char *f
 
 /* ---------------------------------------------------------------- commands */
 
-static const char *people(uint32_t n)
-{
-    return n > 1 ? "personnes" : "personne";
-}
-
 struct console_command {
     const char *name; /* without the '/' */
     void (*run)(struct console *k, const char *args, size_t len);
@@ -110,8 +105,13 @@ static void cmd_who(struct console *k, const char *args, size_t len)
         int skip = room[0] == '#';
         put_line(STDERR_FILENO, "Salon inconnu : #%.*s.", (int)room_len - skip, room + skip);
     } else {
-        put_line(STDOUT_FILENO, "#%s, %u %s%s%s", v.name, v.count, people(v.count),
-                 v.count ? " : " : "", v.names);
+        if (v.count == 0) {
+            put_line(STDOUT_FILENO, "#%s, 0 personne", v.name);
+        } else {
+            put_line(STDOUT_FILENO,
+                     v.count > 1 ? "#%s, %u personnes : %s" : "#%s, %u personne : %s", v.name,
+                     v.count, v.names);
+        }
         room_view_release(&v);
     }
 }
@@ -124,9 +124,10 @@ static void cmd_rooms(struct console *k, const char *args, size_t len)
     size_t n;
     struct room_entry *rooms = room_list(&n);
     struct buf all = BUF_INIT;
-    buf_appendf(&all, "%zu salon%s :\n", n, n > 1 ? "s" : "");
+    buf_appendf(&all, n > 1 ? "%zu salons :\n" : "%zu salon :\n", n);
     for (size_t i = 0; i < n; i++) {
-        buf_appendf(&all, "#%s : %u %s\n", rooms[i].name, rooms[i].count, people(rooms[i].count));
+        buf_appendf(&all, rooms[i].count > 1 ? "#%s : %u personnes\n" : "#%s : %u personne\n",
+                    rooms[i].name, rooms[i].count);
     }
     put_text(STDOUT_FILENO, &all); /* one write: log lines never land inside the list */
     buf_release(&all);

@@ -72,7 +72,7 @@ struct event *event_new(const struct event_fields *f)
     struct event *e = xmalloc(sizeof(*e) + strings + line_len + 1);
     *e = probe;
     e->origin = f->origin;
-    e->time = f->time ? f->time : (int64_t)time(NULL);
+    e->time = f->dated ? f->time : (int64_t)time(NULL);
     char *at = (char *)(e + 1);
     e->who = place(&at, probe.who, f->who_len);
     e->where = place(&at, probe.where, f->where_len);

@@ -18,6 +18,7 @@
 #define CAUSERIE_EVENT_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,11 +62,13 @@ struct event {
 };
 
 /* What an event is made of; the strings are copied. who, where and text may be NULL for
- * none; time 0 is now. */
+ * none; time is read only if dated is set (an event read back from the history file),
+ * and is now otherwise. */
 struct event_fields {
     enum event_kind kind;
     uint16_t room;
     uint64_t origin;
+    bool dated;
     int64_t time;
     const char *who, *where, *text;
     size_t who_len, where_len, text_len;

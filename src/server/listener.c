@@ -25,6 +25,7 @@
 #include "loop.h"
 #include "options.h"
 #include "session.h"
+#include "tcp.h"
 
 /* Connections accepted per readiness event before the loop serves its clients again:
  * enough to absorb a burst of connects, small enough not to starve the others. */
@@ -99,10 +100,13 @@ struct adoption {
     uint32_t ticket; /* owned: its admission */
 };
 
+/* This listener's transport: plain TCP; TLS and WebSocket listeners will pass theirs. */
+static const transport_open_fn transport = tcp_open;
+
 static void adopt(struct loop *l, void *arg)
 {
     struct adoption *a = arg;
-    session_open(l, a->fd, a->ticket);
+    session_open(l, a->fd, a->ticket, transport);
     free(a);
 }
 
@@ -212,7 +216,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
         struct loop *l = &ls->loops[ls->next];
         ls->next = (ls->next + 1) % ls->n_loops;
         if (l == &ls->loops[0]) {
-            session_open(l, fd, ticket);
+            session_open(l, fd, ticket, transport);
         } else {
             struct adoption *a = xmalloc(sizeof(*a));
             *a = (struct adoption){fd, ticket};

@@ -115,8 +115,9 @@ static inline uint64_t loop_now(const struct loop *l)
     return uv_now(&l->uv);
 }
 
-/* Calls hooks->on_deadline(l, d) once, ms milliseconds from now (a sweep later at most),
- * unless cleared first; setting it again moves it. Loop thread. */
+/* Calls hooks->on_deadline(l, d) once, ms milliseconds from now or later: rounded up to a
+ * whole sweep and seen at the sweep after that, so up to two sweeps (500 ms) late, never
+ * early; unless cleared first. Setting it again moves it. Loop thread. */
 void loop_set_deadline(struct loop *l, struct loop_deadline *d, uint64_t ms);
 void loop_clear_deadline(struct loop *l, struct loop_deadline *d);
 static inline void loop_deadline_init(struct loop_deadline *d)

@@ -105,14 +105,14 @@ static int open_listener(const struct server_options *o, struct listener *ls)
     return r;
 }
 
-/* Each connection is a descriptor: lift the soft limit to the hard one, as servers do. */
 /* Descriptors kept for what is not a client: the listening socket, the loops' epoll,
  * event and signal descriptors, libuv's spare, the standard streams. */
 #define FD_RESERVE 64
 
-/* Raises the soft descriptor limit to the hard one, and says so if --max-clients cannot
- * be reached under it: the server would run out of descriptors first, and new
- * connections would wait in the kernel's queue rather than be told the server is full. */
+/* Each connection is a descriptor: raises the soft limit to the hard one, as servers do,
+ * and says so if --max-clients cannot be reached under it: the server would run out of
+ * descriptors first, and new connections would wait in the kernel's queue rather than be
+ * told the server is full. */
 static void raise_fd_limit(const struct server_options *o)
 {
     struct rlimit rl;
@@ -277,7 +277,7 @@ struct history_load {
 static void on_history_record(const struct history_record *r, void *ctx)
 {
     struct history_load *load = ctx;
-    struct event_fields f = {.time = r->time};
+    struct event_fields f = {.dated = true, .time = r->time};
     const char *why = "ligne de discussion illisible";
     if (render_parse_kept(r->line, r->line_len, &f)) {
         why = "nom de salon invalide";
@@ -337,10 +337,8 @@ static struct history_file *open_history(const char *path)
     return f;
 }
 
-/* Runs the loops until a signal or the console asks us to stop. Returns the process's
- * exit status. */
-/* Sets up the layers, bottom first, each given the handlers of the one above: the order,
- * the presence, the protocol, the connections, then the loops. */
+/* Sets up the layers, bottom first, each given the handlers of the one above: the
+ * renderings, the order, the presence, the connections, the loops, the protocol. */
 static struct loop *setup_layers(const struct server_options *o, unsigned n)
 {
     render_init();
@@ -372,6 +370,8 @@ static void teardown_layers(struct loop *loops, unsigned n)
     free(loops);
 }
 
+/* Runs the loops until a signal or the console asks us to stop. Returns the process's
+ * exit status. */
 static int serve(const struct server_options *o, struct listener *ls, bool console)
 {
     unsigned n = o->threads ? o->threads : default_threads();

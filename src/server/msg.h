@@ -24,8 +24,8 @@ struct msg {
     void (*release)(struct msg *m); /* frees m (and what holds data) after the last unref */
 };
 
-/* Largest message: far past any line (--max-line is at most 1 MiB) or block of lines (a
- * newcomer's history is at most half of --max-backlog). */
+/* Largest message: far past any line (--max-line is at most 1 MiB) or answer; a
+ * newcomer's history block, at most half of --max-backlog, is cut to it as well. */
 #define MSG_MAX_LEN (UINT32_MAX / 2)
 
 /* Sets up m, which lives inside its owner, with one reference: data[0..len) are its bytes

@@ -161,8 +161,6 @@ struct person *registry_rename(struct person *old, const char *key, const char *
 {
     struct person *p = new_person(key, pseudo, pseudo_len);
     p->member = old->member;
-    p->room = old->room;
-    p->who_index = old->who_index;
     p->loop = old->loop;
 
     pthread_mutex_lock(&registry_lock);

@@ -30,10 +30,12 @@ struct person {
         struct person *successor; /* renamed: the person it became (ref held), so that what
                                    * was on its way to the old pseudo still arrives */
     };
-    struct room *room;  /* where it speaks and is listed: written by the owner thread
-                         * under rooms_lock (room.c), read by others under that lock */
+    /* room.c's, under its rooms_lock: this file never reads them. Kept here rather than in
+     * a table of room.c's so that a person stays one allocation. The owner thread, the only
+     * one that changes them, may read them without the lock. */
+    struct room *room;  /* where it speaks and is listed */
     atomic_uint refs;   /* the registry's, while claimed, plus one per holder */
-    uint32_t who_index; /* its place in room's list of people; rooms_lock */
+    uint32_t who_index; /* its place in room's list of people */
     uint16_t loop;      /* index of the owner loop; immutable */
     uint8_t renamed;    /* owner thread: successor is set */
     char text[];        /* the pseudo as typed, NUL, then its folded key, NUL */
@@ -66,7 +68,7 @@ struct person *registry_claim(const char *key, const char *pseudo, size_t pseudo
                               struct member *m, size_t *count);
 
 /* Gives p's member the pseudo as typed (new key key): a new person takes p's place in the
- * registry, with p's member, loop, room and place in the room's list; p is unlinked and
+ * registry, with p's member and loop (its room is room.c's to copy); p is unlinked and
  * becomes renamed, its successor the new person (person_current()), and the registry's
  * reference to it passes to the caller, who drops it (person_unref()) once nothing points
  * at p any more. key may be p's own: a change of case.

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/proto.h"
+#include "common/pseudo.h"
 #include "event.h"
 #include "room.h"
 
@@ -187,6 +188,9 @@ bool render_parse_kept(const char *line, size_t len, struct event_fields *f)
     } else {
         return false;
     }
+    if (pseudo_check(who.p, who.len) != PSEUDO_OK) {
+        return false; /* no server wrote it: a damaged or foreign record */
+    }
     f->who = who.p;
     f->who_len = who.len;
     f->text = body.p;
@@ -221,8 +225,11 @@ static void two_digits(char *out, unsigned v)
  * library's for the others, which no clock gives but a history file may hold. */
 static void utc_stamp(int64_t t, char out[32])
 {
-    int64_t days = (t >= 0 ? t : t - 86399) / 86400;
-    int64_t secs = t - days * 86400;
+    int64_t days = t / 86400, secs = t % 86400; /* no overflow, whatever the file held */
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
@@ -295,21 +302,18 @@ void render_moved(enum render_form form, const struct room_view *v, struct buf *
     render_who(v, out);
 }
 
-static const char *people(uint32_t n)
-{
-    return n > 1 ? "personnes" : "personne";
-}
-
 void render_rooms(enum render_form form, const struct room_entry *rooms, size_t n, struct buf *out)
 {
-    buf_appendf(out, "%c %zu salon%s :\n", PROTO_OK, n, n > 1 ? "s" : "");
+    buf_appendf(out, n > 1 ? "%c %zu salons :\n" : "%c %zu salon :\n", PROTO_OK, n);
     for (size_t i = 0; i < n; i++) {
         const struct room_entry *r = &rooms[i];
+        bool many = r->count > 1;
         if (form == RENDER_EVENTS) {
-            buf_appendf(out, "%c #%s %u : %u %s\n", PROTO_ROOM_ITEM, r->name, r->count, r->count,
-                        people(r->count));
+            buf_appendf(out, many ? "%c #%s %u : %u personnes\n" : "%c #%s %u : %u personne\n",
+                        PROTO_ROOM_ITEM, r->name, r->count, r->count);
         } else {
-            buf_appendf(out, "%c #%s : %u %s\n", PROTO_NOTICE, r->name, r->count, people(r->count));
+            buf_appendf(out, many ? "%c #%s : %u personnes\n" : "%c #%s : %u personne\n",
+                        PROTO_NOTICE, r->name, r->count);
         }
     }
 }

@@ -259,7 +259,7 @@ static void tell(enum event_kind kind, const struct person *p, const struct room
 
 /* Under rooms_lock: p's person enters `to` (leaving the room it was in, if any), the
  * others are told, and the move is stamped and posted to p's loop. */
-static void enter(struct person *p, struct room *to, bool want_view)
+static void enter(struct person *p, struct room *to, size_t view_names)
 {
     struct room *from = p->room;
     if (from) {
@@ -273,21 +273,21 @@ static void enter(struct person *p, struct room *to, bool want_view)
         tell(from ? EVENT_ENTER : EVENT_ARRIVE, p, to, NULL, 0);
     }
     struct room_view *v = NULL;
-    if (want_view) {
+    if (view_names > 0) {
         v = xmalloc(sizeof(*v));
-        view(to, PROTO_WHO_MAX, v);
+        view(to, view_names, v);
     }
     broadcast_move(p->member, to->slot, v, v ? free_view : NULL);
 }
 
-void room_arrive(struct person *p, bool want_view)
+void room_arrive(struct person *p, size_t view_names)
 {
     pthread_mutex_lock(&rooms_lock);
-    enter(p, room_default(), want_view);
+    enter(p, room_default(), view_names);
     pthread_mutex_unlock(&rooms_lock);
 }
 
-int room_join(struct person *p, const char *name, size_t len, bool want_view,
+int room_join(struct person *p, const char *name, size_t len, size_t view_names,
               char name_out[ROOM_NAME_MAX + 1])
 {
     struct buf key = BUF_INIT;
@@ -307,7 +307,7 @@ int room_join(struct person *p, const char *name, size_t len, bool want_view,
     } else if (to == p->room) {
         r = -EALREADY;
     } else {
-        enter(p, to, want_view);
+        enter(p, to, view_names);
     }
     if (to) {
         strcpy(name_out, to->name);
@@ -338,6 +338,8 @@ struct person *room_rename(struct person *old, const char *key, const char *pseu
         pthread_mutex_unlock(&rooms_lock);
         return NULL;
     }
+    p->room = old->room; /* ours to copy: rooms_lock is held */
+    p->who_index = old->who_index;
     p->room->who[p->who_index] = p;
     if (room_announced(registry_count())) {
         const char *was = person_pseudo(old), *now = person_pseudo(p);

@@ -72,15 +72,15 @@ const char *room_name(const struct room *r);
 
 /* The person p, whose pseudo was just accepted and whose member is p->member, enters the
  * default room: it is listed there, the others in it are told, and its history is on its
- * way. With view, the move also carries the room's view (PROTO_WHO_MAX names) for the
- * moved handler. p's loop thread. */
-void room_arrive(struct person *p, bool view);
+ * way. With view_names > 0, the move also carries the room's view, naming that many
+ * people at most, for the moved handler. p's loop thread. */
+void room_arrive(struct person *p, size_t view_names);
 /* /join: p moves to the room named name (len bytes, '#' optional), created on first
  * entry, with the room's view as in room_arrive(). Returns 0 and the room's name in
  * name_out; -EALREADY (p is in it; its name in name_out), -EINVAL (no room can have that
  * name), -EAGAIN (p has too many moves on their way), -ENOSPC (every room has people and
  * the table is full). p's loop thread. */
-int room_join(struct person *p, const char *name, size_t len, bool view,
+int room_join(struct person *p, const char *name, size_t len, size_t view_names,
               char name_out[ROOM_NAME_MAX + 1]);
 /* p leaves the server: it is taken off its room's list and members, and, with tell and
  * within the announcement limit, the others in the room are told with an event of kind

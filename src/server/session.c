@@ -329,7 +329,9 @@ static void handshake(struct session *s, const char *line, size_t len)
     char peer[ADDR_NAME_MAX];
     peer_name(s, peer, sizeof(peer));
     log_info("%s a rejoint la discussion (%s)", person_pseudo(s->person), peer);
-    room_arrive(s->person, session_events(s)); /* the others are told; history follows */
+    /* The others are told; the history follows, after the room and its people if the
+     * client reads events (the plain protocol tells nothing of an arrival but the welcome). */
+    room_arrive(s->person, session_events(s) ? PROTO_WHO_MAX : 0);
 }
 
 /* ---------------------------------------------------------------- chat */
@@ -411,7 +413,11 @@ static void on_moved(struct member *m, void *note, struct event *const *history,
     if (note) {
         render_moved((enum render_form)m->rendering, note, &block);
     }
-    render_history(history, n, opts->max_backlog / 2, &block);
+    size_t budget = opts->max_backlog / 2;
+    if (budget > MSG_MAX_LEN - block.len) {
+        budget = MSG_MAX_LEN - block.len; /* one message holds it all: it has a ceiling too */
+    }
+    render_history(history, n, budget, &block);
     if (block.len > 0) {
         session_send_lines(s, block.data, block.len);
     }
@@ -538,14 +544,14 @@ static void on_free(struct client *c)
     free(s);
 }
 
-void session_open(struct loop *l, int fd, uint32_t ticket)
+void session_open(struct loop *l, int fd, uint32_t ticket, transport_open_fn open)
 {
     struct session *s = xmalloc(sizeof(*s));
     s->person = NULL;
     s->flood_tat = 0;
     s->admission = ticket;
     member_init(&s->member);
-    client_open(session_client(s), l, fd); /* on_open() or, on failure, on_free() */
+    client_open(session_client(s), l, fd, open); /* on_open() or, on failure, on_free() */
 }
 
 struct stop_walk {

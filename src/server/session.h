@@ -45,6 +45,8 @@ struct session {
  * than 4 Mbit/s; one that does not read is not worth keeping a restart waiting for, and an
  * init system's stop timeout (systemd's 90 s) stays far away. */
 #define SESSION_STOP_FLUSH_MS 2000
+/* A client that left just before the stop must close within the stop's bound too. */
+_Static_assert(SESSION_LINGER_MS <= SESSION_STOP_FLUSH_MS, "a leaving client outlasts a stop");
 
 /* The handlers the layers below call: main.c installs them at start. */
 extern const struct client_handlers session_client_handlers;
@@ -56,9 +58,10 @@ void session_init(const struct server_options *o, struct loop *loops, unsigned n
 /* Main thread, after the loops have been joined. */
 void session_shutdown(void);
 
-/* Serves the accepted socket fd on loop l, counted under admission ticket ticket: asks
- * for the pseudo. Takes both over; on failure they are released. Loop thread of l. */
-void session_open(struct loop *l, int fd, uint32_t ticket);
+/* Serves the accepted socket fd on loop l over the transport open sets up, counted under
+ * admission ticket ticket: asks for the pseudo. Takes fd and ticket over; on failure they
+ * are released. Loop thread of l. */
+void session_open(struct loop *l, int fd, uint32_t ticket, transport_open_fn open);
 /* The server stops: every session of l leaves without a word to the others, is sent
  * notice's line, stops being read, and closes once everything queued for it is written, or
  * after SESSION_STOP_FLUSH_MS. Loop thread of l. */

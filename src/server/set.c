@@ -1,4 +1,9 @@
-/* set.c - arrays of pointers with O(1) removal; see set.h. */
+/* set.c - arrays of pointers with O(1) removal; see set.h.
+ *
+ * Pure bookkeeping, run by the one thread that owns each set: a loop for its members,
+ * connections and deadlines. Growth follows the tree's one rule (xgrow()); a set never
+ * shrinks, since its elements come back.
+ */
 #include "set.h"
 
 #include <assert.h>

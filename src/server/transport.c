@@ -1,5 +1,10 @@
 /* transport.c - the connection layer's handlers, shared by every transport; see
- * transport.h. Set once on the main thread before the loops start, then only read. */
+ * transport.h.
+ *
+ * One table for every transport and connection, as libuv's callbacks are per handle type:
+ * set once by client_setup() on the main thread before the loops start, then only read,
+ * by any loop thread, without a lock.
+ */
 #include "transport.h"
 
 #include <assert.h>

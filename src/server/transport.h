@@ -63,6 +63,12 @@ static inline const struct transport_ops *transport_ops(const struct transport *
     return t->tcp.data;
 }
 
+/* Opens a transport of one kind: serves the connected socket fd on loop as t, which it
+ * sets up whole (operations included). On failure fd is closed, t is being closed
+ * (on_closed follows) and a negative error is returned. Whoever accepts a connection
+ * chooses the kind (the listener: tcp_open()), and the connection layer calls it. */
+typedef int (*transport_open_fn)(struct transport *t, uv_loop_t *loop, int fd);
+
 /* The connection layer's side, installed once at start (main thread). */
 struct transport_handlers {
     /* Where the next read goes: the loop's shared buffer. */

@@ -74,7 +74,7 @@ static void check_fields(struct event *e)
 
 static void check_kept(const char *line, size_t len)
 {
-    struct event_fields f = {.where = "r", .where_len = 1, .time = 1};
+    struct event_fields f = {.where = "r", .where_len = 1, .dated = true, .time = 1};
     if (memchr(line, '\n', len) || !render_parse_kept(line, len, &f)) {
         return;
     }

@@ -31,6 +31,7 @@
 #include "server/event.h"
 #include "server/loop.h"
 #include "server/render.h"
+#include "server/tcp.h"
 
 #define ROOMS   2
 #define HISTORY 3
@@ -109,7 +110,7 @@ static struct member *open_member(void)
     peer = fds[1];
     struct member *m = malloc(sizeof(*m));
     member_init(m);
-    client_open(&m->conn, &L, fds[0]);
+    client_open(&m->conn, &L, fds[0], tcp_open);
     return m;
 }
 

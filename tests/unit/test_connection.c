@@ -30,6 +30,7 @@
 #include "server/client.h"
 #include "server/loop.h"
 #include "server/msg.h"
+#include "server/tcp.h"
 
 #define MAX_LINE      64
 #define MAX_BACKLOG   4096
@@ -158,7 +159,7 @@ static struct client *open_client(bool small)
     setsockopt(fds[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)); /* every read is bounded */
     peer = fds[1];
     struct client *c = malloc(sizeof(*c));
-    client_open(c, &L, fds[0]);
+    client_open(c, &L, fds[0], tcp_open);
     assert_int_equal(seen.opened, 1);
     return c;
 }

@@ -197,7 +197,7 @@ static void test_a_rendering_is_made_once(void **state)
 
 static void assert_kept_round_trip(const char *line)
 {
-    struct event_fields f = {.room = 0, .where = "jeux", .where_len = 4, .time = 1};
+    struct event_fields f = {.room = 0, .where = "jeux", .where_len = 4, .dated = true, .time = 1};
     assert_true(render_parse_kept(line, strlen(line), &f));
     struct event *e = event_new(&f);
     assert_int_equal(e->line.len, strlen(line) + 1);
@@ -226,10 +226,58 @@ static void test_only_chat_lines_and_actions_are_kept_lines(void **state)
     }
 }
 
+/* A record no server could have written, its checksum right all the same: refused, so that
+ * it is skipped as damaged rather than trusted (a 70,000-byte pseudo stopped the server). */
+static void test_kept_line_with_an_impossible_pseudo_is_refused(void **state)
+{
+    (void)state;
+    struct event_fields f = {0};
+    struct buf line = BUF_INIT;
+    buf_append_str(&line, "> ");
+    for (int i = 0; i < 70000; i++) {
+        buf_append_char(&line, 'a');
+    }
+    buf_append_str(&line, ": x");
+    assert_false(render_parse_kept(line.data, line.len, &f));
+    assert_false(render_parse_kept("> a\tb: x", 9, &f));      /* a control character */
+    assert_false(render_parse_kept("& /nick range", 13, &f)); /* a leading slash */
+    buf_release(&line);
+}
+
+static void test_a_time_read_back_is_kept_even_the_epoch(void **state)
+{
+    (void)state;
+    struct event_fields f = {.kind = EVENT_CHAT, .who = "a", .who_len = 1, .dated = true};
+    struct event *e = event_new(&f); /* time 0: 1970, not now */
+    assert_int_equal(e->time, 0);
+    event_unref(e);
+    f.dated = false;
+    e = event_new(&f);
+    assert_true(e->time > 1700000000); /* now */
+    event_unref(e);
+}
+
+static void test_history_times_no_calendar_holds_are_the_epoch(void **state)
+{
+    (void)state;
+    int64_t extremes[] = {INT64_MIN, INT64_MIN + 86399, INT64_MAX};
+    for (size_t i = 0; i < 3; i++) {
+        struct event_fields f = {
+            .kind = EVENT_CHAT, .who = "a", .who_len = 1, .dated = true, .time = extremes[i]};
+        struct event *e = event_new(&f);
+        struct buf out = BUF_INIT;
+        render_history(&e, 1, 1000, &out); /* under UBSan, an overflow here fails the test */
+        assert_string_equal(out.data, "~ 1970-01-01T00:00:00Z > a: \n");
+        buf_release(&out);
+        event_unref(e);
+    }
+}
+
 static void test_history_keeps_the_newest_lines_that_fit(void **state)
 {
     (void)state;
-    struct event_fields f = {.kind = EVENT_CHAT, .who = "a", .who_len = 1, .time = 1795608000};
+    struct event_fields f = {
+        .kind = EVENT_CHAT, .who = "a", .who_len = 1, .dated = true, .time = 1795608000};
     struct event *h[3];
     const char *texts[] = {"un", "deux", "trois"};
     for (int i = 0; i < 3; i++) {
@@ -260,7 +308,8 @@ static void test_history_keeps_the_newest_lines_that_fit(void **state)
 /* The history line of an event at time t, and what the C library says it should be. */
 static void assert_stamp(int64_t t)
 {
-    struct event_fields f = {.kind = EVENT_CHAT, .who = "a", .who_len = 1, .time = t};
+    struct event_fields f = {
+        .kind = EVENT_CHAT, .who = "a", .who_len = 1, .dated = true, .time = t};
     struct event *e = event_new(&f);
     struct buf got = BUF_INIT;
     render_history(&e, 1, 1000, &got);
@@ -379,6 +428,9 @@ int main(void)
         cmocka_unit_test(test_a_rendering_is_made_once),
         cmocka_unit_test(test_kept_lines_read_back_to_the_same_bytes),
         cmocka_unit_test(test_only_chat_lines_and_actions_are_kept_lines),
+        cmocka_unit_test(test_kept_line_with_an_impossible_pseudo_is_refused),
+        cmocka_unit_test(test_a_time_read_back_is_kept_even_the_epoch),
+        cmocka_unit_test(test_history_times_no_calendar_holds_are_the_epoch),
         cmocka_unit_test(test_history_keeps_the_newest_lines_that_fit),
         cmocka_unit_test(test_history_times_are_utc_as_the_c_library_writes_them),
         cmocka_unit_test(test_who_line),
