@@ -101,9 +101,12 @@ test: deps-test
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=asan unit e2e
 	$(MAKE) --no-print-directory BUILD=build-tsan SAN=tsan unit e2e
 
-# Who may call whom: the tables of docs/ARCHITECTURE.md, checked against every #include.
-layers:
-	@$(PYTHON) scripts/check-layers.py
+# Who may call whom: the tables of docs/ARCHITECTURE.md, checked against every #include and,
+# once the programs are built, every symbol one module takes from another; then the
+# checker's own tests (tests/tools/), which break copies of the tree on purpose.
+layers: deps-test $(SERVER) $(CLIENT)
+	@$(PYTHON) scripts/check-layers.py --objects $(BUILD)/obj/src
+	@$(PYTEST) tests/tools
 
 BENCH := $(BUILD)/causerie-bench
 $(BENCH): $(call obj,bench/bench.c) $(LIBCOMMON)

@@ -2,170 +2,239 @@
 """check-layers.py - the layers of docs/ARCHITECTURE.md, checked against the code.
 
 Reads the tables between the LAYERS markers of docs/ARCHITECTURE.md (the one place they
-are written) and every #include and library call of src/. Fails, naming each offence,
-when:
+are written) and every #include and library call under src/; with --objects, also the
+symbols each compiled module uses, which catches a call made through a prototype written
+by hand. Fails, naming each offence, when:
 - a file is in no layer (a new file must be placed);
-- a file includes a header of a layer that comes after its own (calls go downward only),
-  or of the other program (common knows neither; the programs know only common);
-- the modules' includes form a cycle, but for the sanctioned pairs;
+- a file includes, or calls into, a module of a layer that comes after its own (calls go
+  downward only), or of the other program (common knows neither; the programs know only
+  common); an include that leaves src/ or cannot be told apart is refused too;
+- the modules form a cycle (a strongly connected set), but for the sanctioned pairs;
 - a file uses a library (its header, or its uv_/rl_ names in code) that its layer may not.
-Prints one summary line. Run by `make test`; needs only Python 3's standard library.
+Prints one summary line. Run by `make test`; needs Python 3's standard library and, with
+--objects, binutils' nm.
 """
 
+import argparse
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "ARCHITECTURE.md"
-SRC = ROOT / "src"
-
+PROGRAMS = ("common", "server", "client")
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
-COMMENT_OR_STRING = re.compile(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
-# A library's names in code, once comments and strings are gone.
+COMMENT_OR_STRING = re.compile(
+    r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S
+)
+# A library's names in code, once comments and strings are gone, and its headers.
 LIBRARY_NAMES = {"libuv": re.compile(r"\b(?:uv|UV)_\w+"), "readline": re.compile(r"\brl_\w+|\breadline\s*\(")}
 LIBRARY_HEADERS = {"libuv": re.compile(r"^uv\.h$|^uv/"), "readline": re.compile(r"^readline/")}
 
 
-def tables(text):
-    """The rows of the markdown tables between the markers, as lists of cells."""
-    m = re.search(r"<!-- LAYERS BEGIN.*?-->(.*?)<!-- LAYERS END -->", text, re.S)
-    if not m:
-        sys.exit(f"check-layers: no LAYERS BEGIN/END markers in {DOC}")
-    rows = []
-    for line in m.group(1).splitlines():
+class Rules:
+    def __init__(self, doc):
+        m = re.search(r"<!-- LAYERS BEGIN.*?-->(.*?)<!-- LAYERS END -->", doc, re.S)
+        if not m:
+            sys.exit("check-layers: no LAYERS BEGIN/END markers in docs/ARCHITECTURE.md")
+        self.layers = {}  # (program, module) -> (layer, rank)
+        self.pairs = set()  # frozensets of two modules of one program
+        self.libraries = {}  # library -> who may use it
+        rank = {}
+        for cells in rows(m.group(1)):
+            if len(cells) == 3 and cells[0] in PROGRAMS:
+                program, layer, modules = cells
+                rank[program] = rank.get(program, 0) + 1
+                for module in modules.split():
+                    self.layers[(program, module)] = (layer, rank[program])
+            elif len(cells) == 2 and cells[0] in LIBRARY_NAMES:
+                self.libraries[cells[0]] = set(cells[1].replace(",", " ").split())
+            elif len(cells) == 2 and "⇄" in cells[0]:
+                a, b = [x.strip() for x in cells[0].split("⇄")]
+                self.pairs.add(frozenset((a, b)))
+
+    def may_use_library(self, library, program, layer, module):
+        who = self.libraries.get(library, set())
+        return program in who or f"{program}:{layer}" in who or f"{program}:{module}" in who
+
+    def call(self, src, dest):
+        """Why src (program, module) may not use dest, or None if it may."""
+        if dest == src:
+            return None
+        here, there = self.layers.get(src), self.layers.get(dest)
+        if not here or not there:
+            return None  # reported as a file in no layer
+        if dest[0] != src[0] and dest[0] != "common":
+            return f"a module of the {dest[0]} program"
+        if dest[0] == src[0] and there[1] > here[1]:
+            return f"{src[0]}:{here[0]} may not call up into {dest[0]}:{there[0]}"
+        return None
+
+
+def rows(text):
+    for line in text.splitlines():
         line = line.strip()
-        if not line.startswith("|") or set(line) <= set("|-: "):
-            continue
-        rows.append([c.strip().strip("`") for c in line.strip("|").split("|")])
-    return rows
+        if line.startswith("|") and not set(line) <= set("|-: "):
+            cells = [c.strip().strip("`") for c in line.strip("|").split("|")]
+            if cells[0] not in ("program", "library", "pair"):
+                yield cells
 
 
-def read_rules():
-    rows = tables(DOC.read_text(encoding="utf-8"))
-    layers = {}  # (program, module) -> (layer name, rank)
-    pairs = set()
-    libraries = {}  # library -> set of "program:layer" or "program:module"
-    rank = {}
-    for cells in rows:
-        if cells[0] in ("program", "library", "pair"):
-            continue  # a header row
-        if len(cells) == 3 and cells[0] in ("common", "server", "client"):
-            program, layer, files = cells
-            rank.setdefault(program, 0)
-            rank[program] += 1
-            for module in files.split():
-                layers[(program, module)] = (layer, rank[program])
-        elif len(cells) == 2 and cells[0] in LIBRARY_NAMES:
-            libraries[cells[0]] = set(cells[1].replace(",", " ").split())
-        elif len(cells) == 2 and "⇄" in cells[0]:
-            a, b = [x.strip() for x in cells[0].split("⇄")]
-            pairs.add(frozenset((a, b)))
-    return layers, pairs, libraries
+def module_of(src, path):
+    """(program, module) of a file under src/: the module is its path below the program's
+    folder, without the extension ("client", "tls/record")."""
+    rel = path.relative_to(src)
+    return rel.parts[0], str(rel.with_suffix("").relative_to(rel.parts[0]))
 
 
-def source_files():
-    for program in ("common", "server", "client"):
-        for path in sorted((SRC / program).glob("*.[ch]")):
-            yield program, path
+def resolve(src, including, kind, target):
+    """The file under src/ an include names: (program, module), None for a system header,
+    or a string saying why it is refused."""
+    candidates = []
+    if kind == '"':
+        candidates.append(including.parent / target)
+    candidates.append(src / target)  # -Isrc: "common/buf.h", <server/session.h>
+    for c in candidates:
+        c = Path(os.path.normpath(c))
+        if c.exists():
+            try:
+                c.relative_to(src)
+            except ValueError:
+                return f"{target}, outside src/"
+            if c.relative_to(src).parts[0] not in PROGRAMS:
+                return f"{target}, outside the programs' folders"
+            return module_of(src, c)
+    if ".." in Path(target).parts:
+        return f"{target}, a path that climbs out of its folder"
+    return None
 
 
-def resolve(program, target):
-    """The (program, module) a quoted include names, or None for a file outside src/."""
-    parts = target.split("/")
-    if len(parts) == 2 and parts[0] in ("common", "server", "client"):
-        program, name = parts
-    elif len(parts) == 1:
-        name = parts[0]
-    else:
-        return None
-    if not (SRC / program / name).exists():
-        return None
-    return program, name.rsplit(".", 1)[0]
-
-
-def allowed_library(libraries, library, program, layer, module):
-    who = libraries.get(library, set())
-    return program in who or f"{program}:{layer}" in who or f"{program}:{module}" in who
-
-
-def check():
-    layers, pairs, libraries = read_rules()
-    errors = []
-    edges = {}
+def check_sources(src, rules):
+    errors, edges = [], {}
     n_files = n_includes = 0
-    for program, path in source_files():
-        module = path.stem
-        rel = path.relative_to(ROOT)
-        place = layers.get((program, module))
-        if not place:
-            errors.append(f"{rel}: in no layer of docs/ARCHITECTURE.md")
-            continue
-        layer, rank = place
-        n_files += 1
-        text = path.read_text(encoding="utf-8")
-        for kind, target in INCLUDE.findall(text):
-            n_includes += 1
-            if kind == "<":
+    for program in PROGRAMS:
+        for path in sorted((src / program).rglob("*.[ch]")):
+            me = module_of(src, path)
+            place = rules.layers.get(me)
+            rel = path.relative_to(src.parent)
+            if not place:
+                errors.append(f"{rel}: in no layer of docs/ARCHITECTURE.md")
+                continue
+            n_files += 1
+            text = path.read_text(encoding="utf-8")
+            for kind, target in INCLUDE.findall(text):
+                n_includes += 1
                 for library, header in LIBRARY_HEADERS.items():
-                    if header.search(target) and not allowed_library(
-                        libraries, library, program, layer, module
+                    if kind == "<" and header.search(target) and not rules.may_use_library(
+                        library, program, place[0], me[1]
                     ):
-                        errors.append(f"{rel}: includes <{target}>, which {program}:{layer} may not use")
+                        errors.append(f"{rel}: includes <{target}>, which {program}:{place[0]} may not use")
+                dest = resolve(src, path, kind, target)
+                if isinstance(dest, str):
+                    errors.append(f"{rel}: includes {dest}")
+                elif dest:
+                    why = rules.call(me, dest)
+                    if why:
+                        errors.append(f"{rel}: includes {target}: {why}")
+                    if dest != me:
+                        edges.setdefault(me, set()).add(dest)
+            code = COMMENT_OR_STRING.sub(" ", text)
+            for library, names in LIBRARY_NAMES.items():
+                m = names.search(code)
+                if m and not rules.may_use_library(library, program, place[0], me[1]):
+                    errors.append(f"{rel}: uses {m.group(0)}, from {library}, which {program}:{place[0]} may not")
+    return errors, edges, n_files, n_includes
+
+
+def nm(path, *flags):
+    out = subprocess.run(["nm", *flags, str(path)], capture_output=True, text=True, check=True)
+    return [line.split()[-1] for line in out.stdout.splitlines() if line.strip()]
+
+
+def check_objects(objects, rules):
+    """Every symbol a compiled module uses from another module: a call by prototype alone
+    is a call all the same."""
+    objs = {}
+    for program in PROGRAMS:
+        for o in sorted((objects / program).rglob("*.o")) if (objects / program).exists() else []:
+            objs[module_of(objects, o)] = o
+    owner = {program: {} for program in PROGRAMS}  # each program links alone, with common
+    for mod, o in objs.items():
+        for sym in nm(o, "--defined-only", "-g"):
+            owner[mod[0]].setdefault(sym, mod)
+    errors, edges, n = [], {}, 0
+    for mod, o in objs.items():
+        for sym in nm(o, "-u"):
+            dest = owner[mod[0]].get(sym) or owner["common"].get(sym)
+            if not dest or dest == mod:
                 continue
-            dest = resolve(program, target)
-            if not dest or dest == (program, module):
-                continue
-            dest_place = layers.get(dest)
-            if not dest_place:
-                continue  # reported as a file in no layer
-            if dest[0] != program and dest[0] != "common":
-                errors.append(f"{rel}: includes {target}, a header of the {dest[0]} program")
-            elif dest[0] == program and dest_place[1] > rank:
-                errors.append(
-                    f"{rel}: includes {target}: {program}:{layer} may not call up into "
-                    f"{program}:{dest_place[0]}"
-                )
-            edges.setdefault((program, module), set()).add(dest)
-        code = COMMENT_OR_STRING.sub(" ", text)
-        for library, names in LIBRARY_NAMES.items():
-            m = names.search(code)
-            if m and not allowed_library(libraries, library, program, layer, module):
-                errors.append(f"{rel}: uses {m.group(0)}, from {library}, which {program}:{layer} may not")
-    errors += cycles(edges, pairs)
-    return errors, n_files, n_includes
+            n += 1
+            why = rules.call(mod, dest)
+            if why:
+                errors.append(f"{mod[0]}/{mod[1]}.o uses {sym}: {why}")
+            edges.setdefault(mod, set()).add(dest)
+    return errors, edges, n
 
 
 def cycles(edges, pairs):
-    """Include cycles between modules, but for the sanctioned pairs."""
-    found = []
-    state = {}
+    """Strongly connected sets of modules (Tarjan), but for the sanctioned pairs."""
+    index, low, stack, on, found = {}, {}, [], set(), []
+    counter = [0]
 
-    def visit(node, path):
-        state[node] = "open"
-        for nxt in sorted(edges.get(node, ())):
-            if frozenset((node[1], nxt[1])) in pairs and node[0] == nxt[0]:
-                continue
-            if state.get(nxt) == "open":
-                loop = path[path.index(nxt):] + [nxt]
-                found.append("include cycle: " + " -> ".join(f"{p}/{m}" for p, m in loop))
-            elif nxt not in state:
-                visit(nxt, path + [nxt])
-        state[node] = "done"
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in sorted(edges.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            scc = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                scc.append(w)
+                if w == v:
+                    break
+            names = frozenset(m for _, m in scc)
+            if len(scc) > 1 and not (len({p for p, _ in scc}) == 1 and names in pairs):
+                found.append("cycle: " + " ⇄ ".join(sorted(f"{p}/{m}" for p, m in scc)))
 
-    for node in sorted(edges):
-        if node not in state:
-            visit(node, [node])
+    sys.setrecursionlimit(10000)
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
     return found
 
 
 def main():
-    errors, n_files, n_includes = check()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--root", default=Path(__file__).resolve().parents[1], type=Path,
+                    help="the tree to check (default: this repository)")
+    ap.add_argument("--objects", type=Path,
+                    help="BUILD/obj/src: also check the symbols the compiled modules use")
+    args = ap.parse_args()
+    src = args.root / "src"
+    rules = Rules((args.root / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8"))
+    errors, edges, n_files, n_includes = check_sources(src, rules)
+    n_symbols = 0
+    if args.objects:
+        more, sym_edges, n_symbols = check_objects(args.objects, rules)
+        errors += more
+        for k, v in sym_edges.items():
+            edges.setdefault(k, set()).update(v)
+    errors += cycles(edges, rules.pairs)
     for e in errors:
         print(f"check-layers: {e}", file=sys.stderr)
-    status = "1 failed" if errors else "0 failed"
-    print(f"check-layers: {n_files} files, {n_includes} includes checked: "
-          f"{'1 passed' if not errors else '0 passed'}, {status}")
+    sys.stderr.flush()
+    checked = f"{n_files} files, {n_includes} includes"
+    if args.objects:
+        checked += f", {n_symbols} calls between modules"
+    print(f"check-layers: {checked} checked: {0 if errors else 1} passed, {1 if errors else 0} failed")
     return 1 if errors else 0
 
 
