@@ -41,6 +41,10 @@ SERVER    := $(BUILD)/causerie-server
 CLIENT    := $(BUILD)/causerie
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
+# Keep every file a rule made: the unit tests' objects would otherwise be deleted as
+# intermediates, and make would print that after the test runner's summary.
+.SECONDARY:
+
 .PHONY: all run test layers unit e2e fuzz fuzz-smoke soak soak-smoke bench bench-smoke bench-peers deps deps-test install uninstall format format-check clean
 .DEFAULT_GOAL := all
 
