@@ -459,15 +459,21 @@ static void on_read(struct transport *t, ssize_t nread, const char *data)
         client_close(c, fr_strerror((int)nread));
         return;
     }
-    if ((size_t)nread == CLIENT_READ_BUF_SIZE) {
-        /* A full buffer: the sender has more. Take no more from it this turn (libuv would
-         * read up to 32 times), so one sender can neither hog the loop nor queue more for
-         * the others in one turn than one write can carry. The flush resumes it. */
-        transport_read_stop(t);
-        c->read_paused = true;
-        mark_pending(c);
-    }
     handle_input(c, data, (size_t)nread);
+}
+
+/* A full read: the sender has more. Take no more from it this turn (libuv would read up to
+ * 32 times), so one sender can neither hog the loop nor queue more for the others in one
+ * turn than one write can carry. The flush resumes it. */
+static void on_full(struct transport *t)
+{
+    struct client *c = of_transport(t);
+    if (c->closing || c->finishing || c->read_paused) {
+        return; /* not reading anyway, or paused already */
+    }
+    transport_read_stop(t);
+    c->read_paused = true;
+    mark_pending(c);
 }
 
 /* ---------------------------------------------------------------- holds */
@@ -668,6 +674,7 @@ size_t client_cut_at_stop(const struct loop *l)
 static const struct transport_handlers transport_side = {
     .alloc = on_alloc,
     .on_read = on_read,
+    .on_full = on_full,
     .on_shutdown = on_shutdown,
     .on_closed = on_closed,
 };

@@ -29,7 +29,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (nread == 0) {
         return; /* EAGAIN: nothing to read after all */
     }
-    transport_handlers()->on_read(of_handle((uv_handle_t *)s), nread, b->base);
+    struct transport *t = of_handle((uv_handle_t *)s);
+    transport_handlers()->on_read(t, nread, b->base);
+    if ((size_t)nread == b->len && !uv_is_closing((uv_handle_t *)s)) {
+        transport_handlers()->on_full(t); /* the sender has more: the rest waits a turn */
+    }
 }
 
 static int tcp_read_start(struct transport *t)
@@ -112,10 +116,13 @@ static const struct transport_ops tcp_ops = {
     .peer_name = tcp_peer_name,
 };
 
+/* The one layer of every plain TCP connection: it has no state but its operations. */
+static const struct transport_layer tcp_layer = {&tcp_ops};
+
 int tcp_open(struct transport *t, uv_loop_t *loop, int fd)
 {
     uv_tcp_init(loop, &t->tcp);
-    t->tcp.data = (void *)&tcp_ops;
+    t->tcp.data = (void *)&tcp_layer;
     int r = uv_tcp_open(&t->tcp, fd);
     if (r < 0) {
         close(fd);

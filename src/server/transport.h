@@ -1,13 +1,14 @@
 /* transport.h - how a connection's bytes travel: the interface every transport implements.
  *
- * A connection (client.c) reads and writes bytes through its transport and knows nothing
- * else of the wire: plain TCP (tcp.c) is the one transport today; TLS and WebSocket will be
- * others, chosen per listener, with nothing above the connection changing (Redis's
- * connection.h, where connSocket and connTLS sit behind one ConnectionType). Every
- * transport runs on a TCP socket, whose handle it embeds; what a layered transport needs
- * more it allocates for itself. Upcalls go to the handlers the connection layer installs
- * once at start (transport_set_handlers()), as libuv's read and close callbacks. The loop
- * thread that owns the socket is the only one to call any of this.
+ * A connection (client.c) reads and writes the line protocol's bytes through its transport
+ * and knows nothing else of the wire: plain TCP (tcp.c), TLS (tls.c), and the web port's
+ * HTTP and WebSocket (web.c), over TCP or TLS, chosen per listener, with nothing above the
+ * connection changing (Redis's connection.h, where connSocket and connTLS sit behind one
+ * ConnectionType). Every transport runs on a TCP socket, whose handle it embeds; what a
+ * layered transport needs more it allocates for itself. Upcalls go to the handlers the
+ * connection layer installs once at start (transport_set_handlers()), as libuv's read and
+ * close callbacks. The loop thread that owns the socket is the only one to call any of
+ * this.
  */
 #ifndef CAUSERIE_TRANSPORT_H
 #define CAUSERIE_TRANSPORT_H
@@ -51,16 +52,23 @@ struct transport_ops {
     void (*peer_name)(const struct transport *t, char *out, size_t size);
 };
 
+/* What the socket handle's data field points at: a layer, whose first member says what its
+ * operations are. Plain TCP's is one constant for every connection; TLS and the web's are
+ * each connection's own state, allocated when it opens and freed when it closes. */
+struct transport_layer {
+    const struct transport_ops *ops;
+};
+
 /* The socket's handle is the transport's first member, so the handle is the transport, and
- * its data field, which libuv leaves to us, holds the operations: a pointer more in every
+ * its data field, which libuv leaves to us, holds the top layer: a pointer more in every
  * connection would cost 8 bytes on each of 100,000. */
 struct transport {
-    uv_tcp_t tcp; /* the socket; tcp.data is the const struct transport_ops * */
+    uv_tcp_t tcp; /* the socket; tcp.data is the top struct transport_layer */
 };
 
 static inline const struct transport_ops *transport_ops(const struct transport *t)
 {
-    return t->tcp.data;
+    return ((const struct transport_layer *)t->tcp.data)->ops;
 }
 
 /* Opens a transport of one kind: serves the connected socket fd on loop as t, which it
@@ -73,9 +81,13 @@ typedef int (*transport_open_fn)(struct transport *t, uv_loop_t *loop, int fd);
 struct transport_handlers {
     /* Where the next read goes: the loop's shared buffer. */
     void (*alloc)(struct transport *t, uv_buf_t *buf);
-    /* nread bytes of input in data (the buffer alloc gave), or nread < 0: UV_EOF or an
-     * error, after which nothing more is read. */
+    /* nread bytes of input in data (the buffer alloc gave, or one of the transport's own),
+     * or nread < 0: UV_EOF or an error, after which nothing more is read. */
     void (*on_read)(struct transport *t, ssize_t nread, const char *data);
+    /* The transport has read as much as one read of the socket takes: the connection stops
+     * reading it until its next flush, so that one sender neither hogs the loop nor queues
+     * more in one turn than one write can carry. */
+    void (*on_full)(struct transport *t);
     void (*on_shutdown)(struct transport *t, int status);
     void (*on_closed)(struct transport *t);
 };
