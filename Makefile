@@ -20,6 +20,10 @@ ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L $(WARNINGS) -Werror -MMD -MP \
              -DCAUSERIE_VERSION='"$(VERSION)"' -Isrc $(CFLAGS) $(SAN_FLAGS) \
              $(shell pkg-config --cflags libuv 2>/dev/null)
 LDLIBS_UV  = $(shell pkg-config --libs libuv 2>/dev/null) -lpthread
+# The server's libraries at the edges: OpenSSL (TLS), wslay (WebSocket framing) and
+# http-parser (HTTP requests); the last two have no pkg-config file in Debian.
+LDLIBS_SRV = $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto) -lwslay \
+             -lhttp_parser
 LDLIBS_RL  = $(shell pkg-config --libs readline 2>/dev/null || echo -lreadline)
 
 ifeq ($(SAN),asan)
@@ -62,15 +66,26 @@ $(BUILD)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# The web page's files, compiled into the server (scripts/embed-web.sh, src/server/assets.h).
+WEB_FILES  := $(sort $(wildcard web/*.html web/*.css web/*.js web/*.svg web/*.png))
+ASSETS_C   := $(BUILD)/gen/assets_data.c
+ASSETS_OBJ := $(BUILD)/obj/gen/assets_data.o
+$(ASSETS_C): $(WEB_FILES) scripts/embed-web.sh | deps
+	@mkdir -p $(dir $@)
+	scripts/embed-web.sh $@ $(WEB_FILES)
+$(ASSETS_OBJ): $(ASSETS_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
-$(LIBSERVER): $(call obj,$(SERVER_SRC))
+$(LIBSERVER): $(call obj,$(SERVER_SRC)) $(ASSETS_OBJ)
 $(LIBCLIENT): $(call obj,$(CLIENT_SRC))
 $(BUILD)/%.a:
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(SERVER): $(call obj,src/server/main.c) $(LIBSERVER) $(LIBCOMMON)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_UV)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_SRV) $(LDLIBS_UV)
 
 $(CLIENT): $(call obj,src/client/main.c) $(LIBCLIENT) $(LIBCOMMON)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_RL) $(LDLIBS_UV)
@@ -83,7 +98,7 @@ $(BUILD)/tests/test_client_%: $(call obj,tests/unit/test_client_%.c) $(LIBCLIENT
 
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(LIBSERVER) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS_UV)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS_SRV) $(LDLIBS_UV)
 
 # The server, interactive: it asks for the address to listen on.
 run: all

@@ -38,6 +38,17 @@ static const char usage[] =
     "                           garde l'historique dans ce fichier, d'un démarrage à\n"
     "                           l'autre (défaut : aucun)\n"
     "\n"
+    "Chiffrement et page web :\n"
+    "      --tls-cert FICHIER   certificat TLS (PEM, chaîne acceptée) : ouvre un port\n"
+    "                           chiffré et chiffre la page web (défaut : aucun)\n"
+    "      --tls-key FICHIER    clé privée du certificat (PEM)\n"
+    "      --tls-port PORT      port TLS, 0 pour un port libre (défaut : 1235)\n"
+    "      --web-port PORT      port de la page web et de son WebSocket, 0 pour un port\n"
+    "                           libre (défaut : 8080)\n"
+    "      --no-web             pas de page web\n"
+    "      --web-origin ORIGINE autorise le WebSocket depuis une autre origine, par\n"
+    "                           exemple https://chat.example.org (répétable)\n"
+    "\n"
     "Limites contre les clients hostiles (0 désactive la limite) :\n"
     "      --max-clients N      connexions simultanées au plus (défaut : 10000)\n"
     "      --max-per-ip N       connexions depuis une même adresse (défaut : 16)\n"
@@ -67,6 +78,12 @@ enum {
     OPT_HISTORY,
     OPT_HISTORY_FILE,
     OPT_MAX_ROOMS,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_TLS_PORT,
+    OPT_WEB_PORT,
+    OPT_NO_WEB,
+    OPT_WEB_ORIGIN,
 };
 
 static const struct option long_options[] = {
@@ -85,6 +102,12 @@ static const struct option long_options[] = {
     {"history", required_argument, NULL, OPT_HISTORY},
     {"history-file", required_argument, NULL, OPT_HISTORY_FILE},
     {"max-rooms", required_argument, NULL, OPT_MAX_ROOMS},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"tls-port", required_argument, NULL, OPT_TLS_PORT},
+    {"web-port", required_argument, NULL, OPT_WEB_PORT},
+    {"no-web", no_argument, NULL, OPT_NO_WEB},
+    {"web-origin", required_argument, NULL, OPT_WEB_ORIGIN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -131,6 +154,66 @@ static void set_defaults(struct server_options *o)
     o->history = DEFAULT_HISTORY;
     o->max_rooms = DEFAULT_MAX_ROOMS;
     o->history_file = NULL;
+    o->tls_cert = NULL;
+    o->tls_key = NULL;
+    o->tls_port = DEFAULT_TLS_PORT;
+    o->web_port = DEFAULT_WEB_PORT;
+    o->n_web_origins = 0;
+}
+
+/* An origin as a browser sends it: a scheme, "://", a host and maybe a port, nothing
+ * after; spaces and controls would never match anything a browser sends. */
+static bool valid_origin(const char *s)
+{
+    const char *rest = !strncmp(s, "http://", 7) ? s + 7 : !strncmp(s, "https://", 8) ? s + 8 : NULL;
+    if (!rest || *rest == '\0' || strchr(rest, '/')) {
+        return false;
+    }
+    for (const char *p = s; *p; p++) {
+        if ((unsigned char)*p <= ' ' || *p == 0x7F) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Applies one of the options of TLS and the web page; returns 0 or -EINVAL. */
+static int apply_web(struct server_options *o, int opt, const char *arg, struct buf *out)
+{
+    unsigned long long v;
+    switch (opt) {
+    case OPT_TLS_CERT:
+    case OPT_TLS_KEY:
+        if (*arg == '\0') {
+            return bad_value(out, opt == OPT_TLS_CERT ? "--tls-cert" : "--tls-key", arg,
+                             "un chemin de fichier PEM");
+        }
+        char **field = opt == OPT_TLS_CERT ? &o->tls_cert : &o->tls_key;
+        free(*field);
+        *field = xstrdup(arg);
+        return 0;
+    case OPT_TLS_PORT:
+    case OPT_WEB_PORT:
+        if (!parse_number(arg, 0, 65535, &v)) {
+            return bad_value(out, opt == OPT_TLS_PORT ? "--tls-port" : "--web-port", arg,
+                             "un nombre de 0 à 65535");
+        }
+        *(opt == OPT_TLS_PORT ? &o->tls_port : &o->web_port) = (int)v;
+        return 0;
+    case OPT_NO_WEB:
+        o->web_port = -1;
+        return 0;
+    default: /* OPT_WEB_ORIGIN */
+        if (!valid_origin(arg)) {
+            return bad_value(out, "--web-origin", arg,
+                             "une origine comme https://chat.example.org ou http://hôte:port");
+        }
+        if (o->n_web_origins == MAX_WEB_ORIGINS) {
+            return bad_value(out, "--web-origin", arg, "16 origines au plus");
+        }
+        o->web_origins[o->n_web_origins++] = xstrdup(arg);
+        return 0;
+    }
 }
 
 /* Applies one of the limits meant for hostile clients; returns 0 or -EINVAL. */
@@ -251,6 +334,13 @@ static int apply(struct server_options *o, int opt, const char *arg, struct buf 
     case OPT_MAX_ROOMS:
     case OPT_HISTORY_FILE:
         return apply_rooms(o, opt, arg, out);
+    case OPT_TLS_CERT:
+    case OPT_TLS_KEY:
+    case OPT_TLS_PORT:
+    case OPT_WEB_PORT:
+    case OPT_NO_WEB:
+    case OPT_WEB_ORIGIN:
+        return apply_web(o, opt, arg, out);
     case 'h':
         buf_append_str(out, usage);
         return OPTIONS_EXIT;
@@ -295,6 +385,12 @@ int options_parse(struct server_options *o, int argc, char **argv, struct buf *o
         buf_append_str(out, "Essayez « causerie-server --help ».\n");
         return -EINVAL;
     }
+    if (!o->tls_cert != !o->tls_key) {
+        buf_appendf(out, "causerie-server : %s demande aussi %s\n",
+                    o->tls_cert ? "--tls-cert" : "--tls-key",
+                    o->tls_cert ? "--tls-key (la clé privée du certificat)" : "--tls-cert");
+        return -EINVAL;
+    }
     if (o->history_file && o->history == 0) {
         buf_append_str(out, "causerie-server : --history-file n'a pas d'effet avec --history 0 "
                             "(aucun message n'est gardé)\n");
@@ -309,4 +405,12 @@ void options_release(struct server_options *o)
     o->host = NULL;
     free(o->history_file);
     o->history_file = NULL;
+    free(o->tls_cert);
+    o->tls_cert = NULL;
+    free(o->tls_key);
+    o->tls_key = NULL;
+    for (unsigned i = 0; i < o->n_web_origins; i++) {
+        free(o->web_origins[i]);
+    }
+    o->n_web_origins = 0;
 }

@@ -14,6 +14,11 @@
 
 #define DEFAULT_HOST        "127.0.0.1"
 #define DEFAULT_PORT        1234
+#define DEFAULT_TLS_PORT    1235 /* the TLS listener's, with --tls-cert; --tls-port */
+#define DEFAULT_WEB_PORT    8080 /* the web page and its WebSocket; --web-port, --no-web */
+/* Origins a browser page may open the WebSocket from, besides the server's own;
+ * --web-origin, repeated. */
+#define MAX_WEB_ORIGINS 16
 #define DEFAULT_MAX_LINE    4096      /* bytes per input line; --max-line */
 #define DEFAULT_MAX_BACKLOG (1 << 20) /* bytes queued for one client; --max-backlog */
 #define MAX_THREADS         64        /* --threads ceiling: far past any useful value */
@@ -57,6 +62,12 @@ struct server_options {
     unsigned history;           /* lines kept per room; 0: none */
     unsigned max_rooms;         /* rooms at once, the default one included */
     char *history_file;         /* owned; NULL: history is not kept across restarts */
+    char *tls_cert;             /* owned PEM path (a chain is accepted); NULL: no TLS */
+    char *tls_key;              /* owned PEM path; given with tls_cert */
+    int tls_port;               /* 0..65535, with tls_cert */
+    int web_port;               /* 0..65535; -1: --no-web */
+    char *web_origins[MAX_WEB_ORIGINS]; /* owned: "https://example.org", as browsers send them */
+    unsigned n_web_origins;
 };
 
 enum options_result {

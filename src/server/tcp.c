@@ -96,7 +96,7 @@ static void tcp_close(struct transport *t)
     uv_close((uv_handle_t *)&t->tcp, on_close_done);
 }
 
-static void tcp_peer_name(const struct transport *t, char *out, size_t size)
+void tcp_peer_name(const struct transport *t, char *out, size_t size)
 {
     struct sockaddr_storage ss = {.ss_family = AF_UNSPEC};
     int len = sizeof(ss);
@@ -117,7 +117,7 @@ static const struct transport_ops tcp_ops = {
 };
 
 /* The one layer of every plain TCP connection: it has no state but its operations. */
-static const struct transport_layer tcp_layer = {&tcp_ops};
+static const struct transport_layer tcp_layer = {&tcp_ops, NULL};
 
 int tcp_open(struct transport *t, uv_loop_t *loop, int fd)
 {

@@ -15,5 +15,7 @@
  * batched by the connection layer and Nagle would only delay each batch. On failure fd is
  * closed, t is being closed (on_closed follows) and a negative error is returned. */
 int tcp_open(struct transport *t, uv_loop_t *loop, int fd);
+/* The peer of t's socket, as addr.h writes it; "?:0" once it is reset. Any transport's. */
+void tcp_peer_name(const struct transport *t, char *out, size_t size);
 
 #endif

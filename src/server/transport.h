@@ -52,11 +52,15 @@ struct transport_ops {
     void (*peer_name)(const struct transport *t, char *out, size_t size);
 };
 
-/* What the socket handle's data field points at: a layer, whose first member says what its
- * operations are. Plain TCP's is one constant for every connection; TLS and the web's are
- * each connection's own state, allocated when it opens and freed when it closes. */
+struct tls;
+
+/* What the socket handle's data field points at: the top layer, whose first member says
+ * what its operations are and which TLS layer, if any, reads the socket beneath it (itself,
+ * when TLS is the top). Plain TCP's is one constant for every connection; TLS and the web's
+ * are each connection's own state, allocated when it opens and freed when it closes. */
 struct transport_layer {
     const struct transport_ops *ops;
+    struct tls *tls; /* NULL: the socket's bytes are the top layer's */
 };
 
 /* The socket's handle is the transport's first member, so the handle is the transport, and

@@ -1,0 +1,218 @@
+/* http.c - reading a request's head with http-parser; see http.h.
+ *
+ * The parser calls back with pieces of the target, of header names and of values, split
+ * wherever the input was: names are gathered (lower case, cut to a short buffer, since only
+ * a few are wanted) and a value is appended into its place in the request when its name is
+ * one of those. The parser is paused at the end of each message, so that a request is
+ * answered before the next one is read. The head's size is the parser's own count of header
+ * bytes, checked in every callback.
+ */
+#include "http.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <string.h>
+#include <strings.h>
+
+/* The headers kept, by lower-case name, and where their values go. */
+static const char *const kept_names[] = {"host", "origin", "sec-websocket-key",
+                                         "sec-websocket-version", "upgrade"};
+enum { KEPT_HOST, KEPT_ORIGIN, KEPT_KEY, KEPT_VERSION, KEPT_UPGRADE, N_KEPT };
+
+static char *kept_value(struct http_request *q, int field)
+{
+    switch (field) {
+    case KEPT_HOST:
+        return q->host;
+    case KEPT_ORIGIN:
+        return q->origin;
+    case KEPT_KEY:
+        return q->ws_key;
+    case KEPT_VERSION:
+        return q->ws_version;
+    default:
+        return q->upgrade_to;
+    }
+}
+
+/* Whether the comma-separated list s holds token, without regard to case. */
+static bool has_token(const char *s, const char *token)
+{
+    size_t n = strlen(token);
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == ',') {
+            s++;
+        }
+        const char *end = s + strcspn(s, ",");
+        const char *last = end;
+        while (last > s && (last[-1] == ' ' || last[-1] == '\t')) {
+            last--;
+        }
+        if ((size_t)(last - s) == n && strncasecmp(s, token, n) == 0) {
+            return true;
+        }
+        s = end;
+    }
+    return false;
+}
+
+static struct http_reader *of(http_parser *p)
+{
+    return p->data;
+}
+
+/* Whether the head has grown past its limit; the parser then stops with a callback error. */
+static bool too_large(http_parser *p)
+{
+    if (p->nread > HTTP_HEAD_MAX) {
+        of(p)->too_large = true;
+        return true;
+    }
+    return false;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    struct http_reader *r = of(p);
+    memset(&r->req, 0, sizeof(r->req));
+    r->field = -1;
+    r->name_len = 0;
+    r->in_value = false;
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    struct http_request *q = &of(p)->req;
+    size_t have = strlen(q->path);
+    const char *query = memchr(at, '?', len);
+    if (query || strchr(q->path, '?')) {
+        len = query ? (size_t)(query - at) : 0; /* the query names nothing here */
+    }
+    if (have + len >= sizeof(q->path)) {
+        q->path_cut = true;
+        len = sizeof(q->path) - 1 - have;
+    }
+    memcpy(q->path + have, at, len);
+    q->path[have + len] = '\0';
+    return too_large(p);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    struct http_reader *r = of(p);
+    if (r->in_value) { /* a new header: the last one is over */
+        r->in_value = false;
+        r->name_len = 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (r->name_len < sizeof(r->name) - 1) {
+            r->name[r->name_len] = (char)tolower((unsigned char)at[i]);
+        }
+        r->name_len++; /* past the buffer: a name no kept header has */
+    }
+    return too_large(p);
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    struct http_reader *r = of(p);
+    if (!r->in_value) {
+        r->in_value = true;
+        r->value_len = 0;
+        r->field = -1;
+        for (int i = 0; i < N_KEPT && r->name_len < sizeof(r->name); i++) {
+            if (strlen(kept_names[i]) == r->name_len &&
+                memcmp(kept_names[i], r->name, r->name_len) == 0) {
+                r->field = i;
+            }
+        }
+    }
+    if (r->field >= 0) {
+        char *v = kept_value(&r->req, r->field);
+        if (r->value_len + len >= HTTP_VALUE_MAX) {
+            r->too_large = true; /* a header we act on, too long to be what we expect */
+            return 1;
+        }
+        memcpy(v + r->value_len, at, len);
+        r->value_len += len;
+        v[r->value_len] = '\0';
+    }
+    return too_large(p);
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct http_reader *r = of(p);
+    struct http_request *q = &r->req;
+    q->get = p->method == HTTP_GET;
+    q->head = p->method == HTTP_HEAD;
+    q->upgrade = p->upgrade;
+    q->websocket = p->upgrade && has_token(q->upgrade_to, "websocket");
+    q->keep_alive = http_should_keep_alive(p);
+    r->has_body = (p->flags & F_CHUNKED) || (p->content_length > 0 && p->content_length != ULLONG_MAX);
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    (void)at;
+    (void)len;
+    of(p)->has_body = true;
+    return 1; /* the web port takes no body */
+}
+
+static int on_message_complete(http_parser *p)
+{
+    of(p)->done = true;
+    http_parser_pause(p, 1); /* one request at a time: this one is answered first */
+    return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+void http_reader_init(struct http_reader *r)
+{
+    memset(r, 0, sizeof(*r));
+    http_parser_init(&r->parser, HTTP_REQUEST);
+    r->parser.data = r;
+    r->field = -1;
+}
+
+enum http_verdict http_reader_feed(struct http_reader *r, const char *in, size_t len, size_t *used)
+{
+    size_t n = http_parser_execute(&r->parser, &settings, in, len);
+    *used = n;
+    enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
+    if (r->too_large) {
+        return HTTP_TOO_LARGE;
+    }
+    if (r->has_body) {
+        return HTTP_BAD;
+    }
+    if (r->parser.upgrade && e == HPE_OK) {
+        r->done = true;
+        return HTTP_READY;
+    }
+    if (e == HPE_PAUSED && r->done) {
+        return HTTP_READY;
+    }
+    if (e != HPE_OK) {
+        return HTTP_BAD;
+    }
+    return HTTP_MORE;
+}
+
+void http_reader_next(struct http_reader *r)
+{
+    http_parser_pause(&r->parser, 0);
+    r->done = false;
+}

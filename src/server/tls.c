@@ -1,0 +1,564 @@
+/* tls.c - TLS over memory BIOs on a connection's socket; see tls.h.
+ *
+ * Loop thread of the socket, but for tls_setup() and tls_teardown(). Ciphertext read from
+ * the socket lands in the loop's shared read buffer, is copied into the SSL object's read
+ * BIO, and the plaintext is decrypted into the same buffer, which is free again by then:
+ * no buffer per connection. What SSL writes into its write BIO goes to the socket at once
+ * (uv_try_write()), and what the socket does not take waits in a write request of its own.
+ * Plaintext given before the handshake is over waits, unencrypted, until it is.
+ */
+#include "tls.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "loop.h"
+#include "tcp.h"
+
+struct tls {
+    struct transport_layer base; /* the TLS transport's operations, when TLS is the top layer */
+    struct transport *t;         /* borrowed: the socket */
+    SSL *ssl;                    /* owned; owns rbio and wbio */
+    BIO *rbio, *wbio;            /* memory: ciphertext in, ciphertext out */
+    struct tls_upper upper;      /* on_read NULL: the connection (transport_handlers()) */
+    struct transport_write *held; /* a write given before the handshake was over, or NULL */
+    uv_buf_t *held_bufs;          /* owned copy of its array of buffers */
+    unsigned held_n;
+    bool established;             /* the handshake is over */
+    bool failed;                  /* it failed, or the peer broke the protocol: no more I/O */
+    void (*shutdown_done)(void *arg, int status);
+    void *shutdown_arg;
+};
+
+/* Ciphertext the socket did not take at once. */
+struct cipher_write {
+    uv_write_t req;
+    struct transport_write *w; /* the layer above's write it ends, or NULL */
+    size_t len;
+    char data[];
+};
+
+/* Set by tls_setup() before the loops start, then only read. */
+static SSL_CTX *ctx;
+static struct log_limit *refusal_logs; /* one per loop: failed handshakes, per second */
+static unsigned n_loops;
+
+static const struct transport_ops tls_ops;
+
+/* ---------------------------------------------------------------- errors */
+
+/* OpenSSL's reason for its last error, or what is given; clears the error queue. */
+static const char *ssl_reason(const char *otherwise)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+    ERR_clear_error();
+    return r ? r : otherwise;
+}
+
+/* A handshake that failed, or bytes that are not TLS: one log line, within the loop's
+ * budget, naming the peer and OpenSSL's reason. */
+static void log_refusal(struct tls *s, const char *why)
+{
+    struct loop *l = s->t->tcp.loop->data;
+    size_t skipped;
+    if (!log_limit_allow(&refusal_logs[l->index], loop_now(l), &skipped)) {
+        return;
+    }
+    char peer[ADDR_NAME_MAX];
+    tcp_peer_name(s->t, peer, sizeof(peer));
+    if (skipped > 0) {
+        log_warn("connexion TLS refusée (%s) : %s ; et %zu autres refus non journalisés", peer,
+                 why, skipped);
+    } else {
+        log_warn("connexion TLS refusée (%s) : %s", peer, why);
+    }
+}
+
+/* ---------------------------------------------------------------- the layer above */
+
+static void deliver(struct tls *s, ssize_t nread, const char *data)
+{
+    if (s->upper.on_read) {
+        s->upper.on_read(s->upper.arg, nread, data);
+    } else {
+        transport_handlers()->on_read(s->t, nread, data);
+    }
+}
+
+static void deliver_full(struct tls *s)
+{
+    if (s->upper.on_full) {
+        s->upper.on_full(s->upper.arg);
+    } else if (!s->upper.on_read) {
+        transport_handlers()->on_full(s->t);
+    }
+}
+
+static bool closing(const struct tls *s)
+{
+    return uv_is_closing((const uv_handle_t *)&s->t->tcp);
+}
+
+/* ---------------------------------------------------------------- ciphertext out */
+
+static void on_cipher_written(uv_write_t *req, int status)
+{
+    struct cipher_write *cw = (struct cipher_write *)req;
+    struct transport_write *w = cw->w;
+    free(cw);
+    if (w) {
+        w->done(w, status);
+    }
+}
+
+/* Sends what SSL wrote into its write BIO: at once if the socket takes it, else in a write
+ * request, which ends w (if any) when it is done. Returns 0 or a negative error. */
+static int flush_cipher(struct tls *s, struct transport_write *w)
+{
+    char *data;
+    long len = BIO_get_mem_data(s->wbio, &data);
+    size_t sent = 0;
+    if (len > 0 && !w) {
+        uv_buf_t b = uv_buf_init(data, (unsigned)len);
+        int r = uv_try_write((uv_stream_t *)&s->t->tcp, &b, 1);
+        if (r < 0 && r != UV_EAGAIN) {
+            (void)BIO_reset(s->wbio);
+            return r;
+        }
+        sent = r > 0 ? (size_t)r : 0;
+    }
+    size_t rest = len > 0 ? (size_t)len - sent : 0;
+    if (rest == 0 && !w) {
+        (void)BIO_reset(s->wbio);
+        return 0;
+    }
+    struct cipher_write *cw = xmalloc(sizeof(*cw) + rest);
+    cw->w = w;
+    cw->len = rest;
+    memcpy(cw->data, data + sent, rest);
+    (void)BIO_reset(s->wbio);
+    uv_buf_t b = uv_buf_init(cw->data, (unsigned)rest);
+    int r = uv_write(&cw->req, (uv_stream_t *)&s->t->tcp, &b, 1, on_cipher_written);
+    if (r < 0) {
+        free(cw);
+    }
+    return r;
+}
+
+/* Encrypts bufs[0..n); returns the plaintext bytes, or a negative error. */
+static int encrypt(struct tls *s, const uv_buf_t *bufs, unsigned n)
+{
+    size_t total = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (bufs[i].len == 0) {
+            continue;
+        }
+        int r = SSL_write(s->ssl, bufs[i].base, (int)bufs[i].len);
+        if (r <= 0) {
+            return UV_EPROTO; /* a memory BIO never blocks: this is the session's end */
+        }
+        total += (size_t)r;
+    }
+    return (int)total;
+}
+
+/* ---------------------------------------------------------------- the handshake */
+
+static void fail(struct tls *s, int status)
+{
+    if (s->failed) {
+        return;
+    }
+    s->failed = true;
+    (void)flush_cipher(s, NULL); /* the alert, if SSL wrote one */
+    deliver(s, status, NULL);
+}
+
+/* The handshake is over: what was written before it is encrypted now. */
+static void release_held(struct tls *s)
+{
+    struct transport_write *w = s->held;
+    if (!w) {
+        return;
+    }
+    s->held = NULL;
+    int r = encrypt(s, s->held_bufs, s->held_n);
+    free(s->held_bufs);
+    s->held_bufs = NULL;
+    if (r < 0 || flush_cipher(s, w) < 0) {
+        w->done(w, r < 0 ? r : UV_EPROTO);
+    }
+}
+
+/* Moves the handshake on with what came in; false once it has failed. */
+static bool handshake(struct tls *s)
+{
+    int r = SSL_do_handshake(s->ssl);
+    if (r == 1) {
+        s->established = true;
+        (void)flush_cipher(s, NULL);
+        release_held(s);
+        return true;
+    }
+    int e = SSL_get_error(s->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        (void)flush_cipher(s, NULL); /* our part of the handshake */
+        return true;
+    }
+    log_refusal(s, ssl_reason("poignée de main interrompue"));
+    fail(s, UV_EPROTO);
+    return false;
+}
+
+/* ---------------------------------------------------------------- ciphertext in */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    (void)suggested;
+    transport_handlers()->alloc((struct transport *)h, b);
+}
+
+/* Decrypts every record that has come whole, into buf, handing each piece up. */
+static void decrypt(struct tls *s, char *buf, size_t cap)
+{
+    while (!closing(s) && !s->failed) {
+        int n = SSL_read(s->ssl, buf, (int)cap);
+        if (n > 0) {
+            deliver(s, n, buf);
+            continue;
+        }
+        int e = SSL_get_error(s->ssl, n);
+        if (e == SSL_ERROR_WANT_READ) {
+            break;
+        }
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            fail(s, UV_EOF); /* close_notify: the peer's end, cleanly */
+        } else {
+            log_refusal(s, ssl_reason("enregistrement invalide"));
+            fail(s, UV_EPROTO);
+        }
+        return;
+    }
+    if (!s->failed && !closing(s)) {
+        (void)flush_cipher(s, NULL); /* TLS 1.3 may answer as it reads (key updates) */
+    }
+}
+
+static struct tls *of_stream(uv_stream_t *st)
+{
+    return ((struct transport_layer *)st->data)->tls;
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+{
+    struct tls *s = of_stream(st);
+    if (nread == 0 || s->failed) {
+        return;
+    }
+    if (nread < 0) {
+        fail(s, (int)nread); /* the peer went without a close_notify: its end all the same */
+        return;
+    }
+    if (BIO_write(s->rbio, b->base, (int)nread) != (int)nread) {
+        fail(s, UV_ENOMEM);
+        return;
+    }
+    if (!s->established && !handshake(s)) {
+        return;
+    }
+    if (s->established) {
+        decrypt(s, b->base, b->len); /* the ciphertext is in the BIO: the buffer is free */
+    }
+    if ((size_t)nread == b->len && !closing(s) && !s->failed) {
+        deliver_full(s); /* the sender has more: it waits a turn */
+    }
+}
+
+/* ---------------------------------------------------------------- the byte stream */
+
+int tls_read_start(struct tls *s)
+{
+    return uv_read_start((uv_stream_t *)&s->t->tcp, on_alloc, on_read);
+}
+
+void tls_read_stop(struct tls *s)
+{
+    uv_read_stop((uv_stream_t *)&s->t->tcp);
+}
+
+size_t tls_pending(const struct tls *s)
+{
+    return uv_stream_get_write_queue_size((const uv_stream_t *)&s->t->tcp);
+}
+
+int tls_try_write(struct tls *s, const uv_buf_t *bufs, unsigned n)
+{
+    if (s->failed) {
+        return UV_EPIPE;
+    }
+    if (!s->established || s->held || tls_pending(s) > 0) {
+        return UV_EAGAIN; /* in order: after the handshake, and after what waits */
+    }
+    int r = encrypt(s, bufs, n);
+    if (r >= 0) {
+        int f = flush_cipher(s, NULL); /* what the socket refuses waits, already encrypted */
+        if (f < 0) {
+            return f;
+        }
+    }
+    return r;
+}
+
+int tls_write(struct tls *s, struct transport_write *w, const uv_buf_t *bufs, unsigned n)
+{
+    if (s->failed) {
+        return UV_EPIPE;
+    }
+    if (!s->established) {
+        if (s->held) {
+            return UV_EBUSY; /* one write at a time: the contract */
+        }
+        s->held = w;
+        s->held_bufs = xcalloc(n, sizeof(*bufs));
+        memcpy(s->held_bufs, bufs, n * sizeof(*bufs));
+        s->held_n = n;
+        return 0;
+    }
+    int r = encrypt(s, bufs, n);
+    return r < 0 ? r : flush_cipher(s, w);
+}
+
+static void on_fin(uv_shutdown_t *req, int status)
+{
+    struct tls *s = req->data;
+    free(req);
+    s->shutdown_done(s->shutdown_arg, status);
+}
+
+int tls_shutdown(struct tls *s, void (*done)(void *arg, int status), void *arg)
+{
+    s->shutdown_done = done;
+    s->shutdown_arg = arg;
+    if (s->established && !s->failed) {
+        (void)SSL_shutdown(s->ssl); /* our close_notify; the peer's answer is not awaited */
+        (void)flush_cipher(s, NULL);
+    }
+    uv_shutdown_t *req = xmalloc(sizeof(*req));
+    req->data = s;
+    int r = uv_shutdown(req, (uv_stream_t *)&s->t->tcp, on_fin);
+    if (r < 0) {
+        free(req);
+    }
+    return r;
+}
+
+void tls_cancel(struct tls *s)
+{
+    struct transport_write *w = s->held;
+    if (!w) {
+        return;
+    }
+    s->held = NULL;
+    free(s->held_bufs);
+    s->held_bufs = NULL;
+    w->done(w, UV_ECANCELED); /* as the socket's own writes are, when it closes */
+}
+
+void tls_free(struct tls *s)
+{
+    SSL_free(s->ssl);
+    free(s);
+}
+
+/* ---------------------------------------------------------------- the TLS transport */
+
+static struct tls *top(const struct transport *t)
+{
+    return ((const struct transport_layer *)t->tcp.data)->tls;
+}
+
+static int op_read_start(struct transport *t)
+{
+    return tls_read_start(top(t));
+}
+
+static void op_read_stop(struct transport *t)
+{
+    tls_read_stop(top(t));
+}
+
+static int op_try_write(struct transport *t, const uv_buf_t *bufs, unsigned n)
+{
+    return tls_try_write(top(t), bufs, n);
+}
+
+static int op_write(struct transport *t, struct transport_write *w, const uv_buf_t *bufs,
+                    unsigned n)
+{
+    return tls_write(top(t), w, bufs, n);
+}
+
+static size_t op_pending(const struct transport *t)
+{
+    return tls_pending(top(t));
+}
+
+static void on_top_shutdown(void *arg, int status)
+{
+    transport_handlers()->on_shutdown(arg, status);
+}
+
+static int op_shutdown(struct transport *t)
+{
+    return tls_shutdown(top(t), on_top_shutdown, t);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct transport *t = (struct transport *)h;
+    tls_free(top(t));
+    transport_handlers()->on_closed(t);
+}
+
+static void op_close(struct transport *t)
+{
+    tls_cancel(top(t));
+    uv_close((uv_handle_t *)&t->tcp, on_closed);
+}
+
+static const struct transport_ops tls_ops = {
+    .name = "tls",
+    .read_start = op_read_start,
+    .read_stop = op_read_stop,
+    .try_write = op_try_write,
+    .write = op_write,
+    .pending = op_pending,
+    .shutdown = op_shutdown,
+    .close = op_close,
+    .peer_name = tcp_peer_name,
+};
+
+/* ---------------------------------------------------------------- opening */
+
+/* A TLS layer for the socket t, or NULL (and OpenSSL's reason logged) if SSL fails. */
+static struct tls *new_layer(struct transport *t, const struct tls_upper *upper)
+{
+    SSL *ssl = SSL_new(ctx);
+    BIO *rbio = BIO_new(BIO_s_mem()), *wbio = BIO_new(BIO_s_mem());
+    if (!ssl || !rbio || !wbio) {
+        log_error("TLS : %s", ssl_reason("mémoire épuisée"));
+        SSL_free(ssl);
+        BIO_free(rbio);
+        BIO_free(wbio);
+        return NULL;
+    }
+    BIO_set_mem_eof_return(rbio, -1); /* an empty BIO means "wait", not "the end" */
+    SSL_set_bio(ssl, rbio, wbio);
+    SSL_set_accept_state(ssl);
+    struct tls *s = xcalloc(1, sizeof(*s));
+    s->base = (struct transport_layer){&tls_ops, s};
+    s->t = t;
+    s->ssl = ssl;
+    s->rbio = rbio;
+    s->wbio = wbio;
+    if (upper) {
+        s->upper = *upper;
+    }
+    return s;
+}
+
+struct tls *tls_attach(struct transport *t, uv_loop_t *loop, int fd, const struct tls_upper *upper)
+{
+    int r = tcp_open(t, loop, fd); /* the socket, with TCP's operations for now */
+    if (r < 0) {
+        return NULL;
+    }
+    struct tls *s = new_layer(t, upper);
+    if (!s) {
+        transport_close(t); /* still TCP's: on_closed follows */
+        return NULL;
+    }
+    return s;
+}
+
+int tls_open(struct transport *t, uv_loop_t *loop, int fd)
+{
+    int r = tcp_open(t, loop, fd);
+    if (r < 0) {
+        return r;
+    }
+    struct tls *s = new_layer(t, NULL);
+    if (!s) {
+        transport_close(t); /* still TCP's: on_closed follows */
+        return UV_ENOMEM;
+    }
+    t->tcp.data = &s->base;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+int tls_setup(const char *cert_file, const char *key_file, unsigned loops, struct buf *err)
+{
+    ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        buf_appendf(err, "TLS indisponible : %s.", ssl_reason("erreur inconnue"));
+        return -EINVAL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* Idle connections give their record buffers back: 34 KiB each otherwise. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+        buf_appendf(err, "Certificat TLS « %s » illisible : %s.", cert_file,
+                    ssl_reason("fichier PEM attendu"));
+    } else if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+        buf_appendf(err, "Clé TLS « %s » illisible : %s.", key_file,
+                    ssl_reason("fichier PEM attendu"));
+    } else if (SSL_CTX_check_private_key(ctx) != 1) {
+        buf_appendf(err, "La clé TLS « %s » ne correspond pas au certificat « %s ».", key_file,
+                    cert_file);
+        ERR_clear_error();
+    } else {
+        n_loops = loops;
+        refusal_logs = xcalloc(n_loops, sizeof(*refusal_logs));
+        return 0;
+    }
+    SSL_CTX_free(ctx);
+    ctx = NULL;
+    return -EINVAL;
+}
+
+void tls_teardown(void)
+{
+    SSL_CTX_free(ctx);
+    ctx = NULL;
+    free(refusal_logs);
+    refusal_logs = NULL;
+    n_loops = 0;
+}
+
+int tls_enabled(void)
+{
+    return ctx != NULL;
+}
+
+void tls_sha1_base64(const void *data, size_t len, char out[29])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    EVP_Digest(data, len, md, &md_len, EVP_sha1(), NULL);
+    EVP_EncodeBlock((unsigned char *)out, md, (int)md_len); /* 20 bytes: 28 characters, NUL */
+}
