@@ -76,18 +76,33 @@ static const char *file_error(int err)
     }
 }
 
+/* Opens path to read it; returns NULL with the errno in *e, EISDIR for a folder (which
+ * fopen() opens, and reading fails). */
+static FILE *open_file(const char *path, int *e)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        *e = errno;
+        return NULL;
+    }
+    struct stat st;
+    int r = fstat(fileno(f), &st);
+    if (r < 0 || S_ISDIR(st.st_mode)) {
+        *e = r < 0 ? errno : EISDIR;
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
 /* Adds every PEM certificate of path to the store; at least one must be there. */
 static int load_ca_file(SSL_CTX *ctx, const char *path, struct buf *err)
 {
-    FILE *f = fopen(path, "r");
-    struct stat st;
-    int e = !f ? errno : fstat(fileno(f), &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
-    if (e) {
+    int e = 0;
+    FILE *f = open_file(path, &e);
+    if (!f) {
         buf_appendf(err, "causerie : impossible de lire le fichier de --tls-ca « %s » : %s\n", path,
                     file_error(e));
-        if (f) {
-            fclose(f);
-        }
         return -e;
     }
     X509_STORE *store = SSL_CTX_get_cert_store(ctx);
