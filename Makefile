@@ -20,11 +20,13 @@ ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L $(WARNINGS) -Werror -MMD -MP \
              -DCAUSERIE_VERSION='"$(VERSION)"' -Isrc $(CFLAGS) $(SAN_FLAGS) \
              $(shell pkg-config --cflags libuv 2>/dev/null)
 LDLIBS_UV  = $(shell pkg-config --libs libuv 2>/dev/null) -lpthread
-# The server's libraries at the edges: OpenSSL (TLS), wslay (WebSocket framing) and
-# http-parser (HTTP requests); the last two have no pkg-config file in Debian.
-LDLIBS_SRV = $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto) -lwslay \
-             -lhttp_parser
 LDLIBS_RL  = $(shell pkg-config --libs readline 2>/dev/null || echo -lreadline)
+# OpenSSL 3 (libssl-dev): TLS in both programs, in src/server/tls.c and src/client/tls.c.
+CFLAGS_SSL = $(shell pkg-config --cflags openssl 2>/dev/null)
+LDLIBS_SSL = $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+# The server's libraries at the edges: OpenSSL, wslay (WebSocket framing) and http-parser
+# (HTTP requests); the last two have no pkg-config file in Debian.
+LDLIBS_SRV = $(LDLIBS_SSL) -lwslay -lhttp_parser
 
 ifeq ($(SAN),asan)
 SAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -88,13 +90,15 @@ $(SERVER): $(call obj,src/server/main.c) $(LIBSERVER) $(LIBCOMMON)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_SRV) $(LDLIBS_UV)
 
 $(CLIENT): $(call obj,src/client/main.c) $(LIBCLIENT) $(LIBCOMMON)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_RL) $(LDLIBS_UV)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_RL) $(LDLIBS_SSL) $(LDLIBS_UV)
+
+$(call obj,src/client/tls.c src/server/tls.c tests/unit/test_client_tls.c): ALL_CFLAGS += $(CFLAGS_SSL)
 
 # A unit test links one program's modules: test_client_* the client's, the rest the server's
 # (both programs have an options module). Make picks the rule with the shorter stem.
 $(BUILD)/tests/test_client_%: $(call obj,tests/unit/test_client_%.c) $(LIBCLIENT) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS_RL) $(LDLIBS_UV)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS_RL) $(LDLIBS_SSL) $(LDLIBS_UV)
 
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(LIBSERVER) $(LIBCOMMON)
 	@mkdir -p $(dir $@)

@@ -10,7 +10,8 @@ by hand. Fails, naming each offence, when:
   downward only), or of the other program (common knows neither; the programs know only
   common); an include that leaves src/ or cannot be told apart is refused too;
 - the modules form a cycle (a strongly connected set), but for the sanctioned pairs;
-- a file uses a library (its header, or its uv_/rl_ names in code) that its layer may not.
+- a file uses a library (its header, or its uv_/rl_/SSL_... names in code) that its layer
+  may not.
 Prints one summary line. Run by `make test`; needs Python 3's standard library and, with
 --objects, binutils' nm.
 """
@@ -28,8 +29,17 @@ COMMENT_OR_STRING = re.compile(
     r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S
 )
 # A library's names in code, once comments and strings are gone, and its headers.
-LIBRARY_NAMES = {"libuv": re.compile(r"\b(?:uv|UV)_\w+"), "readline": re.compile(r"\brl_\w+|\breadline\s*\(")}
-LIBRARY_HEADERS = {"libuv": re.compile(r"^uv\.h$|^uv/"), "readline": re.compile(r"^readline/")}
+LIBRARY_NAMES = {
+    "libuv": re.compile(r"\b(?:uv|UV)_\w+"),
+    "readline": re.compile(r"\brl_\w+|\breadline\s*\("),
+    # OpenSSL's prefixes; not TLS_, which is also our tls module's own.
+    "openssl": re.compile(r"\b(?:SSL|BIO|X509|EVP|ERR|PEM|ASN1|OPENSSL)_\w+"),
+}
+LIBRARY_HEADERS = {
+    "libuv": re.compile(r"^uv\.h$|^uv/"),
+    "readline": re.compile(r"^readline/"),
+    "openssl": re.compile(r"^openssl/"),
+}
 
 
 class Rules:

@@ -11,8 +11,9 @@ set -eu
 
 build_pkgs="gcc make pkg-config libuv1-dev libreadline-dev libssl-dev libwslay-dev libhttp-parser-dev"
 # clang builds the fuzzers that `make test` runs; valgrind runs the tests that need it;
-# clang-format checks that the sources are formatted; pyte emulates the client's terminal.
-test_pkgs="libcmocka-dev python3-pytest python3-pexpect python3-pyte valgrind clang clang-format"
+# clang-format checks that the sources are formatted; pyte emulates the client's terminal;
+# the openssl command makes the certificates of the TLS tests.
+test_pkgs="libcmocka-dev python3-pytest python3-pexpect python3-pyte valgrind clang clang-format openssl"
 # The servers `make bench-peers` measures causerie against.
 peers_pkgs="redis-server nats-server ngircd gnuplot-nox"
 # The compiler the Makefile builds the fuzzers with (its FUZZ_CC).

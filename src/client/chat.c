@@ -8,7 +8,9 @@
  * the others see it. Each connection asks for the events capability before the pseudo;
  * with it, server lines feed the roster (for Tab and the status) before being shown, and
  * the arrival's room and list, which the welcome already told, are not shown. Only the
- * kinds of lines are read here, never their French.
+ * kinds of lines are read here, never their French. With TLS, a refused certificate ends
+ * the program, even on a reconnection: the server is not the one we knew, and waiting will
+ * not make it so; other failures of a reconnection are retried as a lost network is.
  */
 #include "chat.h"
 
@@ -33,6 +35,7 @@
 #include "roster.h"
 #include "screen.h"
 #include "style.h"
+#include "tls.h"
 #include "tty.h"
 
 /* How long to wait for the server to close after we said goodbye. */
@@ -163,6 +166,8 @@ static void update_prompt(void)
         .waiting = outbox_waiting(&chat.out),
         .offline = chat.phase != PHASE_CHAT,
         .retry_s = chat.phase == PHASE_OFFLINE ? chat.retry_in : 0,
+        .tls = chat.opts->tls,
+        .tls_unverified = chat.opts->tls_insecure,
     };
     struct buf p = BUF_INIT;
     style_prompt(&chat.style, &s, &p);
@@ -516,17 +521,27 @@ static void ask_events(void)
 static void on_connected(struct conn *c, int status)
 {
     if (status == 0) {
+        if (chat.opts->tls_insecure) {
+            screen_error("Attention : certificat du serveur non vérifié (--tls-insecure) : la "
+                         "liaison est chiffrée mais n'importe qui peut se faire passer pour le "
+                         "serveur.");
+        }
         ask_events();
+        return;
+    }
+    if (status == TLS_EREFUSED) {
+        screen_error("Certificat du serveur %s refusé : %s.", c->name, conn_strerror(c, status));
+        quit(1); /* never retried, nor another address asked: see the file's header */
         return;
     }
     if (chat.coming_back && chat.interactive && !chat.opts->no_reconnect) {
         outbox_stop(&chat.out);
         retry_later();
         screen_error("Impossible de se reconnecter à %s : %s. Nouvelle tentative dans %u s.",
-                     c->name, fr_strerror(status), chat.backoff_s);
+                     c->name, conn_strerror(c, status), chat.backoff_s);
         return;
     }
-    screen_error("Impossible de se connecter à %s : %s.", c->name, fr_strerror(status));
+    screen_error("Impossible de se connecter à %s : %s.", c->name, conn_strerror(c, status));
     if (chat.interactive && chat.host_asked) {
         ask_address();
     } else {
@@ -735,7 +750,8 @@ static void set_style(void)
     chat.style = style_for_terminal(&t);
 }
 
-void chat_start(uv_loop_t *loop, struct client_options *opts, bool interactive)
+void chat_start(uv_loop_t *loop, struct client_options *opts, struct tls_config *tls,
+                bool interactive)
 {
     chat.loop = loop;
     chat.opts = opts;
@@ -744,6 +760,7 @@ void chat_start(uv_loop_t *loop, struct client_options *opts, bool interactive)
     screen_init(interactive, &chat.style);
     roster_init(&chat.roster);
     conn_init(&chat.conn, loop);
+    chat.conn.tls_config = tls;
     chat.conn.on_connected = on_connected;
     chat.conn.on_line = on_line;
     chat.conn.on_closed = on_closed;

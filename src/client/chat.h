@@ -14,10 +14,13 @@
 #include <uv.h>
 
 struct client_options;
+struct tls_config;
 
-/* Starts the conversation on loop: asks for the address unless opts gives it. opts is
- * borrowed for the program's life. interactive: stdin and stdout are a terminal. */
-void chat_start(uv_loop_t *loop, struct client_options *opts, bool interactive);
+/* Starts the conversation on loop: asks for the address unless opts gives it. opts and
+ * tls (the TLS settings, when opts->tls; NULL otherwise) are borrowed for the program's
+ * life. interactive: stdin and stdout are a terminal. */
+void chat_start(uv_loop_t *loop, struct client_options *opts, struct tls_config *tls,
+                bool interactive);
 /* A stop signal, or Ctrl-C on an empty line (quit_cleanly): says goodbye if it can, and
  * ends the program with status. */
 void chat_on_interrupt(bool quit_cleanly, int status);

@@ -8,6 +8,13 @@
  * input can wait for them. A connection that is lost (fail()) drops its socket and reports
  * through on_closed, but the struct stays usable: conn_connect() may start again, for the
  * reconnection. conn_close() is the end, and does not report.
+ *
+ * With TLS (tls_config set), a TCP connection is first an attempt still: the handshake
+ * runs on it (tls.c, over memory BIOs: what the socket gives is fed in, what the session
+ * produces is written out), and only a verified handshake makes the connection count
+ * (connected, on_connected with 0). Ciphertext read goes through the session and the
+ * plaintext that comes out is framed in read_buf; each line sent becomes one record,
+ * written like a plain line. Plain TCP takes none of these paths.
  */
 #include "conn.h"
 
@@ -18,6 +25,7 @@
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/fr.h"
 #include "common/xalloc.h"
 #include "options.h"
 
@@ -25,7 +33,7 @@ struct write_req {
     uv_write_t req;
     struct conn *c; /* borrowed */
     size_t len;
-    char data[]; /* the line and its '\n' */
+    char data[]; /* the line and its '\n', or ciphertext */
 };
 
 static void on_connect(uv_connect_t *req, int status);
@@ -35,6 +43,7 @@ void conn_init(struct conn *c, uv_loop_t *loop)
     memset(c, 0, sizeof(*c));
     c->loop = loop;
     proto_framer_init(&c->framer, CONN_MAX_LINE);
+    buf_init(&c->tls_why);
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
 }
@@ -65,6 +74,9 @@ static void on_dropped(uv_handle_t *h)
 static void disconnect(struct conn *c)
 {
     c->connected = false;
+    c->handshaking = false;
+    tls_free(c->tls);
+    c->tls = NULL;
     uv_timer_stop(&c->timer);
     if (c->tcp_open) {
         uv_close((uv_handle_t *)&c->tcp, on_dropped);
@@ -87,15 +99,23 @@ static void fail(struct conn *c, int status)
     }
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+static void abandon_attempt(struct conn *c, int err);
+static void handshake_step(struct conn *c);
+
+/* A read or a write failed: during the TLS handshake the address is abandoned, as when
+ * its connect fails; afterwards the connection is lost. */
+static void lost(struct conn *c, int err)
 {
-    struct conn *c = s->data;
-    if (nread < 0) {
-        fail(c, (int)nread);
-        return;
+    if (c->handshaking) {
+        abandon_attempt(c, err);
+    } else {
+        fail(c, err);
     }
-    const char *in = b->base;
-    size_t in_len = (size_t)nread;
+}
+
+/* Hands every complete line of in to on_line. */
+static void frame(struct conn *c, const char *in, size_t in_len)
+{
     while (!c->closing && c->connected) { /* a line may have dropped the connection */
         const char *line;
         size_t len;
@@ -108,6 +128,45 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         }
         /* -EMSGSIZE: a server line past CONN_MAX_LINE is skipped, not shown in part. */
     }
+}
+
+static bool send_tls_output(struct conn *c);
+
+/* With TLS: the plaintext the session has, framed in read_buf (the ciphertext that was
+ * there has been copied into the session). A line may drop the connection, and the
+ * session with it. */
+static void read_plaintext(struct conn *c)
+{
+    while (c->tls && c->connected && !c->closing) {
+        int n = tls_read(c->tls, c->read_buf, sizeof(c->read_buf));
+        if (n == -EAGAIN) {
+            send_tls_output(c); /* what reading made the session say, if anything */
+            return;
+        }
+        if (n <= 0) {
+            fail(c, n == 0 ? UV_EOF : UV_EPROTO); /* 0: the server's close_notify */
+            return;
+        }
+        frame(c, c->read_buf, (size_t)n);
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct conn *c = s->data;
+    if (nread < 0) {
+        lost(c, (int)nread);
+        return;
+    }
+    if (!c->tls) {
+        frame(c, b->base, (size_t)nread);
+        return;
+    }
+    tls_feed(c->tls, b->base, (size_t)nread);
+    if (c->handshaking) {
+        handshake_step(c);
+    }
+    read_plaintext(c); /* nothing while the handshake goes on, or after it failed */
 }
 
 /* ---------------------------------------------------------------- connecting */
@@ -129,6 +188,9 @@ static void on_attempt_closed(uv_handle_t *h)
 static void abandon_attempt(struct conn *c, int err)
 {
     uv_timer_stop(&c->timer);
+    c->handshaking = false;
+    tls_free(c->tls);
+    c->tls = NULL;
     if (!c->first_error && err != UV_ECANCELED) {
         c->first_error = err;
     }
@@ -137,9 +199,49 @@ static void abandon_attempt(struct conn *c, int err)
     uv_close((uv_handle_t *)&c->tcp, on_attempt_closed);
 }
 
+/* The connect, or the TLS handshake after it, took too long. */
 static void on_connect_timeout(uv_timer_t *t)
 {
-    abandon_attempt(t->data, UV_ETIMEDOUT); /* the connect then ends with UV_ECANCELED */
+    abandon_attempt(t->data, UV_ETIMEDOUT); /* a connect then ends with UV_ECANCELED */
+}
+
+/* The connection counts: plain TCP is up, or the TLS handshake is done and verified. */
+static void connection_up(struct conn *c)
+{
+    uv_timer_stop(&c->timer);
+    c->connected = true;
+    uv_freeaddrinfo(c->addrs);
+    c->addrs = NULL;
+    c->on_connected(c, 0);
+}
+
+/* Runs the handshake as far as what was read allows, and sends what it produced. */
+static void handshake_step(struct conn *c)
+{
+    buf_reset(&c->tls_why);
+    int r = tls_handshake(c->tls, &c->tls_why);
+    if (!send_tls_output(c)) {
+        return; /* the socket failed: the attempt is abandoned */
+    }
+    if (r == -EAGAIN) {
+        return;
+    }
+    if (r < 0) {
+        disconnect(c); /* after the alert, queued above: libuv tries it at once */
+        c->on_connected(c, r);
+        return;
+    }
+    c->handshaking = false;
+    connection_up(c);
+}
+
+/* TCP is up: the TLS handshake starts, with a new CONNECT_TIMEOUT_S to finish. */
+static void start_handshake(struct conn *c)
+{
+    c->tls = tls_new(c->tls_config, c->host);
+    c->handshaking = true;
+    uv_timer_start(&c->timer, on_connect_timeout, CONNECT_TIMEOUT_S * 1000, 0);
+    handshake_step(c); /* the ClientHello */
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -153,12 +255,13 @@ static void on_connect(uv_connect_t *req, int status)
         abandon_attempt(c, status);
         return;
     }
-    c->connected = true;
-    uv_freeaddrinfo(c->addrs);
-    c->addrs = NULL;
     uv_tcp_nodelay(&c->tcp, 1);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-    c->on_connected(c, 0);
+    if (c->tls_config) {
+        start_handshake(c);
+        return;
+    }
+    connection_up(c);
 }
 
 static void try_next_address(struct conn *c)
@@ -207,11 +310,22 @@ int conn_connect(struct conn *c, const char *host, int port)
     char service[16];
     snprintf(service, sizeof(service), "%d", port);
     addr_format_host(host, port, c->name, sizeof(c->name));
+    free(c->host);
+    c->host = xstrdup(host);
+    buf_reset(&c->tls_why);
     c->first_error = 0;
     c->connected = false;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     c->resolve_req.data = c;
     return uv_getaddrinfo(c->loop, &c->resolve_req, on_resolved, host, service, &hints);
+}
+
+const char *conn_strerror(const struct conn *c, int status)
+{
+    if ((status == TLS_EREFUSED || status == TLS_EFAILED) && c->tls_why.len > 0) {
+        return c->tls_why.data;
+    }
+    return fr_strerror(status);
 }
 
 /* ---------------------------------------------------------------- writing and closing */
@@ -223,12 +337,43 @@ static void on_write_done(uv_write_t *req, int status)
     c->unsent -= w->len;
     free(w);
     if (status < 0 && status != UV_ECANCELED && !c->closing) {
-        fail(c, status);
+        lost(c, status);
         return;
     }
     if (c->unsent == 0 && c->on_drained && !c->closing) {
         c->on_drained(c);
     }
+}
+
+/* Hands w to libuv; unsent counts it until it is written. Returns false if that failed,
+ * which has freed w and lost the connection. */
+static bool queue_write(struct conn *c, struct write_req *w)
+{
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
+    c->unsent += w->len;
+    int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write_done);
+    if (r < 0) {
+        c->unsent -= w->len;
+        free(w);
+        lost(c, r);
+        return false;
+    }
+    return true;
+}
+
+/* Writes what the TLS session has to send, in one request. Returns false if that lost the
+ * connection (or abandoned the attempt). */
+static bool send_tls_output(struct conn *c)
+{
+    size_t n = tls_pending(c->tls);
+    if (n == 0) {
+        return true;
+    }
+    struct write_req *w = xmalloc(sizeof(*w) + n);
+    w->c = c;
+    w->len = tls_take(c->tls, w->data, n);
+    assert(w->len == n);
+    return queue_write(c, w);
 }
 
 void conn_send_line(struct conn *c, const char *text, size_t len)
@@ -242,14 +387,17 @@ void conn_send_line(struct conn *c, const char *text, size_t len)
     w->len = len + 1;
     memcpy(w->data, text, len);
     w->data[len] = '\n';
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
-    c->unsent += w->len;
-    int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write_done);
-    if (r < 0) {
-        c->unsent -= w->len;
-        free(w);
-        fail(c, r);
+    if (!c->tls) {
+        queue_write(c, w);
+        return;
     }
+    int r = tls_write(c->tls, w->data, w->len); /* the line, '\n' included, as one record */
+    free(w);
+    if (r < 0) {
+        fail(c, UV_EPROTO);
+        return;
+    }
+    send_tls_output(c);
 }
 
 static void on_finish_timeout(uv_timer_t *t)
@@ -267,6 +415,12 @@ void conn_finish(struct conn *c, unsigned timeout_ms)
 {
     if (!c->connected || c->closing) {
         return;
+    }
+    if (c->tls) {
+        tls_close_notify(c->tls);
+        if (!send_tls_output(c)) {
+            return;
+        }
     }
     uv_shutdown_t *req = xmalloc(sizeof(*req));
     if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
@@ -288,4 +442,7 @@ void conn_close(struct conn *c)
         uv_close((uv_handle_t *)&c->timer, NULL);
     }
     proto_framer_release(&c->framer);
+    buf_release(&c->tls_why);
+    free(c->host);
+    c->host = NULL;
 }

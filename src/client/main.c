@@ -1,8 +1,9 @@
 /* main.c - causerie, the client: options, locale, signals, and the loop.
  *
  * One thread, one uv loop. The conversation itself (address, pseudo, chat, reconnection)
- * is chat.c's; this file parses the command line, makes sure the terminal speaks UTF-8,
- * turns signals into loop events, and runs the loop until chat.c says it is over.
+ * is chat.c's; this file parses the command line, reads the TLS settings (a --tls-ca file
+ * that cannot be used is a command-line error, status 2), makes sure the terminal speaks
+ * UTF-8, turns signals into loop events, and runs the loop until chat.c says it is over.
  */
 #include <langinfo.h>
 #include <locale.h>
@@ -18,6 +19,7 @@
 #include "common/pseudo.h"
 #include "options.h"
 #include "piped.h"
+#include "tls.h"
 #include "tty.h"
 
 static uv_signal_t signals[6];
@@ -67,8 +69,12 @@ static void use_utf8_locale(void)
 int main(int argc, char **argv)
 {
     struct client_options opts;
+    struct tls_config *tls = NULL;
     struct buf out = BUF_INIT;
     int r = options_parse(&opts, argc, argv, &out);
+    if (r == OPTIONS_RUN && opts.tls) {
+        r = tls_config_new(opts.tls_ca, !opts.tls_insecure, &tls, &out);
+    }
     if (r != OPTIONS_RUN) {
         fputs(out.data, r < 0 ? stderr : stdout);
         buf_release(&out);
@@ -84,11 +90,12 @@ int main(int argc, char **argv)
     uv_loop_t *loop = uv_default_loop();
     interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     start_signals(loop);
-    chat_start(loop, &opts, interactive);
+    chat_start(loop, &opts, tls, interactive);
     uv_run(loop, UV_RUN_DEFAULT);
 
     bool read_pending = !interactive && piped_read_in_flight();
     int status = chat_finish();
+    tls_config_free(tls);
     options_release(&opts);
     pseudo_shutdown();
     if (read_pending) {

@@ -22,7 +22,7 @@ static const char usage[] =
     "Client de discussion causerie. Sans option, demande l'adresse du serveur puis le pseudo.\n"
     "\n"
     "  -H, --host ADRESSE     adresse du serveur : IPv4, IPv6 ou nom (défaut : " DEFAULT_HOST ")\n"
-    "  -p, --port PORT        port du serveur (défaut : 1234)\n"
+    "  -p, --port PORT        port du serveur (défaut : 1234, ou 1235 avec --tls)\n"
     "  -n, --nick PSEUDO      pseudo à utiliser\n"
     "      --flood-burst N    lignes envoyées d'un coup (défaut : 10)\n"
     "      --flood-rate N     lignes par seconde ensuite, comme le contrôle de flot du\n"
@@ -31,6 +31,14 @@ static const char usage[] =
     "                         $XDG_STATE_HOME/causerie/history (défaut : 1000 ; 0 : aucune)\n"
     "      --no-color         ni couleur ni attribut, même sur un terminal (comme NO_COLOR)\n"
     "      --no-reconnect     connexion perdue : quitter (code 1) au lieu de se reconnecter\n"
+    "      --tls              connexion chiffrée (TLS 1.2 ou 1.3) ; le certificat du serveur\n"
+    "                         est vérifié avec les autorités du système et doit porter le\n"
+    "                         nom ou l'adresse donnés\n"
+    "      --tls-ca FICHIER   fait aussi confiance à l'autorité de FICHIER (PEM), par\n"
+    "                         exemple celle d'un serveur au certificat auto-signé ;\n"
+    "                         implique --tls\n"
+    "      --tls-insecure     ne vérifie pas le certificat du serveur (déconseillé :\n"
+    "                         n'importe qui peut se faire passer pour lui) ; implique --tls\n"
     "  -h, --help             affiche cette aide et quitte\n"
     "  -V, --version          affiche la version et quitte\n"
     "\n"
@@ -47,6 +55,9 @@ enum {
     OPT_HISTORY_SIZE,
     OPT_NO_COLOR,
     OPT_NO_RECONNECT,
+    OPT_TLS,
+    OPT_TLS_CA,
+    OPT_TLS_INSECURE,
 };
 
 static const struct option long_options[] = {
@@ -58,6 +69,9 @@ static const struct option long_options[] = {
     {"history-size", required_argument, NULL, OPT_HISTORY_SIZE},
     {"no-color", no_argument, NULL, OPT_NO_COLOR},
     {"no-reconnect", no_argument, NULL, OPT_NO_RECONNECT},
+    {"tls", no_argument, NULL, OPT_TLS},
+    {"tls-ca", required_argument, NULL, OPT_TLS_CA},
+    {"tls-insecure", no_argument, NULL, OPT_TLS_INSECURE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -186,6 +200,22 @@ static unsigned *number_option(struct client_options *o, int opt, const char **n
     }
 }
 
+/* What the TLS options imply once all are read: --tls, and its port. */
+static int settle_tls(struct client_options *o, bool port_given, struct buf *out)
+{
+    if (o->tls_ca && o->tls_insecure) {
+        return invalid(out,
+                       "causerie : --tls-ca et --tls-insecure s'excluent : l'un fait "
+                       "confiance à une autorité, l'autre ne vérifie rien%s\n",
+                       "");
+    }
+    o->tls = o->tls || o->tls_ca || o->tls_insecure;
+    if (o->tls && !port_given) {
+        o->port = DEFAULT_TLS_PORT;
+    }
+    return OPTIONS_RUN;
+}
+
 int options_parse(struct client_options *o, int argc, char **argv, struct buf *out)
 {
     *o = (struct client_options){
@@ -196,6 +226,7 @@ int options_parse(struct client_options *o, int argc, char **argv, struct buf *o
     };
     optind = 0; /* glibc: start afresh, so the parser can run more than once */
     opterr = 0; /* we report errors ourselves, in French */
+    bool port_given = false;
     int opt;
     while ((opt = getopt_long(argc, argv, ":H:p:n:hV", long_options, NULL)) != -1) {
         const char *name;
@@ -223,6 +254,7 @@ int options_parse(struct client_options *o, int argc, char **argv, struct buf *o
                                "nombre de 1 à 65535)\n",
                                optarg);
             }
+            port_given = true;
             break;
         case 'n':
             free(o->nick);
@@ -233,6 +265,19 @@ int options_parse(struct client_options *o, int argc, char **argv, struct buf *o
             break;
         case OPT_NO_RECONNECT:
             o->no_reconnect = true;
+            break;
+        case OPT_TLS:
+            o->tls = true;
+            break;
+        case OPT_TLS_CA:
+            if (*optarg == '\0') {
+                return invalid(out, "causerie : --tls-ca demande un fichier%s\n", "");
+            }
+            free(o->tls_ca);
+            o->tls_ca = xstrdup(optarg);
+            break;
+        case OPT_TLS_INSECURE:
+            o->tls_insecure = true;
             break;
         case 'h':
             buf_append_str(out, usage);
@@ -252,15 +297,17 @@ int options_parse(struct client_options *o, int argc, char **argv, struct buf *o
     if (optind < argc) {
         return invalid(out, "causerie : argument inattendu : %s\n", argv[optind]);
     }
-    return OPTIONS_RUN;
+    return settle_tls(o, port_given, out);
 }
 
 void options_release(struct client_options *o)
 {
     free(o->host);
     free(o->nick);
+    free(o->tls_ca);
     o->host = NULL;
     o->nick = NULL;
+    o->tls_ca = NULL;
 }
 
 int options_history_path(const char *xdg, const char *home, struct buf *out)

@@ -12,6 +12,8 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 1234
+/* The port with --tls, unless --port or the address gives one. */
+#define DEFAULT_TLS_PORT 1235
 /* Seconds to wait for a TCP connection before giving up on an address. */
 #define CONNECT_TIMEOUT_S 10
 /* The client paces its lines as the server's flood control counts them, with the server's
@@ -33,6 +35,9 @@ struct client_options {
     unsigned history_size; /* lines; 0: no history file */
     bool no_color;         /* --no-color: no colours or attributes, even on a terminal */
     bool no_reconnect;     /* --no-reconnect: a lost connection ends the program (status 1) */
+    bool tls;              /* --tls, or implied by --tls-ca or --tls-insecure */
+    char *tls_ca;          /* owned: --tls-ca FILE, an authority trusted besides the system's */
+    bool tls_insecure;     /* --tls-insecure: the server's certificate is not verified */
 };
 
 enum options_result {
@@ -41,7 +46,9 @@ enum options_result {
 };
 
 /* Parses argv. Returns OPTIONS_RUN or OPTIONS_EXIT with text to print in *out, or
- * -EINVAL with a French error message in *out (exit status 2). */
+ * -EINVAL with a French error message in *out (exit status 2). --tls-ca and --tls-insecure
+ * imply --tls, and refuse each other; with --tls the port is DEFAULT_TLS_PORT unless
+ * --port gives one. The --tls-ca file is not read here (main.c does, through tls.h). */
 int options_parse(struct client_options *o, int argc, char **argv, struct buf *out);
 void options_release(struct client_options *o);
 

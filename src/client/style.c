@@ -37,6 +37,8 @@ static const unsigned char palette8[] = {31, 32, 33, 34, 35, 36};
 #define SGR_DIM     "2"
 #define SGR_REVERSE "7"
 #define SGR_ERROR   "2;31" /* dim like every notice, and red */
+#define SGR_SAFE    "32"   /* green: the link is encrypted and the server verified */
+#define SGR_UNSAFE  "31"   /* red, not dim: encrypted, but to a server nobody verified */
 
 /* ---------------------------------------------------------------- the terminal */
 
@@ -589,6 +591,11 @@ void style_prompt(const struct style *st, const struct style_status *s, struct b
         prompt_sgr(st, out, "0");
     } else if (s->count > 0) {
         buf_appendf(out, " %u", s->count);
+    }
+    if (s->tls) {
+        prompt_sgr(st, out, s->tls_unverified ? SGR_UNSAFE : SGR_SAFE);
+        buf_append_str(out, s->tls_unverified ? " · tls non vérifié" : " · tls");
+        prompt_sgr(st, out, "0");
     }
     if (s->waiting > 0) {
         prompt_sgr(st, out, SGR_BOLD);

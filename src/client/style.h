@@ -84,7 +84,9 @@ void style_error(const struct style *st, const char *text, time_t now, struct bu
 
 /* The chat prompt, which is the status: "[alice@127.0.0.1:1234 #général 3] ". room may
  * be NULL (not known yet); count 0 means unknown. Lines waiting to be sent are named when
- * there are any; offline replaces the count with the time until the next attempt.
+ * there are any; offline replaces the count with the time until the next attempt. A TLS
+ * link is marked after the count, "· tls" (green), or "· tls non vérifié" (red) when the
+ * certificate is not verified; without TLS the prompt is as it always was.
  * Escape sequences are wrapped in readline's \001 \002 so that it measures the prompt. */
 struct style_status {
     const char *pseudo;
@@ -93,7 +95,9 @@ struct style_status {
     unsigned count;
     size_t waiting;
     bool offline;
-    unsigned retry_s; /* offline: seconds until the next attempt; 0: trying now */
+    unsigned retry_s;    /* offline: seconds until the next attempt; 0: trying now */
+    bool tls;            /* the link is (or, offline, will be) TLS */
+    bool tls_unverified; /* --tls-insecure: encrypted, but the server is not verified */
 };
 void style_prompt(const struct style *st, const struct style_status *s, struct buf *out);
 

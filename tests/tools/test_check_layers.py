@@ -128,6 +128,32 @@ def test_libuv_in_the_protocol_layer_fails(tree):
     assert "session.c: uses UV_EOF, from libuv, which server:protocol may not" in out
 
 
+def test_an_openssl_header_outside_tls_fails(tree):
+    add_line(tree / "src/client/conn.c", "#include <openssl/ssl.h>")
+    status, out = run(tree)
+    assert status == 1
+    assert "conn.c: includes <openssl/ssl.h>, which client:io may not use" in out
+
+
+@pytest.mark.parametrize("name", ["SSL_read", "BIO_new", "X509_free", "EVP_sha256", "ERR_clear_error"])
+def test_an_openssl_name_outside_tls_fails(tree, name):
+    """Without its header (a prototype by hand), the name alone gives the call away."""
+    add_line(tree / "src/client/chat.c", f"static void later(void) {{ {name}(); }}", after="#include")
+    status, out = run(tree)
+    assert status == 1
+    assert f"chat.c: uses {name}, from openssl, which client:top may not" in out
+
+
+def test_openssl_in_tls_passes_and_nowhere_else_by_default(tree):
+    """Only the modules the library table names may use OpenSSL: a server module may not
+    until it is added there."""
+    add_line(tree / "src/server/tcp.c", "#include <openssl/ssl.h>")
+    status, out = run(tree)
+    assert status == 1
+    assert "tcp.c: includes <openssl/ssl.h>, which server:connection may not use" in out
+    assert "tls.c" not in out
+
+
 def test_a_call_by_hand_written_prototype_fails(tmp_path):
     """No include at all: only the symbols of the compiled modules show the call."""
     (tmp_path / "docs").mkdir()

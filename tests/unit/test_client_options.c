@@ -1,7 +1,8 @@
 /* test_client_options.c - unit tests for the client's command line (src/client/options.c).
  *
  * options_parse() is pure: defaults, each option and its range, refusals in French naming
- * the culprit; options_parse_address() reads what the address prompt takes; and
+ * the culprit, the TLS options and the port they imply; options_parse_address() reads what
+ * the address prompt takes; and
  * options_history_path() follows the XDG rule for where the history of sent lines goes.
  * Runs single-threaded.
  */
@@ -101,6 +102,78 @@ static void test_help_lists_every_option(void **state)
     }
 }
 
+static void test_tls_is_off_by_default(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_argv((char *[]){"causerie", NULL}), OPTIONS_RUN);
+    assert_false(o.tls);
+    assert_null(o.tls_ca);
+    assert_false(o.tls_insecure);
+}
+
+static void test_tls_defaults_to_port_1235(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--tls"), OPTIONS_RUN);
+    assert_true(o.tls);
+    assert_int_equal(o.port, 1235);
+}
+
+static void test_tls_keeps_a_port_given_before_or_after_it(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--port", "4000", "--tls"), OPTIONS_RUN);
+    assert_int_equal(o.port, 4000);
+    assert_int_equal(PARSE("--tls", "-p", "1234"), OPTIONS_RUN);
+    assert_int_equal(o.port, 1234); /* the plain port, asked for by name: kept */
+}
+
+static void test_tls_ca_implies_tls_and_keeps_the_file(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--tls-ca", "/etc/causerie/ca.pem"), OPTIONS_RUN);
+    assert_true(o.tls);
+    assert_false(o.tls_insecure);
+    assert_string_equal(o.tls_ca, "/etc/causerie/ca.pem");
+    assert_int_equal(o.port, 1235);
+}
+
+static void test_tls_insecure_implies_tls(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--tls-insecure", "--host", "exemple.org"), OPTIONS_RUN);
+    assert_true(o.tls);
+    assert_true(o.tls_insecure);
+    assert_int_equal(o.port, 1235);
+}
+
+static void test_tls_ca_and_tls_insecure_refuse_each_other(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--tls-insecure", "--tls-ca", "ca.pem"), -EINVAL);
+    assert_non_null(strstr(out.data, "--tls-ca et --tls-insecure s'excluent"));
+    assert_non_null(strstr(out.data, "causerie --help"));
+}
+
+static void test_tls_ca_needs_a_file(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--tls-ca", ""), -EINVAL);
+    assert_non_null(strstr(out.data, "--tls-ca demande un fichier"));
+    assert_int_equal(PARSE("--tls-ca"), -EINVAL);
+    assert_non_null(strstr(out.data, "--tls-ca demande une valeur"));
+}
+
+static void test_help_lists_the_tls_options(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--help"), OPTIONS_EXIT);
+    assert_non_null(strstr(out.data, "--tls "));
+    assert_non_null(strstr(out.data, "--tls-ca FICHIER"));
+    assert_non_null(strstr(out.data, "--tls-insecure"));
+    assert_non_null(strstr(out.data, "1235 avec --tls"));
+}
+
 static void test_address_forms(void **state)
 {
     (void)state;
@@ -147,6 +220,14 @@ int main(void)
         cmocka_unit_test(test_every_option_takes_its_value),
         cmocka_unit_test(test_counts_are_whole_numbers_in_range),
         cmocka_unit_test(test_help_lists_every_option),
+        cmocka_unit_test(test_tls_is_off_by_default),
+        cmocka_unit_test(test_tls_defaults_to_port_1235),
+        cmocka_unit_test(test_tls_keeps_a_port_given_before_or_after_it),
+        cmocka_unit_test(test_tls_ca_implies_tls_and_keeps_the_file),
+        cmocka_unit_test(test_tls_insecure_implies_tls),
+        cmocka_unit_test(test_tls_ca_and_tls_insecure_refuse_each_other),
+        cmocka_unit_test(test_tls_ca_needs_a_file),
+        cmocka_unit_test(test_help_lists_the_tls_options),
         cmocka_unit_test(test_address_forms),
         cmocka_unit_test(test_history_path_follows_xdg),
     };

@@ -3,9 +3,10 @@
  * Colours are stable for a pseudo whatever its case; a mention is a whole word, found
  * without case; times are local and history keeps its own; without colour not one escape
  * sequence is written, and with colour none but ours (peer text is sanitised); the
- * prompt names the pseudo, server, room, count, waiting lines and offline state, with its
- * escapes wrapped for readline; event lines read as the notices they replace, on a terminal
- * and in the plain form for a pipe; colours follow the terminal, NO_COLOR and --no-color.
+ * prompt names the pseudo, server, room, count, TLS link, waiting lines and offline state,
+ * with its escapes wrapped for readline; event lines read as the notices they replace, on a
+ * terminal and in the plain form for a pipe; colours follow the terminal, NO_COLOR and
+ * --no-color.
  * Runs in a C.UTF-8 locale and TZ=UTC, single-threaded.
  */
 #include <setjmp.h>
@@ -273,6 +274,50 @@ static void test_prompt_is_the_status(void **state)
     buf_release(&out);
 }
 
+static void test_prompt_marks_a_tls_link(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    struct style_status s = {
+        .pseudo = "alice", .server = "127.0.0.1:1235", .room = "général", .count = 3, .tls = true};
+    style_prompt(&plain, &s, &out);
+    assert_string_equal(out.data, "[alice@127.0.0.1:1235 #général 3 · tls] ");
+    buf_reset(&out);
+    s.waiting = 2;
+    style_prompt(&plain, &s, &out);
+    assert_string_equal(out.data, "[alice@127.0.0.1:1235 #général 3 · tls · 2 en attente] ");
+    buf_reset(&out);
+    s.waiting = 0;
+    s.offline = true;
+    s.retry_s = 4;
+    style_prompt(&plain, &s, &out); /* offline, the next attempt is TLS too */
+    assert_string_equal(out.data,
+                        "[alice@127.0.0.1:1235 #général hors ligne, nouvel essai dans 4 s · tls] ");
+    buf_reset(&out);
+    s.offline = false;
+    style_prompt(&coloured, &s, &out);
+    assert_non_null(strstr(out.data, "\001\033[32m\002 · tls\001\033[0m\002")); /* green */
+    buf_release(&out);
+}
+
+static void test_prompt_marks_an_unverified_tls_link_apart(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    struct style_status s = {.pseudo = "alice",
+                             .server = "127.0.0.1:1235",
+                             .room = "général",
+                             .count = 3,
+                             .tls = true,
+                             .tls_unverified = true};
+    style_prompt(&plain, &s, &out);
+    assert_string_equal(out.data, "[alice@127.0.0.1:1235 #général 3 · tls non vérifié] ");
+    buf_reset(&out);
+    style_prompt(&coloured, &s, &out);
+    assert_non_null(strstr(out.data, "\001\033[31m\002 · tls non vérifié\001\033[0m\002"));
+    buf_release(&out);
+}
+
 /* ---------------------------------------------------------------- event lines */
 
 static void test_event_lines_read_as_the_notices_they_replace(void **state)
@@ -476,6 +521,8 @@ int main(void)
         cmocka_unit_test(test_a_mention_is_marked_and_highlighted),
         cmocka_unit_test(test_own_lines_are_set_apart),
         cmocka_unit_test(test_prompt_is_the_status),
+        cmocka_unit_test(test_prompt_marks_a_tls_link),
+        cmocka_unit_test(test_prompt_marks_an_unverified_tls_link_apart),
         cmocka_unit_test(test_event_lines_read_as_the_notices_they_replace),
         cmocka_unit_test(test_event_lines_are_dim_like_notices),
         cmocka_unit_test(test_room_item_lines_name_the_room_then_the_sentence),
