@@ -34,11 +34,16 @@ LIBRARY_NAMES = {
     "readline": re.compile(r"\brl_\w+|\breadline\s*\("),
     # OpenSSL's prefixes; not TLS_, which is also our tls module's own.
     "openssl": re.compile(r"\b(?:SSL|BIO|X509|EVP|ERR|PEM|ASN1|OPENSSL)_\w+"),
+    "wslay": re.compile(r"\b(?:wslay|WSLAY)_\w+"),
+    # http-parser's own names; not http_, which is also our http module's.
+    "http_parser": re.compile(r"\bhttp_parser\w*|\bhttp_(?:errno|method|should_keep_alive)\w*|\bHPE_\w+"),
 }
 LIBRARY_HEADERS = {
     "libuv": re.compile(r"^uv\.h$|^uv/"),
     "readline": re.compile(r"^readline/"),
     "openssl": re.compile(r"^openssl/"),
+    "wslay": re.compile(r"^wslay/"),
+    "http_parser": re.compile(r"^http_parser\.h$"),
 }
 
 

@@ -149,17 +149,20 @@ static int on_headers_complete(http_parser *p)
     q->head = p->method == HTTP_HEAD;
     q->upgrade = p->upgrade;
     q->websocket = p->upgrade && has_token(q->upgrade_to, "websocket");
-    q->keep_alive = http_should_keep_alive(p);
-    r->has_body = (p->flags & F_CHUNKED) || (p->content_length > 0 && p->content_length != ULLONG_MAX);
+    q->body = (p->flags & F_CHUNKED) || (p->content_length > 0 && p->content_length != ULLONG_MAX);
+    if (q->body) {
+        r->done = true; /* the head is what is answered; the body is never read */
+        http_parser_pause(p, 1);
+    }
     return 0;
 }
 
 static int on_body(http_parser *p, const char *at, size_t len)
 {
+    (void)p;
     (void)at;
     (void)len;
-    of(p)->has_body = true;
-    return 1; /* the web port takes no body */
+    return 1; /* never reached: the parser pauses before a body */
 }
 
 static int on_message_complete(http_parser *p)
@@ -195,9 +198,6 @@ enum http_verdict http_reader_feed(struct http_reader *r, const char *in, size_t
     if (r->too_large) {
         return HTTP_TOO_LARGE;
     }
-    if (r->has_body) {
-        return HTTP_BAD;
-    }
     if (r->parser.upgrade && e == HPE_OK) {
         r->done = true;
         return HTTP_READY;
@@ -209,10 +209,4 @@ enum http_verdict http_reader_feed(struct http_reader *r, const char *in, size_t
         return HTTP_BAD;
     }
     return HTTP_MORE;
-}
-
-void http_reader_next(struct http_reader *r)
-{
-    http_parser_pause(&r->parser, 0);
-    r->done = false;
 }

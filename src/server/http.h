@@ -5,8 +5,9 @@
  * anywhere, and says when a request's head is whole: its method, path and the few headers
  * the web port acts on (Host, Origin, and those of a WebSocket upgrade). Everything else
  * is read and dropped; nothing is allocated. A head longer than HTTP_HEAD_MAX is refused
- * as it passes the limit, a request with a body is refused (the web port takes none), and
- * so is anything the parser does not accept. Pure: no I/O; any thread, one reader each.
+ * as it passes the limit, and so is anything the parser does not accept; reading stops at
+ * the end of the head, and a request that announces a body says so (the web port takes
+ * none). Pure: no I/O; any thread, one reader each.
  */
 #ifndef CAUSERIE_HTTP_H
 #define CAUSERIE_HTTP_H
@@ -26,7 +27,7 @@
 enum http_verdict {
     HTTP_MORE = 0,         /* the head is not whole yet: feed more */
     HTTP_READY = 1,        /* a request's head is whole: see the request */
-    HTTP_BAD = -400,       /* not HTTP/1.x as the parser reads it, or a body */
+    HTTP_BAD = -400,       /* not HTTP/1.x as the parser reads it */
     HTTP_TOO_LARGE = -431, /* a head past HTTP_HEAD_MAX, or a kept header past its room */
 };
 
@@ -36,7 +37,7 @@ struct http_request {
     bool path_cut;          /* the path was longer than HTTP_PATH_MAX - 1 */
     bool upgrade;           /* an upgrade was asked for (Connection: upgrade) */
     bool websocket;         /* ... to WebSocket (Upgrade: websocket) */
-    bool keep_alive;        /* HTTP/1.1 without Connection: close */
+    bool body;              /* a body follows the head (Content-Length, chunked) */
     char path[HTTP_PATH_MAX]; /* the target without its query, "/", "/ws", "/app.js" */
     char host[HTTP_VALUE_MAX];
     char origin[HTTP_VALUE_MAX];
@@ -55,7 +56,6 @@ struct http_reader {
     bool in_value;         /* the parser gives a value now (a new name ends it) */
     bool done;             /* the head is whole */
     bool too_large;        /* a callback refused the head as too long */
-    bool has_body;
 };
 
 void http_reader_init(struct http_reader *r);
@@ -65,7 +65,5 @@ void http_reader_init(struct http_reader *r);
  * verdict, after which the reader is done for. The same verdicts come out however the
  * bytes are split. */
 enum http_verdict http_reader_feed(struct http_reader *r, const char *in, size_t len, size_t *used);
-/* Makes the reader ready for the next request on the same connection. */
-void http_reader_next(struct http_reader *r);
 
 #endif

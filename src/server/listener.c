@@ -25,7 +25,7 @@
 #include "loop.h"
 #include "options.h"
 #include "session.h"
-#include "tcp.h"
+#include "web.h"
 
 /* Connections accepted per readiness event before the loop serves its clients again:
  * enough to absorb a burst of connects, small enough not to starve the others. */
@@ -57,9 +57,10 @@ static int bind_one(const struct addrinfo *ai)
     return fd;
 }
 
-int listener_bind(struct listener *ls, const char *host, int port, struct buf *err)
+int listener_bind(struct listener *ls, const char *host, int port, transport_open_fn open,
+                  enum listener_refusal refusal, struct buf *err)
 {
-    *ls = (struct listener){.fd = -1};
+    *ls = (struct listener){.fd = -1, .open = open, .refusal = refusal};
     char service[16];
     snprintf(service, sizeof(service), "%d", port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -96,17 +97,15 @@ int listener_bind(struct listener *ls, const char *host, int port, struct buf *e
 
 /* An accepted connection on its way to another loop. */
 struct adoption {
-    int fd;          /* owned */
-    uint32_t ticket; /* owned: its admission */
+    int fd;                 /* owned */
+    uint32_t ticket;        /* owned: its admission */
+    transport_open_fn open; /* its listener's transport */
 };
-
-/* This listener's transport: plain TCP; TLS and WebSocket listeners will pass theirs. */
-static const transport_open_fn transport = tcp_open;
 
 static void adopt(struct loop *l, void *arg)
 {
     struct adoption *a = arg;
-    session_open(l, a->fd, a->ticket, transport);
+    session_open(l, a->fd, a->ticket, a->open);
     free(a);
 }
 
@@ -157,25 +156,33 @@ static void log_refusal(struct listener *ls, const char *peer, const char *why)
     }
 }
 
-/* Tells a connection the limits turn away why, if its socket takes the line at once (a
- * new socket always has room), and closes it. */
+/* Tells a connection the limits turn away why, in its listener's way, if its socket takes
+ * it at once (a new socket always has room), and closes it. */
 static void refuse(struct listener *ls, int fd, const struct sockaddr *peer,
                    enum admission_verdict v)
 {
     const struct server_options *o = ls->opts;
-    char notice[160], why[96], name[80];
+    char text[128], notice[2048], why[96], name[80];
     if (v == ADMISSION_FULL) {
-        snprintf(notice, sizeof(notice),
-                 "! Serveur plein (%zu connexions) : réessayez plus tard.\n", o->max_clients);
+        snprintf(text, sizeof(text), "Serveur plein (%zu connexions) : réessayez plus tard.",
+                 o->max_clients);
         snprintf(why, sizeof(why), "serveur plein (%zu connexions)", o->max_clients);
     } else {
-        snprintf(notice, sizeof(notice),
-                 "! Trop de connexions depuis votre adresse (%zu au plus) : réessayez plus tard.\n",
+        snprintf(text, sizeof(text),
+                 "Trop de connexions depuis votre adresse (%zu au plus) : réessayez plus tard.",
                  o->max_per_ip);
         snprintf(why, sizeof(why), "trop de connexions depuis cette adresse (%zu au plus)",
                  o->max_per_ip);
     }
-    (void)!send(fd, notice, strlen(notice), MSG_DONTWAIT | MSG_NOSIGNAL);
+    size_t len = 0;
+    if (ls->refusal == REFUSE_LINE) {
+        len = (size_t)snprintf(notice, sizeof(notice), "! %s\n", text);
+    } else if (ls->refusal == REFUSE_HTTP) {
+        len = web_refusal(notice, sizeof(notice), text);
+    }
+    if (len > 0) {
+        (void)!send(fd, notice, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
     close(fd);
     addr_format(peer, name, sizeof(name));
     log_refusal(ls, name, why);
@@ -216,10 +223,10 @@ static void on_readable(uv_poll_t *h, int status, int events)
         struct loop *l = &ls->loops[ls->next];
         ls->next = (ls->next + 1) % ls->n_loops;
         if (l == &ls->loops[0]) {
-            session_open(l, fd, ticket, transport);
+            session_open(l, fd, ticket, ls->open);
         } else {
             struct adoption *a = xmalloc(sizeof(*a));
-            *a = (struct adoption){fd, ticket};
+            *a = (struct adoption){fd, ticket, ls->open};
             wake[l->index] |= loop_post(l, &adopt_task, a);
         }
     }

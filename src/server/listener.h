@@ -4,7 +4,9 @@
  * and then watched by loop 0, which accepts in batches and deals connections to the loops
  * in turn: its own are opened at once, the others' are posted to their inboxes. One
  * listening socket rather than one per loop with SO_REUSEPORT, so that a port already in
- * use is an error instead of a silently shared port.
+ * use is an error instead of a silently shared port. Each listener serves one kind of
+ * transport (the line protocol in plain TCP or in TLS, the web port in HTTP or HTTPS):
+ * the transport's open function, and how a connection the limits refuse is told why.
  */
 #ifndef CAUSERIE_LISTENER_H
 #define CAUSERIE_LISTENER_H
@@ -18,8 +20,17 @@
 #include "common/buf.h"
 #include "common/log.h"
 
+#include "transport.h"
+
 struct loop;
 struct server_options;
+
+/* How a connection the limits refuse is told why, before it is closed. */
+enum listener_refusal {
+    REFUSE_LINE,   /* one "! ..." line of the line protocol */
+    REFUSE_HTTP,   /* an HTTP 503 answer, for the plain web port */
+    REFUSE_SILENT, /* nothing can be said before a TLS handshake: closed, and logged */
+};
 
 struct listener {
     int fd;                            /* owned listening socket */
@@ -32,11 +43,15 @@ struct listener {
     char name[ADDR_NAME_MAX];     /* "127.0.0.1:1234", "[::1]:1234": what we listen on */
     size_t accept_failures;       /* retries since accepting ran out of descriptors, 0 if not */
     struct log_limit refusal_log; /* refused connections' log lines, per second */
+    transport_open_fn open;       /* the transport its connections are served over */
+    enum listener_refusal refusal;
 };
 
 /* Resolves host and binds and listens on the first address that accepts (port 0: any free
- * port). Returns 0, or a negative error with a French explanation appended to err. */
-int listener_bind(struct listener *ls, const char *host, int port, struct buf *err);
+ * port), for connections served over open and refused as refusal says. Returns 0, or a
+ * negative error with a French explanation appended to err. */
+int listener_bind(struct listener *ls, const char *host, int port, transport_open_fn open,
+                  enum listener_refusal refusal, struct buf *err);
 /* Starts watching on loops[0] (main thread, before the loop threads start). */
 void listener_start(struct listener *ls, struct loop *loops, unsigned n_loops,
                     const struct server_options *o);

@@ -36,6 +36,9 @@
 #include "render.h"
 #include "room.h"
 #include "session.h"
+#include "tcp.h"
+#include "tls.h"
+#include "web.h"
 
 /* Reads one line from stdin; returns false at end of input. The line is trimmed, and
  * brackets around an IPv6 address ("[::1]") are removed. */
@@ -66,33 +69,33 @@ static bool read_host(struct buf *host)
     return true;
 }
 
-/* Binds the listener: on --host, or on the address typed at the prompt, asked again after
- * a failure while the prompt is a terminal. Returns 0 or a negative error, reported. */
-static int open_listener(const struct server_options *o, struct listener *ls)
+/* Binds the line protocol's listener: on --host, or on the address typed at the prompt,
+ * asked again after a failure while the prompt is a terminal. Returns 0 or a negative
+ * error, reported; host is then the address bound. */
+static int open_listener(const struct server_options *o, struct listener *ls, struct buf *host)
 {
     bool interactive = !o->host && isatty(STDIN_FILENO);
-    struct buf host = BUF_INIT;
     int r;
     for (;;) {
         if (o->host) {
-            buf_reset(&host);
-            buf_append_str(&host, o->host);
+            buf_reset(host);
+            buf_append_str(host, o->host);
         } else {
             printf("Entrez l'adresse IP d'écoute [%s] : ", DEFAULT_HOST);
             fflush(stdout);
-            if (!read_host(&host)) {
+            if (!read_host(host)) {
                 /* End of input: the default, and no more asking. The prompt's line is ended
                  * now, since log lines bypass stdio. */
                 putchar('\n');
                 fflush(stdout);
                 interactive = false;
             }
-            if (host.len == 0) {
-                buf_append_str(&host, DEFAULT_HOST);
+            if (host->len == 0) {
+                buf_append_str(host, DEFAULT_HOST);
             }
         }
         struct buf err = BUF_INIT;
-        r = listener_bind(ls, host.data, o->port, &err);
+        r = listener_bind(ls, host->data, o->port, tcp_open, REFUSE_LINE, &err);
         if (r < 0) {
             fprintf(stderr, "%s\n", err.data);
         }
@@ -101,8 +104,66 @@ static int open_listener(const struct server_options *o, struct listener *ls)
             break;
         }
     }
+    return r;
+}
+
+/* The listening sockets: the line protocol's, then, if on, the TLS port's and the web
+ * port's, all on the same address. */
+struct listeners {
+    struct listener all[3];
+    unsigned n;
+    struct listener *tls, *web; /* among all, or NULL */
+};
+
+/* Binds one more listener on host; exits with status 1 if it cannot. */
+static struct listener *add_listener(struct listeners *ls, const char *host, int port,
+                                     transport_open_fn open, enum listener_refusal refusal)
+{
+    struct listener *l = &ls->all[ls->n];
+    struct buf err = BUF_INIT;
+    if (listener_bind(l, host, port, open, refusal, &err) < 0) {
+        fprintf(stderr, "%s\n", err.data);
+        exit(1);
+    }
+    buf_release(&err);
+    ls->n++;
+    return l;
+}
+
+/* Binds every listener the options ask for. Returns 0, or a negative error, reported. */
+static int open_listeners(const struct server_options *o, struct listeners *ls)
+{
+    *ls = (struct listeners){.n = 0};
+    struct buf host = BUF_INIT;
+    int r = open_listener(o, &ls->all[0], &host);
+    if (r == 0) {
+        ls->n = 1;
+        if (o->tls_cert) {
+            ls->tls = add_listener(ls, host.data, o->tls_port, tls_open, REFUSE_SILENT);
+        }
+        if (o->web_port >= 0) {
+            ls->web = add_listener(ls, host.data, o->web_port, o->tls_cert ? web_tls_open : web_open,
+                                   o->tls_cert ? REFUSE_SILENT : REFUSE_HTTP);
+        }
+    }
     buf_release(&host);
     return r;
+}
+
+/* Loads the certificate and the key before anything is asked: a bad one is an error at
+ * start, exit status 1. */
+static void setup_tls(const struct server_options *o, unsigned n_loops)
+{
+    if (!o->tls_cert) {
+        return;
+    }
+    struct buf err = BUF_INIT;
+    if (tls_setup(o->tls_cert, o->tls_key, n_loops, &err) < 0) {
+        fprintf(stderr, "%s\n", err.data);
+        buf_release(&err);
+        exit(1);
+    }
+    buf_release(&err);
 }
 
 /* Descriptors kept for what is not a client: the listening socket, the loops' epoll,
@@ -230,8 +291,8 @@ static void log_told(const struct loop *loops, unsigned n)
     }
 }
 
-/* The listener, for the stop entry of loop 0, which closes it. */
-static struct listener *listener;
+/* The listeners, for the stop entry of loop 0, which closes them. */
+static struct listeners *listeners;
 
 /* On each loop's thread, in the order of its inbox: loop 0 stops accepting; every client
  * is told the server stops, and closes once that is written (within
@@ -240,7 +301,9 @@ static void run_stop(struct loop *l, void *arg)
 {
     struct event *notice = arg;
     if (l->index == 0) {
-        listener_stop(listener);
+        for (unsigned i = 0; i < listeners->n; i++) {
+            listener_stop(&listeners->all[i]);
+        }
     }
     session_stop_loop(l, notice);
     loop_stop(l);
@@ -370,11 +433,22 @@ static void teardown_layers(struct loop *loops, unsigned n)
     free(loops);
 }
 
+/* The start-up lines that say where the server is reached. */
+static void log_listening(const struct listeners *ls, unsigned n)
+{
+    log_info("En écoute sur %s (%u fil%s d'exécution)", ls->all[0].name, n, n > 1 ? "s" : "");
+    if (ls->tls) {
+        log_info("Port chiffré (TLS) : %s", ls->tls->name);
+    }
+    if (ls->web) {
+        log_info("Page web : %s://%s/", ls->tls ? "https" : "http", ls->web->name);
+    }
+}
+
 /* Runs the loops until a signal or the console asks us to stop. Returns the process's
  * exit status. */
-static int serve(const struct server_options *o, struct listener *ls, bool console)
+static int serve(const struct server_options *o, struct listeners *ls, unsigned n, bool console)
 {
-    unsigned n = o->threads ? o->threads : default_threads();
     struct loop *loops = setup_layers(o, n);
     struct history_file *history = o->history_file ? open_history(o->history_file) : NULL;
     sigset_t stop_signals;
@@ -386,8 +460,10 @@ static int serve(const struct server_options *o, struct listener *ls, bool conso
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
     broadcast_start(loops, history);
-    listener = ls;
-    listener_start(ls, loops, n, o);
+    listeners = ls;
+    for (unsigned i = 0; i < ls->n; i++) {
+        listener_start(&ls->all[i], loops, n, o);
+    }
     for (unsigned i = 0; i < n; i++) {
         int r = loop_start(&loops[i]);
         if (r < 0) {
@@ -395,7 +471,7 @@ static int serve(const struct server_options *o, struct listener *ls, bool conso
             exit(1);
         }
     }
-    log_info("En écoute sur %s (%u fil%s d'exécution)", ls->name, n, n > 1 ? "s" : "");
+    log_listening(ls, n);
 
     struct console k;
     console_init(&k, console);
@@ -436,18 +512,26 @@ int main(int argc, char **argv)
     tzset();
     raise_fd_limit(&o);
 
-    struct listener ls;
-    if (open_listener(&o, &ls) < 0) {
+    unsigned n = o.threads ? o.threads : default_threads();
+    setup_tls(&o, n);
+    struct listeners ls;
+    if (open_listeners(&o, &ls) < 0) {
         options_release(&o);
+        tls_teardown();
         return 1;
     }
     pseudo_init();
     registry_init();
     admission_init(o.max_clients, o.max_per_ip);
+    web_setup(&o, n);
 
-    int status = serve(&o, &ls, console);
+    int status = serve(&o, &ls, n, console);
 
-    listener_release(&ls);
+    for (unsigned i = 0; i < ls.n; i++) {
+        listener_release(&ls.all[i]);
+    }
+    web_teardown();
+    tls_teardown();
     registry_shutdown();
     admission_shutdown();
     pseudo_shutdown();

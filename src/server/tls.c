@@ -156,21 +156,44 @@ static int flush_cipher(struct tls *s, struct transport_write *w)
     return r;
 }
 
+/* Plaintext is gathered into records of up to TLS's largest before it is encrypted: one
+ * SSL_write() per buffer would make a record of each (a 2-byte WebSocket header, a
+ * 40-byte line), each with its own overhead on the wire and its own cipher call. One per
+ * loop thread: encrypting is done before the call returns. */
+#define RECORD_MAX 16384
+static _Thread_local char gathered[RECORD_MAX];
+
+static bool seal(struct tls *s, size_t len)
+{
+    return SSL_write(s->ssl, gathered, (int)len) == (int)len;
+}
+
 /* Encrypts bufs[0..n); returns the plaintext bytes, or a negative error. */
 static int encrypt(struct tls *s, const uv_buf_t *bufs, unsigned n)
 {
-    size_t total = 0;
+    size_t total = 0, fill = 0;
     for (unsigned i = 0; i < n; i++) {
-        if (bufs[i].len == 0) {
-            continue;
+        const char *p = bufs[i].base;
+        size_t len = bufs[i].len;
+        while (len > 0) {
+            size_t k = len < RECORD_MAX - fill ? len : RECORD_MAX - fill;
+            memcpy(gathered + fill, p, k);
+            fill += k;
+            p += k;
+            len -= k;
+            if (fill == RECORD_MAX) {
+                if (!seal(s, fill)) {
+                    return UV_EPROTO; /* a memory BIO never blocks: the session's end */
+                }
+                total += fill;
+                fill = 0;
+            }
         }
-        int r = SSL_write(s->ssl, bufs[i].base, (int)bufs[i].len);
-        if (r <= 0) {
-            return UV_EPROTO; /* a memory BIO never blocks: this is the session's end */
-        }
-        total += (size_t)r;
     }
-    return (int)total;
+    if (fill > 0 && !seal(s, fill)) {
+        return UV_EPROTO;
+    }
+    return (int)(total + fill);
 }
 
 /* ---------------------------------------------------------------- the handshake */

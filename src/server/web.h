@@ -15,6 +15,7 @@
 #ifndef CAUSERIE_WEB_H
 #define CAUSERIE_WEB_H
 
+#include <stddef.h>
 #include <uv.h>
 
 #include "transport.h"
@@ -29,5 +30,10 @@ void web_teardown(void);
 /* The web transports (transport_open_fn): over plain TCP, and over TLS. */
 int web_open(struct transport *t, uv_loop_t *loop, int fd);
 int web_tls_open(struct transport *t, uv_loop_t *loop, int fd);
+
+/* Writes into out the whole answer that turns a connection away when the server is full
+ * (503), text being why, in French; returns its length. For the listener, which sends it
+ * on the plain web port without opening a connection. */
+size_t web_refusal(char *out, size_t size, const char *text);
 
 #endif

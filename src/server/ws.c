@@ -130,7 +130,10 @@ int ws_feed(struct ws *w, const char *in, size_t len)
     }
     w->in_len = 0;
     ws_flush(w);
-    return ws_over(w) ? -EPIPE : 0;
+    if (wslay_event_get_close_received(w->ctx)) {
+        return -EPIPE;
+    }
+    return ws_over(w) ? -EPROTO : 0;
 }
 
 void ws_flush(struct ws *w)
@@ -138,11 +141,6 @@ void ws_flush(struct ws *w)
     if (wslay_event_want_write(w->ctx)) {
         (void)wslay_event_send(w->ctx); /* what the socket refuses waits for the next call */
     }
-}
-
-bool ws_wants_write(const struct ws *w)
-{
-    return wslay_event_want_write(w->ctx);
 }
 
 void ws_close(struct ws *w, uint16_t code)

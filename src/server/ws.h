@@ -55,14 +55,13 @@ int ws_init(struct ws *w, const struct ws_handlers *h, void *arg);
 void ws_release(struct ws *w);
 
 /* Reads in[0..len), calling the handlers for what it holds, then sends what wslay has
- * to say (pongs, a close). Returns 0; or -EPIPE once the conversation is over (a close was
- * received or sent, or the peer broke the protocol): the owner closes the connection once
- * ws_wants_write() is false. */
+ * to say (pongs, a close). Returns 0 while the conversation goes on; -EPIPE once the peer
+ * closed it (its close frame was answered), -EPROTO once it broke the protocol (a close
+ * frame saying how was sent: 1002, 1003, 1007) or ours was sent: the owner then closes
+ * the connection. */
 int ws_feed(struct ws *w, const char *in, size_t len);
 /* Sends the control frames wslay has waiting; call when the socket has room again. */
 void ws_flush(struct ws *w);
-/* Whether control-frame bytes wait to be sent: data frames must wait behind them. */
-bool ws_wants_write(const struct ws *w);
 /* Whether the conversation is over: no data frame may be sent any more. */
 bool ws_over(const struct ws *w);
 /* Queues our close frame with code, and sends it if it can. */
