@@ -33,11 +33,11 @@ enum http_verdict {
 
 /* What the web port needs of a request. Strings are NUL-terminated. */
 struct http_request {
-    bool get, head;         /* the method, when it is GET or HEAD */
-    bool path_cut;          /* the path was longer than HTTP_PATH_MAX - 1 */
-    bool upgrade;           /* an upgrade was asked for (Connection: upgrade) */
-    bool websocket;         /* ... to WebSocket (Upgrade: websocket) */
-    bool body;              /* a body follows the head (Content-Length, chunked) */
+    bool get, head;           /* the method, when it is GET or HEAD */
+    bool path_cut;            /* the path was longer than HTTP_PATH_MAX - 1 */
+    bool upgrade;             /* an upgrade was asked for (Connection: upgrade) */
+    bool websocket;           /* ... to WebSocket (Upgrade: websocket) */
+    bool body;                /* a body follows the head (Content-Length, chunked) */
     char path[HTTP_PATH_MAX]; /* the target without its query, "/", "/ws", "/app.js" */
     char host[HTTP_VALUE_MAX];
     char origin[HTTP_VALUE_MAX];
@@ -49,13 +49,13 @@ struct http_request {
 struct http_reader {
     http_parser parser;
     struct http_request req;
-    int field;             /* the header being read: an index into the kept ones, or -1 */
-    char name[24];         /* the name of the header being read, lower case, cut */
+    int field;     /* the header being read: an index into the kept ones, or -1 */
+    char name[24]; /* the name of the header being read, lower case, cut */
     size_t name_len;
-    size_t value_len;      /* bytes of its value so far */
-    bool in_value;         /* the parser gives a value now (a new name ends it) */
-    bool done;             /* the head is whole */
-    bool too_large;        /* a callback refused the head as too long */
+    size_t value_len; /* bytes of its value so far */
+    bool in_value;    /* the parser gives a value now (a new name ends it) */
+    bool done;        /* the head is whole */
+    bool too_large;   /* a callback refused the head as too long */
 };
 
 void http_reader_init(struct http_reader *r);

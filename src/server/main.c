@@ -142,8 +142,9 @@ static int open_listeners(const struct server_options *o, struct listeners *ls)
             ls->tls = add_listener(ls, host.data, o->tls_port, tls_open, REFUSE_SILENT);
         }
         if (o->web_port >= 0) {
-            ls->web = add_listener(ls, host.data, o->web_port, o->tls_cert ? web_tls_open : web_open,
-                                   o->tls_cert ? REFUSE_SILENT : REFUSE_HTTP);
+            ls->web =
+                add_listener(ls, host.data, o->web_port, o->tls_cert ? web_tls_open : web_open,
+                             o->tls_cert ? REFUSE_SILENT : REFUSE_HTTP);
         }
     }
     buf_release(&host);

@@ -165,7 +165,9 @@ static void set_defaults(struct server_options *o)
  * after; spaces and controls would never match anything a browser sends. */
 static bool valid_origin(const char *s)
 {
-    const char *rest = !strncmp(s, "http://", 7) ? s + 7 : !strncmp(s, "https://", 8) ? s + 8 : NULL;
+    const char *rest = !strncmp(s, "http://", 7)    ? s + 7
+                       : !strncmp(s, "https://", 8) ? s + 8
+                                                    : NULL;
     if (!rest || *rest == '\0' || strchr(rest, '/')) {
         return false;
     }

@@ -12,13 +12,13 @@
 
 #include "common/buf.h"
 
-#define DEFAULT_HOST        "127.0.0.1"
-#define DEFAULT_PORT        1234
-#define DEFAULT_TLS_PORT    1235 /* the TLS listener's, with --tls-cert; --tls-port */
-#define DEFAULT_WEB_PORT    8080 /* the web page and its WebSocket; --web-port, --no-web */
+#define DEFAULT_HOST     "127.0.0.1"
+#define DEFAULT_PORT     1234
+#define DEFAULT_TLS_PORT 1235 /* the TLS listener's, with --tls-cert; --tls-port */
+#define DEFAULT_WEB_PORT 8080 /* the web page and its WebSocket; --web-port, --no-web */
 /* Origins a browser page may open the WebSocket from, besides the server's own;
  * --web-origin, repeated. */
-#define MAX_WEB_ORIGINS 16
+#define MAX_WEB_ORIGINS     16
 #define DEFAULT_MAX_LINE    4096      /* bytes per input line; --max-line */
 #define DEFAULT_MAX_BACKLOG (1 << 20) /* bytes queued for one client; --max-backlog */
 #define MAX_THREADS         64        /* --threads ceiling: far past any useful value */
@@ -47,25 +47,25 @@
 #define MAX_ROOMS_CEILING 4096
 
 struct server_options {
-    char *host;                 /* owned; NULL until given (then main.c asks for it) */
-    int port;                   /* 0..65535; 0 lets the system choose (tests use it) */
-    unsigned threads;           /* event-loop threads; 0 until given (then: online CPUs) */
-    size_t max_line;            /* bytes */
-    size_t max_backlog;         /* bytes */
-    size_t announce_max;        /* people connected; 0: always announce */
-    size_t max_clients;         /* connections; 0: no limit */
-    size_t max_per_ip;          /* connections from one address; 0: no limit */
-    unsigned handshake_timeout; /* seconds; 0: none */
-    unsigned idle_timeout;      /* seconds; 0: none */
-    unsigned flood_burst;       /* lines; 0: no flood control */
-    unsigned flood_rate;        /* lines per second; 0: no flood control */
-    unsigned history;           /* lines kept per room; 0: none */
-    unsigned max_rooms;         /* rooms at once, the default one included */
-    char *history_file;         /* owned; NULL: history is not kept across restarts */
-    char *tls_cert;             /* owned PEM path (a chain is accepted); NULL: no TLS */
-    char *tls_key;              /* owned PEM path; given with tls_cert */
-    int tls_port;               /* 0..65535, with tls_cert */
-    int web_port;               /* 0..65535; -1: --no-web */
+    char *host;                         /* owned; NULL until given (then main.c asks for it) */
+    int port;                           /* 0..65535; 0 lets the system choose (tests use it) */
+    unsigned threads;                   /* event-loop threads; 0 until given (then: online CPUs) */
+    size_t max_line;                    /* bytes */
+    size_t max_backlog;                 /* bytes */
+    size_t announce_max;                /* people connected; 0: always announce */
+    size_t max_clients;                 /* connections; 0: no limit */
+    size_t max_per_ip;                  /* connections from one address; 0: no limit */
+    unsigned handshake_timeout;         /* seconds; 0: none */
+    unsigned idle_timeout;              /* seconds; 0: none */
+    unsigned flood_burst;               /* lines; 0: no flood control */
+    unsigned flood_rate;                /* lines per second; 0: no flood control */
+    unsigned history;                   /* lines kept per room; 0: none */
+    unsigned max_rooms;                 /* rooms at once, the default one included */
+    char *history_file;                 /* owned; NULL: history is not kept across restarts */
+    char *tls_cert;                     /* owned PEM path (a chain is accepted); NULL: no TLS */
+    char *tls_key;                      /* owned PEM path; given with tls_cert */
+    int tls_port;                       /* 0..65535, with tls_cert */
+    int web_port;                       /* 0..65535; -1: --no-web */
     char *web_origins[MAX_WEB_ORIGINS]; /* owned: "https://example.org", as browsers send them */
     unsigned n_web_origins;
 };

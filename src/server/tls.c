@@ -26,16 +26,16 @@
 #include "tcp.h"
 
 struct tls {
-    struct transport_layer base; /* the TLS transport's operations, when TLS is the top layer */
-    struct transport *t;         /* borrowed: the socket */
-    SSL *ssl;                    /* owned; owns rbio and wbio */
-    BIO *rbio, *wbio;            /* memory: ciphertext in, ciphertext out */
-    struct tls_upper upper;      /* on_read NULL: the connection (transport_handlers()) */
+    struct transport_layer base;  /* the TLS transport's operations, when TLS is the top layer */
+    struct transport *t;          /* borrowed: the socket */
+    SSL *ssl;                     /* owned; owns rbio and wbio */
+    BIO *rbio, *wbio;             /* memory: ciphertext in, ciphertext out */
+    struct tls_upper upper;       /* on_read NULL: the connection (transport_handlers()) */
     struct transport_write *held; /* a write given before the handshake was over, or NULL */
     uv_buf_t *held_bufs;          /* owned copy of its array of buffers */
     unsigned held_n;
-    bool established;             /* the handshake is over */
-    bool failed;                  /* it failed, or the peer broke the protocol: no more I/O */
+    bool established; /* the handshake is over */
+    bool failed;      /* it failed, or the peer broke the protocol: no more I/O */
     void (*shutdown_done)(void *arg, int status);
     void *shutdown_arg;
 };
@@ -78,8 +78,8 @@ static void log_refusal(struct tls *s, const char *why)
     char peer[ADDR_NAME_MAX];
     tcp_peer_name(s->t, peer, sizeof(peer));
     if (skipped > 0) {
-        log_warn("connexion TLS refusée (%s) : %s ; et %zu autres refus non journalisés", peer,
-                 why, skipped);
+        log_warn("connexion TLS refusée (%s) : %s ; et %zu autres refus non journalisés", peer, why,
+                 skipped);
     } else {
         log_warn("connexion TLS refusée (%s) : %s", peer, why);
     }

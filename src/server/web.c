@@ -43,11 +43,11 @@ struct web {
     struct transport_layer base; /* web_ops; base.tls: the TLS layer beneath, or NULL */
     struct transport *t;         /* borrowed: the socket */
     enum web_phase phase;
-    bool upper_reading;          /* the connection wants input */
-    bool reading;                /* the layer beneath is being read */
-    bool input_over;             /* its end, or the conversation's, has gone up */
-    struct http_reader *http;    /* owned, until the upgrade */
-    struct ws ws;                /* from the upgrade */
+    bool upper_reading;           /* the connection wants input */
+    bool reading;                 /* the layer beneath is being read */
+    bool input_over;              /* its end, or the conversation's, has gone up */
+    struct http_reader *http;     /* owned, until the upgrade */
+    struct ws ws;                 /* from the upgrade */
     struct transport_write *held; /* the connection's write given before the upgrade */
     uv_buf_t *held_bufs;          /* owned copy of its array of buffers */
     unsigned held_n;
@@ -60,7 +60,7 @@ struct web {
 /* A write given to the layer beneath: the connection's lines as frames, an HTTP answer,
  * or control-frame bytes; the iovecs, then the headers or the copied bytes, follow it. */
 struct web_write {
-    struct transport_write lower; /* given to the layer beneath */
+    struct transport_write lower;  /* given to the layer beneath */
     struct transport_write *upper; /* the connection's write it carries, or NULL */
     struct web *wb;
     unsigned n;
@@ -100,8 +100,7 @@ static int lower_try_write(struct web *wb, const uv_buf_t *bufs, unsigned n)
     return uv_try_write((uv_stream_t *)&wb->t->tcp, bufs, n);
 }
 
-static int lower_write(struct web *wb, struct transport_write *w, const uv_buf_t *bufs,
-                       unsigned n)
+static int lower_write(struct web *wb, struct transport_write *w, const uv_buf_t *bufs, unsigned n)
 {
     if (wb->base.tls) {
         return tls_write(wb->base.tls, w, bufs, n);
@@ -340,8 +339,8 @@ static int op_try_write(struct transport *t, const uv_buf_t *bufs, unsigned n)
 }
 
 /* The connection's bufs as frames, in one request, less what try_write() already sent. */
-static struct web_write *frame_all(struct web *wb, struct transport_write *w,
-                                   const uv_buf_t *bufs, unsigned n)
+static struct web_write *frame_all(struct web *wb, struct transport_write *w, const uv_buf_t *bufs,
+                                   unsigned n)
 {
     size_t lines = count_lines(bufs, n);
     struct web_write *ww = new_write(wb, (unsigned)(2 * lines), lines * WS_HEADER_MAX, w);
@@ -559,8 +558,7 @@ static void log_refusal(struct web *wb, const char *why)
 }
 
 /* A refusal in French: its text is the body, and why it is logged (NULL: not logged). */
-static void refuse(struct web *wb, int status, const char *text, const char *extra,
-                   const char *why)
+static void refuse(struct web *wb, int status, const char *text, const char *extra, const char *why)
 {
     if (why) {
         log_refusal(wb, why);
@@ -649,8 +647,7 @@ static void route_ws(struct web *wb, const char *rest, size_t rest_len)
     } else if (q->body) {
         refuse(wb, 400, BODY_BAD, "", "requête WebSocket avec un corps");
     } else if (!q->upgrade || !q->websocket || strcmp(q->ws_version, "13") != 0) {
-        refuse(wb, 426, BODY_UPGRADE, "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
-               NULL);
+        refuse(wb, 426, BODY_UPGRADE, "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n", NULL);
     } else if (!valid_key(q->ws_key) || q->host[0] == '\0') {
         refuse(wb, 400, BODY_BAD, "", "poignée de main WebSocket invalide");
     } else if (!origin_allowed(wb, q)) {

@@ -14,8 +14,7 @@
 
 #include <wslay/wslay.h>
 
-static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-                       void *user)
+static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
 {
     (void)flags;
     struct ws *w = user;
@@ -52,8 +51,8 @@ static void on_frame_start(wslay_event_context_ptr ctx,
 {
     struct ws *w = user;
     /* Control frames may come between the pieces of a text message: theirs is not text. */
-    w->frame_text = arg->opcode == WSLAY_TEXT_FRAME ||
-                    (arg->opcode == WSLAY_CONTINUATION_FRAME && w->in_text);
+    w->frame_text =
+        arg->opcode == WSLAY_TEXT_FRAME || (arg->opcode == WSLAY_CONTINUATION_FRAME && w->in_text);
     if (arg->opcode == WSLAY_BINARY_FRAME) {
         /* The protocol is text lines: a binary message is refused, and the conversation with
          * it. Reading stops here, before its payload. */

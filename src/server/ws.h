@@ -43,11 +43,11 @@ struct ws {
     struct wslay_event_context *ctx; /* owned */
     const struct ws_handlers *h;     /* borrowed; static */
     void *arg;
-    const uint8_t *in;  /* the input being read, and what is left of it */
+    const uint8_t *in; /* the input being read, and what is left of it */
     size_t in_len;
-    bool in_text;       /* a text message is under way */
-    bool frame_text;    /* the frame being read carries text (not a control frame) */
-    bool stopped;       /* the owner wants no more input: the connection is closing */
+    bool in_text;    /* a text message is under way */
+    bool frame_text; /* the frame being read carries text (not a control frame) */
+    bool stopped;    /* the owner wants no more input: the connection is closing */
 };
 
 /* Returns 0, or a negative error if wslay has no memory. */

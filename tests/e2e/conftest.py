@@ -19,6 +19,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import threading
@@ -60,6 +61,8 @@ LISTENING = re.compile(
     r"En écoute sur (?P<addr>\[[^\]]+\]|[^\s\[\]]+):(?P<port>\d+) "
     r"\((?P<threads>\d+) fils? d'exécution\)"
 )
+TLS_LISTENING = re.compile(r"Port chiffré \(TLS\) : (?:\[[^\]]+\]|[^\s\[\]]+):(?P<port>\d+)")
+WEB_LISTENING = re.compile(r"Page web : (?P<scheme>https?)://(?:\[[^\]]+\]|[^\s\[\]/]+):(?P<port>\d+)/")
 PSEUDO_PROMPT = "? Entrez votre pseudo :"
 # What the terminal client shows when it asks for the address, then for the pseudo.
 ASK_PSEUDO = "Entrez votre pseudo : "
@@ -216,16 +219,27 @@ class Server(Proc):
     """One causerie-server process."""
 
     def __init__(self, args, stdin=subprocess.DEVNULL, env=None):
-        super().__init__(SERVER_BIN, args, stdin=stdin, env=env)
+        super().__init__(SERVER_BIN, with_free_ports(args), stdin=stdin, env=env)
         self.port = None
         self.address = None
         self.threads = None
+        self.tls_port = None  # with --tls-cert
+        self.web_port = None  # unless --no-web
+        self.web_scheme = None  # "http", or "https" with --tls-cert
 
     def wait_listening(self, timeout=TIMEOUT):
+        """Waits for the listening line, then for those of the TLS port and the web port
+        when the options open them; returns the listening line's match."""
         m = self.wait_log(LISTENING, timeout)
         self.address = m.group("addr")
         self.port = int(m.group("port"))
         self.threads = int(m.group("threads"))
+        if "--tls-cert" in self.args:
+            self.tls_port = int(self.wait_log(TLS_LISTENING, timeout).group("port"))
+        if "--no-web" not in self.args:
+            w = self.wait_log(WEB_LISTENING, timeout)
+            self.web_port = int(w.group("port"))
+            self.web_scheme = w.group("scheme")
         return m
 
     def _status_kib(self, field):
@@ -306,6 +320,20 @@ def stop_all(servers):
         pytest.fail("\n\n".join(errors))
 
 
+def with_free_ports(args):
+    """args, with the ports a test does not name left to the system: the web port (8080
+    by default) and, with a certificate, the TLS port (1235), so that servers started at
+    once never compete for them. Not for --help or --version, which start nothing."""
+    if "--help" in args or "--version" in args:
+        return args
+    args = list(args)
+    if "--web-port" not in args and "--no-web" not in args:
+        args += ["--web-port", "0"]
+    if "--tls-cert" in args and "--tls-port" not in args:
+        args += ["--tls-port", "0"]
+    return args
+
+
 @pytest.fixture
 def server():
     """Factory: server(*extra_args, threads=2, host="127.0.0.1", port=0) starts a server
@@ -370,9 +398,13 @@ class Closed(AssertionError):
 
 
 class LineClient:
-    """A raw TCP client speaking the line protocol, like nc. Lines are str without '\\n'."""
+    """A raw client speaking the line protocol, like nc (or openssl s_client, with tls=, an
+    ssl.SSLContext: the handshake is done before the constructor returns). Lines are str
+    without '\\n'. Subclasses carry the lines otherwise (wire.WsClient, in WebSocket
+    frames) by overriding _take() and _send()."""
 
-    def __init__(self, port, host="127.0.0.1", name=None, rcvbuf=None, source=None):
+    def __init__(self, port, host="127.0.0.1", name=None, rcvbuf=None, source=None, tls=None,
+                 server_hostname=None):
         self.name = name or "client"
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
@@ -383,6 +415,8 @@ class LineClient:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(TIMEOUT)
         self.sock.connect((host, port))
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=server_hostname or host)
         self._buf = bytearray()
         self._lines = []  # complete lines not yet read, bytes
         self._next = 0
@@ -399,6 +433,10 @@ class LineClient:
 
     def send_line(self, text, end=b"\n"):
         data = text.encode("utf-8") if isinstance(text, str) else text
+        self._send(data, end)
+
+    def _send(self, data, end):
+        """Sends one line's bytes and its end."""
         self.sock.sendall(data + end)
 
     # -- receiving
@@ -413,11 +451,15 @@ class LineClient:
             chunk = self.sock.recv(1 << 16)
         except socket.timeout:
             return
-        except ConnectionResetError:
-            chunk = b""
+        except (ConnectionResetError, ssl.SSLEOFError, ssl.SSLZeroReturnError):
+            chunk = b""  # a TLS peer that went without its close_notify: an end too
         if not chunk:
             self.eof = True
             return
+        self._take(chunk)
+
+    def _take(self, chunk):
+        """Adds what was read; the lines it completes join self._lines."""
         self._buf += chunk
         start = 0
         while True:

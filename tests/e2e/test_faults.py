@@ -31,6 +31,7 @@ from conftest import (
     stop_all,
     wait_stderr,
     wait_until,
+    with_free_ports,
 )
 
 # ---------------------------------------------------------------------------- /proc
@@ -142,11 +143,12 @@ class LimitedServer(Server):
         Proc.__init__(
             self,
             Path(sys.executable),
-            ["-c", EXEC_WITH_NOFILE, str(nofile), str(SERVER_BIN), *args],
+            ["-c", EXEC_WITH_NOFILE, str(nofile), str(SERVER_BIN), *with_free_ports(args)],
         )
         self.port = None
         self.address = None
         self.threads = None
+        self.tls_port = self.web_port = self.web_scheme = None
         self.nofile = nofile
 
 

@@ -23,6 +23,7 @@ from conftest import (
     Server,
     require_binary,
     wait_until,
+    with_free_ports,
 )
 from test_faults import flood_until_queued, holds_socket, server_side
 
@@ -62,10 +63,13 @@ class ValgrindServer(Server):
 
     def __init__(self, args):
         require_binary(SERVER_BIN)
-        Proc.__init__(self, Path(VALGRIND), [*VALGRIND_ARGS, str(SERVER_BIN), *args])
+        Proc.__init__(
+            self, Path(VALGRIND), [*VALGRIND_ARGS, str(SERVER_BIN), *with_free_ports(args)]
+        )
         self.port = None
         self.address = None
         self.threads = None
+        self.tls_port = self.web_port = self.web_scheme = None
 
 
 @pytest.fixture
