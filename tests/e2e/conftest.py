@@ -334,6 +334,15 @@ def with_free_ports(args):
     return args
 
 
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory):
+    """An authority and server certificates made with the openssl command, once per run:
+    see wire.make_certs(); wire.tls_args(certs) gives a server the good pair."""
+    from wire import make_certs  # wire imports this module: imported when first needed
+
+    return make_certs(tmp_path_factory.mktemp("tls"))
+
+
 @pytest.fixture
 def server():
     """Factory: server(*extra_args, threads=2, host="127.0.0.1", port=0) starts a server
