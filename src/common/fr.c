@@ -34,6 +34,8 @@ const char *fr_strerror(int err)
         return "connexion fermée par l'autre côté";
     case UV_EOF:
         return "fin de connexion";
+    case UV_EPROTO:
+        return "erreur de protocole";
     case UV_EAI_NONAME:
     case UV_EAI_NODATA:
         return "nom de machine inconnu";

@@ -61,11 +61,14 @@ static struct http_reader *of(http_parser *p)
     return p->data;
 }
 
-/* Whether the head has grown past its limit; the parser then stops with a callback error. */
-static bool too_large(http_parser *p)
+/* Whether the head has grown past its limit by the end of the piece at[0..len); the parser
+ * then stops with a callback error. Counted from where the piece lies in this call's input:
+ * the parser's own count is brought up to date only when the call returns. */
+static bool too_large(http_parser *p, const char *at, size_t len)
 {
-    if (p->nread > HTTP_HEAD_MAX) {
-        of(p)->too_large = true;
+    struct http_reader *r = of(p);
+    if (r->fed + (size_t)(at - r->chunk) + len > HTTP_HEAD_MAX) {
+        r->too_large = true;
         return true;
     }
     return false;
@@ -95,7 +98,7 @@ static int on_url(http_parser *p, const char *at, size_t len)
     }
     memcpy(q->path + have, at, len);
     q->path[have + len] = '\0';
-    return too_large(p);
+    return too_large(p, at, len);
 }
 
 static int on_header_field(http_parser *p, const char *at, size_t len)
@@ -111,7 +114,7 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
         }
         r->name_len++; /* past the buffer: a name no kept header has */
     }
-    return too_large(p);
+    return too_large(p, at, len);
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t len)
@@ -138,13 +141,16 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
         r->value_len += len;
         v[r->value_len] = '\0';
     }
-    return too_large(p);
+    return too_large(p, at, len);
 }
 
 static int on_headers_complete(http_parser *p)
 {
     struct http_reader *r = of(p);
     struct http_request *q = &r->req;
+    if (p->http_major != 1) {
+        return -1; /* HTTP/0.9, 2 and 3 are spoken otherwise, or not at all: malformed */
+    }
     q->get = p->method == HTTP_GET;
     q->head = p->method == HTTP_HEAD;
     q->upgrade = p->upgrade;
@@ -192,21 +198,23 @@ void http_reader_init(struct http_reader *r)
 
 enum http_verdict http_reader_feed(struct http_reader *r, const char *in, size_t len, size_t *used)
 {
+    r->chunk = in;
     size_t n = http_parser_execute(&r->parser, &settings, in, len);
     *used = n;
     enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
     if (r->too_large) {
         return HTTP_TOO_LARGE;
     }
-    if (r->parser.upgrade && e == HPE_OK) {
+    /* Past the callbacks' pieces, the whole head's size counts, separators included. */
+    if ((r->parser.upgrade && e == HPE_OK) || (e == HPE_PAUSED && r->done)) {
         r->done = true;
-        return HTTP_READY;
-    }
-    if (e == HPE_PAUSED && r->done) {
-        return HTTP_READY;
+        r->too_large = r->fed + n > HTTP_HEAD_MAX;
+        return r->too_large ? HTTP_TOO_LARGE : HTTP_READY;
     }
     if (e != HPE_OK) {
         return HTTP_BAD;
     }
-    return HTTP_MORE;
+    r->fed += len;
+    r->too_large = r->fed > HTTP_HEAD_MAX;
+    return r->too_large ? HTTP_TOO_LARGE : HTTP_MORE;
 }

@@ -56,6 +56,8 @@ struct http_reader {
     bool in_value;    /* the parser gives a value now (a new name ends it) */
     bool done;        /* the head is whole */
     bool too_large;   /* a callback refused the head as too long */
+    size_t fed;       /* bytes of the head in the calls before this one */
+    const char *chunk; /* the input of this call, where the callbacks' pieces lie */
 };
 
 void http_reader_init(struct http_reader *r);
