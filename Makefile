@@ -92,7 +92,8 @@ $(SERVER): $(call obj,src/server/main.c) $(LIBSERVER) $(LIBCOMMON)
 $(CLIENT): $(call obj,src/client/main.c) $(LIBCLIENT) $(LIBCOMMON)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_RL) $(LDLIBS_SSL) $(LDLIBS_UV)
 
-$(call obj,src/client/tls.c src/server/tls.c tests/unit/test_client_tls.c): ALL_CFLAGS += $(CFLAGS_SSL)
+$(call obj,src/client/tls.c src/server/tls.c tests/unit/test_client_tls.c bench/bench.c): \
+    ALL_CFLAGS += $(CFLAGS_SSL)
 
 # A unit test links one program's modules: test_client_* the client's, the rest the server's
 # (both programs have an options module). Make picks the rule with the shorter stem.
@@ -133,7 +134,7 @@ layers: deps-test $(SERVER) $(CLIENT)
 
 BENCH := $(BUILD)/causerie-bench
 $(BENCH): $(call obj,bench/bench.c) $(LIBCOMMON)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_UV)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_SSL) $(LDLIBS_UV)
 
 # The benchmark: every preset against a server started for it (bench/run.sh). Speed is
 # reported, never asserted; lost, duplicated and reordered messages fail the run.

@@ -7,7 +7,9 @@
  * all be 0. Sending is paced by a window (at most W messages ahead of the slowest
  * receiver) or by a timer, never by sleeping. Every run stops by itself: bounded in
  * messages and in seconds. What a server speaks is in struct proto_ops, so the same
- * generator can measure other servers.
+ * generator can measure other servers. With --tls (the tls preset), every connection
+ * speaks TLS through OpenSSL over memory BIOs, as the server does; the certificate is not
+ * verified, since the bench only ever talks to the server it started on loopback.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +19,10 @@
 #include <string.h>
 #include <time.h>
 #include <uv.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "common/buf.h"
 #include "common/proto.h"
@@ -39,6 +45,7 @@ struct params {
     unsigned sources;     /* idle: 127.0.0.x source addresses to spread connections over */
     unsigned concurrency; /* connects in flight at once; churn: clients at once */
     unsigned room_size;   /* rooms: members per room, one of them the sender; 0: one room */
+    bool tls;             /* every connection in TLS (the tls preset) */
 };
 
 /* ---------------------------------------------------------------- connections */
@@ -62,6 +69,8 @@ struct bconn {
     bool payload_next; /* NATS: the next line is the payload of a MSG */
     uint8_t resp_left; /* Redis: lines left in the push being read */
     bool resp_message; /* Redis: that push is a message (else a subscribe reply) */
+    SSL *ssl;          /* with --tls: owns rbio and wbio; NULL otherwise */
+    BIO *rbio, *wbio;  /* memory: ciphertext in, ciphertext out */
 };
 
 struct bench {
@@ -84,6 +93,8 @@ struct bench {
 
 static struct bench B;
 static char read_buf[65536];
+static char plain_buf[65536]; /* what TLS decrypts from read_buf */
+static SSL_CTX *tls_ctx;
 
 static uint64_t now_ns(void)
 {
@@ -309,11 +320,8 @@ static void on_written(uv_write_t *req, int status)
     free(req);
 }
 
-static void conn_write(struct bconn *c, const char *data, size_t len)
+static void raw_write(struct bconn *c, const char *data, size_t len)
 {
-    if (c->state == C_CLOSED) {
-        return;
-    }
     struct wreq *w = xmalloc(sizeof(*w) + len);
     memcpy(w->data, data, len);
     uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
@@ -323,6 +331,34 @@ static void conn_write(struct bconn *c, const char *data, size_t len)
         free(w);
         B.failed = true;
     }
+}
+
+/* Sends what TLS wrote into its write BIO. */
+static void tls_flush(struct bconn *c)
+{
+    char *data;
+    long len = BIO_get_mem_data(c->wbio, &data);
+    if (len > 0) {
+        raw_write(c, data, (size_t)len);
+    }
+    (void)BIO_reset(c->wbio);
+}
+
+static void conn_write(struct bconn *c, const char *data, size_t len)
+{
+    if (c->state == C_CLOSED) {
+        return;
+    }
+    if (!c->ssl) {
+        raw_write(c, data, len);
+        return;
+    }
+    if (SSL_write(c->ssl, data, (int)len) != (int)len) {
+        fprintf(stderr, "bench: TLS write on connection %u failed\n", c->index);
+        B.failed = true;
+        return;
+    }
+    tls_flush(c);
 }
 
 /* Appends one stamped message from sender s: "B<s>,<seq>,<ns>," padded to msg_size. */
@@ -410,6 +446,41 @@ static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *b)
 
 static void conn_close(struct bconn *c);
 
+static void on_plain(struct bconn *c, const char *in, size_t in_len)
+{
+    const char *line;
+    size_t len;
+    int r;
+    while ((r = proto_framer_next(&c->framer, &in, &in_len, &line, &len)) != -EAGAIN) {
+        if (r == 0) {
+            on_line(c, line, len);
+        }
+    }
+}
+
+/* Ciphertext in: the handshake moves on (the join is sent once it is over), and what it
+ * decrypts goes to the framer. Returns false if TLS failed. */
+static bool on_cipher(struct bconn *c, const char *in, size_t len)
+{
+    BIO_write(c->rbio, in, (int)len);
+    if (!SSL_is_init_finished(c->ssl)) {
+        int r = SSL_do_handshake(c->ssl);
+        tls_flush(c);
+        if (r != 1) {
+            int e = SSL_get_error(c->ssl, r);
+            return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
+        }
+        ops->join(c);
+    }
+    int n;
+    while ((n = SSL_read(c->ssl, plain_buf, sizeof(plain_buf))) > 0) {
+        on_plain(c, plain_buf, (size_t)n);
+    }
+    int e = SSL_get_error(c->ssl, n);
+    tls_flush(c);
+    return e == SSL_ERROR_WANT_READ;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
     struct bconn *c = s->data;
@@ -420,16 +491,27 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         conn_close(c);
         return;
     }
-    const char *in = b->base;
-    size_t in_len = (size_t)nread;
-    const char *line;
-    size_t len;
-    int r;
-    while ((r = proto_framer_next(&c->framer, &in, &in_len, &line, &len)) != -EAGAIN) {
-        if (r == 0) {
-            on_line(c, line, len);
-        }
+    if (!c->ssl) {
+        on_plain(c, b->base, (size_t)nread);
+    } else if (!on_cipher(c, b->base, (size_t)nread)) {
+        fprintf(stderr, "bench: TLS on connection %u: %s\n", c->index,
+                ERR_reason_error_string(ERR_get_error()));
+        B.failed = true;
+        conn_close(c);
     }
+}
+
+/* Starts TLS on c, whose socket is connected: the ClientHello goes at once. */
+static void tls_start(struct bconn *c)
+{
+    c->ssl = SSL_new(tls_ctx);
+    c->rbio = BIO_new(BIO_s_mem());
+    c->wbio = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(c->rbio, -1);
+    SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    SSL_set_connect_state(c->ssl);
+    (void)SSL_do_handshake(c->ssl);
+    tls_flush(c);
 }
 
 /* ---------------------------------------------------------------- connecting */
@@ -467,7 +549,11 @@ static void on_connect(uv_connect_t *req, int status)
     c->state = C_HANDSHAKE;
     uv_tcp_nodelay(&c->tcp, 1);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-    ops->join(c);
+    if (B.p.tls) {
+        tls_start(c); /* the join follows the TLS handshake */
+    } else {
+        ops->join(c);
+    }
     connect_more();
 }
 
@@ -641,6 +727,7 @@ static void teardown(void)
     run_until(all_closed, 10);
     for (unsigned i = 0; i < B.n_conns; i++) {
         proto_framer_release(&B.conns[i].framer);
+        SSL_free(B.conns[i].ssl);
         free(B.conns[i].next_seq);
         free(B.conns[i].got);
     }
@@ -767,7 +854,8 @@ static void print_params(void)
     if (B.p.room_size) {
         printf(" rooms=%u room_size=%u", B.p.members / B.p.room_size, B.p.room_size);
     }
-    if (strcmp(B.p.preset, "fanout-max") == 0 || strcmp(B.p.preset, "rooms") == 0) {
+    if (strcmp(B.p.preset, "fanout-max") == 0 || strcmp(B.p.preset, "rooms") == 0 ||
+        strcmp(B.p.preset, "tls") == 0) {
         printf(" window=%u", B.p.window);
     } else if (strcmp(B.p.preset, "fanout-rate") == 0) {
         printf(" rate=%u/s", B.p.rate);
@@ -787,13 +875,14 @@ static int report_fanout(double join_s, struct server_sample *before, struct ser
            "deliveries_per_s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f "
            "sent=%" PRIu64 " lost=%" PRIu64 " duplicated=%" PRIu64 " reordered=%" PRIu64
            " malformed=%" PRIu64 " crossed=%" PRIu64 " same_order=%s server_cpu_s=%.2f "
-           "server_rss_kib=%ld "
+           "server_cpu_us_per_delivery=%.3f server_rss_kib=%ld "
            "server_peak_rss_kib=%ld join_s=%.3f\n",
            B.p.preset, ops->name, B.deliveries, elapsed, (double)B.deliveries / elapsed,
            percentile_ms(0.50), percentile_ms(0.99), percentile_ms(0.999), percentile_ms(1.0),
            B.sent_total, B.lost, B.duplicated, B.reordered, B.malformed, B.crossed,
-           same_order ? "yes" : "no", after->cpu_s - before->cpu_s, after->rss_kib, after->hwm_kib,
-           join_s);
+           same_order ? "yes" : "no", after->cpu_s - before->cpu_s,
+           B.deliveries ? (after->cpu_s - before->cpu_s) * 1e6 / (double)B.deliveries : 0.0,
+           after->rss_kib, after->hwm_kib, join_s);
     /* One order for all receivers is causerie's promise; other servers promise only each
      * sender's order (NATS subscribers see senders interleaved differently), so for them
      * same_order is reported, not required. */
@@ -1032,7 +1121,7 @@ static int run_churn(void)
 
 static const char usage[] =
     "Usage: causerie-bench --preset NAME --port PORT [OPTION]...\n"
-    "Presets: fanout-max, fanout-rate, rooms, idle, churn.\n"
+    "Presets: fanout-max, fanout-rate, rooms, idle, churn, tls (fanout-max in TLS).\n"
     "  --host ADDR          server address (default 127.0.0.1)\n"
     "  --server-pid PID     measure this process's CPU time and memory\n"
     "  --members N          connections in the room (default 100)\n"
@@ -1186,6 +1275,12 @@ int main(int argc, char **argv)
         status = 0;
     } else if (strcmp(B.p.preset, "rooms") == 0) {
         status = run_fanout(false); /* fanout-max, room by room */
+    } else if (strcmp(B.p.preset, "tls") == 0) {
+        B.p.tls = true;
+        tls_ctx = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL); /* our own server, on loopback */
+        status = run_fanout(false);                         /* fanout-max, every member in TLS */
+        SSL_CTX_free(tls_ctx);
     } else {
         fputs(usage, stderr);
         status = 2;

@@ -6,7 +6,9 @@
 # meant for hostile clients are lifted by options, printed with the results. --smoke runs
 # every preset for a moment at small sizes: it checks correctness (0 lost, 0 duplicated,
 # 0 reordered), never speed. The figures go to standard output (bench-peers.sh keeps its
-# own in bench/results/).
+# own in bench/results/). The tls preset runs the fan-out room twice against the same
+# server, in plaintext then in TLS (a self-signed certificate made here with the openssl
+# command), and compares deliveries per second and the server's CPU time per delivery.
 set -euo pipefail
 
 smoke=0
@@ -17,7 +19,7 @@ fi
 build=${1:?usage: bench/run.sh [--smoke] BUILD_DIR [PRESET...]}
 shift
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(fanout-max fanout-rate rooms idle churn)
+[ ${#presets[@]} -gt 0 ] || presets=(fanout-max fanout-rate rooms idle churn tls)
 
 server="$build/causerie-server"
 bench="$build/causerie-bench"
@@ -26,6 +28,21 @@ server_opts=(--host 127.0.0.1 --port 0 --max-backlog 67108864 --max-clients 0 --
     --flood-rate 0 --handshake-timeout 0)
 threads=${THREADS:-}
 [ -n "$threads" ] && server_opts+=(--threads "$threads")
+# No web page here; a server from before the web port (an older build, for before/after
+# runs) has no such option and needs none.
+if "$server" --help | grep -q -- --no-web; then
+    server_opts+=(--no-web)
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+case " ${presets[*]} " in
+*" tls "*)
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+        -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
+        -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+    server_opts+=(--tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" --tls-port 0)
+    ;;
+esac
 
 if [ "$smoke" = 1 ]; then
     common=(--seconds 1 --max-msgs 20000)
@@ -56,10 +73,10 @@ if [ "$(ulimit -Hn)" -lt "$want_fds" ]; then
 fi
 sources=$(((idle_members + 19999) / 20000))
 
-log=$(mktemp)
+log=$tmp/server.log
 "$server" "${server_opts[@]}" >"$log" 2>&1 &
 pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 port=
 for _ in $(seq 100); do
     port=$(sed -n 's/.*En écoute sur 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log")
@@ -67,11 +84,38 @@ for _ in $(seq 100); do
     sleep 0.05 # waiting for the server's own listening line, bounded to 5 s
 done
 [ -n "$port" ] || { echo "bench: the server did not start" >&2; cat "$log" >&2; exit 1; }
+tls_port=$(sed -n 's/.*Port chiffré (TLS) : 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log")
+
+# One figure of a RESULT line: field NAME of the line in $1.
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+# The fan-out room in plaintext, then in TLS; both results, then how they compare.
+run_tls() {
+    local plain tls
+    plain=$("$bench" --preset fanout-max "$@" --port "$port") || status=1
+    echo "$plain"
+    tls=$("$bench" --preset tls "$@" --port "$tls_port") || status=1
+    echo "$tls"
+    local pr tr pc tc
+    pr=$(field "$(grep RESULT <<<"$plain")" deliveries_per_s)
+    tr=$(field "$(grep RESULT <<<"$tls")" deliveries_per_s)
+    pc=$(field "$(grep RESULT <<<"$plain")" server_cpu_us_per_delivery)
+    tc=$(field "$(grep RESULT <<<"$tls")" server_cpu_us_per_delivery)
+    if [ -n "$pr" ] && [ -n "$tr" ] && [ -n "$pc" ] && [ -n "$tc" ]; then
+        awk -v pr="$pr" -v tr="$tr" -v pc="$pc" -v tc="$tc" 'BEGIN {
+            printf "COMPARE tls/plain deliveries_per_s=%.0f/%.0f (%.2fx) server_cpu_us_per_delivery=%.3f/%.3f (%.2fx)\n",
+                tr, pr, tr / pr, tc, pc, (pc > 0 ? tc / pc : 0) }'
+    fi
+}
 
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
 echo "server: $server ${server_opts[*]} (pid $pid, port $port)"
 status=0
 for p in "${presets[@]}"; do
+    if [ "$p" = tls ]; then
+        run_tls --server-pid "$pid" "${common[@]}" --members "$members" --senders "$senders"
+        continue
+    fi
     args=(--preset "$p" --port "$port" --server-pid "$pid" "${common[@]}")
     case "$p" in
     idle) args+=(--members "$idle_members" --sources "$sources" --concurrency 512) ;;
@@ -84,7 +128,7 @@ done
 
 kill "$pid"
 wait "$pid" || { echo "bench: the server did not exit cleanly" >&2; status=1; }
-trap 'rm -f "$log"' EXIT
+trap 'rm -rf "$tmp"' EXIT
 if [ "$smoke" = 1 ]; then
     # The plain closing line of a test run, for whoever reads only the last line.
     if [ "$status" = 0 ]; then echo "bench-smoke: ${#presets[@]} passed, 0 failed"; else echo "bench-smoke: 0 passed, 1 failed"; fi
