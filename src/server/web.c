@@ -54,7 +54,9 @@ struct web {
     /* Bytes of a frame that try_write() sent only in part: the write() that follows, which
      * carries the rest of the connection's bytes, starts with the rest of that frame. */
     size_t sent_in_frame;
-    void (*shutdown_done)(struct web *wb, int status); /* NULL: the connection's */
+    /* The message read so far ends with '\n': its end adds none (a client may end its
+     * messages as lines, or not). */
+    bool text_ends_line;
 };
 
 /* A write given to the layer beneath: the connection's lines as frames, an HTTP answer,
@@ -404,13 +406,17 @@ static void release_held(struct web *wb, bool send)
 static void on_ws_text(void *arg, const char *data, size_t len)
 {
     struct web *wb = arg;
+    wb->text_ends_line = data[len - 1] == '\n'; /* wslay gives no empty piece */
     transport_handlers()->on_read(wb->t, (ssize_t)len, data);
 }
 
 static void on_ws_text_end(void *arg)
 {
     struct web *wb = arg;
-    transport_handlers()->on_read(wb->t, 1, "\n"); /* a message is a line */
+    if (!wb->text_ends_line) {
+        transport_handlers()->on_read(wb->t, 1, "\n"); /* a message is a line */
+    }
+    wb->text_ends_line = false;
 }
 
 /* wslay's pongs and closes: at once if the socket takes them, else behind what waits. */

@@ -322,6 +322,21 @@ def test_a_message_is_a_line_and_a_line_is_a_message(alice_bob):
     assert carol.read_line().startswith("= ")
 
 
+def test_a_message_may_end_as_a_line_and_line_breaks_split_it(alice_bob):
+    srv, alice, bob = alice_bob()
+    carol = ws(srv, "carol")
+    carol.expect_exact(PSEUDO_PROMPT)
+    carol.send_line("carol\r\n")  # ended as a line: still one line
+    carol.expect_line("+ Bienvenue, carol ! ")
+    alice.expect_exact("* carol a rejoint la discussion")
+    carol.send_line("un\ndeux")
+    alice.expect_exact("> carol: un")
+    alice.expect_exact("> carol: deux")
+    carol.send_line("")  # an empty message is an empty line, which the chat ignores
+    carol.send_line("trois\n")
+    alice.expect_exact("> carol: trois")
+
+
 def test_a_fragmented_message_with_a_ping_between_is_one_line(alice_bob):
     srv, alice, bob = alice_bob()
     carol = joined_ws(srv, "carol")
