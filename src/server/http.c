@@ -81,23 +81,27 @@ static int on_message_begin(http_parser *p)
     r->field = -1;
     r->name_len = 0;
     r->in_value = false;
+    r->in_query = false;
     return 0;
 }
 
 static int on_url(http_parser *p, const char *at, size_t len)
 {
-    struct http_request *q = &of(p)->req;
+    struct http_reader *r = of(p);
+    struct http_request *q = &r->req;
+    size_t keep = r->in_query ? 0 : len;
+    const char *query = memchr(at, '?', keep);
+    if (query) {
+        keep = (size_t)(query - at); /* the query names nothing here, however it is split */
+        r->in_query = true;
+    }
     size_t have = strlen(q->path);
-    const char *query = memchr(at, '?', len);
-    if (query || strchr(q->path, '?')) {
-        len = query ? (size_t)(query - at) : 0; /* the query names nothing here */
-    }
-    if (have + len >= sizeof(q->path)) {
+    if (have + keep >= sizeof(q->path)) {
         q->path_cut = true;
-        len = sizeof(q->path) - 1 - have;
+        keep = sizeof(q->path) - 1 - have;
     }
-    memcpy(q->path + have, at, len);
-    q->path[have + len] = '\0';
+    memcpy(q->path + have, at, keep);
+    q->path[have + keep] = '\0';
     return too_large(p, at, len);
 }
 
@@ -207,6 +211,10 @@ enum http_verdict http_reader_feed(struct http_reader *r, const char *in, size_t
     }
     /* Past the callbacks' pieces, the whole head's size counts, separators included. */
     if ((r->parser.upgrade && e == HPE_OK) || (e == HPE_PAUSED && r->done)) {
+        if (e == HPE_PAUSED && r->req.body && n < len && in[n] == '\n') {
+            n++; /* paused as the head ended, the parser had not yet counted its last byte */
+            *used = n;
+        }
         r->done = true;
         r->too_large = r->fed + n > HTTP_HEAD_MAX;
         return r->too_large ? HTTP_TOO_LARGE : HTTP_READY;

@@ -54,6 +54,7 @@ struct http_reader {
     size_t name_len;
     size_t value_len;  /* bytes of its value so far */
     bool in_value;     /* the parser gives a value now (a new name ends it) */
+    bool in_query;     /* the target's query has begun: the rest of it is not kept */
     bool done;         /* the head is whole */
     bool too_large;    /* a callback refused the head as too long */
     size_t fed;        /* bytes of the head in the calls before this one */

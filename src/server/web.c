@@ -632,11 +632,17 @@ static void accept_upgrade(struct web *wb, const char *rest, size_t rest_len)
                      security_headers, accept);
     free(wb->http);
     wb->http = NULL;
-    if (ws_init(&wb->ws, &ws_side, wb) < 0 || send_copy(wb, head, (size_t)n) < 0) {
+    if (ws_init(&wb->ws, &ws_side, wb) < 0) {
+        wb->phase = WEB_ANSWERED; /* nothing more is read or written */
         end_input(wb, UV_ENOMEM);
         return;
     }
     wb->phase = WEB_WS;
+    int r = send_copy(wb, head, (size_t)n);
+    if (r < 0) {
+        end_input(wb, r);
+        return;
+    }
     release_held(wb, true); /* the prompt, right behind the 101 */
     if (rest_len > 0 && !closing(wb)) {
         on_ws_input(wb, rest, rest_len); /* frames that came with the request */
