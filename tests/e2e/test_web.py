@@ -518,3 +518,25 @@ def test_a_web_client_that_never_reads_is_dropped_past_max_backlog(server, chat)
     flood_until_dropped(srv, flood)  # the kernel's buffers fill first, then the backlog
     srv.wait_log(r"slow est déconnecté \(trop de retard : plus de 65536 octets en attente\)")
     flood.expect_exact("* slow est déconnecté")  # the sender was never held up
+
+
+@pytest.mark.parametrize("secure", [False, True], ids=["ws", "wss"])
+def test_a_slow_reader_gets_every_frame_whole_and_in_order(server, chat, certs, secure):
+    # 8 MB for a reader with a small window: past what the kernel's buffers take, the
+    # server's socket fills again and again, frames go out in part (a handful of times in
+    # this run, as a build that logs them shows), and each one's rest must follow before
+    # anything else, pongs included.
+    extra = tls_args(certs) if secure else ()
+    srv = server("--flood-rate", "0", "--max-backlog", str(64 << 20), *extra)
+    (flood,) = chat(srv, "flood")
+    slow = WsClient(srv.web_port, name="slow", rcvbuf=2048,
+                    tls=client_context(certs.ca) if secure else None)
+    slow.join("slow")
+    flood.expect_exact("* slow a rejoint la discussion")
+    lines = [f"{i:05d} " + "y" * (i % 1000) for i in range(16000)]
+    flood.send_raw("".join(line + "\n" for line in lines).encode())
+    slow.send_frame(OP_PING, b"au milieu")
+    got = [slow.read_line(timeout=4 * TIMEOUT) for _ in lines]
+    assert got == ["> flood: " + line for line in lines]
+    wait_until(lambda: slow.pongs or slow._fill(time.monotonic() + 0.1, "pong"), "the pong")
+    assert slow.pongs == [b"au milieu"]
