@@ -229,7 +229,9 @@ static void on_write_done(struct transport_write *tw, int status)
     free(w);
 
     if (status == UV_ECANCELED || c->closing) {
-        return; /* the transport is being closed; on_closed() follows */
+        /* The transport is being closed (on_closed() follows), or was shut down before it
+         * could send this (the shutdown's end closes). */
+        return;
     }
     if (status < 0) {
         client_close(c, fr_strerror(status));
@@ -337,18 +339,16 @@ static void flush(struct client *c)
         c->read_paused = false;
         transport_read_start(&c->t);
     }
-    if (c->writing) {
-        return; /* on_write_done() marks c pending again if more is queued */
-    }
     /* Past a batch (IOV_MAX messages), the next one goes at once while the socket takes
-     * everything: a client that keeps up gets all of its turn's output. */
-    while (c->q_len > 0) {
-        if (write_batch(c) != 0) {
-            return; /* closed, or the rest waits in a write request */
+     * everything: a client that keeps up gets all of its turn's output. While a write is
+     * in flight, on_write_done() marks c pending again if more is queued. */
+    while (!c->writing && c->q_len > 0) {
+        if (write_batch(c) < 0) {
+            return; /* closed */
         }
     }
-    if (c->finishing) {
-        shut_down(c); /* it has been sent everything it was owed */
+    if (c->finishing && c->q_len == 0) {
+        shut_down(c); /* everything it was owed is written or in flight */
     }
 }
 
@@ -627,8 +627,11 @@ void client_finish(struct client *c, uint64_t ms)
     transport_read_stop(&c->t);
     /* The linger bounds the shutdown too, and replaces the layer above's deadline. */
     loop_set_deadline(client_loop(c), &c->deadline, ms);
-    if (!c->writing && c->q_len == 0) {
-        shut_down(c); /* nothing to wait for: the usual case */
+    if (c->q_len == 0) {
+        /* Nothing queued: the usual case. A write still in flight goes first, the
+         * transport's shutdown waits for it (or cancels it, if nothing could be sent yet:
+         * before a TLS handshake, before a WebSocket upgrade). */
+        shut_down(c);
     }
 }
 

@@ -423,6 +423,7 @@ int tls_shutdown(struct tls *s, void (*done)(void *arg, int status), void *arg)
 {
     s->shutdown_done = done;
     s->shutdown_arg = arg;
+    tls_cancel(s); /* a write held for the handshake: nobody to say it to yet */
     if (s->established && !s->failed) {
         (void)SSL_shutdown(s->ssl); /* our close_notify; the peer's answer is not awaited */
         (void)flush_cipher(s, NULL);

@@ -52,6 +52,8 @@ void tls_read_stop(struct tls *s);
 int tls_try_write(struct tls *s, const uv_buf_t *bufs, unsigned n);
 int tls_write(struct tls *s, struct transport_write *w, const uv_buf_t *bufs, unsigned n);
 size_t tls_pending(const struct tls *s);
+/* Ends our side as transport_ops.shutdown does (a write held for the handshake is cancelled),
+ * then calls done(arg, status). */
 int tls_shutdown(struct tls *s, void (*done)(void *arg, int status), void *arg);
 /* Ends a write given before the handshake was over with UV_ECANCELED, as the socket's own
  * writes are when it closes: call it before closing the socket. */

@@ -44,7 +44,9 @@ struct transport_ops {
      * is not reading fast enough. */
     size_t (*pending)(const struct transport *t);
     /* Ends our side once the writes in flight are done (a FIN; a TLS close_notify), then
-     * calls on_shutdown. Returns 0 or a negative error. */
+     * calls on_shutdown. A write the transport holds because nothing can be sent yet
+     * (before a TLS handshake, before a WebSocket upgrade) is done with UV_ECANCELED
+     * instead: there is nobody to say it to yet. Returns 0 or a negative error. */
     int (*shutdown)(struct transport *t);
     /* Closes; on_closed follows, after every write in flight has been done. */
     void (*close)(struct transport *t);

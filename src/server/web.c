@@ -776,6 +776,7 @@ static int op_shutdown(struct transport *t)
     if (wb->phase == WEB_WS) {
         ws_close(&wb->ws, WS_CLOSE_NORMAL);
     }
+    release_held(wb, false); /* before the upgrade: nobody to say it to yet */
     if (wb->base.tls) {
         return tls_shutdown(wb->base.tls, on_tls_fin, wb);
     }
