@@ -213,6 +213,7 @@ static void send_line(struct client *c, const char *text)
 
 static const struct transport_ops *real_ops;
 static struct transport_ops counting_ops;
+static struct transport_layer counting_layer;
 static unsigned try_writes;
 
 static int count_try_write(struct transport *t, const uv_buf_t *bufs, unsigned n)
@@ -227,7 +228,11 @@ static void count_writes(struct client *c)
     real_ops = transport_ops(&c->t);
     counting_ops = *real_ops;
     counting_ops.try_write = count_try_write;
-    c->t.tcp.data = (void *)&counting_ops;
+    /* tcp.data is the top layer, so the counter is a layer of its own: the socket's
+     * operations with one of them wrapped. */
+    counting_layer = *(const struct transport_layer *)c->t.tcp.data;
+    counting_layer.ops = &counting_ops;
+    c->t.tcp.data = &counting_layer;
     try_writes = 0;
 }
 
