@@ -5,7 +5,11 @@
  * a few are wanted) and a value is appended into its place in the request when its name is
  * one of those. The parser is paused at the end of each message, so that a request is
  * answered before the next one is read. The head's size is the parser's own count of header
- * bytes, checked in every callback.
+ * bytes, which it updates only when it returns (callbacks see the count as it was when the
+ * call began): so the parser is never given more than the room left under HTTP_HEAD_MAX,
+ * and a head that fills that room without ending is refused. Every verdict is decided at a
+ * byte the parser reads, the same however the input is split: a value too long to keep is
+ * refused once the head is whole, or as bad if the parser refuses the head first.
  */
 #include "http.h"
 
@@ -61,16 +65,6 @@ static struct http_reader *of(http_parser *p)
     return p->data;
 }
 
-/* Whether the head has grown past its limit; the parser then stops with a callback error. */
-static bool too_large(http_parser *p)
-{
-    if (p->nread > HTTP_HEAD_MAX) {
-        of(p)->too_large = true;
-        return true;
-    }
-    return false;
-}
-
 static int on_message_begin(http_parser *p)
 {
     struct http_reader *r = of(p);
@@ -78,24 +72,32 @@ static int on_message_begin(http_parser *p)
     r->field = -1;
     r->name_len = 0;
     r->in_value = false;
+    r->in_query = false;
     return 0;
 }
 
+/* The target comes in pieces, split wherever the input was: the query may have begun in
+ * an earlier piece. */
 static int on_url(http_parser *p, const char *at, size_t len)
 {
-    struct http_request *q = &of(p)->req;
-    size_t have = strlen(q->path);
-    const char *query = memchr(at, '?', len);
-    if (query || strchr(q->path, '?')) {
-        len = query ? (size_t)(query - at) : 0; /* the query names nothing here */
+    struct http_reader *r = of(p);
+    struct http_request *q = &r->req;
+    if (r->in_query) {
+        return 0; /* the query names nothing here */
     }
+    const char *query = memchr(at, '?', len);
+    if (query) {
+        r->in_query = true;
+        len = (size_t)(query - at);
+    }
+    size_t have = strlen(q->path);
     if (have + len >= sizeof(q->path)) {
         q->path_cut = true;
         len = sizeof(q->path) - 1 - have;
     }
     memcpy(q->path + have, at, len);
     q->path[have + len] = '\0';
-    return too_large(p);
+    return 0;
 }
 
 static int on_header_field(http_parser *p, const char *at, size_t len)
@@ -111,7 +113,7 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
         }
         r->name_len++; /* past the buffer: a name no kept header has */
     }
-    return too_large(p);
+    return 0;
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t len)
@@ -128,17 +130,17 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
             }
         }
     }
-    if (r->field >= 0) {
+    if (r->field >= 0 && !r->too_large) {
         char *v = kept_value(&r->req, r->field);
         if (r->value_len + len >= HTTP_VALUE_MAX) {
             r->too_large = true; /* a header we act on, too long to be what we expect */
-            return 1;
+            return 0;            /* refused once the head is whole: see http_reader_feed() */
         }
         memcpy(v + r->value_len, at, len);
         r->value_len += len;
         v[r->value_len] = '\0';
     }
-    return too_large(p);
+    return 0;
 }
 
 static int on_headers_complete(http_parser *p)
@@ -150,7 +152,7 @@ static int on_headers_complete(http_parser *p)
     q->upgrade = p->upgrade;
     q->websocket = p->upgrade && has_token(q->upgrade_to, "websocket");
     q->body = (p->flags & F_CHUNKED) || (p->content_length > 0 && p->content_length != ULLONG_MAX);
-    if (q->body) {
+    if (q->body || r->too_large) {
         r->done = true; /* the head is what is answered; the body is never read */
         http_parser_pause(p, 1);
     }
@@ -192,21 +194,24 @@ void http_reader_init(struct http_reader *r)
 
 enum http_verdict http_reader_feed(struct http_reader *r, const char *in, size_t len, size_t *used)
 {
-    size_t n = http_parser_execute(&r->parser, &settings, in, len);
+    /* The parser's count of the head's bytes, as it was left by its last return. */
+    size_t room = HTTP_HEAD_MAX - r->parser.nread;
+    *used = 0;
+    if (room == 0) {
+        return HTTP_TOO_LARGE; /* the head filled its room and goes on */
+    }
+    size_t given = len < room ? len : room;
+    size_t n = http_parser_execute(&r->parser, &settings, in, given);
     *used = n;
     enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
-    if (r->too_large) {
-        return HTTP_TOO_LARGE;
-    }
     if (r->parser.upgrade && e == HPE_OK) {
         r->done = true;
-        return HTTP_READY;
     }
-    if (e == HPE_PAUSED && r->done) {
-        return HTTP_READY;
+    if (r->done && (e == HPE_OK || e == HPE_PAUSED)) {
+        return r->too_large ? HTTP_TOO_LARGE : HTTP_READY;
     }
     if (e != HPE_OK) {
         return HTTP_BAD;
     }
-    return HTTP_MORE;
+    return n < len ? HTTP_TOO_LARGE : HTTP_MORE; /* n < len: all the room is used */
 }

@@ -54,8 +54,9 @@ struct http_reader {
     size_t name_len;
     size_t value_len; /* bytes of its value so far */
     bool in_value;    /* the parser gives a value now (a new name ends it) */
+    bool in_query;    /* the target's query has begun: the rest of it is not the path */
     bool done;        /* the head is whole */
-    bool too_large;   /* a callback refused the head as too long */
+    bool too_large;   /* a kept header's value was past its room: refused once whole */
 };
 
 void http_reader_init(struct http_reader *r);
