@@ -176,6 +176,10 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(wildcard src/common/*.h) 
 build-fuzz/fuzz_history: src/server/history_record.c src/server/history_record.h
 build-fuzz/fuzz_http: src/server/http.c src/server/http.h
 build-fuzz/fuzz_http: FUZZ_LDLIBS = -lhttp_parser
+build-fuzz/fuzz_ws: src/server/ws.c src/server/ws.h
+build-fuzz/fuzz_ws: FUZZ_LDLIBS = -lwslay
+build-fuzz/fuzz_ws: tests/fuzz/fuzz_ws.ignorelist
+build-fuzz/fuzz_ws: FUZZ_CFLAGS += -fsanitize-coverage-ignorelist=tests/fuzz/fuzz_ws.ignorelist
 build-fuzz/fuzz_render: src/server/render.c src/server/render.h src/server/event.c \
                        src/server/event.h src/server/msg.c src/server/msg.h
 # The same for the client's pure modules that read server lines.
