@@ -170,10 +170,17 @@ FUZZ_CFLAGS   = -std=c17 -D_POSIX_C_SOURCE=200809L $(WARNINGS) -Werror \
 # deps-test first (order only): it says which package is missing before clang fails.
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(wildcard src/common/*.h) | deps-test
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS_UV)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(FUZZ_LDLIBS) $(LDLIBS_UV)
 
-# A harness for a pure server module names that module here; its sources join $^ above.
+# A harness for a pure server module names that module here; its sources join $^ above,
+# and the library the module wraps, if any, goes in FUZZ_LDLIBS for that harness alone.
 build-fuzz/fuzz_history: src/server/history_record.c src/server/history_record.h
+build-fuzz/fuzz_http: src/server/http.c src/server/http.h
+build-fuzz/fuzz_http: FUZZ_LDLIBS = -lhttp_parser
+build-fuzz/fuzz_ws: src/server/ws.c src/server/ws.h
+build-fuzz/fuzz_ws: FUZZ_LDLIBS = -lwslay
+build-fuzz/fuzz_ws: tests/fuzz/fuzz_ws.ignorelist
+build-fuzz/fuzz_ws: FUZZ_CFLAGS += -fsanitize-coverage-ignorelist=tests/fuzz/fuzz_ws.ignorelist
 build-fuzz/fuzz_render: src/server/render.c src/server/render.h src/server/event.c \
                        src/server/event.h src/server/msg.c src/server/msg.h
 # The same for the client's pure modules that read server lines.
