@@ -5,7 +5,11 @@
  * a few are wanted) and a value is appended into its place in the request when its name is
  * one of those. The parser is paused at the end of each message, so that a request is
  * answered before the next one is read. The head's size is the parser's own count of header
- * bytes, checked in every callback.
+ * bytes, which it updates only when it returns (callbacks see the count as it was when the
+ * call began): so the parser is never given more than the room left under HTTP_HEAD_MAX,
+ * and a head that fills that room without ending is refused. Every verdict is decided at a
+ * byte the parser reads, the same however the input is split: a value too long to keep is
+ * refused once the head is whole, or as bad if the parser refuses the head first.
  */
 #include "http.h"
 
@@ -61,19 +65,6 @@ static struct http_reader *of(http_parser *p)
     return p->data;
 }
 
-/* Whether the head has grown past its limit by the end of the piece at[0..len); the parser
- * then stops with a callback error. Counted from where the piece lies in this call's input:
- * the parser's own count is brought up to date only when the call returns. */
-static bool too_large(http_parser *p, const char *at, size_t len)
-{
-    struct http_reader *r = of(p);
-    if (r->fed + (size_t)(at - r->chunk) + len > HTTP_HEAD_MAX) {
-        r->too_large = true;
-        return true;
-    }
-    return false;
-}
-
 static int on_message_begin(http_parser *p)
 {
     struct http_reader *r = of(p);
@@ -85,24 +76,28 @@ static int on_message_begin(http_parser *p)
     return 0;
 }
 
+/* The target comes in pieces, split wherever the input was: the query may have begun in
+ * an earlier piece. */
 static int on_url(http_parser *p, const char *at, size_t len)
 {
     struct http_reader *r = of(p);
     struct http_request *q = &r->req;
-    size_t keep = r->in_query ? 0 : len;
-    const char *query = memchr(at, '?', keep);
+    if (r->in_query) {
+        return 0; /* the query names nothing here */
+    }
+    const char *query = memchr(at, '?', len);
     if (query) {
-        keep = (size_t)(query - at); /* the query names nothing here, however it is split */
         r->in_query = true;
+        len = (size_t)(query - at);
     }
     size_t have = strlen(q->path);
-    if (have + keep >= sizeof(q->path)) {
+    if (have + len >= sizeof(q->path)) {
         q->path_cut = true;
-        keep = sizeof(q->path) - 1 - have;
+        len = sizeof(q->path) - 1 - have;
     }
-    memcpy(q->path + have, at, keep);
-    q->path[have + keep] = '\0';
-    return too_large(p, at, len);
+    memcpy(q->path + have, at, len);
+    q->path[have + len] = '\0';
+    return 0;
 }
 
 static int on_header_field(http_parser *p, const char *at, size_t len)
@@ -118,7 +113,7 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
         }
         r->name_len++; /* past the buffer: a name no kept header has */
     }
-    return too_large(p, at, len);
+    return 0;
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t len)
@@ -135,17 +130,17 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
             }
         }
     }
-    if (r->field >= 0) {
+    if (r->field >= 0 && !r->too_large) {
         char *v = kept_value(&r->req, r->field);
         if (r->value_len + len >= HTTP_VALUE_MAX) {
             r->too_large = true; /* a header we act on, too long to be what we expect */
-            return 1;
+            return 0;            /* refused once the head is whole: see http_reader_feed() */
         }
         memcpy(v + r->value_len, at, len);
         r->value_len += len;
         v[r->value_len] = '\0';
     }
-    return too_large(p, at, len);
+    return 0;
 }
 
 static int on_headers_complete(http_parser *p)
@@ -160,7 +155,7 @@ static int on_headers_complete(http_parser *p)
     q->upgrade = p->upgrade;
     q->websocket = p->upgrade && has_token(q->upgrade_to, "websocket");
     q->body = (p->flags & F_CHUNKED) || (p->content_length > 0 && p->content_length != ULLONG_MAX);
-    if (q->body) {
+    if (q->body || r->too_large) {
         r->done = true; /* the head is what is answered; the body is never read */
         http_parser_pause(p, 1);
     }
@@ -202,27 +197,28 @@ void http_reader_init(struct http_reader *r)
 
 enum http_verdict http_reader_feed(struct http_reader *r, const char *in, size_t len, size_t *used)
 {
-    r->chunk = in;
-    size_t n = http_parser_execute(&r->parser, &settings, in, len);
+    /* The parser's count of the head's bytes, as it was left by its last return. */
+    size_t room = HTTP_HEAD_MAX - r->parser.nread;
+    *used = 0;
+    if (room == 0) {
+        return HTTP_TOO_LARGE; /* the head filled its room and goes on */
+    }
+    size_t given = len < room ? len : room;
+    size_t n = http_parser_execute(&r->parser, &settings, in, given);
     *used = n;
     enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
-    if (r->too_large) {
-        return HTTP_TOO_LARGE;
-    }
-    /* Past the callbacks' pieces, the whole head's size counts, separators included. */
-    if ((r->parser.upgrade && e == HPE_OK) || (e == HPE_PAUSED && r->done)) {
-        if (e == HPE_PAUSED && r->req.body && n < len && in[n] == '\n') {
-            n++; /* paused as the head ended, the parser had not yet counted its last byte */
-            *used = n;
-        }
+    if (r->parser.upgrade && e == HPE_OK) {
         r->done = true;
-        r->too_large = r->fed + n > HTTP_HEAD_MAX;
+    }
+    if (r->done && (e == HPE_OK || e == HPE_PAUSED)) {
+        bool paused_in_head = r->req.body || r->too_large; /* see on_headers_complete() */
+        if (e == HPE_PAUSED && paused_in_head && n < given && in[n] == '\n') {
+            *used = n + 1; /* paused as the head ended, the parser had not counted its last byte */
+        }
         return r->too_large ? HTTP_TOO_LARGE : HTTP_READY;
     }
     if (e != HPE_OK) {
         return HTTP_BAD;
     }
-    r->fed += len;
-    r->too_large = r->fed > HTTP_HEAD_MAX;
-    return r->too_large ? HTTP_TOO_LARGE : HTTP_MORE;
+    return n < len ? HTTP_TOO_LARGE : HTTP_MORE; /* n < len: all the room is used */
 }

@@ -52,13 +52,11 @@ struct http_reader {
     int field;     /* the header being read: an index into the kept ones, or -1 */
     char name[24]; /* the name of the header being read, lower case, cut */
     size_t name_len;
-    size_t value_len;  /* bytes of its value so far */
-    bool in_value;     /* the parser gives a value now (a new name ends it) */
-    bool in_query;     /* the target's query has begun: the rest of it is not kept */
-    bool done;         /* the head is whole */
-    bool too_large;    /* a callback refused the head as too long */
-    size_t fed;        /* bytes of the head in the calls before this one */
-    const char *chunk; /* the input of this call, where the callbacks' pieces lie */
+    size_t value_len; /* bytes of its value so far */
+    bool in_value;    /* the parser gives a value now (a new name ends it) */
+    bool in_query;    /* the target's query has begun: the rest of it is not the path */
+    bool done;        /* the head is whole */
+    bool too_large;   /* a kept header's value was past its room: refused once whole */
 };
 
 void http_reader_init(struct http_reader *r);

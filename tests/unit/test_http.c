@@ -261,6 +261,33 @@ static void test_a_kept_header_too_long_to_be_right_is_too_large(void **state)
     assert_int_equal(strlen(r.req.origin), HTTP_VALUE_MAX - 1);
 }
 
+/* A kept header too long, then a line the parser refuses: bad, however it is split (the
+ * parser may see the bad line before or after it hands over the long value). */
+static void test_a_kept_header_too_long_then_garbage_is_bad(void **state)
+{
+    (void)state;
+    struct http_reader r;
+    size_t used;
+    char in[1024];
+    char host[HTTP_VALUE_MAX + 64];
+    memset(host, 'h', sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    snprintf(in, sizeof(in), "GET /ws HTTP/1.1\r\nHost: %s\r\nNo colon\r\n\r\n", host);
+    assert_int_equal(verdict(in, &r, &used), HTTP_BAD);
+}
+
+/* Blank lines before the request line are part of what the head may hold. */
+static void test_blank_lines_before_the_request_count_towards_the_limit(void **state)
+{
+    (void)state;
+    struct http_reader r;
+    size_t used;
+    static char in[HTTP_HEAD_MAX + 64];
+    memset(in, '\n', HTTP_HEAD_MAX + 1);
+    strcpy(in + HTTP_HEAD_MAX + 1, "GET / HTTP/1.1\r\n\r\n");
+    assert_int_equal(feed(&r, in, strlen(in), 4096, &used), HTTP_TOO_LARGE);
+}
+
 static void test_a_long_path_is_cut_and_says_so(void **state)
 {
     (void)state;
@@ -307,6 +334,8 @@ int main(void)
         cmocka_unit_test(test_a_head_of_8_kib_is_read_and_one_byte_more_is_too_large),
         cmocka_unit_test(test_an_endless_head_is_refused_as_it_passes_the_limit),
         cmocka_unit_test(test_a_kept_header_too_long_to_be_right_is_too_large),
+        cmocka_unit_test(test_a_kept_header_too_long_then_garbage_is_bad),
+        cmocka_unit_test(test_blank_lines_before_the_request_count_towards_the_limit),
         cmocka_unit_test(test_a_long_path_is_cut_and_says_so),
         cmocka_unit_test(test_an_unkept_header_of_any_length_is_dropped),
     };
