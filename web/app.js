@@ -208,7 +208,7 @@ function updateNotifyButton() {
     const on = notificationsOn();
     b.hidden = false;
     b.setAttribute('aria-pressed', String(on));
-    b.textContent = on ? 'Notifications activées' : 'Activer les notifications';
+    els.notifyLabel.textContent = on ? 'Notifications activées' : 'Activer les notifications';
     b.title = on
         ? 'Vous êtes prévenu quand on vous nomme, page cachée ; cliquez pour arrêter'
         : 'Être prévenu quand on vous nomme ou vous écrit en privé, page cachée';
@@ -813,9 +813,14 @@ function start() {
     els.joinForm.addEventListener('submit', onJoinSubmit);
     els.roomsRefresh.addEventListener('click', askRooms);
     els.notify.addEventListener('click', toggleNotifications);
-    els.panelToggle.addEventListener('click', () =>
-        view.setPanel(els.panelToggle.getAttribute('aria-expanded') !== 'true'),
-    );
+    els.panelToggle.addEventListener('click', () => view.setPanel(!view.panelOpen()));
+    document.querySelector('.chat').addEventListener('click', () => view.setPanel(false));
+    document.addEventListener('keydown', (e) => {
+        if (e.key === 'Escape' && view.panelOpen()) {
+            view.setPanel(false);
+            els.panelToggle.focus();
+        }
+    });
     document.addEventListener('visibilitychange', onVisibility);
     window.addEventListener('online', () => {
         if (chat.phase === PHASE.OFFLINE) {

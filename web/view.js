@@ -23,6 +23,7 @@ export const els = {
     room: $('room'),
     waiting: $('waiting'),
     notify: $('notify'),
+    notifyLabel: $('notify-label'),
     panelToggle: $('panel-toggle'),
     side: $('side'),
     rooms: $('rooms'),
@@ -93,6 +94,9 @@ export function setStatus(s) {
     els.state.dataset.state = s.state;
     els.state.textContent = s.stateText;
     els.security.textContent = s.secure ? 'chiffré (TLS)' : 'non chiffré';
+    els.security.title = s.secure
+        ? 'La liaison avec le serveur est chiffrée (HTTPS, WSS)'
+        : 'La liaison avec le serveur n’est pas chiffrée (HTTP, WS)';
     els.security.classList.toggle('secure', s.secure);
     els.me.hidden = !s.pseudo;
     if (s.pseudo) {
@@ -190,4 +194,8 @@ export function showChat(focus) {
 export function setPanel(open) {
     els.side.classList.toggle('open', open);
     els.panelToggle.setAttribute('aria-expanded', String(open));
+}
+
+export function panelOpen() {
+    return els.side.classList.contains('open');
 }

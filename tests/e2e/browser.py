@@ -29,11 +29,22 @@ NODE = shutil.which("node") or "/usr/bin/node"
 COMMAND_SLACK = 15
 
 
+# playwright-core's engines field: Node.js 20 or later.
+NODE_MAJOR_MIN = 20
+
+
+def node_major():
+    out = subprocess.run([NODE, "--version"], capture_output=True, text=True, timeout=TIMEOUT)
+    return int(out.stdout.strip().lstrip("v").split(".")[0])
+
+
 def missing():
     """Why the browser tests cannot run here, or None: what `make e2e` installs (npm ci in
     tests/browser) and what scripts/deps.sh installs (nodejs, chromium)."""
     if not os.path.exists(NODE):
         return "node is not installed (scripts/deps.sh test installs nodejs)"
+    if node_major() < NODE_MAJOR_MIN:
+        return f"playwright-core needs Node.js {NODE_MAJOR_MIN} or later, not {node_major()}"
     if not os.path.exists(CHROMIUM):
         return f"{CHROMIUM} is not installed (scripts/deps.sh test installs chromium)"
     if not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir():
@@ -177,8 +188,9 @@ class Page:
                          ".map((li) => li.textContent)")
 
     def status(self):
-        return self.eval("() => document.getElementById('status').textContent"
-                         ".replace(/\\s+/g, ' ').trim()")
+        """What the bar at the top says: the connection's state, who, where, what waits."""
+        return self.eval("() => [...document.querySelectorAll('.conn > *, .where > *')]"
+                         ".filter((e) => !e.hidden).map((e) => e.textContent).join(' ')")
 
     def wait_line(self, text, timeout=TIMEOUT):
         """Waits for a line of the conversation that contains text; returns the line."""

@@ -186,7 +186,7 @@ def test_two_pages_and_a_terminal_client_talk(server, pages, joined_client):
     people = alice.eval("() => [...document.querySelectorAll('#people .person')]"
                         ".map((b) => b.textContent)")
     assert people == ["alice (vous)", "bob", "carol"], people
-    alice.wait_text("#status", "#général · 3 personnes")
+    alice.wait_text("#room", "#général · 3 personnes")
     assert "Connecté" in alice.status() and "non chiffré" in alice.status()
 
     alice.screenshot(SHOTS / "conversation-desktop.png")
@@ -310,7 +310,7 @@ def test_a_click_on_a_room_joins_it(server, chat, pages):
     alice.wait_line("Vous êtes maintenant dans #jeux.")
     alice.wait_line("#jeux, 2 personnes : bob, alice")
     bob.expect_exact("* alice a rejoint #jeux")
-    alice.wait_text("#status", "#jeux · 2 personnes")
+    alice.wait_text("#room", "#jeux · 2 personnes")
     alice.wait('() => document.querySelector(\'#rooms [data-room="jeux"]\')'
                '.getAttribute("aria-current") === "true"', what="#jeux current")
     people = alice.eval("() => document.getElementById('people').textContent")
@@ -330,7 +330,7 @@ def test_reconnects_after_a_server_restart(server, chat, pages):
     srv = server(*args, port=port)
     alice = pages(srv, "alice", allow_console=WS_REFUSED)
     send(alice, "/join jeux")
-    alice.wait_text("#status", "#jeux")
+    alice.wait_text("#room", "#jeux")
     srv.stop()
     alice.wait_line("Connexion au serveur perdue : nouvelle tentative dans 1 s.")
     alice.wait_text("#state", "Hors ligne")
@@ -347,7 +347,7 @@ def test_reconnects_after_a_server_restart(server, chat, pages):
     seen = bob.readlines_until(re.compile(r"(~ \S+ )?> alice: message écrit hors ligne"),
                                timeout=RECONNECT_TIMEOUT)
     assert all(not s.startswith("> ") for s in seen[:-1]), seen
-    alice.wait_text("#status", "#jeux · 2 personnes")
+    alice.wait_text("#room", "#jeux · 2 personnes")
     assert "Connecté" in alice.status()
     assert alice.eval("() => document.getElementById('line').value") == "pas encore envoyé"
     assert alice.eval("() => document.getElementById('waiting').hidden")
