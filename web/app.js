@@ -438,11 +438,13 @@ function handshakeLine(kind, text, line) {
         askPseudo(text);
     } else if (kind === KIND.OK) {
         joined(line);
-    } else {
-        if (kind === KIND.ERROR) {
-            chat.autoPseudo = false; /* our pseudo is taken now: the user chooses another */
-            view.loginError(`! ${sanitize(text)}`);
+    } else if (kind === KIND.ERROR) {
+        chat.autoPseudo = false; /* our pseudo is taken now: the user chooses another */
+        view.loginError(`! ${sanitize(text)}`);
+        if (chat.everJoined) {
+            showServerLine(line); /* in the conversation too, where it went on */
         }
+    } else {
         showServerLine(line);
     }
 }

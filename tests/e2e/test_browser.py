@@ -252,6 +252,7 @@ def test_refusals_of_a_pseudo_are_shown_in_the_form(server, chat, pages):
         page.wait_text("#login-error", refusal)
         page.wait("() => !document.getElementById('pseudo').disabled"
                   " && !document.getElementById('pseudo-go').disabled", what="the form again")
+    page.screenshot(SHOTS / "pseudo-refused.png")
     join(page, srv, "alice")
     assert page.eval("() => document.getElementById('login').hidden")
 
