@@ -18,7 +18,16 @@ import { complete } from './complete.js';
 import { renderError, renderNotice, renderOwnLine, renderServerLine } from './lines.js';
 import { Outbox } from './outbox.js';
 import { FLOOD_BURST, FLOOD_RATE } from './pace.js';
-import { CAP_EVENTS, DEFAULT_ROOM, KIND, countField, parseFields, roomField, sanitize, splitKind } from './protocol.js';
+import {
+    CAP_EVENTS,
+    DEFAULT_ROOM,
+    KIND,
+    countField,
+    parseFields,
+    roomField,
+    sanitize,
+    splitKind,
+} from './protocol.js';
 import { pseudoEqual } from './pseudo.js';
 import { Recall } from './recall.js';
 import { Roster } from './roster.js';
@@ -280,7 +289,9 @@ function onSend(line, tag) {
         const text = line[0] === '/' ? line.slice(1) : line; /* "//x" is the message "/x" */
         view.appendLine(renderOwnLine(text, chat.pseudo, false, new Date()));
     } else if (tag === TAG.ACTION) {
-        view.appendLine(renderOwnLine(line.slice(3).replace(/^[ \t]+/, ''), chat.pseudo, true, new Date()));
+        view.appendLine(
+            renderOwnLine(line.slice(3).replace(/^[ \t]+/, ''), chat.pseudo, true, new Date()),
+        );
     } else if (tag === TAG.ROOMS) {
         chat.roomsAsked.push({ quiet: true });
     } else if (isCommand(line, '/rooms')) {
@@ -293,7 +304,7 @@ function localHelp() {
     for (const text of [
         'Commandes de la page :',
         '/help : affiche cette aide, puis celle du serveur',
-        "/clear : efface la conversation affichée",
+        '/clear : efface la conversation affichée',
         '/quit [RAISON] : quitte la discussion',
         'Tab : complète un pseudo ou une commande ; Haut, Bas : lignes déjà envoyées',
         'Un clic sur un salon le rejoint ; un clic sur une personne la nomme dans votre message',
@@ -359,7 +370,10 @@ function mentionPerson(name) {
         const before = input.value.slice(0, at);
         const sep = before === '' || before.endsWith(' ') ? '' : ' ';
         input.value = `${before}${sep}${name} ${input.value.slice(at)}`;
-        input.setSelectionRange(at + sep.length + name.length + 1, at + sep.length + name.length + 1);
+        input.setSelectionRange(
+            at + sep.length + name.length + 1,
+            at + sep.length + name.length + 1,
+        );
     }
     input.focus();
 }
@@ -643,7 +657,9 @@ function connectionLost(opened) {
     if (chat.phase !== PHASE.CHAT) {
         retryLater(); /* an attempt failed on the way back: wait longer */
         if (!opened) {
-            error(`Impossible de se reconnecter à ${HOST}. Nouvelle tentative dans ${chat.backoffS} s.`);
+            error(
+                `Impossible de se reconnecter à ${HOST}. Nouvelle tentative dans ${chat.backoffS} s.`,
+            );
         }
         return;
     }
@@ -779,7 +795,13 @@ function onLineKey(e) {
         return;
     }
     chat.completion = null;
-    if ((e.key === 'ArrowUp' || e.key === 'ArrowDown') && !e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey) {
+    if (
+        (e.key === 'ArrowUp' || e.key === 'ArrowDown') &&
+        !e.altKey &&
+        !e.ctrlKey &&
+        !e.metaKey &&
+        !e.shiftKey
+    ) {
         const v = e.key === 'ArrowUp' ? recall.up(input.value) : recall.down();
         if (v !== null) {
             e.preventDefault();

@@ -12,7 +12,16 @@ import { fold } from './pseudo.js';
 
 /* The commands Tab completes: the page's own and the server's (docs/PROTOCOL.md). */
 export const COMMANDS = Object.freeze([
-    '/clear', '/help', '/join', '/me', '/msg', '/nick', '/part', '/quit', '/rooms', '/who',
+    '/clear',
+    '/help',
+    '/join',
+    '/me',
+    '/msg',
+    '/nick',
+    '/part',
+    '/quit',
+    '/rooms',
+    '/who',
 ]);
 
 function hasPrefix(s, word) {

@@ -23,7 +23,8 @@ const pages = new Map(); // name -> { context, page, dialogs, errors, consoleErr
 const RECORD_VIOLATIONS = `
     window.__cspViolations = [];
     document.addEventListener('securitypolicyviolation', (e) => {
-        window.__cspViolations.push(e.violatedDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sample || ''));
+        const what = [e.violatedDirective, e.blockedURI, e.sample];
+        window.__cspViolations.push(what.filter(Boolean).join(' '));
     });
 `;
 
@@ -51,7 +52,17 @@ const ops = {
     // A new page in a context of its own. viewport {width, height}; colorScheme 'light' or
     // 'dark'; timezoneId; permissions granted for the page's origin; initScript run in the
     // page before its own scripts; ignoreHTTPSErrors for a server's test certificate.
-    async open({ name, url, viewport, colorScheme, timezoneId, permissions, initScript, isMobile, ignoreHTTPSErrors }) {
+    async open({
+        name,
+        url,
+        viewport,
+        colorScheme,
+        timezoneId,
+        permissions,
+        initScript,
+        isMobile,
+        ignoreHTTPSErrors,
+    }) {
         if (pages.has(name)) {
             throw new Error(`a page named ${name} is open already`);
         }
@@ -124,7 +135,10 @@ const ops = {
 
     // Waits until fn(arg) is true in the page; returns its value.
     async wait({ name, js, arg, ms }) {
-        const handle = await entry(name).page.waitForFunction(fn(js), arg, { timeout: ms, polling: 20 });
+        const handle = await entry(name).page.waitForFunction(fn(js), arg, {
+            timeout: ms,
+            polling: 20,
+        });
         return await handle.jsonValue();
     },
 

@@ -28,7 +28,12 @@ test('later words complete a pseudo alone, sorted as folded', () => {
 });
 
 test('an empty word offers everyone', () => {
-    assert.deepEqual(candidates('salut ', 6, 6, NAMES, 'alice'), ['bernard', 'bob', 'Bérénice', 'carol']);
+    assert.deepEqual(candidates('salut ', 6, 6, NAMES, 'alice'), [
+        'bernard',
+        'bob',
+        'Bérénice',
+        'carol',
+    ]);
 });
 
 test('a word starts after the last blank before the cursor', () => {
@@ -38,7 +43,11 @@ test('a word starts after the last blank before the cursor', () => {
 });
 
 test('one candidate is put in whole, with a space', () => {
-    assert.deepEqual(complete('ca', 2, NAMES, 'alice', null), { line: 'carol: ', cursor: 7, state: null });
+    assert.deepEqual(complete('ca', 2, NAMES, 'alice', null), {
+        line: 'carol: ',
+        cursor: 7,
+        state: null,
+    });
     assert.deepEqual(complete('dis à ca merci', 8, NAMES, 'alice', null), {
         line: 'dis à carol  merci',
         cursor: 12,

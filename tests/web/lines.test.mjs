@@ -45,10 +45,16 @@ test('kinds are told apart for the page to dress them', () => {
 });
 
 test('who lines read as a sentence', () => {
-    assert.equal(shown(render('= #jeux 3 : alice bob carol')), '12:00 * #jeux, 3 personnes : alice, bob, carol');
+    assert.equal(
+        shown(render('= #jeux 3 : alice bob carol')),
+        '12:00 * #jeux, 3 personnes : alice, bob, carol',
+    );
     assert.equal(shown(render('= #jeux 1 : alice')), '12:00 * #jeux, 1 personne : alice');
     assert.equal(shown(render('= #jeux 0 :')), '12:00 * #jeux, 0 personne');
-    assert.equal(shown(render('= #général 1000 : a b')), '12:00 * #général, 1000 personnes : a, b et 998 autres');
+    assert.equal(
+        shown(render('= #général 1000 : a b')),
+        '12:00 * #général, 1000 personnes : a, b et 998 autres',
+    );
     assert.equal(shown(render("= n'importe quoi")), "12:00 * n'importe quoi");
 });
 
@@ -66,9 +72,18 @@ test('history lines keep their own time and neither mark nor bold', () => {
 
 test('event lines read as the notices they replace', () => {
     assert.equal(shown(render('^ bob #jeux : bob a rejoint #jeux')), '12:00 * bob a rejoint #jeux');
-    assert.equal(shown(render('- bob #général : bob est déconnecté (à plus)')), '12:00 * bob est déconnecté (à plus)');
-    assert.equal(shown(render("% bob Robert : bob s'appelle maintenant Robert")), "12:00 * bob s'appelle maintenant Robert");
-    assert.equal(shown(render('# #jeux : Vous êtes maintenant dans #jeux.')), '12:00 * Vous êtes maintenant dans #jeux.');
+    assert.equal(
+        shown(render('- bob #général : bob est déconnecté (à plus)')),
+        '12:00 * bob est déconnecté (à plus)',
+    );
+    assert.equal(
+        shown(render("% bob Robert : bob s'appelle maintenant Robert")),
+        "12:00 * bob s'appelle maintenant Robert",
+    );
+    assert.equal(
+        shown(render('# #jeux : Vous êtes maintenant dans #jeux.')),
+        '12:00 * Vous êtes maintenant dans #jeux.',
+    );
     assert.equal(shown(render('$ #jeux 3 : 3 personnes')), '12:00 * #jeux : 3 personnes');
 });
 
@@ -94,7 +109,10 @@ test('a mention is a whole word, without case', () => {
 test('a line naming us is marked, not our own', () => {
     const d = render('> bob: salut alice, ça va ?', 'alice');
     assert.ok(d.mention);
-    assert.deepEqual(d.parts.filter((p) => p.cls.includes('mention')).map((p) => p.text), ['alice']);
+    assert.deepEqual(
+        d.parts.filter((p) => p.cls.includes('mention')).map((p) => p.text),
+        ['alice'],
+    );
     assert.equal(shown(d), '12:00 bob: salut alice, ça va ?');
     assert.equal(render('> alice: je suis alice', 'alice').mention, false);
     assert.ok(render('& bob salue alice', 'alice').mention);
@@ -122,7 +140,10 @@ test('a pseudo carries its colour class, the same whatever the case', () => {
 test('peer text is sanitised: controls and bidi overrides go, tabs become spaces', () => {
     const d = render('> bob: a\u001b[2Jb\u0007c\td\u202Ee\u2067f');
     assert.equal(shown(d), '12:00 bob: a[2Jbc def');
-    assert.equal(shown(render('^ bob #jeux : bob \u001b[2Ja rejoint\u0007 #jeux')), '12:00 * bob [2Ja rejoint #jeux');
+    assert.equal(
+        shown(render('^ bob #jeux : bob \u001b[2Ja rejoint\u0007 #jeux')),
+        '12:00 * bob [2Ja rejoint #jeux',
+    );
 });
 
 test('markup is text like any other', () => {
@@ -131,7 +152,13 @@ test('markup is text like any other', () => {
 });
 
 test("the page's own notices and errors", () => {
-    assert.equal(shown(renderNotice('Reconnecté à hôte:8080.', NOW)), '12:00 * Reconnecté à hôte:8080.');
-    assert.equal(shown(renderError('Connexion au serveur perdue.', NOW)), '12:00 ! Connexion au serveur perdue.');
+    assert.equal(
+        shown(renderNotice('Reconnecté à hôte:8080.', NOW)),
+        '12:00 * Reconnecté à hôte:8080.',
+    );
+    assert.equal(
+        shown(renderError('Connexion au serveur perdue.', NOW)),
+        '12:00 ! Connexion au serveur perdue.',
+    );
     assert.equal(renderError('x', NOW).kind, 'error');
 });

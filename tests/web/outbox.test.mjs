@@ -24,7 +24,9 @@ function fakeClock() {
         advance(us) {
             const end = c.now + us;
             for (;;) {
-                const due = [...c.timers.entries()].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+                const due = [...c.timers.entries()]
+                    .filter(([, t]) => t.at <= end)
+                    .sort((a, b) => a[1].at - b[1].at)[0];
                 if (!due) {
                     break;
                 }
@@ -71,7 +73,10 @@ test('a paste of 30 lines leaves 9 at once, then one every 200 ms, in order', ()
     clock.advance(1);
     assert.equal(sent.length, 10);
     clock.advance(20 * 200000);
-    assert.deepEqual(sent.map(([l]) => l), Array.from({ length: 30 }, (_, i) => `ligne ${i + 1}`));
+    assert.deepEqual(
+        sent.map(([l]) => l),
+        Array.from({ length: 30 }, (_, i) => `ligne ${i + 1}`),
+    );
     assert.equal(o.waiting, 0);
 });
 
@@ -82,9 +87,15 @@ test('lines wait while stopped and go on after the next start', () => {
     o.stop();
     o.push('deux', 'message');
     clock.advance(10000000);
-    assert.deepEqual(sent.map(([l]) => l), ['un']);
+    assert.deepEqual(
+        sent.map(([l]) => l),
+        ['un'],
+    );
     o.start();
-    assert.deepEqual(sent.map(([l]) => l), ['un', 'deux']);
+    assert.deepEqual(
+        sent.map(([l]) => l),
+        ['un', 'deux'],
+    );
 });
 
 test('the way back to our room goes before the lines typed meanwhile', () => {
@@ -104,9 +115,15 @@ test('a free ride costs no allowance but keeps its place', () => {
     o.push('a', 'message');
     o.push('b', 'message');
     o.push('/quit', 'quit', true);
-    assert.deepEqual(sent.map(([l]) => l), ['a']);
+    assert.deepEqual(
+        sent.map(([l]) => l),
+        ['a'],
+    );
     clock.advance(200000);
-    assert.deepEqual(sent.map(([l]) => l), ['a', 'b', '/quit']);
+    assert.deepEqual(
+        sent.map(([l]) => l),
+        ['a', 'b', '/quit'],
+    );
 });
 
 test('the count of waiting lines is told when it changes', () => {

@@ -47,7 +47,8 @@ test('a paced page is never refused', () => {
             let now = start;
             let arrived = 0;
             // Each line reaches the server after a delay of its own, as in the C test.
-            const maxDelay = burst > 1 ? Math.floor((s.interval * 9) / 10) : Math.floor(s.interval / 11);
+            const maxDelay =
+                burst > 1 ? Math.floor((s.interval * 9) / 10) : Math.floor(s.interval / 11);
             for (let i = 0; i < 2000; i++) {
                 if (i % 37 === 0) {
                     now += 3 * burst * s.interval;
@@ -56,7 +57,10 @@ test('a paced page is never refused', () => {
                 assert.ok(p.take(now));
                 const delay = maxDelay ? (i * 7919) % maxDelay : 0;
                 arrived = Math.max(arrived, now + delay);
-                assert.ok(serverAllows(s, arrived), `burst ${burst}, rate ${rate}: line ${i} refused`);
+                assert.ok(
+                    serverAllows(s, arrived),
+                    `burst ${burst}, rate ${rate}: line ${i} refused`,
+                );
             }
             now -= Math.floor(2000 / 37) * 3 * burst * s.interval; // the silences
             const fastest = (2000 - burst) * s.interval;

@@ -34,7 +34,11 @@ test('a message is a pseudo before the first ": "', () => {
 });
 
 test('an action is its first word and the rest', () => {
-    assert.deepEqual(parseAction('bob range son bureau'), { pseudo: 'bob', body: 'range son bureau', hasBody: true });
+    assert.deepEqual(parseAction('bob range son bureau'), {
+        pseudo: 'bob',
+        body: 'range son bureau',
+        hasBody: true,
+    });
     assert.deepEqual(parseAction('bob'), { pseudo: 'bob', body: '', hasBody: false });
     assert.equal(parseAction(' bob'), null);
     assert.equal(parseAction(''), null);
@@ -106,7 +110,17 @@ test('names no server could give are told apart', () => {
     for (const ok of ['alice', 'Élodie', 'a'.repeat(32), '😀', 'x_y']) {
         assert.ok(pseudoValid(ok), ok);
     }
-    for (const bad of ['', '/x', 'a b', 'a\u00A0b', 'a\u200Bb', 'a\tb', 'a\u0007', 'a'.repeat(33), 'a\u202Eb']) {
+    for (const bad of [
+        '',
+        '/x',
+        'a b',
+        'a\u00A0b',
+        'a\u200Bb',
+        'a\tb',
+        'a\u0007',
+        'a'.repeat(33),
+        'a\u202Eb',
+    ]) {
         assert.ok(!pseudoValid(bad), JSON.stringify(bad));
     }
 });

@@ -41,7 +41,12 @@ test('a long room keeps its whole count; a short count counts the names', () => 
 });
 
 test('arrivals and departures of our room, once each', () => {
-    const r = roster('# #jeux : x', '= #jeux 2 : alice bob', '^ carol #jeux : x', '^ Carol #jeux : x');
+    const r = roster(
+        '# #jeux : x',
+        '= #jeux 2 : alice bob',
+        '^ carol #jeux : x',
+        '^ Carol #jeux : x',
+    );
     assert.deepEqual(r.names, ['alice', 'bob', 'carol']);
     assert.equal(r.count, 3);
     r.onLine('- BOB #jeux : x', 'alice');
@@ -60,7 +65,11 @@ test('a departure of someone a long list left out is counted', () => {
 
 test('renames: someone else, and ourselves even before a room', () => {
     const r = roster('# #jeux : x', '= #jeux 2 : alice bob');
-    assert.deepEqual(r.onLine('% bob Robert : x', 'alice'), { changed: true, renamedSelf: false, newSelf: null });
+    assert.deepEqual(r.onLine('% bob Robert : x', 'alice'), {
+        changed: true,
+        renamedSelf: false,
+        newSelf: null,
+    });
     assert.deepEqual(r.names, ['alice', 'Robert']);
     const u = r.onLine('% ALICE Alicia : x', 'alice');
     assert.ok(u.renamedSelf);
@@ -70,7 +79,16 @@ test('renames: someone else, and ourselves even before a room', () => {
 
 test('French notices and malformed lines change nothing', () => {
     const r = roster('# #jeux : x', '= #jeux 1 : alice');
-    for (const l of ['* bob a rejoint #jeux', '^ bob #jeux', '^ bob jeux : x', '^  #jeux : x', '= #jeux x : a', '# jeux : x', '% bob : x', '^ a b #jeux : x']) {
+    for (const l of [
+        '* bob a rejoint #jeux',
+        '^ bob #jeux',
+        '^ bob jeux : x',
+        '^  #jeux : x',
+        '= #jeux x : a',
+        '# jeux : x',
+        '% bob : x',
+        '^ a b #jeux : x',
+    ]) {
         assert.equal(r.onLine(l, 'alice').changed, false, l);
     }
     assert.deepEqual(r.names, ['alice']);
