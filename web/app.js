@@ -711,9 +711,12 @@ function leaveNow() {
     chat.everJoined = false;
     chat.comingBack = false;
     chat.autoPseudo = false;
+    chat.roster = new Roster();
+    if (chat.pseudo) {
+        els.pseudo.value = chat.pseudo; /* the pseudo we had, ready to come back */
+    }
     notice('Vous avez quitté la discussion.');
-    els.compose.hidden = true;
-    view.askPseudo(null);
+    view.showLogin();
     updateStatus();
 }
 

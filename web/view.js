@@ -190,6 +190,15 @@ export function showChat(focus) {
     }
 }
 
+/* Left the chat: the form again, without the input line or the panel of a room we left. */
+export function showLogin() {
+    els.compose.hidden = true;
+    els.side.hidden = true;
+    els.panelToggle.hidden = true;
+    setPanel(false);
+    askPseudo(null);
+}
+
 /* The narrow screen's panel of rooms and people, opened or closed. */
 export function setPanel(open) {
     els.side.classList.toggle('open', open);

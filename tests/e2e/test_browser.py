@@ -257,6 +257,27 @@ def test_refusals_of_a_pseudo_are_shown_in_the_form(server, chat, pages):
     assert page.eval("() => document.getElementById('login').hidden")
 
 
+def test_nick_then_quit_and_come_back(server, chat, pages):
+    srv = server()
+    (bob,) = chat(srv, "bob")
+    alice = pages(srv, "alice")
+    bob.expect_exact("* alice a rejoint la discussion")
+    send(alice, "/nick Alicia")
+    alice.wait_line("Vous vous appelez maintenant Alicia.")
+    bob.expect_exact("* alice s'appelle maintenant Alicia")
+    alice.wait_text("#me", "Alicia")
+    alice.wait_text("#people", "Alicia (vous)")
+    send(alice, "/quit à plus")
+    bob.expect_exact("* Alicia est déconnecté (à plus)")
+    alice.wait_line("Vous avez quitté la discussion.")
+    alice.wait_text("#state", "Déconnecté")
+    assert alice.eval("() => ['login', 'compose', 'side']"
+                      ".map((id) => document.getElementById(id).hidden)") == [False, True, True]
+    assert alice.eval("() => document.getElementById('pseudo').value") == "Alicia"
+    join(alice, srv, "Alicia")
+    bob.expect_exact("* Alicia a rejoint la discussion")
+
+
 def history_record(when, room, line):
     """One record of the history file (docs/ARCHITECTURE.md): CRC-32 over the record
     without its CRC field."""
