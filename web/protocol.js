@@ -131,12 +131,20 @@ export function words(text) {
     return text.split(/[ \t]+/).filter((w) => w.length > 0);
 }
 
+/* text with every lone surrogate replaced by U+FFFD: String.prototype.toWellFormed(),
+ * which browsers before 2023 and Node.js 18 lack. */
+export function wellFormed(text) {
+    return text.replace(
+        /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+        '\uFFFD',
+    );
+}
+
 /* What the page shows of peer text: ill-formed UTF-16 (lone surrogates) becomes U+FFFD,
  * C0 and C1 controls and DEL go, a tab becomes a space, the bidi embeddings, overrides and
  * isolates go (src/common/sanitize.c). */
 export function sanitize(text) {
-    return text
-        .toWellFormed()
+    return wellFormed(text)
         .replace(/\t/g, ' ')
         .replace(/[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/gu, '');
 }

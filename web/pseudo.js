@@ -6,6 +6,7 @@
  * mentions and hash colours (colour.js), so that a pseudo gets the same colour here as in
  * the terminal client. roster.js, complete.js and lines.js use it.
  */
+import { wellFormed } from './protocol.js';
 
 /* Removed by the server's pseudo rules: Unicode's default-ignorable characters but the
  * variation selectors, plus the Hangul fillers (pseudo.c, is_invisible()). */
@@ -48,7 +49,7 @@ export function pseudoValid(s) {
     if (typeof s !== 'string' || s.length === 0 || s[0] === '/') {
         return false;
     }
-    if (CONTROL.test(s) || INVISIBLE.test(s) || SPACE.test(s) || s !== s.toWellFormed()) {
+    if (CONTROL.test(s) || INVISIBLE.test(s) || SPACE.test(s) || s !== wellFormed(s)) {
         return false;
     }
     return [...s].length <= PSEUDO_MAX_CHARS;
