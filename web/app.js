@@ -10,26 +10,20 @@
  * Only the kinds of lines are read, never their French. Everything the user says goes
  * through the outbox (outbox.js), at the server's flood-control pace. Once joined, a lost
  * connection is tried again after 1, 2, 4 ... 30 s (backoff.js) with the same pseudo, then
- * back to the same room; the input line and the lines sent meanwhile wait. view.js shows
- * what happens; lines.js says how each line looks.
+ * back to the same room; the input line and the lines sent meanwhile wait. The list of
+ * rooms comes from a /rooms the page sends itself on entering a room (rooms.js). view.js
+ * shows what happens; lines.js says how each line looks; notify.js notifies.
  */
 import { backoffNext } from './backoff.js';
 import { complete } from './complete.js';
 import { renderError, renderNotice, renderOwnLine, renderServerLine } from './lines.js';
+import * as notify from './notify.js';
 import { Outbox } from './outbox.js';
 import { FLOOD_BURST, FLOOD_RATE } from './pace.js';
-import {
-    CAP_EVENTS,
-    DEFAULT_ROOM,
-    KIND,
-    countField,
-    parseFields,
-    roomField,
-    sanitize,
-    splitKind,
-} from './protocol.js';
+import { CAP_EVENTS, DEFAULT_ROOM, KIND, sanitize, splitKind } from './protocol.js';
 import { pseudoEqual } from './pseudo.js';
 import { Recall } from './recall.js';
+import { RoomList } from './rooms.js';
 import { Roster } from './roster.js';
 import * as view from './view.js';
 
@@ -41,9 +35,8 @@ const WS_URL = `${SECURE ? 'wss' : 'ws'}://${HOST}/ws`;
 /* Where the browser keeps what the page remembers between visits. */
 const STORE_PSEUDO = 'causerie.pseudo';
 const STORE_RECALL = 'causerie.recall';
-const STORE_NOTIFY = 'causerie.notifications';
 /* How long a '+' line waits to see whether '$' lines follow it (the answer to a /rooms
- * the page sent itself, which is not shown): the server writes them together. */
+ * the page sent itself, which is not shown; rooms.js): the server writes them together. */
 const HOLD_MS = 300;
 
 const PHASE = Object.freeze({
@@ -86,10 +79,8 @@ const chat = {
     retryIn: 0, // seconds left before it
     retryTimer: null,
     roster: new Roster(),
-    rooms: [], // [{ name, count }] as the last /rooms said
-    roomsAsked: [], // the /rooms sent and not yet answered, oldest first: { quiet }
-    heldOk: null, // { line, timer }: a '+' line that may head the answer to our /rooms
-    roomsAnswer: null, // { quiet }: '$' lines are coming, the answer to that /rooms
+    rooms: new RoomList(), // the list of rooms, from the answers to /rooms
+    holdTimer: null, // releases the line the list of rooms holds
     completion: null, // what the last Tab did, until another key
     unread: 0, // mentions and private messages while the page was hidden
 };
@@ -187,7 +178,7 @@ function updatePeople() {
 
 function updateRooms() {
     const current = chat.roster.room;
-    const rooms = chat.rooms.map((r) =>
+    const rooms = chat.rooms.rooms.map((r) =>
         current !== null && pseudoEqual(r.name, current) && chat.roster.listed
             ? { name: r.name, count: chat.roster.count }
             : r,
@@ -200,40 +191,12 @@ function updateRooms() {
 
 /* ---------------------------------------------------------------- notifications */
 
-function notificationsOn() {
-    return (
-        'Notification' in window &&
-        Notification.permission === 'granted' &&
-        localStorage.getItem(STORE_NOTIFY) === 'on'
-    );
-}
-
 function updateNotifyButton() {
-    const b = els.notify;
-    if (!('Notification' in window) || Notification.permission === 'denied') {
-        b.hidden = true;
-        return;
-    }
-    const on = notificationsOn();
-    b.hidden = false;
-    b.setAttribute('aria-pressed', String(on));
-    els.notifyLabel.textContent = on ? 'Notifications activées' : 'Activer les notifications';
-    b.title = on
-        ? 'Vous êtes prévenu quand on vous nomme, page cachée ; cliquez pour arrêter'
-        : 'Être prévenu quand on vous nomme ou vous écrit en privé, page cachée';
+    notify.updateButton(els.notify, els.notifyLabel);
 }
 
-/* The user asked, by a click: the browser asks for the permission once. */
 async function toggleNotifications() {
-    if (notificationsOn()) {
-        store(STORE_NOTIFY, 'off');
-    } else {
-        const p =
-            Notification.permission === 'granted'
-                ? 'granted'
-                : await Notification.requestPermission();
-        store(STORE_NOTIFY, p === 'granted' ? 'on' : 'off');
-    }
+    await notify.toggle();
     updateNotifyButton();
 }
 
@@ -245,22 +208,17 @@ function notifyHidden(d) {
     }
     chat.unread++;
     updateStatus();
-    if (!notificationsOn()) {
-        return;
-    }
     const who = d.parts.find((p) => p.cls.startsWith('pseudo'))?.text ?? 'causerie';
     const title = d.private
         ? `${who} (message privé)`
         : `${who} dans #${chat.roster.room ?? DEFAULT_ROOM}`;
-    const body = d.parts
-        .map((p) => p.text)
-        .join('')
-        .slice(0, 300);
-    const n = new Notification(title, { body, tag: 'causerie', icon: 'icon.svg' });
-    n.addEventListener('click', () => {
-        window.focus();
-        n.close();
-    });
+    notify.show(
+        title,
+        d.parts
+            .map((p) => p.text)
+            .join('')
+            .slice(0, 300),
+    );
 }
 
 /* ---------------------------------------------------------------- sending */
@@ -293,9 +251,9 @@ function onSend(line, tag) {
             renderOwnLine(line.slice(3).replace(/^[ \t]+/, ''), chat.pseudo, true, new Date()),
         );
     } else if (tag === TAG.ROOMS) {
-        chat.roomsAsked.push({ quiet: true });
+        chat.rooms.sent(true);
     } else if (isCommand(line, '/rooms')) {
-        chat.roomsAsked.push({ quiet: false });
+        chat.rooms.sent(false);
     }
 }
 
@@ -553,59 +511,31 @@ function arrivalLine(kind) {
     return list;
 }
 
-/* ---------------------------------------------------------------- the list of rooms
- *
- * /rooms answers "+ N salons :" then one "$ #ROOM COUNT : ..." line per room. The page
- * asks for it itself when it enters a room, and shows the answer only in the list: a '+'
- * line that comes while such a /rooms is unanswered is held until the next line says
- * whether it heads '$' lines (the server writes them together; HOLD_MS at most). */
+/* ---------------------------------------------------------------- the list of rooms */
 
-function flushHeldOk() {
-    const held = chat.heldOk;
-    if (held) {
-        chat.heldOk = null;
-        clearTimeout(held.timer);
-        showServerLine(held.line);
+/* What the list of rooms (rooms.js) held is shown after all. */
+function releaseHeld(line) {
+    clearTimeout(chat.holdTimer);
+    chat.holdTimer = null;
+    if (line !== null) {
+        showServerLine(line);
     }
 }
 
-/* Returns true if the line was taken by the list of rooms and is not to be shown. */
-function roomsLine(kind, line) {
-    if (chat.heldOk && kind === KIND.ROOM_ITEM) {
-        const held = chat.heldOk;
-        chat.heldOk = null;
-        clearTimeout(held.timer);
-        chat.roomsAnswer = chat.roomsAsked.shift() ?? { quiet: false };
-        if (!chat.roomsAnswer.quiet) {
-            showServerLine(held.line);
-        }
-        chat.rooms = [];
+/* Returns true if the line is the list's, not to be shown. */
+function roomsLine(line) {
+    const r = chat.rooms.onLine(line);
+    if (r.before.length > 0) {
+        clearTimeout(chat.holdTimer);
+        r.before.forEach(showServerLine);
     }
-    flushHeldOk();
-    if (kind === KIND.OK && chat.roomsAsked.length > 0 && chat.roomsAsked[0].quiet) {
-        chat.heldOk = { line, timer: setTimeout(flushHeldOk, HOLD_MS) };
-        return true;
+    if (r.hold) {
+        chat.holdTimer = setTimeout(() => releaseHeld(chat.rooms.release()), HOLD_MS);
     }
-    if (kind !== KIND.ROOM_ITEM) {
-        chat.roomsAnswer = null;
-        return false;
-    }
-    if (!chat.roomsAnswer) {
-        /* '$' lines without their '+' held: an answer to a /rooms the user typed */
-        if (chat.roomsAsked.length > 0 && !chat.roomsAsked[0].quiet) {
-            chat.roomsAsked.shift();
-        }
-        chat.roomsAnswer = { quiet: false };
-        chat.rooms = [];
-    }
-    const f = parseFields(splitKind(line).text, 2);
-    const room = f && roomField(f.fields[0]);
-    const count = f && countField(f.fields[1]);
-    if (room !== null && count !== null && f) {
-        chat.rooms.push({ name: room, count });
+    if (r.changed) {
         updateRooms();
     }
-    return chat.roomsAnswer.quiet;
+    return r.take;
 }
 
 /* A server line during the chat: the roster and the list of rooms first, then the log. */
@@ -616,7 +546,7 @@ function chatServerLine(kind, line) {
         store(STORE_PSEUDO, chat.pseudo);
     }
     const arrival = arrivalLine(kind);
-    const taken = roomsLine(kind, line);
+    const taken = roomsLine(line);
     if (!arrival && !taken) {
         showServerLine(line);
     }
@@ -634,9 +564,7 @@ function chatServerLine(kind, line) {
 
 function onClosed(opened) {
     outbox.stop();
-    chat.roomsAsked = [];
-    chat.roomsAnswer = null;
-    flushHeldOk();
+    releaseHeld(chat.rooms.reset());
     if (chat.phase === PHASE.LEAVING) {
         leaveNow();
         return;
