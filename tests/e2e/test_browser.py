@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 import pytest
 
 import browser
-from conftest import BUILD, TIMEOUT, Collector
+from conftest import BUILD, Collector
 from wire import tls_args
 
 pytestmark = pytest.mark.skipif(browser.missing() is not None,
