@@ -51,7 +51,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # intermediates, and make would print that after the test runner's summary.
 .SECONDARY:
 
-.PHONY: all run test layers unit e2e fuzz fuzz-smoke soak soak-smoke bench bench-smoke bench-peers deps deps-test install uninstall format format-check clean
+.PHONY: all run test layers unit web-unit browser-deps e2e fuzz fuzz-smoke soak soak-smoke bench bench-smoke bench-peers deps deps-test install uninstall format format-check clean
 .DEFAULT_GOAL := all
 
 all: deps $(SERVER) $(CLIENT)
@@ -112,15 +112,38 @@ run: all
 unit: deps-test $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do $$t; done
 
-e2e: deps-test $(SERVER) $(CLIENT)
+# The web page's pure modules (web/*.js), with Node's own test runner and no npm package:
+# tests/web/*.test.mjs. colour_tool prints the terminal client's colour for each pseudo it
+# is given, so that the page's hash is checked against the C code itself.
+COLOUR_TOOL := $(BUILD)/tests/colour_tool
+$(COLOUR_TOOL): $(call obj,tests/web/colour_tool.c) $(LIBCLIENT) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_RL) $(LDLIBS_SSL) $(LDLIBS_UV)
+
+web-unit: deps-test $(COLOUR_TOOL)
+	CAUSERIE_COLOUR_TOOL=$(COLOUR_TOOL) node --test --test-reporter=spec tests/web/
+
+# playwright-core, which drives Debian's chromium in the browser tests (tests/browser/,
+# tests/e2e/test_browser.py): npm ci from the lock file when node_modules is missing or
+# older than the lock file. Without the npm registry, the browser tests are skipped and
+# say why; the rest of the suite runs.
+BROWSER_STAMP := tests/browser/node_modules/.package-lock.json
+browser-deps: deps-test
+	@if [ ! -e $(BROWSER_STAMP) ] || [ tests/browser/package-lock.json -nt $(BROWSER_STAMP) ]; then \
+	    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) || \
+	    echo "npm ci a échoué dans tests/browser (registre npm injoignable ?) : les tests du navigateur seront sautés."; \
+	fi
+
+e2e: deps-test browser-deps $(SERVER) $(CLIENT)
 	CAUSERIE_BUILD=$(BUILD) $(PYTEST) tests/e2e $(PYTEST_ARGS)
 
 # Every suite, three times over: plain, under ASan+UBSan, and under TSan; plus the bench
 # smoke run, a short chaos soak and a short fuzz of each parser, after a check that the
 # layers call only downward (docs/ARCHITECTURE.md) and that the sources are formatted
-# (clang-format, .clang-format). The last line printed is pytest's summary of the TSan run.
+# (clang-format, .clang-format) and the web page's unit tests. The last line printed is
+# pytest's summary of the TSan run.
 test: deps-test
-	$(MAKE) --no-print-directory layers format-check
+	$(MAKE) --no-print-directory layers format-check web-unit
 	$(MAKE) --no-print-directory BUILD=build unit e2e bench-smoke soak-smoke fuzz-smoke
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=asan unit e2e
 	$(MAKE) --no-print-directory BUILD=build-tsan SAN=tsan unit e2e
@@ -215,7 +238,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/causerie $(DESTDIR)$(PREFIX)/bin/causerie-server
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/causerie.1 $(DESTDIR)$(PREFIX)/share/man/man1/causerie-server.1
 
-FORMAT_FILES = $(wildcard src/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.[ch])
+FORMAT_FILES = $(wildcard src/*/*.[ch] tests/unit/*.[ch] tests/web/*.[ch] tests/fuzz/*.[ch] bench/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 
