@@ -125,13 +125,13 @@ web-unit: deps-test $(COLOUR_TOOL)
 
 # playwright-core, which drives Debian's chromium in the browser tests (tests/browser/,
 # tests/e2e/test_browser.py): npm ci from the lock file when node_modules is missing or
-# older than the lock file. Without the npm registry, the browser tests are skipped and
-# say why; the rest of the suite runs.
+# older than the lock file. Without it the page would go untested in a browser, so a
+# failed npm ci stops the run and says why.
 BROWSER_STAMP := tests/browser/node_modules/.package-lock.json
 browser-deps: deps-test
 	@if [ ! -e $(BROWSER_STAMP) ] || [ tests/browser/package-lock.json -nt $(BROWSER_STAMP) ]; then \
-	    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) || \
-	    echo "npm ci a échoué dans tests/browser (registre npm injoignable ?) : les tests du navigateur seront sautés."; \
+	    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) || { \
+	    echo "npm ci a échoué dans tests/browser (registre npm injoignable ?) : sans playwright-core, la page ne peut pas être testée dans Chromium." >&2; exit 1; }; \
 	fi
 
 e2e: deps-test browser-deps $(SERVER) $(CLIENT)
