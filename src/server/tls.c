@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,10 @@ struct tls {
     unsigned held_n;
     bool established; /* the handshake is over */
     bool failed;      /* it failed, or the peer broke the protocol: no more I/O */
+    /* The peer's address, read when the connection opens: a peer that refuses our
+     * certificate sends its alert and resets at once, and by the time the alert is read
+     * getpeername() fails. 64 bytes per connection, beside the SSL object's kilobytes. */
+    char peer[ADDR_NAME_MAX];
     void (*shutdown_done)(void *arg, int status);
     void *shutdown_arg;
 };
@@ -75,13 +80,11 @@ static void log_refusal(struct tls *s, const char *why)
     if (!log_limit_allow(&refusal_logs[l->index], loop_now(l), &skipped)) {
         return;
     }
-    char peer[ADDR_NAME_MAX];
-    tcp_peer_name(s->t, peer, sizeof(peer));
     if (skipped > 0) {
-        log_warn("connexion TLS refusée (%s) : %s ; et %zu autres refus non journalisés", peer, why,
-                 skipped);
+        log_warn("connexion TLS refusée (%s) : %s ; et %zu autres refus non journalisés", s->peer,
+                 why, skipped);
     } else {
-        log_warn("connexion TLS refusée (%s) : %s", peer, why);
+        log_warn("connexion TLS refusée (%s) : %s", s->peer, why);
     }
 }
 
@@ -460,6 +463,12 @@ static void op_close(struct transport *t)
     uv_close((uv_handle_t *)&t->tcp, on_closed);
 }
 
+/* The address read when the connection opened, which a reset does not take away. */
+static void op_peer_name(const struct transport *t, char *out, size_t size)
+{
+    snprintf(out, size, "%s", top(t)->peer);
+}
+
 static const struct transport_ops tls_ops = {
     .name = "tls",
     .read_start = op_read_start,
@@ -469,7 +478,7 @@ static const struct transport_ops tls_ops = {
     .pending = op_pending,
     .shutdown = op_shutdown,
     .close = op_close,
-    .peer_name = tcp_peer_name,
+    .peer_name = op_peer_name,
 };
 
 /* ---------------------------------------------------------------- opening */
@@ -495,6 +504,7 @@ static struct tls *new_layer(struct transport *t, const struct tls_upper *upper)
     s->ssl = ssl;
     s->rbio = rbio;
     s->wbio = wbio;
+    tcp_peer_name(t, s->peer, sizeof(s->peer));
     if (upper) {
         s->upper = *upper;
     }
