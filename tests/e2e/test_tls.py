@@ -58,7 +58,12 @@ class TlsClient(LineClient):
 
     def __init__(self, port, ctx, name=None, host="127.0.0.1", rcvbuf=None):
         super().__init__(port, host=host, name=name, rcvbuf=rcvbuf)
-        self.sock = ctx.wrap_socket(self.sock, server_hostname=host, suppress_ragged_eofs=False)
+        try:
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=host,
+                                        suppress_ragged_eofs=False)
+        except BaseException:
+            self.sock.close()  # the caller gets no client to close
+            raise
         self.ended = None
 
     def _fill(self, deadline, what):
@@ -423,6 +428,28 @@ def test_renegotiation_is_refused_on_tls_1_2(server, certs, connect, s_client):
     alice.expect_exact("= #général 1 : alice")
 
 
+def test_a_tls_1_3_key_update_is_answered_and_the_chat_goes_on(server, certs, connect, s_client):
+    srv = tls_server(server, certs)
+    alice = connect(srv.port, name="alice")
+    alice.join("alice")
+    # Without -quiet, a line "K" asks s_client for a key update that requests the peer's
+    # own; -msg shows the handshake messages each way.
+    carol = s_client(srv.tls_port, "-tls1_3", "-msg", quiet=False)
+    carol.readlines_until(PSEUDO_PROMPT)
+    carol.send_line("carol")
+    carol.readlines_until("+ Bienvenue, carol !")
+    alice.expect_exact("* carol a rejoint la discussion")
+    carol.send_line("K")
+    carol.readlines_until(">>> TLS 1.3, Handshake [length 0005], KeyUpdate")
+    carol.send_line("avec des clés neuves")  # under carol's new keys
+    alice.expect_exact("> carol: avec des clés neuves")
+    alice.send_line("bien reçu")
+    seen = carol.readlines_until("> alice: bien reçu")
+    # The server's own key update came before its next line, as TLS 1.3 asks.
+    assert "<<< TLS 1.3, Handshake [length 0005], KeyUpdate" in seen, seen
+    assert refusals(srv) == []
+
+
 # ---------------------------------------------------------------- what is not TLS
 
 
@@ -655,8 +682,16 @@ def test_a_tls_client_that_never_reads_is_dropped_past_max_backlog(
 
 
 
-def test_max_per_ip_counts_tcp_and_tls_connections_together(server, certs, connect, tls_connect):
-    srv = tls_server(server, certs, "--max-per-ip", "2")
+@pytest.mark.parametrize("option, logged, told", [
+    ("--max-per-ip", "trop de connexions depuis cette adresse (2 au plus)",
+     "! Trop de connexions depuis votre adresse (2 au plus) : réessayez plus tard."),
+    ("--max-clients", "serveur plein (2 connexions)",
+     "! Serveur plein (2 connexions) : réessayez plus tard."),
+])
+def test_connection_limits_count_tcp_and_tls_connections_together(
+    server, certs, connect, tls_connect, option, logged, told
+):
+    srv = tls_server(server, certs, option, "2")
     alice = connect(srv.port, name="alice")
     alice.join("alice")
     bob = tls_connect(srv.tls_port, name="bob")
@@ -668,13 +703,12 @@ def test_max_per_ip_counts_tcp_and_tls_connections_together(server, certs, conne
     with pytest.raises((ssl.SSLError, OSError)):
         client_context(certs.ca).wrap_socket(sock, server_hostname="127.0.0.1")
     sock.close()
-    wait_stderr(srv, rf"attention : connexion refusée \(127\.0\.0\.1:{port}\) : trop de "
-                     r"connexions depuis cette adresse \(2 au plus\)$")
+    wait_stderr(srv, rf"attention : connexion refusée \(127\.0\.0\.1:{port}\) : "
+                     rf"{re.escape(logged)}$")
     assert refusals(srv) == []  # turned away before any TLS: no TLS refusal
     # A third over TCP is told, as ever.
     extra = connect(srv.port, name="extra")
-    assert extra.expect_closed() == [
-        "! Trop de connexions depuis votre adresse (2 au plus) : réessayez plus tard."]
+    assert extra.expect_closed() == [told]
     # A place given back on one port is taken on the other.
     alice.send_line("/quit")
     alice.expect_closed()
