@@ -627,10 +627,12 @@ void client_finish(struct client *c, uint64_t ms)
     transport_read_stop(&c->t);
     /* The linger bounds the shutdown too, and replaces the layer above's deadline. */
     loop_set_deadline(client_loop(c), &c->deadline, ms);
-    if (c->q_len == 0) {
+    if (c->q_len == 0 || transport_holding(&c->t)) {
         /* Nothing queued: the usual case. A write still in flight goes first, the
-         * transport's shutdown waits for it (or cancels it, if nothing could be sent yet:
-         * before a TLS handshake, before a WebSocket upgrade). */
+         * transport's shutdown waits for it. Or the transport holds what was written
+         * because nothing can be sent yet (before a TLS handshake, before a WebSocket
+         * upgrade): then there is nobody to say the rest to either, and the shutdown
+         * cancels it rather than wait the whole linger for a peer that is not there. */
         shut_down(c);
     }
 }

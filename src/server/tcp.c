@@ -68,6 +68,13 @@ static size_t tcp_pending(const struct transport *t)
     return uv_stream_get_write_queue_size((const uv_stream_t *)&t->tcp);
 }
 
+/* What TCP is given it sends as the socket makes room. */
+static bool tcp_holding(const struct transport *t)
+{
+    (void)t;
+    return false;
+}
+
 static void on_shutdown_done(uv_shutdown_t *req, int status)
 {
     struct transport *t = req->data;
@@ -111,6 +118,7 @@ static const struct transport_ops tcp_ops = {
     .try_write = tcp_try_write,
     .write = tcp_write,
     .pending = tcp_pending,
+    .holding = tcp_holding,
     .shutdown = tcp_shutdown,
     .close = tcp_close,
     .peer_name = tcp_peer_name,

@@ -12,8 +12,10 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -21,6 +23,7 @@
 #include <openssl/ssl.h>
 
 #include "common/addr.h"
+#include "common/fr.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "loop.h"
@@ -37,6 +40,10 @@ struct tls {
     unsigned held_n;
     bool established; /* the handshake is over */
     bool failed;      /* it failed, or the peer broke the protocol: no more I/O */
+    /* The peer's address, read when the connection opens: a peer that refuses our
+     * certificate sends its alert and resets at once, and by the time the alert is read
+     * getpeername() fails. 64 bytes per connection, beside the SSL object's kilobytes. */
+    char peer[ADDR_NAME_MAX];
     void (*shutdown_done)(void *arg, int status);
     void *shutdown_arg;
 };
@@ -77,13 +84,11 @@ static void log_refusal(struct tls *s, const char *why)
     if (!log_limit_allow(&refusal_logs[l->index], loop_now(l), &skipped)) {
         return;
     }
-    char peer[ADDR_NAME_MAX];
-    tcp_peer_name(s->t, peer, sizeof(peer));
     if (skipped > 0) {
-        log_warn("connexion TLS refusée (%s) : %s ; et %zu autres refus non journalisés", peer, why,
-                 skipped);
+        log_warn("connexion TLS refusée (%s) : %s ; et %zu autres refus non journalisés", s->peer,
+                 why, skipped);
     } else {
-        log_warn("connexion TLS refusée (%s) : %s", peer, why);
+        log_warn("connexion TLS refusée (%s) : %s", s->peer, why);
     }
 }
 
@@ -488,6 +493,11 @@ static size_t op_pending(const struct transport *t)
     return tls_pending(top(t));
 }
 
+static bool op_holding(const struct transport *t)
+{
+    return top(t)->held != NULL;
+}
+
 static void on_top_shutdown(void *arg, int status)
 {
     transport_handlers()->on_shutdown(arg, status);
@@ -511,6 +521,12 @@ static void op_close(struct transport *t)
     uv_close((uv_handle_t *)&t->tcp, on_closed);
 }
 
+/* The address read when the connection opened, which a reset does not take away. */
+static void op_peer_name(const struct transport *t, char *out, size_t size)
+{
+    snprintf(out, size, "%s", top(t)->peer);
+}
+
 static const struct transport_ops tls_ops = {
     .name = "tls",
     .read_start = op_read_start,
@@ -518,9 +534,10 @@ static const struct transport_ops tls_ops = {
     .try_write = op_try_write,
     .write = op_write,
     .pending = op_pending,
+    .holding = op_holding,
     .shutdown = op_shutdown,
     .close = op_close,
-    .peer_name = tcp_peer_name,
+    .peer_name = op_peer_name,
 };
 
 /* ---------------------------------------------------------------- opening */
@@ -547,6 +564,7 @@ static struct tls *new_layer(struct transport *t, const struct tls_upper *upper)
     s->rbio = rbio;
     s->wbio = wbio;
     BIO_set_data(wbio, s);
+    tcp_peer_name(t, s->peer, sizeof(s->peer));
     if (upper) {
         s->upper = *upper;
     }
@@ -584,6 +602,105 @@ int tls_open(struct transport *t, uv_loop_t *loop, int fd)
 
 /* ---------------------------------------------------------------- set-up */
 
+/* Why the file at path cannot be read, in French, or NULL if it can be opened. OpenSSL
+ * says only "system lib" for a missing file, and "PEM lib" for a folder. */
+static const char *file_problem(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        int e = errno;
+        return e == ENOENT                 ? "fichier introuvable"
+               : e == EACCES || e == EPERM ? "permission refusée"
+                                           : fr_strerror(-e);
+    }
+    struct stat st;
+    bool folder = fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode);
+    fclose(f);
+    return folder ? "c'est un dossier" : NULL;
+}
+
+/* OpenSSL's first queued error, the most precise ("no start line" rather than the "PEM
+ * lib" the outer call adds); the queue is left as it is. */
+static const char *first_reason(void)
+{
+    const char *r = ERR_reason_error_string(ERR_peek_error());
+    return r ? r : "erreur inconnue";
+}
+
+/* Whether OpenSSL refused the key because it is not the certificate's: it checks that as
+ * it loads the key, so the check of our own after it only sees keys of another type. */
+static bool key_mismatch(void)
+{
+    unsigned long e = ERR_peek_last_error();
+    return ERR_GET_LIB(e) == ERR_LIB_X509 && (ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ||
+                                              ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH);
+}
+
+/* The pass phrase callback: the server never asks for one (OpenSSL's own would prompt on
+ * the terminal, in English, with the console reading the same terminal). Notes that the
+ * key wanted one, for the message. */
+static int no_pass_phrase(char *buf, int size, int rwflag, void *asked)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    if (asked) {
+        *(bool *)asked = true;
+    }
+    return -1;
+}
+
+/* After SSL_CTX_use_PrivateKey_file(): 0 if the key is loaded and is the certificate's,
+ * else -EINVAL with the sentence in err. */
+static int check_key(const char *cert_file, const char *key_file, bool loaded, bool asked,
+                     struct buf *err)
+{
+    if (loaded && SSL_CTX_check_private_key(ctx) == 1) {
+        return 0;
+    }
+    if (!loaded && asked) {
+        buf_appendf(err,
+                    "Clé TLS « %s » illisible : elle est chiffrée par une phrase de passe, que le "
+                    "serveur ne demande pas.",
+                    key_file);
+    } else if (loaded || key_mismatch()) {
+        buf_appendf(err, "La clé TLS « %s » ne correspond pas au certificat « %s ».", key_file,
+                    cert_file);
+    } else {
+        buf_appendf(err,
+                    "Clé TLS « %s » illisible : le fichier ne contient pas de clé privée PEM "
+                    "(OpenSSL : %s).",
+                    key_file, first_reason());
+    }
+    return -EINVAL;
+}
+
+/* Loads the certificate chain and the key into ctx; 0, or -EINVAL with the sentence in err. */
+static int load_pair(const char *cert_file, const char *key_file, struct buf *err)
+{
+    const char *problem;
+    bool asked = false;
+    int r = -EINVAL;
+    SSL_CTX_set_default_passwd_cb(ctx, no_pass_phrase);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, &asked);
+    if ((problem = file_problem(cert_file)) != NULL) {
+        buf_appendf(err, "Certificat TLS « %s » illisible : %s.", cert_file, problem);
+    } else if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+        buf_appendf(err,
+                    "Certificat TLS « %s » illisible : le fichier ne contient pas de certificat "
+                    "PEM (OpenSSL : %s).",
+                    cert_file, first_reason());
+    } else if ((problem = file_problem(key_file)) != NULL) {
+        buf_appendf(err, "Clé TLS « %s » illisible : %s.", key_file, problem);
+    } else {
+        bool loaded = SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) == 1;
+        r = check_key(cert_file, key_file, loaded, asked, err);
+    }
+    ERR_clear_error();
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL); /* asked goes out of scope */
+    return r;
+}
+
 int tls_setup(const char *cert_file, const char *key_file, unsigned loops, struct buf *err)
 {
     ctx = SSL_CTX_new(TLS_server_method());
@@ -602,23 +719,13 @@ int tls_setup(const char *cert_file, const char *key_file, unsigned loops, struc
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     /* Idle connections give their record buffers back: 34 KiB each otherwise. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
-        buf_appendf(err, "Certificat TLS « %s » illisible : %s.", cert_file,
-                    ssl_reason("fichier PEM attendu"));
-    } else if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
-        buf_appendf(err, "Clé TLS « %s » illisible : %s.", key_file,
-                    ssl_reason("fichier PEM attendu"));
-    } else if (SSL_CTX_check_private_key(ctx) != 1) {
-        buf_appendf(err, "La clé TLS « %s » ne correspond pas au certificat « %s ».", key_file,
-                    cert_file);
-        ERR_clear_error();
-    } else {
-        n_loops = loops;
-        refusal_logs = xcalloc(n_loops, sizeof(*refusal_logs));
-        return 0;
+    if (load_pair(cert_file, key_file, err) < 0) {
+        tls_teardown();
+        return -EINVAL;
     }
-    tls_teardown();
-    return -EINVAL;
+    n_loops = loops;
+    refusal_logs = xcalloc(n_loops, sizeof(*refusal_logs));
+    return 0;
 }
 
 void tls_teardown(void)

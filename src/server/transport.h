@@ -43,6 +43,9 @@ struct transport_ops {
     /* Bytes handed to write() that the socket has not taken yet: more than 0 while the peer
      * is not reading fast enough. */
     size_t (*pending)(const struct transport *t);
+    /* Whether it holds a write because nothing can be sent yet (before a TLS handshake is
+     * over, before a WebSocket upgrade): one that shutdown() would cancel. */
+    bool (*holding)(const struct transport *t);
     /* Ends our side once the writes in flight are done (a FIN; a TLS close_notify), then
      * calls on_shutdown. A write the transport holds because nothing can be sent yet
      * (before a TLS handshake, before a WebSocket upgrade) is done with UV_ECANCELED
@@ -128,6 +131,10 @@ static inline int transport_write(struct transport *t, struct transport_write *w
 static inline size_t transport_pending(const struct transport *t)
 {
     return transport_ops(t)->pending(t);
+}
+static inline bool transport_holding(const struct transport *t)
+{
+    return transport_ops(t)->holding(t);
 }
 static inline int transport_shutdown(struct transport *t)
 {

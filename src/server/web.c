@@ -749,6 +749,11 @@ static size_t op_pending(const struct transport *t)
     return lower_pending(of(t));
 }
 
+static bool op_holding(const struct transport *t)
+{
+    return of(t)->held != NULL;
+}
+
 static void on_fin(struct web *wb, int status)
 {
     transport_handlers()->on_shutdown(wb->t, status);
@@ -824,6 +829,7 @@ static const struct transport_ops web_ops = {
     .try_write = op_try_write,
     .write = op_write,
     .pending = op_pending,
+    .holding = op_holding,
     .shutdown = op_shutdown,
     .close = op_close,
     .peer_name = tcp_peer_name,
