@@ -1,7 +1,9 @@
-"""The server under valgrind's memcheck for one end-to-end scenario that covers the main
-paths (handshake and refusals, chat both ways, an overlong line, commands, every way of
-leaving, a write that fails while in flight, shutdown with a client connected), with zero
-reports: no invalid access, no use of uninitialised memory, no leak.
+"""The server under valgrind's memcheck for end-to-end scenarios that cover the main paths
+with zero reports: no invalid access, no use of uninitialised memory, no leak. One on the
+plain port (handshake and refusals, chat both ways, an overlong line, commands, every way
+of leaving, a write that fails while in flight, shutdown with a client connected); one on
+the TLS and web ports (TLS and WebSocket clients over TLS and not, the page, refusals,
+resets mid-handshake and mid-frame, shutdown with each kind connected).
 
 Only for the plain build: valgrind cannot run binaries built with ASan or TSan, whose
 runtimes take over the same address space.
@@ -16,6 +18,7 @@ import pytest
 
 from conftest import (
     BUILD,
+    LineClient,
     PSEUDO_PROMPT,
     ROOT,
     SERVER_BIN,
@@ -26,6 +29,17 @@ from conftest import (
     with_free_ports,
 )
 from test_faults import flood_until_queued, holds_socket, server_side
+from test_tls import client_hello, is_alert, raw_connect, read_to_end, reset
+from wire import (
+    OP_BINARY,
+    OP_TEXT,
+    WsClient,
+    client_context,
+    frame,
+    get,
+    http_request,
+    tls_args,
+)
 
 VALGRIND = shutil.which("valgrind")
 VALGRIND_ARGS = [
@@ -226,3 +240,105 @@ def test_server_under_memcheck_runs_a_whole_scenario_with_no_report(
     srv.stop()
     report = srv.stderr
     assert not REPORTS.search(report), f"valgrind:\n{report[-20000:]}"
+
+
+def join_over(client, pseudo, others):
+    """Joins pseudo on an open client of any transport, with valgrind's timeouts."""
+    client.expect_exact(PSEUDO_PROMPT, TIMEOUT)
+    client.send_line(pseudo)
+    client.expect_line(f"+ Bienvenue, {pseudo} ! ", TIMEOUT)
+    client.pseudo = pseudo
+    for o in others:
+        o.expect_exact(f"* {pseudo} a rejoint la discussion", TIMEOUT)
+    return client
+
+
+def test_server_under_memcheck_serves_tls_and_the_web_with_no_report(
+    valgrind_server, connect, certs
+):
+    ctx = client_context(certs.ca)
+    opened = []
+
+    def tls(name):
+        c = LineClient(srv.tls_port, name=name, tls=ctx)
+        opened.append(c)
+        return c
+
+    def ws(name, secure, **options):
+        c = WsClient(srv.web_port, name=name, tls=ctx if secure else None, **options)
+        opened.append(c)
+        return c
+
+    try:
+        # With a certificate: the TLS port, and the web port in HTTPS and WSS.
+        srv = valgrind_server("--flood-rate", "0", *tls_args(certs))
+        alice = join(connect, srv, "alice", [])
+        bob = join_over(tls("bob"), "bob", [alice])
+        carol = join_over(ws("carol", True), "carol", [alice, bob])
+        alice.send_line("bonjour")
+        bob.send_line("salut, chiffré")
+        carol.send_line("salut, du navigateur")
+        for c, lines in ((alice, ["bob", "carol"]), (bob, ["alice", "carol"]),
+                         (carol, ["alice", "bob"])):
+            got = [c.read_line(TIMEOUT) for _ in lines]
+            assert [g.split(":")[0] for g in got] == [f"> {who}" for who in lines], got
+        page = get(srv.web_port, "/", tls=ctx)
+        assert page.status == 200 and b"<html" in page.body
+        assert get(srv.web_port, "/nulle-part", tls=ctx).status == 404
+
+        # Refused or broken on the way in: non-TLS bytes, a reset mid-handshake, a reset
+        # mid-frame over TLS; none of them is announced.
+        sock, _ = raw_connect(srv.tls_port)
+        sock.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        assert is_alert(read_to_end(sock, TIMEOUT))
+        sock.close()
+        sock, _ = raw_connect(srv.tls_port)
+        sock.sendall(client_hello(ctx)[:40])
+        reset(sock)
+        dave = join_over(ws("dave", True), "dave", [alice, bob, carol])
+        dave.send_raw(frame(OP_TEXT, b"jamais fini" * 20)[:40])
+        dave.reset()
+        for c in (alice, bob, carol):
+            c.expect_exact("* dave est déconnecté", TIMEOUT)
+
+        # Leaving: /quit over TLS; the rest are there when the server stops.
+        bob.send_line("/quit")
+        bob.expect_closed(TIMEOUT)
+        for c in (alice, carol):
+            c.expect_exact("* bob est déconnecté", TIMEOUT)
+        erin = tls("erin")
+        erin.expect_exact(PSEUDO_PROMPT, TIMEOUT)  # still without a pseudo at the stop
+        srv.stop()
+        assert alice.expect_closed(TIMEOUT)[-1] == "* Le serveur s'arrête."
+        assert carol.expect_close(1000, TIMEOUT)[-1] == "* Le serveur s'arrête."
+        assert not REPORTS.search(srv.stderr), f"valgrind:\n{srv.stderr[-20000:]}"
+        assert srv.count_log("est déconnecté") == 2, srv.log_lines  # dave, bob
+        # The bytes that are not TLS are refused; the reset mid-handshake is a peer gone.
+        assert srv.stderr.count("connexion TLS refusée") == 1, srv.stderr
+
+        # Without one: WebSocket in the clear, its refusals and a bad request.
+        srv = valgrind_server("--flood-rate", "0")
+        frank = join(connect, srv, "frank", [])
+        gina = join_over(ws("gina", False), "gina", [frank])
+        gina.send_line("en clair")
+        frank.expect_exact("> gina: en clair", TIMEOUT)
+        frank.send_line("bien reçu")
+        gina.expect_exact("> frank: bien reçu", TIMEOUT)
+        bad = http_request(srv.web_port, b"GET / HTTP/1.1\r\nHost\r\n\r\n", timeout=TIMEOUT)
+        assert bad.status == 400
+        hugo = join_over(ws("hugo", False, origin=None), "hugo", [frank, gina])
+        hugo.send_frame(OP_BINARY, b"\x00\x01")
+        hugo.expect_close(1003, TIMEOUT)
+        for c in (frank, gina):
+            c.expect_exact("* hugo est déconnecté", TIMEOUT)
+        ines = ws("ines", False)
+        ines.expect_exact(PSEUDO_PROMPT, TIMEOUT)
+        ines.send_raw(frame(OP_TEXT, b"ines")[:3])
+        ines.reset()
+        srv.stop()
+        assert gina.expect_close(1000, TIMEOUT)[-1] == "* Le serveur s'arrête."
+        assert not REPORTS.search(srv.stderr), f"valgrind:\n{srv.stderr[-20000:]}"
+        assert srv.count_log("est déconnecté") == 1, srv.log_lines  # hugo
+    finally:
+        for c in opened:
+            c.close()
