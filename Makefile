@@ -24,9 +24,11 @@ LDLIBS_RL  = $(shell pkg-config --libs readline 2>/dev/null || echo -lreadline)
 # OpenSSL 3 (libssl-dev): TLS in both programs, in src/server/tls.c and src/client/tls.c.
 CFLAGS_SSL = $(shell pkg-config --cflags openssl 2>/dev/null)
 LDLIBS_SSL = $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
-# The server's libraries at the edges: OpenSSL, wslay (WebSocket framing) and http-parser
-# (HTTP requests); the last two have no pkg-config file in Debian.
-LDLIBS_SRV = $(LDLIBS_SSL) -lwslay -lhttp_parser
+# The server's libraries at the edges: OpenSSL, wslay (WebSocket framing), http-parser
+# (HTTP requests), none of which Debian gives a pkg-config file for but OpenSSL; SQLite
+# (the store, src/server/store_sqlite.c).
+LDLIBS_SQL = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
+LDLIBS_SRV = $(LDLIBS_SSL) -lwslay -lhttp_parser $(LDLIBS_SQL)
 
 ifeq ($(SAN),asan)
 SAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -197,7 +199,6 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(wildcard src/common/*.h) 
 
 # A harness for a pure server module names that module here; its sources join $^ above,
 # and the library the module wraps, if any, goes in FUZZ_LDLIBS for that harness alone.
-build-fuzz/fuzz_history: src/server/history_record.c src/server/history_record.h
 build-fuzz/fuzz_http: src/server/http.c src/server/http.h
 build-fuzz/fuzz_http: FUZZ_LDLIBS = -lhttp_parser
 build-fuzz/fuzz_ws: src/server/ws.c src/server/ws.h

@@ -35,6 +35,11 @@ if "$server" --help | grep -q -- --no-web; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# The database on, in a file of its own, as a deployed server has it; DB=:memory: for none.
+# A server from before the database has no such option.
+if "$server" --help | grep -q -- --db; then
+    server_opts+=(--db "${DB:-$tmp/server.db}")
+fi
 case " ${presets[*]} " in
 *" tls "*)
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \

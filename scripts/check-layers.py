@@ -37,6 +37,7 @@ LIBRARY_NAMES = {
     "wslay": re.compile(r"\b(?:wslay|WSLAY)_\w+"),
     # http-parser's own names; not http_, which is also our http module's.
     "http_parser": re.compile(r"\bhttp_parser\w*|\bhttp_(?:errno|method|should_keep_alive)\w*|\bHPE_\w+"),
+    "sqlite3": re.compile(r"\b(?:sqlite3|SQLITE)_\w+"),
 }
 LIBRARY_HEADERS = {
     "libuv": re.compile(r"^uv\.h$|^uv/"),
@@ -44,6 +45,7 @@ LIBRARY_HEADERS = {
     "openssl": re.compile(r"^openssl/"),
     "wslay": re.compile(r"^wslay/"),
     "http_parser": re.compile(r"^http_parser\.h$"),
+    "sqlite3": re.compile(r"^sqlite3\.h$"),
 }
 
 

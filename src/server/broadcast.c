@@ -15,9 +15,9 @@
 #include "common/xalloc.h"
 #include "event.h"
 #include "history.h"
-#include "history_file.h"
 #include "loop.h"
 #include "options.h"
+#include "store.h"
 
 /* A room as the order knows it: its history, and its members on each loop. */
 struct feed {
@@ -33,6 +33,7 @@ struct move {
     void (*free_note)(void *note);
     size_t n;            /* events in hist */
     struct event **hist; /* owned, refs held: the room's history at the move */
+    uint64_t seq;        /* the move's place in the order: every event before it is below */
 };
 
 /* The order lock. Guards next_seq, the order in which entries are appended to the loops'
@@ -45,8 +46,8 @@ static uint64_t next_seq = 1;
 static struct feed **feeds; /* owned: n_feeds feeds */
 static unsigned n_feeds;
 static unsigned n_loops;
-static struct loop *loops;        /* borrowed */
-static struct history_file *file; /* borrowed; NULL without --history-file */
+static struct loop *loops;  /* borrowed */
+static struct store *store; /* borrowed; NULL: lines are kept in memory only */
 static const struct broadcast_handlers *handlers;
 
 static uint32_t *member_index(void *m)
@@ -126,14 +127,22 @@ static bool kept(const struct event *e)
     return e->kind == EVENT_CHAT || e->kind == EVENT_ACTION;
 }
 
-/* Under the order lock: e joins its room's history, and the history file's queue. Returns
- * what fell out of the ring, to be dropped once the lock is released. */
+/* Under the order lock, once e has its place: e joins the store's queue (in the order's
+ * order, so ids rise in the database as they do here) and its room's history. Returns what
+ * fell out of the ring, to be dropped once the lock is released. */
 static struct event *keep(struct event *e)
 {
-    if (file) {
-        struct history_record rec = {e->time, e->where, e->where_len, e->line.data,
-                                     e->line.len - 1};
-        history_file_append(file, &rec); /* a full queue counts and logs the drop itself */
+    if (store) {
+        struct store_line line = {.id = e->seq,
+                                  .time = e->time,
+                                  .kind = e->kind,
+                                  .room = e->where,
+                                  .room_len = e->where_len,
+                                  .who = e->who,
+                                  .who_len = e->who_len,
+                                  .text = e->text,
+                                  .text_len = e->text_len};
+        store_append_line(store, &line); /* a full queue counts and logs the drop itself */
     }
     return history_push(&feeds[e->room]->history, e);
 }
@@ -141,7 +150,7 @@ static struct event *keep(struct event *e)
 void broadcast_publish(struct event *e)
 {
     bool wake[MAX_THREADS];
-    bool keeping = e->room < n_feeds && kept(e) && feeds[e->room]->history.cap > 0;
+    bool keeping = e->room < n_feeds && kept(e);
     assert(!keeping || e->where_len > 0);
     if (n_loops > 1) {
         event_ref_many(e, n_loops - 1); /* one per inbox entry; the caller's is the last */
@@ -195,7 +204,7 @@ static void run_move(struct loop *l, void *arg)
         leave_members(m, l->index);
         set_add(&feeds[mv->to]->members[l->index], m, &m->index);
         m->room = mv->to;
-        handlers->moved(m, mv->note, mv->hist, mv->n);
+        handlers->moved(m, mv->note, mv->hist, mv->n, mv->seq);
     }
     drop_move(mv);
 }
@@ -221,6 +230,7 @@ void broadcast_move(struct member *m, uint16_t to, void *note, void (*free_note)
     size_t n = history_len(&feeds[to]->history);
     mv->hist = n > 0 ? xcalloc(n, sizeof(*mv->hist)) : NULL;
     mv->n = history_copy(&feeds[to]->history, mv->hist);
+    mv->seq = next_seq;
     bool wake = loop_post(l, &move_task, mv);
     pthread_mutex_unlock(&order_lock);
     if (wake) {
@@ -251,25 +261,19 @@ void broadcast_forget(uint16_t room)
     pthread_mutex_unlock(&order_lock);
 }
 
-void broadcast_restore(uint16_t room, struct event *e)
+void broadcast_restore(uint16_t room, struct event *e, uint64_t seq)
 {
     pthread_mutex_lock(&order_lock);
+    e->seq = seq;
+    if (seq >= next_seq) {
+        next_seq = seq + 1;
+    }
     struct event *evicted = history_push(&feeds[room]->history, e);
     pthread_mutex_unlock(&order_lock);
     if (evicted) {
         event_unref(evicted);
     }
     event_unref(e); /* the history holds its own */
-}
-
-void broadcast_each_kept(void (*fn)(uint16_t room, const struct event *e, void *ctx), void *ctx)
-{
-    for (unsigned i = 0; i < n_feeds; i++) {
-        struct history *h = &feeds[i]->history;
-        for (uint32_t j = 0; j < h->len; j++) {
-            fn((uint16_t)i, h->ring[(h->head + j) % h->cap], ctx);
-        }
-    }
 }
 
 /* ---------------------------------------------------------------- life cycle */
@@ -288,10 +292,13 @@ void broadcast_init(unsigned loops_count, unsigned rooms, unsigned history_size,
     }
 }
 
-void broadcast_start(struct loop *l, struct history_file *f)
+void broadcast_start(struct loop *l, struct store *s)
 {
     loops = l;
-    file = f;
+    store = s;
+    if (s && store_last_id(s) >= next_seq) {
+        next_seq = store_last_id(s) + 1; /* the order goes on above what was kept */
+    }
 }
 
 void broadcast_shutdown(void)
@@ -308,5 +315,6 @@ void broadcast_shutdown(void)
     feeds = NULL;
     n_feeds = 0;
     loops = NULL;
-    file = NULL;
+    store = NULL;
+    next_seq = 1;
 }

@@ -25,7 +25,7 @@
 #include "client.h"
 
 struct event;
-struct history_file;
+struct store;
 struct loop;
 
 /* A connection as the order knows it: one that may be among a room's members. Embeds its
@@ -42,8 +42,10 @@ struct member {
 struct broadcast_handlers {
     /* A move has run: m is now among its room's members and receives its live events;
      * note is what the mover passed to broadcast_move(), history the room's kept events as
-     * they stood at the move's place in the order, oldest first (borrowed for the call). */
-    void (*moved)(struct member *m, void *note, struct event *const *history, size_t n);
+     * they stood at the move's place in the order, oldest first (borrowed for the call),
+     * seq that place: every event published before the move has a lower seq. */
+    void (*moved)(struct member *m, void *note, struct event *const *history, size_t n,
+                  uint64_t seq);
 };
 
 /* Main thread, before the loops start: n_rooms slots of history_size events each, for
@@ -51,9 +53,9 @@ struct broadcast_handlers {
 void broadcast_init(unsigned n_loops, unsigned n_rooms, unsigned history_size,
                     const struct broadcast_handlers *h);
 /* Main thread, once the loops exist and the history is restored; loops is borrowed until
- * broadcast_shutdown(). With file (--history-file, borrowed), every kept event is also
- * appended to it. */
-void broadcast_start(struct loop *loops, struct history_file *file);
+ * broadcast_shutdown(). With store (borrowed; may be NULL), every kept event is also
+ * handed to it, and the order goes on above the last line it holds. */
+void broadcast_start(struct loop *loops, struct store *store);
 /* Main thread, after the loops have been joined. */
 void broadcast_shutdown(void);
 
@@ -84,11 +86,9 @@ void broadcast_depart(struct member *m);
  * before the loops start. */
 size_t broadcast_history_len(uint16_t room);
 void broadcast_forget(uint16_t room);
-/* Puts an event read from the history file back into its room's history (the event's
- * reference passes to this function). Main thread, before the loops start. */
-void broadcast_restore(uint16_t room, struct event *e);
-/* Calls fn for every kept event of every room, oldest first within each room: what the
- * history file is compacted to at start. Main thread, before the loops start. */
-void broadcast_each_kept(void (*fn)(uint16_t room, const struct event *e, void *ctx), void *ctx);
+/* Puts an event read from the store back into its room's history, at its place seq in
+ * the order (the event's reference passes to this function); the order goes on above it.
+ * Main thread, before the loops start. */
+void broadcast_restore(uint16_t room, struct event *e, uint64_t seq);
 
 #endif

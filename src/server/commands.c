@@ -25,6 +25,12 @@
 #include "room.h"
 #include "session.h"
 
+/* /history's page: what it gives without a number, and at most. /search's answer: enough
+ * to find a line again, little enough to read at once. */
+#define HISTORY_PAGE     50
+#define HISTORY_PAGE_MAX 200
+#define SEARCH_RESULTS   20
+
 /* What a handler gets: the words after the name, as command_next_word() reads them. */
 struct args {
     const char *rest;
@@ -247,6 +253,36 @@ static void cmd_quit(struct session *s, struct args *a)
     session_quit(s, reason, len);
 }
 
+static void cmd_history(struct session *s, struct args *a)
+{
+    const char *w, *extra;
+    size_t len, extra_len;
+    unsigned n = HISTORY_PAGE;
+    if (word(a, &w, &len)) {
+        n = 0;
+        for (size_t i = 0; i < len && n <= HISTORY_PAGE_MAX; i++) {
+            n = w[i] >= '0' && w[i] <= '9' ? n * 10 + (unsigned)(w[i] - '0') : HISTORY_PAGE_MAX + 1;
+        }
+        if (n < 1 || n > HISTORY_PAGE_MAX || word(a, &extra, &extra_len)) {
+            session_reply(s, PROTO_ERROR, "Usage : /history [N], N de 1 à %d (défaut : %d)",
+                          HISTORY_PAGE_MAX, HISTORY_PAGE);
+            return;
+        }
+    }
+    session_history(s, n);
+}
+
+static void cmd_search(struct session *s, struct args *a)
+{
+    const char *words;
+    size_t len;
+    if (!text(a, &words, &len)) {
+        usage(s, "search");
+        return;
+    }
+    session_search(s, words, len, SEARCH_RESULTS);
+}
+
 /* Capabilities are asked for before the pseudo (session.c), not after. */
 static void cmd_cap(struct session *s, struct args *a)
 {
@@ -263,6 +299,10 @@ static const struct command commands[] = {
     {"join", "/join SALON", "rejoint un salon, créé s'il n'existe pas", cmd_join},
     {"part", "/part", "revient dans le salon #" ROOM_DEFAULT_NAME, cmd_part},
     {"rooms", "/rooms", "liste les salons", cmd_rooms},
+    {"history", "/history [N]", "montre les N messages d'avant (50 par défaut, 200 au plus)",
+     cmd_history},
+    {"search", "/search MOTS", "cherche les 20 derniers messages du salon qui contiennent ces mots",
+     cmd_search},
     {"quit", "/quit [RAISON]", "quitte la discussion", cmd_quit},
     {"cap", "/cap " PROTO_CAP_EVENTS, NULL, cmd_cap}, /* for programs: docs/PROTOCOL.md */
 };

@@ -9,6 +9,7 @@
  * each is set up here, bottom first, and given the handlers of the layer above.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,10 +26,10 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/pseudo.h"
+#include "common/sanitize.h"
 #include "common/xalloc.h"
 #include "console.h"
 #include "event.h"
-#include "history_file.h"
 #include "listener.h"
 #include "loop.h"
 #include "options.h"
@@ -36,6 +37,7 @@
 #include "render.h"
 #include "room.h"
 #include "session.h"
+#include "store_sqlite.h"
 #include "tcp.h"
 #include "tls.h"
 #include "web.h"
@@ -331,74 +333,63 @@ static void stop_loops(struct loop *loops, unsigned n)
     }
 }
 
-/* ---------------------------------------------------------------- the history file */
+/* ---------------------------------------------------------------- the store */
 
-struct history_load {
-    const char *path;
-    size_t records, damaged;
+struct store_load {
+    const struct server_options *o;
+    size_t lines, skipped;
 };
 
-static void on_history_record(const struct history_record *r, void *ctx)
+/* A line read back from the database goes into its room's history, unless it is not one
+ * the server could have written (the file may have been edited by hand): its pseudo and
+ * text are checked as a client's would be. */
+static void on_stored_line(const struct store_line *l, void *ctx)
 {
-    struct history_load *load = ctx;
-    struct event_fields f = {.dated = true, .time = r->time};
-    const char *why = "ligne de discussion illisible";
-    if (render_parse_kept(r->line, r->line_len, &f)) {
-        why = "nom de salon invalide";
-        if (room_restore(r->room, r->room_len, &f)) {
-            load->records++;
-            return;
+    struct store_load *load = ctx;
+    struct event_fields f = {.kind = l->kind,
+                             .dated = true,
+                             .time = l->time,
+                             .who = l->who,
+                             .who_len = l->who_len,
+                             .text = l->text,
+                             .text_len = l->text_len};
+    const char *why = "pseudo invalide";
+    if (pseudo_check(l->who, l->who_len) == PSEUDO_OK) {
+        why = "texte invalide";
+        if (l->text_len <= load->o->max_line && sanitize_is_clean(l->text, l->text_len)) {
+            why = "nom de salon invalide";
+            if (room_restore(l->room, l->room_len, &f, l->id)) {
+                load->lines++;
+                return;
+            }
         }
     }
-    load->damaged++;
-    log_warn("historique : %s, ligne %zu : %s ; enregistrement ignoré", load->path,
-             load->records + load->damaged, why);
+    load->skipped++;
+    log_warn("base de données %s : message %" PRIu64 " : %s ; il n'est pas relu", load->o->db,
+             l->id, why);
 }
 
-static void on_history_damage(size_t line_no, const char *why, void *ctx)
+/* Opens the database and puts each room's last lines back in memory. Exits with status 1
+ * if the database cannot be opened, upgraded or read. */
+static struct store *open_store(const struct server_options *o)
 {
-    struct history_load *load = ctx;
-    load->damaged++;
-    log_warn("historique : %s, ligne %zu : %s ; enregistrement ignoré", load->path, line_no, why);
-}
-
-struct kept_lines {
-    struct history_record *recs; /* owned array; the texts are the rooms' */
-    size_t n, cap;
-};
-
-static void collect_kept(const char *room, const struct event *e, void *ctx)
-{
-    struct kept_lines *k = ctx;
-    if (k->n == k->cap) {
-        k->recs = xgrow(k->recs, &k->cap, k->n + 1, sizeof(*k->recs), 256);
-    }
-    k->recs[k->n++] =
-        (struct history_record){e->time, room, strlen(room), e->line.data, e->line.len - 1};
-}
-
-/* Reads the history file back into the rooms, then compacts it to what they kept, so that
- * it holds at most --max-rooms × --history records after each start. Exits with status 1
- * if the file cannot be opened or read; damaged records are logged and skipped. */
-static struct history_file *open_history(const char *path)
-{
-    struct history_load load = {.path = path};
-    struct history_file *f;
+    struct store *s;
     struct buf err = BUF_INIT;
-    if (history_file_open(path, on_history_record, on_history_damage, &load, &f, &err) < 0) {
+    if (store_sqlite_open(o->db, o->history_days, &s, &err) < 0) {
         log_error("%s", err.data);
+        buf_release(&err);
         exit(1);
     }
-    struct kept_lines kept = {0};
-    room_each_kept(collect_kept, &kept);
-    if (history_file_rewrite(f, kept.recs, kept.n, &err) < 0) {
-        log_warn("historique : %s ; le fichier reste tel quel", err.data);
-    }
-    log_info("historique : %zu messages relus dans %s, %zu gardés%s", load.records, path, kept.n,
-             load.damaged ? ", des enregistrements abîmés ont été ignorés" : "");
-    free(kept.recs);
     buf_release(&err);
-    return f;
+    struct store_load load = {.o = o};
+    if (o->history > 0 &&
+        store_load_recent(s, o->max_rooms, o->history, on_stored_line, &load) < 0) {
+        store_close(s);
+        exit(1);
+    }
+    log_info("Base de données : %s (%zu messages relus%s)", o->db, load.lines,
+             load.skipped ? ", d'autres, invalides, ignorés" : "");
+    return s;
 }
 
 /* Sets up the layers, bottom first, each given the handlers of the one above: the
@@ -451,7 +442,6 @@ static void log_listening(const struct listeners *ls, unsigned n)
 static int serve(const struct server_options *o, struct listeners *ls, unsigned n, bool console)
 {
     struct loop *loops = setup_layers(o, n);
-    struct history_file *history = o->history_file ? open_history(o->history_file) : NULL;
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     for (size_t i = 0; i < N_STOP_SIGNALS; i++) {
@@ -459,8 +449,10 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
     }
     /* Blocked before any thread starts, so every thread inherits the mask. */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    struct store *store = open_store(o); /* its writer thread too */
 
-    broadcast_start(loops, history);
+    broadcast_start(loops, store);
+    session_start(store);
     listeners = ls;
     for (unsigned i = 0; i < ls->n; i++) {
         listener_start(&ls->all[i], loops, n, o);
@@ -486,9 +478,7 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
     }
     log_told(loops, n);
     teardown_layers(loops, n);
-    if (history) {
-        history_file_close(history); /* what was queued is written, then synced */
-    }
+    store_close(store); /* what was queued is written first */
     return 0;
 }
 

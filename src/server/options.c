@@ -34,9 +34,11 @@ static const char usage[] =
     "      --max-rooms N        salons à la fois, #général compris (défaut : 256)\n"
     "      --history N          derniers messages gardés par salon et envoyés à qui\n"
     "                           arrive, 0 pour aucun (défaut : 50)\n"
-    "      --history-file CHEMIN\n"
-    "                           garde l'historique dans ce fichier, d'un démarrage à\n"
-    "                           l'autre (défaut : aucun)\n"
+    "      --history-days N     jours pendant lesquels la base garde les messages,\n"
+    "                           0 pour toujours (défaut : 30)\n"
+    "      --db CHEMIN          base de données du serveur (SQLite), :memory: pour ne\n"
+    "                           rien garder sur disque (défaut :\n"
+    "                           $XDG_STATE_HOME/causerie/server.db)\n"
     "\n"
     "Chiffrement et page web :\n"
     "      --tls-cert FICHIER   certificat TLS (PEM, chaîne acceptée) : ouvre un port\n"
@@ -76,7 +78,8 @@ enum {
     OPT_FLOOD_BURST,
     OPT_FLOOD_RATE,
     OPT_HISTORY,
-    OPT_HISTORY_FILE,
+    OPT_HISTORY_DAYS,
+    OPT_DB,
     OPT_MAX_ROOMS,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
@@ -100,7 +103,8 @@ static const struct option long_options[] = {
     {"flood-burst", required_argument, NULL, OPT_FLOOD_BURST},
     {"flood-rate", required_argument, NULL, OPT_FLOOD_RATE},
     {"history", required_argument, NULL, OPT_HISTORY},
-    {"history-file", required_argument, NULL, OPT_HISTORY_FILE},
+    {"history-days", required_argument, NULL, OPT_HISTORY_DAYS},
+    {"db", required_argument, NULL, OPT_DB},
     {"max-rooms", required_argument, NULL, OPT_MAX_ROOMS},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
@@ -153,7 +157,8 @@ static void set_defaults(struct server_options *o)
     o->flood_rate = DEFAULT_FLOOD_RATE;
     o->history = DEFAULT_HISTORY;
     o->max_rooms = DEFAULT_MAX_ROOMS;
-    o->history_file = NULL;
+    o->history_days = DEFAULT_HISTORY_DAYS;
+    o->db = NULL;
     o->tls_cert = NULL;
     o->tls_key = NULL;
     o->tls_port = DEFAULT_TLS_PORT;
@@ -273,14 +278,41 @@ static int apply_rooms(struct server_options *o, int opt, const char *arg, struc
         }
         o->max_rooms = (unsigned)v;
         return 0;
-    default: /* OPT_HISTORY_FILE */
-        if (*arg == '\0') {
-            return bad_value(out, "--history-file", arg, "un chemin de fichier");
+    case OPT_HISTORY_DAYS:
+        if (!parse_number(arg, 0, MAX_HISTORY_DAYS, &v)) {
+            return bad_value(out, "--history-days", arg, "un nombre de jours de 0 à 36500");
         }
-        free(o->history_file);
-        o->history_file = xstrdup(arg);
+        o->history_days = (unsigned)v;
+        return 0;
+    default: /* OPT_DB */
+        if (*arg == '\0') {
+            return bad_value(out, "--db", arg, "un chemin de fichier, ou :memory:");
+        }
+        free(o->db);
+        o->db = xstrdup(arg);
         return 0;
     }
+}
+
+/* The database's default path: $XDG_STATE_HOME/causerie/server.db, or
+ * ~/.local/state/causerie/server.db when XDG_STATE_HOME is unset or not absolute (as the
+ * XDG Base Directory specification says). Returns 0, or -EINVAL with why in out. */
+static int default_db(struct server_options *o, struct buf *out)
+{
+    const char *state = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    struct buf path = BUF_INIT;
+    if (state && state[0] == '/') {
+        buf_appendf(&path, "%s/causerie/server.db", state);
+    } else if (home && home[0] == '/') {
+        buf_appendf(&path, "%s/.local/state/causerie/server.db", home);
+    } else {
+        buf_append_str(out, "causerie-server : ni XDG_STATE_HOME ni HOME ne disent où garder la "
+                            "base de données : donnez --db CHEMIN (ou --db :memory:)\n");
+        return -EINVAL;
+    }
+    o->db = buf_detach(&path);
+    return 0;
 }
 
 /* Applies one parsed option; returns 0, OPTIONS_EXIT or -EINVAL. */
@@ -334,7 +366,8 @@ static int apply(struct server_options *o, int opt, const char *arg, struct buf 
         return apply_limit(o, opt, arg, out);
     case OPT_HISTORY:
     case OPT_MAX_ROOMS:
-    case OPT_HISTORY_FILE:
+    case OPT_HISTORY_DAYS:
+    case OPT_DB:
         return apply_rooms(o, opt, arg, out);
     case OPT_TLS_CERT:
     case OPT_TLS_KEY:
@@ -393,9 +426,7 @@ int options_parse(struct server_options *o, int argc, char **argv, struct buf *o
                     o->tls_cert ? "--tls-key (la clé privée du certificat)" : "--tls-cert");
         return -EINVAL;
     }
-    if (o->history_file && o->history == 0) {
-        buf_append_str(out, "causerie-server : --history-file n'a pas d'effet avec --history 0 "
-                            "(aucun message n'est gardé)\n");
+    if (!o->db && default_db(o, out) < 0) {
         return -EINVAL;
     }
     return OPTIONS_RUN;
@@ -405,8 +436,8 @@ void options_release(struct server_options *o)
 {
     free(o->host);
     o->host = NULL;
-    free(o->history_file);
-    o->history_file = NULL;
+    free(o->db);
+    o->db = NULL;
     free(o->tls_cert);
     o->tls_cert = NULL;
     free(o->tls_key);

@@ -42,6 +42,10 @@
 #define DEFAULT_HISTORY   50    /* lines a room keeps and sends to a newcomer; --history */
 #define DEFAULT_MAX_ROOMS 256   /* rooms at once, the default one included; --max-rooms */
 #define MAX_HISTORY       10000 /* --history ceiling: a newcomer reads it in one go */
+/* The database keeps every line for --history-days days (0: forever), and a month is what
+ * people expect of a chat's search; the ceiling is a century. */
+#define DEFAULT_HISTORY_DAYS 30
+#define MAX_HISTORY_DAYS     36500
 /* --max-rooms ceiling. A room costs a slot per loop thread from the start, and looking
  * one up by name walks the rooms: both stay small up to a few thousand. */
 #define MAX_ROOMS_CEILING 4096
@@ -61,7 +65,8 @@ struct server_options {
     unsigned flood_rate;                /* lines per second; 0: no flood control */
     unsigned history;                   /* lines kept per room; 0: none */
     unsigned max_rooms;                 /* rooms at once, the default one included */
-    char *history_file;                 /* owned; NULL: history is not kept across restarts */
+    unsigned history_days;              /* days the database keeps lines; 0: forever */
+    char *db;                           /* owned: the database's path, or ":memory:" */
     char *tls_cert;                     /* owned PEM path (a chain is accepted); NULL: no TLS */
     char *tls_key;                      /* owned PEM path; given with tls_cert */
     int tls_port;                       /* 0..65535, with tls_cert */

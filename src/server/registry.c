@@ -162,6 +162,7 @@ struct person *registry_rename(struct person *old, const char *key, const char *
     struct person *p = new_person(key, pseudo, pseudo_len);
     p->member = old->member;
     p->loop = old->loop;
+    p->history_from = old->history_from;
 
     pthread_mutex_lock(&registry_lock);
     struct person **pp = find_link(key);

@@ -33,11 +33,16 @@ struct person {
     /* room.c's, under its rooms_lock: this file never reads them. Kept here rather than in
      * a table of room.c's so that a person stays one allocation. The owner thread, the only
      * one that changes them, may read them without the lock. */
-    struct room *room;  /* where it speaks and is listed */
+    struct room *room; /* where it speaks and is listed */
+    /* The owner thread's, for session.c: /history reads the lines of its room below this
+     * id, the oldest it was sent. Here rather than in the session, which every connection
+     * has, joined or not: a person's allocation had room for it. */
+    uint64_t history_from;
     atomic_uint refs;   /* the registry's, while claimed, plus one per holder */
     uint32_t who_index; /* its place in room's list of people */
     uint16_t loop;      /* index of the owner loop; immutable */
     uint8_t renamed;    /* owner thread: successor is set */
+    uint8_t store_busy; /* owner thread, for session.c: a read of the store is on its way */
     char text[];        /* the pseudo as typed, NUL, then its folded key, NUL */
 };
 

@@ -256,7 +256,7 @@ static void utc_stamp(int64_t t, char out[32])
     }
 }
 
-void render_history(struct event *const *history, size_t n, size_t budget, struct buf *out)
+size_t render_history(struct event *const *history, size_t n, size_t budget, struct buf *out)
 {
     size_t first = n, used = 0;
     while (first > 0) {
@@ -277,6 +277,7 @@ void render_history(struct event *const *history, size_t n, size_t budget, struc
         buf_append_char(out, ' ');
         buf_append(out, history[i]->line.data, history[i]->line.len);
     }
+    return first;
 }
 
 /* ---------------------------------------------------------------- views */

@@ -45,8 +45,9 @@ void render_moved(enum render_form form, const struct room_view *v, struct buf *
 /* "= #ROOM COUNT : PSEUDO PSEUDO ...\n": who is in the room. */
 void render_who(const struct room_view *v, struct buf *out);
 /* The newest of the n history events (oldest first) whose "~ TIME LINE" lines fit in
- * budget bytes, oldest first: what a newcomer can take without being dropped as slow. */
-void render_history(struct event *const *history, size_t n, size_t budget, struct buf *out);
+ * budget bytes, oldest first: what a newcomer can take without being dropped as slow.
+ * Returns the index of the first written (n if none fits). */
+size_t render_history(struct event *const *history, size_t n, size_t budget, struct buf *out);
 /* The answer to /rooms: "+ N salons :" then a line per room. */
 void render_rooms(enum render_form form, const struct room_entry *rooms, size_t n, struct buf *out);
 /* The answer to the /nick of the one renamed. */

@@ -413,7 +413,7 @@ struct room_entry *room_list(size_t *n_out)
 
 /* ---------------------------------------------------------------- the history file */
 
-bool room_restore(const char *name, size_t len, struct event_fields *f)
+bool room_restore(const char *name, size_t len, struct event_fields *f, uint64_t seq)
 {
     struct buf key = BUF_INIT;
     if ((len > 0 && name[0] == '#') || !parse_name(&name, &len, &key)) {
@@ -431,24 +431,7 @@ bool room_restore(const char *name, size_t len, struct event_fields *f)
         f->room = r->slot;
         f->where = r->name;
         f->where_len = strlen(r->name);
-        broadcast_restore(r->slot, event_new(f));
+        broadcast_restore(r->slot, event_new(f), seq);
     }
     return true;
-}
-
-struct kept_walk {
-    void (*fn)(const char *room, const struct event *e, void *ctx);
-    void *ctx;
-};
-
-static void each_kept(uint16_t slot, const struct event *e, void *ctx)
-{
-    struct kept_walk *w = ctx;
-    w->fn(table[slot].name, e, w->ctx);
-}
-
-void room_each_kept(void (*fn)(const char *room, const struct event *e, void *ctx), void *ctx)
-{
-    struct kept_walk w = {fn, ctx};
-    broadcast_each_kept(each_kept, &w);
 }

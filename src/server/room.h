@@ -101,14 +101,10 @@ int room_view_of(const char *name, size_t len, const struct person *p, size_t ma
  * thread. */
 struct room_entry *room_list(size_t *n);
 
-/* Puts an event read from the history file back in the history of the room named name
- * (len bytes), creating the room (empty) if need be: fills f's room and where, makes the
- * event and hands it to the order. Main thread, before the loops start. Returns false if
- * the name is not one a room can have. */
-bool room_restore(const char *name, size_t len, struct event_fields *f);
-/* Calls fn for every event kept in every room, oldest first within each room, with the
- * room's name: what the history file is compacted to at start. Main thread, before the
- * loops start. */
-void room_each_kept(void (*fn)(const char *room, const struct event *e, void *ctx), void *ctx);
+/* Puts an event read from the store back in the history of the room named name (len
+ * bytes), at its place seq in the order, creating the room (empty) if need be: fills f's
+ * room and where, makes the event and hands it to the order. Main thread, before the loops
+ * start. Returns false if the name is not one a room can have. */
+bool room_restore(const char *name, size_t len, struct event_fields *f, uint64_t seq);
 
 #endif

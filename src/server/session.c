@@ -32,6 +32,7 @@
 #include "registry.h"
 #include "render.h"
 #include "room.h"
+#include "store.h"
 
 /* What this file keeps per loop; that loop's thread only. Aligned so that two loops'
  * states never share a cache line. */
@@ -44,6 +45,7 @@ struct session_loop {
 
 /* Set by session_init(), then only read. */
 static const struct server_options *opts;
+static struct store *store;      /* borrowed, from session_start() to the end; NULL: none */
 static struct loop *event_loops; /* borrowed: where people's loops are found */
 static struct session_loop *loops;
 static unsigned n_loops;
@@ -406,7 +408,8 @@ static void on_overlong(struct client *c)
 /* A move ran: what the client needs of its new room, in one message: its name and who is
  * in it (the view, when one was asked for), then as much of its history as half the
  * backlog allows, so that the history alone never gets a newcomer dropped as slow. */
-static void on_moved(struct member *m, void *note, struct event *const *history, size_t n)
+static void on_moved(struct member *m, void *note, struct event *const *history, size_t n,
+                     uint64_t seq)
 {
     struct session *s = (struct session *)m; /* the member is the session's first member */
     struct buf block = BUF_INIT;
@@ -417,11 +420,149 @@ static void on_moved(struct member *m, void *note, struct event *const *history,
     if (budget > MSG_MAX_LEN - block.len) {
         budget = MSG_MAX_LEN - block.len; /* one message holds it all: it has a ceiling too */
     }
-    render_history(history, n, budget, &block);
+    size_t first = render_history(history, n, budget, &block);
+    if (s->person) {
+        /* /history goes on from the oldest line sent; with none, from the move itself. */
+        s->person->history_from = first < n ? history[first]->seq : seq;
+    }
     if (block.len > 0) {
         session_send_lines(s, block.data, block.len);
     }
     buf_release(&block);
+}
+
+/* ---------------------------------------------------------------- the store */
+
+/* A read of the store on its way for a person: answered on the person's loop, to whoever
+ * holds its pseudo then, if anyone. */
+struct store_ask {
+    struct person *p; /* ref held */
+    bool paging;      /* /history: the answer moves history_from back */
+    size_t words_len; /* /search: what was looked for, for the notice if nothing matched */
+    char words[];
+};
+
+/* The lines a read found, as "~ TIME LINE" lines, as many as half the backlog holds (the
+ * newest of them); returns the id of the oldest sent. */
+static uint64_t send_found(struct session *s, const struct store_line *lines, size_t n)
+{
+    struct event **events = xcalloc(n, sizeof(*events));
+    for (size_t i = 0; i < n; i++) {
+        struct event_fields f = {.kind = lines[i].kind,
+                                 .room = EVENT_NO_ROOM,
+                                 .dated = true,
+                                 .time = lines[i].time,
+                                 .who = lines[i].who,
+                                 .who_len = lines[i].who_len,
+                                 .where = lines[i].room,
+                                 .where_len = lines[i].room_len,
+                                 .text = lines[i].text,
+                                 .text_len = lines[i].text_len};
+        events[i] = event_new(&f);
+    }
+    struct buf block = BUF_INIT;
+    size_t budget = opts->max_backlog / 2;
+    size_t first = render_history(events, n, budget < MSG_MAX_LEN ? budget : MSG_MAX_LEN, &block);
+    session_send_lines(s, block.data, block.len);
+    buf_release(&block);
+    for (size_t i = 0; i < n; i++) {
+        event_unref(events[i]);
+    }
+    free(events);
+    return first < n ? lines[first].id : lines[0].id;
+}
+
+static void on_found(void *arg, int status, const struct store_line *lines, size_t n)
+{
+    struct store_ask *ask = arg;
+    struct person *p = person_current(ask->p);
+    struct session *s = (struct session *)p->member; /* NULL once it left */
+    if (s && joined(s) && client_is_open(session_client(s))) {
+        p->store_busy = 0;
+        const char *room = room_name(p->room);
+        if (status < 0) {
+            session_reply(s, PROTO_ERROR,
+                          "La base de données ne répond pas pour le moment : réessayez.");
+        } else if (n == 0 && ask->paging) {
+            session_reply(s, PROTO_NOTICE, "Rien de plus ancien dans #%s.", room);
+        } else if (n == 0) {
+            session_reply(s, PROTO_NOTICE, "Aucun message de #%s ne contient « %.*s ».", room,
+                          (int)ask->words_len, ask->words);
+        } else {
+            uint64_t oldest = send_found(s, lines, n);
+            if (ask->paging && oldest < p->history_from) {
+                p->history_from = oldest;
+            }
+        }
+    }
+    person_unref(ask->p);
+    free(ask);
+}
+
+/* Starts a read for s; false (and a reply) if it cannot be made now. */
+static struct store_ask *ask_store(struct session *s, const char *words, size_t len)
+{
+    if (!store) {
+        session_reply(s, PROTO_ERROR, "Ce serveur ne garde pas d'historique.");
+        return NULL;
+    }
+    if (s->person->store_busy) {
+        session_reply(s, PROTO_ERROR, "Une recherche est déjà en cours : attendez sa réponse.");
+        return NULL;
+    }
+    struct store_ask *ask = xmalloc(sizeof(*ask) + len + 1);
+    ask->p = s->person;
+    ask->paging = words == NULL;
+    ask->words_len = len;
+    memcpy(ask->words, words ? words : "", len);
+    ask->words[len] = '\0';
+    person_ref(ask->p);
+    return ask;
+}
+
+static void asked(struct session *s, struct store_ask *ask, int r)
+{
+    if (r < 0) {
+        person_unref(ask->p);
+        free(ask);
+        session_reply(s, PROTO_ERROR,
+                      "La base de données ne répond pas pour le moment : réessayez.");
+        return;
+    }
+    s->person->store_busy = 1;
+}
+
+void session_history(struct session *s, unsigned n)
+{
+    struct store_ask *ask = ask_store(s, NULL, 0);
+    if (ask) {
+        const char *room = room_name(s->person->room);
+        int r = store_lines_before(store, &client_loop(session_client(s))->uv, room, strlen(room),
+                                   s->person->history_from, n, on_found, ask);
+        asked(s, ask, r);
+    }
+}
+
+void session_search(struct session *s, const char *words, size_t len, unsigned n)
+{
+    struct store_ask *ask = ask_store(s, words, len);
+    if (ask) {
+        const char *room = room_name(s->person->room);
+        int r = store_search(store, &client_loop(session_client(s))->uv, room, strlen(room), words,
+                             len, n, on_found, ask);
+        if (r == -EINVAL) {
+            person_unref(ask->p);
+            free(ask);
+            session_reply(s, PROTO_ERROR, "Usage : /search MOTS");
+            return;
+        }
+        asked(s, ask, r);
+    }
+}
+
+void session_start(struct store *s)
+{
+    store = s;
 }
 
 /* ---------------------------------------------------------------- one person */

@@ -27,6 +27,7 @@ struct event;
 struct loop;
 struct person;
 struct server_options;
+struct store;
 
 struct session {
     struct member member;  /* first: the connection, as the order knows it */
@@ -55,6 +56,9 @@ extern const struct broadcast_handlers session_broadcast_handlers;
 /* Main thread, before the loops start: the options and the loops (borrowed for the
  * process's life). */
 void session_init(const struct server_options *o, struct loop *loops, unsigned n_loops);
+/* Main thread, before the loops start: the store that /history and /search read (borrowed
+ * until session_shutdown(); NULL for none). */
+void session_start(struct store *store);
 /* Main thread, after the loops have been joined. */
 void session_shutdown(void);
 
@@ -99,6 +103,12 @@ void session_send_lines(struct session *s, const char *data, size_t len);
 void session_quit(struct session *s, const char *reason, size_t len);
 /* Publishes a chat line or an action (kind) of s in its room. */
 void session_publish(struct session *s, int kind, const char *text, size_t len);
+/* /history: sends s the n lines of its room before the oldest it was sent, as "~" lines,
+ * once the store has read them; the next /history goes on from there. */
+void session_history(struct session *s, unsigned n);
+/* /search: sends s the n most recent lines of its room that contain every word of words
+ * (len bytes), as "~" lines, or a notice that none does. */
+void session_search(struct session *s, const char *words, size_t len, unsigned n);
 /* Sends a private message from s to person p (a reference the call takes over). */
 void session_send_private(struct session *s, struct person *p, const char *text, size_t len);
 

@@ -219,7 +219,7 @@ class Server(Proc):
     """One causerie-server process."""
 
     def __init__(self, args, stdin=subprocess.DEVNULL, env=None):
-        super().__init__(SERVER_BIN, with_free_ports(args), stdin=stdin, env=env)
+        super().__init__(SERVER_BIN, with_own_db(with_free_ports(args), env), stdin=stdin, env=env)
         self.port = None
         self.address = None
         self.threads = None
@@ -334,6 +334,17 @@ def with_free_ports(args):
     return args
 
 
+def with_own_db(args, env):
+    """args, with a database of the server's own: an in-memory one unless the test names a
+    --db, or an XDG_STATE_HOME for the default one, so that no server under test writes
+    to the home directory's and no two share one."""
+    if "--help" in args or "--version" in args or "--db" in args:
+        return args
+    if env and "XDG_STATE_HOME" in env:
+        return args
+    return list(args) + ["--db", ":memory:"]
+
+
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory):
     """An authority and server certificates made with the openssl command, once per run:
@@ -392,7 +403,7 @@ def run_program(binary, args, input=None, timeout=EXIT_TIMEOUT):
 
 
 def run_server(args, input=None, timeout=EXIT_TIMEOUT):
-    return run_program(SERVER_BIN, args, input, timeout)
+    return run_program(SERVER_BIN, with_own_db(list(args), None), input, timeout)
 
 
 def run_client(args, input=b"", timeout=EXIT_TIMEOUT):

@@ -32,6 +32,7 @@ from conftest import (
     wait_stderr,
     wait_until,
     with_free_ports,
+    with_own_db,
 )
 
 # ---------------------------------------------------------------------------- /proc
@@ -143,7 +144,7 @@ class LimitedServer(Server):
         Proc.__init__(
             self,
             Path(sys.executable),
-            ["-c", EXEC_WITH_NOFILE, str(nofile), str(SERVER_BIN), *with_free_ports(args)],
+            ["-c", EXEC_WITH_NOFILE, str(nofile), str(SERVER_BIN), *with_own_db(with_free_ports(args), None)],
         )
         self.port = None
         self.address = None

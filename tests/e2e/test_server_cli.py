@@ -10,7 +10,6 @@ import pexpect
 import pytest
 
 from conftest import (
-    have_ipv6_loopback,
     EXIT_TIMEOUT,
     LISTENING,
     PSEUDO_PROMPT,
@@ -18,9 +17,11 @@ from conftest import (
     STAMP,
     TIMEOUT,
     assert_no_sanitizer_report,
+    have_ipv6_loopback,
     require_binary,
     run_server,
     sanitizer_env,
+    with_own_db,
 )
 
 # TEST-NET-1 (RFC 5737): never assigned to a local interface, so bind() fails with
@@ -238,7 +239,7 @@ def test_typed_unbindable_address_on_terminal_asks_again(connect):
     require_binary(SERVER_BIN)
     child = pexpect.spawn(
         str(SERVER_BIN),
-        list(NO_HOST),
+        with_own_db(list(NO_HOST), None),
         encoding="utf-8",
         timeout=TIMEOUT,
         dimensions=(24, 100),

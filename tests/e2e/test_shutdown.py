@@ -146,7 +146,12 @@ def test_console_with_stdin_closed_is_skipped():
     descriptor 0 to be read as commands. Popen cannot close descriptor 0 in the child; a
     shell's <&- can."""
     p = subprocess.Popen(
-        ["/bin/sh", "-c", 'exec "$0" --host 127.0.0.1 --port 0 --threads 2 <&-', str(SERVER_BIN)],
+        [
+            "/bin/sh",
+            "-c",
+            'exec "$0" --host 127.0.0.1 --port 0 --threads 2 --db :memory: <&-',
+            str(SERVER_BIN),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=sanitizer_env(),

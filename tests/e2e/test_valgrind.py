@@ -18,15 +18,16 @@ import pytest
 
 from conftest import (
     BUILD,
-    LineClient,
     PSEUDO_PROMPT,
     ROOT,
     SERVER_BIN,
+    LineClient,
     Proc,
     Server,
     require_binary,
     wait_until,
     with_free_ports,
+    with_own_db,
 )
 from test_faults import flood_until_queued, holds_socket, server_side
 from test_tls import client_hello, is_alert, raw_connect, read_to_end, reset
@@ -78,7 +79,7 @@ class ValgrindServer(Server):
     def __init__(self, args):
         require_binary(SERVER_BIN)
         Proc.__init__(
-            self, Path(VALGRIND), [*VALGRIND_ARGS, str(SERVER_BIN), *with_free_ports(args)]
+            self, Path(VALGRIND), [*VALGRIND_ARGS, str(SERVER_BIN), *with_own_db(with_free_ports(args), None)]
         )
         self.port = None
         self.address = None

@@ -67,14 +67,18 @@ static const struct client_handlers client_side = {
 };
 
 /* The mover is sent "M ROOM H1 H2 ...": the room it entered and the numbers of the
- * history lines it was given, as the line protocol would send a '#' line and history. */
-static void moved(struct member *m, void *note, struct event *const *history, size_t n)
+ * history lines it was given, as the line protocol would send a '#' line and history.
+ * The move's place in the order comes after every history line's, in rising order. */
+static void moved(struct member *m, void *note, struct event *const *history, size_t n,
+                  uint64_t seq)
 {
     moves_run++;
     struct buf b = BUF_INIT;
     buf_appendf(&b, "M %u", m->room);
     for (size_t i = 0; i < n; i++) {
         buf_appendf(&b, " %s", history[i]->text);
+        assert_true(history[i]->seq < seq);
+        assert_true(i == 0 || history[i - 1]->seq < history[i]->seq);
     }
     buf_append_char(&b, '\n');
     struct msg *msg = msg_new_lines(b.data, b.len);

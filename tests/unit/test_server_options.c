@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
@@ -87,7 +88,8 @@ static void test_no_arguments_gives_defaults(void **state)
     assert_int_equal(fx->o.flood_rate, 5);
     assert_int_equal(fx->o.history, 50);
     assert_int_equal(fx->o.max_rooms, 256);
-    assert_null(fx->o.history_file);
+    assert_int_equal(fx->o.history_days, 30);
+    assert_non_null(fx->o.db);
     assert_int_equal(fx->out.len, 0);
 }
 
@@ -332,19 +334,56 @@ static void test_room_options_take_their_range(void **state)
     assert_refused(fx, PARSE(fx, "--max-rooms", "4097"), "--max-rooms");
 }
 
-static void test_history_file_takes_a_path(void **state)
+static void test_db_takes_a_path_or_memory(void **state)
 {
     struct fixture *fx = *state;
-    assert_int_equal(PARSE(fx, "--history-file", "/tmp/a", "--history-file", "b"), OPTIONS_RUN);
-    assert_string_equal(fx->o.history_file, "b");
-    assert_refused(fx, PARSE(fx, "--history-file", ""), "--history-file");
+    assert_int_equal(PARSE(fx, "--db", "/tmp/a.db", "--db", "b.db"), OPTIONS_RUN);
+    assert_string_equal(fx->o.db, "b.db");
+    assert_int_equal(PARSE(fx, "--db", ":memory:"), OPTIONS_RUN);
+    assert_string_equal(fx->o.db, ":memory:");
+    assert_refused(fx, PARSE(fx, "--db", ""), "--db");
 }
 
-static void test_history_file_with_no_history_refused(void **state)
+/* The default follows the XDG Base Directory specification: XDG_STATE_HOME if absolute,
+ * else ~/.local/state; with neither, the server cannot guess and says so. */
+static void test_db_default_path(void **state)
 {
     struct fixture *fx = *state;
-    assert_refused(fx, PARSE(fx, "--history-file", "h", "--history", "0"), "--history 0");
-    assert_refused(fx, PARSE(fx, "--history", "0", "--history-file", "h"), "--history-file");
+    char *state_home = getenv("XDG_STATE_HOME") ? strdup(getenv("XDG_STATE_HOME")) : NULL;
+    char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+    setenv("XDG_STATE_HOME", "/srv/etat", 1);
+    assert_int_equal(PARSE(fx, "--port", "1"), OPTIONS_RUN);
+    assert_string_equal(fx->o.db, "/srv/etat/causerie/server.db");
+    setenv("XDG_STATE_HOME", "relatif", 1);
+    setenv("HOME", "/home/alice", 1);
+    assert_int_equal(PARSE(fx, "--port", "1"), OPTIONS_RUN);
+    assert_string_equal(fx->o.db, "/home/alice/.local/state/causerie/server.db");
+    unsetenv("XDG_STATE_HOME");
+    assert_int_equal(PARSE(fx, "--port", "1"), OPTIONS_RUN);
+    assert_string_equal(fx->o.db, "/home/alice/.local/state/causerie/server.db");
+    unsetenv("HOME");
+    assert_refused(fx, PARSE(fx, "--port", "1"), "--db");
+    assert_int_equal(PARSE(fx, "--db", ":memory:"), OPTIONS_RUN); /* no guess needed */
+    if (state_home) {
+        setenv("XDG_STATE_HOME", state_home, 1);
+    }
+    if (home) {
+        setenv("HOME", home, 1);
+    }
+    free(state_home);
+    free(home);
+}
+
+static void test_history_days(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx, "--history-days", "0"), OPTIONS_RUN);
+    assert_int_equal(fx->o.history_days, 0);
+    assert_int_equal(PARSE(fx, "--history-days", "36500"), OPTIONS_RUN);
+    assert_int_equal(fx->o.history_days, 36500);
+    assert_refused(fx, PARSE(fx, "--history-days", "36501"), "--history-days");
+    assert_refused(fx, PARSE(fx, "--history-days", "-1"), "--history-days");
+    assert_refused(fx, PARSE(fx, "--history-file", "h"), "history-file");
 }
 
 /* ---------------------------------------------------------------- --help, --version */
@@ -365,8 +404,8 @@ static void test_help_lists_every_option(void **state)
     static const char *const names[] = {
         "--host",         "--port",        "--threads",    "--max-line",          "--max-backlog",
         "--announce-max", "--max-clients", "--max-per-ip", "--handshake-timeout", "--idle-timeout",
-        "--flood-burst",  "--flood-rate",  "--max-rooms",  "--history",           "--history-file",
-        "--help",         "--version"};
+        "--flood-burst",  "--flood-rate",  "--max-rooms",  "--history",           "--history-days",
+        "--db",           "--help",        "--version"};
     assert_int_equal(PARSE(fx, "--help"), OPTIONS_EXIT);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (!strstr(fx->out.data, names[i])) {
@@ -501,8 +540,9 @@ int main(void)
         T(test_client_limits_take_values_and_0),
         T(test_client_limits_refuse_bad_values),
         T(test_room_options_take_their_range),
-        T(test_history_file_takes_a_path),
-        T(test_history_file_with_no_history_refused),
+        T(test_db_takes_a_path_or_memory),
+        T(test_db_default_path),
+        T(test_history_days),
     };
 #undef T
     return cmocka_run_group_tests_name("server options", tests, NULL, NULL);

@@ -1,0 +1,116 @@
+/* store.h - the server's lasting state, behind one door: what it keeps and how it asks.
+ *
+ * Everything the server keeps from one start to the next goes through this interface:
+ * the rooms' chat lines today, and whatever is added to the schema later. The server
+ * knows only these operations; store_sqlite.c is the one implementation (an embedded
+ * SQLite database), and a second one (a cluster's) can stand beside it, as transports do
+ * behind transport.h.
+ *
+ * Three kinds of call, by who may wait:
+ * - writes (store_append_line()) are queued and return at once, from any thread: a writer
+ *   thread of the store's own applies them in batched transactions. Nothing on a loop
+ *   thread ever waits for the disk; a write the queue has no room for is dropped, counted
+ *   and logged rather than making a loop wait.
+ * - reads a person waits for (store_lines_before(), store_search()) run on libuv's thread
+ *   pool and answer through the loop that asked, in a callback on its thread.
+ * - start and stop (store_load_recent(), store_close()) run on the main thread, before
+ *   the loops start and after they have been joined.
+ *
+ * The base layer: it knows events' kinds and nothing above.
+ */
+#ifndef CAUSERIE_STORE_H
+#define CAUSERIE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* One kept chat line or action: what a room's history is made of. The strings are not
+ * NUL-terminated; they are borrowed for the call that gives or receives them. */
+struct store_line {
+    uint64_t id;      /* its place in the order (an event's seq), unique and rising */
+    int64_t time;     /* seconds since the epoch, UTC */
+    uint8_t kind;     /* EVENT_CHAT or EVENT_ACTION (event.h) */
+    const char *room; /* the room's name as shown, without '#' */
+    const char *who;  /* the pseudo that said it */
+    const char *text; /* what was said */
+    size_t room_len, who_len, text_len;
+};
+
+/* The answer to a read: status 0 and lines[0..n), oldest first, borrowed for the call; or
+ * a negative errno (n is 0). Called on the thread of the loop that asked. */
+typedef void (*store_lines_cb)(void *arg, int status, const struct store_line *lines, size_t n);
+
+/* Called by store_load_recent() for each line it reads back. */
+typedef void (*store_line_fn)(const struct store_line *line, void *ctx);
+
+struct store;
+
+/* What an implementation provides; see the wrappers below for each contract. */
+struct store_ops {
+    uint64_t (*last_id)(struct store *s);
+    int (*load_recent)(struct store *s, unsigned max_rooms, unsigned per_room, store_line_fn fn,
+                       void *ctx);
+    void (*append_line)(struct store *s, const struct store_line *line);
+    int (*lines_before)(struct store *s, uv_loop_t *loop, const char *room, size_t room_len,
+                        uint64_t before, unsigned n, store_lines_cb cb, void *arg);
+    int (*search)(struct store *s, uv_loop_t *loop, const char *room, size_t room_len,
+                  const char *words, size_t words_len, unsigned n, store_lines_cb cb, void *arg);
+    void (*close)(struct store *s);
+};
+
+struct store {
+    const struct store_ops *ops;
+};
+
+/* The highest line id kept, 0 if none: the order continues above it, so that ids keep
+ * rising across restarts. Main thread, before the loops start. */
+static inline uint64_t store_last_id(struct store *s)
+{
+    return s->ops->last_id(s);
+}
+
+/* Calls fn for the last per_room lines of each of the max_rooms rooms that spoke last,
+ * oldest first within a room. Main thread, before the loops start. Returns 0, or a
+ * negative errno (logged). */
+static inline int store_load_recent(struct store *s, unsigned max_rooms, unsigned per_room,
+                                    store_line_fn fn, void *ctx)
+{
+    return s->ops->load_recent(s, max_rooms, per_room, fn, ctx);
+}
+
+/* Queues line (copied) to be kept; any thread, never waits for the disk. Room names are
+ * compared as pseudos are, without case. */
+static inline void store_append_line(struct store *s, const struct store_line *line)
+{
+    s->ops->append_line(s, line);
+}
+
+/* Reads, on libuv's thread pool, the last n lines of room (named as shown, room_len
+ * bytes) whose id is below before, and calls cb with them, oldest first, on loop's thread.
+ * Returns 0 (cb will be called once, even at shutdown: the loop waits for it), or a
+ * negative errno (cb will not be called). Loop thread of loop. */
+static inline int store_lines_before(struct store *s, uv_loop_t *loop, const char *room,
+                                     size_t room_len, uint64_t before, unsigned n,
+                                     store_lines_cb cb, void *arg)
+{
+    return s->ops->lines_before(s, loop, room, room_len, before, n, cb, arg);
+}
+
+/* As store_lines_before(), for the n most recent lines of room that contain every word of
+ * words (whitespace-separated; accents and case ignored), oldest first. */
+static inline int store_search(struct store *s, uv_loop_t *loop, const char *room, size_t room_len,
+                               const char *words, size_t words_len, unsigned n, store_lines_cb cb,
+                               void *arg)
+{
+    return s->ops->search(s, loop, room, room_len, words, words_len, n, cb, arg);
+}
+
+/* Applies every queued write, stops the store's threads, closes and frees s. Main thread,
+ * once no loop may call it any more. */
+static inline void store_close(struct store *s)
+{
+    s->ops->close(s);
+}
+
+#endif

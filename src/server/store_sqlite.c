@@ -1,0 +1,1062 @@
+/* store_sqlite.c - the store in SQLite: schema, writer thread, reads on the thread pool.
+ *
+ * See store_sqlite.h and store.h for the contracts. Three kinds of thread touch the
+ * database, each through connections of its own (SQLite's "multi-thread" mode: a
+ * connection is used by one thread at a time, never shared while in use):
+ * - the main thread opens the database, upgrades its schema and reads the rooms back,
+ *   then hands its connection to the writer thread;
+ * - the writer thread swaps out the queue of writes that loop threads fill (under the
+ *   store lock, a copy and no system call) and applies the whole of it in one
+ *   transaction, so a busy room costs one commit per batch rather than one per line; it
+ *   also prunes lines past --history-days;
+ * - libuv's thread pool runs the reads a person waits for, each on a read-only
+ *   connection taken from a pool (opened on first need, kept until close). WAL lets them
+ *   read while the writer writes.
+ * With ":memory:" there is only the one connection: the writer and the readers take it in
+ * turn under db_lock.
+ */
+#include "store_sqlite.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fr.h"
+#include "common/log.h"
+#include "common/pseudo.h"
+#include "common/xalloc.h"
+#include "event.h"
+
+/* A batch larger than this is freed after use rather than kept for the next. */
+#define KEEP_BATCH_MAX (256 * 1024)
+/* Dropped writes are logged at most this often. */
+#define DROP_REPORT_MS 1000
+/* How often old lines are looked for, and how many go per transaction, so that pruning a
+ * month of a busy server never holds the write lock for long. */
+#define PRUNE_EVERY_S 3600
+#define PRUNE_CHUNK   5000
+/* How long a connection waits for a lock another holds (a backup, the sqlite3 shell). */
+#define BUSY_TIMEOUT_MS 5000
+
+#define STR(x)  #x
+#define XSTR(x) STR(x)
+
+/* ---------------------------------------------------------------- the schema */
+
+/* Each version's schema is reached from the one before by its step; a fresh database
+ * runs them all. Never edit a step once released: add one. */
+static const char *const schema_steps[STORE_SCHEMA_VERSION] = {
+    /* 1: rooms by their folded key; kept lines; their words, for /search. */
+    "CREATE TABLE rooms ("
+    "  id INTEGER PRIMARY KEY,"
+    "  key TEXT NOT NULL UNIQUE," /* the name folded as pseudos are: what is compared */
+    "  name TEXT NOT NULL"        /* as last written, without '#' */
+    ");"
+    "CREATE TABLE lines ("
+    "  id INTEGER PRIMARY KEY," /* its place in the order: rises across restarts */
+    "  room INTEGER NOT NULL REFERENCES rooms(id),"
+    "  time INTEGER NOT NULL," /* seconds since the epoch, UTC */
+    "  kind TEXT NOT NULL CHECK (kind IN ('>', '&')),"
+    "  who TEXT NOT NULL,"
+    "  text TEXT NOT NULL"
+    ");"
+    "CREATE INDEX lines_by_room ON lines(room, id);"
+    "CREATE VIRTUAL TABLE lines_words USING fts5(text, content='lines', content_rowid='id',"
+    "  tokenize='unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER lines_insert AFTER INSERT ON lines BEGIN"
+    "  INSERT INTO lines_words(rowid, text) VALUES (new.id, new.text);"
+    "END;"
+    "CREATE TRIGGER lines_delete AFTER DELETE ON lines BEGIN"
+    "  INSERT INTO lines_words(lines_words, rowid, text) VALUES ('delete', old.id, old.text);"
+    "END;",
+};
+
+/* ---------------------------------------------------------------- connections */
+
+/* A connection and the statements prepared on it, used by one thread at a time. */
+struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *before; /* the lines of a room below an id */
+    sqlite3_stmt *search; /* the lines of a room that match */
+    struct conn *next;    /* the pool's free list */
+};
+
+/* The writer's statements, on the writer's connection. */
+struct writer_stmts {
+    sqlite3_stmt *begin, *commit, *rollback;
+    sqlite3_stmt *room_find, *room_add, *room_name;
+    sqlite3_stmt *line_add;
+    sqlite3_stmt *oldest, *prune;
+};
+
+/* A queued write: a header, then its strings. Only lines today; the kind leaves room for
+ * more. */
+enum op_kind { OP_LINE = 1 };
+struct op_line {
+    uint8_t op;
+    uint8_t kind;
+    uint16_t room_len, who_len;
+    uint32_t text_len;
+    uint64_t id;
+    int64_t time;
+};
+
+struct store_sqlite {
+    struct store base;
+    char *path;  /* owned; ":memory:" for none */
+    bool memory; /* one connection, shared in turn under db_lock */
+    unsigned history_days;
+    uint64_t last_id; /* read at open */
+
+    struct conn writer_conn; /* the main thread's until the writer starts, then the writer's */
+    struct writer_stmts w;
+    pthread_t writer;
+    /* The writer's cache of room ids by key: most batches are one room's lines. */
+    char last_room_key[256];
+    int64_t last_room_id;
+
+    /* The store lock guards everything down to the next comment. It is held to copy a write
+     * in or to swap the queue out, never across I/O. */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;   /* for the writer: a batch, or the stop */
+    struct buf queue;      /* encoded writes, at most STORE_QUEUE_MAX bytes */
+    size_t drops_unlogged; /* writes dropped for want of room, not yet said in the log */
+    uint64_t drop_logged_ms;
+    bool stopping;
+
+    /* Who uses writer_conn: the writer for a batch or a prune, the main thread to read the
+     * rooms back at start, and, with ":memory:", each reader in turn. */
+    pthread_mutex_t db_lock;
+    pthread_mutex_t pool_lock;
+    struct conn *pool; /* read-only connections not in use */
+
+    /* The writer's own. */
+    bool failing; /* the last batch failed, which was logged */
+    size_t lost;  /* writes lost to errors since failing began */
+    time_t next_prune;
+};
+
+static struct store_sqlite *of(struct store *s)
+{
+    return (struct store_sqlite *)s;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Runs a statement that returns no row, then resets it; returns SQLite's code. */
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? SQLITE_DONE : rc;
+}
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+}
+
+static void conn_close(struct conn *c)
+{
+    sqlite3_finalize(c->before);
+    sqlite3_finalize(c->search);
+    sqlite3_close(c->db);
+    c->db = NULL;
+}
+
+/* The reads' statements, on c. */
+static int conn_prepare_reads(struct conn *c)
+{
+    int rc = prepare(c->db,
+                     "SELECT l.id, l.time, l.kind, r.name, l.who, l.text FROM lines l"
+                     " JOIN rooms r ON r.id = l.room WHERE r.key = ?1 AND l.id < ?2"
+                     " ORDER BY l.id DESC LIMIT ?3",
+                     &c->before);
+    if (rc == SQLITE_OK) {
+        rc = prepare(c->db,
+                     "SELECT l.id, l.time, l.kind, r.name, l.who, l.text FROM lines_words w"
+                     " JOIN lines l ON l.id = w.rowid JOIN rooms r ON r.id = l.room"
+                     " WHERE lines_words MATCH ?1 AND r.key = ?2 ORDER BY l.id DESC LIMIT ?3",
+                     &c->search);
+    }
+    return rc;
+}
+
+static void settle(sqlite3 *db)
+{
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+}
+
+/* ---------------------------------------------------------------- opening */
+
+/* Creates the directories of path's parent that are missing, mode 0700: the state of a
+ * server is nobody else's to read. Returns 0 or a negative errno. */
+static int make_parents(const char *path)
+{
+    char *dir = xstrdup(path);
+    int r = 0;
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/') {
+            continue;
+        }
+        *p = '\0';
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+            r = -errno;
+            break;
+        }
+        *p = '/';
+    }
+    free(dir);
+    return r;
+}
+
+/* Creates path mode 0600 if it does not exist, so that SQLite (which would create it, and
+ * its -wal and -shm files after it, with the umask's mode) finds it private. */
+static int create_private(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        return -errno;
+    }
+    close(fd);
+    return 0;
+}
+
+static const char *open_strerror(int err)
+{
+    switch (-err) {
+    case EACCES:
+    case EPERM:
+        return "permission refusée";
+    case ENOENT:
+        return "dossier introuvable";
+    case ENOTDIR:
+        return "un élément du chemin n'est pas un dossier";
+    case EISDIR:
+        return "c'est un dossier";
+    case ENOSPC:
+        return "plus de place sur le disque";
+    case EROFS:
+        return "système de fichiers en lecture seule";
+    case ELOOP:
+        return "c'est un lien symbolique";
+    default:
+        return fr_strerror(err);
+    }
+}
+
+static int fail(struct buf *err, const char *path, const char *why)
+{
+    buf_appendf(err, "causerie-server : base de données %s : %s", path, why);
+    return -1;
+}
+
+static int fail_db(struct buf *err, const char *path, sqlite3 *db, const char *doing)
+{
+    buf_appendf(err, "causerie-server : base de données %s : %s : %s", path, doing,
+                sqlite3_errmsg(db));
+    return -1;
+}
+
+/* Reads a PRAGMA's integer. */
+static int pragma_int(sqlite3 *db, const char *sql, int *out)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Brings the schema from its version to STORE_SCHEMA_VERSION, in one transaction. */
+static int upgrade(struct store_sqlite *s, struct buf *err)
+{
+    sqlite3 *db = s->writer_conn.db;
+    int version;
+    if (pragma_int(db, "PRAGMA user_version", &version) != SQLITE_OK) {
+        return fail_db(err, s->path, db, "lecture impossible");
+    }
+    if (version > STORE_SCHEMA_VERSION) {
+        buf_appendf(err,
+                    "causerie-server : base de données %s : elle vient d'une version plus récente "
+                    "de causerie (schéma %d, celle-ci connaît le %d) ; elle n'a pas été modifiée",
+                    s->path, version, STORE_SCHEMA_VERSION);
+        return -1;
+    }
+    if (version < 0) {
+        return fail(err, s->path, "numéro de schéma invalide ; elle n'a pas été modifiée");
+    }
+    if (version == STORE_SCHEMA_VERSION) {
+        return 0;
+    }
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        return fail_db(err, s->path, db, "mise à jour du schéma impossible");
+    }
+    for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
+        char set_version[64];
+        snprintf(set_version, sizeof(set_version), "PRAGMA user_version = %d", v + 1);
+        if (sqlite3_exec(db, schema_steps[v], NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, set_version, NULL, NULL, NULL) != SQLITE_OK) {
+            fail_db(err, s->path, db, "mise à jour du schéma impossible");
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        fail_db(err, s->path, db, "mise à jour du schéma impossible");
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    if (version > 0) {
+        log_info("base de données %s : schéma mis à jour de la version %d à la %d", s->path,
+                 version, STORE_SCHEMA_VERSION);
+    }
+    return 0;
+}
+
+static int prepare_writer(struct store_sqlite *s)
+{
+    sqlite3 *db = s->writer_conn.db;
+    struct writer_stmts *w = &s->w;
+    int rc = SQLITE_OK;
+    const struct {
+        sqlite3_stmt **st;
+        const char *sql;
+    } all[] = {
+        {&w->begin, "BEGIN IMMEDIATE"},
+        {&w->commit, "COMMIT"},
+        {&w->rollback, "ROLLBACK"},
+        {&w->room_find, "SELECT id, name FROM rooms WHERE key = ?1"},
+        {&w->room_add, "INSERT INTO rooms(key, name) VALUES (?1, ?2)"},
+        {&w->room_name, "UPDATE rooms SET name = ?2 WHERE id = ?1"},
+        {&w->line_add,
+         "INSERT INTO lines(id, room, time, kind, who, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+        {&w->oldest, "SELECT time FROM lines ORDER BY id LIMIT 1"},
+        {&w->prune, "DELETE FROM lines WHERE id IN (SELECT id FROM lines WHERE time < ?1"
+                    " ORDER BY id LIMIT " XSTR(PRUNE_CHUNK) ")"},
+    };
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && rc == SQLITE_OK; i++) {
+        rc = prepare(db, all[i].sql, all[i].st);
+    }
+    return rc;
+}
+
+static void finalize_writer(struct store_sqlite *s)
+{
+    sqlite3_stmt **all[] = {&s->w.begin,     &s->w.commit,   &s->w.rollback,
+                            &s->w.room_find, &s->w.room_add, &s->w.room_name,
+                            &s->w.line_add,  &s->w.oldest,   &s->w.prune};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        sqlite3_finalize(*all[i]);
+        *all[i] = NULL;
+    }
+}
+
+static int read_last_id(struct store_sqlite *s)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->writer_conn.db, "SELECT max(id) FROM lines", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            sqlite3_int64 id = sqlite3_column_int64(st, 0);
+            s->last_id = id > 0 ? (uint64_t)id : 0;
+            rc = SQLITE_OK;
+        }
+        sqlite3_finalize(st);
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the writer thread */
+
+static void bind_text(sqlite3_stmt *st, int i, const char *p, size_t len)
+{
+    sqlite3_bind_text(st, i, p, (int)len, SQLITE_STATIC);
+}
+
+/* The id of the room whose name is name: found by its key, made if new, renamed if its
+ * name is written otherwise now. Writer thread, in a transaction. Returns 0 or -1. */
+static int room_id(struct store_sqlite *s, const char *name, size_t len, int64_t *id)
+{
+    struct buf key = BUF_INIT;
+    pseudo_fold(name, len, &key);
+    int r = 0;
+    if (key.len < sizeof(s->last_room_key) && s->last_room_id &&
+        strcmp(s->last_room_key, key.data) == 0) {
+        *id = s->last_room_id;
+        buf_release(&key);
+        return 0;
+    }
+    struct writer_stmts *w = &s->w;
+    bind_text(w->room_find, 1, key.data, key.len);
+    int rc = sqlite3_step(w->room_find);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(w->room_find, 0);
+        const unsigned char *old = sqlite3_column_text(w->room_find, 1);
+        bool renamed = !old || strlen((const char *)old) != len || memcmp(old, name, len) != 0;
+        sqlite3_reset(w->room_find);
+        if (renamed) {
+            sqlite3_bind_int64(w->room_name, 1, *id);
+            bind_text(w->room_name, 2, name, len);
+            r = step_done(w->room_name) == SQLITE_DONE ? 0 : -1;
+        }
+    } else if (rc == SQLITE_DONE) {
+        sqlite3_reset(w->room_find);
+        bind_text(w->room_add, 1, key.data, key.len);
+        bind_text(w->room_add, 2, name, len);
+        r = step_done(w->room_add) == SQLITE_DONE ? 0 : -1;
+        *id = sqlite3_last_insert_rowid(s->writer_conn.db);
+    } else {
+        sqlite3_reset(w->room_find);
+        r = -1;
+    }
+    if (r == 0 && key.len < sizeof(s->last_room_key)) {
+        memcpy(s->last_room_key, key.data, key.len + 1);
+        s->last_room_id = *id;
+    }
+    buf_release(&key);
+    return r;
+}
+
+static int apply_line(struct store_sqlite *s, const struct op_line *h, const char *p)
+{
+    int64_t room;
+    if (room_id(s, p, h->room_len, &room) < 0) {
+        return -1;
+    }
+    sqlite3_stmt *st = s->w.line_add;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)h->id);
+    sqlite3_bind_int64(st, 2, room);
+    sqlite3_bind_int64(st, 3, h->time);
+    bind_text(st, 4, h->kind == EVENT_ACTION ? "&" : ">", 1);
+    bind_text(st, 5, p + h->room_len, h->who_len);
+    bind_text(st, 6, p + h->room_len + h->who_len, h->text_len);
+    int rc = step_done(st);
+    /* A line already kept (an id written twice) is not worth failing the batch for. */
+    return rc == SQLITE_DONE || rc == SQLITE_CONSTRAINT ? 0 : -1;
+}
+
+/* Applies the writes of batch[0..len) in one transaction; returns how many there were, or
+ * -1 (and rolls back) on the first that fails. */
+static long apply_batch(struct store_sqlite *s, const char *batch, size_t len)
+{
+    if (step_done(s->w.begin) != SQLITE_DONE) {
+        return -1;
+    }
+    long n = 0;
+    for (size_t at = 0; at < len; n++) {
+        struct op_line h;
+        memcpy(&h, batch + at, sizeof(h));
+        at += sizeof(h);
+        if (apply_line(s, &h, batch + at) < 0) {
+            step_done(s->w.rollback);
+            s->last_room_id = 0; /* the room may have been rolled back with the rest */
+            return -1;
+        }
+        at += (size_t)h.room_len + h.who_len + h.text_len;
+    }
+    if (step_done(s->w.commit) != SQLITE_DONE) {
+        step_done(s->w.rollback);
+        s->last_room_id = 0;
+        return -1;
+    }
+    return n;
+}
+
+static size_t count_writes(const char *batch, size_t len)
+{
+    size_t n = 0;
+    for (size_t at = 0; at < len; n++) {
+        struct op_line h;
+        memcpy(&h, batch + at, sizeof(h));
+        at += sizeof(h) + h.room_len + h.who_len + h.text_len;
+    }
+    return n;
+}
+
+/* Deletes lines older than history_days, PRUNE_CHUNK per transaction, while the queue is
+ * empty: the writes people make come first. */
+static void prune(struct store_sqlite *s)
+{
+    int64_t cutoff = (int64_t)time(NULL) - (int64_t)s->history_days * 86400;
+    size_t deleted = 0;
+    for (;;) {
+        int rc = sqlite3_step(s->w.oldest);
+        bool old = rc == SQLITE_ROW && sqlite3_column_int64(s->w.oldest, 0) < cutoff;
+        sqlite3_reset(s->w.oldest);
+        if (!old) {
+            break;
+        }
+        sqlite3_bind_int64(s->w.prune, 1, cutoff);
+        if (step_done(s->w.prune) != SQLITE_DONE) {
+            log_warn("base de données %s : effacement des vieux messages impossible : %s", s->path,
+                     sqlite3_errmsg(s->writer_conn.db));
+            break;
+        }
+        deleted += (size_t)sqlite3_changes(s->writer_conn.db);
+        pthread_mutex_lock(&s->lock);
+        bool busy = s->queue.len > 0 || s->stopping;
+        pthread_mutex_unlock(&s->lock);
+        if (busy) {
+            break; /* the rest at the next turn */
+        }
+    }
+    if (deleted > 0) {
+        log_info("base de données %s : %zu messages de plus de %u jours effacés", s->path, deleted,
+                 s->history_days);
+    }
+}
+
+static void report_drops(struct store_sqlite *s, bool force)
+{
+    size_t drops = 0;
+    uint64_t now = now_ms();
+    pthread_mutex_lock(&s->lock);
+    if (s->drops_unlogged > 0 && (force || now - s->drop_logged_ms >= DROP_REPORT_MS)) {
+        drops = s->drops_unlogged;
+        s->drops_unlogged = 0;
+        s->drop_logged_ms = now;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (drops > 0) {
+        log_warn("base de données %s : la file d'écriture est pleine, %zu messages n'ont pas été "
+                 "gardés",
+                 s->path, drops);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct store_sqlite *s = arg;
+    struct buf batch = BUF_INIT;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        while (s->queue.len == 0 && !s->stopping) {
+            if (s->history_days == 0) {
+                pthread_cond_wait(&s->wake, &s->lock);
+                continue;
+            }
+            if (time(NULL) >= s->next_prune) {
+                break;
+            }
+            struct timespec until = {.tv_sec = s->next_prune};
+            pthread_cond_timedwait(&s->wake, &s->lock, &until);
+        }
+        struct buf swap = s->queue;
+        s->queue = batch;
+        batch = swap;
+        bool stopping = s->stopping;
+        pthread_mutex_unlock(&s->lock);
+
+        if (batch.len > 0) {
+            pthread_mutex_lock(&s->db_lock);
+            long n = apply_batch(s, batch.data, batch.len);
+            pthread_mutex_unlock(&s->db_lock);
+            if (n < 0) {
+                size_t lost = count_writes(batch.data, batch.len);
+                if (!s->failing) {
+                    log_warn("base de données %s : écriture impossible : %s ; %zu messages "
+                             "perdus",
+                             s->path, sqlite3_errmsg(s->writer_conn.db), lost);
+                    s->failing = true;
+                } else {
+                    s->lost += lost;
+                }
+            } else if (s->failing) {
+                log_info("base de données %s : les écritures reprennent (%zu messages perdus entre-"
+                         "temps)",
+                         s->path, s->lost);
+                s->failing = false;
+                s->lost = 0;
+            }
+            if (batch.alloc > KEEP_BATCH_MAX) {
+                buf_release(&batch);
+            } else {
+                buf_reset(&batch);
+            }
+        }
+        report_drops(s, stopping);
+        if (stopping) {
+            pthread_mutex_lock(&s->lock);
+            bool more = s->queue.len > 0;
+            pthread_mutex_unlock(&s->lock);
+            if (!more) {
+                break;
+            }
+            continue;
+        }
+        if (s->history_days > 0 && time(NULL) >= s->next_prune) {
+            s->next_prune = time(NULL) + PRUNE_EVERY_S;
+            pthread_mutex_lock(&s->db_lock);
+            prune(s);
+            pthread_mutex_unlock(&s->db_lock);
+        }
+    }
+    buf_release(&batch);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- writes */
+
+static void sqlite_append_line(struct store *st, const struct store_line *l)
+{
+    struct store_sqlite *s = of(st);
+    if (l->room_len > UINT16_MAX || l->who_len > UINT16_MAX || l->text_len > UINT32_MAX) {
+        return; /* no room or pseudo is that long; a line that long was refused long before */
+    }
+    struct op_line h = {.op = OP_LINE,
+                        .kind = l->kind,
+                        .room_len = (uint16_t)l->room_len,
+                        .who_len = (uint16_t)l->who_len,
+                        .text_len = (uint32_t)l->text_len,
+                        .id = l->id,
+                        .time = l->time};
+    size_t need = sizeof(h) + l->room_len + l->who_len + l->text_len;
+    pthread_mutex_lock(&s->lock);
+    if (s->queue.len + need > STORE_QUEUE_MAX) {
+        s->drops_unlogged++;
+    } else {
+        bool was_empty = s->queue.len == 0;
+        buf_grow(&s->queue, need);
+        buf_append(&s->queue, &h, sizeof(h));
+        buf_append(&s->queue, l->room, l->room_len);
+        buf_append(&s->queue, l->who, l->who_len);
+        buf_append(&s->queue, l->text, l->text_len);
+        if (was_empty) {
+            pthread_cond_signal(&s->wake);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---------------------------------------------------------------- reads */
+
+/* A read-only connection for a reader: the pool's, a new one, or, for ":memory:", the one
+ * connection, under db_lock until given back. NULL if none can be opened. */
+static struct conn *conn_take(struct store_sqlite *s)
+{
+    if (s->memory) {
+        pthread_mutex_lock(&s->db_lock);
+        if (!s->writer_conn.before && conn_prepare_reads(&s->writer_conn) != SQLITE_OK) {
+            pthread_mutex_unlock(&s->db_lock);
+            return NULL;
+        }
+        return &s->writer_conn;
+    }
+    pthread_mutex_lock(&s->pool_lock);
+    struct conn *c = s->pool;
+    if (c) {
+        s->pool = c->next;
+    }
+    pthread_mutex_unlock(&s->pool_lock);
+    if (c) {
+        return c;
+    }
+    c = xcalloc(1, sizeof(*c));
+    int rc = sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        settle(c->db);
+        rc = conn_prepare_reads(c);
+    }
+    if (rc != SQLITE_OK) {
+        log_warn("base de données %s : lecture impossible : %s", s->path,
+                 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        conn_close(c);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void conn_give(struct store_sqlite *s, struct conn *c)
+{
+    if (s->memory) {
+        pthread_mutex_unlock(&s->db_lock);
+        return;
+    }
+    pthread_mutex_lock(&s->pool_lock);
+    c->next = s->pool;
+    s->pool = c;
+    pthread_mutex_unlock(&s->pool_lock);
+}
+
+/* A read on its way through the thread pool. */
+struct read_req {
+    uv_work_t work;
+    struct store_sqlite *s;
+    bool search;
+    struct buf room_key;
+    struct buf words; /* search: the FTS5 query */
+    uint64_t before;
+    unsigned n;
+    store_lines_cb cb;
+    void *arg;
+    /* The answer. */
+    int status;
+    struct store_line *lines; /* owned; their strings point into text */
+    size_t n_lines;
+    struct buf text;
+};
+
+/* Copies the rows of st (id, time, kind, room, who, text; newest first) into r, oldest
+ * first. */
+static int collect(struct read_req *r, sqlite3_stmt *st)
+{
+    size_t cap = 0;
+    struct buf offsets = BUF_INIT; /* where each row's strings start in r->text */
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (r->n_lines == cap) {
+            r->lines = xgrow(r->lines, &cap, r->n_lines + 1, sizeof(*r->lines), 16);
+        }
+        struct store_line *l = &r->lines[r->n_lines++];
+        const char *kind = (const char *)sqlite3_column_text(st, 2);
+        *l = (struct store_line){
+            .id = (uint64_t)sqlite3_column_int64(st, 0),
+            .time = sqlite3_column_int64(st, 1),
+            .kind = kind && kind[0] == '&' ? EVENT_ACTION : EVENT_CHAT,
+            .room_len = (size_t)sqlite3_column_bytes(st, 3),
+            .who_len = (size_t)sqlite3_column_bytes(st, 4),
+            .text_len = (size_t)sqlite3_column_bytes(st, 5),
+        };
+        size_t at = r->text.len;
+        buf_append(&offsets, &at, sizeof(at));
+        buf_append(&r->text, sqlite3_column_text(st, 3), l->room_len);
+        buf_append(&r->text, sqlite3_column_text(st, 4), l->who_len);
+        buf_append(&r->text, sqlite3_column_text(st, 5), l->text_len);
+    }
+    sqlite3_reset(st);
+    /* The strings' addresses once the text has stopped moving; oldest first. */
+    for (size_t i = 0; i < r->n_lines; i++) {
+        size_t at;
+        memcpy(&at, offsets.data + i * sizeof(at), sizeof(at));
+        struct store_line *l = &r->lines[i];
+        l->room = r->text.data + at;
+        l->who = l->room + l->room_len;
+        l->text = l->who + l->who_len;
+    }
+    for (size_t i = 0; i < r->n_lines / 2; i++) {
+        struct store_line t = r->lines[i];
+        r->lines[i] = r->lines[r->n_lines - 1 - i];
+        r->lines[r->n_lines - 1 - i] = t;
+    }
+    buf_release(&offsets);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static void read_work(uv_work_t *w)
+{
+    struct read_req *r = w->data;
+    struct conn *c = conn_take(r->s);
+    if (!c) {
+        r->status = -EIO;
+        return;
+    }
+    sqlite3_stmt *st = r->search ? c->search : c->before;
+    if (r->search) {
+        bind_text(st, 1, r->words.data, r->words.len);
+        bind_text(st, 2, r->room_key.data, r->room_key.len);
+    } else {
+        bind_text(st, 1, r->room_key.data, r->room_key.len);
+        sqlite3_bind_int64(st, 2, r->before > INT64_MAX ? INT64_MAX : (sqlite3_int64)r->before);
+    }
+    sqlite3_bind_int(st, 3, (int)r->n);
+    r->status = collect(r, st);
+    if (r->status < 0) {
+        log_warn("base de données %s : lecture impossible : %s", r->s->path, sqlite3_errmsg(c->db));
+        r->n_lines = 0;
+    }
+    sqlite3_clear_bindings(st);
+    conn_give(r->s, c);
+}
+
+static void read_done(uv_work_t *w, int status)
+{
+    struct read_req *r = w->data;
+    if (status < 0) { /* cancelled: never, but say so rather than read garbage */
+        r->status = status;
+        r->n_lines = 0;
+    }
+    r->cb(r->arg, r->status, r->status < 0 ? NULL : r->lines, r->n_lines);
+    buf_release(&r->room_key);
+    buf_release(&r->words);
+    buf_release(&r->text);
+    free(r->lines);
+    free(r);
+}
+
+static int queue_read(struct read_req *r, uv_loop_t *loop)
+{
+    r->work.data = r;
+    int rc = uv_queue_work(loop, &r->work, read_work, read_done);
+    if (rc < 0) {
+        buf_release(&r->room_key);
+        buf_release(&r->words);
+        free(r);
+    }
+    return rc;
+}
+
+static int sqlite_lines_before(struct store *st, uv_loop_t *loop, const char *room, size_t room_len,
+                               uint64_t before, unsigned n, store_lines_cb cb, void *arg)
+{
+    struct read_req *r = xcalloc(1, sizeof(*r));
+    *r = (struct read_req){.s = of(st), .before = before, .n = n, .cb = cb, .arg = arg};
+    pseudo_fold(room, room_len, &r->room_key);
+    return queue_read(r, loop);
+}
+
+/* An FTS5 query that asks for every word of words, each as a string: no word is read as
+ * an operator, a column or a prefix, whatever it holds. Returns false if there is none. */
+static bool words_query(const char *words, size_t len, struct buf *q)
+{
+    size_t i = 0;
+    bool any = false;
+    while (i < len) {
+        while (i < len && (words[i] == ' ' || words[i] == '\t')) {
+            i++;
+        }
+        size_t start = i;
+        while (i < len && words[i] != ' ' && words[i] != '\t') {
+            i++;
+        }
+        if (i == start) {
+            break;
+        }
+        if (any) {
+            buf_append_char(q, ' ');
+        }
+        buf_append_char(q, '"');
+        for (size_t j = start; j < i; j++) {
+            if (words[j] == '"') {
+                buf_append_char(q, '"');
+            }
+            buf_append_char(q, words[j]);
+        }
+        buf_append_char(q, '"');
+        any = true;
+    }
+    return any;
+}
+
+static int sqlite_search(struct store *st, uv_loop_t *loop, const char *room, size_t room_len,
+                         const char *words, size_t words_len, unsigned n, store_lines_cb cb,
+                         void *arg)
+{
+    struct read_req *r = xcalloc(1, sizeof(*r));
+    *r = (struct read_req){.s = of(st), .search = true, .n = n, .cb = cb, .arg = arg};
+    if (!words_query(words, words_len, &r->words)) {
+        buf_release(&r->words);
+        free(r);
+        return -EINVAL;
+    }
+    pseudo_fold(room, room_len, &r->room_key);
+    return queue_read(r, loop);
+}
+
+/* ---------------------------------------------------------------- start and stop */
+
+static uint64_t sqlite_last_id(struct store *st)
+{
+    return of(st)->last_id;
+}
+
+static int sqlite_load_recent(struct store *st, unsigned max_rooms, unsigned per_room,
+                              store_line_fn fn, void *ctx)
+{
+    struct store_sqlite *s = of(st);
+    sqlite3 *db = s->writer_conn.db;
+    sqlite3_stmt *rooms = NULL;
+    pthread_mutex_lock(&s->db_lock);
+    /* A look-up of the index per room, not a scan of every line. */
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT key FROM (SELECT key, (SELECT max(id) FROM lines"
+                                " WHERE room = rooms.id) AS last FROM rooms)"
+                                " WHERE last IS NOT NULL ORDER BY last DESC LIMIT ?1",
+                                -1, &rooms, NULL);
+    if (rc != SQLITE_OK ||
+        (!s->writer_conn.before && conn_prepare_reads(&s->writer_conn) != SQLITE_OK)) {
+        log_error("base de données %s : lecture impossible : %s", s->path, sqlite3_errmsg(db));
+        sqlite3_finalize(rooms);
+        pthread_mutex_unlock(&s->db_lock);
+        return -EIO;
+    }
+    sqlite3_bind_int64(rooms, 1, max_rooms);
+    int status = 0;
+    while (status == 0 && (rc = sqlite3_step(rooms)) == SQLITE_ROW) {
+        struct read_req r = {.n = per_room};
+        const char *key = (const char *)sqlite3_column_text(rooms, 0);
+        sqlite3_stmt *lines = s->writer_conn.before;
+        bind_text(lines, 1, key, (size_t)sqlite3_column_bytes(rooms, 0));
+        sqlite3_bind_int64(lines, 2, INT64_MAX);
+        sqlite3_bind_int(lines, 3, (int)per_room);
+        status = collect(&r, lines);
+        for (size_t i = 0; i < r.n_lines; i++) {
+            fn(&r.lines[i], ctx);
+        }
+        buf_release(&r.text);
+        free(r.lines);
+    }
+    if (status == 0 && rc != SQLITE_DONE) {
+        status = -EIO;
+    }
+    if (status < 0) {
+        log_error("base de données %s : lecture impossible : %s", s->path, sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(rooms);
+    pthread_mutex_unlock(&s->db_lock);
+    return status;
+}
+
+static void sqlite_close(struct store *st)
+{
+    struct store_sqlite *s = of(st);
+    pthread_mutex_lock(&s->lock);
+    s->stopping = true;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->writer, NULL);
+    while (s->pool) {
+        struct conn *c = s->pool;
+        s->pool = c->next;
+        conn_close(c);
+        free(c);
+    }
+    finalize_writer(s);
+    if (!s->memory) {
+        /* The last connection out folds the WAL back into the database. */
+        sqlite3_wal_checkpoint_v2(s->writer_conn.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    }
+    conn_close(&s->writer_conn);
+    buf_release(&s->queue);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->db_lock);
+    pthread_mutex_destroy(&s->pool_lock);
+    free(s->path);
+    free(s);
+}
+
+static const struct store_ops sqlite_ops = {
+    .last_id = sqlite_last_id,
+    .load_recent = sqlite_load_recent,
+    .append_line = sqlite_append_line,
+    .lines_before = sqlite_lines_before,
+    .search = sqlite_search,
+    .close = sqlite_close,
+};
+
+/* Opens the database and brings it to the current schema; the writer is not started. */
+static int open_db(struct store_sqlite *s, struct buf *err)
+{
+    if (!s->memory) {
+        int r = make_parents(s->path);
+        if (r == 0) {
+            r = create_private(s->path);
+        }
+        if (r < 0) {
+            return fail(err, s->path, open_strerror(r));
+        }
+    }
+    sqlite3 **db = &s->writer_conn.db;
+    int rc = sqlite3_open_v2(
+        s->path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        return *db ? fail_db(err, s->path, *db, "ouverture impossible")
+                   : fail(err, s->path, sqlite3_errstr(rc));
+    }
+    settle(*db);
+    int quick;
+    if (pragma_int(*db, "PRAGMA schema_version", &quick) != SQLITE_OK) {
+        return fail(err, s->path, "ce n'est pas une base de données SQLite, ou elle est abîmée");
+    }
+    if (!s->memory) {
+        sqlite3_stmt *st;
+        rc = sqlite3_prepare_v2(*db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+        bool wal = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+                   strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+        sqlite3_finalize(st);
+        if (!wal) {
+            return fail_db(err, s->path, *db, "mode WAL impossible");
+        }
+    }
+    /* In WAL mode, NORMAL syncs at checkpoints only: a commit survives the process's death
+     * (kill -9), and only a power loss may take the last ones back. */
+    if (sqlite3_exec(*db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+        return fail_db(err, s->path, *db, "réglage impossible");
+    }
+    if (upgrade(s, err) < 0) {
+        return -1;
+    }
+    if (prepare_writer(s) != SQLITE_OK || read_last_id(s) != SQLITE_OK) {
+        return fail_db(err, s->path, *db, "lecture impossible");
+    }
+    return 0;
+}
+
+int store_sqlite_open(const char *path, unsigned history_days, struct store **out, struct buf *err)
+{
+    if (sqlite3_threadsafe() == 0) {
+        return fail(err, path, "cette SQLite a été compilée sans fils d'exécution");
+    }
+    struct store_sqlite *s = xcalloc(1, sizeof(*s));
+    s->base.ops = &sqlite_ops;
+    s->path = xstrdup(path);
+    s->memory = strcmp(path, ":memory:") == 0;
+    s->history_days = history_days;
+    s->next_prune = time(NULL);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->db_lock, NULL);
+    pthread_mutex_init(&s->pool_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_REALTIME);
+    pthread_cond_init(&s->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if (open_db(s, err) < 0) {
+        finalize_writer(s);
+        conn_close(&s->writer_conn);
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->wake);
+        pthread_mutex_destroy(&s->db_lock);
+        pthread_mutex_destroy(&s->pool_lock);
+        free(s->path);
+        free(s);
+        return -1;
+    }
+    int r = pthread_create(&s->writer, NULL, writer_main, s);
+    if (r != 0) {
+        fail(err, path, "impossible de démarrer le fil d'écriture");
+        s->stopping = true;
+        finalize_writer(s);
+        conn_close(&s->writer_conn);
+        free(s->path);
+        free(s);
+        return -1;
+    }
+    *out = &s->base;
+    return 0;
+}
