@@ -438,6 +438,7 @@ static void on_moved(struct member *m, void *note, struct event *const *history,
 struct store_ask {
     struct person *p; /* ref held */
     bool paging;      /* /history: the answer moves history_from back */
+    unsigned asked;   /* /history: lines asked for; fewer found means the start is reached */
     size_t words_len; /* /search: what was looked for, for the notice if nothing matched */
     char words[];
 };
@@ -483,15 +484,16 @@ static void on_found(void *arg, int status, const struct store_line *lines, size
         if (status < 0) {
             session_reply(s, PROTO_ERROR,
                           "La base de données ne répond pas pour le moment : réessayez.");
-        } else if (n == 0 && ask->paging) {
-            session_reply(s, PROTO_NOTICE, "Rien de plus ancien dans #%s.", room);
-        } else if (n == 0) {
+        } else if (n == 0 && !ask->paging) {
             session_reply(s, PROTO_NOTICE, "Aucun message de #%s ne contient « %.*s ».", room,
                           (int)ask->words_len, ask->words);
         } else {
-            uint64_t oldest = send_found(s, lines, n);
+            uint64_t oldest = n > 0 ? send_found(s, lines, n) : p->history_from;
             if (ask->paging && oldest < p->history_from) {
                 p->history_from = oldest;
+            }
+            if (ask->paging && n < ask->asked) {
+                session_reply(s, PROTO_NOTICE, "Rien de plus ancien dans #%s.", room);
             }
         }
     }
@@ -499,8 +501,9 @@ static void on_found(void *arg, int status, const struct store_line *lines, size
     free(ask);
 }
 
-/* Starts a read for s; false (and a reply) if it cannot be made now. */
-static struct store_ask *ask_store(struct session *s, const char *words, size_t len)
+/* A read's request for s, asking for at most asked lines; NULL (and a reply to s) if none
+ * can be made now. */
+static struct store_ask *ask_store(struct session *s, const char *words, size_t len, unsigned asked)
 {
     if (!store) {
         session_reply(s, PROTO_ERROR, "Ce serveur ne garde pas d'historique.");
@@ -513,6 +516,7 @@ static struct store_ask *ask_store(struct session *s, const char *words, size_t 
     struct store_ask *ask = xmalloc(sizeof(*ask) + len + 1);
     ask->p = s->person;
     ask->paging = words == NULL;
+    ask->asked = asked;
     ask->words_len = len;
     memcpy(ask->words, words ? words : "", len);
     ask->words[len] = '\0';
@@ -534,7 +538,7 @@ static void asked(struct session *s, struct store_ask *ask, int r)
 
 void session_history(struct session *s, unsigned n)
 {
-    struct store_ask *ask = ask_store(s, NULL, 0);
+    struct store_ask *ask = ask_store(s, NULL, 0, n);
     if (ask) {
         const char *room = room_name(s->person->room);
         int r = store_lines_before(store, &client_loop(session_client(s))->uv, room, strlen(room),
@@ -545,7 +549,7 @@ void session_history(struct session *s, unsigned n)
 
 void session_search(struct session *s, const char *words, size_t len, unsigned n)
 {
-    struct store_ask *ask = ask_store(s, words, len);
+    struct store_ask *ask = ask_store(s, words, len, n);
     if (ask) {
         const char *room = room_name(s->person->room);
         int r = store_search(store, &client_loop(session_client(s))->uv, room, strlen(room), words,

@@ -290,24 +290,31 @@ static int pragma_int(sqlite3 *db, const char *sql, int *out)
     return rc;
 }
 
-/* Brings the schema from its version to STORE_SCHEMA_VERSION, in one transaction. */
-static int upgrade(struct store_sqlite *s, struct buf *err)
+/* Reads the schema's version into *version; refuses one this build does not know, before
+ * anything is written (even the switch to WAL, which changes the file's header). */
+static int read_version(struct store_sqlite *s, int *version, struct buf *err)
 {
     sqlite3 *db = s->writer_conn.db;
-    int version;
-    if (pragma_int(db, "PRAGMA user_version", &version) != SQLITE_OK) {
-        return fail_db(err, s->path, db, "lecture impossible");
+    if (pragma_int(db, "PRAGMA user_version", version) != SQLITE_OK) {
+        return fail(err, s->path, "ce n'est pas une base de données SQLite, ou elle est abîmée");
     }
-    if (version > STORE_SCHEMA_VERSION) {
+    if (*version > STORE_SCHEMA_VERSION) {
         buf_appendf(err,
                     "causerie-server : base de données %s : elle vient d'une version plus récente "
                     "de causerie (schéma %d, celle-ci connaît le %d) ; elle n'a pas été modifiée",
-                    s->path, version, STORE_SCHEMA_VERSION);
+                    s->path, *version, STORE_SCHEMA_VERSION);
         return -1;
     }
-    if (version < 0) {
+    if (*version < 0) {
         return fail(err, s->path, "numéro de schéma invalide ; elle n'a pas été modifiée");
     }
+    return 0;
+}
+
+/* Brings the schema from version to STORE_SCHEMA_VERSION, in one transaction. */
+static int upgrade(struct store_sqlite *s, int version, struct buf *err)
+{
+    sqlite3 *db = s->writer_conn.db;
     if (version == STORE_SCHEMA_VERSION) {
         return 0;
     }
@@ -525,8 +532,9 @@ static void prune(struct store_sqlite *s)
         }
     }
     if (deleted > 0) {
-        log_info("base de données %s : %zu messages de plus de %u jours effacés", s->path, deleted,
-                 s->history_days);
+        log_info("base de données %s : %zu message%s de plus de %u jour%s effacé%s", s->path,
+                 deleted, deleted > 1 ? "s" : "", s->history_days, s->history_days > 1 ? "s" : "",
+                 deleted > 1 ? "s" : "");
     }
 }
 
@@ -989,9 +997,9 @@ static int open_db(struct store_sqlite *s, struct buf *err)
                    : fail(err, s->path, sqlite3_errstr(rc));
     }
     settle(*db);
-    int quick;
-    if (pragma_int(*db, "PRAGMA schema_version", &quick) != SQLITE_OK) {
-        return fail(err, s->path, "ce n'est pas une base de données SQLite, ou elle est abîmée");
+    int version = 0;
+    if (read_version(s, &version, err) < 0) {
+        return -1;
     }
     if (!s->memory) {
         sqlite3_stmt *st;
@@ -1008,7 +1016,7 @@ static int open_db(struct store_sqlite *s, struct buf *err)
     if (sqlite3_exec(*db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
         return fail_db(err, s->path, *db, "réglage impossible");
     }
-    if (upgrade(s, err) < 0) {
+    if (upgrade(s, version, err) < 0) {
         return -1;
     }
     if (prepare_writer(s) != SQLITE_OK || read_last_id(s) != SQLITE_OK) {

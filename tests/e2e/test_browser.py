@@ -12,7 +12,7 @@ $CAUSERIE_BUILD/screenshots/ (build/screenshots/ by default), for people to look
 
 import re
 import socket
-import zlib
+import sqlite3
 from datetime import datetime, timezone
 
 import pytest
@@ -278,21 +278,27 @@ def test_nick_then_quit_and_come_back(server, chat, pages):
     bob.expect_exact("* Alicia a rejoint la discussion")
 
 
-def history_record(when, room, line):
-    """One record of the history file (docs/ARCHITECTURE.md): CRC-32 over the record
-    without its CRC field."""
+def seed_history(db, when, lines):
+    """Writes lines (kind, pseudo, text) of #général said at when into a server's database
+    (made by a first start), as an earlier run would have left them."""
     t = int(when.timestamp())
-    crc = zlib.crc32(f"1 {t} {room} {line}".encode()) & 0xFFFFFFFF
-    return f"1 {t} {room} {crc:08x} {line}\n"
+    c = sqlite3.connect(db)
+    with c:
+        c.execute("INSERT OR IGNORE INTO rooms(key, name) VALUES ('général', 'général')")
+        room = c.execute("SELECT id FROM rooms WHERE key = 'général'").fetchone()[0]
+        c.executemany("INSERT INTO lines(id, room, time, kind, who, text) VALUES (?, ?, ?, ?, ?, ?)",
+                      [(i, room, t, kind, who, text) for i, (kind, who, text) in enumerate(lines, 1)])
+    c.close()
 
 
 def test_history_is_shown_at_its_own_time(server, chat, pages, tmp_path):
-    path = tmp_path / "history"
+    db = tmp_path / "server.db"
+    server("--db", db).stop()  # the schema
     long_ago = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    path.write_text(history_record(long_ago, "général", "> dora: une vieille histoire")
-                    + history_record(long_ago, "général", "& dora range son bureau")
-                    + history_record(long_ago, "général", "> alice: moi aussi, avant"))
-    srv = server("--history-file", str(path))
+    seed_history(db, long_ago, [(">", "dora", "une vieille histoire"),
+                                ("&", "dora", "range son bureau"),
+                                (">", "alice", "moi aussi, avant")])
+    srv = server("--db", db)
     (bob,) = chat(srv, "bob")
     bob.send_line("tout frais")
     bob.send_line("/who")

@@ -8,7 +8,8 @@ import pytest
 from conftest import NO_CLIENT_LIMITS, PSEUDO_PROMPT, TIMEOUT
 
 HELP_COMMANDS = ["/help", "/nick PSEUDO", "/msg PSEUDO TEXTE", "/me TEXTE", "/who [SALON]",
-                 "/join SALON", "/part", "/rooms", "/quit [RAISON]"]
+                 "/join SALON", "/part", "/rooms", "/history [N]", "/search MOTS",
+                 "/quit [RAISON]"]
 
 
 def test_help_lists_every_command_with_a_line_of_french(server, chat):

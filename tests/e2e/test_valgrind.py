@@ -119,8 +119,8 @@ def join(connect, srv, pseudo, others, rcvbuf=None, history=()):
 def test_server_under_memcheck_runs_a_whole_scenario_with_no_report(
     valgrind_server, connect, tmp_path
 ):
-    history_file = tmp_path / "historique"
-    srv = valgrind_server("--flood-rate", "0", "--history-file", str(history_file))
+    db = tmp_path / "server.db"
+    srv = valgrind_server("--flood-rate", "0", "--db", str(db))
     alice = join(connect, srv, "alice", [])
     bob = join(connect, srv, "bob", [alice])
     carol = join(connect, srv, "carol", [alice, bob])
@@ -225,9 +225,10 @@ def test_server_under_memcheck_runs_a_whole_scenario_with_no_report(
     assert srv.count_log("est déconnecté") == 5, srv.log_lines
     assert srv.count_log("fant") == 0, srv.log_lines
 
-    # The history file written meanwhile is read back by a new server, also under memcheck.
-    srv = valgrind_server("--history-file", str(history_file))
-    srv.wait_log(r"historique : \d+ messages relus", TIMEOUT)
+    # The database written meanwhile is read back by a new server, also under memcheck,
+    # which then reads it on the thread pool for /history and /search.
+    srv = valgrind_server("--db", str(db))
+    srv.wait_log(r"Base de données : .* \(\d+ messages relus\)", TIMEOUT)
     zoe = join(connect, srv, "zoe", [])
     zoe.send_line("/who")
     lines = zoe.readlines_until("= #général 1 : zoe", TIMEOUT)
@@ -236,6 +237,18 @@ def test_server_under_memcheck_runs_a_whole_scenario_with_no_report(
     zoe.expect_exact("+ Vous êtes maintenant dans #jeux.", TIMEOUT)
     zoe.expect_exact("= #jeux 1 : zoe", TIMEOUT)
     zoe.expect_line(re.compile(r"~ \S+ & alice lance les dés"), TIMEOUT)
+    zoe.send_line("/history")
+    zoe.expect_exact("* Rien de plus ancien dans #jeux.", TIMEOUT)
+    zoe.send_line("/search DES")
+    zoe.expect_line(re.compile(r"~ \S+ & alice lance les dés"), TIMEOUT)
+    zoe.send_line("/part")
+    zoe.send_line("/who")
+    zoe.readlines_until("= #général 1 : zoe", TIMEOUT)  # the move, its history, the answer
+    zoe.send_line("/history 3")
+    zoe.send_line("/who")
+    paged = zoe.readlines_until("= #général 1 : zoe", TIMEOUT)[:-1]
+    assert paged and paged[0].startswith("~ "), paged
+    assert all(line.startswith("~ ") for line in paged[:-1]), paged
     zoe.send_line("/quit")
     zoe.expect_closed(TIMEOUT)
     srv.stop()
