@@ -369,9 +369,9 @@ static void on_stored_line(const struct store_line *l, void *ctx)
              l->id, why);
 }
 
-/* Opens the database and puts each room's last lines back in memory. Exits with status 1
- * if the database cannot be opened, upgraded or read. */
-static struct store *open_store(const struct server_options *o)
+/* Opens the database and puts each room's last lines back in memory; *read is how many.
+ * Exits with status 1 if the database cannot be opened, upgraded or read. */
+static struct store *open_store(const struct server_options *o, struct store_load *read)
 {
     struct store *s;
     struct buf err = BUF_INIT;
@@ -387,8 +387,7 @@ static struct store *open_store(const struct server_options *o)
         store_close(s);
         exit(1);
     }
-    log_info("Base de données : %s (%zu messages relus%s)", o->db, load.lines,
-             load.skipped ? ", d'autres, invalides, ignorés" : "");
+    *read = load;
     return s;
 }
 
@@ -449,7 +448,8 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
     }
     /* Blocked before any thread starts, so every thread inherits the mask. */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-    struct store *store = open_store(o); /* its writer thread too */
+    struct store_load read;
+    struct store *store = open_store(o, &read); /* its writer thread too */
 
     broadcast_start(loops, store);
     session_start(store);
@@ -465,6 +465,8 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
         }
     }
     log_listening(ls, n);
+    log_info("Base de données : %s (%zu messages relus%s)", o->db, read.lines,
+             read.skipped ? ", d'autres, invalides, ignorés" : "");
 
     struct console k;
     console_init(&k, console);

@@ -97,7 +97,9 @@ static struct person *new_person(const char *key, const char *pseudo, size_t pse
     p->next = NULL;
     p->member = NULL;
     p->renamed = 0;
+    p->store_busy = 0;
     p->room = NULL;
+    p->history_from = 0;
     atomic_init(&p->refs, 1);
     p->who_index = 0;
     p->loop = 0;
@@ -163,6 +165,7 @@ struct person *registry_rename(struct person *old, const char *key, const char *
     p->member = old->member;
     p->loop = old->loop;
     p->history_from = old->history_from;
+    p->store_busy = old->store_busy; /* the answer comes to whoever it is then */
 
     pthread_mutex_lock(&registry_lock);
     struct person **pp = find_link(key);

@@ -342,7 +342,7 @@ def with_own_db(args, env):
         return args
     if env and "XDG_STATE_HOME" in env:
         return args
-    return list(args) + ["--db", ":memory:"]
+    return ["--db", ":memory:"] + list(args)  # first: a last option may lack its value
 
 
 @pytest.fixture(scope="session")
