@@ -45,6 +45,9 @@
  * month of a busy server never holds the write lock for long. */
 #define PRUNE_EVERY_S 3600
 #define PRUNE_CHUNK   5000
+/* How long a read waits for the writes queued before it to be applied, so that it sees
+ * them; past it (a failing disk) it reads what there is. */
+#define READ_AFTER_WRITES_MS 2000
 /* How long a connection waits for a lock another holds (a backup, the sqlite3 shell). */
 #define BUSY_TIMEOUT_MS 5000
 
@@ -128,9 +131,12 @@ struct store_sqlite {
     /* The store lock guards everything down to the next comment. It is held to copy a write
      * in or to swap the queue out, never across I/O. */
     pthread_mutex_t lock;
-    pthread_cond_t wake;   /* for the writer: a batch, or the stop */
-    struct buf queue;      /* encoded writes, at most STORE_QUEUE_MAX bytes */
-    size_t drops_unlogged; /* writes dropped for want of room, not yet said in the log */
+    pthread_cond_t wake;    /* for the writer: a batch, or the stop */
+    pthread_cond_t written; /* for readers: the writer finished a batch */
+    struct buf queue;       /* encoded writes, at most STORE_QUEUE_MAX bytes */
+    uint64_t queued_n;      /* writes ever queued */
+    uint64_t done_n;        /* writes ever applied, or given up on */
+    size_t drops_unlogged;  /* writes dropped for want of room, not yet said in the log */
     uint64_t drop_logged_ms;
     bool stopping;
 
@@ -576,6 +582,7 @@ static void *writer_main(void *arg)
         struct buf swap = s->queue;
         s->queue = batch;
         batch = swap;
+        uint64_t batch_end = s->queued_n;
         bool stopping = s->stopping;
         pthread_mutex_unlock(&s->lock);
 
@@ -600,6 +607,10 @@ static void *writer_main(void *arg)
                 s->failing = false;
                 s->lost = 0;
             }
+            pthread_mutex_lock(&s->lock);
+            s->done_n = batch_end;
+            pthread_cond_broadcast(&s->written);
+            pthread_mutex_unlock(&s->lock);
             if (batch.alloc > KEEP_BATCH_MAX) {
                 buf_release(&batch);
             } else {
@@ -653,6 +664,7 @@ static void sqlite_append_line(struct store *st, const struct store_line *l)
         buf_append(&s->queue, l->room, l->room_len);
         buf_append(&s->queue, l->who, l->who_len);
         buf_append(&s->queue, l->text, l->text_len);
+        s->queued_n++;
         if (was_empty) {
             pthread_cond_signal(&s->wake);
         }
@@ -722,6 +734,7 @@ struct read_req {
     unsigned n;
     store_lines_cb cb;
     void *arg;
+    uint64_t after; /* the writes queued before it, which it waits for */
     /* The answer. */
     int status;
     struct store_line *lines; /* owned; their strings point into text */
@@ -775,9 +788,30 @@ static int collect(struct read_req *r, sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+/* Waits, on the thread pool, until the writes queued before r are applied, so that a
+ * line said just before /search is found: READ_AFTER_WRITES_MS at most. */
+static void wait_writes(struct read_req *r)
+{
+    struct store_sqlite *s = r->s;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += READ_AFTER_WRITES_MS / 1000;
+    until.tv_nsec += (READ_AFTER_WRITES_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->lock);
+    while (s->done_n < r->after &&
+           pthread_cond_timedwait(&s->written, &s->lock, &until) != ETIMEDOUT) {
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
 static void read_work(uv_work_t *w)
 {
     struct read_req *r = w->data;
+    wait_writes(r);
     struct conn *c = conn_take(r->s);
     if (!c) {
         r->status = -EIO;
@@ -819,6 +853,9 @@ static void read_done(uv_work_t *w, int status)
 static int queue_read(struct read_req *r, uv_loop_t *loop)
 {
     r->work.data = r;
+    pthread_mutex_lock(&r->s->lock);
+    r->after = r->s->queued_n;
+    pthread_mutex_unlock(&r->s->lock);
     int rc = uv_queue_work(loop, &r->work, read_work, read_done);
     if (rc < 0) {
         buf_release(&r->room_key);
@@ -962,6 +999,7 @@ static void sqlite_close(struct store *st)
     buf_release(&s->queue);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
+    pthread_cond_destroy(&s->written);
     pthread_mutex_destroy(&s->db_lock);
     pthread_mutex_destroy(&s->pool_lock);
     free(s->path);
@@ -1043,12 +1081,14 @@ int store_sqlite_open(const char *path, unsigned history_days, struct store **ou
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_REALTIME);
     pthread_cond_init(&s->wake, &ca);
+    pthread_cond_init(&s->written, &ca);
     pthread_condattr_destroy(&ca);
     if (open_db(s, err) < 0) {
         finalize_writer(s);
         conn_close(&s->writer_conn);
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->wake);
+        pthread_cond_destroy(&s->written);
         pthread_mutex_destroy(&s->db_lock);
         pthread_mutex_destroy(&s->pool_lock);
         free(s->path);

@@ -273,6 +273,7 @@ static void test_search_ignores_accents_and_case_and_takes_words_literally(void 
     put(fx, 2, 2, "général", "bob", "le chat NOT le chien");
     put(fx, 3, 3, "autre", "bob", "été ailleurs");
     put(fx, 4, 4, "général", "carol", "un \"guillemet\" ici");
+    /* A read waits for the writes queued before it: what was just said is found. */
     char *s = search(fx, "général", "ete");
     assert_string_equal(s, "1 général alice L'ÉTÉ est là\n");
     free(s);
