@@ -20,14 +20,14 @@ export const KIND = Object.freeze({
     WHO: '=', // "= #ROOM COUNT : PSEUDO PSEUDO ..."
     ENTER: '^', // with events: "^ PSEUDO #ROOM : ..."
     LEAVE: '-', // "- PSEUDO #ROOM : ..."
-    RENAME: '%', // "% OLD NEW : ..."
+    RENAME: '|', // "| OLD NEW : ..."
     ROOM: '#', // "# #ROOM : ..."
     ROOM_ITEM: '$', // "$ #ROOM COUNT : ..."
 });
 
 /* The room everyone enters on arrival, without its '#'. */
 export const DEFAULT_ROOM = 'général';
-/* The capability asked for before the pseudo, for the '^ - % # $' lines. */
+/* The capability asked for before the pseudo, for the '^ - | # $' lines. */
 export const CAP_EVENTS = 'events';
 
 /* A line's kind and its text, or kind '' and the whole line when it has none (too short,

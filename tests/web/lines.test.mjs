@@ -77,7 +77,7 @@ test('event lines read as the notices they replace', () => {
         '12:00 * bob est déconnecté (à plus)',
     );
     assert.equal(
-        shown(render("% bob Robert : bob s'appelle maintenant Robert")),
+        shown(render("| bob Robert : bob s'appelle maintenant Robert")),
         "12:00 * bob s'appelle maintenant Robert",
     );
     assert.equal(
