@@ -10,6 +10,7 @@
 
 export const KIND = Object.freeze({
     PROMPT: '?', // the server waits for an answer: "? Entrez votre pseudo :"
+    SECRET: '%', // the server waits for a secret answer (a password): typed unseen, never kept
     OK: '+', // the last request succeeded
     ERROR: '!', // the last request failed, and why
     NOTICE: '*', // something happened

@@ -20,6 +20,8 @@
  * functions at the end of this file. */
 enum proto_kind {
     PROTO_PROMPT = '?',  /* the server waits for an answer: "? Entrez votre pseudo :" */
+    PROTO_SECRET = '%',  /* the server waits for a secret answer (a password): the client hides
+                          * what is typed and never keeps it: "% Mot de passe pour « alice » :" */
     PROTO_OK = '+',      /* the last request succeeded: "+ Bienvenue, alice !" */
     PROTO_ERROR = '!',   /* the last request failed and why: "! Ce pseudo est déjà pris." */
     PROTO_NOTICE = '*',  /* something happened: "* bob est déconnecté" */

@@ -137,7 +137,8 @@ static void test_plain_lines_hold_no_escape_sequence(void **state)
                            "+ Oui.",
                            "= #jeux 2 : a b",
                            "~ 2026-11-25T11:00:00Z > b: x",
-                           "% inconnu"};
+                           "% Mot de passe :",
+                           "; inconnu"};
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         render(&plain, lines[i], &out, NULL);
         assert_null(strchr(out.data, '\033'));
