@@ -210,6 +210,8 @@ build-fuzz/fuzz_render: src/server/render.c src/server/render.h src/server/event
 # The same for the client's pure modules that read server lines.
 build-fuzz/fuzz_server_line: src/client/roster.c src/client/roster.h src/client/style.c \
                              src/client/style.h
+# And for the one that reads keys: the answer to a secret prompt.
+build-fuzz/fuzz_secret: src/client/secret.c src/client/secret.h
 
 fuzz: deps-test $(FUZZERS)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)

@@ -163,7 +163,7 @@ function who(text, now) {
     return line(now, 'who', [{ text: s, cls: '' }]);
 }
 
-const EVENT_FIELDS = { '^': 2, '-': 2, '%': 2, $: 2, '#': 1 };
+const EVENT_FIELDS = { '^': 2, '-': 2, '|': 2, $: 2, '#': 1 };
 
 /* What a person reads of an event line: the sentence after " : " (for '$', the room
  * before it, "#jeux : 3 personnes"); null for a line not of its kind's form. */

@@ -10,6 +10,7 @@
 
 export const KIND = Object.freeze({
     PROMPT: '?', // the server waits for an answer: "? Entrez votre pseudo :"
+    SECRET: '%', // the server waits for a secret answer (a password): typed unseen, never kept
     OK: '+', // the last request succeeded
     ERROR: '!', // the last request failed, and why
     NOTICE: '*', // something happened
@@ -20,14 +21,14 @@ export const KIND = Object.freeze({
     WHO: '=', // "= #ROOM COUNT : PSEUDO PSEUDO ..."
     ENTER: '^', // with events: "^ PSEUDO #ROOM : ..."
     LEAVE: '-', // "- PSEUDO #ROOM : ..."
-    RENAME: '%', // "% OLD NEW : ..."
+    RENAME: '|', // "| OLD NEW : ..."
     ROOM: '#', // "# #ROOM : ..."
     ROOM_ITEM: '$', // "$ #ROOM COUNT : ..."
 });
 
 /* The room everyone enters on arrival, without its '#'. */
 export const DEFAULT_ROOM = 'général';
-/* The capability asked for before the pseudo, for the '^ - % # $' lines. */
+/* The capability asked for before the pseudo, for the '^ - | # $' lines. */
 export const CAP_EVENTS = 'events';
 
 /* A line's kind and its text, or kind '' and the whole line when it has none (too short,

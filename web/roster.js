@@ -3,7 +3,7 @@
  * Pure, no DOM: the terminal client's src/client/roster.c. Fed every server line, it keeps
  * the room we are in and the pseudos in it, from the lines the events capability brings
  * (docs/PROTOCOL.md, "Events"): '#' puts us in a room, '=' gives its whole list, '^' and
- * '-' bring and take one person, '%' renames one. It never reads a French sentence, and
+ * '-' bring and take one person, '|' renames one. It never reads a French sentence, and
  * without the capability it stays empty. Names and rooms are compared folded (pseudo.js).
  * app.js feeds it; the list of people, Tab (complete.js) and the status read it.
  */
@@ -102,7 +102,7 @@ export class Roster {
         return false;
     }
 
-    /* "% OLD NEW : ...": someone, anywhere on the server, or we, changed pseudo. */
+    /* "| OLD NEW : ...": someone, anywhere on the server, or we, changed pseudo. */
     rename(text, self, u) {
         const f = parseFields(text, 2);
         if (!f || !pseudoValid(f.fields[1])) {

@@ -112,7 +112,7 @@ static bool leave_line(struct roster *r, const char *text, size_t len)
     return false;
 }
 
-/* "% OLD NEW : ...": someone, anywhere on the server, or we, changed pseudo. */
+/* "| OLD NEW : ...": someone, anywhere on the server, or we, changed pseudo. */
 static struct roster_update rename_line(struct roster *r, const char *text, size_t len,
                                         const char *self)
 {

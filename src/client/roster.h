@@ -2,7 +2,7 @@
  *
  * Pure: fed every server line, it keeps the room we are in and the pseudos in it, from the
  * lines the events capability brings (docs/PROTOCOL.md, "Events"): '#' puts us in a room,
- * '=' gives its whole list, '^' and '-' bring and take one person, '%' renames one. It
+ * '=' gives its whole list, '^' and '-' bring and take one person, '|' renames one. It
  * never reads a French sentence, never asks for anything, and without the capability it
  * stays empty. Names and rooms are compared as the server compares them (pseudo_equal()).
  * Tab (complete.c) and the status read it; chat.c feeds it. Client thread only.
@@ -31,7 +31,7 @@ struct roster {
 /* What one server line told the roster. */
 struct roster_update {
     bool changed;               /* the room, the names or the count changed */
-    bool renamed_self;          /* a '%' line renamed us: new_self is our pseudo now */
+    bool renamed_self;          /* a '|' line renamed us: new_self is our pseudo now */
     struct proto_span new_self; /* points into the line given */
 };
 

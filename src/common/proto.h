@@ -20,6 +20,8 @@
  * functions at the end of this file. */
 enum proto_kind {
     PROTO_PROMPT = '?',  /* the server waits for an answer: "? Entrez votre pseudo :" */
+    PROTO_SECRET = '%',  /* the server waits for a secret answer (a password): the client hides
+                          * what is typed and never keeps it: "% Mot de passe pour « alice » :" */
     PROTO_OK = '+',      /* the last request succeeded: "+ Bienvenue, alice !" */
     PROTO_ERROR = '!',   /* the last request failed and why: "! Ce pseudo est déjà pris." */
     PROTO_NOTICE = '*',  /* something happened: "* bob est déconnecté" */
@@ -32,7 +34,7 @@ enum proto_kind {
      * that say the same in French, each as "K FIELD... : SENTENCE" (proto_parse_fields()). */
     PROTO_ENTER = '^',     /* someone came into our room: "^ PSEUDO #ROOM : ..." */
     PROTO_LEAVE = '-',     /* someone left our room, or the server: "- PSEUDO #ROOM : ..." */
-    PROTO_RENAME = '%',    /* someone, or we, changed pseudo: "% OLD NEW : ..." */
+    PROTO_RENAME = '|',    /* someone, or we, changed pseudo: "| OLD NEW : ..." */
     PROTO_ROOM = '#',      /* we are in a room now (arrival, /join): "# #ROOM : ..." */
     PROTO_ROOM_ITEM = '$', /* one room of the list /rooms gives: "$ #ROOM COUNT : ..." */
 };
@@ -43,7 +45,7 @@ enum proto_kind {
  * any client reads in one go; the count before them says if more are in. */
 #define PROTO_WHO_MAX 500
 /* The capability a client asks for with "/cap events" before its pseudo, to receive the
- * '^', '-', '%', '#' and '$' lines (docs/PROTOCOL.md, "Events"). */
+ * '^', '-', '|', '#' and '$' lines (docs/PROTOCOL.md, "Events"). */
 #define PROTO_CAP_EVENTS "events"
 
 /* An incremental line framer. It keeps only the unfinished tail of a line between reads,

@@ -150,7 +150,7 @@ static struct msg *events_form(const struct event *e)
         fields = with("- %s #%s : ", e->who, e->who_len, e->where, e->where_len, NULL, 0);
         break;
     case EVENT_RENAME:
-        fields = with("% %s %s : ", e->who, e->who_len, e->text, e->text_len, NULL, 0);
+        fields = with("| %s %s : ", e->who, e->who_len, e->text, e->text_len, NULL, 0);
         break;
     default:
         return NULL;

@@ -26,7 +26,7 @@ struct room_view;
 /* The renderings of events (event.h) that the line protocol uses. */
 enum render_form {
     RENDER_PLAIN = 0,  /* the sentences, as `nc` shows them */
-    RENDER_EVENTS = 1, /* with the events capability: '^', '-', '%', '#', '$' lines */
+    RENDER_EVENTS = 1, /* with the events capability: '^', '-', '|', '#', '$' lines */
 };
 
 /* Bytes a history line adds to its event's line: "~ ", the time (20) and a space. */

@@ -209,7 +209,7 @@ def test_event_lines_are_shown_as_the_notices_they_replace_in_a_pipe(fake_server
     arrive(c, "bot", "bot carol")
     c.send("~ 2026-11-25T14:03:12Z > carol: avant",
            "^ dave #général : dave a rejoint la discussion",
-           "% dave david : dave s'appelle maintenant david",
+           "| dave david : dave s'appelle maintenant david",
            "- david #général : david est déconnecté (à plus)",
            "+ 2 salons :",
            "$ #général 2 : 2 personnes",
@@ -275,11 +275,11 @@ def test_the_client_follows_its_own_rename(fake_server, spawn_client):
     arrive(c, "alice", "alice bob")
     t.wait(lambda t: t.input_row().startswith(status(srv.port, room="général", count=2)),
            "the status")
-    c.send("% bob Robert : bob s'appelle maintenant Robert")  # someone else's
+    c.send("| bob Robert : bob s'appelle maintenant Robert")  # someone else's
     t.wait_text("* bob s'appelle maintenant Robert")
     child.send("/nick Alicia\r")
     c.expect("/nick Alicia")
-    c.send("% ALICE Alicia : Vous vous appelez maintenant Alicia.")  # OLD without case
+    c.send("| ALICE Alicia : Vous vous appelez maintenant Alicia.")  # OLD without case
     t.wait(lambda t: t.input_row() == status(srv.port, "Alicia", "général", 2), "renamed")
     t.wait_text("* Vous vous appelez maintenant Alicia.")
     child.send("r\t")

@@ -12,7 +12,7 @@ import pytest
 from conftest import PSEUDO_PROMPT
 
 CAP_OK = "+ Capacité activée : events."
-FIELDS = re.compile(r"(?P<kind>[\^%#$-]) (?P<fields>[^ ]+(?: [^ ]+)?) : (?P<sentence>.*)")
+FIELDS = re.compile(r"(?P<kind>[\^|#$-]) (?P<fields>[^ ]+(?: [^ ]+)?) : (?P<sentence>.*)")
 
 
 def fields(line, kind):
@@ -151,8 +151,8 @@ def test_rename_is_told_with_old_and_new(server, joined):
     alice.read_line()
     bob.read_line()
     alice.send_line("/nick Alicia")
-    assert fields(alice.read_line(), "%") == ["alice", "Alicia"]  # the answer, as an event
-    assert fields(bob.read_line(), "%") == ["alice", "Alicia"]
+    assert fields(alice.read_line(), "|") == ["alice", "Alicia"]  # the answer, as an event
+    assert fields(bob.read_line(), "|") == ["alice", "Alicia"]
     plain.expect_exact("* alice s'appelle maintenant Alicia")
     bob.send_line("/who")
     bob.expect_exact("= #général 3 : Alicia bob plain")

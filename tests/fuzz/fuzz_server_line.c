@@ -8,7 +8,7 @@
  * below the names held, names non-empty and without blanks, a room non-empty), and the
  * terminal's dress (src/client/style.c): with colours, the line must be the same as without
  * once its SGR sequences are stripped, and no other control character may reach the
- * terminal, nor any in the plain form for a pipe. A '%' that renames us changes the
+ * terminal, nor any in the plain form for a pipe. A '|' that renames us changes the
  * pseudo the next lines are read with, as it does in chat.c.
  */
 #include <assert.h>

@@ -2,7 +2,7 @@
  *
  * The roster is fed the event lines only (docs/PROTOCOL.md, "Events"): '#' sets the room
  * and clears the list, '=' of that room replaces the list, '^' and '-' of that room bring
- * and take one person, '%' renames anyone and tells our own change of pseudo apart; lines
+ * and take one person, '|' renames anyone and tells our own change of pseudo apart; lines
  * of another room, notices in French and malformed lines change nothing. Runs
  * single-threaded, in a C.UTF-8 locale for case folding.
  */
@@ -173,14 +173,14 @@ static void test_rename_of_someone_else_renames_them(void **state)
     struct roster *r = *state;
     in_room(r, "général", 2, "alice bob");
     struct roster_update u;
-    const char *line = "% bob Robert : bob s'appelle maintenant Robert";
+    const char *line = "| bob Robert : bob s'appelle maintenant Robert";
     u = roster_on_line(r, line, strlen(line), "alice");
     assert_true(u.changed);
     assert_false(u.renamed_self);
     assert_true(roster_has(r, "robert", 6));
     assert_false(roster_has(r, "bob", 3));
     assert_int_equal(r->count, 2);
-    assert_false(feed(r, "% zoe Zoé : zoe s'appelle maintenant Zoé")); /* not in our room */
+    assert_false(feed(r, "| zoe Zoé : zoe s'appelle maintenant Zoé")); /* not in our room */
     assert_int_equal(r->n, 2);
 }
 
@@ -188,7 +188,7 @@ static void test_our_own_rename_is_told_apart(void **state)
 {
     struct roster *r = *state;
     in_room(r, "général", 2, "alice bob");
-    const char *line = "% ALICE Alicia : Vous vous appelez maintenant Alicia.";
+    const char *line = "| ALICE Alicia : Vous vous appelez maintenant Alicia.";
     struct roster_update u = roster_on_line(r, line, strlen(line), "alice");
     assert_true(u.renamed_self);
     assert_int_equal(u.new_self.len, 6);
@@ -201,7 +201,7 @@ static void test_our_own_rename_is_told_apart(void **state)
 static void test_our_own_rename_is_told_even_before_a_room(void **state)
 {
     struct roster *r = *state;
-    const char *line = "% alice alicia : Vous vous appelez maintenant alicia.";
+    const char *line = "| alice alicia : Vous vous appelez maintenant alicia.";
     struct roster_update u = roster_on_line(r, line, strlen(line), "alice");
     assert_true(u.renamed_self);
     assert_false(u.changed);
@@ -236,8 +236,8 @@ static void test_malformed_lines_change_nothing(void **state)
         "^ carol extra #général : x",    /* three fields */
         "- bob #général",                /* no " :" */
         "- #général : x",                /* one field */
-        "% bob : x",                     /* one field */
-        "% bob robert",                  /* no " :" */
+        "| bob : x",                     /* one field */
+        "| bob robert",                  /* no " :" */
         "# jeux : x",                    /* no '#' */
         "# #jeux #autre : x",            /* two fields */
         "#",                             /* no text at all */
@@ -278,7 +278,7 @@ static void test_names_that_no_server_could_give_are_refused(void **state)
     static const char nul_name[] = "^ \0x #général : x";
     assert_false(roster_on_line(r, nul_name, sizeof(nul_name) - 1, "alice").changed);
     assert_false(feed(r, "^ a\033b #général : x"));
-    const char *line = "% alice \033[2J : x";
+    const char *line = "| alice \033[2J : x";
     struct roster_update u = roster_on_line(r, line, strlen(line), "alice");
     assert_false(u.renamed_self);
     assert_false(u.changed);

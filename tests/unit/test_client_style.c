@@ -137,7 +137,8 @@ static void test_plain_lines_hold_no_escape_sequence(void **state)
                            "+ Oui.",
                            "= #jeux 2 : a b",
                            "~ 2026-11-25T11:00:00Z > b: x",
-                           "% inconnu"};
+                           "% Mot de passe :",
+                           "; inconnu"};
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         render(&plain, lines[i], &out, NULL);
         assert_null(strchr(out.data, '\033'));
@@ -328,9 +329,9 @@ static void test_event_lines_read_as_the_notices_they_replace(void **state)
     assert_string_equal(out.data, "12:00 * bob a rejoint #jeux");
     render(&plain, "- bob #général : bob est déconnecté (à plus)", &out, NULL);
     assert_string_equal(out.data, "12:00 * bob est déconnecté (à plus)");
-    render(&plain, "% bob Robert : bob s'appelle maintenant Robert", &out, NULL);
+    render(&plain, "| bob Robert : bob s'appelle maintenant Robert", &out, NULL);
     assert_string_equal(out.data, "12:00 * bob s'appelle maintenant Robert");
-    render(&plain, "% alice Alicia : Vous vous appelez maintenant Alicia.", &out, NULL);
+    render(&plain, "| alice Alicia : Vous vous appelez maintenant Alicia.", &out, NULL);
     assert_string_equal(out.data, "12:00 * Vous vous appelez maintenant Alicia.");
     render(&plain, "# #jeux : Vous êtes maintenant dans #jeux.", &out, NULL);
     assert_string_equal(out.data, "12:00 * Vous êtes maintenant dans #jeux.");
@@ -427,7 +428,7 @@ static void test_plain_form_of_event_lines_is_their_sentence(void **state)
     assert_string_equal(out.data, "* bob a rejoint la discussion");
     plain_form("- bob #général : bob est déconnecté", &out);
     assert_string_equal(out.data, "* bob est déconnecté");
-    plain_form("% bob rob : bob s'appelle maintenant rob", &out);
+    plain_form("| bob rob : bob s'appelle maintenant rob", &out);
     assert_string_equal(out.data, "* bob s'appelle maintenant rob");
     plain_form("# #jeux : Vous êtes maintenant dans #jeux.", &out);
     assert_string_equal(out.data, "* Vous êtes maintenant dans #jeux.");

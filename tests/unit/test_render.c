@@ -409,7 +409,7 @@ static void test_renamed_in_both_forms(void **state)
     assert_string_equal(out.data, "+ Vous vous appelez maintenant robert.\n");
     buf_reset(&out);
     render_renamed(RENDER_EVENTS, "bob", "robert", &out);
-    assert_string_equal(out.data, "% bob robert : Vous vous appelez maintenant robert.\n");
+    assert_string_equal(out.data, "| bob robert : Vous vous appelez maintenant robert.\n");
     buf_release(&out);
 }
 

@@ -28,7 +28,8 @@ test('each kind reads as in the terminal client', () => {
     assert.equal(shown(render('! Non.')), '12:00 ! Non.');
     assert.equal(shown(render('* bob est déconnecté')), '12:00 * bob est déconnecté');
     assert.equal(shown(render('+ Bienvenue, bob !')), '12:00 * Bienvenue, bob !');
-    assert.equal(shown(render('% inconnu')), '12:00 * inconnu');
+    assert.equal(shown(render('; inconnu')), '12:00 * inconnu');
+    assert.equal(shown(render('% Mot de passe :')), '12:00 * Mot de passe :');
     assert.equal(shown(render('x')), '12:00 * x');
 });
 
@@ -77,7 +78,7 @@ test('event lines read as the notices they replace', () => {
         '12:00 * bob est déconnecté (à plus)',
     );
     assert.equal(
-        shown(render("% bob Robert : bob s'appelle maintenant Robert")),
+        shown(render("| bob Robert : bob s'appelle maintenant Robert")),
         "12:00 * bob s'appelle maintenant Robert",
     );
     assert.equal(

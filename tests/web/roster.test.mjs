@@ -65,16 +65,16 @@ test('a departure of someone a long list left out is counted', () => {
 
 test('renames: someone else, and ourselves even before a room', () => {
     const r = roster('# #jeux : x', '= #jeux 2 : alice bob');
-    assert.deepEqual(r.onLine('% bob Robert : x', 'alice'), {
+    assert.deepEqual(r.onLine('| bob Robert : x', 'alice'), {
         changed: true,
         renamedSelf: false,
         newSelf: null,
     });
     assert.deepEqual(r.names, ['alice', 'Robert']);
-    const u = r.onLine('% ALICE Alicia : x', 'alice');
+    const u = r.onLine('| ALICE Alicia : x', 'alice');
     assert.ok(u.renamedSelf);
     assert.equal(u.newSelf, 'Alicia');
-    assert.ok(new Roster().onLine('% alice al : x', 'alice').renamedSelf);
+    assert.ok(new Roster().onLine('| alice al : x', 'alice').renamedSelf);
 });
 
 test('French notices and malformed lines change nothing', () => {
@@ -86,7 +86,7 @@ test('French notices and malformed lines change nothing', () => {
         '^  #jeux : x',
         '= #jeux x : a',
         '# jeux : x',
-        '% bob : x',
+        '| bob : x',
         '^ a b #jeux : x',
     ]) {
         assert.equal(r.onLine(l, 'alice').changed, false, l);
@@ -101,7 +101,7 @@ test('names and rooms no server could give are refused', () => {
     assert.equal(r.count, 3);
     assert.equal(r.onLine('^ a\u200Bb #jeux : x', 'alice').changed, false);
     assert.equal(roster('# #a\u00A0b : x').room, null);
-    assert.equal(r.onLine('% bob /nope : x', 'alice').changed, false);
+    assert.equal(r.onLine('| bob /nope : x', 'alice').changed, false);
 });
 
 test('a list line names at most 500', () => {
