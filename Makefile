@@ -26,9 +26,11 @@ CFLAGS_SSL = $(shell pkg-config --cflags openssl 2>/dev/null)
 LDLIBS_SSL = $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 # The server's libraries at the edges: OpenSSL, wslay (WebSocket framing), http-parser
 # (HTTP requests), none of which Debian gives a pkg-config file for but OpenSSL; SQLite
-# (the store, src/server/store_sqlite.c).
+# (the store, src/server/store_sqlite.c) and libsodium.
 LDLIBS_SQL = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
-LDLIBS_SRV = $(LDLIBS_SSL) -lwslay -lhttp_parser $(LDLIBS_SQL)
+# libsodium: Argon2id for passwords (src/server/password.c).
+LDLIBS_NA  = $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+LDLIBS_SRV = $(LDLIBS_SSL) -lwslay -lhttp_parser $(LDLIBS_SQL) $(LDLIBS_NA)
 
 ifeq ($(SAN),asan)
 SAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all

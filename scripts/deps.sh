@@ -9,7 +9,7 @@
 # clang's major version; it is checked by linking a trivial fuzzer (see fuzzer_links).
 set -eu
 
-build_pkgs="gcc make pkg-config libuv1-dev libreadline-dev libssl-dev libwslay-dev libhttp-parser-dev libsqlite3-dev"
+build_pkgs="gcc make pkg-config libuv1-dev libreadline-dev libssl-dev libwslay-dev libhttp-parser-dev libsqlite3-dev libsodium-dev"
 # clang builds the fuzzers that `make test` runs; valgrind runs the tests that need it;
 # clang-format checks that the sources are formatted; pyte emulates the client's terminal;
 # the openssl command makes the certificates of the TLS tests; Node.js runs the web page's

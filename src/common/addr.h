@@ -8,6 +8,7 @@
 #ifndef CAUSERIE_ADDR_H
 #define CAUSERIE_ADDR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -21,5 +22,11 @@ void addr_format(const struct sockaddr *sa, char *out, size_t size);
 /* The same for a host as given by a user (a name, or an address in either family) and a
  * port: "localhost:1234", "[::1]:1234". A host longer than out is cut. */
 void addr_format_host(const char *host, int port, char *out, size_t size);
+
+/* Writes the host that sa's connections are counted under, without the port: an IPv4
+ * address ("192.0.2.7"; also for an IPv4-mapped IPv6 one), or an IPv6 address's /64
+ * ("2001:db8:1:2::/64"), since one IPv6 host commonly owns a whole /64; "?" for another
+ * family. Returns whether sa is a loopback address (127.0.0.0/8, ::1). */
+bool addr_host_key(const struct sockaddr *sa, char *out, size_t size);
 
 #endif

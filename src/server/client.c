@@ -656,6 +656,22 @@ void client_peer_name(const struct client *c, char *out, size_t size)
     transport_peer_name(&c->t, out, size);
 }
 
+bool client_peer_host(const struct client *c, char *out, size_t size)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    if (uv_tcp_getpeername(&c->t.tcp, (struct sockaddr *)&ss, &len) < 0) {
+        snprintf(out, size, "?");
+        return false;
+    }
+    return addr_host_key((const struct sockaddr *)&ss, out, size);
+}
+
+bool client_encrypted(const struct client *c)
+{
+    return transport_encrypted(&c->t);
+}
+
 void client_each(struct loop *l, void (*fn)(struct client *c, void *arg), void *arg)
 {
     struct set *all = &state_of(l)->all;

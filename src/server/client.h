@@ -150,6 +150,11 @@ void client_unhold(struct client *c);
 
 /* The peer's address, for the log: "127.0.0.1:53422". */
 void client_peer_name(const struct client *c, char *out, size_t size);
+/* The peer's host as its connections are counted (addr_host_key()): "127.0.0.1", or an
+ * IPv6 /64; "?" once the peer has reset. Returns whether the peer is on loopback. */
+bool client_peer_host(const struct client *c, char *out, size_t size);
+/* Whether what c sends and receives is encrypted (TLS, or WebSocket over TLS). */
+bool client_encrypted(const struct client *c);
 
 /* Calls fn for every client of loop l that is not closing yet. fn may finish or close the
  * client it is given, not others. Loop thread. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "common/buf.h"
 #include "common/command.h"
 #include "common/log.h"
@@ -112,6 +113,15 @@ static void cmd_nick(struct session *s, struct args *a)
     }
     struct buf key = BUF_INIT;
     pseudo_fold(nick, len, &key);
+    const char *old_key = now + strlen(now) + 1; /* the person's text: pseudo, NUL, key */
+    if (strcmp(key.data, old_key) != 0 && accounts_find(key.data, NULL)) {
+        session_reply(s, PROTO_ERROR,
+                      "Le pseudo « %.*s » est enregistré : reconnectez-vous sous ce pseudo, avec "
+                      "son mot de passe.",
+                      (int)len, nick);
+        buf_release(&key);
+        return;
+    }
     struct person *p = room_rename(old, key.data, nick, len);
     buf_release(&key);
     if (!p) {
@@ -283,6 +293,52 @@ static void cmd_search(struct session *s, struct args *a)
     session_search(s, words, len, SEARCH_RESULTS);
 }
 
+/* The words of a command that carries passwords: they are wiped once used, and the line
+ * with them (commands_is_secret()). */
+static bool secret_word(struct args *a, char **w, size_t *len)
+{
+    const char *word_at;
+    if (!word(a, &word_at, len)) {
+        return false;
+    }
+    *w = (char *)word_at; /* in the session's scratch buffer, which is ours to clear */
+    return true;
+}
+
+static void cmd_register(struct session *s, struct args *a)
+{
+    char *pw, *extra;
+    size_t len, extra_len;
+    if (!secret_word(a, &pw, &len) || secret_word(a, &extra, &extra_len)) {
+        usage(s, "register");
+        return;
+    }
+    session_register(s, pw, len);
+}
+
+static void cmd_password(struct session *s, struct args *a)
+{
+    char *old, *new_pw, *extra;
+    size_t old_len, new_len, extra_len;
+    if (!secret_word(a, &old, &old_len) || !secret_word(a, &new_pw, &new_len) ||
+        secret_word(a, &extra, &extra_len)) {
+        usage(s, "password");
+        return;
+    }
+    session_change_password(s, old, old_len, new_pw, new_len);
+}
+
+static void cmd_unregister(struct session *s, struct args *a)
+{
+    char *pw, *extra;
+    size_t len, extra_len;
+    if (!secret_word(a, &pw, &len) || secret_word(a, &extra, &extra_len)) {
+        usage(s, "unregister");
+        return;
+    }
+    session_unregister(s, pw, len);
+}
+
 /* Capabilities are asked for before the pseudo (session.c), not after. */
 static void cmd_cap(struct session *s, struct args *a)
 {
@@ -303,6 +359,12 @@ static const struct command commands[] = {
      cmd_history},
     {"search", "/search MOTS", "cherche les 20 derniers messages du salon qui contiennent ces mots",
      cmd_search},
+    {"register", "/register MOTDEPASSE",
+     "protège votre pseudo par un mot de passe (8 caractères au moins)", cmd_register},
+    {"password", "/password ANCIEN NOUVEAU", "change le mot de passe de votre pseudo",
+     cmd_password},
+    {"unregister", "/unregister MOTDEPASSE", "retire la protection de votre pseudo",
+     cmd_unregister},
     {"quit", "/quit [RAISON]", "quitte la discussion", cmd_quit},
     {"cap", "/cap " PROTO_CAP_EVENTS, NULL, cmd_cap}, /* for programs: docs/PROTOCOL.md */
 };
@@ -329,6 +391,18 @@ static void cmd_help(struct session *s, struct args *a)
         }
     }
     session_reply(s, PROTO_NOTICE, "//texte : envoie « /texte » comme un message");
+}
+
+bool commands_is_secret(const struct command_line *cmd)
+{
+    static const char *const secret[] = {"register", "password", "unregister"};
+    for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+        if (cmd->name_len == strlen(secret[i]) &&
+            memcmp(cmd->name, secret[i], cmd->name_len) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 void commands_run(struct session *s, const struct command_line *cmd)

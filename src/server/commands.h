@@ -8,6 +8,8 @@
 #ifndef CAUSERIE_COMMANDS_H
 #define CAUSERIE_COMMANDS_H
 
+#include <stdbool.h>
+
 #include "common/command.h"
 
 struct session;
@@ -15,5 +17,8 @@ struct session;
 /* Runs cmd, split by command_split() from a joined session's line; an unknown one gets an
  * error reply. May close the session's connection. */
 void commands_run(struct session *s, const struct command_line *cmd);
+/* Whether cmd carries passwords (/register, /password, /unregister): the line that holds
+ * it is to be wiped once it has run. */
+bool commands_is_secret(const struct command_line *cmd);
 
 #endif

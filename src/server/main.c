@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "admission.h"
 #include "broadcast.h"
 #include "client.h"
@@ -30,9 +31,12 @@
 #include "common/xalloc.h"
 #include "console.h"
 #include "event.h"
+#include "guard.h"
 #include "listener.h"
+#include "login.h"
 #include "loop.h"
 #include "options.h"
+#include "password.h"
 #include "registry.h"
 #include "render.h"
 #include "room.h"
@@ -338,6 +342,7 @@ static void stop_loops(struct loop *loops, unsigned n)
 struct store_load {
     const struct server_options *o;
     size_t lines, skipped;
+    long accounts;
 };
 
 /* A line read back from the database goes into its room's history, unless it is not one
@@ -387,6 +392,12 @@ static struct store *open_store(const struct server_options *o, struct store_loa
         store_close(s);
         exit(1);
     }
+    load.accounts = accounts_init(s);
+    if (load.accounts < 0) {
+        accounts_shutdown();
+        store_close(s);
+        exit(1);
+    }
     *read = load;
     return s;
 }
@@ -408,6 +419,7 @@ static struct loop *setup_layers(const struct server_options *o, unsigned n)
         }
     }
     session_init(o, loops, n);
+    login_init(o, loops, n);
     return loops;
 }
 
@@ -417,6 +429,7 @@ static void teardown_layers(struct loop *loops, unsigned n)
     for (unsigned i = 0; i < n; i++) {
         loop_release(&loops[i]);
     }
+    login_shutdown();
     session_shutdown();
     client_teardown();
     room_shutdown();
@@ -465,8 +478,9 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
         }
     }
     log_listening(ls, n);
-    log_info("Base de données : %s (%zu messages relus%s)", o->db, read.lines,
-             read.skipped ? ", d'autres, invalides, ignorés" : "");
+    log_info("Base de données : %s (%zu messages relus%s, %ld compte%s)", o->db, read.lines,
+             read.skipped ? ", d'autres, invalides, ignorés" : "", read.accounts,
+             read.accounts > 1 ? "s" : "");
 
     struct console k;
     console_init(&k, console);
@@ -480,6 +494,7 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
     }
     log_told(loops, n);
     teardown_layers(loops, n);
+    accounts_shutdown();
     store_close(store); /* what was queued is written first */
     return 0;
 }
@@ -487,6 +502,7 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
 int main(int argc, char **argv)
 {
     bool console = console_check_stdin(); /* before anything opens a descriptor */
+    pseudo_init();                        /* --admin's pseudos are checked as they are parsed */
     /* The console reads descriptor 0 itself after the address prompt: stdio must not read
      * ahead past the address line, or the commands piped after it would be lost. */
     setvbuf(stdin, NULL, _IONBF, 0);
@@ -500,6 +516,11 @@ int main(int argc, char **argv)
         return r < 0 ? 2 : 0;
     }
     buf_release(&out);
+    if (password_init() < 0) {
+        log_error("causerie-server : libsodium ne peut pas fonctionner ici");
+        options_release(&o);
+        return 1;
+    }
 
     signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error code, never a death */
     tzset();
@@ -513,8 +534,8 @@ int main(int argc, char **argv)
         tls_teardown();
         return 1;
     }
-    pseudo_init();
     registry_init();
+    guard_init(o.login_tries, o.login_delay);
     admission_init(o.max_clients, o.max_per_ip);
     web_setup(&o, n);
 
@@ -526,6 +547,7 @@ int main(int argc, char **argv)
     web_teardown();
     tls_teardown();
     registry_shutdown();
+    guard_shutdown();
     admission_shutdown();
     pseudo_shutdown();
     options_release(&o);

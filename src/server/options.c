@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/pseudo.h"
 #include "common/xalloc.h"
 
 static const char usage[] =
@@ -50,6 +51,17 @@ static const char usage[] =
     "      --no-web             pas de page web\n"
     "      --web-origin ORIGINE autorise le WebSocket depuis une autre origine, par\n"
     "                           exemple https://chat.example.org (répétable)\n"
+    "\n"
+    "Comptes :\n"
+    "      --admin PSEUDO       ce compte enregistré a les pouvoirs de la console\n"
+    "                           depuis la discussion (répétable)\n"
+    "      --allow-plaintext-passwords\n"
+    "                           accepte les mots de passe sur une connexion non\n"
+    "                           chiffrée d'une autre machine (déconseillé)\n"
+    "      --login-tries N      échecs de mot de passe avant le ralentissement, par\n"
+    "                           compte et par adresse, en 10 minutes (défaut : 5)\n"
+    "      --login-delay SECONDES\n"
+    "                           ensuite, un essai par délai (défaut : 10)\n"
     "\n"
     "Limites contre les clients hostiles (0 désactive la limite) :\n"
     "      --max-clients N      connexions simultanées au plus (défaut : 10000)\n"
@@ -87,6 +99,10 @@ enum {
     OPT_WEB_PORT,
     OPT_NO_WEB,
     OPT_WEB_ORIGIN,
+    OPT_ADMIN,
+    OPT_ALLOW_PLAINTEXT_PASSWORDS,
+    OPT_LOGIN_TRIES,
+    OPT_LOGIN_DELAY,
 };
 
 static const struct option long_options[] = {
@@ -112,6 +128,10 @@ static const struct option long_options[] = {
     {"web-port", required_argument, NULL, OPT_WEB_PORT},
     {"no-web", no_argument, NULL, OPT_NO_WEB},
     {"web-origin", required_argument, NULL, OPT_WEB_ORIGIN},
+    {"admin", required_argument, NULL, OPT_ADMIN},
+    {"allow-plaintext-passwords", no_argument, NULL, OPT_ALLOW_PLAINTEXT_PASSWORDS},
+    {"login-tries", required_argument, NULL, OPT_LOGIN_TRIES},
+    {"login-delay", required_argument, NULL, OPT_LOGIN_DELAY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -164,6 +184,10 @@ static void set_defaults(struct server_options *o)
     o->tls_port = DEFAULT_TLS_PORT;
     o->web_port = DEFAULT_WEB_PORT;
     o->n_web_origins = 0;
+    o->n_admins = 0;
+    o->allow_plaintext_passwords = false;
+    o->login_tries = DEFAULT_LOGIN_TRIES;
+    o->login_delay = DEFAULT_LOGIN_DELAY;
 }
 
 /* An origin as a browser sends it: a scheme, "://", a host and maybe a port, nothing
@@ -219,6 +243,38 @@ static int apply_web(struct server_options *o, int opt, const char *arg, struct 
             return bad_value(out, "--web-origin", arg, "16 origines au plus");
         }
         o->web_origins[o->n_web_origins++] = xstrdup(arg);
+        return 0;
+    }
+}
+
+/* Applies one of the options of accounts; returns 0 or -EINVAL. */
+static int apply_accounts(struct server_options *o, int opt, const char *arg, struct buf *out)
+{
+    unsigned long long v;
+    switch (opt) {
+    case OPT_ADMIN:
+        if (pseudo_check(arg, strlen(arg)) != PSEUDO_OK) {
+            return bad_value(out, "--admin", arg, "un pseudo valide");
+        }
+        if (o->n_admins == MAX_ADMINS) {
+            return bad_value(out, "--admin", arg, "16 administrateurs au plus");
+        }
+        o->admins[o->n_admins++] = xstrdup(arg);
+        return 0;
+    case OPT_ALLOW_PLAINTEXT_PASSWORDS:
+        o->allow_plaintext_passwords = true;
+        return 0;
+    case OPT_LOGIN_TRIES:
+        if (!parse_number(arg, 0, MAX_LOGIN_TRIES, &v)) {
+            return bad_value(out, "--login-tries", arg, "un nombre d'essais de 0 à 1000");
+        }
+        o->login_tries = (unsigned)v;
+        return 0;
+    default: /* OPT_LOGIN_DELAY */
+        if (!parse_number(arg, 0, MAX_TIMEOUT, &v)) {
+            return bad_value(out, "--login-delay", arg, "un nombre de secondes");
+        }
+        o->login_delay = (unsigned)v;
         return 0;
     }
 }
@@ -376,6 +432,11 @@ static int apply(struct server_options *o, int opt, const char *arg, struct buf 
     case OPT_NO_WEB:
     case OPT_WEB_ORIGIN:
         return apply_web(o, opt, arg, out);
+    case OPT_ADMIN:
+    case OPT_ALLOW_PLAINTEXT_PASSWORDS:
+    case OPT_LOGIN_TRIES:
+    case OPT_LOGIN_DELAY:
+        return apply_accounts(o, opt, arg, out);
     case 'h':
         buf_append_str(out, usage);
         return OPTIONS_EXIT;
@@ -446,4 +507,8 @@ void options_release(struct server_options *o)
         free(o->web_origins[i]);
     }
     o->n_web_origins = 0;
+    for (unsigned i = 0; i < o->n_admins; i++) {
+        free(o->admins[i]);
+    }
+    o->n_admins = 0;
 }

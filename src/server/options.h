@@ -18,7 +18,13 @@
 #define DEFAULT_WEB_PORT 8080 /* the web page and its WebSocket; --web-port, --no-web */
 /* Origins a browser page may open the WebSocket from, besides the server's own;
  * --web-origin, repeated. */
-#define MAX_WEB_ORIGINS     16
+#define MAX_WEB_ORIGINS 16
+/* Accounts (docs/SECURITY.md): --admin at most this many times; the slowing of password
+ * guessing, per account and per address (guard.h). */
+#define MAX_ADMINS          16
+#define DEFAULT_LOGIN_TRIES 5  /* wrong passwords in 10 minutes before the slowing */
+#define DEFAULT_LOGIN_DELAY 10 /* seconds between tries once slowed */
+#define MAX_LOGIN_TRIES     1000
 #define DEFAULT_MAX_LINE    4096      /* bytes per input line; --max-line */
 #define DEFAULT_MAX_BACKLOG (1 << 20) /* bytes queued for one client; --max-backlog */
 #define MAX_THREADS         64        /* --threads ceiling: far past any useful value */
@@ -73,6 +79,11 @@ struct server_options {
     int web_port;                       /* 0..65535; -1: --no-web */
     char *web_origins[MAX_WEB_ORIGINS]; /* owned: "https://example.org", as browsers send them */
     unsigned n_web_origins;
+    char *admins[MAX_ADMINS]; /* owned: pseudos as given; powers once logged in */
+    unsigned n_admins;
+    bool allow_plaintext_passwords; /* passwords accepted unencrypted from another host */
+    unsigned login_tries;           /* 0: never slowed */
+    unsigned login_delay;           /* seconds */
 };
 
 enum options_result {

@@ -98,6 +98,8 @@ static struct person *new_person(const char *key, const char *pseudo, size_t pse
     p->member = NULL;
     p->renamed = 0;
     p->store_busy = 0;
+    p->logged_in = 0;
+    p->admin = 0;
     p->room = NULL;
     p->history_from = 0;
     atomic_init(&p->refs, 1);
@@ -166,6 +168,9 @@ struct person *registry_rename(struct person *old, const char *key, const char *
     p->loop = old->loop;
     p->history_from = old->history_from;
     p->store_busy = old->store_busy; /* the answer comes to whoever it is then */
+    /* An account is its pseudo's: a change of case keeps it, another pseudo does not. */
+    p->logged_in = strcmp(key, old->text + strlen(old->text) + 1) == 0 && old->logged_in;
+    p->admin = p->logged_in && old->admin;
 
     pthread_mutex_lock(&registry_lock);
     struct person **pp = find_link(key);

@@ -280,11 +280,16 @@ static void enter(struct person *p, struct room *to, size_t view_names)
     broadcast_move(p->member, to->slot, v, v ? free_view : NULL);
 }
 
-void room_arrive(struct person *p, size_t view_names)
+void room_arrive(struct person *p, const char *room, size_t view_names)
 {
+    struct buf key = BUF_INIT;
+    size_t len = room ? strlen(room) : 0;
+    bool named = room && parse_name(&room, &len, &key);
     pthread_mutex_lock(&rooms_lock);
-    enter(p, room_default(), view_names);
+    struct room *to = named ? find_room(key.data) : NULL;
+    enter(p, to ? to : room_default(), view_names);
     pthread_mutex_unlock(&rooms_lock);
+    buf_release(&key);
 }
 
 int room_join(struct person *p, const char *name, size_t len, size_t view_names,

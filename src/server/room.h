@@ -71,10 +71,11 @@ uint16_t room_slot(const struct room *r);
 const char *room_name(const struct room *r);
 
 /* The person p, whose pseudo was just accepted and whose member is p->member, enters the
- * default room: it is listed there, the others in it are told, and its history is on its
- * way. With view_names > 0, the move also carries the room's view, naming that many
+ * room named room if it exists (the room it had on another connection), else the default
+ * room (room NULL too): it is listed there, the others in it are told, and its history is
+ * on its way. With view_names > 0, the move also carries the room's view, naming that many
  * people at most, for the moved handler. p's loop thread. */
-void room_arrive(struct person *p, size_t view_names);
+void room_arrive(struct person *p, const char *room, size_t view_names);
 /* /join: p moves to the room named name (len bytes, '#' optional), created on first
  * entry, with the room's view as in room_arrive(). Returns 0 and the room's name in
  * name_out; -EALREADY (p is in it; its name in name_out), -EINVAL (no room can have that

@@ -24,8 +24,10 @@
 #include "common/pseudo.h"
 #include "common/sanitize.h"
 #include "common/utf8.h"
+#include "common/wipe.h"
 #include "common/xalloc.h"
 #include "event.h"
+#include "login.h"
 #include "loop.h"
 #include "msg.h"
 #include "options.h"
@@ -87,6 +89,11 @@ void session_reply(struct session *s, char kind, const char *fmt, ...)
 static void ask_pseudo(struct session *s)
 {
     client_send(session_client(s), pseudo_prompt);
+}
+
+void session_ask_pseudo(struct session *s)
+{
+    ask_pseudo(s);
 }
 
 /* "127.0.0.1:53422", for the operator's log. */
@@ -323,17 +330,36 @@ static void handshake(struct session *s, const char *line, size_t len)
         ask_pseudo(s);
         return;
     }
-    if (!claim(s, line, len)) {
+    if (login_pseudo(s, line, len)) {
+        return; /* a registered pseudo: its password first */
+    }
+    if (!session_join(s, line, len, NULL)) {
         session_reply(s, PROTO_ERROR, "Le pseudo « %.*s » est déjà pris.", (int)len, line);
         ask_pseudo(s);
-        return;
+    }
+}
+
+bool session_join(struct session *s, const char *pseudo, size_t len, const char *room)
+{
+    if (!claim(s, pseudo, len)) {
+        return false;
     }
     char peer[ADDR_NAME_MAX];
     peer_name(s, peer, sizeof(peer));
     log_info("%s a rejoint la discussion (%s)", person_pseudo(s->person), peer);
     /* The others are told; the history follows, after the room and its people if the
      * client reads events (the plain protocol tells nothing of an arrival but the welcome). */
-    room_arrive(s->person, session_events(s) ? PROTO_WHO_MAX : 0);
+    room_arrive(s->person, room, session_events(s) ? PROTO_WHO_MAX : 0);
+    return true;
+}
+
+void session_replaced(struct session *s, char room[ROOM_NAME_MAX + 1])
+{
+    snprintf(room, ROOM_NAME_MAX + 1, "%s", room_name(s->person->room));
+    session_reply(s, PROTO_ERROR, "Vous vous êtes connecté ailleurs.");
+    static const char why[] = "connecté ailleurs";
+    leave(s, why, EVENT_QUIT, why, sizeof(why) - 1);
+    client_finish(session_client(s), SESSION_LINGER_MS);
 }
 
 /* ---------------------------------------------------------------- chat */
@@ -375,7 +401,12 @@ static void chat_line(struct session *s, const char *line, size_t len)
         return;
     }
     if (is_command) {
+        bool secret = commands_is_secret(&cmd);
         commands_run(s, &cmd);
+        if (secret) { /* the line as read, and as sanitised: both held a password */
+            wipe_bytes((char *)line, len);
+            wipe_bytes(text->data, text->len);
+        }
         return;
     }
     command_unescape(&t, &n); /* "//texte" sends "/texte": a message starting with a slash */
@@ -386,7 +417,9 @@ static void on_line(struct client *c, const char *line, size_t len)
 {
     struct session *s = session_of(c);
     if (!joined(s)) {
-        handshake(s, line, len);
+        if (!login_line(s, line, len)) {
+            handshake(s, line, len);
+        }
         return;
     }
     push_idle_deadline(s); /* any line is a sign of life */
@@ -564,6 +597,22 @@ void session_search(struct session *s, const char *words, size_t len, unsigned n
     }
 }
 
+void session_register(struct session *s, char *password, size_t len)
+{
+    login_register(s, password, len);
+}
+
+void session_change_password(struct session *s, char *old, size_t old_len, char *new_pw,
+                             size_t new_len)
+{
+    login_change(s, old, old_len, new_pw, new_len);
+}
+
+void session_unregister(struct session *s, char *password, size_t len)
+{
+    login_unregister(s, password, len);
+}
+
 void session_start(struct store *s)
 {
     store = s;
@@ -685,6 +734,7 @@ static void on_free(struct client *c)
 {
     struct session *s = session_of(c);
     assert(!s->person); /* leave() released it */
+    login_forget(s);
     admission_release(s->admission);
     free(s);
 }

@@ -22,6 +22,7 @@
 
 #include "broadcast.h"
 #include "client.h"
+#include "room.h"
 
 struct event;
 struct loop;
@@ -91,6 +92,20 @@ static inline struct client *session_client(struct session *s)
 {
     return &s->member.conn;
 }
+/* The person s is, once joined; NULL before. */
+static inline struct person *session_person(struct session *s)
+{
+    return s->person;
+}
+/* Asks s for its pseudo (again). */
+void session_ask_pseudo(struct session *s);
+/* s, whose pseudo (len bytes, valid) was accepted, takes it and enters the room named
+ * room (NULL, or one that no longer exists: the default room): false if someone holds
+ * the pseudo. */
+bool session_join(struct session *s, const char *pseudo, size_t len, const char *room);
+/* s, joined, is replaced by a connection that logged in with its pseudo: it is told, its
+ * room too, and it goes; room receives the name of the room it was in. */
+void session_replaced(struct session *s, char room[ROOM_NAME_MAX + 1]);
 /* Whether s speaks the events form of the line protocol (/cap events). */
 bool session_events(const struct session *s);
 /* Sends a one-line reply of the given kind to s alone; text must be sanitised. */
@@ -109,6 +124,13 @@ void session_history(struct session *s, unsigned n);
 /* /search: sends s the n most recent lines of its room that contain every word of words
  * (len bytes), as "~" lines, or a notice that none does. */
 void session_search(struct session *s, const char *words, size_t len, unsigned n);
+/* /register, /password and /unregister: login.c's, which passwords belong to, reached
+ * through here so that commands.c and login.c each pair with session.c alone. The words
+ * are wiped once used. */
+void session_register(struct session *s, char *password, size_t len);
+void session_change_password(struct session *s, char *old, size_t old_len, char *new_pw,
+                             size_t new_len);
+void session_unregister(struct session *s, char *password, size_t len);
 /* Sends a private message from s to person p (a reference the call takes over). */
 void session_send_private(struct session *s, struct person *p, const char *text, size_t len);
 

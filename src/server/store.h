@@ -44,6 +44,17 @@ typedef void (*store_lines_cb)(void *arg, int status, const struct store_line *l
 /* Called by store_load_recent() for each line it reads back. */
 typedef void (*store_line_fn)(const struct store_line *line, void *ctx);
 
+/* A registered pseudo. The strings are NUL-terminated and borrowed for the call. */
+struct store_account {
+    const char *key;  /* the pseudo folded (pseudo_fold()): what is compared */
+    const char *name; /* the pseudo as registered */
+    const char *hash; /* the password's hash (password.h), never the password */
+    int64_t created;  /* seconds since the epoch, UTC */
+};
+
+/* Called by store_load_accounts() for each account. */
+typedef void (*store_account_fn)(const struct store_account *a, void *ctx);
+
 struct store;
 
 /* What an implementation provides; see the wrappers below for each contract. */
@@ -56,6 +67,9 @@ struct store_ops {
                         uint64_t before, unsigned n, store_lines_cb cb, void *arg);
     int (*search)(struct store *s, uv_loop_t *loop, const char *room, size_t room_len,
                   const char *words, size_t words_len, unsigned n, store_lines_cb cb, void *arg);
+    int (*load_accounts)(struct store *s, store_account_fn fn, void *ctx);
+    void (*put_account)(struct store *s, const struct store_account *a);
+    void (*delete_account)(struct store *s, const char *key);
     void (*close)(struct store *s);
 };
 
@@ -104,6 +118,26 @@ static inline int store_search(struct store *s, uv_loop_t *loop, const char *roo
                                void *arg)
 {
     return s->ops->search(s, loop, room, room_len, words, words_len, n, cb, arg);
+}
+
+/* Calls fn for every account. Main thread, before the loops start. Returns 0, or a
+ * negative errno (logged). */
+static inline int store_load_accounts(struct store *s, store_account_fn fn, void *ctx)
+{
+    return s->ops->load_accounts(s, fn, ctx);
+}
+
+/* Queues a's creation, or the change of its name and hash if its key exists; any thread,
+ * never waits. Never dropped for want of room, unlike a line. */
+static inline void store_put_account(struct store *s, const struct store_account *a)
+{
+    s->ops->put_account(s, a);
+}
+
+/* Queues the deletion of the account whose key is key; any thread, never waits. */
+static inline void store_delete_account(struct store *s, const char *key)
+{
+    s->ops->delete_account(s, key);
 }
 
 /* Applies every queued write, stops the store's threads, closes and frees s. Main thread,

@@ -82,6 +82,15 @@ static const char *const schema_steps[STORE_SCHEMA_VERSION] = {
     "CREATE TRIGGER lines_delete AFTER DELETE ON lines BEGIN"
     "  INSERT INTO lines_words(lines_words, rowid, text) VALUES ('delete', old.id, old.text);"
     "END;",
+    /* 2: accounts, by their folded pseudo; hash is crypto_pwhash_str()'s string
+     * (Argon2id: its limits and salt are in it). */
+    "CREATE TABLE accounts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  key TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL," /* the pseudo as registered */
+    "  hash TEXT NOT NULL,"
+    "  created INTEGER NOT NULL" /* seconds since the epoch, UTC */
+    ");",
 };
 
 /* ---------------------------------------------------------------- connections */
@@ -100,16 +109,20 @@ struct writer_stmts {
     sqlite3_stmt *room_find, *room_add, *room_name;
     sqlite3_stmt *line_add;
     sqlite3_stmt *oldest, *prune;
+    sqlite3_stmt *account_put, *account_delete;
 };
 
-/* A queued write: a header, then its strings. Only lines today; the kind leaves room for
- * more. */
-enum op_kind { OP_LINE = 1 };
-struct op_line {
+/* A queued write: a header, then its three strings a, b and c, one after the other. */
+enum op_kind {
+    OP_LINE = 1,       /* a: room, b: pseudo, c: text; id, time, kind */
+    OP_ACCOUNT_PUT,    /* a: folded pseudo, b: pseudo, c: hash; time: when registered */
+    OP_ACCOUNT_DELETE, /* a: folded pseudo */
+};
+struct op {
     uint8_t op;
     uint8_t kind;
-    uint16_t room_len, who_len;
-    uint32_t text_len;
+    uint16_t a_len, b_len;
+    uint32_t c_len;
     uint64_t id;
     int64_t time;
 };
@@ -367,6 +380,9 @@ static int prepare_writer(struct store_sqlite *s)
         {&w->line_add,
          "INSERT INTO lines(id, room, time, kind, who, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
         {&w->oldest, "SELECT time FROM lines ORDER BY id LIMIT 1"},
+        {&w->account_put, "INSERT INTO accounts(key, name, hash, created) VALUES (?1, ?2, ?3, ?4)"
+                          " ON CONFLICT(key) DO UPDATE SET name = ?2, hash = ?3"},
+        {&w->account_delete, "DELETE FROM accounts WHERE key = ?1"},
         {&w->prune, "DELETE FROM lines WHERE id IN (SELECT id FROM lines WHERE time < ?1"
                     " ORDER BY id LIMIT " XSTR(PRUNE_CHUNK) ")"},
     };
@@ -378,9 +394,9 @@ static int prepare_writer(struct store_sqlite *s)
 
 static void finalize_writer(struct store_sqlite *s)
 {
-    sqlite3_stmt **all[] = {&s->w.begin,     &s->w.commit,   &s->w.rollback,
-                            &s->w.room_find, &s->w.room_add, &s->w.room_name,
-                            &s->w.line_add,  &s->w.oldest,   &s->w.prune};
+    sqlite3_stmt **all[] = {&s->w.begin,    &s->w.commit,      &s->w.rollback,      &s->w.room_find,
+                            &s->w.room_add, &s->w.room_name,   &s->w.line_add,      &s->w.oldest,
+                            &s->w.prune,    &s->w.account_put, &s->w.account_delete};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         sqlite3_finalize(*all[i]);
         *all[i] = NULL;
@@ -454,10 +470,10 @@ static int room_id(struct store_sqlite *s, const char *name, size_t len, int64_t
     return r;
 }
 
-static int apply_line(struct store_sqlite *s, const struct op_line *h, const char *p)
+static int apply_line(struct store_sqlite *s, const struct op *h, const char *p)
 {
     int64_t room;
-    if (room_id(s, p, h->room_len, &room) < 0) {
+    if (room_id(s, p, h->a_len, &room) < 0) {
         return -1;
     }
     sqlite3_stmt *st = s->w.line_add;
@@ -465,11 +481,28 @@ static int apply_line(struct store_sqlite *s, const struct op_line *h, const cha
     sqlite3_bind_int64(st, 2, room);
     sqlite3_bind_int64(st, 3, h->time);
     bind_text(st, 4, h->kind == EVENT_ACTION ? "&" : ">", 1);
-    bind_text(st, 5, p + h->room_len, h->who_len);
-    bind_text(st, 6, p + h->room_len + h->who_len, h->text_len);
+    bind_text(st, 5, p + h->a_len, h->b_len);
+    bind_text(st, 6, p + h->a_len + h->b_len, h->c_len);
     int rc = step_done(st);
     /* A line already kept (an id written twice) is not worth failing the batch for. */
     return rc == SQLITE_DONE || rc == SQLITE_CONSTRAINT ? 0 : -1;
+}
+
+static int apply_account(struct store_sqlite *s, const struct op *h, const char *p)
+{
+    sqlite3_stmt *st = h->op == OP_ACCOUNT_PUT ? s->w.account_put : s->w.account_delete;
+    bind_text(st, 1, p, h->a_len);
+    if (h->op == OP_ACCOUNT_PUT) {
+        bind_text(st, 2, p + h->a_len, h->b_len);
+        bind_text(st, 3, p + h->a_len + h->b_len, h->c_len);
+        sqlite3_bind_int64(st, 4, h->time);
+    }
+    return step_done(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int apply(struct store_sqlite *s, const struct op *h, const char *p)
+{
+    return h->op == OP_LINE ? apply_line(s, h, p) : apply_account(s, h, p);
 }
 
 /* Applies the writes of batch[0..len) in one transaction; returns how many there were, or
@@ -481,15 +514,15 @@ static long apply_batch(struct store_sqlite *s, const char *batch, size_t len)
     }
     long n = 0;
     for (size_t at = 0; at < len; n++) {
-        struct op_line h;
+        struct op h;
         memcpy(&h, batch + at, sizeof(h));
         at += sizeof(h);
-        if (apply_line(s, &h, batch + at) < 0) {
+        if (apply(s, &h, batch + at) < 0) {
             step_done(s->w.rollback);
             s->last_room_id = 0; /* the room may have been rolled back with the rest */
             return -1;
         }
-        at += (size_t)h.room_len + h.who_len + h.text_len;
+        at += (size_t)h.a_len + h.b_len + h.c_len;
     }
     if (step_done(s->w.commit) != SQLITE_DONE) {
         step_done(s->w.rollback);
@@ -503,9 +536,9 @@ static size_t count_writes(const char *batch, size_t len)
 {
     size_t n = 0;
     for (size_t at = 0; at < len; n++) {
-        struct op_line h;
+        struct op h;
         memcpy(&h, batch + at, sizeof(h));
-        at += sizeof(h) + h.room_len + h.who_len + h.text_len;
+        at += sizeof(h) + h.a_len + h.b_len + h.c_len;
     }
     return n;
 }
@@ -640,36 +673,94 @@ static void *writer_main(void *arg)
 
 /* ---------------------------------------------------------------- writes */
 
-static void sqlite_append_line(struct store *st, const struct store_line *l)
+/* Queues op h with its strings; a line (dropped) is the only write the queue's bound
+ * refuses: an account's change is small, rare, and must not be lost. */
+static void enqueue(struct store_sqlite *s, struct op h, const char *a, const char *b,
+                    const char *c)
 {
-    struct store_sqlite *s = of(st);
-    if (l->room_len > UINT16_MAX || l->who_len > UINT16_MAX || l->text_len > UINT32_MAX) {
-        return; /* no room or pseudo is that long; a line that long was refused long before */
-    }
-    struct op_line h = {.op = OP_LINE,
-                        .kind = l->kind,
-                        .room_len = (uint16_t)l->room_len,
-                        .who_len = (uint16_t)l->who_len,
-                        .text_len = (uint32_t)l->text_len,
-                        .id = l->id,
-                        .time = l->time};
-    size_t need = sizeof(h) + l->room_len + l->who_len + l->text_len;
+    size_t need = sizeof(h) + h.a_len + h.b_len + h.c_len;
     pthread_mutex_lock(&s->lock);
-    if (s->queue.len + need > STORE_QUEUE_MAX) {
+    if (h.op == OP_LINE && s->queue.len + need > STORE_QUEUE_MAX) {
         s->drops_unlogged++;
     } else {
         bool was_empty = s->queue.len == 0;
         buf_grow(&s->queue, need);
         buf_append(&s->queue, &h, sizeof(h));
-        buf_append(&s->queue, l->room, l->room_len);
-        buf_append(&s->queue, l->who, l->who_len);
-        buf_append(&s->queue, l->text, l->text_len);
+        buf_append(&s->queue, a, h.a_len);
+        buf_append(&s->queue, b, h.b_len);
+        buf_append(&s->queue, c, h.c_len);
         s->queued_n++;
         if (was_empty) {
             pthread_cond_signal(&s->wake);
         }
     }
     pthread_mutex_unlock(&s->lock);
+}
+
+static void sqlite_append_line(struct store *st, const struct store_line *l)
+{
+    if (l->room_len > UINT16_MAX || l->who_len > UINT16_MAX || l->text_len > UINT32_MAX) {
+        return; /* no room or pseudo is that long; a line that long was refused long before */
+    }
+    struct op h = {.op = OP_LINE,
+                   .kind = l->kind,
+                   .a_len = (uint16_t)l->room_len,
+                   .b_len = (uint16_t)l->who_len,
+                   .c_len = (uint32_t)l->text_len,
+                   .id = l->id,
+                   .time = l->time};
+    enqueue(of(st), h, l->room, l->who, l->text);
+}
+
+static void sqlite_put_account(struct store *st, const struct store_account *a)
+{
+    size_t key_len = strlen(a->key), name_len = strlen(a->name), hash_len = strlen(a->hash);
+    if (key_len > UINT16_MAX || name_len > UINT16_MAX) {
+        return; /* no pseudo is that long */
+    }
+    struct op h = {.op = OP_ACCOUNT_PUT,
+                   .a_len = (uint16_t)key_len,
+                   .b_len = (uint16_t)name_len,
+                   .c_len = (uint32_t)hash_len,
+                   .time = a->created};
+    enqueue(of(st), h, a->key, a->name, a->hash);
+}
+
+static void sqlite_delete_account(struct store *st, const char *key)
+{
+    size_t key_len = strlen(key);
+    if (key_len > UINT16_MAX) {
+        return;
+    }
+    struct op h = {.op = OP_ACCOUNT_DELETE, .a_len = (uint16_t)key_len};
+    enqueue(of(st), h, key, "", "");
+}
+
+static int sqlite_load_accounts(struct store *st, store_account_fn fn, void *ctx)
+{
+    struct store_sqlite *s = of(st);
+    sqlite3 *db = s->writer_conn.db;
+    sqlite3_stmt *q;
+    pthread_mutex_lock(&s->db_lock);
+    int rc = sqlite3_prepare_v2(db, "SELECT key, name, hash, created FROM accounts", -1, &q, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_account a = {.key = (const char *)sqlite3_column_text(q, 0),
+                                  .name = (const char *)sqlite3_column_text(q, 1),
+                                  .hash = (const char *)sqlite3_column_text(q, 2),
+                                  .created = sqlite3_column_int64(q, 3)};
+        if (a.key && a.name && a.hash) {
+            fn(&a, ctx);
+        }
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&s->db_lock);
+    if (rc != SQLITE_DONE) {
+        log_error("base de données %s : lecture des comptes impossible : %s", s->path,
+                  sqlite3_errmsg(db));
+        return -EIO;
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- reads */
@@ -1012,6 +1103,9 @@ static const struct store_ops sqlite_ops = {
     .append_line = sqlite_append_line,
     .lines_before = sqlite_lines_before,
     .search = sqlite_search,
+    .load_accounts = sqlite_load_accounts,
+    .put_account = sqlite_put_account,
+    .delete_account = sqlite_delete_account,
     .close = sqlite_close,
 };
 

@@ -111,6 +111,12 @@ static inline uv_loop_t *transport_loop(const struct transport *t)
     return t->tcp.loop;
 }
 
+/* Whether the bytes travel encrypted: TLS, under the line protocol or under the web's. */
+static inline bool transport_encrypted(const struct transport *t)
+{
+    return ((const struct transport_layer *)t->tcp.data)->tls != NULL;
+}
+
 static inline int transport_read_start(struct transport *t)
 {
     return transport_ops(t)->read_start(t);

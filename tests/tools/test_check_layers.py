@@ -91,8 +91,8 @@ def test_a_cycle_through_the_sanctioned_pair_fails(tree):
     doc = tree / "docs/ARCHITECTURE.md"
     doc.write_text(
         doc.read_text(encoding="utf-8").replace(
-            "| server | protocol | render session commands |",
-            "| server | protocol | render session commands irc |",
+            "| server | protocol | render session commands login |",
+            "| server | protocol | render session commands login irc |",
         ),
         encoding="utf-8",
     )
@@ -101,7 +101,7 @@ def test_a_cycle_through_the_sanctioned_pair_fails(tree):
     add_line(tree / "src/server/commands.c", '#include "irc.h"')
     status, out = run(tree)
     assert status == 1
-    assert "cycle: server/commands ⇄ server/irc ⇄ server/session" in out
+    assert "cycle: server/commands ⇄ server/irc ⇄ server/login ⇄ server/session" in out
 
 
 def test_a_file_in_no_layer_fails(tree):

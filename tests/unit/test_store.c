@@ -319,6 +319,23 @@ static void test_search_gives_the_most_recent_matches_oldest_first(void **state)
  * A new version adds its predecessor's here, with a line written as it was. */
 static const char *const earlier_schemas[STORE_SCHEMA_VERSION] = {
     "", /* 0: nothing yet */
+    /* 1: rooms, lines and their words */
+    "CREATE TABLE rooms (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL);"
+    "CREATE TABLE lines (id INTEGER PRIMARY KEY, room INTEGER NOT NULL REFERENCES rooms(id),"
+    "  time INTEGER NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('>', '&')),"
+    "  who TEXT NOT NULL, text TEXT NOT NULL);"
+    "CREATE INDEX lines_by_room ON lines(room, id);"
+    "CREATE VIRTUAL TABLE lines_words USING fts5(text, content='lines', content_rowid='id',"
+    "  tokenize='unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER lines_insert AFTER INSERT ON lines BEGIN"
+    "  INSERT INTO lines_words(rowid, text) VALUES (new.id, new.text);"
+    "END;"
+    "CREATE TRIGGER lines_delete AFTER DELETE ON lines BEGIN"
+    "  INSERT INTO lines_words(lines_words, rowid, text) VALUES ('delete', old.id, old.text);"
+    "END;"
+    "INSERT INTO rooms VALUES (1, 'général', 'général');"
+    "INSERT INTO lines VALUES (7, 1, 1764079392, '>', 'alice', 'écrit en version 1');"
+    "PRAGMA user_version = 1;",
 };
 
 static void test_every_earlier_schema_is_upgraded(void **state)
@@ -334,6 +351,13 @@ static void test_every_earlier_schema_is_upgraded(void **state)
         close_store(fx);
         assert_int_equal(query_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
         assert_int_equal(query_int(path, "SELECT count(*) FROM lines WHERE id = 100"), 1);
+        if (v >= 1) { /* what the earlier version kept is still there, and searchable */
+            open_store(fx, path, 0);
+            char *s = search(fx, "général", "ecrit");
+            assert_string_equal(s, "7 général alice écrit en version 1\n");
+            free(s);
+            close_store(fx);
+        }
         assert_int_equal(query_int(path, "SELECT count(*) FROM pragma_integrity_check"
                                          " WHERE integrity_check = 'ok'"),
                          1);
@@ -379,6 +403,29 @@ static void test_not_a_database_is_refused(void **state)
     buf_release(&err);
 }
 
+static void collect_account(const struct store_account *a, void *ctx)
+{
+    buf_appendf(ctx, "%s %s %s %lld\n", a->key, a->name, a->hash, (long long)a->created);
+}
+
+static void test_accounts_are_kept_changed_and_deleted(void **state)
+{
+    struct fixture *fx = *state;
+    open_store(fx, fx->path, 0);
+    store_put_account(fx->store, &(struct store_account){"alice", "Alice", "$h1", 100});
+    store_put_account(fx->store, &(struct store_account){"bob", "bob", "$h2", 200});
+    store_put_account(fx->store, &(struct store_account){"alice", "ALICE", "$h3", 300});
+    store_delete_account(fx->store, "bob");
+    store_delete_account(fx->store, "personne");
+    close_store(fx);
+    open_store(fx, fx->path, 0);
+    struct buf got = BUF_INIT;
+    assert_int_equal(store_load_accounts(fx->store, collect_account, &got), 0);
+    /* A change keeps the creation's time. */
+    assert_string_equal(got.data, "alice ALICE $h3 100\n");
+    buf_release(&got);
+}
+
 static void test_old_lines_are_pruned_in_the_background(void **state)
 {
     struct fixture *fx = *state;
@@ -418,6 +465,7 @@ int main(void)
         T(test_a_newer_schema_is_refused_and_left_alone),
         T(test_not_a_database_is_refused),
         T(test_old_lines_are_pruned_in_the_background),
+        T(test_accounts_are_kept_changed_and_deleted),
 #undef T
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
