@@ -339,6 +339,56 @@ static void cmd_unregister(struct session *s, struct args *a)
     session_unregister(s, pw, len);
 }
 
+/* Whether s may use the operator's powers: logged in to an account --admin names. */
+static bool admin(struct session *s)
+{
+    if (!session_person(s)->admin) {
+        session_reply(s, PROTO_ERROR,
+                      "Réservé aux administrateurs du serveur (--admin), connectés avec leur mot "
+                      "de passe.");
+        return false;
+    }
+    return true;
+}
+
+/* The console's /kick, for an administrator: PSEUDO leaves the server, told why. */
+static void cmd_kick(struct session *s, struct args *a)
+{
+    const char *pseudo, *reason;
+    size_t len, reason_len;
+    if (!word(a, &pseudo, &len)) {
+        usage(s, "kick");
+        return;
+    }
+    text(a, &reason, &reason_len);
+    if (!admin(s)) {
+        return;
+    }
+    struct buf why = BUF_INIT;
+    buf_append(&why, reason, reason_len);
+    if (session_kick(pseudo, len, why.data) < 0) {
+        session_reply(s, PROTO_ERROR, "Pseudo inconnu : %.*s.", (int)len, pseudo);
+    } else {
+        log_info("%s expulse %.*s", person_pseudo(session_person(s)), (int)len, pseudo);
+        session_reply(s, PROTO_OK, "%.*s est expulsé.", (int)len, pseudo);
+    }
+    buf_release(&why);
+}
+
+/* The console's /say, for an administrator: a notice to everyone. */
+static void cmd_say(struct session *s, struct args *a)
+{
+    const char *t;
+    size_t len;
+    if (!text(a, &t, &len)) {
+        usage(s, "say");
+        return;
+    }
+    if (admin(s)) {
+        session_say(t, len);
+    }
+}
+
 /* Capabilities are asked for before the pseudo (session.c), not after. */
 static void cmd_cap(struct session *s, struct args *a)
 {
@@ -365,6 +415,8 @@ static const struct command commands[] = {
      cmd_password},
     {"unregister", "/unregister MOTDEPASSE", "retire la protection de votre pseudo",
      cmd_unregister},
+    {"kick", "/kick PSEUDO [RAISON]", "expulse du serveur (administrateurs)", cmd_kick},
+    {"say", "/say TEXTE", "annonce à tous (administrateurs)", cmd_say},
     {"quit", "/quit [RAISON]", "quitte la discussion", cmd_quit},
     {"cap", "/cap " PROTO_CAP_EVENTS, NULL, cmd_cap}, /* for programs: docs/PROTOCOL.md */
 };
