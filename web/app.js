@@ -11,7 +11,11 @@
  * through the outbox (outbox.js), at the server's flood-control pace. Once joined, a lost
  * connection is tried again after 1, 2, 4 ... 30 s (backoff.js) with the same pseudo, then
  * back to the same room; the input line and the lines sent meanwhile wait. The list of
- * rooms comes from a /rooms the page sends itself on entering a room (rooms.js). view.js
+ * rooms comes from a /rooms the page sends itself on entering a room (rooms.js). A secret
+ * prompt ('%', a password) is answered in a password field, in the form before joining or
+ * in place of the input line after: the answer is sent at once, never recalled or stored,
+ * and the field emptied; nothing keeps it, so after a reconnection the user is asked
+ * again. view.js
  * shows what happens; lines.js says how each line looks; notify.js notifies.
  */
 import { backoffNext } from './backoff.js';
@@ -20,7 +24,7 @@ import { renderError, renderNotice, renderOwnLine, renderServerLine } from './li
 import * as notify from './notify.js';
 import { Outbox } from './outbox.js';
 import { FLOOD_BURST, FLOOD_RATE } from './pace.js';
-import { CAP_EVENTS, DEFAULT_ROOM, KIND, sanitize, splitKind } from './protocol.js';
+import { CAP_EVENTS, DEFAULT_ROOM, KIND, answerField, sanitize, splitKind } from './protocol.js';
 import { pseudoEqual } from './pseudo.js';
 import { Recall } from './recall.js';
 import { RoomList } from './rooms.js';
@@ -45,6 +49,7 @@ const PHASE = Object.freeze({
     AWAIT_PROMPT: 'await-prompt', // connected, waiting for the server to ask for the pseudo
     AWAIT_CAP: 'await-cap', // the prompt came and waits: the answer to /cap comes first
     ASK_PSEUDO: 'ask-pseudo', // waiting for the user to give a pseudo
+    ASK_SECRET: 'ask-secret', // waiting for the user to give a password, before joining
     JOINING: 'joining', // pseudo sent, waiting for the verdict
     CHAT: 'chat',
     OFFLINE: 'offline', // the connection was lost; the next attempt is on a timer
@@ -148,6 +153,7 @@ function updateStatus() {
             stateText = `Hors ligne, nouvel essai dans ${chat.retryIn} s`;
             break;
         case PHASE.ASK_PSEUDO:
+        case PHASE.ASK_SECRET:
         case PHASE.CHAT:
             state = 'online';
             stateText = 'Connecté';
@@ -388,9 +394,17 @@ function onLine(line) {
         case PHASE.AWAIT_CAP:
         case PHASE.JOINING:
         case PHASE.ASK_PSEUDO:
+        case PHASE.ASK_SECRET:
             handshakeLine(kind, text, line);
             break;
         case PHASE.CHAT:
+            if (kind === KIND.SECRET) {
+                showServerLine(line); /* the question stays in the conversation */
+                askSecret(kind, text);
+            } else {
+                chatServerLine(kind, line);
+            }
+            break;
         case PHASE.LEAVING:
             chatServerLine(kind, line);
             break;
@@ -408,6 +422,8 @@ function handshakeLine(kind, text, line) {
         chat.phase = PHASE.AWAIT_CAP;
     } else if (kind === KIND.PROMPT) {
         askPseudo(text);
+    } else if (kind === KIND.SECRET) {
+        askSecret(kind, text); /* a password, for the pseudo just given */
     } else if (kind === KIND.OK) {
         joined(line);
     } else if (kind === KIND.ERROR) {
@@ -436,6 +452,8 @@ function capAnswered(on) {
 }
 
 function askPseudo(promptText) {
+    view.endSecretLine(); /* a password asked for before, if any, is not awaited now */
+    view.hideSecret();
     let pseudo = null;
     if (chat.autoPseudo && chat.pseudo) {
         pseudo = chat.pseudo; /* back after a lost connection: the same pseudo */
@@ -456,7 +474,42 @@ function askPseudo(promptText) {
     updateStatus();
 }
 
+/* The server waits for a password: in the form before the first arrival, in place of the
+ * input line once the chat was shown (in the chat, or coming back). */
+function askSecret(kind, promptText) {
+    if (chat.phase !== PHASE.CHAT) {
+        chat.phase = PHASE.ASK_SECRET;
+    }
+    const prompt = sanitize(promptText);
+    if (chat.everJoined) {
+        view.askSecretLine(prompt, answerField(kind));
+    } else {
+        view.askSecret(prompt, answerField(kind));
+    }
+    updateStatus();
+}
+
+/* The password typed, sent at once, outside the outbox: the server reads it before any
+ * other line, and a line waiting there could outlive the connection and go out, after a
+ * reconnection, as a message. Never recalled, stored or shown. */
+function sendSecret(answer) {
+    sendRaw(answer);
+    if (chat.phase === PHASE.ASK_SECRET) {
+        chat.phase = PHASE.JOINING;
+        updateStatus();
+    }
+}
+
+/* A password asked for and not given is given up: the server is gone, or asks again. */
+function dropSecret() {
+    view.endSecretLine();
+    if (view.secretAsked()) {
+        view.askPseudo(null);
+    }
+}
+
 function joined(line) {
+    view.endSecretLine();
     const back = chat.comingBack;
     chat.comingBack = false;
     chat.autoPseudo = false;
@@ -564,6 +617,7 @@ function chatServerLine(kind, line) {
 
 function onClosed(opened) {
     outbox.stop();
+    dropSecret();
     releaseHeld(chat.rooms.reset());
     if (chat.phase === PHASE.LEAVING) {
         leaveNow();
@@ -640,6 +694,7 @@ function leaveNow() {
     chat.comingBack = false;
     chat.autoPseudo = false;
     chat.roster = new Roster();
+    view.endSecretLine();
     if (chat.pseudo) {
         els.pseudo.value = chat.pseudo; /* the pseudo we had, ready to come back */
     }
@@ -652,6 +707,11 @@ function leaveNow() {
 
 function onPseudoSubmit(e) {
     e.preventDefault();
+    if (chat.phase === PHASE.ASK_SECRET && view.secretAsked()) {
+        view.pseudoSent();
+        sendSecret(view.takeSecret());
+        return;
+    }
     const pseudo = els.pseudo.value;
     view.pseudoSent();
     if (chat.phase === PHASE.ASK_PSEUDO) {
@@ -672,6 +732,10 @@ function onPseudoSubmit(e) {
 
 function onLineSubmit(e) {
     e.preventDefault();
+    if (view.secretLineAsked()) {
+        sendSecret(view.takeSecretLine()); /* what was being typed comes back */
+        return;
+    }
     const line = els.line.value;
     els.line.value = '';
     chat.completion = null;

@@ -10,17 +10,32 @@
  */
 import { fold } from './pseudo.js';
 
-/* The commands Tab completes: the page's own and the server's (docs/PROTOCOL.md). */
+/* The commands Tab completes, sorted: the page's own, the server's (docs/PROTOCOL.md),
+ * and those its accounts, history search and room operators will bring, as
+ * src/client/complete.c lists them. */
 export const COMMANDS = Object.freeze([
+    '/ban',
     '/clear',
+    '/deop',
     '/help',
+    '/history',
+    '/invite',
     '/join',
+    '/kick',
     '/me',
+    '/mode',
     '/msg',
     '/nick',
+    '/op',
     '/part',
+    '/password',
     '/quit',
+    '/register',
     '/rooms',
+    '/search',
+    '/topic',
+    '/unban',
+    '/unregister',
     '/who',
 ]);
 

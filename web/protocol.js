@@ -31,6 +31,22 @@ export const DEFAULT_ROOM = 'général';
 /* The capability asked for before the pseudo, for the '^ - | # $' lines. */
 export const CAP_EVENTS = 'events';
 
+/* How the page takes the answer to a prompt line of kind: for '?', a text field whose
+ * answer is remembered as it always was; for '%', a password field (typed unseen, offered
+ * by the browser's password manager) whose answer is never recalled by Up, never stored,
+ * and cleared once sent; null for a kind that asks nothing. view.js applies it to the field
+ * it shows, app.js reads keep. */
+export function answerField(kind) {
+    switch (kind) {
+        case KIND.PROMPT:
+            return { type: 'text', autocomplete: 'nickname', keep: true };
+        case KIND.SECRET:
+            return { type: 'password', autocomplete: 'current-password', keep: false };
+        default:
+            return null;
+    }
+}
+
 /* A line's kind and its text, or kind '' and the whole line when it has none (too short,
  * or no space after its first character). */
 export function splitKind(line) {

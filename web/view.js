@@ -2,9 +2,10 @@
  *
  * app.js decides, this module shows: lines of the conversation (from lines.js's
  * descriptions), the status bar, the lists of rooms and of people, the pseudo form and
- * the input line. Every piece of text, a peer's above all, goes in as a text node
- * (textContent, createTextNode), never as HTML, so that "<img src=x onerror=...>" is shown
- * as what it is. Nothing here sets an inline style: classes and attributes only, which the
+ * the input line, and the password fields that take the answer to a secret prompt ('%')
+ * in the form or in place of the input line. Every piece of text, a peer's above all,
+ * goes in as a text node (textContent, createTextNode), never as HTML, so that
+ * "<img src=x onerror=...>" is shown as what it is. Nothing here sets an inline style: classes and attributes only, which the
  * server's Content-Security-Policy (style-src 'self') allows.
  */
 import { clock } from './lines.js';
@@ -37,10 +38,19 @@ export const els = {
     pseudoLabel: $('pseudo-label'),
     pseudo: $('pseudo'),
     pseudoGo: $('pseudo-go'),
+    secretLabel: $('secret-label'),
+    secretRow: $('secret-row'),
+    secret: $('secret'),
+    secretGo: $('secret-go'),
     loginError: $('login-error'),
     compose: $('compose'),
     line: $('line'),
+    secretLine: $('secret-line'),
+    secretLineLabel: $('secret-line-label'),
 };
+
+/* The input line's text while a password takes its place. */
+let draft = null;
 
 function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -158,6 +168,7 @@ export function renderPeople(names, self, count, onPick) {
 
 /* The pseudo form: shown, with the server's prompt as its label, ready for an answer. */
 export function askPseudo(promptText) {
+    hideSecret();
     if (promptText) {
         els.pseudoLabel.textContent = promptText;
     }
@@ -168,19 +179,115 @@ export function askPseudo(promptText) {
     els.pseudo.select();
 }
 
-/* The pseudo was sent: the form waits for the verdict. */
+/* The pseudo (or the password) was sent: the form waits for the verdict. */
 export function pseudoSent() {
     els.pseudoGo.disabled = true;
+    els.secretGo.disabled = true;
     els.loginError.textContent = '';
 }
 
 export function loginError(text) {
     els.loginError.textContent = text;
     els.pseudoGo.disabled = false;
+    els.secretGo.disabled = false;
+}
+
+/* The type and autocomplete of an answer's field (protocol.js's answerField()). */
+function applyField(input, field) {
+    input.type = field.type;
+    input.autocomplete = field.autocomplete;
+}
+
+/* The server asks for a password before joining: the form's password field, under the
+ * pseudo given (kept, fixed, for the browser's password manager), with the server's
+ * prompt as its label. The form's own button stays its default one, hidden. */
+export function askSecret(promptText, field) {
+    applyField(els.secret, field);
+    els.secretLabel.textContent = promptText;
+    els.login.hidden = false;
+    els.pseudo.readOnly = true;
+    els.pseudoGo.hidden = true;
+    els.pseudoGo.disabled = false;
+    els.secretLabel.hidden = false;
+    els.secretRow.hidden = false;
+    els.secret.value = '';
+    els.secretGo.disabled = false;
+    els.secret.focus();
+}
+
+/* Whether the form asks for a password. */
+export function secretAsked() {
+    return !els.secretRow.hidden;
+}
+
+/* The password typed in the form, taken: the field is empty again. */
+export function takeSecret() {
+    const value = els.secret.value;
+    els.secret.value = '';
+    return value;
+}
+
+/* The form asks for the pseudo again, or is gone: no password field, nothing left in it. */
+export function hideSecret() {
+    els.secret.value = '';
+    els.secretLabel.hidden = true;
+    els.secretRow.hidden = true;
+    els.pseudo.readOnly = false;
+    els.pseudoGo.hidden = false;
+}
+
+/* The server asks for a password in the chat (or while reconnecting): a password field
+ * takes the input line's place, the prompt as its placeholder and label; what was being
+ * typed waits. */
+export function askSecretLine(promptText, field) {
+    if (els.secretLine.hidden) {
+        draft = els.line.value;
+        els.line.value = '';
+    }
+    applyField(els.secretLine, field);
+    els.secretLine.placeholder = promptText;
+    els.secretLineLabel.textContent = promptText;
+    els.secretLine.value = '';
+    els.line.hidden = true;
+    els.secretLine.hidden = false;
+    if (!els.compose.hidden) {
+        els.secretLine.focus();
+    }
+}
+
+/* Whether the input line is a password field now. */
+export function secretLineAsked() {
+    return !els.secretLine.hidden;
+}
+
+/* The password typed in place of the input line, taken; the input line comes back with
+ * what was being typed. */
+export function takeSecretLine() {
+    const value = els.secretLine.value;
+    endSecretLine();
+    return value;
+}
+
+/* The password field gives the input line its place back, empty, with what was being
+ * typed; nothing if none is shown. */
+export function endSecretLine() {
+    if (els.secretLine.hidden) {
+        return;
+    }
+    const focused = document.activeElement === els.secretLine;
+    els.secretLine.value = '';
+    els.secretLine.hidden = true;
+    els.line.hidden = false;
+    els.line.value = draft ?? '';
+    draft = null;
+    if (focused) {
+        els.line.focus();
+    }
 }
 
 /* Joined: the conversation and the input line take the place of the form. */
 export function showChat(focus) {
+    hideSecret();
     els.login.hidden = true;
     els.compose.hidden = false;
     els.side.hidden = false;

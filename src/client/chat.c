@@ -10,7 +10,10 @@
  * the arrival's room and list, which the welcome already told, are not shown. Only the
  * kinds of lines are read here, never their French. With TLS, a refused certificate ends
  * the program, even on a reconnection: the server is not the one we knew, and waiting will
- * not make it so; other failures of a reconnection are retried as a lost network is.
+ * not make it so; other failures of a reconnection are retried as a lost network is. A
+ * secret prompt ('%', a password) is answered by the next line, typed unseen on a
+ * terminal (tty_ask_secret()), never remembered, and sent at once; the answer is not kept,
+ * so after a reconnection the user is asked again.
  */
 #include "chat.h"
 
@@ -50,6 +53,7 @@ enum phase {
     PHASE_AWAIT_PROMPT, /* connected, waiting for the server to ask for the pseudo */
     PHASE_AWAIT_CAP,    /* the prompt came and waits: the answer to /cap comes first */
     PHASE_ASK_PSEUDO,   /* waiting for the user to give a pseudo */
+    PHASE_ASK_SECRET,   /* waiting for the user to answer a secret prompt, before joining */
     PHASE_JOINING,      /* pseudo sent, waiting for the verdict */
     PHASE_CHAT,
     PHASE_OFFLINE, /* the connection was lost; the next attempt is on a timer */
@@ -97,6 +101,7 @@ static struct chat {
 static void pump_input(void);
 static void pump_lines(void);
 static void update_prompt(void);
+static void ask_secret(const char *server_prompt, size_t len);
 
 /* ---------------------------------------------------------------- leaving */
 
@@ -155,8 +160,8 @@ static void leave(const char *quit_line)
 static void update_prompt(void)
 {
     if (!chat.interactive || !chat.ever_joined || chat.phase == PHASE_ASK_PSEUDO ||
-        chat.phase >= PHASE_LEAVING) {
-        return;
+        chat.phase == PHASE_ASK_SECRET || chat.phase >= PHASE_LEAVING || tty_asking_secret()) {
+        return; /* the prompt is the server's question */
     }
     struct style_status s = {
         .pseudo = chat.pseudo,
@@ -275,6 +280,14 @@ static void retry_tick(uv_timer_t *t);
 static void ask_address(void);
 static void start_connect(void);
 
+/* A secret prompt still waiting is given up: the server is gone, or asks something else. */
+static void drop_secret(void)
+{
+    if (chat.interactive) {
+        tty_cancel_secret();
+    }
+}
+
 /* Waits before the next attempt, longer after each failure (backoff.h). */
 static void retry_later(void)
 {
@@ -289,6 +302,7 @@ static void retry_later(void)
 static void connection_lost(void)
 {
     outbox_stop(&chat.out);
+    drop_secret(); /* the server that asked is gone; the next one asks again */
     if (!chat.interactive || chat.opts->no_reconnect || !chat.ever_joined) {
         screen_error("Connexion au serveur perdue.");
         quit(1);
@@ -342,6 +356,7 @@ static void ask_pseudo(const char *server_prompt, size_t len)
         chat.pseudo = xstrdup(chat.opts->nick);
         automatic = chat.pseudo;
     }
+    drop_secret();
     if (automatic) {
         conn_send_line(&chat.conn, automatic, strlen(automatic));
         chat.phase = PHASE_JOINING;
@@ -377,6 +392,7 @@ static void start_sending(const char *room)
 static void joined(const char *line, size_t len)
 {
     bool back = chat.coming_back;
+    drop_secret();
     chat.coming_back = false;
     chat.auto_pseudo = false;
     chat.ever_joined = true;
@@ -432,6 +448,8 @@ static void handshake_line(char kind, const char *text, size_t text_len, const c
         chat.phase = PHASE_AWAIT_CAP;
     } else if (kind == PROTO_PROMPT) {
         ask_pseudo(text, text_len);
+    } else if (kind == PROTO_SECRET) {
+        ask_secret(text, text_len); /* a password, for the pseudo just given */
     } else if (kind == PROTO_OK) {
         joined(line, len);
     } else if (kind == PROTO_ERROR && !chat.interactive) {
@@ -491,8 +509,13 @@ static void on_line(struct conn *c, const char *line, size_t len)
     size_t text_len;
     proto_split_kind(line, len, &kind, &text, &text_len);
     if (chat.phase == PHASE_AWAIT_PROMPT || chat.phase == PHASE_AWAIT_CAP ||
-        chat.phase == PHASE_JOINING || chat.phase == PHASE_ASK_PSEUDO) {
+        chat.phase == PHASE_JOINING || chat.phase == PHASE_ASK_PSEUDO ||
+        chat.phase == PHASE_ASK_SECRET) {
         handshake_line(kind, text, text_len, line, len);
+    } else if (chat.phase == PHASE_CHAT && kind == PROTO_SECRET && chat.interactive) {
+        /* A command's secret prompt. A pipe shows it, as any line, and its next line
+         * answers it, as any: the lines after the command are already on their way. */
+        ask_secret(text, text_len);
     } else if (chat.phase == PHASE_CHAT || chat.phase == PHASE_LEAVING) {
         chat_server_line(kind, line, len);
     }
@@ -624,6 +647,60 @@ static void pseudo_line(const char *line)
     conn_send_line(&chat.conn, line, strlen(line));
 }
 
+/* ---------------------------------------------------------------- the secret prompt */
+
+/* The answer to a secret prompt, borrowed: sent at once, never shown, remembered or kept
+ * (the caller wipes it). Sent outside the outbox, since the server reads it before any
+ * other line and a line that waits there could outlive the connection and go out, after a
+ * reconnection, as a message; in the chat it costs a line of the flood allowance the
+ * outbox does not count, which pace.c's reserve absorbs. The echo is the prompt alone. */
+static void secret_answered(const char *answer, size_t len)
+{
+    echo_answer("");
+    conn_send_secret(&chat.conn, answer, len);
+    if (chat.phase != PHASE_ASK_SECRET) {
+        update_prompt(); /* the chat's status again */
+        return;
+    }
+    chat.phase = PHASE_JOINING;
+    if (chat.interactive && !chat.coming_back) {
+        tty_pause();
+    } else {
+        update_prompt(); /* reconnecting: the status, and typing goes on */
+    }
+}
+
+static void on_user_line(char *line);
+
+/* From tty.c: the answer typed unseen, or NULL for Ctrl-D. */
+static void on_secret(const char *answer, size_t len)
+{
+    if (!answer) {
+        on_user_line(NULL);
+        return;
+    }
+    secret_answered(answer, len);
+}
+
+/* The server waits for a secret: during the handshake, for the pseudo given; in the chat,
+ * for a command's sake. The next line answers it: typed unseen on a terminal, the next
+ * piped line otherwise. */
+static void ask_secret(const char *server_prompt, size_t len)
+{
+    if (chat.phase != PHASE_CHAT) {
+        chat.phase = PHASE_ASK_SECRET;
+    }
+    if (!chat.interactive) {
+        pump_input();
+        return;
+    }
+    struct buf p = BUF_INIT;
+    sanitize_append(&p, server_prompt, len);
+    buf_append_char(&p, ' ');
+    tty_ask_secret(p.data, on_secret);
+    buf_release(&p);
+}
+
 /* One line from the user, whatever the input; NULL is the end of input (Ctrl-D). */
 static void on_user_line(char *line)
 {
@@ -680,7 +757,7 @@ static void on_complete(const char *line, size_t start, size_t end, struct compl
 static bool phase_takes_input(void)
 {
     return chat.phase == PHASE_ASK_ADDRESS || chat.phase == PHASE_ASK_PSEUDO ||
-           chat.phase == PHASE_CHAT;
+           chat.phase == PHASE_ASK_SECRET || chat.phase == PHASE_CHAT;
 }
 
 /* Takes piped lines while the phase wants them. Sending a line reports the outbox's
@@ -708,6 +785,9 @@ static void input_ended(int status)
     } else if (chat.phase == PHASE_ASK_PSEUDO) {
         screen_error("Fin de l'entrée : aucun pseudo n'a été donné.");
         quit(1);
+    } else if (chat.phase == PHASE_ASK_SECRET) {
+        screen_error("Fin de l'entrée : le mot de passe demandé n'a pas été donné.");
+        quit(1);
     } else {
         on_user_line(NULL); /* leaves once everything waiting is sent */
     }
@@ -725,6 +805,11 @@ static void pump_lines(void)
         if (r < 0) {
             input_ended(r);
             return;
+        }
+        if (chat.phase == PHASE_ASK_SECRET) {
+            secret_answered(line, len);
+            piped_forget_line(); /* wiped where it was read */
+            continue;
         }
         on_user_line(xmemdup0(line, len));
     }

@@ -14,7 +14,11 @@
 
 struct roster;
 
-/* The commands Tab completes: the client's own and the server's (docs/PROTOCOL.md). */
+/* The commands Tab completes, sorted: the client's own, the server's (docs/PROTOCOL.md),
+ * and those its accounts, history search and room operators will bring (/register,
+ * /password, /unregister, /history, /search, /topic, /op, /deop, /ban, /unban, /invite,
+ * /mode, /kick): completing a command the server does not know yet costs nothing, and it
+ * answers that it does not know it. */
 extern const char *const complete_commands[];
 
 struct complete_list {

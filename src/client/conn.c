@@ -26,6 +26,7 @@
 
 #include "common/addr.h"
 #include "common/fr.h"
+#include "common/wipe.h"
 #include "common/xalloc.h"
 #include "options.h"
 
@@ -33,6 +34,7 @@ struct write_req {
     uv_write_t req;
     struct conn *c; /* borrowed */
     size_t len;
+    bool secret; /* data is a secret answer: wiped before it is freed */
     char data[]; /* the line and its '\n', or ciphertext */
 };
 
@@ -330,12 +332,20 @@ const char *conn_strerror(const struct conn *c, int status)
 
 /* ---------------------------------------------------------------- writing and closing */
 
+static void free_write(struct write_req *w)
+{
+    if (w->secret) {
+        wipe_bytes(w->data, w->len);
+    }
+    free(w);
+}
+
 static void on_write_done(uv_write_t *req, int status)
 {
     struct write_req *w = (struct write_req *)req;
     struct conn *c = w->c;
     c->unsent -= w->len;
-    free(w);
+    free_write(w);
     if (status < 0 && status != UV_ECANCELED && !c->closing) {
         lost(c, status);
         return;
@@ -354,7 +364,7 @@ static bool queue_write(struct conn *c, struct write_req *w)
     int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write_done);
     if (r < 0) {
         c->unsent -= w->len;
-        free(w);
+        free_write(w);
         lost(c, r);
         return false;
     }
@@ -371,12 +381,13 @@ static bool send_tls_output(struct conn *c)
     }
     struct write_req *w = xmalloc(sizeof(*w) + n);
     w->c = c;
+    w->secret = false; /* ciphertext */
     w->len = tls_take(c->tls, w->data, n);
     assert(w->len == n);
     return queue_write(c, w);
 }
 
-void conn_send_line(struct conn *c, const char *text, size_t len)
+static void send_line(struct conn *c, const char *text, size_t len, bool secret)
 {
     assert(memchr(text, '\n', len) == NULL); /* one line is one message: callers split */
     if (!c->connected || c->closing) {
@@ -385,19 +396,32 @@ void conn_send_line(struct conn *c, const char *text, size_t len)
     struct write_req *w = xmalloc(sizeof(*w) + len + 1);
     w->c = c;
     w->len = len + 1;
+    w->secret = secret;
     memcpy(w->data, text, len);
     w->data[len] = '\n';
     if (!c->tls) {
         queue_write(c, w);
         return;
     }
-    int r = tls_write(c->tls, w->data, w->len); /* the line, '\n' included, as one record */
-    free(w);
+    /* The line, '\n' included, as one record, encrypted at once: our copy goes now; how
+     * OpenSSL's own buffers are cleared is its business. */
+    int r = tls_write(c->tls, w->data, w->len);
+    free_write(w);
     if (r < 0) {
         fail(c, UV_EPROTO);
         return;
     }
     send_tls_output(c);
+}
+
+void conn_send_line(struct conn *c, const char *text, size_t len)
+{
+    send_line(c, text, len, false);
+}
+
+void conn_send_secret(struct conn *c, const char *text, size_t len)
+{
+    send_line(c, text, len, true);
 }
 
 static void on_finish_timeout(uv_timer_t *t)

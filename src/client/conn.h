@@ -74,6 +74,9 @@ int conn_connect(struct conn *c, const char *host, int port);
 const char *conn_strerror(const struct conn *c, int status);
 /* Sends text followed by '\n'. Errors surface as on_closed. */
 void conn_send_line(struct conn *c, const char *text, size_t len);
+/* The same for a secret (the answer to a '%' prompt): the copy made to send it is wiped
+ * once written (with TLS, once encrypted). text stays the caller's to wipe. */
+void conn_send_secret(struct conn *c, const char *text, size_t len);
 /* Half-closes once everything is written (with TLS, after a close_notify; the server then
  * closes its side), and gives the server timeout_ms to do so before closing anyway. */
 void conn_finish(struct conn *c, unsigned timeout_ms);

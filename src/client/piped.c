@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/proto.h"
+#include "common/wipe.h"
 #include "conn.h"
 #include "screen.h"
 
@@ -27,6 +28,8 @@ static const char *unframed = read_buf; /* what the framer has not been given ye
 static size_t unframed_len;
 static bool reading;
 static int end_status; /* 0 while more may come; UV_EOF or an error once known */
+static char *given;    /* borrowed: the last line given, in read_buf or the framer's memory */
+static size_t given_len;
 
 void piped_init(uv_loop_t *l, piped_ready_cb on_ready)
 {
@@ -73,13 +76,25 @@ int piped_next_line(const char **line, size_t *len)
                      CONN_MAX_LINE);
     }
     if (r == 0) {
+        /* In read_buf, or in the framer's memory (where the "\n" fed at the end of input
+         * completes the line it holds): ours to write either way. */
+        given = (char *)*line;
+        given_len = *len;
         return 0;
     }
+    given = NULL;
     if (end_status != 0) {
         return end_status;
     }
     start_read(); /* every line of the buffer was taken: it may be filled again */
     return -EAGAIN;
+}
+
+void piped_forget_line(void)
+{
+    if (given) {
+        wipe_bytes(given, given_len);
+    }
 }
 
 bool piped_read_in_flight(void)

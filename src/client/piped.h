@@ -29,6 +29,8 @@ void piped_init(uv_loop_t *loop, piped_ready_cb on_ready);
  * The end and errors are returned again by every later call. A line longer than
  * CONN_MAX_LINE is reported to the user (screen_error()) and skipped. */
 int piped_next_line(const char **line, size_t *len);
+/* Wipes the line piped_next_line() gave last, where it lies: it was a secret. */
+void piped_forget_line(void);
 /* True while a read is under way: it may be blocked for good in libuv's thread pool on a
  * stdin that stays open with nothing to say (a FIFO, `sleep 100 | causerie`). */
 bool piped_read_in_flight(void);

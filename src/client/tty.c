@@ -8,7 +8,10 @@
  * again after every install, since installing reads ~/.inputrc, which may rebind it. The
  * history file is readline's own format, appended to line by line and cut back to its
  * bound when the program ends. tty_restore() stays safe to call twice: chat.c and
- * atexit() may both run it.
+ * atexit() may both run it. A secret prompt leaves readline installed, the terminal in
+ * its mode (no echo, keys one by one) and its line empty, so that screen.c's redraws show
+ * the prompt alone; the keys are read here, a byte at a time, and given to secret.c, so
+ * that what follows the answer in the terminal's queue is still there for readline.
  */
 #include "tty.h"
 
@@ -25,9 +28,11 @@
 #include <readline/readline.h>
 
 #include "common/fr.h"
+#include "common/wipe.h"
 #include "common/xalloc.h"
 #include "complete.h"
 #include "screen.h"
+#include "secret.h"
 
 /* Lines kept for Up and Down when no history file is used (--history-size 0). */
 #define HISTORY_MAX 500
@@ -39,6 +44,13 @@ static bool installed; /* the callback handler is installed: the terminal is our
 static bool watching;
 static char *history_path; /* owned; NULL: no history file */
 static unsigned history_max;
+
+/* The secret prompt, while one waits for its answer. */
+static bool asking_secret;
+static struct secret secret; /* the answer being typed */
+static tty_secret_cb secret_cb;
+static char *set_aside; /* owned: the line being typed when the prompt came, or NULL */
+static int set_aside_point;
 
 /* Hands over a line that may hold several: a bracketed paste inserts its newlines into
  * the line buffer, and each pasted line is a message of its own. */
@@ -182,12 +194,91 @@ void tty_history_open(const char *path, unsigned max)
     }
 }
 
+/* ---------------------------------------------------------------- the secret prompt */
+
+/* The line set aside goes back into readline, as it was. */
+static void bring_back_line(void)
+{
+    if (!set_aside) {
+        return;
+    }
+    rl_replace_line(set_aside, 1);
+    rl_point = set_aside_point <= rl_end ? set_aside_point : rl_end;
+    free(set_aside);
+    set_aside = NULL;
+    if (watching) {
+        rl_redisplay();
+    }
+}
+
+void tty_ask_secret(const char *prompt, tty_secret_cb on_answer)
+{
+    if (!asking_secret) {
+        secret_init(&secret);
+        /* Readline's line is set aside (it is not the secret) and left empty, so that any
+         * redraw shows the prompt alone. */
+        if (installed && rl_end > 0) {
+            set_aside = xstrdup(rl_line_buffer);
+            set_aside_point = rl_point;
+            rl_replace_line("", 1);
+            rl_point = 0;
+        }
+        asking_secret = true;
+    }
+    secret_cb = on_answer;
+    if (installed && watching) {
+        rl_clear_visible_line(); /* the status prompt and the line set aside */
+    }
+    tty_ask(prompt);
+}
+
+void tty_cancel_secret(void)
+{
+    if (!asking_secret) {
+        return;
+    }
+    asking_secret = false;
+    secret_clear(&secret);
+    bring_back_line();
+}
+
+bool tty_asking_secret(void)
+{
+    return asking_secret;
+}
+
+/* One byte of the answer; Enter or Ctrl-D hands it over, then wipes it. */
+static void read_secret_key(void)
+{
+    unsigned char key;
+    ssize_t n = read(STDIN_FILENO, &key, 1);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        return;
+    }
+    enum secret_step step = n == 1 ? secret_feed(&secret, key) : SECRET_END;
+    wipe_bytes(&key, sizeof(key));
+    if (step == SECRET_MORE) {
+        return;
+    }
+    asking_secret = false;
+    tty_secret_cb cb = secret_cb;
+    cb(step == SECRET_DONE ? secret.text : NULL, secret.len);
+    secret_clear(&secret);
+    if (installed && !asking_secret) {
+        bring_back_line(); /* after the callback, which has set the prompt */
+    }
+}
+
 static void on_stdin(uv_poll_t *h, int status, int events)
 {
     (void)h;
     (void)events;
     if (status < 0) {
         line_cb(NULL);
+        return;
+    }
+    if (asking_secret) {
+        read_secret_key();
         return;
     }
     rl_callback_read_char();
@@ -272,11 +363,15 @@ void tty_pause(void)
 
 bool tty_line_is_empty(void)
 {
-    return rl_end == 0;
+    return asking_secret ? secret.len == 0 : rl_end == 0;
 }
 
 void tty_clear_line(void)
 {
+    if (asking_secret) {
+        secret_clear(&secret); /* nothing was drawn: nothing to redraw */
+        return;
+    }
     rl_replace_line("", 1);
     rl_point = 0;
     rl_redisplay();
@@ -314,6 +409,12 @@ void tty_suspend(void)
 
 void tty_restore(void)
 {
+    if (asking_secret) {
+        asking_secret = false;
+        secret_clear(&secret);
+    }
+    free(set_aside);
+    set_aside = NULL;
     if (history_path) {
         history_truncate_file(history_path, (int)history_max); /* back to its bound */
         free(history_path);

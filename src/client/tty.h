@@ -6,7 +6,9 @@
  * scrolls up, and what was said is printed above it by screen.c. A pasted block (readline
  * inserts bracketed pastes whole, newlines included) is handed over a line at a time.
  * Tab asks the completion callback for candidates (complete.h); Up and Down walk the lines
- * sent, which a history file keeps from one run to the next.
+ * sent, which a history file keeps from one run to the next. At a secret prompt the keys
+ * go to secret.h instead of readline, one byte per readiness event as readline reads
+ * them: nothing typed is drawn, enters readline or its history, or outlives the answer.
  * The terminal is restored by tty_restore(): the client calls it on every exit it
  * controls (end of input, /quit, lost connection, SIGINT/TERM/HUP/QUIT), and it is
  * registered with atexit() for the others; SIGKILL and a crash in between leave it to
@@ -27,6 +29,9 @@ typedef void (*tty_line_cb)(char *line);
 /* Fills out with the candidates for line[start..end), the word under the cursor. */
 typedef void (*tty_complete_cb)(const char *line, size_t start, size_t end,
                                 struct complete_list *out);
+/* Called with the answer to a secret prompt (len bytes, NUL-terminated; borrowed, and
+ * wiped once the call returns), or NULL for Ctrl-D with nothing typed. */
+typedef void (*tty_secret_cb)(const char *answer, size_t len);
 
 void tty_init(uv_loop_t *loop, tty_line_cb on_line, tty_complete_cb on_complete);
 /* Shows prompt and starts reading keys. */
@@ -40,8 +45,19 @@ const char *tty_prompt(void);
 void tty_resize(void);
 /* Stops reading keys (they wait in the terminal) and hides the prompt. */
 void tty_pause(void);
+/* At a secret prompt, these see and erase the answer being typed. */
 bool tty_line_is_empty(void);
 void tty_clear_line(void);
+
+/* Shows prompt and reads the next line unseen (secret.h) for on_answer, once: the prompt
+ * alone is drawn, and nothing typed reaches readline, its history or the history file.
+ * The line being typed, if any, is set aside and comes back after the answer. Called again
+ * before the answer, it changes the prompt and the callback. */
+void tty_ask_secret(const char *prompt, tty_secret_cb on_answer);
+/* Gives up the secret prompt, if one waits: what was typed is wiped, the line set aside
+ * comes back; the caller sets the prompt. */
+void tty_cancel_secret(void);
+bool tty_asking_secret(void);
 
 /* Reads the history of sent lines from path (a missing file is an empty history) and
  * keeps at most max lines there from now on; each tty_remember() appends to it. A file

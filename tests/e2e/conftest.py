@@ -985,6 +985,24 @@ def wait_child_exit(child, timeout=TIMEOUT):
 
 
 @pytest.fixture
+def fake_server():
+    """Factory: fake_server() listens on 127.0.0.1 for a scripted server (fake.py); its
+    connections are taken with accept(). Everything is closed at teardown."""
+    from fake import FakeServer
+
+    servers = []
+
+    def start():
+        s = FakeServer()
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+@pytest.fixture
 def piped_client():
     """Factory: piped_client(*args, expect_status=None) runs the causerie client with stdin,
     stdout and stderr on pipes (its piped mode). Returns a Proc: write to .proc.stdin,

@@ -522,3 +522,124 @@ def test_the_page_over_https_says_it_is_encrypted(server, chat, pages, certs):
     bob.expect_exact("* alice a rejoint la discussion")
     send(alice, "par wss")
     bob.expect_exact("> alice: par wss")
+
+
+# A scripted server inside the page: no server sends '%' yet (accounts will), so the page's
+# WebSocket is replaced, before its scripts run, by one that answers as an accounts server
+# would: the prompt and /cap, then a password asked for the pseudo, then the arrival. The
+# page itself still comes from the real server. window.__sent holds every line the page
+# sent; window.__ws.say(line) makes the server speak.
+FAKE_ACCOUNTS_WS = """
+(() => {
+    window.__sent = [];
+    class FakeWebSocket extends EventTarget {
+        constructor(url) {
+            super();
+            this.url = url;
+            this.readyState = FakeWebSocket.CONNECTING;
+            this.step = 'cap';
+            window.__ws = this;
+            setTimeout(() => {
+                this.readyState = FakeWebSocket.OPEN;
+                this.dispatchEvent(new Event('open'));
+            }, 0);
+        }
+        say(...lines) {
+            setTimeout(() => {
+                for (const data of lines) {
+                    this.dispatchEvent(new MessageEvent('message', { data }));
+                }
+            }, 0);
+        }
+        send(data) {
+            const line = String(data);
+            window.__sent.push(line);
+            if (this.step === 'cap') {
+                this.step = 'pseudo';
+                this.say('? Entrez votre pseudo :', '+ Capacité activée : events.');
+            } else if (this.step === 'pseudo') {
+                this.step = 'password';
+                this.pseudo = line;
+                this.say(`% Mot de passe pour « ${line} » :`);
+            } else if (this.step === 'password') {
+                this.step = 'chat';
+                const p = this.pseudo;
+                this.say(`+ Bienvenue, ${p} ! Personne d'autre n'est connecté pour l'instant.`,
+                         '# #général : Vous êtes maintenant dans #général.',
+                         `= #général 1 : ${p}`);
+            } else if (line === '/rooms') {
+                this.say('+ 1 salon :', '$ #général 1 : 1 personne');
+            }
+        }
+        close() {
+            this.readyState = FakeWebSocket.CLOSED;
+            this.dispatchEvent(new CloseEvent('close'));
+        }
+    }
+    for (const [k, v] of Object.entries({ CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 })) {
+        FakeWebSocket[k] = v;
+    }
+    window.WebSocket = FakeWebSocket;
+})();
+"""
+
+
+def never_kept(page, secret):
+    """secret is nowhere the page shows or keeps text: the conversation, the fields, the
+    recall list's storage."""
+    shown = page.eval("() => document.body.innerText")
+    assert secret not in shown, shown
+    fields = page.eval("() => [...document.querySelectorAll('input')].map((i) => i.value)")
+    assert secret not in fields, fields
+    stored = page.eval("() => JSON.stringify({ ...localStorage })")
+    assert secret not in stored, stored
+
+
+def test_a_password_is_asked_in_a_password_field_and_never_kept(server, pages):
+    srv = server()
+    page = pages(srv, None, name="alice", initScript=FAKE_ACCOUNTS_WS)
+    sent = "() => window.__sent"
+    page.fill("#pseudo", "alice")
+    page.press("Enter")
+    page.wait("() => !document.getElementById('secret-row').hidden"
+              " && document.activeElement === document.getElementById('secret')",
+              what="the password field, focused")
+    field = page.eval("() => { const s = document.getElementById('secret');"
+                      " return [s.type, s.autocomplete, document.getElementById("
+                      "'secret-label').textContent, document.getElementById('pseudo').readOnly]; }")
+    assert field == ["password", "current-password", "Mot de passe pour « alice » :", True]
+    page.screenshot(SHOTS / "password-asked.png")
+    page.type("s3cr3t-Ünï")
+    page.press("Enter")
+    page.wait_line("Bienvenue, alice !")
+    assert page.eval(sent)[:3] == ["/cap events", "alice", "s3cr3t-Ünï"]
+    assert page.eval("() => document.getElementById('login').hidden")
+    never_kept(page, "s3cr3t-Ünï")
+    # In the chat: a command's password takes the input line's place; the draft waits.
+    page.wait("() => window.__sent.includes('/rooms')", what="the page's own /rooms")
+    send(page, "bonjour")
+    page.wait_line("alice: bonjour")
+    page.fill("#line", "brouillon")
+    page.eval("() => window.__ws.say('% Mot de passe actuel :')")
+    page.wait("() => document.activeElement === document.getElementById('secret-line')",
+              what="the password field in place of the input line")
+    assert page.eval("() => { const s = document.getElementById('secret-line');"
+                     " return [s.type, s.autocomplete, s.placeholder,"
+                     " document.getElementById('line').hidden]; }") == [
+        "password", "current-password", "Mot de passe actuel :", True]
+    page.wait_line("Mot de passe actuel :")  # the question stays in the conversation
+    page.type("ancien")
+    page.press("Enter")
+    page.wait("() => window.__sent.at(-1) === 'ancien'", what="the password sent")
+    value = "() => document.getElementById('line').value"
+    page.wait("() => !document.getElementById('line').hidden"
+              " && document.activeElement === document.getElementById('line')",
+              what="the input line back")
+    assert page.eval(value) == "brouillon"
+    page.press("ArrowUp")
+    assert page.eval(value) == "bonjour"
+    page.press("ArrowUp")
+    assert page.eval(value) == "bonjour"  # the oldest: no password before it
+    never_kept(page, "ancien")
+    never_kept(page, "s3cr3t-Ünï")
+    assert page.eval("() => JSON.parse(localStorage.getItem('causerie.recall'))") == ["bonjour"]

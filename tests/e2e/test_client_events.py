@@ -4,126 +4,15 @@ The client asks "/cap events" as soon as it is connected, before the prompt has 
 gives its pseudo only once the answer came; with events it learns its room, the people in
 it and its own pseudo from the event lines alone, and shows each event as the French
 notice it replaces; without them (a server that refuses /cap) it chats as before, without
-a roster. Most tests talk to a scripted server written here (FakeServer), which says
+a roster. Most tests talk to a scripted server (FakeServer, fake.py), which says
 exactly the lines of the protocol, so that they test the client alone; the last ones use
 the real server and are skipped while it does not know /cap.
 """
 
-import queue
-import socket
-import threading
-
 import pytest
 
 from conftest import TIMEOUT, LineClient, wait_child_exit
-
-PROMPT = "? Entrez votre pseudo :"
-CAP_ON = "+ Capacité activée : events."
-OLD_REFUSAL = "! Le pseudo ne peut pas commencer par « / »."
-
-
-class FakeConn:
-    """One connection accepted by FakeServer, driven line by line by the test."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.sock.settimeout(TIMEOUT)
-        self.buf = b""
-
-    def send(self, *lines):
-        self.sock.sendall("".join(line + "\n" for line in lines).encode())
-
-    def read_line(self):
-        while b"\n" not in self.buf:
-            data = self.sock.recv(65536)
-            if not data:
-                raise AssertionError(f"the client closed; unread: {self.buf!r}")
-            self.buf += data
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode()
-
-    def expect(self, line):
-        got = self.read_line()
-        assert got == line, f"expected {line!r} from the client, got {got!r}"
-
-    def expect_closed(self):
-        """Reads to the end: the client half-closes once it is done; nothing more comes."""
-        while True:
-            data = self.sock.recv(65536)
-            if not data:
-                break
-            self.buf += data
-        assert self.buf == b"", f"unexpected from the client: {self.buf!r}"
-
-    def close(self):
-        self.sock.close()
-
-
-class FakeServer:
-    """A listening socket on 127.0.0.1 whose connections the test takes with accept()."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.conns = []
-        self.accepted = queue.Queue()
-        threading.Thread(target=self._accept_all, daemon=True).start()
-
-    def _accept_all(self):
-        while True:
-            try:
-                s, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted.put(s)
-
-    def accept(self, timeout=TIMEOUT):
-        c = FakeConn(self.accepted.get(timeout=timeout))
-        self.conns.append(c)
-        return c
-
-    def stop_listening(self):
-        self.sock.close()
-
-    def close(self):
-        self.stop_listening()
-        for c in self.conns:
-            c.close()
-
-
-@pytest.fixture
-def fake_server():
-    servers = []
-
-    def start():
-        s = FakeServer()
-        servers.append(s)
-        return s
-
-    yield start
-    for s in servers:
-        s.close()
-
-
-def handshake(c, pseudo, events=True):
-    """The server's side of the handshake up to the welcome: the prompt goes out only once
-    /cap has come, which a client that waited for the prompt before asking would never
-    send, so this also proves the client asks first."""
-    c.expect("/cap events")
-    c.send(PROMPT)
-    if events:
-        c.send(CAP_ON)
-    else:
-        c.send(OLD_REFUSAL, PROMPT)  # an old server takes "/cap events" for a pseudo
-    c.expect(pseudo)
-
-
-def arrive(c, pseudo, names, room="général"):
-    c.send(f"+ Bienvenue, {pseudo} ! {len(names.split())} personnes connectées.",
-           f"# #{room} : Vous êtes maintenant dans #{room}.",
-           f"= #{room} {len(names.split())} : {names}")
+from fake import OLD_REFUSAL, PROMPT, arrive, handshake
 
 
 def status(port, pseudo="alice", room=None, count=None):

@@ -79,8 +79,13 @@ static void test_a_slash_word_completes_a_command(void **state)
 {
     (void)state;
     assert_candidates("/j", 0, "/join");
-    assert_candidates("/m", 0, "/me|/msg");
-    assert_candidates("/", 0, "/clear|/help|/join|/me|/msg|/nick|/part|/quit|/rooms|/who");
+    assert_candidates("/m", 0, "/me|/mode|/msg");
+    assert_candidates("/pa", 0, "/part|/password");
+    assert_candidates("/un", 0, "/unban|/unregister");
+    assert_candidates("/", 0,
+                      "/ban|/clear|/deop|/help|/history|/invite|/join|/kick|/me|/mode|/msg|/nick|"
+                      "/op|/part|/password|/quit|/register|/rooms|/search|/topic|/unban|"
+                      "/unregister|/who");
     assert_candidates("/zz", 0, "");
 }
 

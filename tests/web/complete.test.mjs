@@ -19,6 +19,8 @@ test('ourselves are never offered', () => {
 test('a slash word completes a command', () => {
     assert.deepEqual(candidates('/j', 0, 2, NAMES, 'alice'), ['/join']);
     assert.deepEqual(candidates('/', 0, 1, NAMES, 'alice'), [...COMMANDS]);
+    assert.deepEqual(candidates('/pa', 0, 3, NAMES, 'alice'), ['/part', '/password']);
+    assert.deepEqual([...COMMANDS], [...COMMANDS].sort());
     assert.deepEqual(candidates('x /j', 2, 4, NAMES, 'alice'), []);
 });
 

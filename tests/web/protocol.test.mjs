@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
+    answerField,
     countField,
     parseAction,
     parseFields,
@@ -24,6 +25,22 @@ test('a line is its kind, a space, then its text', () => {
     assert.deepEqual(splitKind('x'), { kind: '', text: 'x' });
     assert.deepEqual(splitKind('>bob'), { kind: '', text: '>bob' });
     assert.deepEqual(splitKind('é x'), { kind: '', text: 'é x' }); // a kind is one byte
+});
+
+test("a '%' prompt is answered in a password field, never kept", () => {
+    assert.deepEqual(answerField(splitKind('% Mot de passe pour « alice » :').kind), {
+        type: 'password',
+        autocomplete: 'current-password',
+        keep: false,
+    });
+    assert.deepEqual(answerField(splitKind('? Entrez votre pseudo :').kind), {
+        type: 'text',
+        autocomplete: 'nickname',
+        keep: true,
+    });
+    for (const line of ['+ Bienvenue', '* x', '| a b : x', '; inconnu', 'x']) {
+        assert.equal(answerField(splitKind(line).kind), null, line);
+    }
 });
 
 test('a message is a pseudo before the first ": "', () => {
