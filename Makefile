@@ -224,7 +224,8 @@ fuzz-smoke:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
 
 # The chaos soak (tests/soak/soak.py): hundreds of well-behaved and hostile clients against
-# one server for a bounded time, then the invariants are checked. `make soak` runs it for
+# one server for a bounded time, over plain TCP, TLS and WebSocket over TLS (its certificates
+# made with the openssl command), then the invariants are checked. `make soak` runs it for
 # SOAK_SECONDS; `make test` runs a short one.
 SOAK_SECONDS       ?= 300
 SOAK_SMOKE_SECONDS ?= 20
