@@ -57,6 +57,10 @@ struct web {
     /* The message read so far ends with '\n': its end adds none (a client may end its
      * messages as lines, or not). */
     bool text_ends_line;
+    /* While one socket read is fed to wslay: the text of its messages, handed up in one
+     * piece afterwards, as a TCP read would be, so that what the connection does once per
+     * read (flood control's one summary of refusals) it does once here too. */
+    struct buf *gather;
 };
 
 /* A write given to the layer beneath: the connection's lines as frames, an HTTP answer,
@@ -407,14 +411,14 @@ static void on_ws_text(void *arg, const char *data, size_t len)
 {
     struct web *wb = arg;
     wb->text_ends_line = data[len - 1] == '\n'; /* wslay gives no empty piece */
-    transport_handlers()->on_read(wb->t, (ssize_t)len, data);
+    buf_append(wb->gather, data, len);
 }
 
 static void on_ws_text_end(void *arg)
 {
     struct web *wb = arg;
     if (!wb->text_ends_line) {
-        transport_handlers()->on_read(wb->t, 1, "\n"); /* a message is a line */
+        buf_append_char(wb->gather, '\n'); /* a message is a line */
     }
     wb->text_ends_line = false;
 }
@@ -445,7 +449,14 @@ static const struct ws_handlers ws_side = {on_ws_text, on_ws_text_end, on_ws_sen
 
 static void on_ws_input(struct web *wb, const char *data, size_t len)
 {
+    struct buf text = BUF_INIT;
+    wb->gather = &text;
     int r = ws_feed(&wb->ws, data, len);
+    wb->gather = NULL;
+    if (text.len > 0 && !closing(wb)) {
+        transport_handlers()->on_read(wb->t, (ssize_t)text.len, text.data);
+    }
+    buf_release(&text);
     if (r < 0 && !closing(wb)) {
         /* The peer closed, or broke the protocol and was told with a close frame. */
         end_input(wb, r == -EPIPE ? UV_EOF : UV_EPROTO);

@@ -509,6 +509,20 @@ def test_flood_control_applies_to_web_clients(alice_bob):
     assert carol.read_line().startswith("! Trop de messages (3 d'affilée, puis 1 par seconde au plus)")
 
 
+def test_a_burst_in_one_read_is_refused_with_one_summary_as_over_tcp(alice_bob):
+    """Fifteen messages in one write: the ten of the burst pass, the first refused one is
+    named, and the four others are counted in one line, as a TCP client's would be, not
+    refused one by one."""
+    srv, alice, bob = alice_bob()
+    carol = joined_ws(srv, "carol")
+    alice.expect_exact("* carol a rejoint la discussion")
+    carol.sock.sendall(b"".join(frame(OP_TEXT, b"m%d" % i) for i in range(15)))
+    for i in range(10):
+        alice.expect_exact(f"> carol: m{i}")
+    assert carol.read_line().startswith("! Trop de messages (10 d'affilée")
+    assert carol.read_line() == "! Et 4 autres messages refusés : trop de messages."
+
+
 def test_a_web_client_that_never_reads_is_dropped_past_max_backlog(server, chat):
     srv = server("--max-backlog", "65536", "--flood-rate", "0")
     (flood,) = chat(srv, "flood")
