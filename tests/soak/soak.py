@@ -20,7 +20,10 @@ end: they read everything, and half of them send paced, numbered messages
 ("soak <pseudo> <n>"). Meanwhile "chaos" clients, each on a transport drawn at random among
 those its behaviour makes sense on, churn until the round's time is up: they join, talk and
 /quit; close; reset; stop reading; send garbage, half lines, overlong lines, floods or a
-stream of near-limit lines; offer bad pseudos; or never give one. On TLS and WSS they also
+stream of near-limit lines; offer bad pseudos; or never give one. A few per round
+(ACCOUNTS_PER_ROUND) register their pseudo, go to a room and back, leave, come back to
+log in, at times with a wrong password first (the server may slow their address down),
+then unregister. On TLS and WSS they also
 reset mid-handshake (before a byte, inside the ClientHello, inside their own last flight
 once the server's answer came, or, on the web port, inside the HTTP upgrade), speak plain
 text to a TLS port, and reset mid-WebSocket-frame (inside a frame's header, its mask or
@@ -109,7 +112,7 @@ JOIN_LOG = re.compile(STAMP + r"(\S+) a rejoint la discussion \(", re.M)
 LEAVE_LOG = re.compile(STAMP + r"(\S+) est déconnecté \(", re.M)
 DROP_LOG = re.compile(STAMP + r"\S+ est déconnecté \(trop de retard", re.M)
 PROMPT = b"? Entrez votre pseudo :"
-REPLY_KINDS = (b"? ", b"+ ", b"! ")  # lines the server sends to one client, not to everyone
+REPLY_KINDS = (b"? ", b"% ", b"+ ", b"! ")  # lines the server sends to one client, not to everyone
 # A steady message as relayed: the sender's pseudo, set by the server, must be the one in
 # the text. " fin" marks a sender's last message.
 STEADY_MSG = re.compile(rb"> (\S+): soak \1 (\d+)( fin)?")
@@ -1131,6 +1134,65 @@ async def chaos_bad_pseudo(c):
     await c.leave()
 
 
+SOAK_PASSWORD = b"soak-mot-de-passe"
+# Each Argon2id hash or check costs the server 64 MiB and a tenth of a second of a core:
+# a few accounts per round exercise the path without turning the soak into a bench of it.
+ACCOUNTS_PER_ROUND = 6
+
+
+async def login(c, password):
+    """Gives the pseudo, then password at the "%" prompt. Returns the server's verdict:
+    "in", "wrong" or "slowed" (guessing from this address was slowed down)."""
+    c.conn.send(c.pseudo + b"\n")
+    line = await c.conn.reply("the password prompt")
+    if line is not None and line.startswith(b"! Trop d'essais"):
+        await c.conn.expect(PROMPT, "the prompt after a slowed try")
+        return "slowed"
+    if line is None or not line.startswith(b"% Mot de passe pour"):
+        raise Anomaly(f"a registered pseudo: expected the password prompt, got {show(line)}")
+    c.conn.send(password + b"\n")
+    line = await c.conn.reply("the verdict on a password")
+    if line is not None and line.startswith(b"+ Bienvenue, " + c.pseudo + b" !"):
+        return "in"
+    if line is not None and line.startswith((b"! Mot de passe incorrect.", b"! Trop d'essais")):
+        await c.conn.expect(PROMPT, "the prompt after a refused password")
+        return "wrong" if line.startswith(b"! Mot") else "slowed"
+    raise Anomaly(f"password: expected a welcome or a refusal, got {show(line)}")
+
+
+@kind(1)
+async def chaos_account(c):
+    """Registers its pseudo (Argon2id on the server's thread pool), changes rooms, leaves;
+    comes back, perhaps gives a wrong password first, logs in, unregisters and leaves."""
+    if len(c.rnd.accounts) >= ACCOUNTS_PER_ROUND:
+        return await chaos_talk(c)
+    c.rnd.accounts.add(c.pseudo)  # before the register: its notices may follow any path
+    if not await c.join():
+        return
+    c.conn.send(b"/register " + SOAK_PASSWORD + b"\n")
+    await c.conn.expect(b"+ Le pseudo", "the registration")
+    c.conn.send(b"/join soak-" + c.pseudo + b"\n")
+    await c.conn.expect(b"+ Vous \xc3\xaates maintenant dans", "the move to a room")
+    c.conn.send(b"/part\n")
+    await c.conn.expect(b"+ Vous \xc3\xaates maintenant dans", "the move back")
+    await c.leave()
+    if not await c.connect():
+        return
+    verdict = "wrong" if c.rng.random() < 0.5 else None
+    if verdict:
+        verdict = await login(c, b"pas-le-bon-" + c.pseudo)
+        c.run.outcomes[f"wrong password: {verdict}"] += 1
+    if verdict != "slowed":
+        verdict = await login(c, SOAK_PASSWORD)
+        c.run.outcomes[f"right password: {verdict}"] += 1
+    if verdict != "in":
+        await c.leave(("close", "reset"))
+        return
+    c.conn.send(b"/unregister " + SOAK_PASSWORD + b"\n")
+    await c.conn.expect(b"+ Le pseudo", "the end of the registration")
+    await c.leave()
+
+
 @kind(2, transports=("tls", "wss"))
 async def chaos_handshake_reset(c):
     """Resets before the connection carries lines: before its first byte, inside its
@@ -1248,6 +1310,7 @@ class Round:
         self.chaos_prefix = f"{tag}c".encode()
         self.next_chaos = 0
         self.steadies = []
+        self.accounts = set()  # pseudos that logged in again: announced joined, gone, twice
 
     def new_chaos_pseudo(self):
         self.next_chaos += 1
@@ -1406,7 +1469,11 @@ def check_round(run, rnd):
     joined = {p.encode() for p in JOIN_LOG.findall(log) if p.encode().startswith(rnd.chaos_prefix)}
     run.notices_checked += len(joined) * len(steadies)
     for s in steadies:
-        wrong = [p for p in joined if s.notices.get(p) != "jl"]
+        # An account client comes, goes to a room and back, goes, and comes again: its
+        # notices ("a rejoint", "a quitté" count as j) must still end each stay with a leave.
+        wrong = [p for p in joined
+                 if s.notices.get(p) != "jl"
+                 and not (p in rnd.accounts and re.fullmatch(r"(?:j+l)+", s.notices.get(p, "")))]
         wrong += [p for p in s.notices if p not in joined]
         run.notices_wrong += len(wrong)
         if wrong:
