@@ -337,7 +337,7 @@ def test_the_prompt_shows_pseudo_server_room_and_count(server, chat, connect, jo
 
 def test_help_lists_the_clients_commands_then_the_servers(server, joined_client):
     srv = server()
-    child = joined_client(srv)
+    child = joined_client(srv, rows=40)  # both lists, whole, on one screen
     child.send("/help\r")
     t = child.term
     t.wait_text("//texte")
