@@ -170,6 +170,13 @@ static struct store_sqlite *of(struct store *s)
     return (struct store_sqlite *)s;
 }
 
+/* The time of the oldest line --history-days keeps: older ones are never read, whether or
+ * not the writer has pruned them yet. */
+static int64_t oldest_kept(const struct store_sqlite *s)
+{
+    return s->history_days ? (int64_t)time(NULL) - (int64_t)s->history_days * 86400 : INT64_MIN;
+}
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -201,16 +208,18 @@ static void conn_close(struct conn *c)
 /* The reads' statements, on c. */
 static int conn_prepare_reads(struct conn *c)
 {
-    int rc = prepare(c->db,
-                     "SELECT l.id, l.time, l.kind, r.name, l.who, l.text FROM lines l"
-                     " JOIN rooms r ON r.id = l.room WHERE r.key = ?1 AND l.id < ?2"
-                     " ORDER BY l.id DESC LIMIT ?3",
-                     &c->before);
+    int rc =
+        prepare(c->db,
+                "SELECT l.id, l.time, l.kind, r.name, l.who, l.text FROM lines l"
+                " JOIN rooms r ON r.id = l.room WHERE r.key = ?1 AND l.id < ?2 AND l.time >= ?4"
+                " ORDER BY l.id DESC LIMIT ?3",
+                &c->before);
     if (rc == SQLITE_OK) {
         rc = prepare(c->db,
                      "SELECT l.id, l.time, l.kind, r.name, l.who, l.text FROM lines_words w"
                      " JOIN lines l ON l.id = w.rowid JOIN rooms r ON r.id = l.room"
-                     " WHERE lines_words MATCH ?1 AND r.key = ?2 ORDER BY l.id DESC LIMIT ?3",
+                     " WHERE lines_words MATCH ?1 AND r.key = ?2 AND l.time >= ?4"
+                     " ORDER BY l.id DESC LIMIT ?3",
                      &c->search);
     }
     return rc;
@@ -917,6 +926,7 @@ static void read_work(uv_work_t *w)
         sqlite3_bind_int64(st, 2, r->before > INT64_MAX ? INT64_MAX : (sqlite3_int64)r->before);
     }
     sqlite3_bind_int(st, 3, (int)r->n);
+    sqlite3_bind_int64(st, 4, oldest_kept(r->s));
     r->status = collect(r, st);
     if (r->status < 0) {
         log_warn("base de données %s : lecture impossible : %s", r->s->path, sqlite3_errmsg(c->db));
@@ -1049,6 +1059,7 @@ static int sqlite_load_recent(struct store *st, unsigned max_rooms, unsigned per
         bind_text(lines, 1, key, (size_t)sqlite3_column_bytes(rooms, 0));
         sqlite3_bind_int64(lines, 2, INT64_MAX);
         sqlite3_bind_int(lines, 3, (int)per_room);
+        sqlite3_bind_int64(lines, 4, oldest_kept(s));
         status = collect(&r, lines);
         for (size_t i = 0; i < r.n_lines; i++) {
             fn(&r.lines[i], ctx);

@@ -293,12 +293,12 @@ def seed_history(db, when, lines):
 
 def test_history_is_shown_at_its_own_time(server, chat, pages, tmp_path):
     db = tmp_path / "server.db"
-    server("--db", db).stop()  # the schema
+    server("--db", db, "--history-days", "0").stop()  # the schema
     long_ago = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     seed_history(db, long_ago, [(">", "dora", "une vieille histoire"),
                                 ("&", "dora", "range son bureau"),
                                 (">", "alice", "moi aussi, avant")])
-    srv = server("--db", db)
+    srv = server("--db", db, "--history-days", "0")  # long ago is kept
     (bob,) = chat(srv, "bob")
     bob.send_line("tout frais")
     bob.send_line("/who")

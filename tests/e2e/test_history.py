@@ -240,7 +240,7 @@ def test_search_takes_words_literally_and_says_when_nothing_matches(server, chat
 def test_lines_edited_into_the_database_are_checked_when_read_back(server, chat, connect,
                                                                      tmp_path):
     db = tmp_path / "server.db"
-    srv = server("--db", db)
+    srv = server("--db", db, "--history-days", "0")
     (alice,) = chat(srv, "alice")
     say(alice, "vrai")
     srv.stop()
@@ -250,7 +250,7 @@ def test_lines_edited_into_the_database_are_checked_when_read_back(server, chat,
             " (1001, 1, 2, '>', 'bob', 'une' || char(10) || '! ligne injectée'),"
             " (1002, 2, 3, '>', 'bob', 'salon invalide'),"
             " (1003, 1, 1764079392, '&', 'bob', 'revient')")
-    srv = server("--db", db)
+    srv = server("--db", db, "--history-days", "0")
     assert wait_stderr(srv, r"message 1000 : pseudo invalide ; il n'est pas relu") == 1
     assert wait_stderr(srv, r"message 1001 : texte invalide ; il n'est pas relu") == 1
     assert wait_stderr(srv, r"message 1002 : nom de salon invalide ; il n'est pas relu") == 1
