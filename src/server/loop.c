@@ -101,30 +101,45 @@ void loop_send(struct loop *l, const struct loop_task *task, void *arg)
     }
 }
 
-/* libuv merges wake-ups, so every call drains the whole inbox: the entries are swapped out
- * under the lock and run with it released. */
-static void on_wake(uv_async_t *h)
+/* The inbox's entries, swapped out under the lock for the spare list, so that they run
+ * with the lock released and may post to this loop again. */
+struct taken {
+    struct loop_entry *entries;
+    size_t n, cap;
+};
+
+static struct taken take_inbox(struct loop *l)
 {
-    struct loop *l = h->data;
     pthread_mutex_lock(&l->inbox_lock);
-    struct loop_entry *entries = l->inbox;
-    size_t n = l->inbox_len;
-    size_t cap = l->inbox_cap;
+    struct taken t = {l->inbox, l->inbox_len, l->inbox_cap};
     l->inbox = l->spare;
     l->inbox_cap = l->spare_cap;
     l->inbox_len = 0;
     pthread_mutex_unlock(&l->inbox_lock);
+    return t;
+}
 
-    for (size_t i = 0; i < n; i++) {
-        const struct loop_entry *e = &entries[i];
+/* The taken list becomes the spare one: no allocation in the steady state. */
+static void give_back(struct loop *l, struct taken t)
+{
+    l->spare = t.entries;
+    l->spare_cap = t.cap;
+}
+
+/* libuv merges wake-ups, so every call drains the whole inbox. */
+static void on_wake(uv_async_t *h)
+{
+    struct loop *l = h->data;
+    struct taken t = take_inbox(l);
+    for (size_t i = 0; i < t.n; i++) {
+        const struct loop_entry *e = &t.entries[i];
         if (l->stopping) {
             e->task->drop(e->arg); /* what came in behind the order to stop never runs */
         } else {
             e->task->run(l, e->arg);
         }
     }
-    l->spare = entries;
-    l->spare_cap = cap;
+    give_back(l, t);
 }
 
 void loop_stop(struct loop *l)
@@ -190,15 +205,23 @@ void loop_join(struct loop *l)
     pthread_join(l->thread, NULL);
 }
 
+size_t loop_drop_pending(struct loop *l)
+{
+    /* Entries posted after this loop stopped were never run; release what they hold. */
+    struct taken t = take_inbox(l);
+    for (size_t i = 0; i < t.n; i++) {
+        t.entries[i].task->drop(t.entries[i].arg);
+    }
+    give_back(l, t);
+    return t.n;
+}
+
 int loop_release(struct loop *l)
 {
-    /* Every loop thread has returned, so nobody can ring the wake handle any more. Entries
-     * posted after this loop stopped were never run; release what they hold. */
+    /* Every loop thread has returned, so nobody can ring the wake handle any more. */
+    assert(l->inbox_len == 0);
     uv_close((uv_handle_t *)&l->wake, NULL);
     uv_run(&l->uv, UV_RUN_NOWAIT);
-    for (size_t i = 0; i < l->inbox_len; i++) {
-        l->inbox[i].task->drop(l->inbox[i].arg);
-    }
     int r = uv_loop_close(&l->uv);
     if (r < 0) {
         log_error("boucle %u : des ressources n'ont pas été libérées (%s)", l->index,

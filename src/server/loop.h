@@ -87,8 +87,14 @@ void loop_run(struct loop *l);
 /* Waits for the thread to return: once loop_stop() has run and the loop has no other
  * handle left. */
 void loop_join(struct loop *l);
-/* Frees what is left: the wake handle, the entries never run (dropped). Main thread, and
- * only once every loop has been joined, since any loop may still wake any other. Returns
+/* Drops the entries l's inbox holds, on the main thread once every loop has been joined.
+ * A drop may post to another loop (a login handed back to its connection's loop), so the
+ * caller repeats over all loops until none drops anything, and only then releases them.
+ * Returns how many entries it dropped. */
+size_t loop_drop_pending(struct loop *l);
+/* Frees what is left: the wake handle, and the entries never run, which must have been
+ * dropped already (loop_drop_pending()). Main thread, and only once every loop has been
+ * joined, since any loop may still wake any other. Returns
  * uv_loop_close()'s result: 0, or UV_EBUSY if a handle was left open (a leak, also
  * reported in the log). */
 int loop_release(struct loop *l);

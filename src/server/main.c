@@ -426,6 +426,13 @@ static struct loop *setup_layers(const struct server_options *o, unsigned n)
 /* What setup_layers() made, released top first, once the loops have been joined. */
 static void teardown_layers(struct loop *loops, unsigned n)
 {
+    /* Until a whole round drops nothing: a drop may post to a loop already visited. */
+    for (size_t dropped = 1; dropped > 0;) {
+        dropped = 0;
+        for (unsigned i = 0; i < n; i++) {
+            dropped += loop_drop_pending(&loops[i]);
+        }
+    }
     for (unsigned i = 0; i < n; i++) {
         loop_release(&loops[i]);
     }

@@ -3,7 +3,8 @@
  * The inbox is the one place threads meet a loop: several sender threads post numbered
  * entries to a running loop thread, which must run every entry once, each sender's in the
  * order sent (run under TSan by `make test`, which would report a race). Entries that come
- * after the loop stopped are dropped, never run. Deadlines fire once, a sweep later at
+ * after the loop stopped are dropped, never run, even when a drop posts to another loop.
+ * Deadlines fire once, a sweep later at
  * most, and not at all once cleared or moved away. Every test ends with the loop released
  * and uv_loop_close() returning 0: no handle leaked.
  */
@@ -158,9 +159,49 @@ static void test_entries_after_the_stop_are_dropped_not_run(void **state)
     struct item *late = malloc(sizeof(*late)); /* posted once the thread has returned */
     *late = (struct item){0, 10};
     loop_post(&l, &item_task, late);
+    assert_int_equal(loop_drop_pending(&l), 1);
+    assert_int_equal(loop_drop_pending(&l), 0);
     assert_int_equal(loop_release(&l), 0);
     assert_int_equal(ran, 0);
     assert_int_equal(dropped, 11);
+}
+
+/* An entry whose drop hands it on to another loop, as a login dropped on the loop of the
+ * connection it replaces goes back to its own connection's loop. */
+static struct loop *hand_on_to;
+
+static void drop_handed_on(void *arg)
+{
+    loop_send(hand_on_to, &item_task, arg);
+}
+
+static const struct loop_task handed_on_task = {run_item, drop_handed_on};
+
+static void test_a_drop_that_posts_to_a_drained_loop_is_dropped_before_release(void **state)
+{
+    (void)state;
+    ran = dropped = 0;
+    struct loop a, b;
+    assert_int_equal(loop_init(&a, 0, &hooks), 0);
+    assert_int_equal(loop_init(&b, 1, &hooks), 0);
+    struct item *it = malloc(sizeof(*it));
+    *it = (struct item){0, 0};
+    hand_on_to = &a;
+    loop_post(&b, &handed_on_task, it);
+    /* The main thread's round, as at the server's teardown: a is drained before b's drop
+     * posts to it, so one more round is needed, and then nothing is left. */
+    assert_int_equal(loop_drop_pending(&a) + loop_drop_pending(&b), 1);
+    assert_int_equal(dropped, 0);
+    assert_int_equal(loop_drop_pending(&a) + loop_drop_pending(&b), 1);
+    assert_int_equal(dropped, 1);
+    assert_int_equal(loop_drop_pending(&a) + loop_drop_pending(&b), 0);
+    loop_stop(&a);
+    loop_run(&a);
+    loop_stop(&b);
+    loop_run(&b);
+    assert_int_equal(loop_release(&a), 0);
+    assert_int_equal(loop_release(&b), 0);
+    assert_int_equal(ran, 0);
 }
 
 /* ---------------------------------------------------------------- deadlines */
@@ -236,6 +277,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_inbox_runs_every_entry_once_in_each_senders_order, reset),
         cmocka_unit_test_setup(test_entries_after_the_stop_are_dropped_not_run, reset),
+        cmocka_unit_test_setup(test_a_drop_that_posts_to_a_drained_loop_is_dropped_before_release,
+                               reset),
         cmocka_unit_test_setup(test_deadline_fires_once, reset),
         cmocka_unit_test_setup(test_cleared_deadline_never_fires, reset),
         cmocka_unit_test_setup(test_deadline_set_again_moves, reset),
