@@ -1,7 +1,7 @@
 /* store.h - the server's lasting state, behind one door: what it keeps and how it asks.
  *
  * Everything the server keeps from one start to the next goes through this interface:
- * the rooms' chat lines today, and whatever is added to the schema later. The server
+ * the rooms' chat lines, the accounts, the owned rooms, and whatever is added later. The server
  * knows only these operations; store_sqlite.c is the one implementation (an embedded
  * SQLite database), and a second one (a cluster's) can stand beside it, as transports do
  * behind transport.h.
@@ -21,6 +21,7 @@
 #ifndef CAUSERIE_STORE_H
 #define CAUSERIE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -55,6 +56,31 @@ struct store_account {
 /* Called by store_load_accounts() for each account. */
 typedef void (*store_account_fn)(const struct store_account *a, void *ctx);
 
+/* A ban in an owned room: an account's, or, for a pseudo nobody registered, its address's. */
+struct store_ban {
+    const char *key;  /* the pseudo banned, folded: what /unban names */
+    const char *name; /* the pseudo as it was banned */
+    const char *host; /* "" for an account; else the address's host key (addr_host_key()) */
+};
+
+/* An owned room's lasting state. The strings are NUL-terminated and borrowed for the call;
+ * the founder is not among the operators. */
+struct store_room {
+    const char *key;     /* the name folded: what is compared */
+    const char *name;    /* as its founder typed it, without '#' */
+    const char *founder; /* the founder's account key; "" for a room of the server's own */
+    const char *topic;   /* "" for none */
+    bool invite_only;
+    int64_t created;              /* seconds since the epoch, UTC */
+    const char *const *operators; /* account keys */
+    size_t n_operators;
+    const struct store_ban *bans;
+    size_t n_bans;
+};
+
+/* Called by store_load_rooms() for each owned room. */
+typedef void (*store_room_fn)(const struct store_room *r, void *ctx);
+
 struct store;
 
 /* What an implementation provides; see the wrappers below for each contract. */
@@ -70,6 +96,9 @@ struct store_ops {
     int (*load_accounts)(struct store *s, store_account_fn fn, void *ctx);
     void (*put_account)(struct store *s, const struct store_account *a);
     void (*delete_account)(struct store *s, const char *key);
+    int (*load_rooms)(struct store *s, store_room_fn fn, void *ctx);
+    void (*put_room)(struct store *s, const struct store_room *r);
+    void (*delete_room)(struct store *s, const char *key);
     void (*close)(struct store *s);
 };
 
@@ -138,6 +167,26 @@ static inline void store_put_account(struct store *s, const struct store_account
 static inline void store_delete_account(struct store *s, const char *key)
 {
     s->ops->delete_account(s, key);
+}
+
+/* Calls fn for every owned room. Main thread, before the loops start. Returns 0, or a
+ * negative errno (logged). */
+static inline int store_load_rooms(struct store *s, store_room_fn fn, void *ctx)
+{
+    return s->ops->load_rooms(s, fn, ctx);
+}
+
+/* Queues r's whole state, which replaces what was kept of the room with r's key; any
+ * thread, never waits. Never dropped for want of room, as an account's change. */
+static inline void store_put_room(struct store *s, const struct store_room *r)
+{
+    s->ops->put_room(s, r);
+}
+
+/* Queues the deletion of the owned room whose key is key: it is no one's any more. */
+static inline void store_delete_room(struct store *s, const char *key)
+{
+    s->ops->delete_room(s, key);
 }
 
 /* Applies every queued write, stops the store's threads, closes and frees s. Main thread,

@@ -91,6 +91,28 @@ static const char *const schema_steps[STORE_SCHEMA_VERSION] = {
     "  hash TEXT NOT NULL,"
     "  created INTEGER NOT NULL" /* seconds since the epoch, UTC */
     ");",
+    /* 3: owned rooms, their operators and their bans, by the room's folded name. A room's
+     * whole state is written at once (store_put_room()). */
+    "CREATE TABLE owned_rooms ("
+    "  key TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  founder TEXT NOT NULL," /* an account's key; '' for the server's own room */
+    "  topic TEXT NOT NULL,"
+    "  invite_only INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE room_operators ("
+    "  room TEXT NOT NULL,"
+    "  account TEXT NOT NULL,"
+    "  PRIMARY KEY (room, account)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE room_bans ("
+    "  room TEXT NOT NULL,"
+    "  key TEXT NOT NULL," /* the pseudo banned, folded */
+    "  name TEXT NOT NULL,"
+    "  host TEXT NOT NULL," /* '' for an account; else the address's host key */
+    "  PRIMARY KEY (room, key)"
+    ") WITHOUT ROWID;",
 };
 
 /* ---------------------------------------------------------------- connections */
@@ -110,6 +132,7 @@ struct writer_stmts {
     sqlite3_stmt *line_add;
     sqlite3_stmt *oldest, *prune;
     sqlite3_stmt *account_put, *account_delete;
+    sqlite3_stmt *room_put, *room_delete, *operators_clear, *operator_add, *bans_clear, *ban_add;
 };
 
 /* A queued write: a header, then its three strings a, b and c, one after the other. */
@@ -117,6 +140,9 @@ enum op_kind {
     OP_LINE = 1,       /* a: room, b: pseudo, c: text; id, time, kind */
     OP_ACCOUNT_PUT,    /* a: folded pseudo, b: pseudo, c: hash; time: when registered */
     OP_ACCOUNT_DELETE, /* a: folded pseudo */
+    OP_ROOM_PUT,       /* a: room key, b: name, c: room_blob(); time: created, kind: invite
+                        * only, id: operators << 32 | bans */
+    OP_ROOM_DELETE,    /* a: room key */
 };
 struct op {
     uint8_t op;
@@ -392,6 +418,15 @@ static int prepare_writer(struct store_sqlite *s)
         {&w->account_put, "INSERT INTO accounts(key, name, hash, created) VALUES (?1, ?2, ?3, ?4)"
                           " ON CONFLICT(key) DO UPDATE SET name = ?2, hash = ?3"},
         {&w->account_delete, "DELETE FROM accounts WHERE key = ?1"},
+        {&w->room_put, "INSERT INTO owned_rooms(key, name, founder, topic, invite_only, created)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(key) DO UPDATE SET"
+                       " name = ?2, founder = ?3, topic = ?4, invite_only = ?5"},
+        {&w->room_delete, "DELETE FROM owned_rooms WHERE key = ?1"},
+        {&w->operators_clear, "DELETE FROM room_operators WHERE room = ?1"},
+        {&w->operator_add, "INSERT OR IGNORE INTO room_operators(room, account) VALUES (?1, ?2)"},
+        {&w->bans_clear, "DELETE FROM room_bans WHERE room = ?1"},
+        {&w->ban_add, "INSERT OR REPLACE INTO room_bans(room, key, name, host)"
+                      " VALUES (?1, ?2, ?3, ?4)"},
         {&w->prune, "DELETE FROM lines WHERE id IN (SELECT id FROM lines WHERE time < ?1"
                     " ORDER BY id LIMIT " XSTR(PRUNE_CHUNK) ")"},
     };
@@ -403,9 +438,12 @@ static int prepare_writer(struct store_sqlite *s)
 
 static void finalize_writer(struct store_sqlite *s)
 {
-    sqlite3_stmt **all[] = {&s->w.begin,    &s->w.commit,      &s->w.rollback,      &s->w.room_find,
-                            &s->w.room_add, &s->w.room_name,   &s->w.line_add,      &s->w.oldest,
-                            &s->w.prune,    &s->w.account_put, &s->w.account_delete};
+    struct writer_stmts *w = &s->w;
+    sqlite3_stmt **all[] = {
+        &w->begin,          &w->commit,   &w->rollback,    &w->room_find,       &w->room_add,
+        &w->room_name,      &w->line_add, &w->oldest,      &w->prune,           &w->account_put,
+        &w->account_delete, &w->room_put, &w->room_delete, &w->operators_clear, &w->operator_add,
+        &w->bans_clear,     &w->ban_add};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         sqlite3_finalize(*all[i]);
         *all[i] = NULL;
@@ -509,9 +547,69 @@ static int apply_account(struct store_sqlite *s, const struct op *h, const char 
     return step_done(st) == SQLITE_DONE ? 0 : -1;
 }
 
+/* The next NUL-terminated string of a room's blob; *at moves past it. */
+static const char *blob_next(const char **at)
+{
+    const char *str = *at;
+    *at += strlen(str) + 1;
+    return str;
+}
+
+/* Runs st, whose ?1 is the room's key, with ?2.. bound to n strings of the blob. */
+static int room_row(sqlite3_stmt *st, const char *key, size_t key_len, const char **at, int n)
+{
+    bind_text(st, 1, key, key_len);
+    for (int i = 0; i < n; i++) {
+        sqlite3_bind_text(st, 2 + i, blob_next(at), -1, SQLITE_STATIC);
+    }
+    return step_done(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int apply_room(struct store_sqlite *s, const struct op *h, const char *p)
+{
+    struct writer_stmts *w = &s->w;
+    if (room_row(w->operators_clear, p, h->a_len, NULL, 0) < 0 ||
+        room_row(w->bans_clear, p, h->a_len, NULL, 0) < 0) {
+        return -1;
+    }
+    if (h->op == OP_ROOM_DELETE) {
+        return room_row(w->room_delete, p, h->a_len, NULL, 0);
+    }
+    const char *at = p + h->a_len + h->b_len; /* the blob */
+    sqlite3_stmt *st = w->room_put;
+    bind_text(st, 1, p, h->a_len);
+    bind_text(st, 2, p + h->a_len, h->b_len);
+    sqlite3_bind_text(st, 3, blob_next(&at), -1, SQLITE_STATIC); /* founder */
+    sqlite3_bind_text(st, 4, blob_next(&at), -1, SQLITE_STATIC); /* topic */
+    sqlite3_bind_int(st, 5, h->kind);
+    sqlite3_bind_int64(st, 6, h->time);
+    if (step_done(st) != SQLITE_DONE) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < (uint32_t)(h->id >> 32); i++) {
+        if (room_row(w->operator_add, p, h->a_len, &at, 1) < 0) {
+            return -1;
+        }
+    }
+    for (uint32_t i = 0; i < (uint32_t)h->id; i++) {
+        if (room_row(w->ban_add, p, h->a_len, &at, 3) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int apply(struct store_sqlite *s, const struct op *h, const char *p)
 {
-    return h->op == OP_LINE ? apply_line(s, h, p) : apply_account(s, h, p);
+    switch (h->op) {
+    case OP_LINE:
+        return apply_line(s, h, p);
+    case OP_ACCOUNT_PUT:
+    case OP_ACCOUNT_DELETE:
+        return apply_account(s, h, p);
+    default:
+        return apply_room(s, h, p);
+    }
 }
 
 /* Applies the writes of batch[0..len) in one transaction; returns how many there were, or
@@ -766,6 +864,163 @@ static int sqlite_load_accounts(struct store *st, store_account_fn fn, void *ctx
     pthread_mutex_unlock(&s->db_lock);
     if (rc != SQLITE_DONE) {
         log_error("base de données %s : lecture des comptes impossible : %s", s->path,
+                  sqlite3_errmsg(db));
+        return -EIO;
+    }
+    return 0;
+}
+
+/* A room's founder, topic, operators and bans as one run of NUL-terminated strings: the
+ * third string of its OP_ROOM_PUT. */
+static void room_blob(const struct store_room *r, struct buf *blob)
+{
+    buf_append(blob, r->founder, strlen(r->founder) + 1);
+    buf_append(blob, r->topic, strlen(r->topic) + 1);
+    for (size_t i = 0; i < r->n_operators; i++) {
+        buf_append(blob, r->operators[i], strlen(r->operators[i]) + 1);
+    }
+    for (size_t i = 0; i < r->n_bans; i++) {
+        const struct store_ban *b = &r->bans[i];
+        buf_append(blob, b->key, strlen(b->key) + 1);
+        buf_append(blob, b->name, strlen(b->name) + 1);
+        buf_append(blob, b->host, strlen(b->host) + 1);
+    }
+}
+
+static void sqlite_put_room(struct store *st, const struct store_room *r)
+{
+    size_t key_len = strlen(r->key), name_len = strlen(r->name);
+    if (key_len > UINT16_MAX || name_len > UINT16_MAX || r->n_operators > UINT32_MAX ||
+        r->n_bans > UINT32_MAX) {
+        return; /* no room name is that long; the lists are bounded far below */
+    }
+    struct buf blob = BUF_INIT;
+    room_blob(r, &blob);
+    struct op h = {.op = OP_ROOM_PUT,
+                   .kind = r->invite_only,
+                   .a_len = (uint16_t)key_len,
+                   .b_len = (uint16_t)name_len,
+                   .c_len = (uint32_t)blob.len,
+                   .id = (uint64_t)r->n_operators << 32 | r->n_bans,
+                   .time = r->created};
+    enqueue(of(st), h, r->key, r->name, blob.data);
+    buf_release(&blob);
+}
+
+static void sqlite_delete_room(struct store *st, const char *key)
+{
+    size_t key_len = strlen(key);
+    if (key_len > UINT16_MAX) {
+        return;
+    }
+    struct op h = {.op = OP_ROOM_DELETE, .a_len = (uint16_t)key_len};
+    enqueue(of(st), h, key, "", "");
+}
+
+/* What load_rooms() gathers of one room before handing it over. */
+struct room_lists {
+    const char **operators; /* owned array; the strings are SQLite's, valid until the next step */
+    struct store_ban *bans; /* owned array, likewise */
+    size_t n_operators, n_bans, operators_cap, bans_cap;
+    char **copies; /* owned: the strings copied out of the statements */
+    size_t n_copies, copies_cap;
+};
+
+static const char *keep(struct room_lists *l, sqlite3_stmt *q, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(q, col);
+    if (l->n_copies == l->copies_cap) {
+        l->copies = xgrow(l->copies, &l->copies_cap, l->n_copies + 1, sizeof(*l->copies), 16);
+    }
+    return l->copies[l->n_copies++] = xstrdup(t ? t : "");
+}
+
+static void lists_clear(struct room_lists *l)
+{
+    for (size_t i = 0; i < l->n_copies; i++) {
+        free(l->copies[i]);
+    }
+    l->n_copies = l->n_operators = l->n_bans = 0;
+}
+
+static void lists_release(struct room_lists *l)
+{
+    lists_clear(l);
+    free(l->copies);
+    free(l->operators);
+    free(l->bans);
+}
+
+/* Reads room key's operators and bans into l. Returns SQLITE_DONE or an error. */
+static int read_lists(sqlite3_stmt *ops, sqlite3_stmt *bans, const char *key, struct room_lists *l)
+{
+    sqlite3_bind_text(ops, 1, key, -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(ops)) == SQLITE_ROW) {
+        if (l->n_operators == l->operators_cap) {
+            l->operators = xgrow(l->operators, &l->operators_cap, l->n_operators + 1,
+                                 sizeof(*l->operators), 8);
+        }
+        l->operators[l->n_operators++] = keep(l, ops, 0);
+    }
+    sqlite3_reset(ops);
+    if (rc != SQLITE_DONE) {
+        return rc;
+    }
+    sqlite3_bind_text(bans, 1, key, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(bans)) == SQLITE_ROW) {
+        if (l->n_bans == l->bans_cap) {
+            l->bans = xgrow(l->bans, &l->bans_cap, l->n_bans + 1, sizeof(*l->bans), 8);
+        }
+        l->bans[l->n_bans++] =
+            (struct store_ban){keep(l, bans, 0), keep(l, bans, 1), keep(l, bans, 2)};
+    }
+    sqlite3_reset(bans);
+    return rc;
+}
+
+static int sqlite_load_rooms(struct store *st, store_room_fn fn, void *ctx)
+{
+    struct store_sqlite *s = of(st);
+    sqlite3 *db = s->writer_conn.db;
+    sqlite3_stmt *q = NULL, *ops = NULL, *bans = NULL;
+    struct room_lists l = {0};
+    pthread_mutex_lock(&s->db_lock);
+    int rc =
+        prepare(db, "SELECT key, name, founder, topic, invite_only, created FROM owned_rooms", &q);
+    if (rc == SQLITE_OK) {
+        rc = prepare(db, "SELECT account FROM room_operators WHERE room = ?1 ORDER BY account",
+                     &ops);
+    }
+    if (rc == SQLITE_OK) {
+        rc = prepare(db, "SELECT key, name, host FROM room_bans WHERE room = ?1 ORDER BY key",
+                     &bans);
+    }
+    while (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        lists_clear(&l);
+        struct store_room r = {.key = keep(&l, q, 0),
+                               .name = keep(&l, q, 1),
+                               .founder = keep(&l, q, 2),
+                               .topic = keep(&l, q, 3),
+                               .invite_only = sqlite3_column_int(q, 4) != 0,
+                               .created = sqlite3_column_int64(q, 5)};
+        rc = read_lists(ops, bans, r.key, &l);
+        if (rc == SQLITE_DONE) {
+            r.operators = l.operators;
+            r.n_operators = l.n_operators;
+            r.bans = l.bans;
+            r.n_bans = l.n_bans;
+            fn(&r, ctx);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(q);
+    sqlite3_finalize(ops);
+    sqlite3_finalize(bans);
+    lists_release(&l);
+    pthread_mutex_unlock(&s->db_lock);
+    if (rc != SQLITE_DONE) {
+        log_error("base de données %s : lecture des salons impossible : %s", s->path,
                   sqlite3_errmsg(db));
         return -EIO;
     }
@@ -1117,6 +1372,9 @@ static const struct store_ops sqlite_ops = {
     .load_accounts = sqlite_load_accounts,
     .put_account = sqlite_put_account,
     .delete_account = sqlite_delete_account,
+    .load_rooms = sqlite_load_rooms,
+    .put_room = sqlite_put_room,
+    .delete_room = sqlite_delete_room,
     .close = sqlite_close,
 };
 

@@ -15,7 +15,7 @@
 #include "store.h"
 
 /* The schema this build writes; store_sqlite_open() upgrades older ones to it. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Bytes of writes waiting for the writer thread. Past it a write is dropped and counted
  * rather than making the loops wait for a slow or stuck disk: 4 MiB is several seconds of

@@ -336,6 +336,26 @@ static const char *const earlier_schemas[STORE_SCHEMA_VERSION] = {
     "INSERT INTO rooms VALUES (1, 'général', 'général');"
     "INSERT INTO lines VALUES (7, 1, 1764079392, '>', 'alice', 'écrit en version 1');"
     "PRAGMA user_version = 1;",
+    /* 2: version 1's, and the accounts */
+    "CREATE TABLE rooms (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL);"
+    "CREATE TABLE lines (id INTEGER PRIMARY KEY, room INTEGER NOT NULL REFERENCES rooms(id),"
+    "  time INTEGER NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('>', '&')),"
+    "  who TEXT NOT NULL, text TEXT NOT NULL);"
+    "CREATE INDEX lines_by_room ON lines(room, id);"
+    "CREATE VIRTUAL TABLE lines_words USING fts5(text, content='lines', content_rowid='id',"
+    "  tokenize='unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER lines_insert AFTER INSERT ON lines BEGIN"
+    "  INSERT INTO lines_words(rowid, text) VALUES (new.id, new.text);"
+    "END;"
+    "CREATE TRIGGER lines_delete AFTER DELETE ON lines BEGIN"
+    "  INSERT INTO lines_words(lines_words, rowid, text) VALUES ('delete', old.id, old.text);"
+    "END;"
+    "CREATE TABLE accounts (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL, hash TEXT NOT NULL, created INTEGER NOT NULL);"
+    "INSERT INTO rooms VALUES (1, 'général', 'général');"
+    "INSERT INTO lines VALUES (7, 1, 1764079392, '>', 'alice', 'écrit en version 1');"
+    "INSERT INTO accounts VALUES (1, 'alice', 'Alice', '$h', 1764079392);"
+    "PRAGMA user_version = 2;",
 };
 
 static void test_every_earlier_schema_is_upgraded(void **state)
@@ -358,6 +378,11 @@ static void test_every_earlier_schema_is_upgraded(void **state)
             free(s);
             close_store(fx);
         }
+        if (v >= 2) { /* and its accounts */
+            assert_int_equal(query_int(path, "SELECT count(*) FROM accounts WHERE key = 'alice'"),
+                             1);
+        }
+        assert_int_equal(query_int(path, "SELECT count(*) FROM owned_rooms"), 0);
         assert_int_equal(query_int(path, "SELECT count(*) FROM pragma_integrity_check"
                                          " WHERE integrity_check = 'ok'"),
                          1);
@@ -426,6 +451,56 @@ static void test_accounts_are_kept_changed_and_deleted(void **state)
     buf_release(&got);
 }
 
+static void collect_room(const struct store_room *r, void *ctx)
+{
+    buf_appendf(ctx, "%s %s founder=%s topic=%s i=%d %lld ops:", r->key, r->name, r->founder,
+                r->topic, r->invite_only, (long long)r->created);
+    for (size_t i = 0; i < r->n_operators; i++) {
+        buf_appendf(ctx, " %s", r->operators[i]);
+    }
+    buf_appendf(ctx, " bans:");
+    for (size_t i = 0; i < r->n_bans; i++) {
+        buf_appendf(ctx, " %s/%s/%s", r->bans[i].key, r->bans[i].name, r->bans[i].host);
+    }
+    buf_append_char(ctx, '\n');
+}
+
+static void test_owned_rooms_are_kept_whole_replaced_and_deleted(void **state)
+{
+    struct fixture *fx = *state;
+    open_store(fx, fx->path, 0);
+    const char *ops[] = {"bob", "carol"};
+    const struct store_ban bans[] = {{"dave", "Dave", ""}, {"eve", "Eve", "203.0.113.9"}};
+    store_put_room(fx->store, &(struct store_room){"jeux", "Jeux", "alice", "Le sujet", true, 100,
+                                                   ops, 2, bans, 2});
+    store_put_room(fx->store,
+                   &(struct store_room){"général", "général", "", "", false, 50, NULL, 0, NULL, 0});
+    store_put_room(fx->store,
+                   &(struct store_room){"vieux", "vieux", "bob", "", false, 60, ops, 1, NULL, 0});
+    store_delete_room(fx->store, "vieux");
+    close_store(fx);
+    open_store(fx, fx->path, 0);
+    struct buf got = BUF_INIT;
+    assert_int_equal(store_load_rooms(fx->store, collect_room, &got), 0);
+    assert_non_null(strstr(got.data, "jeux Jeux founder=alice topic=Le sujet i=1 100 ops: bob "
+                                     "carol bans: dave/Dave/ eve/Eve/203.0.113.9\n"));
+    assert_non_null(strstr(got.data, "général général founder= topic= i=0 50 ops: bans:\n"));
+    assert_null(strstr(got.data, "vieux"));
+    buf_release(&got);
+    /* A new state replaces the whole of the old one; its creation's time stays. */
+    store_put_room(fx->store, &(struct store_room){"jeux", "Jeux", "alice", "Autre", false, 999,
+                                                   ops + 1, 1, NULL, 0});
+    close_store(fx);
+    open_store(fx, fx->path, 0);
+    assert_int_equal(store_load_rooms(fx->store, collect_room, &got), 0);
+    assert_non_null(strstr(got.data, "jeux Jeux founder=alice topic=Autre i=0 100 ops: carol "
+                                     "bans:\n"));
+    buf_release(&got);
+    close_store(fx);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM room_operators"), 1);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM room_bans"), 0);
+}
+
 static void test_old_lines_are_pruned_in_the_background(void **state)
 {
     struct fixture *fx = *state;
@@ -465,6 +540,7 @@ int main(void)
         T(test_search_gives_the_most_recent_matches_oldest_first),
         T(test_every_earlier_schema_is_upgraded),
         T(test_a_newer_schema_is_refused_and_left_alone),
+        T(test_owned_rooms_are_kept_whole_replaced_and_deleted),
         T(test_not_a_database_is_refused),
         T(test_old_lines_are_pruned_in_the_background),
         T(test_accounts_are_kept_changed_and_deleted),
