@@ -29,7 +29,7 @@ enum proto_kind {
     PROTO_ACTION = '&',  /* an action (/me): "& PSEUDO TEXT" */
     PROTO_PRIVATE = '@', /* a private message for us (/msg): "@ PSEUDO: TEXT" */
     PROTO_HISTORY = '~', /* a line of a room's history: "~ TIME LINE", LINE a '>' or '&' line */
-    PROTO_WHO = '=',     /* who is in a room: "= #ROOM COUNT : PSEUDO PSEUDO ..." */
+    PROTO_WHO = '=',     /* who is in a room: "= #ROOM COUNT : PSEUDO @PSEUDO ..." */
     /* With the events capability (PROTO_CAP_EVENTS), these replace the notices and answers
      * that say the same in French, each as "K FIELD... : SENTENCE" (proto_parse_fields()). */
     PROTO_ENTER = '^',     /* someone came into our room: "^ PSEUDO #ROOM : ..." */
@@ -44,6 +44,9 @@ enum proto_kind {
 /* Pseudos named at most by a "=" line: 500 pseudos of at most 128 bytes are 64 KiB, which
  * any client reads in one go; the count before them says if more are in. */
 #define PROTO_WHO_MAX 500
+/* Before a pseudo in a "=" line: that person is an operator of the room. No pseudo starts
+ * with it (pseudo.h). */
+#define PROTO_OPERATOR_MARK '@'
 /* The capability a client asks for with "/cap events" before its pseudo, to receive the
  * '^', '-', '|', '#' and '$' lines (docs/PROTOCOL.md, "Events"). */
 #define PROTO_CAP_EVENTS "events"

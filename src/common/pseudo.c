@@ -10,6 +10,8 @@
  */
 #include "pseudo.h"
 
+#include "proto.h"
+
 #include <locale.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -71,6 +73,9 @@ enum pseudo_verdict pseudo_check(const char *s, size_t len)
     if (s[0] == '/') {
         return PSEUDO_SLASH;
     }
+    if (s[0] == PROTO_OPERATOR_MARK) {
+        return PSEUDO_AT;
+    }
     size_t chars = 0;
     enum pseudo_verdict verdict = PSEUDO_OK;
     for (size_t i = 0; i < len; chars++) {
@@ -113,6 +118,8 @@ const char *pseudo_verdict_text(enum pseudo_verdict v)
         return "Le pseudo doit être écrit en UTF-8 valide.";
     case PSEUDO_SLASH:
         return "Le pseudo ne peut pas commencer par « / ».";
+    case PSEUDO_AT:
+        return "Le pseudo ne peut pas commencer par « @ ».";
     }
     return "Pseudo refusé.";
 }

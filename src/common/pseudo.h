@@ -25,6 +25,7 @@ enum pseudo_verdict {
     PSEUDO_INVISIBLE, /* format characters and fillers that print as nothing */
     PSEUDO_BAD_UTF8,
     PSEUDO_SLASH, /* a leading '/' would read as a command */
+    PSEUDO_AT,    /* a leading '@' marks a room's operator in a list of people (proto.h) */
 };
 
 /* Loads the case-folding tables (the C.UTF-8 locale); without them folding is ASCII only. */

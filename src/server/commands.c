@@ -21,6 +21,7 @@
 #include "common/proto.h"
 #include "common/pseudo.h"
 #include "event.h"
+#include "owners.h"
 #include "registry.h"
 #include "render.h"
 #include "room.h"
@@ -113,8 +114,7 @@ static void cmd_nick(struct session *s, struct args *a)
     }
     struct buf key = BUF_INIT;
     pseudo_fold(nick, len, &key);
-    const char *old_key = now + strlen(now) + 1; /* the person's text: pseudo, NUL, key */
-    if (strcmp(key.data, old_key) != 0 && accounts_find(key.data, NULL)) {
+    if (strcmp(key.data, person_key(old)) != 0 && accounts_find(key.data, NULL)) {
         session_reply(s, PROTO_ERROR,
                       "Le pseudo « %.*s » est enregistré : reconnectez-vous sous ce pseudo, avec "
                       "son mot de passe.",
@@ -204,9 +204,27 @@ static void join(struct session *s, const char *name, size_t len)
 {
     char room[ROOM_NAME_MAX + 1];
     switch (room_join(s->person, name, len, PROTO_WHO_MAX, room)) {
-    case 0:
+    case ROOM_JOINED:
         log_info("%s a rejoint #%s", person_pseudo(s->person), room);
         break; /* the move answers, in the order of events */
+    case ROOM_FOUNDED:
+        log_info("%s a fondé #%s", person_pseudo(s->person), room);
+        session_reply(s, PROTO_OK, "Vous avez fondé #%s : vous en êtes l'opérateur.", room);
+        break;
+    case ROOM_NOT_FOUNDED:
+        log_info("%s a rejoint #%s", person_pseudo(s->person), room);
+        session_reply(s, PROTO_NOTICE,
+                      "Vous fondez déjà le plus de salons permis : #%s n'a pas de propriétaire.",
+                      room);
+        break;
+    case -EACCES:
+        session_reply(s, PROTO_ERROR, "Vous êtes banni de #%s.", room);
+        break;
+    case -EPERM:
+        session_reply(s, PROTO_ERROR,
+                      "#%s est sur invitation : demandez à l'un de ses opérateurs (/invite).",
+                      room);
+        break;
     case -EINVAL:
         bad_room_name(s);
         break;
@@ -252,7 +270,7 @@ static void cmd_rooms(struct session *s, struct args *a)
     render_rooms(session_events(s) ? RENDER_EVENTS : RENDER_PLAIN, rooms, n, &lines);
     session_send_lines(s, lines.data, lines.len);
     buf_release(&lines);
-    free(rooms);
+    room_list_free(rooms, n);
 }
 
 static void cmd_quit(struct session *s, struct args *a)
@@ -351,7 +369,172 @@ static bool admin(struct session *s)
     return true;
 }
 
+/* ---------------------------------------------------------------- the rooms' operators */
+
+/* The room s speaks in: its own to read (room.h). */
+static struct room *here(struct session *s)
+{
+    return session_person(s)->room;
+}
+
+/* Whether s may use an operator's command in its room: it is logged in to the account of
+ * one of the room's operators, or is an administrator, who takes an unowned room in
+ * charge for the server by using one. Else s is told why not. */
+static bool operator_here(struct session *s)
+{
+    struct person *p = session_person(s);
+    const char *key = room_key(here(s)), *name = room_name(here(s));
+    if (p->admin) {
+        owners_found(key, name, OWNERS_SERVER); /* -EEXIST: owned already */
+        return true;
+    }
+    if (!owners_is_owned(key)) {
+        session_reply(s, PROTO_ERROR,
+                      "#%s n'a pas de propriétaire : seul un salon créé par un pseudo enregistré "
+                      "a des opérateurs.",
+                      name);
+        return false;
+    }
+    if (!p->logged_in || owners_role(key, person_key(p)) == OWNERS_NOBODY) {
+        session_reply(s, PROTO_ERROR, "Réservé aux opérateurs de #%s.", name);
+        return false;
+    }
+    return true;
+}
+
+/* Whether the command may be used in s's room at all: #général is everyone's, so nobody is
+ * named an operator of it, banned from it or invited into it. */
+static bool not_in_default_room(struct session *s, const char *command)
+{
+    if (room_is_default(here(s))) {
+        session_reply(s, PROTO_ERROR, "#%s est le salon de tout le serveur : /%s n'y sert pas.",
+                      room_name(here(s)), command);
+        return false;
+    }
+    return true;
+}
+
+/* The one word a command takes, as a pseudo: its key in key. False (s told) if there is
+ * not exactly one, or it is not a pseudo. */
+static bool pseudo_arg(struct session *s, struct args *a, const char *command, const char **w,
+                       size_t *len, struct buf *key)
+{
+    const char *extra;
+    size_t extra_len;
+    if (!word(a, w, len) || word(a, &extra, &extra_len)) {
+        usage(s, command);
+        return false;
+    }
+    enum pseudo_verdict v = pseudo_check(*w, *len);
+    if (v != PSEUDO_OK) {
+        session_reply(s, PROTO_ERROR, "%s", pseudo_verdict_text(v));
+        return false;
+    }
+    pseudo_fold(*w, *len, key);
+    return true;
+}
+
+static void list_full(struct session *s, const char *list)
+{
+    session_reply(s, PROTO_ERROR, "La liste des %s de #%s est pleine (--max-room-list).", list,
+                  room_name(here(s)));
+}
+
+static void cmd_topic(struct session *s, struct args *a)
+{
+    const char *t;
+    size_t len;
+    const char *key = room_key(here(s)), *name = room_name(here(s));
+    if (!text(a, &t, &len)) {
+        struct buf topic = BUF_INIT, line = BUF_INIT;
+        owners_topic(key, &topic);
+        render_topic(name, topic.len ? topic.data : "", true, &line);
+        session_send_lines(s, line.data, line.len);
+        buf_release(&topic);
+        buf_release(&line);
+        return;
+    }
+    if (!operator_here(s)) {
+        return;
+    }
+    if (owners_set_topic(key, t, len) == -E2BIG) {
+        session_reply(s, PROTO_ERROR, "Sujet trop long : %zu octets au plus.", owners_max_topic());
+        return;
+    }
+    room_tell_topic(session_person(s), t, len);
+    session_reply(s, PROTO_OK, "Sujet de #%s : %.*s", name, (int)len, t);
+}
+
+static void cmd_op(struct session *s, struct args *a)
+{
+    const char *w;
+    size_t len;
+    struct buf key = BUF_INIT;
+    if (pseudo_arg(s, a, "op", &w, &len, &key) && not_in_default_room(s, "op") &&
+        operator_here(s)) {
+        const char *name = room_name(here(s));
+        if (!accounts_find(key.data, NULL)) {
+            session_reply(s, PROTO_ERROR,
+                          "« %.*s » n'est pas enregistré : seul un pseudo enregistré peut être "
+                          "opérateur.",
+                          (int)len, w);
+        } else {
+            switch (owners_add_operator(room_key(here(s)), key.data)) {
+            case 0:
+                log_info("%s nomme %.*s opérateur de #%s", person_pseudo(session_person(s)),
+                         (int)len, w, name);
+                session_reply(s, PROTO_OK, "%.*s est maintenant opérateur de #%s.", (int)len, w,
+                              name);
+                break;
+            case -EALREADY:
+                session_reply(s, PROTO_ERROR, "%.*s est déjà opérateur de #%s.", (int)len, w, name);
+                break;
+            default: /* -ENOSPC */
+                list_full(s, "opérateurs");
+            }
+        }
+    }
+    buf_release(&key);
+}
+
+static void cmd_deop(struct session *s, struct args *a)
+{
+    const char *w;
+    size_t len;
+    struct buf key = BUF_INIT;
+    if (pseudo_arg(s, a, "deop", &w, &len, &key) && not_in_default_room(s, "deop") &&
+        operator_here(s)) {
+        const char *name = room_name(here(s));
+        switch (owners_remove_operator(room_key(here(s)), key.data)) {
+        case 0:
+            log_info("%s retire à %.*s le rôle d'opérateur de #%s",
+                     person_pseudo(session_person(s)), (int)len, w, name);
+            session_reply(s, PROTO_OK, "%.*s n'est plus opérateur de #%s.", (int)len, w, name);
+            break;
+        case -EPERM:
+            session_reply(s, PROTO_ERROR, "%.*s a fondé #%s : il en reste opérateur.", (int)len, w,
+                          name);
+            break;
+        default: /* -ESRCH */
+            session_reply(s, PROTO_ERROR, "%.*s n'est pas opérateur de #%s.", (int)len, w, name);
+        }
+    }
+    buf_release(&key);
+}
+
 /* The console's /kick, for an administrator: PSEUDO leaves the server, told why. */
+static void kick_off_server(struct session *s, const char *pseudo, size_t len, const char *why)
+{
+    if (session_kick(pseudo, len, why) < 0) {
+        session_reply(s, PROTO_ERROR, "Pseudo inconnu : %.*s.", (int)len, pseudo);
+    } else {
+        log_info("%s expulse %.*s", person_pseudo(session_person(s)), (int)len, pseudo);
+        session_reply(s, PROTO_OK, "%.*s est expulsé.", (int)len, pseudo);
+    }
+}
+
+/* /kick PSEUDO [RAISON]: out of the room, back to #général, for a room's operator; off the
+ * server for an administrator, from #général or for someone in another room. */
 static void cmd_kick(struct session *s, struct args *a)
 {
     const char *pseudo, *reason;
@@ -361,18 +544,204 @@ static void cmd_kick(struct session *s, struct args *a)
         return;
     }
     text(a, &reason, &reason_len);
-    if (!admin(s)) {
-        return;
-    }
-    struct buf why = BUF_INIT;
+    struct buf why = BUF_INIT, key = BUF_INIT;
     buf_append(&why, reason, reason_len);
-    if (session_kick(pseudo, len, why.data) < 0) {
-        session_reply(s, PROTO_ERROR, "Pseudo inconnu : %.*s.", (int)len, pseudo);
+    struct person *p = NULL;
+    if (pseudo_check(pseudo, len) == PSEUDO_OK) {
+        pseudo_fold(pseudo, len, &key);
+        p = registry_find(key.data);
+    }
+    const char *room = room_key(here(s)), *name = room_name(here(s));
+    bool in_room = p && room_holds(room, p);
+    if (session_person(s)->admin && (!in_room || room_is_default(here(s)))) {
+        kick_off_server(s, pseudo, len, why.data);
+    } else if (room_is_default(here(s))) {
+        admin(s); /* says it is theirs only */
+    } else if (!operator_here(s)) {
+        /* told why */
+    } else if (!in_room) {
+        session_reply(s, PROTO_ERROR, "%.*s n'est pas dans #%s.", (int)len, pseudo, name);
+    } else if (owners_role(room, key.data) == OWNERS_FOUNDER &&
+               owners_role(room, person_key(session_person(s))) != OWNERS_FOUNDER &&
+               !session_person(s)->admin) {
+        session_reply(s, PROTO_ERROR, "%.*s a fondé #%s : on ne peut pas l'en renvoyer.", (int)len,
+                      pseudo, name);
     } else {
-        log_info("%s expulse %.*s", person_pseudo(session_person(s)), (int)len, pseudo);
-        session_reply(s, PROTO_OK, "%.*s est expulsé.", (int)len, pseudo);
+        log_info("%s renvoie %.*s de #%s", person_pseudo(session_person(s)), (int)len, pseudo,
+                 name);
+        session_send_out(s, p, room, why.data, false); /* the room is told, and so is s */
+        p = NULL;
+    }
+    if (p) {
+        person_unref(p);
     }
     buf_release(&why);
+    buf_release(&key);
+}
+
+/* /ban alone: who is banned from s's room. */
+static void list_bans(struct session *s)
+{
+    struct buf list = BUF_INIT;
+    const char *name = room_name(here(s));
+    size_t n = owners_bans(room_key(here(s)), &list);
+    if (n == 0) {
+        session_reply(s, PROTO_NOTICE, "Personne n'est banni de #%s.", name);
+    } else {
+        session_reply(s, PROTO_NOTICE, "Bannis de #%s :", name);
+    }
+    for (const char *line = list.data; n > 0 && *line;) {
+        const char *end = strchr(line, '\n'), *space = memchr(line, ' ', (size_t)(end - line));
+        if (space) {
+            session_reply(s, PROTO_NOTICE, "%.*s (adresse %.*s)", (int)(space - line), line,
+                          (int)(end - space - 1), space + 1);
+        } else {
+            session_reply(s, PROTO_NOTICE, "%.*s", (int)(end - line), line);
+        }
+        line = end + 1;
+    }
+    buf_release(&list);
+}
+
+static void ban_refused(struct session *s, int err, const char *w, size_t len)
+{
+    const char *name = room_name(here(s));
+    switch (err) {
+    case -EPERM:
+        session_reply(s, PROTO_ERROR,
+                      "%.*s est opérateur de #%s : retirez-lui d'abord ce rôle (/deop %.*s).",
+                      (int)len, w, name, (int)len, w);
+        break;
+    case -EALREADY:
+        session_reply(s, PROTO_ERROR, "%.*s est déjà banni de #%s.", (int)len, w, name);
+        break;
+    default: /* -ENOSPC */
+        list_full(s, "bannis");
+    }
+}
+
+/* /ban PSEUDO: the account if PSEUDO is registered, else the address PSEUDO comes from (it
+ * must be connected); whoever is banned and in the room goes back to #général. */
+static void cmd_ban(struct session *s, struct args *a)
+{
+    const char *w, *extra;
+    size_t len, extra_len;
+    struct args peek = *a;
+    if (!word(&peek, &w, &len) && !word(&peek, &extra, &extra_len)) {
+        list_bans(s);
+        return;
+    }
+    struct buf key = BUF_INIT;
+    if (!pseudo_arg(s, a, "ban", &w, &len, &key) || !not_in_default_room(s, "ban") ||
+        !operator_here(s)) {
+        buf_release(&key);
+        return;
+    }
+    const char *room = room_key(here(s)), *name = room_name(here(s));
+    bool account = accounts_find(key.data, NULL);
+    struct person *p = registry_find(key.data);
+    int r = account ? owners_ban(room, key.data, w, "") : owners_may_ban(room, key.data);
+    if (!account && !p) {
+        session_reply(s, PROTO_ERROR,
+                      "Pseudo inconnu : %.*s (un pseudo non enregistré se bannit par son adresse, "
+                      "tant qu'il est connecté).",
+                      (int)len, w);
+    } else if (r < 0) {
+        ban_refused(s, r, w, len);
+    } else {
+        log_info("%s bannit %.*s de #%s%s", person_pseudo(session_person(s)), (int)len, w, name,
+                 account ? "" : " (son adresse)");
+        session_reply(s, PROTO_OK,
+                      account ? "%.*s est banni de #%s." : "%.*s est banni de #%s (son adresse).",
+                      (int)len, w, name);
+        if (p && (!account || room_holds(room, p))) {
+            session_send_out(s, p, room, "banni", !account); /* the reference goes with it */
+            p = NULL;
+        }
+    }
+    if (p) {
+        person_unref(p);
+    }
+    buf_release(&key);
+}
+
+static void cmd_unban(struct session *s, struct args *a)
+{
+    const char *w;
+    size_t len;
+    struct buf key = BUF_INIT;
+    if (pseudo_arg(s, a, "unban", &w, &len, &key) && operator_here(s)) {
+        const char *name = room_name(here(s));
+        if (owners_unban(room_key(here(s)), key.data) == 0) {
+            log_info("%s lève le bannissement de %.*s de #%s", person_pseudo(session_person(s)),
+                     (int)len, w, name);
+            session_reply(s, PROTO_OK, "%.*s n'est plus banni de #%s.", (int)len, w, name);
+        } else {
+            session_reply(s, PROTO_ERROR, "%.*s n'est pas banni de #%s.", (int)len, w, name);
+        }
+    }
+    buf_release(&key);
+}
+
+static void cmd_invite(struct session *s, struct args *a)
+{
+    const char *w;
+    size_t len;
+    struct buf key = BUF_INIT;
+    if (!pseudo_arg(s, a, "invite", &w, &len, &key) || !not_in_default_room(s, "invite") ||
+        !operator_here(s)) {
+        buf_release(&key);
+        return;
+    }
+    const char *name = room_name(here(s));
+    struct person *p = registry_find(key.data);
+    int r = p ? owners_invite(room_key(here(s)), key.data) : -ENOENT;
+    if (r == -ENOENT) {
+        session_reply(s, PROTO_ERROR, "Pseudo inconnu : %.*s.", (int)len, w);
+    } else if (r == -EALREADY) {
+        session_reply(s, PROTO_ERROR, "%.*s est déjà invité dans #%s.", (int)len, w, name);
+    } else if (r < 0) {
+        list_full(s, "invités");
+    } else {
+        session_reply(s, PROTO_OK, "%.*s est invité dans #%s.", (int)len, w, name);
+        session_invite(s, p, name); /* the reference goes with it */
+        p = NULL;
+    }
+    if (p) {
+        person_unref(p);
+    }
+    buf_release(&key);
+}
+
+static void cmd_mode(struct session *s, struct args *a)
+{
+    const char *w, *extra;
+    size_t len, extra_len;
+    const char *name = room_name(here(s));
+    if (!word(a, &w, &len)) {
+        bool on = owners_invite_only(room_key(here(s)));
+        session_reply(s, PROTO_NOTICE,
+                      on ? "#%s est sur invitation (+i)." : "#%s est ouvert à tous (-i).", name);
+        return;
+    }
+    bool on = len == 2 && memcmp(w, "+i", 2) == 0;
+    if ((!on && !(len == 2 && memcmp(w, "-i", 2) == 0)) || word(a, &extra, &extra_len)) {
+        usage(s, "mode");
+        return;
+    }
+    if (!not_in_default_room(s, "mode") || !operator_here(s)) {
+        return;
+    }
+    if (owners_set_invite_only(room_key(here(s)), on) == -EALREADY) {
+        session_reply(s, PROTO_ERROR,
+                      on ? "#%s est déjà sur invitation." : "#%s est déjà ouvert à tous.", name);
+        return;
+    }
+    log_info("%s met #%s %s", person_pseudo(session_person(s)), name,
+             on ? "sur invitation" : "ouvert à tous");
+    session_reply(s, PROTO_OK,
+                  on ? "#%s est maintenant sur invitation." : "#%s est maintenant ouvert à tous.",
+                  name);
 }
 
 /* The console's /say, for an administrator: a notice to everyone. */
@@ -415,7 +784,20 @@ static const struct command commands[] = {
      cmd_password},
     {"unregister", "/unregister MOTDEPASSE", "retire la protection de votre pseudo",
      cmd_unregister},
-    {"kick", "/kick PSEUDO [RAISON]", "expulse du serveur (administrateurs)", cmd_kick},
+    {"topic", "/topic [TEXTE]", "montre le sujet du salon, ou le change (opérateurs)", cmd_topic},
+    {"op", "/op PSEUDO", "nomme un pseudo enregistré opérateur du salon (opérateurs)", cmd_op},
+    {"deop", "/deop PSEUDO", "retire le rôle d'opérateur du salon (opérateurs)", cmd_deop},
+    {"kick", "/kick PSEUDO [RAISON]",
+     "renvoie du salon dans #" ROOM_DEFAULT_NAME " (opérateurs), ou du serveur (administrateurs)",
+     cmd_kick},
+    {"ban", "/ban [PSEUDO]",
+     "bannit du salon un compte, ou l'adresse d'un pseudo non enregistré ; seul, liste les "
+     "bannis (opérateurs)",
+     cmd_ban},
+    {"unban", "/unban PSEUDO", "lève un bannissement du salon (opérateurs)", cmd_unban},
+    {"invite", "/invite PSEUDO", "invite dans le salon (opérateurs)", cmd_invite},
+    {"mode", "/mode [+i|-i]", "met le salon sur invitation, ou l'ouvre à tous (opérateurs)",
+     cmd_mode},
     {"say", "/say TEXTE", "annonce à tous (administrateurs)", cmd_say},
     {"quit", "/quit [RAISON]", "quitte la discussion", cmd_quit},
     {"cap", "/cap " PROTO_CAP_EVENTS, NULL, cmd_cap}, /* for programs: docs/PROTOCOL.md */

@@ -1,7 +1,8 @@
 /* event.h - what happened, once: the unit that crosses the core.
  *
  * A chat line, an action, a private message, an arrival, a move into or out of a room, a
- * departure (with its reason), a kick, a change of pseudo, the operator's notice or the
+ * departure (with its reason), a kick, a room's operator sending someone out or setting
+ * its topic, a change of pseudo, the operator's notice or the
  * server's stop is one immutable, reference-counted event: its kind, the room it is for,
  * who did it, the text and the time, and its place in the order once published. It is made
  * once, by whoever saw it happen, and then only read, by any thread.
@@ -33,6 +34,10 @@ enum event_kind {
     EVENT_EXIT,     /* who went from room (where) to another */
     EVENT_QUIT,     /* who left the server from room (where); text: the reason given, or "" */
     EVENT_KICK,     /* who was put out by the operator from room (where); text: the reason */
+    EVENT_SENT_OUT, /* who was sent back to the default room from room (where) by one of its
+                     * operators; text: the operator's pseudo, then a space and the reason */
+    EVENT_TOPIC,    /* who set the topic of room (where) to text */
+    EVENT_INVITE,   /* who invites one person into room (where); room is EVENT_NO_ROOM */
     EVENT_RENAME,   /* who is now called text; for everyone (EVENT_ALL_ROOMS) */
     EVENT_NOTICE,   /* the operator says text to everyone */
     EVENT_SHUTDOWN, /* the server stops */

@@ -37,6 +37,7 @@
 #include "guard.h"
 #include "loop.h"
 #include "options.h"
+#include "owners.h"
 #include "password.h"
 #include "registry.h"
 #include "room.h"
@@ -494,6 +495,7 @@ static void checked(void *arg, bool ok)
     guard_succeeded(j->key);
     if (j->step == UNREGISTER) {
         if (accounts_remove(j->key) == 0) {
+            owners_forget_account(j->key); /* whoever registers it later inherits no room */
             p->logged_in = 0;
             p->admin = 0;
             log_info("%s a supprimé son compte", j->name);

@@ -36,6 +36,7 @@
 #include "login.h"
 #include "loop.h"
 #include "options.h"
+#include "owners.h"
 #include "password.h"
 #include "registry.h"
 #include "render.h"
@@ -342,7 +343,7 @@ static void stop_loops(struct loop *loops, unsigned n)
 struct store_load {
     const struct server_options *o;
     size_t lines, skipped;
-    long accounts;
+    long accounts, owned;
 };
 
 /* A line read back from the database goes into its room's history, unless it is not one
@@ -374,6 +375,13 @@ static void on_stored_line(const struct store_line *l, void *ctx)
              l->id, why);
 }
 
+/* An owned room takes a slot, if one is free, so that /rooms lists it. */
+static void restore_owned(const char *name, void *ctx)
+{
+    (void)ctx;
+    room_restore_owned(name);
+}
+
 /* Opens the database and puts each room's last lines back in memory; *read is how many.
  * Exits with status 1 if the database cannot be opened, upgraded or read. */
 static struct store *open_store(const struct server_options *o, struct store_load *read)
@@ -393,11 +401,16 @@ static struct store *open_store(const struct server_options *o, struct store_loa
         exit(1);
     }
     load.accounts = accounts_init(s);
-    if (load.accounts < 0) {
+    struct owners_limits limits = {o->max_topic, o->max_room_list, o->max_owned_rooms};
+    load.owned =
+        load.accounts < 0 ? -1 : owners_init(s, &limits, room_default_key(), ROOM_DEFAULT_NAME);
+    if (load.owned < 0) {
+        owners_shutdown();
         accounts_shutdown();
         store_close(s);
         exit(1);
     }
+    owners_each(restore_owned, NULL);
     *read = load;
     return s;
 }
@@ -485,9 +498,10 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
         }
     }
     log_listening(ls, n);
-    log_info("Base de données : %s (%zu messages relus%s, %ld compte%s)", o->db, read.lines,
-             read.skipped ? ", d'autres, invalides, ignorés" : "", read.accounts,
-             read.accounts > 1 ? "s" : "");
+    log_info("Base de données : %s (%zu messages relus%s, %ld compte%s, %ld salon%s avec "
+             "propriétaire)",
+             o->db, read.lines, read.skipped ? ", d'autres, invalides, ignorés" : "", read.accounts,
+             read.accounts > 1 ? "s" : "", read.owned, read.owned > 1 ? "s" : "");
 
     struct console k;
     console_init(&k, console);
@@ -501,6 +515,7 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
     }
     log_told(loops, n);
     teardown_layers(loops, n);
+    owners_shutdown();
     accounts_shutdown();
     store_close(store); /* what was queued is written first */
     return 0;

@@ -40,6 +40,11 @@ static const char usage[] =
     "      --db CHEMIN          base de données du serveur (SQLite), :memory: pour ne\n"
     "                           rien garder sur disque (défaut :\n"
     "                           $XDG_STATE_HOME/causerie/server.db)\n"
+    "      --max-topic OCTETS   longueur maximale du sujet d'un salon (défaut : 390)\n"
+    "      --max-room-list N    opérateurs, bannis et invités par salon, pour chaque\n"
+    "                           liste (défaut : 100)\n"
+    "      --max-owned-rooms N  salons qu'un compte peut fonder, 0 pour aucun\n"
+    "                           (défaut : 10)\n"
     "\n"
     "Chiffrement et page web :\n"
     "      --tls-cert FICHIER   certificat TLS (PEM, chaîne acceptée) : ouvre un port\n"
@@ -93,6 +98,9 @@ enum {
     OPT_HISTORY_DAYS,
     OPT_DB,
     OPT_MAX_ROOMS,
+    OPT_MAX_TOPIC,
+    OPT_MAX_ROOM_LIST,
+    OPT_MAX_OWNED_ROOMS,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
     OPT_TLS_PORT,
@@ -122,6 +130,9 @@ static const struct option long_options[] = {
     {"history-days", required_argument, NULL, OPT_HISTORY_DAYS},
     {"db", required_argument, NULL, OPT_DB},
     {"max-rooms", required_argument, NULL, OPT_MAX_ROOMS},
+    {"max-topic", required_argument, NULL, OPT_MAX_TOPIC},
+    {"max-room-list", required_argument, NULL, OPT_MAX_ROOM_LIST},
+    {"max-owned-rooms", required_argument, NULL, OPT_MAX_OWNED_ROOMS},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"tls-port", required_argument, NULL, OPT_TLS_PORT},
@@ -178,6 +189,9 @@ static void set_defaults(struct server_options *o)
     o->history = DEFAULT_HISTORY;
     o->max_rooms = DEFAULT_MAX_ROOMS;
     o->history_days = DEFAULT_HISTORY_DAYS;
+    o->max_topic = DEFAULT_MAX_TOPIC;
+    o->max_room_list = DEFAULT_MAX_ROOM_LIST;
+    o->max_owned_rooms = DEFAULT_MAX_OWNED_ROOMS;
     o->db = NULL;
     o->tls_cert = NULL;
     o->tls_key = NULL;
@@ -350,6 +364,32 @@ static int apply_rooms(struct server_options *o, int opt, const char *arg, struc
     }
 }
 
+/* Applies one of the limits of owned rooms; returns 0 or -EINVAL. */
+static int apply_owned(struct server_options *o, int opt, const char *arg, struct buf *out)
+{
+    unsigned long long v;
+    switch (opt) {
+    case OPT_MAX_TOPIC:
+        if (!parse_number(arg, 1, MAX_LINE_CEILING, &v)) {
+            return bad_value(out, "--max-topic", arg, "un nombre d'octets de 1 à 1048576");
+        }
+        o->max_topic = (size_t)v;
+        return 0;
+    case OPT_MAX_ROOM_LIST:
+        if (!parse_number(arg, 1, MAX_ROOM_LIST_CEILING, &v)) {
+            return bad_value(out, "--max-room-list", arg, "un nombre d'entrées de 1 à 10000");
+        }
+        o->max_room_list = (unsigned)v;
+        return 0;
+    default: /* OPT_MAX_OWNED_ROOMS */
+        if (!parse_number(arg, 0, MAX_ROOMS_CEILING, &v)) {
+            return bad_value(out, "--max-owned-rooms", arg, "un nombre de salons de 0 à 4096");
+        }
+        o->max_owned_rooms = (unsigned)v;
+        return 0;
+    }
+}
+
 /* The database's default path: $XDG_STATE_HOME/causerie/server.db, or
  * ~/.local/state/causerie/server.db when XDG_STATE_HOME is unset or not absolute (as the
  * XDG Base Directory specification says). Returns 0, or -EINVAL with why in out. */
@@ -425,6 +465,10 @@ static int apply(struct server_options *o, int opt, const char *arg, struct buf 
     case OPT_HISTORY_DAYS:
     case OPT_DB:
         return apply_rooms(o, opt, arg, out);
+    case OPT_MAX_TOPIC:
+    case OPT_MAX_ROOM_LIST:
+    case OPT_MAX_OWNED_ROOMS:
+        return apply_owned(o, opt, arg, out);
     case OPT_TLS_CERT:
     case OPT_TLS_KEY:
     case OPT_TLS_PORT:

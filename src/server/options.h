@@ -55,6 +55,13 @@
 /* --max-rooms ceiling. A room costs a slot per loop thread from the start, and looking
  * one up by name walks the rooms: both stay small up to a few thousand. */
 #define MAX_ROOMS_CEILING 4096
+/* Owned rooms (docs/SECURITY.md): a topic's bytes, as IRC's usual TOPICLEN; entries in each
+ * of a room's lists (operators, bans, invitations), which are searched in order; rooms an
+ * account may found, so that no one account fills the table of --max-rooms. */
+#define DEFAULT_MAX_TOPIC       390 /* bytes; --max-topic */
+#define DEFAULT_MAX_ROOM_LIST   100 /* entries per list; --max-room-list */
+#define DEFAULT_MAX_OWNED_ROOMS 10  /* rooms founded per account; --max-owned-rooms */
+#define MAX_ROOM_LIST_CEILING   10000
 
 struct server_options {
     char *host;                         /* owned; NULL until given (then main.c asks for it) */
@@ -72,6 +79,9 @@ struct server_options {
     unsigned history;                   /* lines kept per room; 0: none */
     unsigned max_rooms;                 /* rooms at once, the default one included */
     unsigned history_days;              /* days the database keeps lines; 0: forever */
+    size_t max_topic;                   /* bytes in an owned room's topic */
+    unsigned max_room_list;             /* operators, bans, invitations: each, per room */
+    unsigned max_owned_rooms;           /* rooms one account may found; 0: none owned */
     char *db;                           /* owned: the database's path, or ":memory:" */
     char *tls_cert;                     /* owned PEM path (a chain is accepted); NULL: no TLS */
     char *tls_key;                      /* owned PEM path; given with tls_cert */

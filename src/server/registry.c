@@ -18,11 +18,6 @@
 
 #include "common/xalloc.h"
 
-static const char *person_key(const struct person *p)
-{
-    return p->text + strlen(p->text) + 1;
-}
-
 /* Guards buckets, n_buckets, count and every person's next: the whole set. */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct person **buckets; /* owned array; each linked person holds a reference */
@@ -169,7 +164,7 @@ struct person *registry_rename(struct person *old, const char *key, const char *
     p->history_from = old->history_from;
     p->store_busy = old->store_busy; /* the answer comes to whoever it is then */
     /* An account is its pseudo's: a change of case keeps it, another pseudo does not. */
-    p->logged_in = strcmp(key, old->text + strlen(old->text) + 1) == 0 && old->logged_in;
+    p->logged_in = strcmp(key, person_key(old)) == 0 && old->logged_in;
     p->admin = p->logged_in && old->admin;
 
     pthread_mutex_lock(&registry_lock);

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct member;
 struct room;
@@ -61,6 +62,12 @@ static inline struct person *person_current(struct person *p)
 static inline const char *person_pseudo(const struct person *p)
 {
     return p->text;
+}
+
+/* p's pseudo folded: what is compared, and, for a person logged in, its account's key. */
+static inline const char *person_key(const struct person *p)
+{
+    return p->text + strlen(p->text) + 1;
 }
 
 void registry_init(void);

@@ -23,8 +23,8 @@
  * arrival, and without an intermediate buffer. */
 struct sentence {
     const char *form; /* only "%s" is special */
-    const char *arg[3];
-    size_t len[3];
+    const char *arg[4];
+    size_t len[4];
 };
 
 static size_t sentence_length(const struct sentence *st)
@@ -60,7 +60,24 @@ static char *sentence_write(const struct sentence *st, char *out)
 static struct sentence with(const char *form, const char *a, size_t alen, const char *b,
                             size_t blen, const char *c, size_t clen)
 {
-    return (struct sentence){form, {a, b, c}, {alen, blen, clen}};
+    return (struct sentence){form, {a, b, c, NULL}, {alen, blen, clen, 0}};
+}
+
+/* EVENT_SENT_OUT's sentence: its text is the operator's pseudo, which has no space, then a
+ * space and the reason, if any. */
+static struct sentence sent_out(const struct event *e)
+{
+    const char *by = e->text, *space = memchr(e->text, ' ', e->text_len);
+    size_t by_len = space ? (size_t)(space - by) : e->text_len;
+    const char *why = space ? space + 1 : "";
+    size_t why_len = space ? e->text_len - by_len - 1 : 0;
+    if (why_len == 0) {
+        return with("%s a été renvoyé de #%s par %s", e->who, e->who_len, e->where, e->where_len,
+                    by, by_len);
+    }
+    return (struct sentence){"%s a été renvoyé de #%s par %s (%s)",
+                             {e->who, e->where, by, why},
+                             {e->who_len, e->where_len, by_len, why_len}};
 }
 
 /* The French sentence that tells of e (no kind, no '\n'). */
@@ -82,6 +99,12 @@ static struct sentence sentence(const struct event *e)
     case EVENT_KICK:
         return with(reason ? "%s a été expulsé (%s)" : "%s a été expulsé", who, wl, text, tl, NULL,
                     0);
+    case EVENT_SENT_OUT:
+        return sent_out(e);
+    case EVENT_TOPIC:
+        return with("%s a changé le sujet de #%s : %s", who, wl, where, rl, text, tl);
+    case EVENT_INVITE:
+        return with("%s vous invite dans #%s : tapez /join #%s", who, wl, where, rl, where, rl);
     case EVENT_RENAME:
         return with("%s s'appelle maintenant %s", who, wl, text, tl, NULL, 0);
     case EVENT_NOTICE:
@@ -147,6 +170,7 @@ static struct msg *events_form(const struct event *e)
     case EVENT_EXIT:
     case EVENT_QUIT:
     case EVENT_KICK:
+    case EVENT_SENT_OUT:
         fields = with("- %s #%s : ", e->who, e->who_len, e->where, e->where_len, NULL, 0);
         break;
     case EVENT_RENAME:
@@ -294,6 +318,10 @@ void render_who(const struct room_view *v, struct buf *out)
 
 void render_moved(enum render_form form, const struct room_view *v, struct buf *out)
 {
+    if (v->topic_only) {
+        render_topic(v->name, v->topic, false, out);
+        return;
+    }
     if (form == RENDER_EVENTS) {
         buf_appendf(out, "%c #%s : ", PROTO_ROOM, v->name);
     } else {
@@ -301,6 +329,16 @@ void render_moved(enum render_form form, const struct room_view *v, struct buf *
     }
     buf_appendf(out, "Vous êtes maintenant dans #%s.\n", v->name);
     render_who(v, out);
+    render_topic(v->name, v->topic, false, out);
+}
+
+void render_topic(const char *room, const char *topic, bool asked, struct buf *out)
+{
+    if (topic[0]) {
+        buf_appendf(out, "%c Sujet de #%s : %s\n", PROTO_NOTICE, room, topic);
+    } else if (asked) {
+        buf_appendf(out, "%c #%s n'a pas de sujet.\n", PROTO_NOTICE, room);
+    }
 }
 
 void render_rooms(enum render_form form, const struct room_entry *rooms, size_t n, struct buf *out)
@@ -310,12 +348,15 @@ void render_rooms(enum render_form form, const struct room_entry *rooms, size_t 
         const struct room_entry *r = &rooms[i];
         bool many = r->count > 1;
         if (form == RENDER_EVENTS) {
-            buf_appendf(out, many ? "%c #%s %u : %u personnes\n" : "%c #%s %u : %u personne\n",
-                        PROTO_ROOM_ITEM, r->name, r->count, r->count);
+            buf_appendf(out, "%c #%s %u : ", PROTO_ROOM_ITEM, r->name, r->count);
         } else {
-            buf_appendf(out, many ? "%c #%s : %u personnes\n" : "%c #%s : %u personne\n",
-                        PROTO_NOTICE, r->name, r->count);
+            buf_appendf(out, "%c #%s : ", PROTO_NOTICE, r->name);
         }
+        buf_appendf(out, many ? "%u personnes" : "%u personne", r->count);
+        if (r->topic[0]) {
+            buf_appendf(out, " — %s", r->topic);
+        }
+        buf_append_char(out, '\n');
     }
 }
 

@@ -40,9 +40,12 @@ void render_init(void);
 bool render_parse_kept(const char *line, size_t len, struct event_fields *f);
 
 /* What a client is sent when it enters a room (on arrival with the events capability, and
- * after /join or /part): the room's name, then its '=' line. */
+ * after /join or /part): the room's name, then its '=' line, then its topic if it has one;
+ * only the topic for a view that has only that (an arrival without the capability). */
 void render_moved(enum render_form form, const struct room_view *v, struct buf *out);
-/* "= #ROOM COUNT : PSEUDO PSEUDO ...\n": who is in the room. */
+/* A notice with room's topic; none when it has none, unless it was asked for (/topic). */
+void render_topic(const char *room, const char *topic, bool asked, struct buf *out);
+/* "= #ROOM COUNT : PSEUDO @PSEUDO ...\n": who is in the room, operators marked. */
 void render_who(const struct room_view *v, struct buf *out);
 /* The newest of the n history events (oldest first) whose "~ TIME LINE" lines fit in
  * budget bytes, oldest first: what a newcomer can take without being dropped as slow.

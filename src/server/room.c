@@ -17,10 +17,13 @@
 #include <string.h>
 
 #include "broadcast.h"
+#include "client.h"
+#include "common/addr.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/pseudo.h"
 #include "common/xalloc.h"
+#include "owners.h"
 #include "registry.h"
 
 struct room {
@@ -102,9 +105,24 @@ const char *room_name(const struct room *r)
     return r->name;
 }
 
+const char *room_key(const struct room *r)
+{
+    return r->key;
+}
+
 static struct room *room_default(void)
 {
     return &table[0];
+}
+
+bool room_is_default(const struct room *r)
+{
+    return r == room_default();
+}
+
+const char *room_default_key(void)
+{
+    return room_default()->key;
 }
 
 /* ---------------------------------------------------------------- names */
@@ -185,8 +203,8 @@ static void who_add(struct room *r, struct person *p)
     p->room = r;
 }
 
-/* Under rooms_lock. An emptied room without history is given up at once; with history, it
- * is kept for later, until its slot is needed. */
+/* Under rooms_lock. An emptied room without history or owner is given up at once; with
+ * either, it is kept for later, until its slot is needed. */
 static void who_remove(struct room *r, struct person *p)
 {
     assert(p->room == r && p->who_index < r->count && r->who[p->who_index] == p);
@@ -203,19 +221,33 @@ static void who_remove(struct room *r, struct person *p)
         r->who = NULL;
         r->who_cap = 0;
     }
-    if (broadcast_history_len(r->slot) == 0) {
-        r->in_use = false;
+    if (broadcast_history_len(r->slot) == 0 && !owners_is_owned(r->key)) {
+        r->in_use = false; /* an owned room stays listed, empty */
     }
 }
 
-/* Under rooms_lock: r as it stands, naming at most max people (0: all). */
+/* Under rooms_lock: r's topic, "" for none, in a new string. */
+static char *topic_of(const struct room *r)
+{
+    struct buf topic = BUF_INIT;
+    owners_topic(r->key, &topic);
+    return buf_detach(&topic); /* "" when empty */
+}
+
+/* Under rooms_lock: r as it stands, naming at most max people (0: all), its operators
+ * marked. A person whose pseudo is an operator's account is that account's owner, logged
+ * in: a registered pseudo is given only with its password. */
 static void view(const struct room *r, size_t max, struct room_view *out)
 {
     struct buf names = BUF_INIT;
     size_t n = max && r->count > max ? max : r->count;
+    bool owned = owners_is_owned(r->key);
     for (size_t i = 0; i < n; i++) {
         if (i > 0) {
             buf_append_char(&names, ' ');
+        }
+        if (owned && owners_role(r->key, person_key(r->who[i])) != OWNERS_NOBODY) {
+            buf_append_char(&names, PROTO_OPERATOR_MARK);
         }
         buf_append_str(&names, person_pseudo(r->who[i]));
     }
@@ -224,12 +256,15 @@ static void view(const struct room *r, size_t max, struct room_view *out)
     out->named = (uint32_t)n;
     out->names_len = names.len;
     out->names = buf_detach(&names);
+    out->topic = topic_of(r);
 }
 
 void room_view_release(struct room_view *v)
 {
     free(v->names);
     v->names = NULL;
+    free(v->topic);
+    v->topic = NULL;
 }
 
 static void free_view(void *v)
@@ -258,13 +293,16 @@ static void tell(enum event_kind kind, const struct person *p, const struct room
 }
 
 /* Under rooms_lock: p's person enters `to` (leaving the room it was in, if any), the
- * others are told, and the move is stamped and posted to p's loop. */
-static void enter(struct person *p, struct room *to, size_t view_names)
+ * others are told (the old room with the event `exit`, if given), and the move is stamped
+ * and posted to p's loop. */
+static void enter_telling(struct person *p, struct room *to, size_t view_names, struct event *exit)
 {
     struct room *from = p->room;
     if (from) {
         who_remove(from, p);
-        if (room_announced(from->count + 1)) {
+        if (exit) {
+            broadcast_publish(exit);
+        } else if (room_announced(from->count + 1)) {
             tell(EVENT_EXIT, p, from, NULL, 0);
         }
     }
@@ -276,8 +314,36 @@ static void enter(struct person *p, struct room *to, size_t view_names)
     if (view_names > 0) {
         v = xmalloc(sizeof(*v));
         view(to, view_names, v);
+    } else {
+        char *topic = topic_of(to); /* if it has one, the topic is all that is shown */
+        if (topic[0]) {
+            v = xcalloc(1, sizeof(*v));
+            strcpy(v->name, to->name);
+            v->topic = topic;
+            v->topic_only = true;
+        } else {
+            free(topic);
+        }
     }
     broadcast_move(p->member, to->slot, v, v ? free_view : NULL);
+}
+
+static void enter(struct person *p, struct room *to, size_t view_names)
+{
+    enter_telling(p, to, view_names, NULL);
+}
+
+/* Whether p may enter r, owned or not: the account it is logged in to, if any, and the
+ * address it comes from. An administrator may enter any room. p's loop thread, under
+ * rooms_lock. */
+static enum owners_entry may_enter(const struct person *p, const struct room *r)
+{
+    if (p->admin) {
+        return OWNERS_ENTER;
+    }
+    char host[ADDR_NAME_MAX];
+    client_peer_host(&p->member->conn, host, sizeof(host));
+    return owners_enter(r->key, person_key(p), p->logged_in ? person_key(p) : NULL, host);
 }
 
 void room_arrive(struct person *p, const char *room, size_t view_names)
@@ -287,9 +353,34 @@ void room_arrive(struct person *p, const char *room, size_t view_names)
     bool named = room && parse_name(&room, &len, &key);
     pthread_mutex_lock(&rooms_lock);
     struct room *to = named ? find_room(key.data) : NULL;
+    if (to && may_enter(p, to) != OWNERS_ENTER) {
+        to = NULL; /* banned or uninvited since: the default room */
+    }
     enter(p, to ? to : room_default(), view_names);
     pthread_mutex_unlock(&rooms_lock);
     buf_release(&key);
+}
+
+/* Under rooms_lock, for p's /join into `to`, just found or created: whether p may, and
+ * whether p founds it. Returns an enum room_joined or a negative errno as room_join(). */
+static int admit(struct person *p, struct room *to, bool created)
+{
+    if (to == p->room) {
+        return -EALREADY;
+    }
+    switch (may_enter(p, to)) {
+    case OWNERS_BANNED:
+        return -EACCES;
+    case OWNERS_INVITE_ONLY:
+        return -EPERM;
+    case OWNERS_ENTER:
+        break;
+    }
+    if (!created || !p->logged_in) {
+        return ROOM_JOINED;
+    }
+    int r = owners_found(to->key, to->name, person_key(p));
+    return r == 0 ? ROOM_FOUNDED : r == -EDQUOT ? ROOM_NOT_FOUNDED : ROOM_JOINED;
 }
 
 int room_join(struct person *p, const char *name, size_t len, size_t view_names,
@@ -304,22 +395,67 @@ int room_join(struct person *p, const char *name, size_t len, size_t view_names,
         buf_release(&key);
         return -EAGAIN;
     }
-    int r = 0;
+    int r;
     pthread_mutex_lock(&rooms_lock);
+    bool created = !find_room(key.data) && !owners_is_owned(key.data);
     struct room *to = find_or_create(name, len, key.data);
     if (!to) {
         r = -ENOSPC;
-    } else if (to == p->room) {
-        r = -EALREADY;
     } else {
-        enter(p, to, view_names);
-    }
-    if (to) {
+        r = admit(p, to, created);
         strcpy(name_out, to->name);
+        if (r >= 0) {
+            enter(p, to, view_names); /* a room just made admits whoever made it */
+        }
     }
     pthread_mutex_unlock(&rooms_lock);
     buf_release(&key);
     return r;
+}
+
+int room_send_out(struct person *p, const char *room, const char *by, const char *reason,
+                  size_t len)
+{
+    pthread_mutex_lock(&rooms_lock);
+    struct room *from = p->room;
+    if (from == room_default() || strcmp(from->key, room) != 0) {
+        pthread_mutex_unlock(&rooms_lock);
+        return -ENOENT;
+    }
+    struct buf text = BUF_INIT; /* the operator's pseudo, which has no space, then the reason */
+    buf_append_str(&text, by);
+    if (len > 0) {
+        buf_append_char(&text, ' ');
+        buf_append(&text, reason, len);
+    }
+    const char *who = person_pseudo(p);
+    struct event_fields f = {.kind = EVENT_SENT_OUT,
+                             .room = from->slot,
+                             .who = who,
+                             .who_len = strlen(who),
+                             .where = from->name,
+                             .where_len = strlen(from->name),
+                             .text = text.data,
+                             .text_len = text.len};
+    enter_telling(p, room_default(), PROTO_WHO_MAX, event_new(&f)); /* p is told too */
+    pthread_mutex_unlock(&rooms_lock);
+    buf_release(&text);
+    return 0;
+}
+
+bool room_holds(const char *room, const struct person *p)
+{
+    pthread_mutex_lock(&rooms_lock);
+    bool in = p->room && strcmp(p->room->key, room) == 0;
+    pthread_mutex_unlock(&rooms_lock);
+    return in;
+}
+
+void room_tell_topic(struct person *p, const char *text, size_t len)
+{
+    pthread_mutex_lock(&rooms_lock);
+    tell(EVENT_TOPIC, p, p->room, text, len);
+    pthread_mutex_unlock(&rooms_lock);
 }
 
 void room_depart(struct person *p, enum event_kind kind, const char *reason, size_t len,
@@ -409,6 +545,7 @@ struct room_entry *room_list(size_t *n_out)
     for (size_t i = 0; i < n; i++) {
         strcpy(list[i].name, rooms[i]->name);
         list[i].count = (uint32_t)rooms[i]->count;
+        list[i].topic = topic_of(rooms[i]);
     }
     pthread_mutex_unlock(&rooms_lock);
     free(rooms);
@@ -416,7 +553,15 @@ struct room_entry *room_list(size_t *n_out)
     return list;
 }
 
-/* ---------------------------------------------------------------- the history file */
+void room_list_free(struct room_entry *rooms, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rooms[i].topic);
+    }
+    free(rooms);
+}
+
+/* ---------------------------------------------------------------- at start */
 
 bool room_restore(const char *name, size_t len, struct event_fields *f, uint64_t seq)
 {
@@ -439,4 +584,23 @@ bool room_restore(const char *name, size_t len, struct event_fields *f, uint64_t
         broadcast_restore(r->slot, event_new(f), seq);
     }
     return true;
+}
+
+void room_restore_owned(const char *name)
+{
+    struct buf key = BUF_INIT;
+    size_t len = strlen(name);
+    if (parse_name(&name, &len, &key)) {
+        pthread_mutex_lock(&rooms_lock);
+        struct room *r = find_room(key.data);
+        for (unsigned i = 1; !r && i < n_slots; i++) {
+            if (!table[i].in_use) { /* a free slot only: an owned room needs none to exist */
+                r = &table[i];
+                set_name(r, name, len, key.data);
+                r->emptied = ++empty_clock;
+            }
+        }
+        pthread_mutex_unlock(&rooms_lock);
+    }
+    buf_release(&key);
 }

@@ -31,6 +31,7 @@
 #include "loop.h"
 #include "msg.h"
 #include "options.h"
+#include "owners.h"
 #include "registry.h"
 #include "render.h"
 #include "room.h"
@@ -620,11 +621,21 @@ void session_start(struct store *s)
 
 /* ---------------------------------------------------------------- one person */
 
-/* A private message or a kick on its way to a person's loop. */
+/* What is on its way to a person's loop. */
+enum to_person_kind {
+    TO_PERSON_EVENT,    /* a private message or an invitation: e */
+    TO_PERSON_KICK,     /* the operator's /kick: off the server, told reason */
+    TO_PERSON_SEND_OUT, /* a room operator's /kick: out of room, by by, told reason */
+    TO_PERSON_BAN,      /* a room operator's /ban of a pseudo with no account: its address */
+};
+
 struct to_person {
     struct person *p; /* ref held */
-    struct event *e;  /* ref held: the private message; NULL for a kick */
-    char reason[];    /* a kick's, sanitised, "" for none */
+    enum to_person_kind kind;
+    struct event *e;                   /* ref held: TO_PERSON_EVENT's; NULL otherwise */
+    char room[ROOM_NAME_MAX + 1];      /* the room's key, for a send-out or a ban */
+    char by[PSEUDO_MAX_CHARS * 4 + 1]; /* the room operator's pseudo */
+    char reason[];                     /* sanitised, "" for none */
 };
 
 static void drop_to_person(void *arg)
@@ -654,18 +665,42 @@ static void kicked(struct session *s, const char *why)
     client_finish(session_client(s), SESSION_LINGER_MS);
 }
 
+/* A room operator's /ban of t->p, which has no account, reached its loop: the address it
+ * comes from now is banned, under the pseudo it had when banned. */
+static void ban_address(struct session *s, const struct to_person *t)
+{
+    char host[ADDR_NAME_MAX];
+    client_peer_host(session_client(s), host, sizeof(host));
+    int r = owners_ban(t->room, person_key(t->p), person_pseudo(t->p), host);
+    if (r < 0 && r != -EALREADY) {
+        log_warn("bannissement de %s (%s) de #%s impossible : %s", person_pseudo(t->p), host,
+                 t->room, strerror(-r));
+    }
+}
+
 static void run_to_person(struct loop *l, void *arg)
 {
     (void)l;
     struct to_person *t = arg;
     /* This loop's own: through a change of pseudo to whoever p is now; NULL if p left. */
-    struct member *m = person_current(t->p)->member;
+    struct person *now = person_current(t->p);
+    struct member *m = now->member;
     struct session *s = (struct session *)m;
     if (s && joined(s) && client_is_open(session_client(s))) {
-        if (t->e) {
+        switch (t->kind) {
+        case TO_PERSON_EVENT:
             client_send(session_client(s), event_rendering(t->e, m->rendering));
-        } else {
+            break;
+        case TO_PERSON_KICK:
             kicked(s, t->reason);
+            break;
+        case TO_PERSON_BAN:
+            ban_address(s, t);
+            room_send_out(now, t->room, t->by, t->reason, strlen(t->reason)); /* and out */
+            break;
+        case TO_PERSON_SEND_OUT:
+            room_send_out(now, t->room, t->by, t->reason, strlen(t->reason));
+            break;
         }
     }
     drop_to_person(t);
@@ -673,14 +708,20 @@ static void run_to_person(struct loop *l, void *arg)
 
 static const struct loop_task to_person_task = {run_to_person, drop_to_person};
 
-static void post_to_person(struct person *p, struct event *e, const char *reason)
+static struct to_person *to_person_new(struct person *p, enum to_person_kind kind,
+                                       const char *reason)
 {
     size_t len = reason ? strlen(reason) : 0;
-    struct to_person *t = xmalloc(sizeof(*t) + len + 1);
+    struct to_person *t = xcalloc(1, sizeof(*t) + len + 1);
     t->p = p;
-    t->e = e;
+    t->kind = kind;
     memcpy(t->reason, reason ? reason : "", len + 1);
-    loop_send(&event_loops[p->loop], &to_person_task, t);
+    return t;
+}
+
+static void post_to_person(struct to_person *t)
+{
+    loop_send(&event_loops[t->p->loop], &to_person_task, t);
 }
 
 void session_send_private(struct session *s, struct person *p, const char *text, size_t len)
@@ -693,7 +734,33 @@ void session_send_private(struct session *s, struct person *p, const char *text,
                              .who_len = strlen(who),
                              .text = text,
                              .text_len = len};
-    post_to_person(p, event_new(&f), NULL);
+    struct to_person *t = to_person_new(p, TO_PERSON_EVENT, NULL);
+    t->e = event_new(&f);
+    post_to_person(t);
+}
+
+void session_invite(struct session *s, struct person *p, const char *room)
+{
+    const char *who = person_pseudo(s->person);
+    struct event_fields f = {.kind = EVENT_INVITE,
+                             .room = EVENT_NO_ROOM,
+                             .who = who,
+                             .who_len = strlen(who),
+                             .where = room,
+                             .where_len = strlen(room)};
+    struct to_person *t = to_person_new(p, TO_PERSON_EVENT, NULL);
+    t->e = event_new(&f);
+    post_to_person(t);
+}
+
+void session_send_out(struct session *s, struct person *p, const char *room, const char *reason,
+                      bool ban_address)
+{
+    struct to_person *t =
+        to_person_new(p, ban_address ? TO_PERSON_BAN : TO_PERSON_SEND_OUT, reason);
+    snprintf(t->room, sizeof(t->room), "%s", room);
+    snprintf(t->by, sizeof(t->by), "%s", person_pseudo(s->person));
+    post_to_person(t);
 }
 
 int session_kick(const char *pseudo, size_t len, const char *reason)
@@ -708,7 +775,7 @@ int session_kick(const char *pseudo, size_t len, const char *reason)
     if (!p) {
         return -ENOENT;
     }
-    post_to_person(p, NULL, reason); /* p's loop checks it is still there */
+    post_to_person(to_person_new(p, TO_PERSON_KICK, reason)); /* p's loop checks it is there */
     return 0;
 }
 

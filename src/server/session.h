@@ -133,5 +133,13 @@ void session_change_password(struct session *s, char *old, size_t old_len, char 
 void session_unregister(struct session *s, char *password, size_t len);
 /* Sends a private message from s to person p (a reference the call takes over). */
 void session_send_private(struct session *s, struct person *p, const char *text, size_t len);
+/* Tells person p (a reference the call takes over) that s invites it into room (its name). */
+void session_invite(struct session *s, struct person *p, const char *room);
+/* s, an operator of the room whose key is room, sends person p (a reference the call takes
+ * over) back to the default room, with reason (sanitised, may be NULL), if p is still in
+ * that room when p's loop gets to it; with ban_address, the address p comes from is banned
+ * from the room first, under p's pseudo. */
+void session_send_out(struct session *s, struct person *p, const char *room, const char *reason,
+                      bool ban_address);
 
 #endif

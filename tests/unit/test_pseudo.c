@@ -245,6 +245,14 @@ static void test_check_refuses_leading_slash(void **state)
     assert_check(LIT("/"), PSEUDO_SLASH);
 }
 
+static void test_check_refuses_leading_at_but_not_inner(void **state)
+{
+    (void)state;
+    assert_check(LIT("@alice"), PSEUDO_AT); /* it would read as an operator in a "=" line */
+    assert_check(LIT("@"), PSEUDO_AT);
+    assert_check(LIT("alice@home"), PSEUDO_OK);
+}
+
 static void test_check_accepts_inner_slash(void **state)
 {
     (void)state;
@@ -271,14 +279,16 @@ static void test_verdict_texts_are_the_documented_sentences(void **state)
                         "Le pseudo doit être écrit en UTF-8 valide.");
     assert_string_equal(pseudo_verdict_text(PSEUDO_SLASH),
                         "Le pseudo ne peut pas commencer par « / ».");
+    assert_string_equal(pseudo_verdict_text(PSEUDO_AT),
+                        "Le pseudo ne peut pas commencer par « @ ».");
 }
 
 static void test_verdict_texts_are_distinct_clean_text(void **state)
 {
     (void)state;
-    const enum pseudo_verdict all[] = {PSEUDO_OK,       PSEUDO_EMPTY,   PSEUDO_TOO_LONG,
-                                       PSEUDO_SPACE,    PSEUDO_CONTROL, PSEUDO_INVISIBLE,
-                                       PSEUDO_BAD_UTF8, PSEUDO_SLASH};
+    const enum pseudo_verdict all[] = {PSEUDO_OK,    PSEUDO_EMPTY,    PSEUDO_TOO_LONG,
+                                       PSEUDO_SPACE, PSEUDO_CONTROL,  PSEUDO_INVISIBLE,
+                                       PSEUDO_AT,    PSEUDO_BAD_UTF8, PSEUDO_SLASH};
     const size_t n = sizeof(all) / sizeof(all[0]);
     for (size_t i = 0; i < n; i++) {
         const char *t = pseudo_verdict_text(all[i]);
@@ -367,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_check_control_wins_over_invisible),
         cmocka_unit_test(test_check_refuses_invalid_utf8),
         cmocka_unit_test(test_check_refuses_leading_slash),
+        cmocka_unit_test(test_check_refuses_leading_at_but_not_inner),
         cmocka_unit_test(test_check_accepts_inner_slash),
         cmocka_unit_test(test_verdict_texts_are_the_documented_sentences),
         cmocka_unit_test(test_verdict_texts_are_distinct_clean_text),

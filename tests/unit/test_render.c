@@ -158,6 +158,31 @@ static void test_kick(void **state)
     event_unref(bare);
 }
 
+static void test_sent_out_of_a_room(void **state)
+{
+    (void)state;
+    struct event *e = make(EVENT_SENT_OUT, "bob", "jeux", "alice trop de bruit");
+    assert_rendering(e, RENDER_PLAIN, "* bob a été renvoyé de #jeux par alice (trop de bruit)\n");
+    assert_fields(e, PROTO_LEAVE, "bob", "#jeux",
+                  "bob a été renvoyé de #jeux par alice (trop de bruit)");
+    struct event *bare = make(EVENT_SENT_OUT, "bob", "jeux", "alice");
+    assert_rendering(bare, RENDER_PLAIN, "* bob a été renvoyé de #jeux par alice\n");
+    event_unref(e);
+    event_unref(bare);
+}
+
+static void test_topic_and_invitation(void **state)
+{
+    (void)state;
+    struct event *t = make(EVENT_TOPIC, "alice", "jeux", "Belote ce soir");
+    assert_rendering(t, RENDER_PLAIN, "* alice a changé le sujet de #jeux : Belote ce soir\n");
+    assert_ptr_equal(event_rendering(t, RENDER_EVENTS), &t->line); /* a notice in both */
+    struct event *i = make(EVENT_INVITE, "alice", "jeux", NULL);
+    assert_rendering(i, RENDER_PLAIN, "* alice vous invite dans #jeux : tapez /join #jeux\n");
+    event_unref(t);
+    event_unref(i);
+}
+
 static void test_rename(void **state)
 {
     (void)state;
@@ -354,7 +379,8 @@ static void test_history_times_are_utc_as_the_c_library_writes_them(void **state
 
 static struct room_view view(const char *name, uint32_t count, const char *names)
 {
-    struct room_view v = {.count = count, .names = (char *)names, .names_len = strlen(names)};
+    struct room_view v = {
+        .count = count, .names = (char *)names, .names_len = strlen(names), .topic = (char *)""};
     strcpy(v.name, name);
     return v;
 }
@@ -383,18 +409,43 @@ static void test_moved_in_both_forms(void **state)
     buf_reset(&out);
     render_moved(RENDER_EVENTS, &v, &out);
     assert_string_equal(out.data, "# #jeux : Vous êtes maintenant dans #jeux.\n= #jeux 1 : bob\n");
+    buf_reset(&out);
+    struct room_view t = view("jeux", 2, "@alice bob"); /* an operator, a topic */
+    t.topic = "Le sujet";
+    render_moved(RENDER_PLAIN, &t, &out);
+    assert_string_equal(out.data, "+ Vous êtes maintenant dans #jeux.\n= #jeux 2 : @alice bob\n"
+                                  "* Sujet de #jeux : Le sujet\n");
+    buf_reset(&out);
+    t.topic_only = true; /* an arrival without the events capability */
+    render_moved(RENDER_PLAIN, &t, &out);
+    assert_string_equal(out.data, "* Sujet de #jeux : Le sujet\n");
+    buf_release(&out);
+}
+
+static void test_topic_asked_for_or_not(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    render_topic("jeux", "", false, &out);
+    assert_string_equal(out.data, "");
+    render_topic("jeux", "", true, &out);
+    assert_string_equal(out.data, "* #jeux n'a pas de sujet.\n");
+    buf_reset(&out);
+    render_topic("jeux", "Belote", true, &out);
+    assert_string_equal(out.data, "* Sujet de #jeux : Belote\n");
     buf_release(&out);
 }
 
 static void test_rooms_in_both_forms(void **state)
 {
     (void)state;
-    struct room_entry rooms[2] = {{.count = 2}, {.count = 1}};
+    struct room_entry rooms[2] = {{.count = 2, .topic = ""}, {.count = 1, .topic = "Belote"}};
     strcpy(rooms[0].name, "général");
     strcpy(rooms[1].name, "jeux");
     struct buf out = BUF_INIT;
     render_rooms(RENDER_PLAIN, rooms, 2, &out);
-    assert_string_equal(out.data, "+ 2 salons :\n* #général : 2 personnes\n* #jeux : 1 personne\n");
+    assert_string_equal(out.data,
+                        "+ 2 salons :\n* #général : 2 personnes\n* #jeux : 1 personne — Belote\n");
     buf_reset(&out);
     render_rooms(RENDER_EVENTS, rooms, 1, &out);
     assert_string_equal(out.data, "+ 1 salon :\n$ #général 2 : 2 personnes\n");
@@ -423,6 +474,8 @@ int main(void)
         cmocka_unit_test(test_entering_and_leaving_a_room),
         cmocka_unit_test(test_leaving_the_server_with_and_without_a_reason),
         cmocka_unit_test(test_kick),
+        cmocka_unit_test(test_sent_out_of_a_room),
+        cmocka_unit_test(test_topic_and_invitation),
         cmocka_unit_test(test_rename),
         cmocka_unit_test(test_notices_read_the_same_in_both_forms),
         cmocka_unit_test(test_a_rendering_is_made_once),
@@ -436,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_who_line),
         cmocka_unit_test(test_moved_in_both_forms),
         cmocka_unit_test(test_rooms_in_both_forms),
+        cmocka_unit_test(test_topic_asked_for_or_not),
         cmocka_unit_test(test_renamed_in_both_forms),
     };
     return cmocka_run_group_tests_name("render", tests, setup, NULL);
