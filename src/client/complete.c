@@ -17,9 +17,10 @@
 #include "style.h"
 
 const char *const complete_commands[] = {
-    "/ban",      "/clear", "/deop",   "/help",  "/history", "/invite",     "/join",     "/kick",
-    "/me",       "/mode",  "/msg",    "/nick",  "/op",      "/part",       "/password", "/quit",
-    "/register", "/rooms", "/search", "/topic", "/unban",   "/unregister", "/who",      NULL};
+    "/ban",      "/clear",      "/deop",     "/help",  "/history", "/invite", "/join",
+    "/kick",     "/me",         "/mode",     "/msg",   "/nick",    "/op",     "/part",
+    "/password", "/quit",       "/register", "/rooms", "/say",     "/search", "/topic",
+    "/unban",    "/unregister", "/who",      NULL};
 
 static void add(struct complete_list *l, const char *s, size_t len, const char *suffix)
 {

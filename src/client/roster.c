@@ -149,7 +149,7 @@ static bool room_line(struct roster *r, const char *text, size_t len)
     return true;
 }
 
-/* "= #ROOM COUNT : A B C" for our room: the whole list again. */
+/* "= #ROOM COUNT : A @B C" for our room: the whole list again, operators' marks dropped. */
 static bool list_line(struct roster *r, const char *text, size_t len)
 {
     struct proto_span f[2], names;
@@ -162,6 +162,10 @@ static bool list_line(struct roster *r, const char *text, size_t len)
     const char *w;
     size_t wlen;
     while (r->n < PROTO_WHO_MAX && command_next_word(&names.p, &names.len, &w, &wlen)) {
+        if (wlen > 1 && w[0] == PROTO_OPERATOR_MARK) { /* an operator: the pseudo follows */
+            w++;
+            wlen--;
+        }
         if (valid_name((struct proto_span){w, wlen})) {
             add_name(r, w, wlen); /* the others are still counted */
         }

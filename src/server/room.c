@@ -257,6 +257,7 @@ static void view(const struct room *r, size_t max, struct room_view *out)
     out->names_len = names.len;
     out->names = buf_detach(&names);
     out->topic = topic_of(r);
+    out->topic_only = false;
 }
 
 void room_view_release(struct room_view *v)

@@ -200,7 +200,7 @@ def test_accounts_survive_a_restart_as_hashes_only(server, chat, connect, tmp_pa
     assert hashed.startswith("$argon2id$v=19$m=65536,t=2,p=1$"), hashed
     assert SECRET not in db.read_bytes().decode("latin-1")
     srv = server("--db", db)
-    srv.wait_log(r"\(0 messages relus, 1 compte\)$")
+    srv.wait_log(r"\(0 messages relus, 1 compte, 1 salon avec propriétaire\)$")
     c = connect(srv.port, name="alice")
     login(c, "alice")
 

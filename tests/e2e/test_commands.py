@@ -10,7 +10,9 @@ from conftest import NO_CLIENT_LIMITS, PSEUDO_PROMPT, TIMEOUT
 HELP_COMMANDS = ["/help", "/nick PSEUDO", "/msg PSEUDO TEXTE", "/me TEXTE", "/who [SALON]",
                  "/join SALON", "/part", "/rooms", "/history [N]", "/search MOTS",
                  "/register MOTDEPASSE", "/password ANCIEN NOUVEAU", "/unregister MOTDEPASSE",
-                 "/kick PSEUDO [RAISON]", "/say TEXTE", "/quit [RAISON]"]
+                 "/topic [TEXTE]", "/op PSEUDO", "/deop PSEUDO", "/kick PSEUDO [RAISON]",
+                 "/ban [PSEUDO]", "/unban PSEUDO", "/invite PSEUDO", "/mode [+i|-i]",
+                 "/say TEXTE", "/quit [RAISON]"]
 
 
 def test_help_lists_every_command_with_a_line_of_french(server, chat):

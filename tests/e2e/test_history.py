@@ -117,14 +117,14 @@ def sql(db, query):
 def test_history_survives_a_restart_in_a_private_database(server, chat, connect, tmp_path):
     db = tmp_path / "etat" / "server.db"
     srv = server("--db", db)
-    srv.wait_log(rf"Base de données : {re.escape(str(db))} \(0 messages relus, 0 compte\)$")
+    srv.wait_log(rf"Base de données : {re.escape(str(db))} \(0 messages relus, 0 compte, 1 salon avec propriétaire\)$")
     (alice,) = chat(srv, "alice")
     say(alice, "avant le redémarrage", "/me redémarre")
     srv.stop()
     assert db.stat().st_mode & 0o777 == 0o600
     assert db.parent.stat().st_mode & 0o777 == 0o700
     srv = server("--db", db)
-    srv.wait_log(rf"Base de données : {re.escape(str(db))} \(2 messages relus, 0 compte\)$")
+    srv.wait_log(rf"Base de données : {re.escape(str(db))} \(2 messages relus, 0 compte, 1 salon avec propriétaire\)$")
     late = connect(srv.port, name="late")
     late.join("late")
     assert [line for _, line in history_of(late, 2)] == [
@@ -159,7 +159,7 @@ def test_history_pages_back_to_the_start(server, chat, connect, tmp_path):
     say(alice, *[f"message {i}" for i in range(30)])
     srv.stop()
     srv = server("--db", db, "--history", "5")  # from the database, not from memory
-    srv.wait_log(r"\(5 messages relus, 0 compte\)$")
+    srv.wait_log(r"\(5 messages relus, 0 compte, 1 salon avec propriétaire\)$")
     late = connect(srv.port, name="late")
     late.join("late")
     assert [line for _, line in history_of(late, 5)] == [
@@ -284,7 +284,7 @@ def test_rooms_come_back_from_the_database_empty(server, chat, tmp_path):
 
 def test_memory_keeps_nothing_across_a_restart(server, chat, connect):
     srv = server("--db", ":memory:")
-    srv.wait_log(r"Base de données : :memory: \(0 messages relus, 0 compte\)$")
+    srv.wait_log(r"Base de données : :memory: \(0 messages relus, 0 compte, 1 salon avec propriétaire\)$")
     (alice,) = chat(srv, "alice")
     say(alice, "éphémère")
     srv.stop()
@@ -358,7 +358,7 @@ def test_a_kill_9_loses_at_most_the_last_batch(server, chat, tmp_path):
     srv = server("--db", db)  # and it opens again
     # The room keeps its last 50 in memory, or all of them if fewer were written.
     srv.wait_log(rf"Base de données : {re.escape(str(db))} "
-                 rf"\({min(50, len(kept))} messages relus, 0 compte\)$")
+                 rf"\({min(50, len(kept))} messages relus, 0 compte, 1 salon avec propriétaire\)$")
 
 
 def test_history_sent_to_a_newcomer_stays_within_half_its_backlog(server, chat, connect):

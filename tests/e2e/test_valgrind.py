@@ -233,7 +233,7 @@ def test_server_under_memcheck_runs_a_whole_scenario_with_no_report(
     # The database written meanwhile is read back by a new server, also under memcheck,
     # which then reads it on the thread pool for /history and /search.
     srv = valgrind_server("--db", str(db))
-    srv.wait_log(r"Base de données : .* \(\d+ messages relus, 0 compte\)", TIMEOUT)
+    srv.wait_log(r"Base de données : .* \(\d+ messages relus, 0 compte, 1 salon avec propriétaire\)", TIMEOUT)
     zoe = join(connect, srv, "zoe", [])
     zoe.send_line("/who")
     lines = zoe.readlines_until("= #général 1 : zoe", TIMEOUT)

@@ -84,7 +84,7 @@ static void test_a_slash_word_completes_a_command(void **state)
     assert_candidates("/un", 0, "/unban|/unregister");
     assert_candidates("/", 0,
                       "/ban|/clear|/deop|/help|/history|/invite|/join|/kick|/me|/mode|/msg|/nick|"
-                      "/op|/part|/password|/quit|/register|/rooms|/search|/topic|/unban|"
+                      "/op|/part|/password|/quit|/register|/rooms|/say|/search|/topic|/unban|"
                       "/unregister|/who");
     assert_candidates("/zz", 0, "");
 }

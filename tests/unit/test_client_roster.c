@@ -87,6 +87,16 @@ static void test_list_line_of_our_room_replaces_the_names(void **state)
     assert_false(roster_has(r, "bob", 3));
 }
 
+static void test_operators_marks_are_not_part_of_the_names(void **state)
+{
+    struct roster *r = *state;
+    in_room(r, "jeux", 3, "@alice bob @carol");
+    assert_int_equal(r->n, 3);
+    assert_true(roster_has(r, "alice", 5));
+    assert_true(roster_has(r, "carol", 5));
+    assert_false(roster_has(r, "@alice", 6));
+}
+
 static void test_list_line_of_another_room_is_ignored(void **state)
 {
     struct roster *r = *state;
@@ -308,6 +318,7 @@ int main(void)
         T(test_room_line_sets_the_room_and_clears_the_list),
         T(test_nothing_is_known_before_a_room_line),
         T(test_list_line_of_our_room_replaces_the_names),
+        T(test_operators_marks_are_not_part_of_the_names),
         T(test_list_line_of_another_room_is_ignored),
         T(test_empty_room_line_has_no_names),
         T(test_long_room_keeps_the_whole_count),
