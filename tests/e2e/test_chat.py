@@ -254,7 +254,7 @@ def test_client_that_quits_without_reading_is_closed_after_the_linger_time(serve
     mute.join("mute")
     alice.expect_exact("* mute a rejoint la discussion")
     fds = server_fds(srv)
-    mute.send_raw(b"/help\n" * 20_000 + b"/quit\n")  # each /help answers 11 lines
+    mute.send_raw(b"/help\n" * 12_000 + b"/quit\n")  # each /help answers 26 lines
     start = time.monotonic()
     alice.expect_exact("* mute est déconnecté", timeout=5)
     srv.wait_log(r"mute est déconnecté \(/quit\)")
