@@ -10,9 +10,8 @@
  */
 import { fold } from './pseudo.js';
 
-/* The commands Tab completes, sorted: the page's own, the server's (docs/PROTOCOL.md),
- * and those its accounts, history search and room operators will bring, as
- * src/client/complete.c lists them. */
+/* The commands Tab completes, sorted: the page's own and the server's (docs/PROTOCOL.md),
+ * as src/client/complete.c lists them. */
 export const COMMANDS = Object.freeze([
     '/ban',
     '/clear',
@@ -32,6 +31,7 @@ export const COMMANDS = Object.freeze([
     '/quit',
     '/register',
     '/rooms',
+    '/say',
     '/search',
     '/topic',
     '/unban',

@@ -44,9 +44,10 @@ export function pseudoEqual(a, b) {
 }
 
 /* Whether s is a pseudo (or a room's name) the server could have accepted: 1 to 32
- * characters, no space, control or invisible character, not starting with '/'. */
+ * characters, no space, control or invisible character, not starting with '/' nor with
+ * '@' (an operator's mark in a '=' line). */
 export function pseudoValid(s) {
-    if (typeof s !== 'string' || s.length === 0 || s[0] === '/') {
+    if (typeof s !== 'string' || s.length === 0 || s[0] === '/' || s[0] === '@') {
         return false;
     }
     if (CONTROL.test(s) || INVISIBLE.test(s) || SPACE.test(s) || s !== wellFormed(s)) {

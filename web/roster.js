@@ -134,7 +134,7 @@ export class Roster {
         return true;
     }
 
-    /* "= #ROOM COUNT : A B C" for our room: the whole list again. */
+    /* "= #ROOM COUNT : A @B C" for our room: the whole list again, operators' marks dropped. */
     list(text) {
         const f = parseFields(text, 2);
         const count = f && countField(f.fields[1]);
@@ -142,10 +142,11 @@ export class Roster {
             return false;
         }
         this.clearNames();
-        for (const w of words(f.sentence)) {
+        for (const word of words(f.sentence)) {
             if (this.names.length >= WHO_MAX) {
                 break;
             }
+            const w = word.length > 1 && word[0] === '@' ? word.slice(1) : word; /* an operator */
             if (pseudoValid(w)) {
                 this.names.push(w); /* the others are still counted */
             }

@@ -124,12 +124,13 @@ test('pseudos fold as the server folds them', () => {
 });
 
 test('names no server could give are told apart', () => {
-    for (const ok of ['alice', 'Élodie', 'a'.repeat(32), '😀', 'x_y']) {
+    for (const ok of ['alice', 'Élodie', 'a'.repeat(32), '😀', 'x_y', 'a@b']) {
         assert.ok(pseudoValid(ok), ok);
     }
     for (const bad of [
         '',
         '/x',
+        '@x',
         'a b',
         'a\u00A0b',
         'a\u200Bb',

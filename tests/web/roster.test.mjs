@@ -57,6 +57,11 @@ test('arrivals and departures of our room, once each', () => {
     assert.equal(r.count, 2);
 });
 
+test("an operator's mark is not part of its name", () => {
+    const r = roster('# #jeux : x', '= #jeux 2 : @alice bob');
+    assert.deepEqual(r.names, ['alice', 'bob']);
+});
+
 test('a departure of someone a long list left out is counted', () => {
     const r = roster('# #g : x', '= #g 5 : a b');
     assert.ok(r.onLine('- z #g : x', 'alice').changed);
