@@ -315,41 +315,33 @@ static void test_search_gives_the_most_recent_matches_oldest_first(void **state)
     free(s);
 }
 
+/* Version 1's tables, as released: versions 1 and 2 below start with them. */
+#define SCHEMA_1_TABLES                                                                            \
+    "CREATE TABLE rooms (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL);"   \
+    "CREATE TABLE lines (id INTEGER PRIMARY KEY, room INTEGER NOT NULL REFERENCES rooms(id),"      \
+    "  time INTEGER NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('>', '&')),"                      \
+    "  who TEXT NOT NULL, text TEXT NOT NULL);"                                                    \
+    "CREATE INDEX lines_by_room ON lines(room, id);"                                               \
+    "CREATE VIRTUAL TABLE lines_words USING fts5(text, content='lines', content_rowid='id',"       \
+    "  tokenize='unicode61 remove_diacritics 2');"                                                 \
+    "CREATE TRIGGER lines_insert AFTER INSERT ON lines BEGIN"                                      \
+    "  INSERT INTO lines_words(rowid, text) VALUES (new.id, new.text);"                            \
+    "END;"                                                                                         \
+    "CREATE TRIGGER lines_delete AFTER DELETE ON lines BEGIN"                                      \
+    "  INSERT INTO lines_words(lines_words, rowid, text) VALUES ('delete', old.id, old.text);"     \
+    "END;"
+
 /* Each earlier version of the schema, as a release left it; version 0 is an empty file.
  * A new version adds its predecessor's here, with a line written as it was. */
 static const char *const earlier_schemas[STORE_SCHEMA_VERSION] = {
     "", /* 0: nothing yet */
     /* 1: rooms, lines and their words */
-    "CREATE TABLE rooms (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL);"
-    "CREATE TABLE lines (id INTEGER PRIMARY KEY, room INTEGER NOT NULL REFERENCES rooms(id),"
-    "  time INTEGER NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('>', '&')),"
-    "  who TEXT NOT NULL, text TEXT NOT NULL);"
-    "CREATE INDEX lines_by_room ON lines(room, id);"
-    "CREATE VIRTUAL TABLE lines_words USING fts5(text, content='lines', content_rowid='id',"
-    "  tokenize='unicode61 remove_diacritics 2');"
-    "CREATE TRIGGER lines_insert AFTER INSERT ON lines BEGIN"
-    "  INSERT INTO lines_words(rowid, text) VALUES (new.id, new.text);"
-    "END;"
-    "CREATE TRIGGER lines_delete AFTER DELETE ON lines BEGIN"
-    "  INSERT INTO lines_words(lines_words, rowid, text) VALUES ('delete', old.id, old.text);"
-    "END;"
+    SCHEMA_1_TABLES
     "INSERT INTO rooms VALUES (1, 'général', 'général');"
     "INSERT INTO lines VALUES (7, 1, 1764079392, '>', 'alice', 'écrit en version 1');"
     "PRAGMA user_version = 1;",
     /* 2: version 1's, and the accounts */
-    "CREATE TABLE rooms (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL);"
-    "CREATE TABLE lines (id INTEGER PRIMARY KEY, room INTEGER NOT NULL REFERENCES rooms(id),"
-    "  time INTEGER NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('>', '&')),"
-    "  who TEXT NOT NULL, text TEXT NOT NULL);"
-    "CREATE INDEX lines_by_room ON lines(room, id);"
-    "CREATE VIRTUAL TABLE lines_words USING fts5(text, content='lines', content_rowid='id',"
-    "  tokenize='unicode61 remove_diacritics 2');"
-    "CREATE TRIGGER lines_insert AFTER INSERT ON lines BEGIN"
-    "  INSERT INTO lines_words(rowid, text) VALUES (new.id, new.text);"
-    "END;"
-    "CREATE TRIGGER lines_delete AFTER DELETE ON lines BEGIN"
-    "  INSERT INTO lines_words(lines_words, rowid, text) VALUES ('delete', old.id, old.text);"
-    "END;"
+    SCHEMA_1_TABLES
     "CREATE TABLE accounts (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
     "  name TEXT NOT NULL, hash TEXT NOT NULL, created INTEGER NOT NULL);"
     "INSERT INTO rooms VALUES (1, 'général', 'général');"
