@@ -434,10 +434,26 @@ static bool pseudo_arg(struct session *s, struct args *a, const char *command, c
     return true;
 }
 
-static void list_full(struct session *s, const char *list)
+/* The answers to a list of the room that is full: each sentence whole. */
+enum room_list { OPERATORS, BANS, INVITATIONS };
+
+static void list_full(struct session *s, enum room_list list)
 {
-    session_reply(s, PROTO_ERROR, "La liste des %s de #%s est pleine (--max-room-list).", list,
-                  room_name(here(s)));
+    const char *name = room_name(here(s));
+    switch (list) {
+    case OPERATORS:
+        session_reply(s, PROTO_ERROR,
+                      "La liste des opérateurs de #%s est pleine (--max-room-list).", name);
+        break;
+    case BANS:
+        session_reply(s, PROTO_ERROR, "La liste des bannis de #%s est pleine (--max-room-list).",
+                      name);
+        break;
+    case INVITATIONS:
+        session_reply(s, PROTO_ERROR, "La liste des invités de #%s est pleine (--max-room-list).",
+                      name);
+        break;
+    }
 }
 
 static void cmd_topic(struct session *s, struct args *a)
@@ -490,7 +506,7 @@ static void cmd_op(struct session *s, struct args *a)
                 session_reply(s, PROTO_ERROR, "%.*s est déjà opérateur de #%s.", (int)len, w, name);
                 break;
             default: /* -ENOSPC */
-                list_full(s, "opérateurs");
+                list_full(s, OPERATORS);
             }
         }
     }
@@ -616,8 +632,15 @@ static void ban_refused(struct session *s, int err, const char *w, size_t len)
         session_reply(s, PROTO_ERROR, "%.*s est déjà banni de #%s.", (int)len, w, name);
         break;
     default: /* -ENOSPC */
-        list_full(s, "bannis");
+        list_full(s, BANS);
     }
+}
+
+/* Sends someone from a banned address out of the room, but its operators. */
+static void send_out_banned(struct person *p, void *ctx)
+{
+    struct session *s = ctx;
+    session_send_out(s, p, room_key(here(s)), "banni", true);
 }
 
 /* /ban PSEUDO: the account if PSEUDO is registered, else the address PSEUDO comes from (it
@@ -628,7 +651,9 @@ static void cmd_ban(struct session *s, struct args *a)
     size_t len, extra_len;
     struct args peek = *a;
     if (!word(&peek, &w, &len) && !word(&peek, &extra, &extra_len)) {
-        list_bans(s);
+        if (operator_here(s)) {
+            list_bans(s);
+        }
         return;
     }
     struct buf key = BUF_INIT;
@@ -640,24 +665,29 @@ static void cmd_ban(struct session *s, struct args *a)
     const char *room = room_key(here(s)), *name = room_name(here(s));
     bool account = accounts_find(key.data, NULL);
     struct person *p = registry_find(key.data);
-    int r = account ? owners_ban(room, key.data, w, "") : owners_may_ban(room, key.data);
-    if (!account && !p) {
+    int r = account ? owners_ban(room, key.data, w, "")
+            : p     ? owners_ban(room, key.data, w, person_host(p))
+                    : -ENOENT;
+    if (r == -ENOENT) {
         session_reply(s, PROTO_ERROR,
                       "Pseudo inconnu : %.*s (un pseudo non enregistré se bannit par son adresse, "
                       "tant qu'il est connecté).",
                       (int)len, w);
     } else if (r < 0) {
         ban_refused(s, r, w, len);
-    } else {
-        log_info("%s bannit %.*s de #%s%s", person_pseudo(session_person(s)), (int)len, w, name,
-                 account ? "" : " (son adresse)");
-        session_reply(s, PROTO_OK,
-                      account ? "%.*s est banni de #%s." : "%.*s est banni de #%s (son adresse).",
-                      (int)len, w, name);
-        if (p && (!account || room_holds(room, p))) {
-            session_send_out(s, p, room, "banni", !account); /* the reference goes with it */
+    } else if (account) {
+        log_info("%s bannit le compte %.*s de #%s", person_pseudo(session_person(s)), (int)len, w,
+                 name);
+        session_reply(s, PROTO_OK, "%.*s est banni de #%s.", (int)len, w, name);
+        if (p && room_holds(room, p)) {
+            session_send_out(s, p, room, "banni", false); /* the reference goes with it */
             p = NULL;
         }
+    } else {
+        log_info("%s bannit l'adresse %s (%.*s) de #%s", person_pseudo(session_person(s)),
+                 person_host(p), (int)len, w, name);
+        session_reply(s, PROTO_OK, "%.*s est banni de #%s (son adresse).", (int)len, w, name);
+        room_each_from(room, person_host(p), send_out_banned, s); /* its operators stay */
     }
     if (p) {
         person_unref(p);
@@ -701,7 +731,7 @@ static void cmd_invite(struct session *s, struct args *a)
     } else if (r == -EALREADY) {
         session_reply(s, PROTO_ERROR, "%.*s est déjà invité dans #%s.", (int)len, w, name);
     } else if (r < 0) {
-        list_full(s, "invités");
+        list_full(s, INVITATIONS);
     } else {
         session_reply(s, PROTO_OK, "%.*s est invité dans #%s.", (int)len, w, name);
         session_invite(s, p, name); /* the reference goes with it */
@@ -737,8 +767,11 @@ static void cmd_mode(struct session *s, struct args *a)
                       on ? "#%s est déjà sur invitation." : "#%s est déjà ouvert à tous.", name);
         return;
     }
-    log_info("%s met #%s %s", person_pseudo(session_person(s)), name,
-             on ? "sur invitation" : "ouvert à tous");
+    if (on) {
+        log_info("%s réserve #%s aux invités", person_pseudo(session_person(s)), name);
+    } else {
+        log_info("%s ouvre #%s à tous", person_pseudo(session_person(s)), name);
+    }
     session_reply(s, PROTO_OK,
                   on ? "#%s est maintenant sur invitation." : "#%s est maintenant ouvert à tous.",
                   name);

@@ -126,12 +126,16 @@ static void cmd_rooms(struct console *k, const char *args, size_t len)
     struct buf all = BUF_INIT;
     buf_appendf(&all, n > 1 ? "%zu salons :\n" : "%zu salon :\n", n);
     for (size_t i = 0; i < n; i++) {
-        buf_appendf(&all, rooms[i].count > 1 ? "#%s : %u personnes\n" : "#%s : %u personne\n",
+        buf_appendf(&all, rooms[i].count > 1 ? "#%s : %u personnes" : "#%s : %u personne",
                     rooms[i].name, rooms[i].count);
+        if (rooms[i].topic[0]) {
+            buf_appendf(&all, " — %s", rooms[i].topic); /* as /rooms shows it */
+        }
+        buf_append_char(&all, '\n');
     }
     put_text(STDOUT_FILENO, &all); /* one write: log lines never land inside the list */
     buf_release(&all);
-    free(rooms);
+    room_list_free(rooms, n);
 }
 
 static void cmd_kick(struct console *k, const char *args, size_t len)

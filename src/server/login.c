@@ -238,13 +238,8 @@ struct takeover {
 /* s joins as the owner of its pseudo; false if someone holds it. */
 static bool join(struct session *s, const char *pseudo, size_t len, const char *room, bool admin)
 {
-    if (!session_join(s, pseudo, len, room[0] ? room : NULL)) {
-        return false;
-    }
-    struct person *p = session_person(s);
-    p->logged_in = 1;
-    p->admin = admin;
-    return true;
+    return session_join(s, pseudo, len, room[0] ? room : NULL,
+                        admin ? SESSION_ADMIN : SESSION_LOGGED_IN);
 }
 
 static void free_takeover(struct takeover *t)

@@ -142,10 +142,13 @@ static void add_ban(struct owned *o, const char *key, const char *name, const ch
     o->bans[o->n_bans++] = (struct ban){xstrdup(key), xstrdup(name), xstrdup(host)};
 }
 
-static ssize_t find_ban(const struct owned *o, const char *key)
+/* The ban of the pseudo key: of its account (by_address false) or of the address it came
+ * from (true); -1 if none. A pseudo nobody registered may be banned by address, and the
+ * account registered later under it, apart. */
+static ssize_t find_ban(const struct owned *o, const char *key, bool by_address)
 {
     for (size_t i = 0; i < o->n_bans; i++) {
-        if (strcmp(o->bans[i].key, key) == 0) {
+        if (strcmp(o->bans[i].key, key) == 0 && (o->bans[i].host[0] != '\0') == by_address) {
             return (ssize_t)i;
         }
     }
@@ -312,6 +315,15 @@ static bool banned(const struct owned *o, const char *account, const char *host)
     return false;
 }
 
+bool owners_banned(const char *room, const char *account, const char *host)
+{
+    pthread_mutex_lock(&owners_lock);
+    struct owned *o = find(room);
+    bool out = o && role_in(o, account) == OWNERS_NOBODY && banned(o, account, host);
+    pthread_mutex_unlock(&owners_lock);
+    return out;
+}
+
 enum owners_entry owners_enter(const char *room, const char *pseudo, const char *account,
                                const char *host)
 {
@@ -382,7 +394,7 @@ int owners_add_operator(const char *room, const char *account)
         r = -ENOSPC;
     } else {
         keys_add(&o->operators, account);
-        ssize_t b = find_ban(o, account); /* an operator is not banned */
+        ssize_t b = find_ban(o, account, false); /* an operator's account is not banned */
         if (b >= 0) {
             remove_ban(o, (size_t)b);
         }
@@ -413,7 +425,7 @@ int owners_remove_operator(const char *room, const char *account)
 }
 
 /* Under the lock: whether key may be banned from o, as owners_ban() returns. */
-static int ban_check(const struct owned *o, const char *key)
+static int ban_check(const struct owned *o, const char *key, bool by_address)
 {
     if (!o) {
         return -ENOENT;
@@ -421,25 +433,17 @@ static int ban_check(const struct owned *o, const char *key)
     if (role_in(o, key) != OWNERS_NOBODY) {
         return -EPERM;
     }
-    if (find_ban(o, key) >= 0) {
+    if (find_ban(o, key, by_address) >= 0) {
         return -EALREADY;
     }
     return o->n_bans >= limits.max_list ? -ENOSPC : 0;
-}
-
-int owners_may_ban(const char *room, const char *key)
-{
-    pthread_mutex_lock(&owners_lock);
-    int r = ban_check(find(room), key);
-    pthread_mutex_unlock(&owners_lock);
-    return r;
 }
 
 int owners_ban(const char *room, const char *key, const char *name, const char *host)
 {
     pthread_mutex_lock(&owners_lock);
     struct owned *o = find(room);
-    int r = ban_check(o, key);
+    int r = ban_check(o, key, host[0] != '\0');
     if (r == 0) {
         add_ban(o, key, name, host);
         save(o);
@@ -451,15 +455,18 @@ int owners_ban(const char *room, const char *key, const char *name, const char *
 int owners_unban(const char *room, const char *key)
 {
     pthread_mutex_lock(&owners_lock);
-    int r = 0;
+    int r = -ESRCH;
     struct owned *o = find(room);
-    ssize_t b = o ? find_ban(o, key) : -1;
+    for (int by_address = 0; o && by_address <= 1; by_address++) { /* either kind, or both */
+        ssize_t b = find_ban(o, key, by_address);
+        if (b >= 0) {
+            remove_ban(o, (size_t)b);
+            r = 0;
+        }
+    }
     if (!o) {
         r = -ENOENT;
-    } else if (b < 0) {
-        r = -ESRCH;
-    } else {
-        remove_ban(o, (size_t)b);
+    } else if (r == 0) {
         save(o);
     }
     pthread_mutex_unlock(&owners_lock);
@@ -486,6 +493,8 @@ int owners_invite(const char *room, const char *key)
     struct owned *o = find(room);
     if (!o) {
         r = -ENOENT;
+    } else if (!o->invite_only) {
+        r = 0; /* an open room needs none: the person is only told */
     } else if (keys_find(&o->invited, key) >= 0) {
         r = -EALREADY;
     } else if (o->invited.n >= limits.max_list) {
@@ -544,8 +553,14 @@ void owners_forget_account(const char *account)
             continue;
         }
         ssize_t op = keys_find(&o->operators, account);
+        ssize_t ban = find_ban(o, account, false);
         if (op >= 0) {
             keys_remove(&o->operators, (size_t)op);
+        }
+        if (ban >= 0) {
+            remove_ban(o, (size_t)ban); /* the account's: an address's stays */
+        }
+        if (op >= 0 || ban >= 0) {
             save(o);
         }
         i++;

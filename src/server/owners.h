@@ -68,6 +68,9 @@ enum owners_entry {
  * host (client_peer_host()). Operators always may; an invitation for pseudo is used up. */
 enum owners_entry owners_enter(const char *room, const char *pseudo, const char *account,
                                const char *host);
+/* Whether a person coming back into room (after logging in elsewhere) is banned from it;
+ * an invitation it no longer needs. */
+bool owners_banned(const char *room, const char *account, const char *host);
 
 /* Each returns 0, or -ENOENT when the room is not owned, and the errors listed. */
 /* Sets room's topic to text (len bytes, sanitised). -E2BIG: longer than max_topic. */
@@ -81,25 +84,26 @@ void owners_topic(const char *room, struct buf *out);
 int owners_add_operator(const char *room, const char *account);
 /* account is an operator no more. -ESRCH: it was not one; -EPERM: it is the founder. */
 int owners_remove_operator(const char *room, const char *account);
-/* Bans the pseudo key (shown as name): its account if host is "", else that address.
- * -EALREADY: banned already; -ENOSPC: the list is full; -EPERM: key is an operator. */
+/* Bans the pseudo key (shown as name): its account if host is "", else that address. An
+ * account's ban and an address's under the same pseudo are two bans. -EALREADY: banned
+ * so already; -ENOSPC: the list is full; -EPERM: key is an operator. */
 int owners_ban(const char *room, const char *key, const char *name, const char *host);
-/* Whether owners_ban() of key would succeed now: its answer, without the ban. */
-int owners_may_ban(const char *room, const char *key);
-/* Lifts the ban on the pseudo key. -ESRCH: there was none. */
+/* Lifts the bans on the pseudo key, of its account and of its address. -ESRCH: none. */
 int owners_unban(const char *room, const char *key);
 /* Appends the bans of room to out, one per line: "NAME" or "NAME HOST". Returns how many. */
 size_t owners_bans(const char *room, struct buf *out);
-/* Invites the pseudo key into room, until it enters or the server stops. -EALREADY: it is
- * invited already; -ENOSPC: the list is full. */
+/* Invites the pseudo key into room, until it enters or the server stops; in a room that
+ * is not invite-only, nothing is kept. -EALREADY: it is invited already; -ENOSPC: the
+ * list is full. */
 int owners_invite(const char *room, const char *key);
 /* Sets or clears invite-only. -EALREADY: it was so already. */
 int owners_set_invite_only(const char *room, bool on);
 /* Whether room is invite-only. */
 bool owners_invite_only(const char *room);
 
-/* account was unregistered: the rooms it founded are nobody's any more, and it is an
- * operator of none; a pseudo that registers later under the same name inherits nothing. */
+/* account was unregistered: the rooms it founded are nobody's any more, it is an operator
+ * of none and its account's bans go; a pseudo that registers later under the same name
+ * inherits nothing. */
 void owners_forget_account(const char *account);
 
 #endif

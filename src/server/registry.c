@@ -83,12 +83,14 @@ static void grow_if_needed(void)
 }
 
 /* A new person, not linked, with one reference (the registry's, once linked). */
-static struct person *new_person(const char *key, const char *pseudo, size_t pseudo_len)
+static struct person *new_person(const char *key, const char *pseudo, size_t pseudo_len,
+                                 const char *host)
 {
-    size_t key_len = strlen(key);
+    size_t key_len = strlen(key), host_len = strlen(host);
     /* The size of the header up to text, not sizeof(), which would round it up to the
      * alignment of the struct: a short pseudo then fits a smaller malloc chunk. */
-    struct person *p = xmalloc(offsetof(struct person, text) + pseudo_len + 1 + key_len + 1);
+    struct person *p =
+        xmalloc(offsetof(struct person, text) + pseudo_len + 1 + key_len + 1 + host_len + 1);
     p->next = NULL;
     p->member = NULL;
     p->renamed = 0;
@@ -103,6 +105,7 @@ static struct person *new_person(const char *key, const char *pseudo, size_t pse
     memcpy(p->text, pseudo, pseudo_len);
     p->text[pseudo_len] = '\0';
     memcpy(p->text + pseudo_len + 1, key, key_len + 1);
+    memcpy(p->text + pseudo_len + 1 + key_len + 1, host, host_len + 1);
     return p;
 }
 
@@ -129,11 +132,11 @@ static void unlink_person(struct person *p)
     p->next = NULL;
 }
 
-struct person *registry_claim(const char *key, const char *pseudo, size_t pseudo_len, unsigned loop,
-                              struct member *m, size_t *count_now)
+struct person *registry_claim(const char *key, const char *pseudo, size_t pseudo_len,
+                              const char *host, unsigned loop, struct member *m, size_t *count_now)
 {
     /* Allocated before locking, so the lock covers a look-up and a link, nothing more. */
-    struct person *p = new_person(key, pseudo, pseudo_len);
+    struct person *p = new_person(key, pseudo, pseudo_len, host);
     p->member = m;
     p->loop = (uint16_t)loop;
 
@@ -158,7 +161,7 @@ struct person *registry_claim(const char *key, const char *pseudo, size_t pseudo
 struct person *registry_rename(struct person *old, const char *key, const char *pseudo,
                                size_t pseudo_len)
 {
-    struct person *p = new_person(key, pseudo, pseudo_len);
+    struct person *p = new_person(key, pseudo, pseudo_len, person_host(old));
     p->member = old->member;
     p->loop = old->loop;
     p->history_from = old->history_from;

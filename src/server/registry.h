@@ -46,7 +46,7 @@ struct person {
     uint8_t store_busy; /* owner thread, for session.c: a read of the store is on its way */
     uint8_t logged_in;  /* owner thread, for login.c: proved its pseudo's password */
     uint8_t admin;      /* owner thread, for login.c: logged in as one of --admin */
-    char text[];        /* the pseudo as typed, NUL, then its folded key, NUL */
+    char text[];        /* the pseudo as typed, NUL, its folded key, NUL, its host, NUL */
 };
 
 /* The person p is now (p itself unless renamed, perhaps several times). p's owner thread. */
@@ -70,16 +70,25 @@ static inline const char *person_key(const struct person *p)
     return p->text + strlen(p->text) + 1;
 }
 
+/* The host p's connection came from when it claimed its pseudo (client_peer_host()): what
+ * a ban by address names. Immutable, so any thread holding a reference may read it. */
+static inline const char *person_host(const struct person *p)
+{
+    const char *key = person_key(p);
+    return key + strlen(key) + 1;
+}
+
 void registry_init(void);
 /* Frees the people still claimed; main thread, after the loops stopped. */
 void registry_shutdown(void);
 
 /* Claims key (a folded pseudo, pseudo_fold()) for pseudo, as typed, of pseudo_len bytes,
- * on behalf of member m on loop number loop. Returns the new person, holding the
- * registry's reference, and stores the number of people now on the server in *count; or
- * returns NULL if key is taken. Any thread. */
-struct person *registry_claim(const char *key, const char *pseudo, size_t pseudo_len, unsigned loop,
-                              struct member *m, size_t *count);
+ * on behalf of member m on loop number loop, whose connection comes from host (its host
+ * key, client_peer_host()). Returns the new person, holding the registry's reference, and
+ * stores the number of people now on the server in *count; or returns NULL if key is
+ * taken. Any thread. */
+struct person *registry_claim(const char *key, const char *pseudo, size_t pseudo_len,
+                              const char *host, unsigned loop, struct member *m, size_t *count);
 
 /* Gives p's member the pseudo as typed (new key key): a new person takes p's place in the
  * registry, with p's member and loop (its room is room.c's to copy); p is unlinked and

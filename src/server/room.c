@@ -154,18 +154,27 @@ static struct room *find_room(const char *key)
 }
 
 /* Under rooms_lock: a slot for a new room. A free one if any; else the empty room emptied
- * the longest ago, whose history is forgotten; NULL if every room has people. The default
- * room is never given up. */
+ * the longest ago, one nobody owns first, whose history is forgotten (an owned room's
+ * lasting state is owners.c's, and stays); NULL if every room has people. The default room
+ * is never given up. */
 static struct room *free_slot(void)
 {
     struct room *oldest = NULL;
+    bool oldest_owned = false;
     for (unsigned i = 1; i < n_slots; i++) {
         struct room *r = &table[i];
         if (!r->in_use) {
             return r;
         }
-        if (r->count == 0 && (!oldest || r->emptied < oldest->emptied)) {
+        if (r->count > 0) {
+            continue;
+        }
+        /* An owned room's slot goes last: its state is kept apart, but /rooms lists it. */
+        bool owned = owners_is_owned(r->key);
+        if (!oldest || (oldest_owned && !owned) ||
+            (owned == oldest_owned && r->emptied < oldest->emptied)) {
             oldest = r;
+            oldest_owned = owned;
         }
     }
     if (oldest) {
@@ -334,17 +343,15 @@ static void enter(struct person *p, struct room *to, size_t view_names)
     enter_telling(p, to, view_names, NULL);
 }
 
-/* Whether p may enter r, owned or not: the account it is logged in to, if any, and the
- * address it comes from. An administrator may enter any room. p's loop thread, under
- * rooms_lock. */
-static enum owners_entry may_enter(const struct person *p, const struct room *r)
+/* Whether p may enter the room whose key is key, owned or not: the account it is logged
+ * in to, if any, and the host it comes from. An administrator may enter any room. p's loop
+ * thread (its logged_in and admin are its own), under rooms_lock. */
+static enum owners_entry may_enter(const struct person *p, const char *key)
 {
     if (p->admin) {
         return OWNERS_ENTER;
     }
-    char host[ADDR_NAME_MAX];
-    client_peer_host(&p->member->conn, host, sizeof(host));
-    return owners_enter(r->key, person_key(p), p->logged_in ? person_key(p) : NULL, host);
+    return owners_enter(key, person_key(p), p->logged_in ? person_key(p) : NULL, person_host(p));
 }
 
 void room_arrive(struct person *p, const char *room, size_t view_names)
@@ -354,22 +361,20 @@ void room_arrive(struct person *p, const char *room, size_t view_names)
     bool named = room && parse_name(&room, &len, &key);
     pthread_mutex_lock(&rooms_lock);
     struct room *to = named ? find_room(key.data) : NULL;
-    if (to && may_enter(p, to) != OWNERS_ENTER) {
-        to = NULL; /* banned or uninvited since: the default room */
+    if (to && !p->admin &&
+        owners_banned(to->key, p->logged_in ? person_key(p) : NULL, person_host(p))) {
+        to = NULL; /* banned since: the default room; its invitation it needs no more */
     }
     enter(p, to ? to : room_default(), view_names);
     pthread_mutex_unlock(&rooms_lock);
     buf_release(&key);
 }
 
-/* Under rooms_lock, for p's /join into `to`, just found or created: whether p may, and
- * whether p founds it. Returns an enum room_joined or a negative errno as room_join(). */
-static int admit(struct person *p, struct room *to, bool created)
+/* Under rooms_lock, for p's /join into the room whose key is key: whether p may enter,
+ * as room_join() answers; checked before the room takes a slot. */
+static int admit(struct person *p, const char *key)
 {
-    if (to == p->room) {
-        return -EALREADY;
-    }
-    switch (may_enter(p, to)) {
+    switch (may_enter(p, key)) {
     case OWNERS_BANNED:
         return -EACCES;
     case OWNERS_INVITE_ONLY:
@@ -377,7 +382,13 @@ static int admit(struct person *p, struct room *to, bool created)
     case OWNERS_ENTER:
         break;
     }
-    if (!created || !p->logged_in) {
+    return 0;
+}
+
+/* Under rooms_lock: p, who just made `to`, founds it if logged in to an account. */
+static int found(struct person *p, struct room *to)
+{
+    if (!p->logged_in) {
         return ROOM_JOINED;
     }
     int r = owners_found(to->key, to->name, person_key(p));
@@ -396,18 +407,22 @@ int room_join(struct person *p, const char *name, size_t len, size_t view_names,
         buf_release(&key);
         return -EAGAIN;
     }
-    int r;
     pthread_mutex_lock(&rooms_lock);
-    bool created = !find_room(key.data) && !owners_is_owned(key.data);
-    struct room *to = find_or_create(name, len, key.data);
-    if (!to) {
-        r = -ENOSPC;
-    } else {
-        r = admit(p, to, created);
+    struct room *to = find_room(key.data);
+    bool created = !to && !owners_is_owned(key.data);
+    int r = to == p->room ? -EALREADY : admit(p, key.data);
+    if (r == 0) {
+        to = find_or_create(name, len, key.data);
+        r = !to ? -ENOSPC : created ? found(p, to) : ROOM_JOINED;
+    }
+    if (to) {
         strcpy(name_out, to->name);
-        if (r >= 0) {
-            enter(p, to, view_names); /* a room just made admits whoever made it */
-        }
+    } else {
+        memcpy(name_out, name, len); /* refused before a room was made: as typed */
+        name_out[len] = '\0';
+    }
+    if (r >= 0) {
+        enter(p, to, view_names);
     }
     pthread_mutex_unlock(&rooms_lock);
     buf_release(&key);
@@ -415,11 +430,12 @@ int room_join(struct person *p, const char *name, size_t len, size_t view_names,
 }
 
 int room_send_out(struct person *p, const char *room, const char *by, const char *reason,
-                  size_t len)
+                  size_t len, bool spare_operators)
 {
     pthread_mutex_lock(&rooms_lock);
     struct room *from = p->room;
-    if (from == room_default() || strcmp(from->key, room) != 0) {
+    if (from == room_default() || strcmp(from->key, room) != 0 ||
+        (spare_operators && (p->admin || owners_role(room, person_key(p)) != OWNERS_NOBODY))) {
         pthread_mutex_unlock(&rooms_lock);
         return -ENOENT;
     }
@@ -442,6 +458,29 @@ int room_send_out(struct person *p, const char *room, const char *by, const char
     pthread_mutex_unlock(&rooms_lock);
     buf_release(&text);
     return 0;
+}
+
+void room_each_from(const char *room, const char *host, void (*fn)(struct person *p, void *ctx),
+                    void *ctx)
+{
+    struct person **found_people = NULL;
+    size_t n = 0, cap = 0;
+    pthread_mutex_lock(&rooms_lock);
+    struct room *r = find_room(room);
+    for (size_t i = 0; r && i < r->count; i++) {
+        if (strcmp(person_host(r->who[i]), host) == 0) {
+            if (n == cap) {
+                found_people = xgrow(found_people, &cap, n + 1, sizeof(*found_people), 8);
+            }
+            person_ref(r->who[i]);
+            found_people[n++] = r->who[i];
+        }
+    }
+    pthread_mutex_unlock(&rooms_lock);
+    for (size_t i = 0; i < n; i++) {
+        fn(found_people[i], ctx); /* the reference goes with it */
+    }
+    free(found_people);
 }
 
 bool room_holds(const char *room, const struct person *p)

@@ -100,16 +100,22 @@ enum room_joined {
  * room's name in name_out; or -EALREADY (p is in it; its name in name_out), -EINVAL (no
  * room can have that name), -EAGAIN (p has too many moves on their way), -ENOSPC (every
  * room has people and the table is full), -EACCES (p is banned from it), -EPERM (it is
- * invite-only and p was not invited); the room's name in name_out for these two. An
- * administrator enters any room. p's loop thread. */
+ * invite-only and p was not invited); the room's name in name_out for these two, which
+ * are checked before the room takes a slot. An administrator enters any room. p's loop
+ * thread. */
 int room_join(struct person *p, const char *name, size_t len, size_t view_names,
               char name_out[ROOM_NAME_MAX + 1]);
 /* An operator of the room whose key is room sent p out: if p is still in it, p goes back
  * to the default room, and everyone in the old room, p too, is told who sent it and why
- * (by, a pseudo; reason, len bytes, sanitised, may be empty). Returns 0, or -ENOENT if p
- * is in another room now, or in the default one. p's loop thread. */
+ * (by, a pseudo; reason, len bytes, sanitised, may be empty). With spare_operators, an
+ * operator of the room or an administrator stays. Returns 0, or -ENOENT if p is in
+ * another room now, or in the default one, or was spared. p's loop thread. */
 int room_send_out(struct person *p, const char *room, const char *by, const char *reason,
-                  size_t len);
+                  size_t len, bool spare_operators);
+/* Calls fn, with a reference it takes over, for each person in the room whose key is room
+ * who comes from host (person_host()). fn runs without the lock. Any thread. */
+void room_each_from(const char *room, const char *host, void (*fn)(struct person *p, void *ctx),
+                    void *ctx);
 /* Whether person p is in the room whose key is room now. Any thread. */
 bool room_holds(const char *room, const struct person *p);
 /* Tells everyone in p's room that p set its topic to text (len bytes, sanitised). p's

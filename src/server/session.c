@@ -282,18 +282,24 @@ static void capabilities(struct session *s, const char *args, size_t len)
     session_reply(s, PROTO_OK, "Capacité activée : %s.", PROTO_CAP_EVENTS);
 }
 
-/* Claims the pseudo (len bytes, checked) for s; false if someone has it. */
-static bool claim(struct session *s, const char *pseudo, size_t len)
+/* Claims the pseudo (len bytes, checked) for s, logged in to its account or not; false if
+ * someone has it. */
+static bool claim(struct session *s, const char *pseudo, size_t len, enum session_login login)
 {
     struct buf key = BUF_INIT;
     pseudo_fold(pseudo, len, &key);
     size_t count;
     unsigned loop = client_loop(session_client(s))->index;
-    s->person = registry_claim(key.data, pseudo, len, loop, &s->member, &count);
+    char host[ADDR_NAME_MAX];
+    client_peer_host(session_client(s), host, sizeof(host));
+    s->person = registry_claim(key.data, pseudo, len, host, loop, &s->member, &count);
     buf_release(&key);
     if (!s->person) {
         return false;
     }
+    /* Before the person enters a room: who may enter which is decided by them. */
+    s->person->logged_in = login != SESSION_GUEST;
+    s->person->admin = login == SESSION_ADMIN;
     s->flood_tat = 0; /* the chat starts with a whole allowance, whatever the handshake took */
     if (opts->idle_timeout > 0) {
         push_idle_deadline(s);
@@ -334,15 +340,16 @@ static void handshake(struct session *s, const char *line, size_t len)
     if (login_pseudo(s, line, len)) {
         return; /* a registered pseudo: its password first */
     }
-    if (!session_join(s, line, len, NULL)) {
+    if (!session_join(s, line, len, NULL, SESSION_GUEST)) {
         session_reply(s, PROTO_ERROR, "Le pseudo « %.*s » est déjà pris.", (int)len, line);
         ask_pseudo(s);
     }
 }
 
-bool session_join(struct session *s, const char *pseudo, size_t len, const char *room)
+bool session_join(struct session *s, const char *pseudo, size_t len, const char *room,
+                  enum session_login login)
 {
-    if (!claim(s, pseudo, len)) {
+    if (!claim(s, pseudo, len, login)) {
         return false;
     }
     char peer[ADDR_NAME_MAX];
@@ -625,15 +632,15 @@ void session_start(struct store *s)
 enum to_person_kind {
     TO_PERSON_EVENT,    /* a private message or an invitation: e */
     TO_PERSON_KICK,     /* the operator's /kick: off the server, told reason */
-    TO_PERSON_SEND_OUT, /* a room operator's /kick: out of room, by by, told reason */
-    TO_PERSON_BAN,      /* a room operator's /ban of a pseudo with no account: its address */
+    TO_PERSON_SEND_OUT, /* a room operator's /kick or /ban: out of room, by by, told reason */
 };
 
 struct to_person {
     struct person *p; /* ref held */
     enum to_person_kind kind;
     struct event *e;                   /* ref held: TO_PERSON_EVENT's; NULL otherwise */
-    char room[ROOM_NAME_MAX + 1];      /* the room's key, for a send-out or a ban */
+    bool spare_operators;              /* a send-out leaves the room's operators there */
+    char room[ROOM_NAME_MAX + 1];      /* the room's key, for a send-out */
     char by[PSEUDO_MAX_CHARS * 4 + 1]; /* the room operator's pseudo */
     char reason[];                     /* sanitised, "" for none */
 };
@@ -665,19 +672,6 @@ static void kicked(struct session *s, const char *why)
     client_finish(session_client(s), SESSION_LINGER_MS);
 }
 
-/* A room operator's /ban of t->p, which has no account, reached its loop: the address it
- * comes from now is banned, under the pseudo it had when banned. */
-static void ban_address(struct session *s, const struct to_person *t)
-{
-    char host[ADDR_NAME_MAX];
-    client_peer_host(session_client(s), host, sizeof(host));
-    int r = owners_ban(t->room, person_key(t->p), person_pseudo(t->p), host);
-    if (r < 0 && r != -EALREADY) {
-        log_warn("bannissement de %s (%s) de #%s impossible : %s", person_pseudo(t->p), host,
-                 t->room, strerror(-r));
-    }
-}
-
 static void run_to_person(struct loop *l, void *arg)
 {
     (void)l;
@@ -694,12 +688,8 @@ static void run_to_person(struct loop *l, void *arg)
         case TO_PERSON_KICK:
             kicked(s, t->reason);
             break;
-        case TO_PERSON_BAN:
-            ban_address(s, t);
-            room_send_out(now, t->room, t->by, t->reason, strlen(t->reason)); /* and out */
-            break;
         case TO_PERSON_SEND_OUT:
-            room_send_out(now, t->room, t->by, t->reason, strlen(t->reason));
+            room_send_out(now, t->room, t->by, t->reason, strlen(t->reason), t->spare_operators);
             break;
         }
     }
@@ -754,10 +744,10 @@ void session_invite(struct session *s, struct person *p, const char *room)
 }
 
 void session_send_out(struct session *s, struct person *p, const char *room, const char *reason,
-                      bool ban_address)
+                      bool spare_operators)
 {
-    struct to_person *t =
-        to_person_new(p, ban_address ? TO_PERSON_BAN : TO_PERSON_SEND_OUT, reason);
+    struct to_person *t = to_person_new(p, TO_PERSON_SEND_OUT, reason);
+    t->spare_operators = spare_operators;
     snprintf(t->room, sizeof(t->room), "%s", room);
     snprintf(t->by, sizeof(t->by), "%s", person_pseudo(s->person));
     post_to_person(t);

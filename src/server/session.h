@@ -99,10 +99,18 @@ static inline struct person *session_person(struct session *s)
 }
 /* Asks s for its pseudo (again). */
 void session_ask_pseudo(struct session *s);
-/* s, whose pseudo (len bytes, valid) was accepted, takes it and enters the room named
- * room (NULL, or one that no longer exists: the default room): false if someone holds
- * the pseudo. */
-bool session_join(struct session *s, const char *pseudo, size_t len, const char *room);
+/* How a pseudo is taken: unregistered, or logged in to its account, as an administrator
+ * (--admin) or not. */
+enum session_login {
+    SESSION_GUEST,
+    SESSION_LOGGED_IN,
+    SESSION_ADMIN,
+};
+/* s, whose pseudo (len bytes, valid) was accepted, takes it as login says and enters the
+ * room named room (NULL, or one that no longer exists or keeps it out: the default room):
+ * false if someone holds the pseudo. */
+bool session_join(struct session *s, const char *pseudo, size_t len, const char *room,
+                  enum session_login login);
 /* s, joined, is replaced by a connection that logged in with its pseudo: it is told, its
  * room too, and it goes; room receives the name of the room it was in. */
 void session_replaced(struct session *s, char room[ROOM_NAME_MAX + 1]);
@@ -137,9 +145,9 @@ void session_send_private(struct session *s, struct person *p, const char *text,
 void session_invite(struct session *s, struct person *p, const char *room);
 /* s, an operator of the room whose key is room, sends person p (a reference the call takes
  * over) back to the default room, with reason (sanitised, may be NULL), if p is still in
- * that room when p's loop gets to it; with ban_address, the address p comes from is banned
- * from the room first, under p's pseudo. */
+ * that room when p's loop gets to it and, with spare_operators, is not an operator of it
+ * nor an administrator. */
 void session_send_out(struct session *s, struct person *p, const char *room, const char *reason,
-                      bool ban_address);
+                      bool spare_operators);
 
 #endif

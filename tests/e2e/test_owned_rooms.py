@@ -11,9 +11,13 @@ from conftest import PSEUDO_PROMPT
 
 
 def moved(client, room, who, topic=None):
-    """The answer to a move into room: its name, its '=' line, its topic if it has one."""
+    """The answer to a move into room: its name, its '=' line (or a regex), its topic if it
+    has one."""
     client.expect_exact(f"+ Vous êtes maintenant dans #{room}.")
-    client.expect_exact(who)
+    if isinstance(who, re.Pattern):
+        client.expect_line(who)
+    else:
+        client.expect_exact(who)
     if topic:
         client.expect_exact(f"* Sujet de #{room} : {topic}")
 
@@ -170,6 +174,8 @@ def test_a_banned_account_is_kept_out(server, chat):
     enter(bob, "jeux", "= #jeux 2 : @alice bob", others=(alice,))
     alice.send_line("/ban")
     alice.expect_exact("* Personne n'est banni de #jeux.")
+    bob.send_line("/ban")  # the list names addresses: for operators only
+    bob.expect_exact("! Réservé aux opérateurs de #jeux.")
     bob.send_line("/ban alice")
     bob.expect_exact("! Réservé aux opérateurs de #jeux.")
     alice.send_line("/ban bob")
@@ -206,11 +212,20 @@ def test_an_unregistered_pseudo_is_banned_by_its_address(server, chat, connect):
     carol = connect(srv.port, name="carol", source="127.0.5.1")
     carol.join("carol")
     enter(carol, "jeux", "= #jeux 2 : @alice carol", others=(alice,))
+    frank = connect(srv.port, name="frank", source="127.0.5.1")  # the same address
+    frank.join("frank")
+    enter(frank, "jeux", "= #jeux 3 : @alice carol frank", others=(alice, carol))
     alice.send_line("/ban carol")
     alice.expect_exact("+ carol est banni de #jeux (son adresse).")
-    for c in (alice, carol):
-        c.expect_exact("* carol a été renvoyé de #jeux par alice (banni)")
-    moved(carol, "général", "= #général 1 : carol")
+    # Everyone in the room from that address goes, each told with the room.
+    sent_out = {"* carol a été renvoyé de #jeux par alice (banni)",
+                "* frank a été renvoyé de #jeux par alice (banni)"}
+    assert {alice.read_line(), alice.read_line()} == sent_out
+    for c in (carol, frank):  # its own, and the other's if it came first
+        lines = c.readlines_until("+ Vous êtes maintenant dans #général.")
+        assert f"* {c.pseudo} a été renvoyé de #jeux par alice (banni)" in lines, lines
+        c.expect_line(re.compile(r"= #général [12] : .*"))
+    srv.wait_log(r"alice bannit l'adresse 127\.0\.5\.1 \(carol\) de #jeux$")
     # Another pseudo from the same address is kept out; from another address, welcome.
     dave = connect(srv.port, name="dave", source="127.0.5.1")
     dave.join("dave")
@@ -224,7 +239,7 @@ def test_an_unregistered_pseudo_is_banned_by_its_address(server, chat, connect):
     alice.expect_exact("* carol (adresse 127.0.5.1)")
 
 
-def test_invite_only(server, chat):
+def test_invite_only(server, chat, connect):
     srv = server()
     alice, bob = chat(srv, "alice", "bob")
     register(alice)
@@ -250,6 +265,14 @@ def test_invite_only(server, chat):
     alice.expect_exact("* bob a quitté #club")
     bob.send_line("/join club")  # the invitation was used up
     bob.expect_exact("! #club est sur invitation : demandez à l'un de ses opérateurs (/invite).")
+    # Logging in from elsewhere brings the founder back into her invite-only room.
+    again = connect(srv.port, name="alice2")
+    login(again, "alice")
+    alice.expect_exact("! Vous vous êtes connecté ailleurs.")
+    alice.expect_closed()
+    again.send_line("/who")
+    again.expect_exact("= #club 1 : @alice")
+    alice = again
     alice.send_line("/mode -x")
     alice.expect_exact("! Usage : /mode [+i|-i]")
     alice.send_line("/mode -i")

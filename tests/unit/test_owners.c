@@ -72,6 +72,20 @@ static void test_operators_and_the_founder(void **state)
     assert_int_equal(owners_add_operator("libre", "bob"), -ENOENT);
 }
 
+static void test_an_account_and_an_address_under_one_pseudo_are_two_bans(void **state)
+{
+    (void)state;
+    owners_found("jeux", "Jeux", "alice");
+    assert_int_equal(owners_ban("jeux", "carol", "carol", "192.0.2.5"), 0);
+    assert_int_equal(owners_ban("jeux", "carol", "carol", ""), 0);
+    assert_int_equal(owners_ban("jeux", "carol", "carol", ""), -EALREADY);
+    assert_int_equal(owners_add_operator("jeux", "carol"), 0); /* lifts the account's only */
+    assert_true(owners_banned("jeux", NULL, "192.0.2.5"));
+    owners_remove_operator("jeux", "carol");
+    assert_int_equal(owners_unban("jeux", "carol"), 0);
+    assert_false(owners_banned("jeux", NULL, "192.0.2.5"));
+}
+
 static void test_bans_by_account_and_by_address(void **state)
 {
     (void)state;
@@ -80,9 +94,8 @@ static void test_bans_by_account_and_by_address(void **state)
     assert_int_equal(owners_ban("jeux", "bob", "bob", ""), -EPERM); /* an operator */
     assert_int_equal(owners_ban("jeux", "carol", "Carol", ""), 0);
     assert_int_equal(owners_ban("jeux", "carol", "Carol", ""), -EALREADY);
-    assert_int_equal(owners_may_ban("jeux", "troll"), 0);
     assert_int_equal(owners_ban("jeux", "troll", "troll", "203.0.113.9"), 0);
-    assert_int_equal(owners_may_ban("jeux", "eve"), -ENOSPC);
+    assert_int_equal(owners_ban("jeux", "eve", "eve", ""), -ENOSPC);
     /* An account's ban follows the account, from anywhere. */
     assert_int_equal(owners_enter("jeux", "carol", "carol", "192.0.2.1"), OWNERS_BANNED);
     assert_int_equal(owners_enter("jeux", "carol", NULL, "192.0.2.1"), OWNERS_ENTER);
@@ -90,6 +103,8 @@ static void test_bans_by_account_and_by_address(void **state)
     assert_int_equal(owners_enter("jeux", "dave", NULL, "203.0.113.9"), OWNERS_BANNED);
     assert_int_equal(owners_enter("jeux", "erin", "erin", "203.0.113.9"), OWNERS_BANNED);
     assert_int_equal(owners_enter("jeux", "bob", "bob", "203.0.113.9"), OWNERS_ENTER);
+    assert_false(owners_banned("jeux", "bob", "203.0.113.9"));
+    assert_true(owners_banned("jeux", NULL, "203.0.113.9"));
     struct buf list = BUF_INIT;
     assert_int_equal(owners_bans("jeux", &list), 2);
     assert_string_equal(list.data, "Carol\ntroll 203.0.113.9\n");
@@ -114,13 +129,21 @@ static void test_invitations_are_used_up_on_entering(void **state)
     assert_int_equal(owners_enter("club", "alice", "alice", "192.0.2.1"), OWNERS_ENTER);
     assert_int_equal(owners_invite("club", "bob"), 0);
     assert_int_equal(owners_invite("club", "bob"), -EALREADY);
+    owners_invite("club", "x1");
+    assert_int_equal(owners_invite("club", "x2"), -ENOSPC);
     assert_int_equal(owners_enter("club", "bob", NULL, "192.0.2.1"), OWNERS_ENTER);
     assert_int_equal(owners_enter("club", "bob", NULL, "192.0.2.1"), OWNERS_INVITE_ONLY);
-    owners_invite("club", "carol");
+    assert_int_equal(owners_invite("club", "carol"), 0);
     assert_int_equal(owners_set_invite_only("club", false), 0); /* invitations forgotten */
     assert_int_equal(owners_enter("club", "dave", NULL, "192.0.2.1"), OWNERS_ENTER);
     owners_set_invite_only("club", true);
     assert_int_equal(owners_enter("club", "carol", NULL, "192.0.2.1"), OWNERS_INVITE_ONLY);
+    /* In an open room an invitation is only a notice: nothing is kept for later. */
+    owners_set_invite_only("club", false);
+    assert_int_equal(owners_invite("club", "zoe"), 0);
+    assert_int_equal(owners_invite("club", "zoe"), 0);
+    owners_set_invite_only("club", true);
+    assert_int_equal(owners_enter("club", "zoe", NULL, "192.0.2.1"), OWNERS_INVITE_ONLY);
     /* An unowned room lets everyone in. */
     assert_int_equal(owners_enter("libre", "bob", NULL, "192.0.2.1"), OWNERS_ENTER);
 }
@@ -146,11 +169,16 @@ static void test_an_unregistered_account_gives_up_its_rooms(void **state)
     (void)state;
     owners_found("a", "a", "alice");
     owners_found("b", "b", "bob");
+    owners_found("c", "c", "bob");
     owners_add_operator("b", "alice");
+    owners_ban("c", "alice", "alice", "");          /* her account's ban goes with it */
+    owners_ban("c", "alice", "alice", "192.0.2.7"); /* an address's under that pseudo stays */
     owners_forget_account("alice");
     assert_false(owners_is_owned("a"));
     assert_true(owners_is_owned("b"));
     assert_int_equal(owners_role("b", "alice"), OWNERS_NOBODY);
+    assert_false(owners_banned("c", "alice", "192.0.2.1"));
+    assert_true(owners_banned("c", NULL, "192.0.2.7"));
     assert_int_equal(owners_found("a", "a", "alice"), 0); /* anew: nothing inherited */
 }
 
@@ -187,6 +215,7 @@ int main(void)
         T(test_founding_is_bounded_per_account),
         T(test_operators_and_the_founder),
         T(test_bans_by_account_and_by_address),
+        T(test_an_account_and_an_address_under_one_pseudo_are_two_bans),
         T(test_invitations_are_used_up_on_entering),
         T(test_topics),
         T(test_an_unregistered_account_gives_up_its_rooms),

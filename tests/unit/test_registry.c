@@ -47,7 +47,7 @@ static void make_key(char key[KEY_SIZE], size_t i)
 /* Claims key with the key itself as the pseudo; the pseudo-as-typed case has its own test. */
 static struct person *claim(const char *key, size_t *count)
 {
-    return registry_claim(key, key, strlen(key), 0, NULL, count);
+    return registry_claim(key, key, strlen(key), "192.0.2.1", 0, NULL, count);
 }
 
 static void test_registry_starts_empty(void **state)
@@ -107,14 +107,14 @@ static void test_claim_keeps_pseudo_as_typed(void **state)
     (void)state;
     size_t count = 0;
     const char *typed = "\xC3\x89lodie!"; /* "Élodie" and a byte past the length given */
-    struct person *p = registry_claim("\xC3\xA9lodie", typed, strlen(typed) - 1, 1,
+    struct person *p = registry_claim("\xC3\xA9lodie", typed, strlen(typed) - 1, "192.0.2.1", 1,
                                       (struct member *)&count, &count);
     assert_non_null(p);
     assert_string_equal(person_pseudo(p), "\xC3\x89lodie");
     assert_ptr_not_equal(person_pseudo(p), typed);
     assert_int_equal(p->loop, 1);
     assert_ptr_equal(p->member, (struct member *)&count);
-    assert_null(registry_claim("\xC3\xA9lodie", "\xC3\xA9LODIE", 8, 0, NULL, &count));
+    assert_null(registry_claim("\xC3\xA9lodie", "\xC3\xA9LODIE", 8, "192.0.2.1", 0, NULL, &count));
     /* a refused claim leaves the holder's copy */
     assert_string_equal(person_pseudo(p), "\xC3\x89lodie");
     registry_release(p);
@@ -167,12 +167,14 @@ static void test_rename_to_a_free_key_moves_the_person(void **state)
 {
     (void)state;
     size_t count = 0;
-    struct person *alice = registry_claim("alice", "alice", 5, 1, (struct member *)&count, &count);
+    struct person *alice = registry_claim("alice", "alice", 5, "2001:db8::/64", 1, (struct member *)&count, &count);
     struct person *bob = registry_rename(alice, "bob", "Bob", 3);
     assert_non_null(bob);
     assert_string_equal(person_pseudo(bob), "Bob");
     assert_ptr_equal(bob->member, (struct member *)&count);
     assert_int_equal(bob->loop, 1);
+    assert_string_equal(person_host(bob), "2001:db8::/64"); /* the connection's, kept */
+    assert_string_equal(person_key(bob), "bob");
     assert_null(bob->room); /* room.c's to copy, under its lock */
     assert_true(alice->renamed);
     assert_ptr_equal(person_current(alice), bob); /* what was on its way to alice */
