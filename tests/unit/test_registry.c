@@ -167,7 +167,8 @@ static void test_rename_to_a_free_key_moves_the_person(void **state)
 {
     (void)state;
     size_t count = 0;
-    struct person *alice = registry_claim("alice", "alice", 5, "2001:db8::/64", 1, (struct member *)&count, &count);
+    struct person *alice =
+        registry_claim("alice", "alice", 5, "2001:db8::/64", 1, (struct member *)&count, &count);
     struct person *bob = registry_rename(alice, "bob", "Bob", 3);
     assert_non_null(bob);
     assert_string_equal(person_pseudo(bob), "Bob");
