@@ -9,6 +9,8 @@
 # own in bench/results/). The tls preset runs the fan-out room twice against the same
 # server, in plaintext then in TLS (a self-signed certificate made here with the openssl
 # command), and compares deliveries per second and the server's CPU time per delivery.
+# The login preset chats as fanout-rate does, then goes on while connections log in to
+# accounts it registered first, and compares the chat's latency in both phases.
 set -euo pipefail
 
 smoke=0
@@ -19,7 +21,7 @@ fi
 build=${1:?usage: bench/run.sh [--smoke] BUILD_DIR [PRESET...]}
 shift
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(fanout-max fanout-rate rooms idle churn tls)
+[ ${#presets[@]} -gt 0 ] || presets=(fanout-max fanout-rate rooms idle churn tls login)
 
 server="$build/causerie-server"
 bench="$build/causerie-bench"
@@ -55,12 +57,16 @@ if [ "$smoke" = 1 ]; then
     members=20
     senders=4
     room_members=100
+    logins=2
+    accounts=4
 else
     common=(--seconds "${SECONDS_PER_RUN:-5}")
     idle_members=${IDLE_MEMBERS:-10000}
     members=100
     senders=10
     room_members=1000
+    logins=16
+    accounts=32
 fi
 
 # Each connection is a descriptor in the generator and one in the server, each process
@@ -113,12 +119,31 @@ run_tls() {
     fi
 }
 
+# The chat alone, then during logins: both results, then how its latency compares.
+run_login() {
+    local out r
+    out=$("$bench" --preset login "$@") || status=1
+    echo "$out"
+    r=$(grep RESULT <<<"$out" || true)
+    [ -n "$r" ] || return 0
+    awk -v b50="$(field "$r" base_p50_ms)" -v b99="$(field "$r" base_p99_ms)" \
+        -v b999="$(field "$r" base_p999_ms)" -v l50="$(field "$r" p50_ms)" \
+        -v l99="$(field "$r" p99_ms)" -v l999="$(field "$r" p999_ms)" 'BEGIN {
+        printf "COMPARE logins/none p50_ms=%.3f/%.3f (%.2fx) p99_ms=%.3f/%.3f (%.2fx) p999_ms=%.3f/%.3f (%.2fx)\n",
+            l50, b50, (b50 > 0 ? l50 / b50 : 0), l99, b99, (b99 > 0 ? l99 / b99 : 0),
+            l999, b999, (b999 > 0 ? l999 / b999 : 0) }'
+}
+
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
 echo "server: $server ${server_opts[*]} (pid $pid, port $port)"
 status=0
 for p in "${presets[@]}"; do
     if [ "$p" = tls ]; then
         run_tls --server-pid "$pid" "${common[@]}" --members "$members" --senders "$senders"
+        continue
+    elif [ "$p" = login ]; then
+        run_login --port "$port" --server-pid "$pid" "${common[@]}" --members "$members" \
+            --senders "$senders" --logins "$logins" --accounts "$accounts"
         continue
     fi
     args=(--preset "$p" --port "$port" --server-pid "$pid" "${common[@]}")
