@@ -7,9 +7,11 @@
  * all be 0. Sending is paced by a window (at most W messages ahead of the slowest
  * receiver) or by a timer, never by sleeping. Every run stops by itself: bounded in
  * messages and in seconds. What a server speaks is in struct proto_ops, so the same
- * generator can measure other servers. With --tls (the tls preset), every connection
- * speaks TLS through OpenSSL over memory BIOs, as the server does; the certificate is not
- * verified, since the bench only ever talks to the server it started on loopback.
+ * generator can measure other servers. The login preset also registers accounts, then
+ * logs in to them over and over while a room chats (causerie only). With --tls (the tls
+ * preset), every connection speaks TLS through OpenSSL over memory BIOs, as the server
+ * does; the certificate is not verified, since the bench only ever talks to the server it
+ * started on loopback.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -45,6 +47,8 @@ struct params {
     unsigned sources;     /* idle: 127.0.0.x source addresses to spread connections over */
     unsigned concurrency; /* connects in flight at once; churn: clients at once */
     unsigned room_size;   /* rooms: members per room, one of them the sender; 0: one room */
+    unsigned logins;      /* login: logins in flight at once */
+    unsigned accounts;    /* login: accounts registered first, logged in to in turn */
     bool tls;             /* every connection in TLS (the tls preset) */
 };
 
@@ -73,6 +77,12 @@ struct bconn {
     BIO *rbio, *wbio;  /* memory: ciphertext in, ciphertext out */
 };
 
+/* Latencies in ns, one per event, kept until sorted for their percentiles. */
+struct samples {
+    uint64_t *v; /* owned */
+    size_t n, cap;
+};
+
 struct bench {
     uv_loop_t *loop;
     struct params p;
@@ -84,8 +94,9 @@ struct bench {
     bool sending, draining, failed;
     uint64_t sent_total, deliveries, lost, duplicated, reordered, malformed, crossed;
     uint64_t t_start, t_stop;
-    uint64_t *latencies; /* ns, one per delivery while sampling */
-    size_t n_lat, cap_lat;
+    struct samples lat;       /* per delivery of a message stamped before split_ns */
+    struct samples lat_after; /* login: per delivery of one stamped from split_ns on */
+    uint64_t split_ns;        /* login: when the logins started; 0: no split */
     uint64_t churn_joins;
     unsigned churn_name;
     char *padding;
@@ -379,13 +390,19 @@ static void stamp(struct buf *out, struct bconn *c)
 
 /* ---------------------------------------------------------------- receiving */
 
-static void record_latency(uint64_t ns)
+static void samples_add(struct samples *s, uint64_t ns)
 {
-    if (B.n_lat == B.cap_lat) {
-        B.cap_lat = B.cap_lat ? B.cap_lat * 2 : 1 << 16;
-        B.latencies = xreallocarray(B.latencies, B.cap_lat, sizeof(*B.latencies));
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 1 << 16;
+        s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
     }
-    B.latencies[B.n_lat++] = ns;
+    s->v[s->n++] = ns;
+}
+
+static void samples_free(struct samples *s)
+{
+    free(s->v);
+    *s = (struct samples){0};
 }
 
 static void on_payload(struct bconn *c, const char *p, size_t len)
@@ -408,7 +425,8 @@ static void on_payload(struct bconn *c, const char *p, size_t len)
         return;
     }
     uint64_t now = now_ns();
-    record_latency(now > t ? now - t : 0);
+    struct samples *into = B.split_ns && t >= B.split_ns ? &B.lat_after : &B.lat;
+    samples_add(into, now > t ? now - t : 0);
     B.deliveries++;
     c->received++;
     if (seq == c->next_seq[s]) {
@@ -695,7 +713,8 @@ static void setup(unsigned n_conns)
     B.n_joined = B.n_closed = B.n_connecting = B.next_to_connect = 0;
     B.sent_total = B.deliveries = B.lost = B.duplicated = B.reordered = B.malformed = 0;
     B.crossed = 0;
-    B.n_lat = 0;
+    B.lat.n = B.lat_after.n = 0;
+    B.split_ns = 0;
     B.sending = B.draining = false;
     B.sender_conn = xcalloc(B.p.senders ? B.p.senders : 1, sizeof(unsigned));
     for (unsigned s = 0; s < B.p.senders; s++) {
@@ -772,13 +791,19 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static double percentile_ms(double q)
+static void samples_sort(struct samples *s)
 {
-    if (B.n_lat == 0) {
+    qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
+}
+
+/* Quantile q of s, which samples_sort() has sorted, in ms; 0 if s is empty. */
+static double samples_ms(const struct samples *s, double q)
+{
+    if (s->n == 0) {
         return 0;
     }
-    size_t i = (size_t)(q * (double)(B.n_lat - 1));
-    return (double)B.latencies[i] / 1e6;
+    size_t i = (size_t)(q * (double)(s->n - 1));
+    return (double)s->v[i] / 1e6;
 }
 
 /* ---------------------------------------------------------------- the send pump */
@@ -857,32 +882,19 @@ static void print_params(void)
     if (strcmp(B.p.preset, "fanout-max") == 0 || strcmp(B.p.preset, "rooms") == 0 ||
         strcmp(B.p.preset, "tls") == 0) {
         printf(" window=%u", B.p.window);
-    } else if (strcmp(B.p.preset, "fanout-rate") == 0) {
+    } else if (strcmp(B.p.preset, "fanout-rate") == 0 || strcmp(B.p.preset, "login") == 0) {
         printf(" rate=%u/s", B.p.rate);
+    }
+    if (strcmp(B.p.preset, "login") == 0) {
+        printf(" logins_at_once=%u accounts=%u", B.p.logins, B.p.accounts);
     }
     printf(" seconds=%.1f max_msgs=%" PRIu64 "\n", B.p.seconds, B.p.max_msgs);
 }
 
-static int report_fanout(double join_s, struct server_sample *before, struct server_sample *after,
-                         bool drained)
+/* Whether every message of the room arrived, once, in its sender's order and in one order
+ * for all; prints a FAIL line if not. Returns the exit status, 0 or 1. */
+static int verdict(bool drained, bool same_order)
 {
-    bool same_order;
-    B.lost = count_lost_and_orders(&same_order);
-    double elapsed = (double)(B.t_stop - B.t_start) / 1e9;
-    qsort(B.latencies, B.n_lat, sizeof(*B.latencies), cmp_u64);
-    print_params();
-    printf("RESULT preset=%s server=%s deliveries=%" PRIu64 " seconds=%.3f "
-           "deliveries_per_s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f "
-           "sent=%" PRIu64 " lost=%" PRIu64 " duplicated=%" PRIu64 " reordered=%" PRIu64
-           " malformed=%" PRIu64 " crossed=%" PRIu64 " same_order=%s server_cpu_s=%.2f "
-           "server_cpu_us_per_delivery=%.3f server_rss_kib=%ld "
-           "server_peak_rss_kib=%ld join_s=%.3f\n",
-           B.p.preset, ops->name, B.deliveries, elapsed, (double)B.deliveries / elapsed,
-           percentile_ms(0.50), percentile_ms(0.99), percentile_ms(0.999), percentile_ms(1.0),
-           B.sent_total, B.lost, B.duplicated, B.reordered, B.malformed, B.crossed,
-           same_order ? "yes" : "no", after->cpu_s - before->cpu_s,
-           B.deliveries ? (after->cpu_s - before->cpu_s) * 1e6 / (double)B.deliveries : 0.0,
-           after->rss_kib, after->hwm_kib, join_s);
     /* One order for all receivers is causerie's promise; other servers promise only each
      * sender's order (NATS subscribers see senders interleaved differently), so for them
      * same_order is reported, not required. */
@@ -899,6 +911,29 @@ static int report_fanout(double join_s, struct server_sample *before, struct ser
                                : "lost, duplicated, reordered or malformed messages");
     }
     return ok ? 0 : 1;
+}
+
+static int report_fanout(double join_s, struct server_sample *before, struct server_sample *after,
+                         bool drained)
+{
+    bool same_order;
+    B.lost = count_lost_and_orders(&same_order);
+    double elapsed = (double)(B.t_stop - B.t_start) / 1e9;
+    samples_sort(&B.lat);
+    print_params();
+    printf("RESULT preset=%s server=%s deliveries=%" PRIu64 " seconds=%.3f "
+           "deliveries_per_s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f "
+           "sent=%" PRIu64 " lost=%" PRIu64 " duplicated=%" PRIu64 " reordered=%" PRIu64
+           " malformed=%" PRIu64 " crossed=%" PRIu64 " same_order=%s server_cpu_s=%.2f "
+           "server_cpu_us_per_delivery=%.3f server_rss_kib=%ld "
+           "server_peak_rss_kib=%ld join_s=%.3f\n",
+           B.p.preset, ops->name, B.deliveries, elapsed, (double)B.deliveries / elapsed,
+           samples_ms(&B.lat, 0.50), samples_ms(&B.lat, 0.99), samples_ms(&B.lat, 0.999),
+           samples_ms(&B.lat, 1.0), B.sent_total, B.lost, B.duplicated, B.reordered, B.malformed,
+           B.crossed, same_order ? "yes" : "no", after->cpu_s - before->cpu_s,
+           B.deliveries ? (after->cpu_s - before->cpu_s) * 1e6 / (double)B.deliveries : 0.0,
+           after->rss_kib, after->hwm_kib, join_s);
+    return verdict(drained, same_order);
 }
 
 /* ---------------------------------------------------------------- presets */
@@ -1117,23 +1152,339 @@ static int run_churn(void)
     return pass ? 0 : 1;
 }
 
+/* ---------------------------------------------------------------- login */
+
+/* Login: p.accounts accounts are registered first, p.logins at a time (not timed). Then a
+ * room chats at p.rate, as in fanout-rate, for p.seconds without logins (the baseline),
+ * and for p.seconds more while p.logins connections at a time log in: the pseudo, the '%'
+ * prompt answered with the password, the welcome, /quit, and again with the slot's next
+ * account. Slot i takes accounts i, i + L, i + 2L..., so no two logins in flight share an
+ * account (a second one would move the person, not log in). Every password is right: the
+ * server's guard counts only failures. Deliveries are split by their send time, so the
+ * two phases get their own percentiles. */
+
+#define LOGIN_PASSWORD "banc-d-essai-42"
+
+enum login_step { L_PSEUDO, L_PASSWORD, L_REGISTER, L_LEAVING };
+
+struct login_slot {
+    struct bconn c; /* first: its handles' data point at the slot */
+    enum login_step step;
+    unsigned account; /* of this attempt */
+    uint64_t t0;      /* when its connect started */
+};
+
+static struct {
+    struct login_slot *slots; /* owned */
+    unsigned n_slots, n_closed;
+    bool registering;      /* the set-up: register the accounts, do not log in */
+    bool running;          /* logging in: a slot that closes starts again */
+    unsigned next_account; /* registering: the next to register */
+    unsigned registered;
+    uint64_t logins, failures;
+    struct samples lat; /* per login: from the connect to the welcome */
+} LG;
+
+static void login_start(struct login_slot *ls, unsigned account);
+
+static void on_login_closed(uv_handle_t *h)
+{
+    struct login_slot *ls = h->data;
+    if (LG.registering && LG.next_account < B.p.accounts && !B.failed) {
+        login_start(ls, LG.next_account++);
+    } else if (!LG.registering && LG.running && !B.failed) {
+        unsigned next = ls->account + LG.n_slots;
+        login_start(ls, next < B.p.accounts ? next : ls->c.index);
+    } else {
+        LG.n_closed++;
+    }
+}
+
+static void login_close(struct login_slot *ls)
+{
+    if (ls->c.state != C_CLOSED) {
+        ls->c.state = C_CLOSED;
+        uv_close((uv_handle_t *)&ls->c.tcp, on_login_closed);
+    }
+}
+
+static void on_login_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
+static void login_leave(struct login_slot *ls)
+{
+    ls->step = L_LEAVING;
+    conn_write(&ls->c, "/quit\n", 6);
+    uv_shutdown_t *req = xmalloc(sizeof(*req));
+    if (uv_shutdown(req, (uv_stream_t *)&ls->c.tcp, on_login_shutdown) < 0) {
+        free(req);
+    }
+}
+
+static void login_failed(struct login_slot *ls, const char *why, const char *line, size_t len)
+{
+    if (LG.failures++ == 0) {
+        fprintf(stderr, "bench: account %u: %s: %.*s\n", ls->account, why,
+                (int)(len < 200 ? len : 200), line);
+    }
+    B.failed = true;
+    login_close(ls);
+}
+
+/* One line from the server, by where the slot is in its login or registration. */
+static void login_line(struct login_slot *ls, const char *line, size_t len)
+{
+    char kind = len ? line[0] : '\0';
+    if (kind == '!') {
+        login_failed(ls, "refused", line, len);
+        return;
+    }
+    if (ls->step == L_PSEUDO && kind == '%' && !LG.registering) {
+        conn_write(&ls->c, LOGIN_PASSWORD "\n", sizeof(LOGIN_PASSWORD));
+        ls->step = L_PASSWORD;
+    } else if (ls->step == L_PSEUDO && kind == '+' && LG.registering) {
+        conn_write(&ls->c, "/register " LOGIN_PASSWORD "\n", sizeof("/register " LOGIN_PASSWORD));
+        ls->step = L_REGISTER;
+    } else if (ls->step == L_PSEUDO && (kind == '%' || kind == '+')) {
+        login_failed(ls, LG.registering ? "registered already" : "not registered", line, len);
+    } else if (ls->step == L_PASSWORD && kind == '+') {
+        LG.logins++;
+        samples_add(&LG.lat, now_ns() - ls->t0);
+        login_leave(ls);
+    } else if (ls->step == L_REGISTER && kind == '+') {
+        LG.registered++;
+        login_leave(ls);
+    }
+}
+
+static void login_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct login_slot *ls = s->data;
+    if (nread < 0) {
+        if (ls->step != L_LEAVING) {
+            login_failed(ls, "closed by the server", uv_strerror((int)nread),
+                         strlen(uv_strerror((int)nread)));
+        }
+        login_close(ls);
+        return;
+    }
+    const char *in = b->base, *line;
+    size_t in_len = (size_t)nread, len;
+    int r;
+    while (ls->c.state != C_CLOSED &&
+           (r = proto_framer_next(&ls->c.framer, &in, &in_len, &line, &len)) != -EAGAIN) {
+        if (r == 0) {
+            login_line(ls, line, len);
+        }
+    }
+}
+
+static void login_on_connect(uv_connect_t *req, int status)
+{
+    struct login_slot *ls = req->data;
+    if (ls->c.state == C_CLOSED) {
+        return; /* closed while connecting, at the end of the run: UV_ECANCELED */
+    }
+    if (status < 0) {
+        login_failed(ls, "connect", uv_strerror(status), strlen(uv_strerror(status)));
+        return;
+    }
+    ls->c.state = C_HANDSHAKE;
+    uv_tcp_nodelay(&ls->c.tcp, 1);
+    uv_read_start((uv_stream_t *)&ls->c.tcp, on_alloc, login_on_read);
+    char name[32];
+    int n = snprintf(name, sizeof(name), "L%d-%u\n", (int)uv_os_getpid(), ls->account);
+    conn_write(&ls->c, name, (size_t)n);
+}
+
+static void login_start(struct login_slot *ls, unsigned account)
+{
+    struct bconn *c = &ls->c;
+    proto_framer_release(&c->framer);
+    proto_framer_init(&c->framer, 1 << 16);
+    ls->step = L_PSEUDO;
+    ls->account = account;
+    ls->t0 = now_ns();
+    c->state = C_CONNECTING;
+    uv_tcp_init(B.loop, &c->tcp);
+    c->tcp.data = ls;
+    struct sockaddr_in dst;
+    uv_ip4_addr(B.p.host, B.p.port, &dst);
+    c->connect_req.data = ls;
+    int r =
+        uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&dst, login_on_connect);
+    if (r < 0) {
+        login_failed(ls, "connect", uv_strerror(r), strlen(uv_strerror(r)));
+    }
+}
+
+static bool logins_at_rest(void)
+{
+    return LG.n_closed == LG.n_slots;
+}
+
+/* Starts every slot, on accounts 0 .. L - 1: to register them (and the next ones as slots
+ * free up), or to log in to them and their successors. */
+static void logins_begin(bool registering)
+{
+    LG.registering = registering;
+    LG.running = !registering;
+    LG.n_closed = 0;
+    LG.next_account = LG.n_slots;
+    for (unsigned i = 0; i < LG.n_slots; i++) {
+        login_start(&LG.slots[i], i);
+    }
+}
+
+/* Stops the slots: those still connected are closed, their logins not counted. */
+static void logins_end(void)
+{
+    LG.running = false;
+    LG.registering = false;
+    for (unsigned i = 0; i < LG.n_slots; i++) {
+        login_close(&LG.slots[i]);
+    }
+    run_until(logins_at_rest, 10);
+}
+
+static bool never(void)
+{
+    return false;
+}
+
+static bool some_login(void)
+{
+    return LG.logins > 0;
+}
+
+/* Registers the accounts; returns false if that failed or did not end within 120 s. */
+static bool register_accounts(double *seconds)
+{
+    uint64_t t0 = now_ns();
+    logins_begin(true);
+    bool done = run_until(logins_at_rest, 120);
+    *seconds = (double)(now_ns() - t0) / 1e9;
+    if (!done) {
+        logins_end();
+    }
+    if (LG.registered < B.p.accounts) {
+        fprintf(stderr, "bench: only %u of %u accounts registered\n", LG.registered, B.p.accounts);
+        return false;
+    }
+    return true;
+}
+
+static int report_login(double register_s, double burst_s, const struct server_sample *s0,
+                        const struct server_sample *s1, const struct server_sample *s2,
+                        bool drained)
+{
+    bool same_order;
+    B.lost = count_lost_and_orders(&same_order);
+    samples_sort(&B.lat);
+    samples_sort(&B.lat_after);
+    samples_sort(&LG.lat);
+    print_params();
+    printf("RESULT preset=login server=%s accounts=%u register_s=%.3f logins=%" PRIu64
+           " login_seconds=%.3f logins_per_s=%.1f login_p50_ms=%.1f login_p99_ms=%.1f "
+           "login_max_ms=%.1f base_p50_ms=%.3f base_p99_ms=%.3f base_p999_ms=%.3f "
+           "base_max_ms=%.3f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f "
+           "deliveries=%" PRIu64 " sent=%" PRIu64 " lost=%" PRIu64 " duplicated=%" PRIu64
+           " reordered=%" PRIu64 " malformed=%" PRIu64 " same_order=%s server_cpu_base_s=%.2f "
+           "server_cpu_logins_s=%.2f server_rss_kib=%ld server_peak_rss_kib=%ld\n",
+           ops->name, LG.registered, register_s, LG.logins, burst_s,
+           burst_s > 0 ? (double)LG.logins / burst_s : 0.0, samples_ms(&LG.lat, 0.50),
+           samples_ms(&LG.lat, 0.99), samples_ms(&LG.lat, 1.0), samples_ms(&B.lat, 0.50),
+           samples_ms(&B.lat, 0.99), samples_ms(&B.lat, 0.999), samples_ms(&B.lat, 1.0),
+           samples_ms(&B.lat_after, 0.50), samples_ms(&B.lat_after, 0.99),
+           samples_ms(&B.lat_after, 0.999), samples_ms(&B.lat_after, 1.0), B.deliveries,
+           B.sent_total, B.lost, B.duplicated, B.reordered, B.malformed, same_order ? "yes" : "no",
+           s1->cpu_s - s0->cpu_s, s2->cpu_s - s1->cpu_s, s2->rss_kib, s2->hwm_kib);
+    int status = verdict(drained, same_order);
+    if (status == 0 && LG.logins == 0) {
+        printf("FAIL preset=login: no login completed\n");
+        status = 1;
+    }
+    return status;
+}
+
+/* The chat at p.rate: p.seconds alone, then p.seconds while the slots log in. */
+static int chat_during_logins(double register_s)
+{
+    double join_s;
+    setup(B.p.members);
+    if (!join_all(&join_s)) {
+        fprintf(stderr, "bench: only %u of %u members joined\n", B.n_joined, B.n_conns);
+        teardown();
+        return 1;
+    }
+    struct server_sample s0, s1, s2;
+    sample_server(&s0);
+    B.sending = true;
+    rate_sent = 0;
+    B.t_start = now_ns();
+    uv_timer_start(&B.tick, on_tick, 1, 1);
+    run_until(never, B.p.seconds); /* the baseline */
+    sample_server(&s1);
+    B.split_ns = now_ns();
+    logins_begin(false);
+    run_until(never, B.p.seconds); /* the same chat, logins going on */
+    run_until(some_login, 30);     /* a slow machine's smoke run: one at least */
+    double burst_s = (double)(now_ns() - B.split_ns) / 1e9;
+    B.sending = false;
+    uv_timer_stop(&B.tick);
+    logins_end();
+    sample_server(&s2);
+    bool drained = run_until(all_delivered, 10);
+    int status = report_login(register_s, burst_s, &s0, &s1, &s2, drained);
+    teardown();
+    return status;
+}
+
+static int run_login(void)
+{
+    LG.n_slots = B.p.logins;
+    LG.slots = xcalloc(LG.n_slots, sizeof(*LG.slots));
+    for (unsigned i = 0; i < LG.n_slots; i++) {
+        LG.slots[i].c.index = i;
+        LG.slots[i].c.state = C_CLOSED;
+        proto_framer_init(&LG.slots[i].c.framer, 1 << 16);
+    }
+    double register_s;
+    int status = register_accounts(&register_s) ? chat_during_logins(register_s) : 1;
+    if (status != 0 && LG.registered < B.p.accounts) {
+        printf("FAIL preset=login: the accounts could not be registered\n");
+    }
+    for (unsigned i = 0; i < LG.n_slots; i++) {
+        proto_framer_release(&LG.slots[i].c.framer);
+    }
+    free(LG.slots);
+    samples_free(&LG.lat);
+    return status;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static const char usage[] =
     "Usage: causerie-bench --preset NAME --port PORT [OPTION]...\n"
-    "Presets: fanout-max, fanout-rate, rooms, idle, churn, tls (fanout-max in TLS).\n"
+    "Presets: fanout-max, fanout-rate, rooms, idle, churn, tls (fanout-max in TLS),\n"
+    "login (fanout-rate, then the same during logins).\n"
     "  --host ADDR          server address (default 127.0.0.1)\n"
     "  --server-pid PID     measure this process's CPU time and memory\n"
     "  --members N          connections in the room (default 100)\n"
     "  --senders N          members that send (default 10)\n"
     "  --size BYTES         payload per message (default 100)\n"
     "  --window W           fanout-max: messages ahead of the slowest receiver (default 64)\n"
-    "  --rate N             fanout-rate: messages per second (default 1000)\n"
+    "  --rate N             fanout-rate, login: messages per second (default 1000)\n"
     "  --seconds S          how long to send (default 5)\n"
     "  --max-msgs N         and at most N messages (default 10000000)\n"
     "  --sources N          idle: spread connections over 127.0.0.1..N (default 1)\n"
     "  --concurrency N      connects in flight; churn: clients at once (default 256)\n"
     "  --room-size K        rooms: members per room, the first of each sending (default 10)\n"
+    "  --logins N           login: logins in flight at once (default 16)\n"
+    "  --accounts K         login: accounts registered first, at least N (default 32)\n"
     "  --protocol NAME      what the server speaks: causerie (default), nats, redis, irc\n";
 
 static int parse(int argc, char **argv)
@@ -1148,7 +1499,9 @@ static int parse(int argc, char **argv)
                           .seconds = 5,
                           .max_msgs = 10000000,
                           .sources = 1,
-                          .concurrency = 256};
+                          .concurrency = 256,
+                          .logins = 16,
+                          .accounts = 32};
     static const struct option opts[] = {{"preset", 1, 0, 'P'},
                                          {"host", 1, 0, 'H'},
                                          {"port", 1, 0, 'p'},
@@ -1164,6 +1517,8 @@ static int parse(int argc, char **argv)
                                          {"concurrency", 1, 0, 'c'},
                                          {"protocol", 1, 0, 'x'},
                                          {"room-size", 1, 0, 'k'},
+                                         {"logins", 1, 0, 'L'},
+                                         {"accounts", 1, 0, 'A'},
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     int o;
@@ -1211,6 +1566,12 @@ static int parse(int argc, char **argv)
         case 'k':
             B.p.room_size = (unsigned)atoi(optarg);
             break;
+        case 'L':
+            B.p.logins = (unsigned)atoi(optarg);
+            break;
+        case 'A':
+            B.p.accounts = (unsigned)atoi(optarg);
+            break;
         case 'x':
             if (strcmp(optarg, "nats") == 0) {
                 ops = &nats_ops;
@@ -1240,7 +1601,8 @@ static int parse(int argc, char **argv)
         B.p.room_size = 0; /* the other presets use one room */
     }
     if (!B.p.preset || B.p.port <= 0 || B.p.members < 2 || B.p.senders > B.p.members ||
-        B.p.msg_size > 60000 || B.p.seconds <= 0 || B.p.concurrency == 0 ||
+        B.p.msg_size > 60000 || B.p.seconds <= 0 || B.p.concurrency == 0 || B.p.logins == 0 ||
+        B.p.accounts < B.p.logins ||
         (B.p.room_size && (B.p.room_size < 2 || B.p.members % B.p.room_size != 0))) {
         fputs(usage, stderr);
         return -EINVAL;
@@ -1270,6 +1632,11 @@ int main(int argc, char **argv)
         status = run_idle();
     } else if (strcmp(B.p.preset, "churn") == 0) {
         status = run_churn();
+    } else if (strcmp(B.p.preset, "login") == 0 && ops != &causerie_ops) {
+        printf("preset=login skipped: %s has no accounts in its adapter\n", ops->name);
+        status = 0;
+    } else if (strcmp(B.p.preset, "login") == 0) {
+        status = run_login();
     } else if (strcmp(B.p.preset, "rooms") == 0 && ops != &causerie_ops) {
         printf("preset=rooms skipped: its adapter for %s has no rooms yet\n", ops->name);
         status = 0;
@@ -1290,7 +1657,8 @@ int main(int argc, char **argv)
     uv_close((uv_handle_t *)&B.tick, NULL);
     uv_run(B.loop, UV_RUN_DEFAULT);
     uv_loop_close(B.loop);
-    free(B.latencies);
+    samples_free(&B.lat);
+    samples_free(&B.lat_after);
     free(B.padding);
     return status;
 }
