@@ -521,6 +521,21 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
     return 0;
 }
 
+/* How many password hashes may run at once: --hash-threads, or half the online CPUs. libuv's
+ * pool (4 threads unless UV_THREADPOOL_SIZE says otherwise) is made two threads larger than
+ * that if need be, so that the store's reads always find one free. */
+static unsigned hash_threads(const struct server_options *o)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = o->hash_threads ? o->hash_threads : cpus > 1 ? (unsigned)(cpus / 2) : 1;
+    if (n + 2 > 4 && !getenv("UV_THREADPOOL_SIZE")) {
+        char size[16];
+        snprintf(size, sizeof(size), "%u", n + 2);
+        setenv("UV_THREADPOOL_SIZE", size, 0); /* read by libuv when the pool first starts */
+    }
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     bool console = console_check_stdin(); /* before anything opens a descriptor */
@@ -538,7 +553,7 @@ int main(int argc, char **argv)
         return r < 0 ? 2 : 0;
     }
     buf_release(&out);
-    if (password_init() < 0) {
+    if (password_init(hash_threads(&o)) < 0) {
         log_error("causerie-server : libsodium ne peut pas fonctionner ici");
         options_release(&o);
         return 1;

@@ -67,6 +67,8 @@ static const char usage[] =
     "                           compte et par adresse, en 10 minutes (défaut : 5)\n"
     "      --login-delay SECONDES\n"
     "                           ensuite, un essai par délai (défaut : 10)\n"
+    "      --hash-threads N     mots de passe vérifiés à la fois (défaut : la moitié\n"
+    "                           des processeurs, au moins 1)\n"
     "\n"
     "Limites contre les clients hostiles (0 désactive la limite) :\n"
     "      --max-clients N      connexions simultanées au plus (défaut : 10000)\n"
@@ -111,6 +113,7 @@ enum {
     OPT_ALLOW_PLAINTEXT_PASSWORDS,
     OPT_LOGIN_TRIES,
     OPT_LOGIN_DELAY,
+    OPT_HASH_THREADS,
 };
 
 static const struct option long_options[] = {
@@ -143,6 +146,7 @@ static const struct option long_options[] = {
     {"allow-plaintext-passwords", no_argument, NULL, OPT_ALLOW_PLAINTEXT_PASSWORDS},
     {"login-tries", required_argument, NULL, OPT_LOGIN_TRIES},
     {"login-delay", required_argument, NULL, OPT_LOGIN_DELAY},
+    {"hash-threads", required_argument, NULL, OPT_HASH_THREADS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -202,6 +206,7 @@ static void set_defaults(struct server_options *o)
     o->allow_plaintext_passwords = false;
     o->login_tries = DEFAULT_LOGIN_TRIES;
     o->login_delay = DEFAULT_LOGIN_DELAY;
+    o->hash_threads = DEFAULT_HASH_THREADS;
 }
 
 /* An origin as a browser sends it: a scheme, "://", a host and maybe a port, nothing
@@ -283,6 +288,12 @@ static int apply_accounts(struct server_options *o, int opt, const char *arg, st
             return bad_value(out, "--login-tries", arg, "un nombre d'essais de 0 à 1000");
         }
         o->login_tries = (unsigned)v;
+        return 0;
+    case OPT_HASH_THREADS:
+        if (!parse_number(arg, 1, MAX_HASH_THREADS, &v)) {
+            return bad_value(out, "--hash-threads", arg, "un nombre de 1 à 64");
+        }
+        o->hash_threads = (unsigned)v;
         return 0;
     default: /* OPT_LOGIN_DELAY */
         if (!parse_number(arg, 0, MAX_TIMEOUT, &v)) {
@@ -480,6 +491,7 @@ static int apply(struct server_options *o, int opt, const char *arg, struct buf 
     case OPT_ALLOW_PLAINTEXT_PASSWORDS:
     case OPT_LOGIN_TRIES:
     case OPT_LOGIN_DELAY:
+    case OPT_HASH_THREADS:
         return apply_accounts(o, opt, arg, out);
     case 'h':
         buf_append_str(out, usage);

@@ -25,6 +25,10 @@
 #define DEFAULT_LOGIN_TRIES 5  /* wrong passwords in 10 minutes before the slowing */
 #define DEFAULT_LOGIN_DELAY 10 /* seconds between tries once slowed */
 #define MAX_LOGIN_TRIES     1000
+/* Password hashes and checks running at once (--hash-threads): 0 picks half the online
+ * CPUs, at least one, so that logins never take every core from the loops. */
+#define DEFAULT_HASH_THREADS 0
+#define MAX_HASH_THREADS     64
 #define DEFAULT_MAX_LINE    4096      /* bytes per input line; --max-line */
 #define DEFAULT_MAX_BACKLOG (1 << 20) /* bytes queued for one client; --max-backlog */
 #define MAX_THREADS         64        /* --threads ceiling: far past any useful value */
@@ -94,6 +98,7 @@ struct server_options {
     bool allow_plaintext_passwords; /* passwords accepted unencrypted from another host */
     unsigned login_tries;           /* 0: never slowed */
     unsigned login_delay;           /* seconds */
+    unsigned hash_threads;          /* 0 until given (then: half the online CPUs) */
 };
 
 enum options_result {

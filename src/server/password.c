@@ -2,7 +2,7 @@
  *
  * One request per hash or check, allocated with the password's copy in sodium_malloc()'s
  * guarded, unswappable, undumpable memory. Requests from every loop wait in one queue
- * under queue_lock; at most PASSWORD_MAX_RUNNING pool threads drain it (a runner is a
+ * under queue_lock; at most max_running pool threads drain it (a runner is a
  * uv_work_t that takes requests until the queue is empty), so the pool's other threads
  * stay free for the store's reads. A runner wipes and frees each copy as soon as Argon2
  * is done with it, and rings the request's own uv_async_t, which the asking loop made:
@@ -42,9 +42,11 @@ static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct request *queue_head;
 static struct request **queue_tail = &queue_head;
 static unsigned running;
+static unsigned max_running = 1; /* set by password_init(), then only read */
 
-int password_init(void)
+int password_init(unsigned n)
 {
+    max_running = n > 0 ? n : 1;
     return sodium_init() < 0 ? -1 : 0;
 }
 
@@ -134,7 +136,7 @@ static int start(uv_loop_t *loop, struct request *r, const char *pw, size_t len)
     pthread_mutex_lock(&queue_lock);
     *queue_tail = r;
     queue_tail = &r->next;
-    bool more = running < PASSWORD_MAX_RUNNING;
+    bool more = running < max_running;
     if (more) {
         running++;
     }

@@ -4,7 +4,7 @@
  * (Argon2id at libsodium's interactive limits: about 64 MiB and a tenth of a second) into
  * a self-describing string (algorithm, limits, salt, hash) that is all the database keeps,
  * and checked against it with crypto_pwhash_str_verify(). Both take long on purpose, so
- * both run on the thread pool, PASSWORD_MAX_RUNNING at a time (the others wait, in order),
+ * both run on the thread pool, a few at a time (--hash-threads; the others wait, in order),
  * and answer on the loop that asked: a login never stalls a loop. The password is copied
  * into sodium_malloc()'s memory (never dumped, never swapped) and wiped once used.
  */
@@ -21,15 +21,12 @@
 #define PASSWORD_MAX_BYTES 1024
 /* Room for a hash string, its NUL included (crypto_pwhash_STRBYTES). */
 #define PASSWORD_HASH_SIZE 128
-/* Hashes and checks running at once, server-wide. Each takes a core for about a tenth of
- * a second, and 64 MiB. libuv's pool has 4 threads: four at once, on 2 cores, took the
- * cores the loops need (see docs/PERFORMANCE.md, "Accounts and the database"). One at a
- * time also leaves the pool's other threads to the store's reads. */
-#define PASSWORD_MAX_RUNNING 1
-
-/* Main thread, before any other call: libsodium's own set-up. Returns 0, or -1 if the
- * library cannot work here. */
-int password_init(void);
+/* Main thread, before any other call: libsodium's own set-up, and how many hashes and
+ * checks may run at once, server-wide (at least 1). Each takes a core for about a tenth of
+ * a second, and 64 MiB: four at once on 2 cores took the cores the loops need (see
+ * docs/PERFORMANCE.md, "Accounts and the database"). Returns 0, or -1 if the library
+ * cannot work here. */
+int password_init(unsigned max_running);
 
 /* status 0 and the hash string (borrowed for the call), or a negative errno (-ENOMEM: the
  * memory Argon2 needs was not there). */

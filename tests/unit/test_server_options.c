@@ -334,6 +334,29 @@ static void test_room_options_take_their_range(void **state)
     assert_refused(fx, PARSE(fx, "--max-rooms", "4097"), "--max-rooms");
 }
 
+static void test_owned_room_limits_take_their_range(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(PARSE(fx), OPTIONS_RUN);
+    assert_int_equal(fx->o.max_topic, DEFAULT_MAX_TOPIC);
+    assert_int_equal(fx->o.max_room_list, DEFAULT_MAX_ROOM_LIST);
+    assert_int_equal(fx->o.max_owned_rooms, DEFAULT_MAX_OWNED_ROOMS);
+    assert_int_equal(fx->o.hash_threads, 0); /* main.c picks half the CPUs */
+    assert_int_equal(PARSE(fx, "--max-topic", "1", "--max-room-list", "10000", "--max-owned-rooms",
+                           "0", "--hash-threads", "64"),
+                     OPTIONS_RUN);
+    assert_int_equal(fx->o.max_topic, 1);
+    assert_int_equal(fx->o.max_room_list, 10000);
+    assert_int_equal(fx->o.max_owned_rooms, 0);
+    assert_int_equal(fx->o.hash_threads, 64);
+    assert_refused(fx, PARSE(fx, "--max-topic", "0"), "--max-topic");
+    assert_refused(fx, PARSE(fx, "--max-room-list", "0"), "--max-room-list");
+    assert_refused(fx, PARSE(fx, "--max-room-list", "10001"), "--max-room-list");
+    assert_refused(fx, PARSE(fx, "--max-owned-rooms", "4097"), "--max-owned-rooms");
+    assert_refused(fx, PARSE(fx, "--hash-threads", "0"), "--hash-threads");
+    assert_refused(fx, PARSE(fx, "--hash-threads", "65"), "--hash-threads");
+}
+
 static void test_db_takes_a_path_or_memory(void **state)
 {
     struct fixture *fx = *state;
@@ -401,11 +424,31 @@ static void test_help_exits_with_usage(void **state)
 static void test_help_lists_every_option(void **state)
 {
     struct fixture *fx = *state;
-    static const char *const names[] = {
-        "--host",         "--port",        "--threads",    "--max-line",          "--max-backlog",
-        "--announce-max", "--max-clients", "--max-per-ip", "--handshake-timeout", "--idle-timeout",
-        "--flood-burst",  "--flood-rate",  "--max-rooms",  "--history",           "--history-days",
-        "--db",           "--help",        "--version"};
+    static const char *const names[] = {"--host",
+                                        "--port",
+                                        "--threads",
+                                        "--max-line",
+                                        "--max-backlog",
+                                        "--announce-max",
+                                        "--max-clients",
+                                        "--max-per-ip",
+                                        "--handshake-timeout",
+                                        "--idle-timeout",
+                                        "--flood-burst",
+                                        "--flood-rate",
+                                        "--max-rooms",
+                                        "--history",
+                                        "--history-days",
+                                        "--db",
+                                        "--max-topic",
+                                        "--max-room-list",
+                                        "--max-owned-rooms",
+                                        "--admin",
+                                        "--login-tries",
+                                        "--login-delay",
+                                        "--hash-threads",
+                                        "--help",
+                                        "--version"};
     assert_int_equal(PARSE(fx, "--help"), OPTIONS_EXIT);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (!strstr(fx->out.data, names[i])) {
@@ -540,6 +583,7 @@ int main(void)
         T(test_client_limits_take_values_and_0),
         T(test_client_limits_refuse_bad_values),
         T(test_room_options_take_their_range),
+        T(test_owned_room_limits_take_their_range),
         T(test_db_takes_a_path_or_memory),
         T(test_db_default_path),
         T(test_history_days),
