@@ -337,7 +337,7 @@ static void test_room_options_take_their_range(void **state)
 static void test_owned_room_limits_take_their_range(void **state)
 {
     struct fixture *fx = *state;
-    assert_int_equal(PARSE(fx), OPTIONS_RUN);
+    assert_int_equal(PARSE(fx, "--port", "1234"), OPTIONS_RUN);
     assert_int_equal(fx->o.max_topic, DEFAULT_MAX_TOPIC);
     assert_int_equal(fx->o.max_room_list, DEFAULT_MAX_ROOM_LIST);
     assert_int_equal(fx->o.max_owned_rooms, DEFAULT_MAX_OWNED_ROOMS);
