@@ -11,9 +11,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "common/hash.h"
 #include "common/wipe.h"
 #include "common/xalloc.h"
 #include "store.h"
@@ -33,12 +33,7 @@ static size_t n_buckets, n_accounts;
 
 static size_t bucket_of(const char *key)
 {
-    uint64_t h = 1469598103934665603ULL ^ seed;
-    for (; *key; key++) {
-        h = (h ^ (uint8_t)*key) * 1099511628211ULL;
-    }
-    h ^= h >> 29;
-    return (size_t)h & (n_buckets - 1);
+    return hash_bucket(hash_add_str(hash_start(seed), key), n_buckets);
 }
 
 /* Under the lock: the link that points at key's account, or at the end of its chain. */
@@ -102,11 +97,7 @@ static void loaded(const struct store_account *a, void *ctx)
 long accounts_init(struct store *s)
 {
     store = s;
-    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed)) {
-        struct timespec ts; /* no entropy yet at early boot: a weaker seed still varies */
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        seed = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    }
+    seed = hash_random_seed();
     n_buckets = 64;
     n_accounts = 0;
     buckets = xcalloc(n_buckets, sizeof(*buckets));

@@ -15,9 +15,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <uv.h>
 
+#include "common/hash.h"
 #include "common/xalloc.h"
 
 #define NO_ENTRY UINT32_MAX /* end of a chain, or a ticket counted by no address */
@@ -46,9 +45,7 @@ void admission_init(size_t max_clients, size_t max_per_ip)
     limit_total = max_clients;
     limit_per_address = max_per_ip;
     total = 0;
-    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed)) {
-        seed = uv_hrtime(); /* no entropy yet at early boot: a weaker seed still varies */
-    }
+    seed = hash_random_seed();
     n_buckets = 64;
     buckets = xreallocarray(NULL, n_buckets, sizeof(*buckets));
     memset(buckets, 0xff, n_buckets * sizeof(*buckets)); /* every chain NO_ENTRY */
@@ -92,12 +89,7 @@ static bool make_key(const struct sockaddr *sa, uint8_t key[KEY_SIZE])
 
 static uint32_t bucket_of(const uint8_t key[KEY_SIZE])
 {
-    uint64_t h = 1469598103934665603ULL ^ seed; /* FNV-1a, seeded */
-    for (size_t i = 0; i < KEY_SIZE; i++) {
-        h = (h ^ key[i]) * 1099511628211ULL;
-    }
-    h ^= h >> 29; /* FNV's low bits mix poorly; the mask keeps only those */
-    return (uint32_t)h & (n_buckets - 1);
+    return (uint32_t)hash_bucket(hash_add(hash_start(seed), key, KEY_SIZE), n_buckets);
 }
 
 /* Doubles the buckets when entries outnumber them. */

@@ -10,9 +10,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <uv.h>
 
+#include "common/hash.h"
 #include "common/xalloc.h"
 
 enum { KIND_ACCOUNT = 'a', KIND_ADDRESS = 'i' };
@@ -35,9 +34,7 @@ void guard_init(unsigned tries, unsigned delay_s)
 {
     max_tries = tries;
     delay = delay_s;
-    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed)) {
-        seed = uv_hrtime();
-    }
+    seed = hash_random_seed();
     n_buckets = 64;
     n_entries = 0;
     buckets = xcalloc(n_buckets, sizeof(*buckets));
@@ -59,13 +56,7 @@ void guard_shutdown(void)
 
 static size_t bucket_of(char kind, const char *s)
 {
-    uint64_t h = (1469598103934665603ULL ^ seed) * 1099511628211ULL;
-    h = (h ^ (uint8_t)kind) * 1099511628211ULL;
-    for (; *s; s++) {
-        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    }
-    h ^= h >> 29;
-    return (size_t)h & (n_buckets - 1);
+    return hash_bucket(hash_add_str(hash_add(hash_start(seed), &kind, 1), s), n_buckets);
 }
 
 static bool expired(const struct entry *e, uint64_t now_s)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/xalloc.h"
 
 /* Guards buckets, n_buckets, count and every person's next: the whole set. */
@@ -24,19 +25,17 @@ static struct person **buckets; /* owned array; each linked person holds a refer
 static size_t n_buckets;        /* a power of two */
 static size_t count;
 
-/* FNV-1a: keys are short and the set is private to the server, not a hostile-input table
- * anyone can aim collisions at without first connecting thousands of clients. */
+/* Seeded as the other tables are: pseudos are the clients' choice. */
+static uint64_t seed;
+
 static uint64_t hash_key(const char *key)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-        h = (h ^ *p) * 1099511628211ULL;
-    }
-    return h;
+    return hash_add_str(hash_start(seed), key);
 }
 
 void registry_init(void)
 {
+    seed = hash_random_seed();
     n_buckets = 64;
     buckets = xcalloc(n_buckets, sizeof(*buckets));
     count = 0;
@@ -71,9 +70,9 @@ static void grow_if_needed(void)
         struct person *p = buckets[i];
         while (p) {
             struct person *next = p->next;
-            uint64_t h = hash_key(person_key(p));
-            p->next = b[h & (n - 1)];
-            b[h & (n - 1)] = p;
+            size_t at = hash_bucket(hash_key(person_key(p)), n);
+            p->next = b[at];
+            b[at] = p;
             p = next;
         }
     }
@@ -113,7 +112,7 @@ static struct person *new_person(const char *key, const char *pseudo, size_t pse
  * ends its bucket's chain. */
 static struct person **find_link(const char *key)
 {
-    struct person **pp = &buckets[hash_key(key) & (n_buckets - 1)];
+    struct person **pp = &buckets[hash_bucket(hash_key(key), n_buckets)];
     while (*pp && strcmp(person_key(*pp), key) != 0) {
         pp = &(*pp)->next;
     }
@@ -123,7 +122,7 @@ static struct person **find_link(const char *key)
 /* Under registry_lock: unlinks p, which must be linked. */
 static void unlink_person(struct person *p)
 {
-    struct person **pp = &buckets[hash_key(person_key(p)) & (n_buckets - 1)];
+    struct person **pp = &buckets[hash_bucket(hash_key(person_key(p)), n_buckets)];
     while (*pp && *pp != p) {
         pp = &(*pp)->next;
     }
