@@ -29,11 +29,11 @@
  * CPUs, at least one, so that logins never take every core from the loops. */
 #define DEFAULT_HASH_THREADS 0
 #define MAX_HASH_THREADS     64
-#define DEFAULT_MAX_LINE    4096      /* bytes per input line; --max-line */
-#define DEFAULT_MAX_BACKLOG (1 << 20) /* bytes queued for one client; --max-backlog */
-#define MAX_THREADS         64        /* --threads ceiling: far past any useful value */
-#define MAX_LINE_CEILING    (1 << 20) /* --max-line ceiling: a line is a chat message */
-#define MIN_MAX_BACKLOG     1024      /* --max-backlog floor: room for a few lines */
+#define DEFAULT_MAX_LINE     4096      /* bytes per input line; --max-line */
+#define DEFAULT_MAX_BACKLOG  (1 << 20) /* bytes queued for one client; --max-backlog */
+#define MAX_THREADS          64        /* --threads ceiling: far past any useful value */
+#define MAX_LINE_CEILING     (1 << 20) /* --max-line ceiling: a line is a chat message */
+#define MIN_MAX_BACKLOG      1024      /* --max-backlog floor: room for a few lines */
 /* Joins and leaves are announced while at most this many are connected; --announce-max.
  * Announcing every join to everyone costs N²/2 deliveries for N people: 500,000 to fill a
  * room of 1,000, fifty million for 10,000 (docs/PERFORMANCE.md). */
