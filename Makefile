@@ -30,7 +30,9 @@ LDLIBS_SSL = $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypt
 LDLIBS_SQL = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 # libsodium: Argon2id for passwords (src/server/password.c).
 LDLIBS_NA  = $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
-LDLIBS_SRV = $(LDLIBS_SSL) -lwslay -lhttp_parser $(LDLIBS_SQL) $(LDLIBS_NA)
+# nats.c (libnats-dev): the cluster's engine client, NATS JetStream (src/server/cluster.c).
+LDLIBS_NATS = $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
+LDLIBS_SRV = $(LDLIBS_SSL) -lwslay -lhttp_parser $(LDLIBS_SQL) $(LDLIBS_NA) $(LDLIBS_NATS)
 
 ifeq ($(SAN),asan)
 SAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all

@@ -9,15 +9,15 @@
 # clang's major version; it is checked by linking a trivial fuzzer (see fuzzer_links).
 set -eu
 
-build_pkgs="gcc make pkg-config libuv1-dev libreadline-dev libssl-dev libwslay-dev libhttp-parser-dev libsqlite3-dev libsodium-dev"
+build_pkgs="gcc make pkg-config libuv1-dev libreadline-dev libssl-dev libwslay-dev libhttp-parser-dev libsqlite3-dev libsodium-dev libnats-dev"
 # clang builds the fuzzers that `make test` runs; valgrind runs the tests that need it;
 # clang-format checks that the sources are formatted; pyte emulates the client's terminal;
 # the openssl command makes the certificates of the TLS tests and of the chaos soak;
 # Node.js runs the web page's unit tests (tests/web/) and, with npm's playwright-core,
 # drives Debian's chromium in the browser tests (tests/e2e/test_browser.py); the sqlite3
 # shell checks the server's database from outside, as an operator would (integrity_check
-# after a kill -9, a backup).
-test_pkgs="libcmocka-dev python3-pytest python3-pexpect python3-pyte valgrind clang clang-format openssl nodejs chromium sqlite3"
+# after a kill -9, a backup); nats-server is the engine the cluster tests start.
+test_pkgs="libcmocka-dev python3-pytest python3-pexpect python3-pyte valgrind clang clang-format openssl nodejs chromium sqlite3 nats-server"
 # npm installs playwright-core (tests/browser/). A Node.js from another source than Debian
 # (NodeSource's, which conflicts with Debian's npm package) brings its own npm: the package
 # is wanted only when the command is missing.
