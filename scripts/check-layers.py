@@ -40,6 +40,8 @@ LIBRARY_NAMES = {
     "http_parser": re.compile(r"\bhttp_parser\w*|\bhttp_(?:errno|method|should_keep_alive)\w*|\bHPE_\w+"),
     "sqlite3": re.compile(r"\b(?:sqlite3|SQLITE)_\w+"),
     "sodium": re.compile(r"\b(?:sodium|crypto|randombytes)_\w+"),
+    # nats.c's types name its functions: natsConnection_Connect, js_Subscribe, kvStore_Get.
+    "nats": re.compile(r"\b(?:nats[A-Z]?[A-Za-z]*|js[A-Z]?[A-Za-z]*|kv[A-Z][A-Za-z]*|NATS)_\w+"),
 }
 LIBRARY_HEADERS = {
     "libuv": re.compile(r"^uv\.h$|^uv/"),
@@ -49,6 +51,7 @@ LIBRARY_HEADERS = {
     "http_parser": re.compile(r"^http_parser\.h$"),
     "sqlite3": re.compile(r"^sqlite3\.h$"),
     "sodium": re.compile(r"^sodium(?:\.h|/)"),
+    "nats": re.compile(r"^nats/"),
 }
 
 

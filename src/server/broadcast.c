@@ -9,15 +9,21 @@
 #include "broadcast.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "cluster.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "event.h"
 #include "history.h"
 #include "loop.h"
 #include "options.h"
 #include "store.h"
+#include "wire.h"
 
 /* A room as the order knows it: its history, and its members on each loop. */
 struct feed {
@@ -49,6 +55,10 @@ static unsigned n_loops;
 static struct loop *loops;  /* borrowed */
 static struct store *store; /* borrowed; NULL: lines are kept in memory only */
 static const struct broadcast_handlers *handlers;
+/* Set by broadcast_use_cluster(): the order is the engine's, and max_text bounds what a
+ * node may send. */
+static bool clustered;
+static size_t max_text;
 
 static uint32_t *member_index(void *m)
 {
@@ -130,9 +140,9 @@ static bool kept(const struct event *e)
 /* Under the order lock, once e has its place: e joins the store's queue (in the order's
  * order, so ids rise in the database as they do here) and its room's history. Returns what
  * fell out of the ring, to be dropped once the lock is released. */
-static struct event *keep(struct event *e)
+static void keep_line(struct event *e)
 {
-    if (store) {
+    {
         struct store_line line = {.id = e->seq,
                                   .time = e->time,
                                   .kind = e->kind,
@@ -144,21 +154,51 @@ static struct event *keep(struct event *e)
                                   .text_len = e->text_len};
         store_append_line(store, &line); /* a full queue counts and logs the drop itself */
     }
+}
+
+static struct event *keep(struct event *e)
+{
+    if (store) {
+        keep_line(e);
+    }
     return history_push(&feeds[e->room]->history, e);
 }
 
-void broadcast_publish(struct event *e)
+/* An event of the stream this server could not read still used its place. */
+static void order_skip(uint64_t seq)
 {
-    bool wake[MAX_THREADS];
+    pthread_mutex_lock(&order_lock);
+    if (seq >= next_seq) {
+        next_seq = seq + 1;
+    }
+    pthread_mutex_unlock(&order_lock);
+}
+
+/* Gives e the place seq in the order (the next one if seq is 0) and, unless it is only
+ * history (replay), posts it to every loop. Takes over the caller's reference. */
+static void order(struct event *e, uint64_t seq, bool replay)
+{
+    bool wake[MAX_THREADS] = {false};
     bool keeping = e->room < n_feeds && kept(e);
     assert(!keeping || e->where_len > 0);
-    if (n_loops > 1) {
-        event_ref_many(e, n_loops - 1); /* one per inbox entry; the caller's is the last */
+    unsigned posts = replay ? 0 : n_loops;
+    if (posts > 1) {
+        event_ref_many(e, posts - 1); /* one per inbox entry; the caller's is the last */
     }
     pthread_mutex_lock(&order_lock);
-    e->seq = next_seq++;
-    struct event *evicted = keeping ? keep(e) : NULL;
-    for (unsigned i = 0; i < n_loops; i++) {
+    if (seq == 0) {
+        seq = next_seq++;
+    } else if (seq >= next_seq) {
+        next_seq = seq + 1;
+    }
+    e->seq = seq;
+    struct event *evicted = NULL;
+    if (keeping) {
+        evicted = keep(e);
+    } else if (store && kept(e) && e->where_len > 0) {
+        keep_line(e); /* a room this server has no slot for: the database alone keeps it */
+    }
+    for (unsigned i = 0; i < posts; i++) {
         wake[i] = loop_post(&loops[i], &deliver_task, e);
     }
     pthread_mutex_unlock(&order_lock);
@@ -166,10 +206,98 @@ void broadcast_publish(struct event *e)
     if (evicted) {
         event_unref(evicted);
     }
-    for (unsigned i = 0; i < n_loops; i++) {
+    if (posts == 0) {
+        event_unref(e);
+    }
+    for (unsigned i = 0; i < posts; i++) {
         if (wake[i]) {
             loop_wake(&loops[i]);
         }
+    }
+}
+
+/* Whether e is told beyond this server: all but what only its own clients hear. */
+static bool crosses(const struct event *e)
+{
+    return e->kind < EVENT_SHUTDOWN;
+}
+
+int broadcast_publish(struct event *e)
+{
+    if (!clustered || !crosses(e)) {
+        order(e, 0, false);
+        return 0;
+    }
+    /* The engine gives it its place, and it comes back to this server, as to every other,
+     * through the stream (broadcast_from_cluster()): the copy here is not delivered. */
+    struct buf wire = BUF_INIT;
+    wire_encode(e, cluster_node(), NULL, &wire);
+    int r = cluster_publish(wire.data, wire.len);
+    buf_release(&wire);
+    if (r < 0) {
+        log_warn("grappe : file d'attente pleine, un événement est refusé");
+    }
+    event_unref(e);
+    return r;
+}
+
+/* ---------------------------------------------------------------- the cluster */
+
+void broadcast_use_cluster(size_t max_text_bytes)
+{
+    clustered = true;
+    max_text = max_text_bytes;
+}
+
+/* Places an event that crossed the engine in its room (under the presence layer's lock,
+ * so that the slot cannot change hands before the event has its place). */
+struct arrival {
+    struct event *e;
+    uint64_t seq;
+    bool replay;
+};
+
+static void place(int slot, void *ctx)
+{
+    struct arrival *a = ctx;
+    a->e->room = slot < 0 ? EVENT_NO_ROOM : (uint16_t)slot;
+    order(a->e, a->seq, a->replay);
+}
+
+/* Whether an event of this kind is told to one room (the one it names). */
+static bool room_bound(const struct event *e)
+{
+    return e->kind != EVENT_RENAME && e->kind != EVENT_NOTICE && e->kind != EVENT_PRIVATE &&
+           e->kind != EVENT_INVITE;
+}
+
+void broadcast_from_cluster(const void *data, size_t len, uint64_t seq, bool replay)
+{
+    static atomic_bool warned;
+    struct wire_event w;
+    int r = wire_decode(data, len, max_text, &w);
+    if (r < 0) {
+        if (!atomic_exchange(&warned, true)) {
+            log_warn("grappe : événement %s ignoré (n° %llu)",
+                     r == -EPROTO ? "d'une version inconnue" : "mal formé",
+                     (unsigned long long)seq);
+        }
+        order_skip(seq);
+        return;
+    }
+    struct event *e = w.e;
+    if (strcmp(w.node, cluster_node()) != 0) {
+        e->origin = 0; /* connection ids are per server: only ours name one of ours */
+    }
+    struct arrival a = {e, seq, replay};
+    if (room_bound(e) && e->where_len > 0) {
+        handlers->locate(e->where, e->where_len, place, &a);
+    } else if (e->kind == EVENT_RENAME || e->kind == EVENT_NOTICE) {
+        e->room = EVENT_ALL_ROOMS;
+        order(e, seq, replay);
+    } else {
+        e->room = EVENT_NO_ROOM; /* one person's: the layer above will route it */
+        order(e, seq, replay);
     }
 }
 
@@ -317,4 +445,5 @@ void broadcast_shutdown(void)
     loops = NULL;
     store = NULL;
     next_seq = 1;
+    clustered = false;
 }

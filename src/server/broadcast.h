@@ -46,6 +46,10 @@ struct broadcast_handlers {
      * seq that place: every event published before the move has a lower seq. */
     void (*moved)(struct member *m, void *note, struct event *const *history, size_t n,
                   uint64_t seq);
+    /* With a cluster: calls place(slot, ctx) for the room named where (len bytes), made
+     * (empty) if this server has none, or with -1 if the table of rooms is full, while
+     * holding the lock under which room slots change hands. The engine's thread. */
+    void (*locate)(const char *where, size_t len, void (*place)(int slot, void *ctx), void *ctx);
 };
 
 /* Main thread, before the loops start: n_rooms slots of history_size events each, for
@@ -67,8 +71,20 @@ void member_init(struct member *m);
  * every room for EVENT_ALL_ROOMS) but its origin. A chat line or an action is kept in its
  * room's history (and the history file, under e->where). Takes over the caller's
  * reference. Any thread, under rooms_lock or not; makes no socket I/O and holds no lock
- * while waking the loops. */
-void broadcast_publish(struct event *e);
+ * while waking the loops. With a cluster, e is published to the engine instead, and is
+ * delivered when it comes back in the stream (broadcast_from_cluster()), its own server
+ * included; what only this server's clients hear (EVENT_SHUTDOWN, EVENT_LINK_*) is ordered
+ * here. Returns 0, or -EAGAIN when the engine is out of reach and its backlog is full:
+ * the event is dropped, and the caller tells whoever sent it. */
+int broadcast_publish(struct event *e);
+
+/* Main thread, before the loops start: the order is the cluster's (cluster.h) from now on.
+ * max_text: the longest text a node may send (--max-line). */
+void broadcast_use_cluster(size_t max_text);
+/* An event of the cluster's stream, in the stream's order, at its place seq; replay: one
+ * that was in the stream before this server joined, kept as history and not delivered.
+ * The engine's delivery thread (cluster.h's event handler). */
+void broadcast_from_cluster(const void *data, size_t len, uint64_t seq, bool replay);
 
 /* Whether m may be moved once more now: each move holds its connection until it runs. */
 bool broadcast_can_move(const struct member *m);

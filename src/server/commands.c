@@ -22,6 +22,7 @@
 #include "common/pseudo.h"
 #include "event.h"
 #include "owners.h"
+#include "peers.h"
 #include "registry.h"
 #include "render.h"
 #include "room.h"
@@ -122,11 +123,31 @@ static void cmd_nick(struct session *s, struct args *a)
         buf_release(&key);
         return;
     }
-    struct person *p = room_rename(old, key.data, nick, len);
+    /* Across the cluster first (a change of case keeps the claim it has): a pseudo held
+     * on another server is as taken as one held here. */
+    bool same_key = strcmp(key.data, person_key(old)) == 0;
+    char room[ROOM_NAME_MAX + 1];
+    snprintf(room, sizeof(room), "%s", room_name(old->room));
+    char pseudo[4 * PSEUDO_MAX_CHARS + 1];
+    snprintf(pseudo, sizeof(pseudo), "%.*s", (int)len, nick);
+    int claimed = same_key ? 0 : peers_claim(key.data, pseudo, room);
+    struct person *p = claimed == 0 ? room_rename(old, key.data, nick, len) : NULL;
+    if (!p && claimed == 0 && !same_key) {
+        peers_release(key.data); /* taken here meanwhile: the cluster's claim goes back */
+    }
     buf_release(&key);
     if (!p) {
-        session_reply(s, PROTO_ERROR, "Le pseudo « %.*s » est déjà pris.", (int)len, nick);
+        if (claimed == -EIO) {
+            session_reply(s, PROTO_ERROR, "%s", SESSION_UNLINKED_PSEUDO);
+        } else {
+            session_reply(s, PROTO_ERROR, "Le pseudo « %.*s » est déjà pris.", (int)len, nick);
+        }
         return;
+    }
+    if (!same_key) {
+        peers_release(person_key(old));
+    } else {
+        peers_moved(person_key(p), person_pseudo(p), room); /* the pseudo as now typed */
     }
     s->person = p;
     struct buf answer = BUF_INIT;

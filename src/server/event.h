@@ -41,6 +41,10 @@ enum event_kind {
     EVENT_RENAME,   /* who is now called text; for everyone (EVENT_ALL_ROOMS) */
     EVENT_NOTICE,   /* the operator says text to everyone */
     EVENT_SHUTDOWN, /* the server stops */
+    /* Only for this server's clients, with a cluster: the link to the rest of the chat (the
+     * engine) was lost, and their lines wait; it is back. */
+    EVENT_LINK_LOST,
+    EVENT_LINK_BACK,
 };
 
 /* How many renderings an event may have: the line protocol's two forms (plain, and with

@@ -254,8 +254,7 @@ static void run_rejoin(struct loop *l, void *arg)
     (void)l;
     struct takeover *t = arg;
     if (client_is_open(conn(t->s)) && !join(t->s, t->pseudo, t->pseudo_len, t->room, t->admin)) {
-        session_reply(t->s, PROTO_ERROR, "Le pseudo « %.*s » est déjà pris.", (int)t->pseudo_len,
-                      t->pseudo);
+        session_refuse_pseudo(t->s, t->pseudo, t->pseudo_len);
         session_ask_pseudo(t->s);
     }
     free_takeover(t);

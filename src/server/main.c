@@ -24,6 +24,7 @@
 #include "admission.h"
 #include "broadcast.h"
 #include "client.h"
+#include "cluster.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/pseudo.h"
@@ -38,6 +39,7 @@
 #include "options.h"
 #include "owners.h"
 #include "password.h"
+#include "peers.h"
 #include "registry.h"
 #include "render.h"
 #include "room.h"
@@ -469,6 +471,55 @@ static void log_listening(const struct listeners *ls, unsigned n)
     }
 }
 
+/* The cluster's handlers: its stream feeds the order, its news the presence layer. */
+static const struct cluster_handlers cluster_handlers = {
+    .event = broadcast_from_cluster,
+    .link = peers_link,
+    .reaped = peers_reaped,
+};
+
+/* A node's default name: the listening address, with what a bucket's key refuses
+ * ('[', ']' of an IPv6 address) made '-'. */
+static void default_node(const struct listeners *ls, char *out, size_t size)
+{
+    snprintf(out, size, "%s", ls->all[0].name);
+    for (char *p = out; *p; p++) {
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:", *p)) {
+            *p = '-';
+        }
+    }
+}
+
+/* --cluster: connects to the engine, takes the order from it and catches up with the
+ * stream from where the database stops. Exits 1, saying why, if the engine cannot be
+ * used: a server that was asked to share the chat must not run alone. */
+static void join_cluster(const struct server_options *o, const struct listeners *ls,
+                         struct store *store)
+{
+    char name[MAX_NODE_NAME + 1];
+    if (o->node) {
+        snprintf(name, sizeof(name), "%s", o->node);
+    } else {
+        default_node(ls, name, sizeof(name));
+    }
+    struct cluster_config c = {o->cluster, o->cluster_creds, name, o->node_ttl, o->cluster_backlog};
+    struct buf err = BUF_INIT;
+    if (cluster_open(&c, &err) < 0) {
+        log_error("causerie-server : grappe : %s", err.data);
+        buf_release(&err);
+        cluster_close();
+        exit(1);
+    }
+    buf_release(&err);
+    broadcast_use_cluster(o->max_line);
+    peers_init();
+    if (cluster_start(store_last_id(store), &cluster_handlers) < 0) {
+        cluster_close();
+        exit(1);
+    }
+    log_info("Grappe : %s, moteur %s (flux CAUSERIE)", name, o->cluster);
+}
+
 /* Runs the loops until a signal or the console asks us to stop. Returns the process's
  * exit status. */
 static int serve(const struct server_options *o, struct listeners *ls, unsigned n, bool console)
@@ -486,6 +537,9 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
 
     broadcast_start(loops, store);
     session_start(store);
+    if (o->cluster) {
+        join_cluster(o, ls, store);
+    }
     listeners = ls;
     for (unsigned i = 0; i < ls->n; i++) {
         listener_start(&ls->all[i], loops, n, o);
@@ -514,6 +568,9 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
         loop_join(&loops[i]);
     }
     log_told(loops, n);
+    if (o->cluster) {
+        cluster_close(); /* what the leaving clients published is flushed first */
+    }
     teardown_layers(loops, n);
     owners_shutdown();
     accounts_shutdown();

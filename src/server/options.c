@@ -70,6 +70,18 @@ static const char usage[] =
     "      --hash-threads N     mots de passe vérifiés à la fois (défaut : la moitié\n"
     "                           des processeurs, au moins 1)\n"
     "\n"
+    "Grappe (plusieurs serveurs, une discussion) :\n"
+    "      --cluster URL[,URL]...\n"
+    "                           rejoint la grappe par NATS JetStream, par exemple\n"
+    "                           nats://127.0.0.1:4222 (défaut : seul)\n"
+    "      --cluster-creds FICHIER\n"
+    "                           fichier d'identifiants NATS (.creds)\n"
+    "      --node NOM           nom de ce serveur dans la grappe (défaut : hôte:port)\n"
+    "      --node-ttl SECONDES  un serveur muet depuis ce délai est tenu pour mort et\n"
+    "                           ses gens sont annoncés partis (défaut : 10)\n"
+    "      --cluster-backlog N  événements gardés quand la grappe est injoignable ;\n"
+    "                           au-delà, les messages sont refusés (défaut : 10000)\n"
+    "\n"
     "Limites contre les clients hostiles (0 désactive la limite) :\n"
     "      --max-clients N      connexions simultanées au plus (défaut : 10000)\n"
     "      --max-per-ip N       connexions depuis une même adresse (défaut : 16)\n"
@@ -114,6 +126,11 @@ enum {
     OPT_LOGIN_TRIES,
     OPT_LOGIN_DELAY,
     OPT_HASH_THREADS,
+    OPT_CLUSTER,
+    OPT_CLUSTER_CREDS,
+    OPT_NODE,
+    OPT_NODE_TTL,
+    OPT_CLUSTER_BACKLOG,
 };
 
 static const struct option long_options[] = {
@@ -147,6 +164,11 @@ static const struct option long_options[] = {
     {"login-tries", required_argument, NULL, OPT_LOGIN_TRIES},
     {"login-delay", required_argument, NULL, OPT_LOGIN_DELAY},
     {"hash-threads", required_argument, NULL, OPT_HASH_THREADS},
+    {"cluster", required_argument, NULL, OPT_CLUSTER},
+    {"cluster-creds", required_argument, NULL, OPT_CLUSTER_CREDS},
+    {"node", required_argument, NULL, OPT_NODE},
+    {"node-ttl", required_argument, NULL, OPT_NODE_TTL},
+    {"cluster-backlog", required_argument, NULL, OPT_CLUSTER_BACKLOG},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -207,6 +229,11 @@ static void set_defaults(struct server_options *o)
     o->login_tries = DEFAULT_LOGIN_TRIES;
     o->login_delay = DEFAULT_LOGIN_DELAY;
     o->hash_threads = DEFAULT_HASH_THREADS;
+    o->cluster = NULL;
+    o->cluster_creds = NULL;
+    o->node = NULL;
+    o->node_ttl = DEFAULT_NODE_TTL;
+    o->cluster_backlog = DEFAULT_CLUSTER_BACKLOG;
 }
 
 /* An origin as a browser sends it: a scheme, "://", a host and maybe a port, nothing
@@ -401,6 +428,84 @@ static int apply_owned(struct server_options *o, int opt, const char *arg, struc
     }
 }
 
+/* Whether s is a list of engine URLs: nats:// or tls:// each, comma-separated, with a host
+ * and no space or control character; nats.c checks the rest when it connects. */
+static bool valid_cluster_urls(const char *s)
+{
+    const char *p = s;
+    do {
+        const char *rest = !strncmp(p, "nats://", 7)  ? p + 7
+                           : !strncmp(p, "tls://", 6) ? p + 6
+                                                      : NULL;
+        if (!rest || *rest == ',' || *rest == '\0') {
+            return false;
+        }
+        p = rest + strcspn(rest, ",");
+        for (const char *c = rest; c < p; c++) {
+            if ((unsigned char)*c <= ' ' || *c == 0x7F) {
+                return false;
+            }
+        }
+    } while (*p++ == ',');
+    return true;
+}
+
+/* A node's name: 1 to MAX_NODE_NAME letters, digits, '-', '_', '.' or ':' (a key in a
+ * JetStream bucket, and safe in a log line). */
+static bool valid_node_name(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= MAX_NODE_NAME &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") == n;
+}
+
+static void set_string(char **field, const char *arg)
+{
+    free(*field);
+    *field = xstrdup(arg);
+}
+
+/* Applies one of the options of the cluster; returns 0 or -EINVAL. */
+static int apply_cluster(struct server_options *o, int opt, const char *arg, struct buf *out)
+{
+    unsigned long long v;
+    switch (opt) {
+    case OPT_CLUSTER:
+        if (!valid_cluster_urls(arg)) {
+            return bad_value(out, "--cluster", arg,
+                             "des adresses nats://HÔTE:PORT séparées par des virgules");
+        }
+        set_string(&o->cluster, arg);
+        return 0;
+    case OPT_CLUSTER_CREDS:
+        if (*arg == '\0') {
+            return bad_value(out, "--cluster-creds", arg, "un chemin de fichier .creds");
+        }
+        set_string(&o->cluster_creds, arg);
+        return 0;
+    case OPT_NODE:
+        if (!valid_node_name(arg)) {
+            return bad_value(out, "--node", arg,
+                             "1 à 64 lettres, chiffres, « - », « _ », « . » ou « : »");
+        }
+        set_string(&o->node, arg);
+        return 0;
+    case OPT_NODE_TTL:
+        if (!parse_number(arg, 1, MAX_NODE_TTL, &v)) {
+            return bad_value(out, "--node-ttl", arg, "un nombre de secondes de 1 à 3600");
+        }
+        o->node_ttl = (unsigned)v;
+        return 0;
+    default: /* OPT_CLUSTER_BACKLOG */
+        if (!parse_number(arg, 1, MAX_CLUSTER_BACKLOG, &v)) {
+            return bad_value(out, "--cluster-backlog", arg,
+                             "un nombre d'événements de 1 à 1000000");
+        }
+        o->cluster_backlog = (unsigned)v;
+        return 0;
+    }
+}
+
 /* The database's default path: $XDG_STATE_HOME/causerie/server.db, or
  * ~/.local/state/causerie/server.db when XDG_STATE_HOME is unset or not absolute (as the
  * XDG Base Directory specification says). Returns 0, or -EINVAL with why in out. */
@@ -493,6 +598,12 @@ static int apply(struct server_options *o, int opt, const char *arg, struct buf 
     case OPT_LOGIN_DELAY:
     case OPT_HASH_THREADS:
         return apply_accounts(o, opt, arg, out);
+    case OPT_CLUSTER:
+    case OPT_CLUSTER_CREDS:
+    case OPT_NODE:
+    case OPT_NODE_TTL:
+    case OPT_CLUSTER_BACKLOG:
+        return apply_cluster(o, opt, arg, out);
     case 'h':
         buf_append_str(out, usage);
         return OPTIONS_EXIT;
@@ -543,6 +654,11 @@ int options_parse(struct server_options *o, int argc, char **argv, struct buf *o
                     o->tls_cert ? "--tls-key (la clé privée du certificat)" : "--tls-cert");
         return -EINVAL;
     }
+    if (!o->cluster && (o->cluster_creds || o->node)) {
+        buf_appendf(out, "causerie-server : %s demande aussi --cluster\n",
+                    o->node ? "--node" : "--cluster-creds");
+        return -EINVAL;
+    }
     if (!o->db && default_db(o, out) < 0) {
         return -EINVAL;
     }
@@ -567,4 +683,10 @@ void options_release(struct server_options *o)
         free(o->admins[i]);
     }
     o->n_admins = 0;
+    free(o->cluster);
+    o->cluster = NULL;
+    free(o->cluster_creds);
+    o->cluster_creds = NULL;
+    free(o->node);
+    o->node = NULL;
 }

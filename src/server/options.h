@@ -66,6 +66,16 @@
 #define DEFAULT_MAX_ROOM_LIST   100 /* entries per list; --max-room-list */
 #define DEFAULT_MAX_OWNED_ROOMS 10  /* rooms founded per account; --max-owned-rooms */
 #define MAX_ROOM_LIST_CEILING   10000
+/* The cluster (docs/ARCHITECTURE.md): a node whose heartbeat is not seen for --node-ttl
+ * seconds is taken for dead, and its people are announced gone; --cluster-backlog events
+ * of this server's may wait for the engine while it is out of reach, then lines are
+ * refused with a notice. */
+#define DEFAULT_NODE_TTL        10
+#define MAX_NODE_TTL            3600
+#define DEFAULT_CLUSTER_BACKLOG 10000
+#define MAX_CLUSTER_BACKLOG     1000000
+/* Bytes in a node's name (--node): a JetStream key's, and what a log line shows. */
+#define MAX_NODE_NAME 64
 
 struct server_options {
     char *host;                         /* owned; NULL until given (then main.c asks for it) */
@@ -99,6 +109,11 @@ struct server_options {
     unsigned login_tries;           /* 0: never slowed */
     unsigned login_delay;           /* seconds */
     unsigned hash_threads;          /* 0 until given (then: half the online CPUs) */
+    char *cluster;                  /* owned: the engine's URLs, comma-separated; NULL: alone */
+    char *cluster_creds;            /* owned: a NATS credentials file; NULL: none */
+    char *node;                     /* owned: this server's name; NULL: host:port */
+    unsigned node_ttl;              /* seconds */
+    unsigned cluster_backlog;       /* events */
 };
 
 enum options_result {

@@ -111,6 +111,11 @@ static struct sentence sentence(const struct event *e)
         return with("serveur : %s", text, tl, NULL, 0, NULL, 0);
     case EVENT_SHUTDOWN:
         return with("Le serveur s'arrête.", NULL, 0, NULL, 0, NULL, 0);
+    case EVENT_LINK_LOST:
+        return with("Liaison perdue avec le reste de la discussion : vos messages attendent.", NULL,
+                    0, NULL, 0, NULL, 0);
+    case EVENT_LINK_BACK:
+        return with("Liaison rétablie avec le reste de la discussion.", NULL, 0, NULL, 0, NULL, 0);
     case EVENT_CHAT:
     case EVENT_PRIVATE:
         return with("%s: %s", who, wl, text, tl, NULL, 0); /* lines, not sentences */
@@ -133,6 +138,8 @@ static char plain_kind(const struct event *e)
         return PROTO_ACTION;
     case EVENT_PRIVATE:
         return PROTO_PRIVATE;
+    case EVENT_LINK_LOST:
+        return PROTO_ERROR;
     default:
         return PROTO_NOTICE;
     }

@@ -626,6 +626,20 @@ bool room_restore(const char *name, size_t len, struct event_fields *f, uint64_t
     return true;
 }
 
+void room_locate(const char *where, size_t len, void (*place)(int slot, void *ctx), void *ctx)
+{
+    struct buf key = BUF_INIT;
+    bool valid = !(len > 0 && where[0] == '#') && parse_name(&where, &len, &key);
+    pthread_mutex_lock(&rooms_lock);
+    struct room *r = valid ? find_or_create(where, len, key.data) : NULL;
+    if (r && r->count == 0) {
+        r->emptied = ++empty_clock; /* the room spoken in last is the last to be given up */
+    }
+    place(r ? r->slot : -1, ctx);
+    pthread_mutex_unlock(&rooms_lock);
+    buf_release(&key);
+}
+
 void room_restore_owned(const char *name)
 {
     struct buf key = BUF_INIT;

@@ -146,6 +146,12 @@ void room_list_free(struct room_entry *rooms, size_t n);
  * room and where, makes the event and hands it to the order. Main thread, before the loops
  * start. Returns false if the name is not one a room can have. */
 bool room_restore(const char *name, size_t len, struct event_fields *f, uint64_t seq);
+/* With a cluster (broadcast.h's locate handler): calls place(slot, ctx) for the room
+ * named where (len bytes, without '#'), made empty if this server has no such room, or
+ * with -1 if the name is not a room's or the table is full; under rooms_lock, so that the
+ * slot keeps its room until the event placed in it has its place in the order. The
+ * engine's thread. */
+void room_locate(const char *where, size_t len, void (*place)(int slot, void *ctx), void *ctx);
 /* Makes an owned room (owners.h), empty, named name, take a slot if one is free, so that
  * /rooms lists it after a restart. Main thread, before the loops start. */
 void room_restore_owned(const char *name);

@@ -32,6 +32,7 @@
 #include "msg.h"
 #include "options.h"
 #include "owners.h"
+#include "peers.h"
 #include "registry.h"
 #include "render.h"
 #include "room.h"
@@ -192,6 +193,7 @@ static void leave(struct session *s, const char *log_reason, enum event_kind kin
     room_depart(p, kind, reason, len, log_reason != NULL);
     /* Released only now, after the leave has its place in the order: a client on another
      * loop that claims the pseudo next must be announced after this leave, not before. */
+    peers_release(person_key(p)); /* after the leave too, for the same reason */
     registry_release(p);
     s->person = NULL;
 }
@@ -282,6 +284,33 @@ static void capabilities(struct session *s, const char *args, size_t len)
     session_reply(s, PROTO_OK, "Capacité activée : %s.", PROTO_CAP_EVENTS);
 }
 
+/* With a cluster, the pseudo this server just gave s (key, folded) is claimed across the
+ * cluster too; if another server holds it, or the engine cannot tell, it is given back
+ * here. Returns 0, -EEXIST or -EIO. */
+static int cluster_claim_for(struct session *s, const char *key, const char *pseudo, size_t len)
+{
+    if (!peers_clustered()) {
+        return 0;
+    }
+    char typed[4 * PSEUDO_MAX_CHARS + 1];
+    snprintf(typed, sizeof(typed), "%.*s", (int)len, pseudo);
+    int r = peers_claim(key, typed, ROOM_DEFAULT_NAME);
+    if (r < 0) {
+        registry_release(s->person);
+        s->person = NULL;
+    }
+    return r;
+}
+
+void session_refuse_pseudo(struct session *s, const char *pseudo, size_t len)
+{
+    if (s->unlinked) {
+        session_reply(s, PROTO_ERROR, "%s", SESSION_UNLINKED_PSEUDO);
+    } else {
+        session_reply(s, PROTO_ERROR, "Le pseudo « %.*s » est déjà pris.", (int)len, pseudo);
+    }
+}
+
 /* Claims the pseudo (len bytes, checked) for s, logged in to its account or not; false if
  * someone has it. */
 static bool claim(struct session *s, const char *pseudo, size_t len, enum session_login login)
@@ -293,8 +322,11 @@ static bool claim(struct session *s, const char *pseudo, size_t len, enum sessio
     char host[ADDR_NAME_MAX];
     client_peer_host(session_client(s), host, sizeof(host));
     s->person = registry_claim(key.data, pseudo, len, host, loop, &s->member, &count);
+    s->unlinked = false;
+    int r = s->person ? cluster_claim_for(s, key.data, pseudo, len) : -EEXIST;
     buf_release(&key);
-    if (!s->person) {
+    if (r < 0) {
+        s->unlinked = r == -EIO;
         return false;
     }
     /* Before the person enters a room: who may enter which is decided by them. */
@@ -341,7 +373,7 @@ static void handshake(struct session *s, const char *line, size_t len)
         return; /* a registered pseudo: its password first */
     }
     if (!session_join(s, line, len, NULL, SESSION_GUEST)) {
-        session_reply(s, PROTO_ERROR, "Le pseudo « %.*s » est déjà pris.", (int)len, line);
+        session_refuse_pseudo(s, line, len);
         ask_pseudo(s);
     }
 }
@@ -386,7 +418,11 @@ void session_publish(struct session *s, int kind, const char *text, size_t len)
                              .where_len = strlen(where),
                              .text = text,
                              .text_len = len};
-    broadcast_publish(event_new(&f));
+    if (broadcast_publish(event_new(&f)) < 0) {
+        session_reply(s, PROTO_ERROR,
+                      "Message refusé : la liaison avec le reste de la discussion est coupée "
+                      "depuis trop longtemps. Réessayez plus tard.");
+    }
 }
 
 /* A joined client's line: a command, or a message for everyone else in its room. */
@@ -465,6 +501,7 @@ static void on_moved(struct member *m, void *note, struct event *const *history,
     if (s->person) {
         /* /history goes on from the oldest line sent; with none, from the move itself. */
         s->person->history_from = first < n ? history[first]->seq : seq;
+        peers_moved(person_key(s->person), person_pseudo(s->person), room_name(s->person->room));
     }
     if (block.len > 0) {
         session_send_lines(s, block.data, block.len);
@@ -818,7 +855,13 @@ static void stop_one(struct client *c, void *arg)
     if (!client_is_open(c)) {
         return; /* leaving already: it closes within SESSION_LINGER_MS */
     }
-    leave(s, NULL, EVENT_QUIT, "", 0); /* nobody is left to tell */
+    if (peers_clustered()) {
+        /* The others in the cluster stay: they are told, as of a /quit. */
+        static const char why[] = "arrêt de son serveur";
+        leave(s, why, EVENT_QUIT, why, sizeof(why) - 1);
+    } else {
+        leave(s, NULL, EVENT_QUIT, "", 0); /* nobody is left to tell */
+    }
     if (client_send(c, event_rendering(w->notice, s->member.rendering))) {
         w->told++;
     }
@@ -849,6 +892,7 @@ const struct client_handlers session_client_handlers = {
 
 const struct broadcast_handlers session_broadcast_handlers = {
     .moved = on_moved,
+    .locate = room_locate,
 };
 
 void session_init(const struct server_options *o, struct loop *l, unsigned loops_count)

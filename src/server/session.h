@@ -37,6 +37,7 @@ struct session {
     uint64_t flood_tat;    /* flood control: when, in µs of loop time, its allowance is whole
                             * again */
     uint32_t admission;    /* its place in admission.c's count, released when it is freed */
+    bool unlinked;         /* its last claim failed for the cluster's link, not a holder */
 };
 
 /* How long a client that leaves may take to read what was queued for it before. */
@@ -49,6 +50,11 @@ struct session {
 #define SESSION_STOP_FLUSH_MS 2000
 /* A client that left just before the stop must close within the stop's bound too. */
 _Static_assert(SESSION_LINGER_MS <= SESSION_STOP_FLUSH_MS, "a leaving client outlasts a stop");
+
+/* Why a pseudo cannot be given while the link to the rest of the cluster is down. */
+#define SESSION_UNLINKED_PSEUDO                                                                    \
+    "Ce pseudo ne peut être vérifié : la liaison avec le reste de la discussion est coupée. "  \
+    "Réessayez dans un instant."
 
 /* The handlers the layers below call: main.c installs them at start. */
 extern const struct client_handlers session_client_handlers;
@@ -109,6 +115,9 @@ enum session_login {
 /* s, whose pseudo (len bytes, valid) was accepted, takes it as login says and enters the
  * room named room (NULL, or one that no longer exists or keeps it out: the default room):
  * false if someone holds the pseudo. */
+/* Tells s the pseudo (len bytes) it asked for could not be given, after session_join()
+ * returned false: taken, or not checkable across the cluster now. */
+void session_refuse_pseudo(struct session *s, const char *pseudo, size_t len);
 bool session_join(struct session *s, const char *pseudo, size_t len, const char *room,
                   enum session_login login);
 /* s, joined, is replaced by a connection that logged in with its pseudo: it is told, its

@@ -88,7 +88,7 @@ static void moved(struct member *m, void *note, struct event *const *history, si
     (void)note; /* broadcast.c frees it after the call */
 }
 
-static const struct broadcast_handlers order_side = {moved};
+static const struct broadcast_handlers order_side = {.moved = moved};
 
 /* ---------------------------------------------------------------- fixture */
 

@@ -1,0 +1,628 @@
+/* cluster.c - the engine's client; see cluster.h for what lives in the engine.
+ *
+ * nats.c runs its own threads: a reader per connection, a delivery thread per
+ * subscription (the stream's events arrive there, one at a time, in order) and one for
+ * publish acknowledgements. This file adds one, the heartbeat thread, which puts this
+ * node's heartbeat, watches the others' and reaps the claims of the dead. The connection
+ * reconnects forever, with nats.c's backoff and jitter; the ordered consumer resumes after
+ * the last sequence it delivered, so a return to the engine loses nothing and repeats
+ * nothing. Events published while the engine is away wait in nats.c's reconnect buffer,
+ * up to --cluster-backlog unacknowledged; each carries a message id (node and counter),
+ * so one sent again after a lost acknowledgement is stored once (JetStream's duplicate
+ * window).
+ */
+#include "cluster.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <nats/nats.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/xalloc.h"
+
+#define STREAM        "CAUSERIE"
+#define SUBJECT       "causerie.events"
+#define BUCKET_PSEUDO "CAUSERIE_PSEUDOS"
+#define BUCKET_NODES  "CAUSERIE_NODES"
+/* How long a request to the engine (a claim, a look-up) may take before the server says
+ * it could not tell: long enough for a loaded engine, short enough for a person waiting. */
+#define REQUEST_WAIT_MS 2000
+/* Connecting at start: how long before the engine is called unreachable. */
+#define CONNECT_WAIT_MS 3000
+/* The longest wait for the stream's replay at start before going on with a warning. */
+#define REPLAY_WAIT_MS 60000
+/* nats.c keeps what is published while disconnected in a buffer of this many bytes; it is
+ * sized for --cluster-backlog events of a typical line, and past it a publish fails and
+ * the line is refused, never dropped. */
+#define RECONNECT_BUFFER (64 << 20)
+/* How long the engine remembers a message id, to store an event sent twice once: past
+ * the longest wait for an acknowledgement, and short, since every id costs the engine
+ * memory for that long. */
+#define DUPLICATE_WINDOW_S 30
+
+static natsConnection *conn;
+static jsCtx *js;
+static kvStore *pseudos, *nodes;
+static natsSubscription *sub;
+static char node[64 + 1];
+static unsigned node_ttl;
+static const struct cluster_handlers *handlers;
+static atomic_bool linked;
+static atomic_uint_fast64_t published; /* message ids: node name and this counter */
+
+/* The replay at start: sequences up to replay_end were in the stream before we came. */
+static uint64_t replay_end;
+static pthread_mutex_t replay_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t replay_done = PTHREAD_COND_INITIALIZER;
+static atomic_bool replayed; /* written under replay_lock */
+
+static pthread_t beat_thread;
+static atomic_bool stopping;
+
+const char *cluster_node(void)
+{
+    return node;
+}
+
+bool cluster_linked(void)
+{
+    return atomic_load(&linked);
+}
+
+/* ---------------------------------------------------------------- the link */
+
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+    (void)nc, (void)closure;
+    if (atomic_exchange(&linked, false) && !atomic_load(&stopping)) {
+        log_warn("grappe : liaison perdue avec le moteur, reconnexion en cours");
+        if (handlers) {
+            handlers->link(false);
+        }
+    }
+}
+
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+    (void)nc, (void)closure;
+    if (!atomic_exchange(&linked, true)) {
+        log_info("grappe : liaison rétablie avec le moteur");
+        if (handlers) {
+            handlers->link(true);
+        }
+    }
+}
+
+/* A publish the engine did not acknowledge (it timed out, or the stream was away): sent
+ * again with the same message id, which the engine stores once. */
+static void on_publish_error(jsCtx *ctx, jsPubAckErr *pae, void *closure)
+{
+    (void)closure;
+    if (atomic_load(&stopping)) {
+        return;
+    }
+    log_warn("grappe : publication non confirmée (%s), nouvel envoi",
+             pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
+    if (js_PublishMsgAsync(ctx, &pae->Msg, NULL) != NATS_OK) {
+        log_error("grappe : un événement n'a pas pu être renvoyé au moteur");
+    }
+}
+
+/* ---------------------------------------------------------------- opening */
+
+/* Splits the comma-separated URLs into an array of n owned strings. */
+static char **split_urls(const char *urls, int *n)
+{
+    char *copy = xstrdup(urls);
+    int count = 1;
+    for (const char *p = copy; *p; p++) {
+        count += *p == ',';
+    }
+    char **list = xcalloc((size_t)count, sizeof(*list));
+    char *save = NULL;
+    int i = 0;
+    for (char *t = strtok_r(copy, ",", &save); t && i < count; t = strtok_r(NULL, ",", &save)) {
+        list[i++] = xstrdup(t);
+    }
+    free(copy);
+    *n = i;
+    return list;
+}
+
+static natsOptions *connection_options(const struct cluster_config *c)
+{
+    natsOptions *o = NULL;
+    int n;
+    char **urls = split_urls(c->urls, &n);
+    natsStatus s = natsOptions_Create(&o);
+    if (s == NATS_OK) {
+        s = natsOptions_SetServers(o, (const char **)urls, n);
+    }
+    for (int i = 0; i < n; i++) {
+        free(urls[i]);
+    }
+    free(urls);
+    if (s == NATS_OK && c->creds) {
+        s = natsOptions_SetUserCredentialsFromFiles(o, c->creds, NULL);
+    }
+    if (s == NATS_OK) {
+        char name[sizeof(node) + 16];
+        snprintf(name, sizeof(name), "causerie %s", c->node);
+        natsOptions_SetName(o, name);
+        natsOptions_SetTimeout(o, CONNECT_WAIT_MS);
+        natsOptions_SetMaxReconnect(o, -1); /* forever: the engine comes back */
+        natsOptions_SetReconnectWait(o, 250);
+        natsOptions_SetReconnectJitter(o, 100, 1000);
+        natsOptions_SetReconnectBufSize(o, RECONNECT_BUFFER);
+        natsOptions_SetDisconnectedCB(o, on_disconnected, NULL);
+        natsOptions_SetReconnectedCB(o, on_reconnected, NULL);
+    }
+    if (s != NATS_OK) {
+        natsOptions_Destroy(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* The stream of every event, created by the first server; file storage, as many replicas
+ * as the engine has servers, up to three (docs/ARCHITECTURE.md gives the numbers). */
+static int open_stream(struct buf *err)
+{
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    const char *subjects[] = {SUBJECT};
+    cfg.Name = STREAM;
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    cfg.Replicas = 1;
+    cfg.Duplicates = (int64_t)DUPLICATE_WINDOW_S * 1000000000; /* nanoseconds */
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetStreamInfo(&si, js, STREAM, NULL, &jerr);
+    if (s == NATS_NOT_FOUND) {
+        for (int replicas = 3; replicas >= 1; replicas -= 2) {
+            cfg.Replicas = replicas;
+            s = js_AddStream(&si, js, &cfg, NULL, &jerr);
+            if (s == NATS_OK || jerr == JSStreamNameExistErr) {
+                break; /* three replicas on a cluster of three; else one */
+            }
+        }
+        if (jerr == JSStreamNameExistErr) {
+            s = js_GetStreamInfo(&si, js, STREAM, NULL, &jerr); /* another server was first */
+        }
+    }
+    if (s != NATS_OK) {
+        buf_appendf(err,
+                    "le flux %s ne peut être ouvert : %s (JetStream est-il activé ? "
+                    "nats-server -js)",
+                    STREAM, nats_GetLastError(NULL) ? nats_GetLastError(NULL) : "");
+        return jerr == JSNotEnabledErr || jerr == JSNotEnabledForAccountErr ? -ENOTSUP : -EIO;
+    }
+    replay_end = si->State.LastSeq;
+    log_info("grappe : flux %s, %" PRId64 " réplique(s), %" PRIu64 " événements", STREAM,
+             si->Config->Replicas, si->State.Msgs);
+    jsStreamInfo_Destroy(si);
+    return 0;
+}
+
+/* A bucket of claims or heartbeats; ttl_s: how long an entry lives (0: forever). */
+static int open_bucket(kvStore **kv, const char *name, int64_t ttl_s, struct buf *err)
+{
+    kvConfig kc;
+    kvConfig_Init(&kc);
+    kc.Bucket = name;
+    kc.History = 1;
+    kc.TTL = ttl_s * 1000; /* milliseconds, in nats.c 3.4 */
+    kc.StorageType = js_FileStorage;
+    natsStatus s = js_KeyValue(kv, js, name);
+    if (s == NATS_NOT_FOUND) {
+        s = js_CreateKeyValue(kv, js, &kc);
+        if (s != NATS_OK) {
+            s = js_KeyValue(kv, js, name); /* another server made it meanwhile */
+        }
+    }
+    if (s != NATS_OK) {
+        buf_appendf(err, "le seau %s ne peut être ouvert : %s", name, natsStatus_GetText(s));
+        return -EIO;
+    }
+    return 0;
+}
+
+int cluster_open(const struct cluster_config *c, struct buf *err)
+{
+    snprintf(node, sizeof(node), "%s", c->node);
+    node_ttl = c->node_ttl;
+    natsOptions *o = connection_options(c);
+    if (!o) {
+        buf_appendf(err, "options de connexion refusées : %s", nats_GetLastError(NULL));
+        return -EINVAL;
+    }
+    natsStatus s = natsConnection_Connect(&conn, o);
+    natsOptions_Destroy(o);
+    if (s != NATS_OK) {
+        buf_appendf(err, "moteur injoignable à %s : %s", c->urls,
+                    s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED
+                        ? "identifiants refusés"
+                        : natsStatus_GetText(s));
+        conn = NULL;
+        return s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED ? -EACCES
+                                                                           : -ECONNREFUSED;
+    }
+    atomic_store(&linked, true);
+    if (natsConnection_HasHeaderSupport(conn) != NATS_OK) {
+        buf_append_str(err, "le moteur est trop ancien : nats-server 2.2 au moins, avec "
+                            "JetStream, est nécessaire");
+        return -ENOTSUP;
+    }
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = REQUEST_WAIT_MS;
+    jo.PublishAsync.MaxPending = c->backlog;
+    jo.PublishAsync.StallWait = 1; /* a full backlog refuses at once: the loop must not wait */
+    jo.PublishAsync.ErrHandler = on_publish_error;
+    s = natsConnection_JetStream(&js, conn, &jo);
+    if (s != NATS_OK) {
+        buf_appendf(err, "JetStream indisponible : %s", natsStatus_GetText(s));
+        return -EIO;
+    }
+    int r = open_stream(err);
+    if (r == 0) {
+        r = open_bucket(&pseudos, BUCKET_PSEUDO, 0, err);
+    }
+    if (r == 0) {
+        r = open_bucket(&nodes, BUCKET_NODES, 0, err);
+    }
+    return r;
+}
+
+/* ---------------------------------------------------------------- the stream */
+
+static void signal_replayed(void)
+{
+    pthread_mutex_lock(&replay_lock);
+    replayed = true;
+    pthread_cond_broadcast(&replay_done);
+    pthread_mutex_unlock(&replay_lock);
+}
+
+static void on_event(natsConnection *nc, natsSubscription *s, natsMsg *msg, void *closure)
+{
+    (void)nc, (void)s, (void)closure;
+    jsMsgMetaData *meta = NULL;
+    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+        uint64_t seq = meta->Sequence.Stream;
+        handlers->event(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), seq,
+                        seq <= replay_end);
+        if (seq >= replay_end && !replayed) {
+            signal_replayed();
+        }
+        jsMsgMetaData_Destroy(meta);
+    }
+    natsMsg_Destroy(msg);
+}
+
+int cluster_publish(const void *data, size_t len)
+{
+    natsMsg *m = NULL;
+    char id[sizeof(node) + 24];
+    snprintf(id, sizeof(id), "%s-%" PRIuFAST64, node, atomic_fetch_add(&published, 1));
+    natsStatus s = natsMsg_Create(&m, SUBJECT, NULL, data, (int)len);
+    if (s == NATS_OK) {
+        s = natsMsgHeader_Set(m, "Nats-Msg-Id", id);
+    }
+    if (s == NATS_OK) {
+        s = js_PublishMsgAsync(js, &m, NULL); /* m is the library's on success */
+    }
+    natsMsg_Destroy(m);
+    return s == NATS_OK ? 0 : -EAGAIN;
+}
+
+/* ---------------------------------------------------------------- claims */
+
+/* A folded pseudo as a key of the bucket, which allows only a few ASCII characters. */
+static void key_of(const char *folded, char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t j = 0;
+    for (const unsigned char *p = (const unsigned char *)folded; *p && j + 2 < size; p++) {
+        out[j++] = hex[*p >> 4];
+        out[j++] = hex[*p & 15];
+    }
+    out[j] = '\0';
+}
+
+#define KEY_SIZE (2 * 128 + 1)
+
+int cluster_claim(const char *key, const char *value, size_t len)
+{
+    char k[KEY_SIZE];
+    key_of(key, k, sizeof(k));
+    uint64_t rev = 0;
+    if (kvStore_Create(&rev, pseudos, k, value, (int)len) == NATS_OK) {
+        return 0;
+    }
+    kvEntry *e = NULL;
+    natsStatus s = kvStore_Get(&e, pseudos, k);
+    kvEntry_Destroy(e);
+    return s == NATS_OK ? -EEXIST : -EIO;
+}
+
+/* A change to a claim, published to the bucket's subject without waiting for the engine,
+ * as kvStore_Put() and kvStore_Delete() would with a wait: on one connection, the engine
+ * takes them in the order they are sent, so a claim (which waits) after a release of the
+ * same key finds it released. */
+static void publish_claim(const char *key, const char *op, const void *value, size_t len)
+{
+    char subject[sizeof("$KV." BUCKET_PSEUDO ".") + KEY_SIZE];
+    snprintf(subject, sizeof(subject), "$KV." BUCKET_PSEUDO ".");
+    key_of(key, subject + strlen(subject), KEY_SIZE);
+    natsMsg *m = NULL;
+    natsStatus s = natsMsg_Create(&m, subject, NULL, value, (int)len);
+    if (s == NATS_OK && op) {
+        s = natsMsgHeader_Set(m, "KV-Operation", op);
+    }
+    if (s == NATS_OK) {
+        s = js_PublishMsgAsync(js, &m, NULL);
+    }
+    natsMsg_Destroy(m);
+    if (s != NATS_OK) {
+        log_warn("grappe : un pseudo n'a pas pu être %s dans le moteur (%s)",
+                 op ? "libéré" : "mis à jour", natsStatus_GetText(s));
+    }
+}
+
+void cluster_claim_update(const char *key, const char *value, size_t len)
+{
+    publish_claim(key, NULL, value, len);
+}
+
+void cluster_release(const char *key)
+{
+    publish_claim(key, "DEL", NULL, 0);
+}
+
+int cluster_lookup(const char *key, struct buf *out)
+{
+    char k[KEY_SIZE];
+    key_of(key, k, sizeof(k));
+    kvEntry *e = NULL;
+    natsStatus s = kvStore_Get(&e, pseudos, k);
+    if (s == NATS_OK) {
+        buf_append(out, kvEntry_Value(e), (size_t)kvEntry_ValueLen(e));
+        kvEntry_Destroy(e);
+        return 0;
+    }
+    return s == NATS_NOT_FOUND ? -ENOENT : -EIO;
+}
+
+/* Takes each claim held by dead (a node's name) that no other survivor took first, and
+ * hands it to the reaped handler. One request per claim: a node's death is rare. */
+static void reap(const char *dead)
+{
+    kvKeysList keys = {0};
+    if (kvStore_Keys(&keys, pseudos, NULL) != NATS_OK) {
+        return;
+    }
+    size_t dead_len = strlen(dead);
+    unsigned n = 0;
+    for (int i = 0; i < keys.Count; i++) {
+        kvEntry *e = NULL;
+        if (kvStore_Get(&e, pseudos, keys.Keys[i]) != NATS_OK) {
+            continue;
+        }
+        const char *v = kvEntry_Value(e);
+        size_t len = (size_t)kvEntry_ValueLen(e);
+        uint64_t rev = 0;
+        if (len > dead_len && memcmp(v, dead, dead_len) == 0 && v[dead_len] == '\n' &&
+            kvStore_Update(&rev, pseudos, keys.Keys[i], "", 0, kvEntry_Revision(e)) == NATS_OK) {
+            handlers->reaped(v, len); /* ours alone: the update above won the race */
+            kvStore_Delete(pseudos, keys.Keys[i]);
+            n++;
+        }
+        kvEntry_Destroy(e);
+    }
+    kvKeysList_Destroy(&keys);
+    if (n > 0) {
+        log_info("grappe : %u personne(s) du serveur %s annoncée(s) parties", n, dead);
+    }
+}
+
+/* ---------------------------------------------------------------- heartbeats */
+
+/* The other nodes heard of, and when (CLOCK_MONOTONIC, ms). The heartbeat thread's. */
+struct peer {
+    char name[sizeof(node)];
+    uint64_t seen;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct peer *peer_find(struct peer *peers, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(peers[i].name, name) == 0) {
+            return &peers[i];
+        }
+    }
+    return NULL;
+}
+
+/* An entry of the nodes bucket: a heartbeat (a put) or a node gone (a delete). */
+static void heard(struct peer **peers, size_t *n, size_t *cap, kvEntry *e, uint64_t now)
+{
+    const char *name = kvEntry_Key(e);
+    if (strcmp(name, node) == 0 || strlen(name) >= sizeof(node)) {
+        return;
+    }
+    struct peer *p = peer_find(*peers, *n, name);
+    if (kvEntry_Operation(e) != kvOp_Put) {
+        if (p) {
+            *p = (*peers)[--*n];
+        }
+        return;
+    }
+    if (!p) {
+        if (*n == *cap) {
+            *peers = xgrow(*peers, cap, *n + 1, sizeof(**peers), 8);
+        }
+        p = &(*peers)[(*n)++];
+        snprintf(p->name, sizeof(p->name), "%s", name);
+    }
+    p->seen = now;
+}
+
+/* Reaps every peer not heard of for the TTL, as long as this node itself has been linked
+ * to the engine all that time: a node cut off hears nobody, and must not bury them all. */
+static void bury(struct peer *peers, size_t *n, uint64_t now, uint64_t linked_since)
+{
+    uint64_t ttl = (uint64_t)node_ttl * 1000;
+    for (size_t i = 0; i < *n;) {
+        if (now - peers[i].seen <= ttl || now - linked_since <= ttl) {
+            i++;
+            continue;
+        }
+        log_warn("grappe : le serveur %s ne donne plus signe de vie depuis %u s", peers[i].name,
+                 node_ttl);
+        reap(peers[i].name);
+        kvStore_Delete(nodes, peers[i].name);
+        peers[i] = peers[--*n];
+    }
+}
+
+static void *beat(void *arg)
+{
+    (void)arg;
+    kvWatcher *w = NULL;
+    if (kvStore_WatchAll(&w, nodes, NULL) != NATS_OK) {
+        log_error("grappe : les battements des autres serveurs ne peuvent être suivis");
+        return NULL;
+    }
+    uint64_t period = node_ttl * 1000 / 3, last_beat = 0, linked_since = now_ms();
+    struct peer *peers = NULL;
+    size_t n = 0, cap = 0;
+    while (!atomic_load(&stopping)) {
+        kvEntry *e = NULL;
+        uint64_t now = now_ms();
+        natsStatus s = kvWatcher_Next(&e, w, (int64_t)(period < 100 ? 100 : period));
+        now = now_ms();
+        if (s == NATS_OK && e) {
+            heard(&peers, &n, &cap, e, now);
+            kvEntry_Destroy(e);
+        }
+        if (!cluster_linked()) {
+            linked_since = now;
+            for (size_t i = 0; i < n; i++) {
+                peers[i].seen = now; /* what was missed while away is not silence */
+            }
+            continue;
+        }
+        if (now - last_beat >= period) {
+            uint64_t rev;
+            if (kvStore_PutString(&rev, nodes, node, "vivant") == NATS_OK) {
+                last_beat = now;
+            }
+        }
+        bury(peers, &n, now, linked_since);
+    }
+    free(peers);
+    kvWatcher_Destroy(w);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+static int wait_replay(void)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += REPLAY_WAIT_MS / 1000;
+    int r = 0;
+    pthread_mutex_lock(&replay_lock);
+    while (!replayed && r == 0) {
+        r = pthread_cond_timedwait(&replay_done, &replay_lock, &until);
+    }
+    pthread_mutex_unlock(&replay_lock);
+    if (r != 0) {
+        log_warn("grappe : le flux n'est pas encore relu en entier ; le serveur ouvre quand même");
+    }
+    return 0;
+}
+
+int cluster_start(uint64_t after, const struct cluster_handlers *h)
+{
+    handlers = h;
+    reap(node); /* what a former life of this node left: its people are gone */
+    if (after > replay_end) {
+        log_warn("grappe : la base va plus loin (%" PRIu64 ") que le flux (%" PRIu64
+                 ") : le moteur est neuf ? suite aux nouveaux événements seulement",
+                 after, replay_end);
+        after = replay_end;
+    }
+    if (after >= replay_end) {
+        replay_end = after; /* nothing to replay */
+        signal_replayed();
+    }
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Ordered = true;
+    so.Config.DeliverPolicy = js_DeliverByStartSequence;
+    so.Config.OptStartSeq = after + 1;
+    jsErrCode jerr = 0;
+    natsStatus s = js_Subscribe(&sub, js, SUBJECT, on_event, NULL, NULL, &so, &jerr);
+    if (s != NATS_OK) {
+        log_error("grappe : abonnement au flux impossible : %s", natsStatus_GetText(s));
+        return -EIO;
+    }
+    if (pthread_create(&beat_thread, NULL, beat, NULL) != 0) {
+        return -EAGAIN;
+    }
+    return wait_replay();
+}
+
+void cluster_close(void)
+{
+    atomic_store(&stopping, true);
+    if (beat_thread) {
+        pthread_join(beat_thread, NULL);
+        beat_thread = 0;
+    }
+    if (js) {
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MaxWait = REQUEST_WAIT_MS;
+        if (js_PublishAsyncComplete(js, &po) != NATS_OK) {
+            log_warn("grappe : des événements n'ont pas été confirmés par le moteur à l'arrêt");
+        }
+    }
+    if (sub) {
+        natsSubscription_Unsubscribe(sub);
+        natsSubscription_Destroy(sub);
+        sub = NULL;
+    }
+    if (nodes && conn && cluster_linked()) {
+        kvStore_Delete(nodes, node); /* gone on purpose: nobody waits for the TTL */
+    }
+    kvStore_Destroy(pseudos);
+    kvStore_Destroy(nodes);
+    pseudos = nodes = NULL;
+    jsCtx_Destroy(js);
+    js = NULL;
+    if (conn) {
+        natsConnection_Close(conn);
+        natsConnection_Destroy(conn);
+        conn = NULL;
+    }
+    nats_CloseAndWait(REQUEST_WAIT_MS);
+}

@@ -1,0 +1,76 @@
+/* cluster.h - the engine several servers share: NATS JetStream, through nats.c.
+ *
+ * The one file that speaks to the engine; it knows bytes, keys and sequence numbers, not
+ * events (wire.h gives their form, broadcast.c decides what crosses). Three things live in
+ * the engine (docs/ARCHITECTURE.md, "The cluster"):
+ * - the stream CAUSERIE, subject causerie.events: every event of every server, one order;
+ *   each server publishes its own and consumes all of them, its own included, from one
+ *   ordered consumer, whose callback runs on one thread of nats.c's, in the stream's order;
+ * - the bucket CAUSERIE_PSEUDOS: who holds which pseudo (key: the folded pseudo, in hex),
+ *   and on which node, in which room; created atomically, so exactly one claim wins;
+ * - the bucket CAUSERIE_NODES: each server's heartbeat. A node not heard of for --node-ttl
+ *   seconds is taken for dead, and its claims are reaped, each by exactly one survivor.
+ * Nothing here is used without --cluster: the server then opens no connection.
+ */
+#ifndef CAUSERIE_CLUSTER_H
+#define CAUSERIE_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+struct cluster_config {
+    const char *urls;  /* nats://HOST:PORT, comma-separated (credentials may be in them) */
+    const char *creds; /* a .creds file, or NULL */
+    const char *node;  /* this server's name */
+    unsigned node_ttl; /* seconds */
+    unsigned backlog;  /* events published and not yet acknowledged, at most */
+};
+
+struct cluster_handlers {
+    /* An event of the stream, in order: data (len bytes, borrowed for the call) at stream
+     * sequence seq; replay is set for those that were already in the stream when this
+     * server joined (they are history, not news). One thread of nats.c's. */
+    void (*event)(const void *data, size_t len, uint64_t seq, bool replay);
+    /* The link to the engine was lost (up false) or is back (up true). nats.c's thread. */
+    void (*link)(bool up);
+    /* A claim of a dead node, taken by this server, which alone announces it: value as the
+     * node stored it (cluster_claim()). The heartbeat thread. */
+    void (*reaped)(const char *value, size_t len);
+};
+
+/* Connects to the engine and sets up the stream and buckets. Main thread, before the loops
+ * start. Returns 0; or a negative errno with why, in French, in err: the engine cannot be
+ * reached, refuses the credentials, has no JetStream or is too old. */
+int cluster_open(const struct cluster_config *c, struct buf *err);
+/* Starts consuming the stream after sequence `after` (0: the whole stream), calling h's
+ * handlers from now on (h is static), and the heartbeat. Returns once the events already
+ * in the stream have been replayed, or after a while with a warning. Main thread. */
+int cluster_start(uint64_t after, const struct cluster_handlers *h);
+/* Flushes what is published, stops, disconnects. Main thread, after the loops stopped. */
+void cluster_close(void);
+
+/* This server's name in the cluster; "" before cluster_open(). */
+const char *cluster_node(void);
+/* Whether the link to the engine is up now. Any thread. */
+bool cluster_linked(void);
+
+/* Publishes one event (data, len bytes: copied) to the stream. Returns 0; or -EAGAIN when
+ * --cluster-backlog events wait for the engine already. Any thread; no lock is held. */
+int cluster_publish(const void *data, size_t len);
+
+/* Claims key (a folded pseudo) for this node: value says which person, where. Returns 0;
+ * -EEXIST if another holds it; -EIO if the engine could not tell (unreachable). One round
+ * trip to the engine. Any thread. */
+int cluster_claim(const char *key, const char *value, size_t len);
+/* Changes the value of a claim this node holds (a move to another room). Any thread. */
+void cluster_claim_update(const char *key, const char *value, size_t len);
+/* Gives up a claim this node holds. Any thread. */
+void cluster_release(const char *key);
+/* The value of the claim of key (a folded pseudo), in out (NUL added); -ENOENT if none,
+ * -EIO if the engine could not tell. Any thread. */
+int cluster_lookup(const char *key, struct buf *out);
+
+#endif

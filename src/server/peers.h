@@ -1,0 +1,35 @@
+/* peers.h - the people of the whole cluster: pseudos claimed across servers, departures of
+ * a dead server's people, and what this server's clients are told of the engine's link.
+ *
+ * The presence layer's half that speaks to the cluster (cluster.h): registry.c keeps the
+ * people of this server, peers.c makes their pseudos unique across the cluster, keeps the
+ * engine told of the room each is in (so that whoever outlives this server can announce
+ * its people's departure to their rooms), and announces the people of a server found
+ * dead. Without --cluster, every function here does nothing and costs a branch.
+ */
+#ifndef CAUSERIE_PEERS_H
+#define CAUSERIE_PEERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Main thread, before the loops start: the cluster is in use. */
+void peers_init(void);
+bool peers_clustered(void);
+
+/* Claims the folded pseudo key for pseudo (as typed) across the cluster, once this server
+ * gave it; room: the room it enters, without '#'. Returns 0; -EEXIST if someone on another
+ * server holds it; -EIO if the engine cannot tell now. One round trip to the engine, on
+ * the caller's thread. Any thread, holding no lock. */
+int peers_claim(const char *key, const char *pseudo, const char *room);
+/* The person of key is now in room: the engine is told, without waiting. Any thread. */
+void peers_moved(const char *key, const char *pseudo, const char *room);
+/* The person of key left this server: its pseudo is free again, without waiting. */
+void peers_release(const char *key);
+
+/* cluster.h's handlers: the engine's link changed; a dead node's person (value as
+ * peers_claim() stored it) is announced gone to its room. */
+void peers_link(bool up);
+void peers_reaped(const char *value, size_t len);
+
+#endif
