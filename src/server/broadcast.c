@@ -40,7 +40,16 @@ struct move {
     size_t n;            /* events in hist */
     struct event **hist; /* owned, refs held: the room's history at the move */
     uint64_t seq;        /* the move's place in the order: every event before it is below */
+    uint64_t mark;       /* with a cluster: its number, which its mark in the stream carries */
+    struct move *next;   /* in the list of moves waiting for their mark; marks_lock */
 };
+
+/* With a cluster, a move gets its place in the stream too, as a mark (EVENT_MARK) this
+ * server publishes and runs the move when it comes back, so that a newcomer on this server
+ * receives exactly what follows its move in the stream. Guards marked and next_mark. */
+static pthread_mutex_t marks_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct move *marked; /* moves whose mark is on its way, newest first */
+static uint64_t next_mark = 1;
 
 /* The order lock. Guards next_seq, the order in which entries are appended to the loops'
  * inboxes (holding it across all the appends is what makes every loop see one order), and
@@ -72,6 +81,9 @@ void member_init(struct member *m)
     m->rendering = 0;
     m->gone = false;
 }
+
+static void place_move(struct move *mv, uint64_t seq);
+static struct move *take_marked(uint64_t mark);
 
 /* ---------------------------------------------------------------- fan-out */
 
@@ -286,7 +298,18 @@ void broadcast_from_cluster(const void *data, size_t len, uint64_t seq, bool rep
         return;
     }
     struct event *e = w.e;
-    if (strcmp(w.node, cluster_node()) != 0) {
+    bool ours = strcmp(w.node, cluster_node()) == 0;
+    if (e->kind == EVENT_MARK) {
+        struct move *mv = ours ? take_marked(e->origin) : NULL;
+        event_unref(e);
+        if (mv) {
+            place_move(mv, seq);
+        } else {
+            order_skip(seq); /* another server's move: its place is all it takes here */
+        }
+        return;
+    }
+    if (!ours) {
         e->origin = 0; /* connection ids are per server: only ours name one of ours */
     }
     struct arrival a = {e, seq, replay};
@@ -344,25 +367,100 @@ bool broadcast_can_move(const struct member *m)
     return client_can_hold(&m->conn);
 }
 
+/* Gives mv its place (seq, or the next one if 0), copies the room's history as it stands
+ * there, and posts it to its member's loop. */
+static void place_move(struct move *mv, uint64_t seq)
+{
+    struct loop *l = client_loop(&mv->m->conn);
+    /* Posted under the lock: after every event already posted, before any later one. The
+     * history is copied here, its size known only under the lock: a move is rare next to
+     * a message, and most rooms' history is short or empty. */
+    pthread_mutex_lock(&order_lock);
+    if (seq >= next_seq) {
+        next_seq = seq + 1;
+    }
+    size_t n = history_len(&feeds[mv->to]->history);
+    mv->hist = n > 0 ? xcalloc(n, sizeof(*mv->hist)) : NULL;
+    mv->n = history_copy(&feeds[mv->to]->history, mv->hist);
+    mv->seq = seq ? seq : next_seq;
+    bool wake = loop_post(l, &move_task, mv);
+    pthread_mutex_unlock(&order_lock);
+    if (wake) {
+        loop_wake(l);
+    }
+}
+
+/* Publishes mv's mark; false if the engine's backlog is full (the move is then made at
+ * once, here: late news beats none). */
+static bool publish_mark(struct move *mv)
+{
+    pthread_mutex_lock(&marks_lock);
+    mv->mark = next_mark++;
+    mv->next = marked;
+    marked = mv;
+    pthread_mutex_unlock(&marks_lock);
+    struct event_fields f = {.kind = EVENT_MARK, .room = EVENT_NO_ROOM, .origin = mv->mark};
+    if (broadcast_publish(event_new(&f)) == 0) {
+        return true;
+    }
+    pthread_mutex_lock(&marks_lock);
+    for (struct move **p = &marked; *p; p = &(*p)->next) {
+        if (*p == mv) {
+            *p = mv->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&marks_lock);
+    return false;
+}
+
+/* The move whose mark is number mark, taken off the list; NULL if none (dropped since, or
+ * the mark of an earlier life of this server). */
+static struct move *take_marked(uint64_t mark)
+{
+    pthread_mutex_lock(&marks_lock);
+    struct move *mv = NULL;
+    for (struct move **p = &marked; *p; p = &(*p)->next) {
+        if ((*p)->mark == mark) {
+            mv = *p;
+            *p = mv->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&marks_lock);
+    return mv;
+}
+
 void broadcast_move(struct member *m, uint16_t to, void *note, void (*free_note)(void *note))
 {
     assert(to < n_feeds);
     struct move *mv = xmalloc(sizeof(*mv));
     *mv = (struct move){.m = m, .to = to, .note = note, .free_note = free_note};
     client_hold(&m->conn);
-    struct loop *l = client_loop(&m->conn);
-    /* Posted under the lock: after every event already posted, before any later one. The
-     * history is copied here, its size known only under the lock: a move is rare next to
-     * a message, and most rooms' history is short or empty. */
-    pthread_mutex_lock(&order_lock);
-    size_t n = history_len(&feeds[to]->history);
-    mv->hist = n > 0 ? xcalloc(n, sizeof(*mv->hist)) : NULL;
-    mv->n = history_copy(&feeds[to]->history, mv->hist);
-    mv->seq = next_seq;
-    bool wake = loop_post(l, &move_task, mv);
-    pthread_mutex_unlock(&order_lock);
-    if (wake) {
-        loop_wake(l);
+    if (!clustered || !publish_mark(mv)) {
+        place_move(mv, 0);
+    }
+}
+
+void broadcast_stop_loop(struct loop *l)
+{
+    struct move *mine = NULL;
+    pthread_mutex_lock(&marks_lock);
+    for (struct move **p = &marked; *p;) {
+        struct move *mv = *p;
+        if (client_loop(&mv->m->conn) == l) {
+            *p = mv->next;
+            mv->next = mine;
+            mine = mv;
+        } else {
+            p = &mv->next;
+        }
+    }
+    pthread_mutex_unlock(&marks_lock);
+    while (mine) {
+        struct move *mv = mine;
+        mine = mv->next;
+        drop_move(mv);
     }
 }
 
@@ -442,6 +540,7 @@ void broadcast_shutdown(void)
     free(feeds);
     feeds = NULL;
     n_feeds = 0;
+    assert(!marked); /* every loop dropped its own (broadcast_stop_loop()) */
     loops = NULL;
     store = NULL;
     next_seq = 1;

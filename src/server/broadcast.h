@@ -94,6 +94,9 @@ bool broadcast_can_move(const struct member *m);
  * is called afterwards, or instead if the move never runs (m left, the loop stopped).
  * m's loop thread, under rooms_lock. */
 void broadcast_move(struct member *m, uint16_t to, void *note, void (*free_note)(void *note));
+/* The loop l stops: the moves of its members still waiting for their place in the
+ * cluster's stream are dropped. l's thread, before its clients are closed. */
+void broadcast_stop_loop(struct loop *l);
 /* m leaves: it stops being among its room's members now, and the moves still on their way
  * to it do nothing. m's loop thread. */
 void broadcast_depart(struct member *m);

@@ -37,6 +37,10 @@
 #define CONNECT_WAIT_MS 3000
 /* The longest wait for the stream's replay at start before going on with a warning. */
 #define REPLAY_WAIT_MS 60000
+/* Opening the stream while a cluster of engines elects its leader: tries, and the pause
+ * between them (15 s in all). */
+#define STREAM_TRIES    60
+#define STREAM_RETRY_MS 250
 /* nats.c keeps what is published while disconnected in a buffer of this many bytes; it is
  * sized for --cluster-backlog events of a typical line, and past it a publish fails and
  * the line is refused, never dropped. */
@@ -107,8 +111,12 @@ static void on_publish_error(jsCtx *ctx, jsPubAckErr *pae, void *closure)
     if (atomic_load(&stopping)) {
         return;
     }
-    log_warn("grappe : publication non confirmée (%s), nouvel envoi",
-             pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
+    static atomic_int_fast64_t last_said; /* one warning a second, not one per event */
+    int64_t now = (int64_t)time(NULL);
+    if (atomic_exchange(&last_said, now) != now) {
+        log_warn("grappe : publication non confirmée (%s), nouvel envoi",
+                 pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
+    }
     if (js_PublishMsgAsync(ctx, &pae->Msg, NULL) != NATS_OK) {
         log_error("grappe : un événement n'a pas pu être renvoyé au moteur");
     }
@@ -157,6 +165,7 @@ static natsOptions *connection_options(const struct cluster_config *c)
         natsOptions_SetName(o, name);
         natsOptions_SetTimeout(o, CONNECT_WAIT_MS);
         natsOptions_SetMaxReconnect(o, -1); /* forever: the engine comes back */
+        natsOptions_SetNoRandomize(o, true); /* the first URL first: the nearest, say */
         natsOptions_SetReconnectWait(o, 250);
         natsOptions_SetReconnectJitter(o, 100, 1000);
         natsOptions_SetReconnectBufSize(o, RECONNECT_BUFFER);
@@ -168,6 +177,22 @@ static natsOptions *connection_options(const struct cluster_config *c)
         return NULL;
     }
     return o;
+}
+
+/* How many servers the engine has: the one we reach and the others it told us of (its
+ * cluster's routes); three replicas need three. */
+static int engine_size(void)
+{
+    char **urls = NULL;
+    int n = 0;
+    if (natsConnection_GetServers(conn, &urls, &n) != NATS_OK) {
+        return 1;
+    }
+    for (int i = 0; i < n; i++) {
+        free(urls[i]);
+    }
+    free(urls);
+    return n >= 3 ? 3 : 1;
 }
 
 /* The stream of every event, created by the first server; file storage, as many replicas
@@ -185,24 +210,29 @@ static int open_stream(struct buf *err)
     cfg.Duplicates = (int64_t)DUPLICATE_WINDOW_S * 1000000000; /* nanoseconds */
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
-    natsStatus s = js_GetStreamInfo(&si, js, STREAM, NULL, &jerr);
-    if (s == NATS_NOT_FOUND) {
-        for (int replicas = 3; replicas >= 1; replicas -= 2) {
-            cfg.Replicas = replicas;
+    natsStatus s = NATS_ERR;
+    /* A cluster of engines that has just started elects its leader first: until then,
+     * requests time out or are refused, and are tried again for a while. */
+    for (int tries = 0; tries < STREAM_TRIES; tries++) {
+        jerr = 0;
+        s = js_GetStreamInfo(&si, js, STREAM, NULL, &jerr);
+        if (s == NATS_NOT_FOUND) {
+            cfg.Replicas = engine_size();
             s = js_AddStream(&si, js, &cfg, NULL, &jerr);
-            if (s == NATS_OK || jerr == JSStreamNameExistErr) {
-                break; /* three replicas on a cluster of three; else one */
+            if (jerr == JSStreamNameExistErr) {
+                s = js_GetStreamInfo(&si, js, STREAM, NULL, &jerr); /* another was first */
             }
         }
-        if (jerr == JSStreamNameExistErr) {
-            s = js_GetStreamInfo(&si, js, STREAM, NULL, &jerr); /* another server was first */
+        if (s == NATS_OK || jerr == JSNotEnabledErr || jerr == JSNotEnabledForAccountErr) {
+            break;
         }
+        nanosleep(&(struct timespec){0, STREAM_RETRY_MS * 1000000L}, NULL);
     }
     if (s != NATS_OK) {
-        buf_appendf(err,
-                    "le flux %s ne peut être ouvert : %s (JetStream est-il activé ? "
-                    "nats-server -js)",
-                    STREAM, nats_GetLastError(NULL) ? nats_GetLastError(NULL) : "");
+        const char *why = nats_GetLastError(NULL);
+        buf_appendf(err, "le flux %s ne peut être ouvert : %s (JetStream est-il activé ? "
+                         "nats-server -js)",
+                    STREAM, why && *why ? why : natsStatus_GetText(s));
         return jerr == JSNotEnabledErr || jerr == JSNotEnabledForAccountErr ? -ENOTSUP : -EIO;
     }
     replay_end = si->State.LastSeq;
@@ -221,6 +251,7 @@ static int open_bucket(kvStore **kv, const char *name, int64_t ttl_s, struct buf
     kc.History = 1;
     kc.TTL = ttl_s * 1000; /* milliseconds, in nats.c 3.4 */
     kc.StorageType = js_FileStorage;
+    kc.Replicas = engine_size();
     natsStatus s = js_KeyValue(kv, js, name);
     if (s == NATS_NOT_FOUND) {
         s = js_CreateKeyValue(kv, js, &kc);
@@ -340,6 +371,31 @@ static void key_of(const char *folded, char *out, size_t size)
 
 #define KEY_SIZE (2 * 128 + 1)
 
+/* The claim of k after a failed create: held by someone (-EEXIST), or released, in which
+ * case its tombstone is replaced if no other server does it first. */
+static int claim_released(const char *k, const char *value, size_t len)
+{
+    kvEntry *e = NULL;
+    natsStatus s = kvStore_Get(&e, pseudos, k); /* the usual answer, and a cheap one */
+    kvEntry_Destroy(e);
+    if (s != NATS_NOT_FOUND) {
+        return s == NATS_OK ? -EEXIST : -EIO;
+    }
+    kvEntryList list = {0};
+    if (kvStore_History(&list, pseudos, k, NULL) != NATS_OK) {
+        return cluster_linked() ? -EEXIST : -EIO;
+    }
+    int r = -EEXIST;
+    kvEntry *last = list.Count > 0 ? list.Entries[list.Count - 1] : NULL;
+    uint64_t rev = 0;
+    if (last && kvEntry_Operation(last) != kvOp_Put &&
+        kvStore_Update(&rev, pseudos, k, value, (int)len, kvEntry_Revision(last)) == NATS_OK) {
+        r = 0;
+    }
+    kvEntryList_Destroy(&list);
+    return r;
+}
+
 int cluster_claim(const char *key, const char *value, size_t len)
 {
     char k[KEY_SIZE];
@@ -348,10 +404,10 @@ int cluster_claim(const char *key, const char *value, size_t len)
     if (kvStore_Create(&rev, pseudos, k, value, (int)len) == NATS_OK) {
         return 0;
     }
-    kvEntry *e = NULL;
-    natsStatus s = kvStore_Get(&e, pseudos, k);
-    kvEntry_Destroy(e);
-    return s == NATS_OK ? -EEXIST : -EIO;
+    if (!cluster_linked()) {
+        return -EIO;
+    }
+    return claim_released(k, value, len);
 }
 
 /* A change to a claim, published to the bucket's subject without waiting for the engine,

@@ -40,6 +40,8 @@ enum event_kind {
     EVENT_INVITE,   /* who invites one person into room (where); room is EVENT_NO_ROOM */
     EVENT_RENAME,   /* who is now called text; for everyone (EVENT_ALL_ROOMS) */
     EVENT_NOTICE,   /* the operator says text to everyone */
+    EVENT_MARK,     /* with a cluster: the place of a move of this server's in the stream,
+                     * origin its number (broadcast.c); never shown */
     EVENT_SHUTDOWN, /* the server stops */
     /* Only for this server's clients, with a cluster: the link to the rest of the chat (the
      * engine) was lost, and their lines wait; it is back. */

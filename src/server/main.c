@@ -315,6 +315,7 @@ static void run_stop(struct loop *l, void *arg)
             listener_stop(&listeners->all[i]);
         }
     }
+    broadcast_stop_loop(l);
     session_stop_loop(l, notice);
     loop_stop(l);
     event_unref(notice);

@@ -109,6 +109,8 @@ static struct sentence sentence(const struct event *e)
         return with("%s s'appelle maintenant %s", who, wl, text, tl, NULL, 0);
     case EVENT_NOTICE:
         return with("serveur : %s", text, tl, NULL, 0, NULL, 0);
+    case EVENT_MARK:
+        break; /* never delivered */
     case EVENT_SHUTDOWN:
         return with("Le serveur s'arrête.", NULL, 0, NULL, 0, NULL, 0);
     case EVENT_LINK_LOST:

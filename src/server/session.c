@@ -338,7 +338,15 @@ static bool claim(struct session *s, const char *pseudo, size_t len, enum sessio
     } else {
         client_clear_deadline(session_client(s)); /* the handshake's */
     }
-    welcome(s, count);
+    if (peers_clustered()) {
+        /* Welcomed when its arrival has its place in the stream (on_moved()): whoever comes
+         * after the welcome, on any server, comes after it in the order too. Its input waits
+         * until then (the move holds the connection). */
+        s->welcome_due = true;
+        s->welcome_count = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+    } else {
+        welcome(s, count);
+    }
     return true;
 }
 
@@ -489,6 +497,10 @@ static void on_moved(struct member *m, void *note, struct event *const *history,
                      uint64_t seq)
 {
     struct session *s = (struct session *)m; /* the member is the session's first member */
+    if (s->welcome_due && s->person) {
+        s->welcome_due = false;
+        welcome(s, s->welcome_count);
+    }
     struct buf block = BUF_INIT;
     if (note) {
         render_moved((enum render_form)m->rendering, note, &block);

@@ -38,6 +38,8 @@ struct session {
                             * again */
     uint32_t admission;    /* its place in admission.c's count, released when it is freed */
     bool unlinked;         /* its last claim failed for the cluster's link, not a holder */
+    bool welcome_due;      /* with a cluster: welcomed once its arrival has its place */
+    uint32_t welcome_count; /* the people counted when its pseudo was given */
 };
 
 /* How long a client that leaves may take to read what was queued for it before. */

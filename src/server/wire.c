@@ -71,7 +71,7 @@ void wire_encode(const struct event *e, const char *node, const char *to, struct
  * server's stop is its own clients' affair. */
 static bool crosses(unsigned kind)
 {
-    return kind <= EVENT_NOTICE && kind != EVENT_SHUTDOWN;
+    return kind < EVENT_SHUTDOWN;
 }
 
 /* A pseudo or a room's name: empty where the kind allows none, else as a client's. */

@@ -1,0 +1,256 @@
+"""test_cluster.py - several servers, one chat, through real nats-server engines.
+
+Each test starts its own engines (engine.py) and causerie servers joined to them, on free
+loopback ports, and stops them by pid. Clients are spread over the servers; what one
+server's client says, the others' clients read, once, in one order.
+"""
+
+import os
+import re
+import signal
+import threading
+
+import pytest
+
+from conftest import PSEUDO_PROMPT, TIMEOUT, LineClient, run_server, wait_stderr, wait_until
+from engine import cluster_args, engines, free_port  # noqa: F401 (fixture)
+
+
+def cluster_of(engines, server, n, ttl=None, *extra):
+    """n servers joined to one engine, named s0..s(n-1)."""
+    (e,) = engines()
+    return e, [server(*cluster_args([e], f"s{i}", ttl), *extra) for i in range(n)]
+
+
+def joined(connect, srv, pseudo):
+    c = connect(srv.port, name=pseudo)
+    c.join(pseudo)
+    return c
+
+
+def drain_arrivals(clients, names):
+    """Reads, on each client, the arrival notice of each of names that is not its own."""
+    for c in clients:
+        for n in names:
+            if n != c.pseudo:
+                c.expect_exact(f"* {n} a rejoint la discussion")
+
+
+@pytest.mark.concurrency
+def test_lines_from_every_server_reach_everyone_once_in_one_order(engines, server, connect):
+    _, servers = cluster_of(engines, server, 3, None, "--flood-rate", "0")
+    senders = [joined(connect, s, f"parle{i}") for i, s in enumerate(servers)]
+    watchers = [joined(connect, s, f"écoute{i}") for i, s in enumerate(servers)]
+    everyone = senders + watchers
+    names = [c.pseudo for c in everyone]
+    for i, c in enumerate(everyone):
+        for n in names[i + 1:]:
+            c.expect_exact(f"* {n} a rejoint la discussion")
+    per_sender = 200
+
+    def speak(c):
+        for k in range(per_sender):
+            c.send_line(f"{c.pseudo} ligne {k}")
+
+    threads = [threading.Thread(target=speak, args=(c,)) for c in senders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    total = per_sender * len(senders)
+    seen = {}
+    for w in watchers:
+        seen[w.pseudo] = [w.read_line() for _ in range(total)]
+    first = seen[watchers[0].pseudo]
+    assert len(set(first)) == total, "a line came twice, or another line came instead"
+    for c in senders:
+        mine = [line for line in first if line.startswith(f"> {c.pseudo}:")]
+        assert mine == [f"> {c.pseudo}: {c.pseudo} ligne {k}" for k in range(per_sender)]
+    for w in watchers[1:]:
+        assert seen[w.pseudo] == first, "two servers showed the room's lines in two orders"
+    for c in senders:  # a sender reads the others' lines, in that same order, not its own
+        others = [line for line in first if not line.startswith(f"> {c.pseudo}:")]
+        assert [c.read_line() for _ in range(len(others))] == others
+    for c in everyone:
+        assert not c.has_line()
+
+
+def test_a_pseudo_is_unique_across_the_cluster_whatever_its_case(engines, server, connect):
+    _, (s0, s1) = cluster_of(engines, server, 2)
+    zoe = joined(connect, s0, "Zoé")
+    other = connect(s1.port)
+    other.expect_exact(PSEUDO_PROMPT)
+    other.send_line("ZOÉ")
+    other.expect_exact("! Le pseudo « ZOÉ » est déjà pris.")
+    other.expect_exact(PSEUDO_PROMPT)
+    zoe.send_line("/quit")
+    zoe.expect_closed()
+
+    def retry():
+        other.send_line("zoé")
+        line = other.read_line()
+        if line.startswith("+ Bienvenue, zoé !"):
+            return True
+        assert line == "! Le pseudo « zoé » est déjà pris.", line
+        other.expect_exact(PSEUDO_PROMPT)
+        return False
+
+    wait_until(retry, "the pseudo freed on s0 is given on s1")
+
+
+@pytest.mark.concurrency
+def test_racing_claims_on_three_servers_exactly_one_wins(engines, server):
+    _, servers = cluster_of(engines, server, 3)
+    rounds, per_server = 5, 4
+    for r in range(rounds):
+        pseudo = f"course{r}"
+        clients = [LineClient(s.port) for s in servers for _ in range(per_server)]
+        for c in clients:
+            c.expect_exact(PSEUDO_PROMPT)
+        go = threading.Barrier(len(clients))
+
+        def claim(c):
+            go.wait(TIMEOUT)
+            c.send_line(pseudo)
+
+        threads = [threading.Thread(target=claim, args=(c,)) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(TIMEOUT)
+        answers = [c.read_line() for c in clients]
+        winners = [a for a in answers if a.startswith(f"+ Bienvenue, {pseudo} !")]
+        losers = [a for a in answers if a == f"! Le pseudo « {pseudo} » est déjà pris."]
+        assert len(winners) == 1 and len(losers) == len(clients) - 1, answers
+        for c in clients:
+            c.close()
+
+
+def test_private_messages_and_renames_cross_servers(engines, server, connect):
+    _, (s0, s1) = cluster_of(engines, server, 2)
+    alice = joined(connect, s0, "alice")
+    bob = joined(connect, s1, "bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    bob.send_line("/nick robert")
+    bob.expect_exact("+ Vous vous appelez maintenant robert.")
+    alice.expect_exact("* bob s'appelle maintenant robert")
+    other = connect(s0.port)
+    other.expect_exact(PSEUDO_PROMPT)
+    other.send_line("Robert")
+    other.expect_exact("! Le pseudo « Robert » est déjà pris.")
+    other.expect_exact(PSEUDO_PROMPT)
+    other.send_line("bob")
+    other.expect_line("+ Bienvenue, bob !")
+
+
+def test_a_killed_server_s_people_are_announced_gone_and_their_pseudos_freed(
+        engines, server, connect):
+    e, (s0, s1) = cluster_of(engines, server, 2, 2)
+    alice = joined(connect, s0, "alice")
+    bob = joined(connect, s1, "bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    os.kill(s1.pid, signal.SIGKILL)
+    s1.wait_exit()
+    s1._stopped = True  # killed on purpose: the fixture has nothing to stop
+    bob.close()
+    # Within the TTL (2 s) and a heartbeat period, with the test's own margin.
+    alice.expect_exact("* bob est déconnecté (son serveur ne répond plus)", timeout=2 + 5)
+    again = joined(connect, s0, "bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    again.send_line("me revoilà")
+    alice.expect_exact("> bob: me revoilà")
+
+
+def test_a_stopped_server_s_people_are_announced_to_the_others(engines, server, connect):
+    _, (s0, s1) = cluster_of(engines, server, 2)
+    alice = joined(connect, s0, "alice")
+    joined(connect, s1, "bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    s1.stop()
+    alice.expect_exact("* bob est déconnecté (arrêt de son serveur)")
+
+
+def test_the_engine_restarted_lines_wait_and_arrive_once_in_order(engines, server, connect):
+    e, (s0, s1) = cluster_of(engines, server, 2, None, "--flood-rate", "0")
+    alice = joined(connect, s0, "alice")
+    bob = joined(connect, s1, "bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    e.kill()
+    alice.expect_exact("! Liaison perdue avec le reste de la discussion : vos messages attendent.")
+    bob.expect_exact("! Liaison perdue avec le reste de la discussion : vos messages attendent.")
+    for k in range(20):
+        alice.send_line(f"pendant la coupure {k}")
+    e.restart()
+    lines = [bob.read_line(timeout=TIMEOUT * 3) for _ in range(21)]
+    assert lines[0] == "* Liaison rétablie avec le reste de la discussion.", lines
+    assert lines[1:] == [f"> alice: pendant la coupure {k}" for k in range(20)]
+    bob.send_line("bien reçu")
+    alice.expect_exact("* Liaison rétablie avec le reste de la discussion.", timeout=TIMEOUT * 3)
+    alice.expect_exact("> bob: bien reçu")
+    assert not bob.has_line()
+
+
+@pytest.mark.parametrize("victim", [0, 1, 2], ids=["senders-engine", "idle-engine", "readers-engine"])
+def test_one_engine_of_three_killed_and_restarted_loses_nothing(engines, server, connect, victim):
+    group = engines(3)
+    s0 = server(*cluster_args(group, "s0"), "--flood-rate", "0")
+    s1 = server(*cluster_args(group[::-1], "s1"), "--flood-rate", "0")
+    alice = joined(connect, s0, "alice")
+    bob = joined(connect, s1, "bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    for k in range(10):
+        alice.send_line(f"avant {k}")
+    assert [bob.read_line() for _ in range(10)] == [f"> alice: avant {k}" for k in range(10)]
+    group[victim].kill()
+    for k in range(10):
+        alice.send_line(f"pendant {k}")
+    group[victim].restart()
+    for k in range(10):
+        alice.send_line(f"après {k}")
+    got = []
+    while len(got) < 20:
+        # The reader's server finds its engine gone by missed heartbeats (nats.c's ordered
+        # consumer: 5 s each), then makes its consumer again on another engine.
+        line = bob.read_line(timeout=TIMEOUT * 6)
+        if not line.startswith(("! Liaison", "* Liaison")):
+            got.append(line)
+    sent = [f"> alice: pendant {k}" for k in range(10)] + [f"> alice: après {k}" for k in range(10)]
+    # Nothing lost, nothing twice. The order is not asserted here: a line refused while the
+    # stream elects a new leader is sent again, and may then come after a later one (see
+    # docs/ARCHITECTURE.md, "Failures"); every server still shows the stream's one order.
+    assert sorted(got) == sorted(sent), got
+    assert not bob.has_line()
+
+
+def test_engine_unreachable_at_start_is_an_error(engines):
+    r = run_server(["--port", "0", "--no-web", "--cluster", f"nats://127.0.0.1:{free_port()}"])
+    assert r.returncode == 1
+    assert "grappe : moteur injoignable à nats://127.0.0.1:" in r.stderr
+
+
+def test_engine_without_jetstream_is_an_error(engines):
+    (e,) = engines(jetstream=False)
+    r = run_server(["--port", "0", "--no-web", "--cluster", e.url])
+    assert r.returncode == 1
+    assert re.search(r"grappe : .*JetStream", r.stderr), r.stderr
+
+
+def test_refused_credentials_are_an_error(engines):
+    (e,) = engines(extra=["--user", "causerie", "--pass", "secret"])
+    bad = e.url.replace("nats://", "nats://causerie:faux@")
+    r = run_server(["--port", "0", "--no-web", "--cluster", bad])
+    assert r.returncode == 1
+    assert "identifiants refusés" in r.stderr, r.stderr
+
+
+def test_cluster_options_are_checked():
+    for args, want in [
+        (["--node", "a"], "--node demande aussi --cluster"),
+        (["--cluster-creds", "x.creds"], "--cluster-creds demande aussi --cluster"),
+        (["--cluster", "http://x:1"], "valeur invalide pour --cluster"),
+        (["--cluster", "nats://a:1,"], "valeur invalide pour --cluster"),
+        (["--cluster", "nats://a:1", "--node", "a b"], "valeur invalide pour --node"),
+        (["--cluster", "nats://a:1", "--node-ttl", "0"], "valeur invalide pour --node-ttl"),
+    ]:
+        r = run_server(["--port", "0", *args])
+        assert r.returncode == 2 and want in r.stderr, (args, r.stderr)
