@@ -164,7 +164,7 @@ static natsOptions *connection_options(const struct cluster_config *c)
         snprintf(name, sizeof(name), "causerie %s", c->node);
         natsOptions_SetName(o, name);
         natsOptions_SetTimeout(o, CONNECT_WAIT_MS);
-        natsOptions_SetMaxReconnect(o, -1); /* forever: the engine comes back */
+        natsOptions_SetMaxReconnect(o, -1);  /* forever: the engine comes back */
         natsOptions_SetNoRandomize(o, true); /* the first URL first: the nearest, say */
         natsOptions_SetReconnectWait(o, 250);
         natsOptions_SetReconnectJitter(o, 100, 1000);
@@ -230,8 +230,9 @@ static int open_stream(struct buf *err)
     }
     if (s != NATS_OK) {
         const char *why = nats_GetLastError(NULL);
-        buf_appendf(err, "le flux %s ne peut être ouvert : %s (JetStream est-il activé ? "
-                         "nats-server -js)",
+        buf_appendf(err,
+                    "le flux %s ne peut être ouvert : %s (JetStream est-il activé ? "
+                    "nats-server -js)",
                     STREAM, why && *why ? why : natsStatus_GetText(s));
         return jerr == JSNotEnabledErr || jerr == JSNotEnabledForAccountErr ? -ENOTSUP : -EIO;
     }

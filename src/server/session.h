@@ -31,14 +31,14 @@ struct server_options;
 struct store;
 
 struct session {
-    struct member member;  /* first: the connection, as the order knows it */
-    struct person *person; /* NULL until the pseudo is accepted; then who it is (registry.h),
-                            * until it leaves */
-    uint64_t flood_tat;    /* flood control: when, in µs of loop time, its allowance is whole
-                            * again */
-    uint32_t admission;    /* its place in admission.c's count, released when it is freed */
-    bool unlinked;         /* its last claim failed for the cluster's link, not a holder */
-    bool welcome_due;      /* with a cluster: welcomed once its arrival has its place */
+    struct member member;   /* first: the connection, as the order knows it */
+    struct person *person;  /* NULL until the pseudo is accepted; then who it is (registry.h),
+                             * until it leaves */
+    uint64_t flood_tat;     /* flood control: when, in µs of loop time, its allowance is whole
+                             * again */
+    uint32_t admission;     /* its place in admission.c's count, released when it is freed */
+    bool unlinked;          /* its last claim failed for the cluster's link, not a holder */
+    bool welcome_due;       /* with a cluster: welcomed once its arrival has its place */
     uint32_t welcome_count; /* the people counted when its pseudo was given */
 };
 
