@@ -3,8 +3,10 @@
  * Client thread only (and unit tests). A list is parsed whole into a new array before it
  * replaces the old one, so a refused answer leaves the addresses that were there. An IPv6
  * address takes a port only in brackets, since a bare one is all colons; commas cannot be
- * part of any address, so they separate entries whatever their form. A port is digits
- * only, so "+80" and " 80" are refused rather than guessed at.
+ * part of any address, so they separate entries whatever their form. No host has a blank,
+ * a control character or a bracket in it either, so none is taken: every list formatted
+ * reads back as itself. A port is digits only, so "+80" and " 80" are refused rather than
+ * guessed at.
  */
 #include "hosts.h"
 
@@ -41,6 +43,19 @@ bool hosts_parse_port(const char *s, size_t len, int *port)
     return true;
 }
 
+/* Whether host[0..len) may name a host: not empty, and no byte of it a blank, a control
+ * character or a bracket (bytes past 0x7f are UTF-8, for names in any script). */
+static bool host_ok(const char *host, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)host[i];
+        if (c <= ' ' || c == 0x7f || c == '[' || c == ']') {
+            return false;
+        }
+    }
+    return len > 0;
+}
+
 static void add(struct hosts *h, const char *host, size_t len, int port)
 {
     h->list = xreallocarray(h->list, h->count + 1, sizeof(*h->list));
@@ -74,6 +89,9 @@ static int parse_bracketed(struct hosts *h, const char *s, size_t len, int port,
     if (rest > 0 && close[1] != ':') {
         return bad_address(s, len, err);
     }
+    if (!host_ok(s + 1, (size_t)(close - s - 1))) {
+        return bad_address(s, len, err);
+    }
     if (rest > 0 && !hosts_parse_port(close + 2, rest - 1, &port)) {
         return bad_port(s, len, err);
     }
@@ -88,20 +106,19 @@ static int parse_one(struct hosts *h, const char *s, size_t len, int port, struc
         return parse_bracketed(h, s, len, port, err);
     }
     const char *colon = memchr(s, ':', len);
+    size_t host_len = len;
     if (colon && memchr(colon + 1, ':', len - (size_t)(colon + 1 - s))) {
-        add(h, s, len, port); /* two colons or more: a bare IPv6 address */
-        return 0;
+        colon = NULL; /* two colons or more: a bare IPv6 address, with no port */
+    } else if (colon) {
+        host_len = (size_t)(colon - s);
     }
-    if (colon == s) {
-        return bad_address(s, len, err); /* a port without a host */
+    if (!host_ok(s, host_len)) {
+        return bad_address(s, len, err); /* a port without a host, or no host at all */
     }
-    if (colon) {
-        if (!hosts_parse_port(colon + 1, len - (size_t)(colon + 1 - s), &port)) {
-            return bad_port(s, len, err);
-        }
-        len = (size_t)(colon - s);
+    if (colon && !hosts_parse_port(colon + 1, len - host_len - 1, &port)) {
+        return bad_port(s, len, err);
     }
-    add(h, s, len, port);
+    add(h, s, host_len, port);
     return 0;
 }
 

@@ -28,7 +28,8 @@ struct hosts {
 
 /* Parses a list of addresses separated by commas, each "host", "host:port", "[v6]",
  * "[v6]:port" or a bare IPv6 address ("::1"), blanks around each ignored; an address
- * without a port takes default_port. A port is digits only, 1 to 65535. Returns 0 with
+ * without a port takes default_port. A host has no blank, control character or bracket
+ * in it; a port is digits only, 1 to 65535. Returns 0 with
  * *h's list replaced (the old one freed, the round reset to the first address), or
  * -EINVAL with *h untouched and one French sentence in err naming what is wrong: an empty
  * address (two commas in a row, a comma at either end, or nothing at all), a bad port, or

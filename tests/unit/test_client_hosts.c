@@ -2,9 +2,10 @@
  *
  * hosts_parse() reads one address or several, separated by commas, in every form the
  * address prompt and --host take, refuses empty addresses, bad ports and bad forms in
- * French, leaves the old list when it refuses, and reads nothing past the text's NUL (the
- * text ends right before an unmapped page). The round goes through every address once,
- * from the first or from the one after the current, wrapping around. Single-threaded.
+ * French (a host with a blank, a control character or a bracket among them), leaves the
+ * old list when it refuses, and reads nothing past the text's NUL (the text ends right
+ * before an unmapped page); a list formatted reads back as itself. The round goes through every
+ * address once, from the first or from the one after the current, wrapping around. Single-threaded.
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, for the guard page */
 #include <setjmp.h>
@@ -140,7 +141,9 @@ static void test_the_port_bounds_are_taken(void **state)
 static void test_an_address_of_no_known_form_is_refused(void **state)
 {
     (void)state;
-    const char *bad[] = {"[::1", "[]", "[]:80", "[::1]x", "[::1]80", ":80"};
+    const char *bad[] = {"[::1",   "[]",    "[]:80",       "[::1]x",  "[::1]80",
+                         ":80",    "a b",   "exemple org", "a\tb:80", "[[::1]",
+                         "[a]]:1", "a]:80", "[ ::1]",      "a\x1b[2J"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(parse(bad[i]), -EINVAL);
         assert_non_null(strstr(err.data, "Adresse invalide"));
@@ -189,6 +192,21 @@ static void test_format_writes_every_port_and_brackets_ipv6(void **state)
     struct buf out = BUF_INIT;
     hosts_format(&h, &out);
     assert_string_equal(out.data, "a:1234,[::1]:2,exemple.org:3");
+    buf_release(&out);
+}
+
+static void test_a_formatted_list_reads_back_as_itself(void **state)
+{
+    (void)state;
+    assert_int_equal(parse(" a ,[fe80::1%eth0]:2,b:3 , ::1,[c]"), 0);
+    struct buf out = BUF_INIT;
+    hosts_format(&h, &out);
+    assert_string_equal(out.data, "a:1234,[fe80::1%eth0]:2,b:3,[::1]:1234,c:1234");
+    assert_int_equal(hosts_parse(&h, out.data, 1, &err), 0);
+    struct buf again = BUF_INIT;
+    hosts_format(&h, &again);
+    assert_string_equal(again.data, out.data);
+    buf_release(&again);
     buf_release(&out);
 }
 
@@ -269,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_a_new_list_replaces_the_old_and_starts_again),
         cmocka_unit_test(test_nothing_is_read_past_the_end),
         cmocka_unit_test(test_format_writes_every_port_and_brackets_ipv6),
+        cmocka_unit_test(test_a_formatted_list_reads_back_as_itself),
         cmocka_unit_test(test_a_round_from_the_first_tries_each_once),
         cmocka_unit_test(test_a_round_after_the_current_wraps_and_ends_with_it),
         cmocka_unit_test(test_a_round_of_one_is_that_one),
