@@ -216,6 +216,8 @@ build-fuzz/fuzz_server_line: src/client/roster.c src/client/roster.h src/client/
                              src/client/style.h
 # And for the one that reads keys: the answer to a secret prompt.
 build-fuzz/fuzz_secret: src/client/secret.c src/client/secret.h
+# And for the one that reads what the user gives for an address: --host's list.
+build-fuzz/fuzz_hosts: src/client/hosts.c src/client/hosts.h
 
 fuzz: deps-test $(FUZZERS)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)

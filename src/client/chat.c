@@ -8,9 +8,14 @@
  * the others see it. Each connection asks for the events capability before the pseudo;
  * with it, server lines feed the roster (for Tab and the status) before being shown, and
  * the arrival's room and list, which the welcome already told, are not shown. Only the
- * kinds of lines are read here, never their French. With TLS, a refused certificate ends
- * the program, even on a reconnection: the server is not the one we knew, and waiting will
- * not make it so; other failures of a reconnection are retried as a lost network is. A
+ * kinds of lines are read here, never their French. The server is one of a list of
+ * addresses (hosts.h), tried in rounds: a failed address passes at once to the next, and
+ * only a round in which every one failed ends the start or waits before a reconnection;
+ * a reconnection starts from the address after the server lost, so that a client of a
+ * cluster comes back through another server, with its pseudo and its room. With TLS, a
+ * refused certificate ends the program, even on a reconnection and with other addresses
+ * left: the server is not the one we knew, and waiting will not make it so; other
+ * failures of a reconnection are retried as a lost network is. A
  * secret prompt ('%', a password) is answered by the next line, typed unseen on a
  * terminal (tty_ask_secret()), never remembered, and sent at once; the answer is not kept,
  * so after a reconnection the user is asked again.
@@ -24,6 +29,7 @@
 #include <time.h>
 
 #include "backoff.h"
+#include "common/addr.h"
 #include "common/buf.h"
 #include "common/fr.h"
 #include "common/proto.h"
@@ -32,6 +38,7 @@
 #include "common/xalloc.h"
 #include "complete.h"
 #include "conn.h"
+#include "hosts.h"
 #include "options.h"
 #include "outbox.h"
 #include "piped.h"
@@ -279,6 +286,7 @@ static void chat_line(const char *line)
 static void retry_tick(uv_timer_t *t);
 static void ask_address(void);
 static void start_connect(void);
+static void connect_current(void);
 
 /* A secret prompt still waiting is given up: the server is gone, or asks something else. */
 static void drop_secret(void)
@@ -541,6 +549,27 @@ static void ask_events(void)
     update_prompt();
 }
 
+/* An address of the round failed (but for a refused certificate): says so and tries the
+ * next one at once. Returns false when the round is over, every address tried. */
+static bool try_next_host(struct conn *c, int status)
+{
+    struct hosts *h = &chat.opts->hosts;
+    if (!hosts_next(h)) {
+        return false;
+    }
+    char next[sizeof(c->name)];
+    addr_format_host(hosts_current(h)->host, hosts_current(h)->port, next, sizeof(next));
+    if (chat.coming_back) {
+        screen_error("Impossible de se reconnecter à %s : %s. Essai de %s.", c->name,
+                     conn_strerror(c, status), next);
+    } else {
+        screen_error("Impossible de se connecter à %s : %s. Essai de %s.", c->name,
+                     conn_strerror(c, status), next);
+    }
+    connect_current();
+    return true;
+}
+
 static void on_connected(struct conn *c, int status)
 {
     if (status == 0) {
@@ -555,6 +584,9 @@ static void on_connected(struct conn *c, int status)
     if (status == TLS_EREFUSED) {
         screen_error("Certificat du serveur %s refusé : %s.", c->name, conn_strerror(c, status));
         quit(1); /* never retried, nor another address asked: see the file's header */
+        return;
+    }
+    if (try_next_host(c, status)) {
         return;
     }
     if (chat.coming_back && chat.interactive && !chat.opts->no_reconnect) {
@@ -572,6 +604,19 @@ static void on_connected(struct conn *c, int status)
     }
 }
 
+/* Connects to the address the round is at; the outcome goes to on_connected(). */
+static void connect_current(void)
+{
+    const struct host_addr *a = hosts_current(&chat.opts->hosts);
+    int r = conn_connect(&chat.conn, a->host, a->port);
+    update_prompt(); /* the status names the server being tried */
+    if (r < 0) {
+        on_connected(&chat.conn, r);
+    }
+}
+
+/* Starts a round through the addresses: at start, from the first one; after a lost
+ * connection, from the one after the server lost, which is tried last (hosts.h). */
 static void start_connect(void)
 {
     bool reconnecting = chat.phase == PHASE_OFFLINE;
@@ -579,27 +624,33 @@ static void start_connect(void)
     if (chat.interactive && !reconnecting) {
         tty_pause();
     }
-    update_prompt();
-    int r = conn_connect(&chat.conn, chat.opts->host, chat.opts->port);
-    if (r < 0) {
-        on_connected(&chat.conn, r);
-    }
+    hosts_start_round(&chat.opts->hosts, reconnecting);
+    connect_current();
 }
 
 /* ---------------------------------------------------------------- the user */
 
+/* Asks for the address, or a list of them; in brackets, what an empty answer connects to:
+ * the addresses given last, or the default host on --port's port. */
 static void ask_address(void)
 {
     chat.phase = PHASE_ASK_ADDRESS;
     chat.host_asked = true;
-    if (chat.interactive) {
-        char prompt[96];
-        snprintf(prompt, sizeof(prompt), "Adresse du serveur [%s:%d] : ", DEFAULT_HOST,
-                 chat.opts->port);
-        tty_ask(prompt);
-    } else {
+    if (!chat.interactive) {
         pump_input();
+        return;
     }
+    struct buf addrs = BUF_INIT;
+    if (chat.opts->hosts.count > 0) {
+        hosts_format(&chat.opts->hosts, &addrs);
+    } else {
+        buf_appendf(&addrs, "%s:%d", DEFAULT_HOST, chat.opts->port);
+    }
+    struct buf prompt = BUF_INIT;
+    buf_appendf(&prompt, "Adresse du serveur [%s] : ", addrs.data);
+    tty_ask(prompt.data);
+    buf_release(&prompt);
+    buf_release(&addrs);
 }
 
 /* Shows what was typed at a prompt, since Enter clears the input line. */
@@ -614,14 +665,17 @@ static void echo_answer(const char *line)
     }
 }
 
+/* The answer to the address prompt: a list (hosts.h), whose addresses without a port take
+ * --port's; an empty answer keeps the list given last, or the default host. */
 static void address_line(const char *line)
 {
     echo_answer(line);
     struct buf err = BUF_INIT;
-    if (!chat.opts->host) {
-        chat.opts->host = xstrdup(DEFAULT_HOST);
+    const char *text = line;
+    if (line[strspn(line, " \t\r\n")] == '\0') {
+        text = chat.opts->hosts.count > 0 ? NULL : DEFAULT_HOST;
     }
-    if (options_parse_address(line, &chat.opts->host, &chat.opts->port, &err) < 0) {
+    if (text && hosts_parse(&chat.opts->hosts, text, chat.opts->port, &err) < 0) {
         screen_error("%s", err.data);
         buf_release(&err);
         if (chat.interactive) {
@@ -865,7 +919,7 @@ void chat_start(uv_loop_t *loop, struct client_options *opts, struct tls_config 
     } else {
         piped_init(loop, on_piped_ready);
     }
-    if (opts->host) {
+    if (opts->hosts.count > 0) {
         start_connect();
     } else {
         ask_address();

@@ -5,7 +5,8 @@
  * server lines come from conn.c, lines to send go through the paced outbox (outbox.h),
  * who is in our room is the roster's (roster.h), everything shown goes through screen.c.
  * On a terminal, a lost connection is retried with growing waits (backoff.h) while the
- * user keeps typing; the pseudo is given again and the room joined again.
+ * user keeps typing, through the next address of the list when there are several
+ * (hosts.h); the pseudo is given again and the room joined again.
  */
 #ifndef CAUSERIE_CHAT_H
 #define CAUSERIE_CHAT_H

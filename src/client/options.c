@@ -1,11 +1,10 @@
-/* options.c - the client's command line and address syntax; see options.h for the contract.
+/* options.c - the client's command line; see options.h for the contract.
  *
- * The client's only thread, at start-up and at the address prompt; unit tests call it too.
- * getopt_long() keeps its state in globals, so each parse resets optind to 0 (glibc's full
- * restart) and clears opterr: errors are written here, in French, into the caller's buffer.
- * The host and nick strings it stores are owned by struct client_options. An IPv6 address
- * takes a port only in brackets, since a bare one is all colons; a port is digits only,
- * 1 to 65535, so "+80" and " 80" are refused rather than guessed at.
+ * The client's only thread, at start-up; unit tests call it too. getopt_long() keeps its
+ * state in globals, so each parse resets optind to 0 (glibc's full restart) and clears
+ * opterr: errors are written here, in French, into the caller's buffer. The address list,
+ * nick and file name it stores are owned by struct client_options. Ports, in --port and
+ * in --host's addresses, are read by hosts.c alone: digits only, 1 to 65535.
  */
 #include "options.h"
 
@@ -21,8 +20,12 @@ static const char usage[] =
     "Usage : causerie [OPTION]...\n"
     "Client de discussion causerie. Sans option, demande l'adresse du serveur puis le pseudo.\n"
     "\n"
-    "  -H, --host ADRESSE     adresse du serveur : IPv4, IPv6 ou nom (défaut : " DEFAULT_HOST ")\n"
-    "  -p, --port PORT        port du serveur (défaut : 1234, ou 1235 avec --tls)\n"
+    "  -H, --host ADRESSES    adresse du serveur : IPv4, IPv6 ou nom, suivi ou non d'un port\n"
+    "                         (hôte, hôte:port, [ipv6]:port) ; plusieurs adresses séparées\n"
+    "                         par des virgules sont essayées à tour de rôle, au démarrage\n"
+    "                         comme après une connexion perdue (défaut : " DEFAULT_HOST ")\n"
+    "  -p, --port PORT        port des adresses qui n'en donnent pas (défaut : 1234, ou\n"
+    "                         1235 avec --tls)\n"
     "  -n, --nick PSEUDO      pseudo à utiliser\n"
     "      --flood-burst N    lignes envoyées d'un coup (défaut : 10)\n"
     "      --flood-rate N     lignes par seconde ensuite, comme le contrôle de flot du\n"
@@ -77,26 +80,6 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* A port: a whole decimal number from 1 to 65535. */
-static bool parse_port(const char *s, size_t len, int *port)
-{
-    if (len == 0 || len > 5) {
-        return false;
-    }
-    int v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v < 1 || v > 65535) {
-        return false;
-    }
-    *port = v;
-    return true;
-}
-
 /* A count: a whole decimal number from 0 to OPTIONS_NUMBER_MAX. */
 static bool parse_number(const char *s, unsigned *out)
 {
@@ -116,58 +99,6 @@ static bool parse_number(const char *s, unsigned *out)
     }
     *out = v;
     return true;
-}
-
-static void set_host(char **host, const char *s, size_t len)
-{
-    free(*host);
-    *host = xmemdup0(s, len);
-}
-
-int options_parse_address(const char *text, char **host, int *port, struct buf *err)
-{
-    size_t len = strlen(text);
-    while (len > 0 && strchr(" \t\r\n", text[len - 1])) {
-        len--;
-    }
-    while (len > 0 && (*text == ' ' || *text == '\t')) {
-        text++;
-        len--;
-    }
-    if (len == 0) {
-        return 0;
-    }
-    const char *colon = memchr(text, ':', len);
-    if (text[0] == '[') {
-        const char *close = memchr(text, ']', len);
-        if (!close || close == text + 1) {
-            goto bad;
-        }
-        size_t rest = len - (size_t)(close + 1 - text);
-        if (rest > 0 && (close[1] != ':' || !parse_port(close + 2, rest - 1, port))) {
-            goto bad;
-        }
-        set_host(host, text + 1, (size_t)(close - text - 1));
-        return 0;
-    }
-    if (colon && memchr(colon + 1, ':', len - (size_t)(colon + 1 - text))) {
-        set_host(host, text, len); /* two colons or more: a bare IPv6 address */
-        return 0;
-    }
-    if (colon) {
-        if (colon == text || !parse_port(colon + 1, len - (size_t)(colon + 1 - text), port)) {
-            goto bad;
-        }
-        len = (size_t)(colon - text);
-    }
-    set_host(host, text, len);
-    return 0;
-bad:
-    buf_appendf(err,
-                "Adresse invalide : « %.*s » (exemples : 127.0.0.1, exemple.org:1234, "
-                "[::1]:1234).",
-                (int)len, text);
-    return -EINVAL;
 }
 
 static int invalid(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -216,6 +147,18 @@ static int settle_tls(struct client_options *o, bool port_given, struct buf *out
     return OPTIONS_RUN;
 }
 
+/* --host's list, once the port its addresses default to is settled. */
+static int parse_hosts(struct client_options *o, const char *text, struct buf *out)
+{
+    struct buf why = BUF_INIT;
+    int r = hosts_parse(&o->hosts, text, o->port, &why);
+    if (r < 0) {
+        r = invalid(out, "causerie : valeur invalide pour --host. %s\n", why.data);
+    }
+    buf_release(&why);
+    return r < 0 ? r : OPTIONS_RUN;
+}
+
 int options_parse(struct client_options *o, int argc, char **argv, struct buf *out)
 {
     *o = (struct client_options){
@@ -227,6 +170,7 @@ int options_parse(struct client_options *o, int argc, char **argv, struct buf *o
     optind = 0; /* glibc: start afresh, so the parser can run more than once */
     opterr = 0; /* we report errors ourselves, in French */
     bool port_given = false;
+    const char *host_arg = NULL; /* borrowed from argv: the last --host */
     int opt;
     while ((opt = getopt_long(argc, argv, ":H:p:n:hV", long_options, NULL)) != -1) {
         const char *name;
@@ -245,10 +189,10 @@ int options_parse(struct client_options *o, int argc, char **argv, struct buf *o
             if (*optarg == '\0') {
                 return invalid(out, "causerie : --host demande une adresse%s\n", "");
             }
-            set_host(&o->host, optarg, strlen(optarg));
+            host_arg = optarg; /* read once --port is known */
             break;
         case 'p':
-            if (!parse_port(optarg, strlen(optarg), &o->port)) {
+            if (!hosts_parse_port(optarg, strlen(optarg), &o->port)) {
                 return invalid(out,
                                "causerie : valeur invalide pour --port : « %s » (attendu : un "
                                "nombre de 1 à 65535)\n",
@@ -297,15 +241,18 @@ int options_parse(struct client_options *o, int argc, char **argv, struct buf *o
     if (optind < argc) {
         return invalid(out, "causerie : argument inattendu : %s\n", argv[optind]);
     }
-    return settle_tls(o, port_given, out);
+    int r = settle_tls(o, port_given, out);
+    if (r == OPTIONS_RUN && host_arg) {
+        r = parse_hosts(o, host_arg, out);
+    }
+    return r;
 }
 
 void options_release(struct client_options *o)
 {
-    free(o->host);
+    hosts_release(&o->hosts);
     free(o->nick);
     free(o->tls_ca);
-    o->host = NULL;
     o->nick = NULL;
     o->tls_ca = NULL;
 }

@@ -1,7 +1,8 @@
-/* options.h - the client's command line and the address syntax of its prompt.
+/* options.h - the client's command line.
  *
  * Pure: parsing writes no output and calls no exit(), so unit tests drive it directly;
- * main.c prints what it returns.
+ * main.c prints what it returns. The address list of --host is read by hosts.h, as the
+ * answer to the address prompt is.
  */
 #ifndef CAUSERIE_CLIENT_OPTIONS_H
 #define CAUSERIE_CLIENT_OPTIONS_H
@@ -9,6 +10,7 @@
 #include <stdbool.h>
 
 #include "common/buf.h"
+#include "hosts.h"
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 1234
@@ -27,8 +29,8 @@
 #define OPTIONS_NUMBER_MAX 1000000
 
 struct client_options {
-    char *host;            /* owned; NULL until given (then chat.c asks for it) */
-    int port;              /* 1..65535 */
+    struct hosts hosts;    /* --host's list; empty until given (then chat.c asks for it) */
+    int port;              /* 1..65535: the port of an address that gives none */
     char *nick;            /* owned; NULL until given (then chat.c asks for it) */
     unsigned flood_burst;  /* lines; 0: no pacing */
     unsigned flood_rate;   /* lines per second; 0: no pacing */
@@ -48,14 +50,11 @@ enum options_result {
 /* Parses argv. Returns OPTIONS_RUN or OPTIONS_EXIT with text to print in *out, or
  * -EINVAL with a French error message in *out (exit status 2). --tls-ca and --tls-insecure
  * imply --tls, and refuse each other; with --tls the port is DEFAULT_TLS_PORT unless
- * --port gives one. The --tls-ca file is not read here (main.c does, through tls.h). */
+ * --port gives one. --host is a list of addresses (hosts_parse()), read once every option
+ * is, so that its addresses without a port take the port whatever the order of the
+ * options. The --tls-ca file is not read here (main.c does, through tls.h). */
 int options_parse(struct client_options *o, int argc, char **argv, struct buf *out);
 void options_release(struct client_options *o);
-
-/* Parses what was typed at the address prompt: "", "host", "host:port", "[v6]",
- * "[v6]:port" or a bare IPv6 address ("::1"). An empty answer keeps *host and *port.
- * Returns 0, replacing *host (owned) and *port, or -EINVAL with a French message in *err. */
-int options_parse_address(const char *text, char **host, int *port, struct buf *err);
 
 /* Where the history of sent lines is kept: $XDG_STATE_HOME/causerie/history, or, when
  * that is unset, empty or not absolute (as the XDG specification asks),

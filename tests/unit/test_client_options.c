@@ -1,8 +1,8 @@
 /* test_client_options.c - unit tests for the client's command line (src/client/options.c).
  *
  * options_parse() is pure: defaults, each option and its range, refusals in French naming
- * the culprit, the TLS options and the port they imply; options_parse_address() reads what
- * the address prompt takes; and
+ * the culprit, the TLS options and the port they imply; --host's list, read with the port
+ * whatever the order (the list's syntax is test_client_hosts.c's); and
  * options_history_path() follows the XDG rule for where the history of sent lines goes.
  * Runs single-threaded.
  */
@@ -48,7 +48,7 @@ static void test_defaults(void **state)
 {
     (void)state;
     assert_int_equal(parse_argv((char *[]){"causerie", NULL}), OPTIONS_RUN);
-    assert_null(o.host);
+    assert_int_equal(o.hosts.count, 0);
     assert_null(o.nick);
     assert_int_equal(o.port, 1234);
     assert_int_equal(o.flood_burst, 10);
@@ -65,7 +65,9 @@ static void test_every_option_takes_its_value(void **state)
                            "--flood-rate", "0", "--history-size", "0", "--no-color",
                            "--no-reconnect"),
                      OPTIONS_RUN);
-    assert_string_equal(o.host, "::1");
+    assert_int_equal(o.hosts.count, 1);
+    assert_string_equal(o.hosts.list[0].host, "::1");
+    assert_int_equal(o.hosts.list[0].port, 4000);
     assert_int_equal(o.port, 4000);
     assert_string_equal(o.nick, "zoé");
     assert_int_equal(o.flood_burst, 3);
@@ -174,24 +176,47 @@ static void test_help_lists_the_tls_options(void **state)
     assert_non_null(strstr(out.data, "1235 avec --tls"));
 }
 
-static void test_address_forms(void **state)
+static void test_host_list_takes_the_port_given_before_or_after_it(void **state)
 {
     (void)state;
-    char *host = strdup("127.0.0.1");
-    int port = 1234;
-    struct buf err = BUF_INIT;
-    assert_int_equal(options_parse_address("", &host, &port, &err), 0);
-    assert_string_equal(host, "127.0.0.1");
-    assert_int_equal(options_parse_address("exemple.org:4000", &host, &port, &err), 0);
-    assert_string_equal(host, "exemple.org");
-    assert_int_equal(port, 4000);
-    assert_int_equal(options_parse_address("[::1]:5000", &host, &port, &err), 0);
-    assert_string_equal(host, "::1");
-    assert_int_equal(port, 5000);
-    assert_int_equal(options_parse_address("hôte:99999", &host, &port, &err), -EINVAL);
-    assert_true(err.len > 0);
-    buf_release(&err);
-    free(host);
+    assert_int_equal(PARSE("--host", "a,b:2,[::1]", "--port", "4000"), OPTIONS_RUN);
+    assert_int_equal(o.hosts.count, 3);
+    assert_string_equal(o.hosts.list[0].host, "a");
+    assert_int_equal(o.hosts.list[0].port, 4000);
+    assert_int_equal(o.hosts.list[1].port, 2);
+    assert_string_equal(o.hosts.list[2].host, "::1");
+    assert_int_equal(o.hosts.list[2].port, 4000);
+    assert_int_equal(PARSE("-p", "4000", "-H", "a"), OPTIONS_RUN);
+    assert_int_equal(o.hosts.list[0].port, 4000);
+}
+
+static void test_host_list_takes_the_tls_port(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--host", "a,b:2", "--tls"), OPTIONS_RUN);
+    assert_int_equal(o.hosts.list[0].port, 1235);
+    assert_int_equal(o.hosts.list[1].port, 2);
+}
+
+static void test_the_last_host_option_wins(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--host", "premier", "--host", "second"), OPTIONS_RUN);
+    assert_int_equal(o.hosts.count, 1);
+    assert_string_equal(o.hosts.list[0].host, "second"); /* ASan reports a leak otherwise */
+}
+
+static void test_a_bad_host_list_is_refused_naming_it(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--host", "a,,b"), -EINVAL);
+    assert_non_null(strstr(out.data, "causerie : valeur invalide pour --host."));
+    assert_non_null(strstr(out.data, "Adresse vide dans la liste « a,,b »"));
+    assert_non_null(strstr(out.data, "causerie --help"));
+    assert_int_equal(PARSE("--host", "a:1,b:70000"), -EINVAL);
+    assert_non_null(strstr(out.data, "Port invalide dans « b:70000 »"));
+    assert_int_equal(PARSE("--host", ""), -EINVAL);
+    assert_non_null(strstr(out.data, "--host demande une adresse"));
 }
 
 static void test_history_path_follows_xdg(void **state)
@@ -228,7 +253,10 @@ int main(void)
         cmocka_unit_test(test_tls_ca_and_tls_insecure_refuse_each_other),
         cmocka_unit_test(test_tls_ca_needs_a_file),
         cmocka_unit_test(test_help_lists_the_tls_options),
-        cmocka_unit_test(test_address_forms),
+        cmocka_unit_test(test_host_list_takes_the_port_given_before_or_after_it),
+        cmocka_unit_test(test_host_list_takes_the_tls_port),
+        cmocka_unit_test(test_the_last_host_option_wins),
+        cmocka_unit_test(test_a_bad_host_list_is_refused_naming_it),
         cmocka_unit_test(test_history_path_follows_xdg),
     };
     return cmocka_run_group_tests_name("client_options", tests, NULL, teardown);
