@@ -949,10 +949,12 @@ static void result_print(const struct params *p, const double setup_ms[2], const
            "max_ms=%.3f "
            "deliveries_s=%.0f ack_p50_ms=%.3f ack_p99_ms=%.3f server_cpu_us=%.1f "
            "probe_cpu_us=%.1f max_events_s=%.0f max_acks_s=%.0f max_p50_ms=%.3f "
+           "max_server_cpu_us=%.1f "
            "one_order=%s\n",
            p->label, ok, setup_ms[0], setup_ms[1], rate->p50, rate->p99, rate->max,
            rate->deliveries_s, rate->ack_p50, rate->ack_p99, rate->server_cpu_us,
            rate->probe_cpu_us, max ? max->events_s : 0, max ? max->acks_s : 0, max ? max->p50 : 0,
+           max ? max->server_cpu_us : 0,
            rate->rooms_split == 0 && (max == NULL || max->rooms_split == 0) ? "yes" : "no");
 }
 
