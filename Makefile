@@ -57,7 +57,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # intermediates, and make would print that after the test runner's summary.
 .SECONDARY:
 
-.PHONY: all run test layers unit web-unit browser-deps e2e fuzz fuzz-smoke soak soak-smoke bench bench-smoke bench-peers deps deps-test install uninstall format format-check clean
+.PHONY: all run test layers unit web-unit browser-deps e2e fuzz fuzz-smoke soak soak-smoke bench bench-smoke bench-peers bench-engine deps deps-test install uninstall format format-check clean
 .DEFAULT_GOAL := all
 
 all: deps $(SERVER) $(CLIENT)
@@ -176,6 +176,18 @@ bench: deps $(SERVER) $(BENCH)
 bench-peers: $(SERVER) $(BENCH)
 	@scripts/deps.sh peers
 	bench/peers.sh $(BUILD)
+
+# The cluster's engine alone, before causerie is built on it (bench/engine.sh): NATS
+# JetStream in the layouts, storages and replica counts the design chooses between, on
+# nats-server processes started for it on loopback (single node, then a 3-node cluster).
+# The probe links nats.c and pthread only; nothing of causerie's is measured here.
+ENGINE_BENCH := $(BUILD)/causerie-engine-bench
+$(ENGINE_BENCH): $(call obj,bench/engine.c)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_NATS) -lpthread
+
+bench-engine: deps $(ENGINE_BENCH)
+	@scripts/deps.sh engine
+	bench/engine.sh $(BUILD)
 
 # A few seconds of the same, small sizes: part of `make test`, for correctness only.
 bench-smoke: deps $(SERVER) $(BENCH)

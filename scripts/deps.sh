@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh - make sure the Debian packages a make target needs are installed.
 #
-# Usage: scripts/deps.sh build|test|peers
+# Usage: scripts/deps.sh build|test|peers|engine
 # Installs what is missing with apt-get when run as root; otherwise prints the one
 # command to run and exits 1. Called by the Makefile before building, so that
 # `make run` and `make test` work as the first command on a fresh Debian/Ubuntu.
@@ -26,6 +26,8 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 # The servers `make bench-peers` measures causerie against.
 peers_pkgs="redis-server nats-server ngircd gnuplot-nox"
+# What `make bench-engine` starts: nats-server, and python3 to find free ports.
+engine_pkgs="nats-server python3"
 # The compiler the Makefile builds the fuzzers with (its FUZZ_CC).
 fuzz_cc=${FUZZ_CC:-clang}
 
@@ -33,8 +35,9 @@ case "${1:-}" in
 build) want="$build_pkgs" ;;
 test) want="$build_pkgs $test_pkgs" ;;
 peers) want="$build_pkgs python3 $peers_pkgs" ;;
+engine) want="$build_pkgs $engine_pkgs" ;;
 *)
-    echo "usage: $0 build|test|peers" >&2
+    echo "usage: $0 build|test|peers|engine" >&2
     exit 2
     ;;
 esac
