@@ -57,7 +57,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # intermediates, and make would print that after the test runner's summary.
 .SECONDARY:
 
-.PHONY: all run test layers unit web-unit browser-deps e2e fuzz fuzz-smoke soak soak-smoke bench bench-smoke bench-peers bench-engine deps deps-test install uninstall format format-check clean
+.PHONY: all run run-cluster test layers unit web-unit browser-deps e2e fuzz fuzz-smoke soak soak-smoke bench bench-smoke bench-peers bench-engine deps deps-test install uninstall format format-check clean
 .DEFAULT_GOAL := all
 
 all: deps $(SERVER) $(CLIENT)
@@ -114,6 +114,10 @@ $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(LIBSERVER) $(LIBCOMMON)
 # The server, interactive: it asks for the address to listen on.
 run: all
 	$(SERVER)
+
+# Three NATS JetStream engines and three causerie servers on loopback (scripts/cluster.sh).
+run-cluster: all deps-test
+	scripts/cluster.sh $(SERVER)
 
 unit: deps-test $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do $$t; done

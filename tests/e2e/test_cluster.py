@@ -254,3 +254,40 @@ def test_cluster_options_are_checked():
     ]:
         r = run_server(["--port", "0", *args])
         assert r.returncode == 2 and want in r.stderr, (args, r.stderr)
+
+
+def test_run_cluster_starts_three_servers_that_share_the_chat_and_stops_on_ctrl_c(tmp_path):
+    from conftest import ROOT, SERVER_BIN
+    import subprocess
+    base = free_port()
+    env = dict(os.environ, NATS_PORT=str(free_port()), PORT=str(base), WEB_PORT="0",
+               TMPDIR=str(tmp_path))
+    # Three free ports apart is not guaranteed: the servers take PORT, PORT+2, PORT+4.
+    script = subprocess.Popen([str(ROOT / "scripts/cluster.sh"), str(SERVER_BIN)], env=env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        def up(port):
+            try:
+                c = LineClient(port)
+                c.expect_exact(PSEUDO_PROMPT)
+                return c
+            except (OSError, AssertionError):
+                return None
+        a = wait_until(lambda: up(base), "the first server answers", TIMEOUT * 4)
+        b = wait_until(lambda: up(base + 4), "the third server answers", TIMEOUT * 4)
+        a.send_line("alice")
+        a.expect_line("+ Bienvenue, alice !")
+        b.send_line("bob")
+        b.expect_line("+ Bienvenue, bob !")
+        a.expect_exact("* bob a rejoint la discussion")
+        b.send_line("bonjour")
+        a.expect_exact("> bob: bonjour")
+        a.close()
+        b.close()
+    finally:
+        os.kill(script.pid, signal.SIGINT)
+        out = script.communicate(timeout=TIMEOUT * 4)[0].decode("utf-8", "replace")
+    assert script.returncode == 130, out
+    assert "grappe prête" in out and "arrêt de la grappe" in out, out
+    assert list(tmp_path.iterdir()) == [], "the cluster's directory is left behind"
