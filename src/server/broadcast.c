@@ -234,16 +234,13 @@ static bool crosses(const struct event *e)
     return e->kind < EVENT_SHUTDOWN;
 }
 
-int broadcast_publish(struct event *e)
+/* Publishes e to the engine, for `to` (a pseudo) or for its room; see broadcast.h. */
+static int publish_to_cluster(struct event *e, const char *to)
 {
-    if (!clustered || !crosses(e)) {
-        order(e, 0, false);
-        return 0;
-    }
     /* The engine gives it its place, and it comes back to this server, as to every other,
      * through the stream (broadcast_from_cluster()): the copy here is not delivered. */
     struct buf wire = BUF_INIT;
-    wire_encode(e, cluster_node(), NULL, &wire);
+    wire_encode(e, cluster_node(), to, &wire);
     int r = cluster_publish(wire.data, wire.len);
     buf_release(&wire);
     if (r < 0) {
@@ -251,6 +248,21 @@ int broadcast_publish(struct event *e)
     }
     event_unref(e);
     return r;
+}
+
+int broadcast_publish(struct event *e)
+{
+    if (!clustered || !crosses(e)) {
+        order(e, 0, false);
+        return 0;
+    }
+    return publish_to_cluster(e, NULL);
+}
+
+int broadcast_publish_to(struct event *e, const char *to)
+{
+    assert(clustered);
+    return publish_to_cluster(e, to);
 }
 
 /* ---------------------------------------------------------------- the cluster */
@@ -319,8 +331,12 @@ void broadcast_from_cluster(const void *data, size_t len, uint64_t seq, bool rep
         e->room = EVENT_ALL_ROOMS;
         order(e, seq, replay);
     } else {
-        e->room = EVENT_NO_ROOM; /* one person's: the layer above will route it */
-        order(e, seq, replay);
+        order_skip(seq); /* one person's: not kept, and never replayed */
+        if (!replay && w.to[0]) {
+            handlers->to_person(e, w.to);
+        } else {
+            event_unref(e);
+        }
     }
 }
 

@@ -50,6 +50,9 @@ struct broadcast_handlers {
      * (empty) if this server has none, or with -1 if the table of rooms is full, while
      * holding the lock under which room slots change hands. The engine's thread. */
     void (*locate)(const char *where, size_t len, void (*place)(int slot, void *ctx), void *ctx);
+    /* With a cluster: e (a reference passed over), for one person, the pseudo `to`, if
+     * that person is on this server. The engine's thread. */
+    void (*to_person)(struct event *e, const char *to);
 };
 
 /* Main thread, before the loops start: n_rooms slots of history_size events each, for
@@ -78,6 +81,9 @@ void member_init(struct member *m);
  * the event is dropped, and the caller tells whoever sent it. */
 int broadcast_publish(struct event *e);
 
+/* With a cluster: publishes e, an event for one person (EVENT_PRIVATE, EVENT_INVITE), to
+ * whichever server has the pseudo `to`, through the engine; as broadcast_publish(). */
+int broadcast_publish_to(struct event *e, const char *to);
 /* Main thread, before the loops start: the order is the cluster's (cluster.h) from now on.
  * max_text: the longest text a node may send (--max-line). */
 void broadcast_use_cluster(size_t max_text);

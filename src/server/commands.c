@@ -168,14 +168,30 @@ static void cmd_msg(struct session *s, struct args *a)
         return;
     }
     struct person *p = NULL;
+    char elsewhere[4 * PSEUDO_MAX_CHARS + 1];
+    int found = -ENOENT;
     if (pseudo_check(to, to_len) == PSEUDO_OK) {
         struct buf key = BUF_INIT;
         pseudo_fold(to, to_len, &key);
         p = registry_find(key.data);
+        if (!p) {
+            found = peers_find(key.data, elsewhere, sizeof(elsewhere));
+        }
         buf_release(&key);
     }
+    if (!p && found == 0) {
+        session_reply(s, PROTO_OK, "Message privé pour %s : %.*s", elsewhere, (int)t_len, t);
+        session_send_private_remote(s, elsewhere, t, t_len);
+        return;
+    }
     if (!p) {
-        session_reply(s, PROTO_ERROR, "Pseudo inconnu : %.*s.", (int)to_len, to);
+        if (found == -EIO) {
+            session_reply(s, PROTO_ERROR,
+                          "Message non envoyé : la liaison avec le reste de la discussion est "
+                          "coupée. Réessayez dans un instant.");
+        } else {
+            session_reply(s, PROTO_ERROR, "Pseudo inconnu : %.*s.", (int)to_len, to);
+        }
         return;
     }
     session_reply(s, PROTO_OK, "Message privé pour %s : %.*s", person_pseudo(p), (int)t_len, t);

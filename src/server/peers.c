@@ -7,6 +7,7 @@
 #include "peers.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "broadcast.h"
@@ -59,6 +60,25 @@ void peers_release(const char *key)
     if (clustered) {
         cluster_release(key);
     }
+}
+
+int peers_find(const char *key, char *pseudo, size_t size)
+{
+    if (!clustered) {
+        return -ENOENT;
+    }
+    struct buf v = BUF_INIT;
+    int r = cluster_lookup(key, &v);
+    const char *room = r == 0 ? memchr(v.data, '\n', v.len) : NULL;
+    const char *typed = room ? memchr(room + 1, '\n', v.len - (size_t)(room + 1 - v.data)) : NULL;
+    if (r == 0 && !typed) {
+        r = -ENOENT; /* a claim being reaped */
+    }
+    if (r == 0) {
+        snprintf(pseudo, size, "%.*s", (int)(v.len - (size_t)(typed + 1 - v.data)), typed + 1);
+    }
+    buf_release(&v);
+    return r;
 }
 
 void peers_link(bool up)

@@ -27,6 +27,11 @@ void peers_moved(const char *key, const char *pseudo, const char *room);
 /* The person of key left this server: its pseudo is free again, without waiting. */
 void peers_release(const char *key);
 
+/* Whether someone on another server holds the folded pseudo key: 0, with the pseudo as
+ * typed in pseudo (size bytes); -ENOENT if nobody; -EIO if the engine cannot tell. One
+ * round trip. Any thread, holding no lock. */
+int peers_find(const char *key, char *pseudo, size_t size);
+
 /* cluster.h's handlers: the engine's link changed; a dead node's person (value as
  * peers_claim() stored it) is announced gone to its room. */
 void peers_link(bool up);

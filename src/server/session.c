@@ -778,6 +778,39 @@ void session_send_private(struct session *s, struct person *p, const char *text,
     post_to_person(t);
 }
 
+void session_send_private_remote(struct session *s, const char *to, const char *text, size_t len)
+{
+    const char *who = person_pseudo(s->person);
+    struct event_fields f = {.kind = EVENT_PRIVATE,
+                             .room = EVENT_NO_ROOM,
+                             .origin = session_client(s)->id,
+                             .who = who,
+                             .who_len = strlen(who),
+                             .text = text,
+                             .text_len = len};
+    if (broadcast_publish_to(event_new(&f), to) < 0) {
+        session_reply(s, PROTO_ERROR,
+                      "Message refusé : la liaison avec le reste de la discussion est coupée "
+                      "depuis trop longtemps. Réessayez plus tard.");
+    }
+}
+
+/* An event for one person of this server that came through the cluster. */
+static void on_to_person(struct event *e, const char *to)
+{
+    struct buf key = BUF_INIT;
+    pseudo_fold(to, strlen(to), &key);
+    struct person *p = registry_find(key.data);
+    buf_release(&key);
+    if (!p) {
+        event_unref(e); /* gone meanwhile, or on another server */
+        return;
+    }
+    struct to_person *t = to_person_new(p, TO_PERSON_EVENT, NULL); /* takes p's reference */
+    t->e = e;
+    post_to_person(t);
+}
+
 void session_invite(struct session *s, struct person *p, const char *room)
 {
     const char *who = person_pseudo(s->person);
@@ -905,6 +938,7 @@ const struct client_handlers session_client_handlers = {
 const struct broadcast_handlers session_broadcast_handlers = {
     .moved = on_moved,
     .locate = room_locate,
+    .to_person = on_to_person,
 };
 
 void session_init(const struct server_options *o, struct loop *l, unsigned loops_count)

@@ -153,6 +153,8 @@ void session_unregister(struct session *s, char *password, size_t len);
 /* Sends a private message from s to person p (a reference the call takes over). */
 void session_send_private(struct session *s, struct person *p, const char *text, size_t len);
 /* Tells person p (a reference the call takes over) that s invites it into room (its name). */
+/* With a cluster: sends s's private message to `to`, a pseudo held on another server. */
+void session_send_private_remote(struct session *s, const char *to, const char *text, size_t len);
 void session_invite(struct session *s, struct person *p, const char *room);
 /* s, an operator of the room whose key is room, sends person p (a reference the call takes
  * over) back to the default room, with reason (sanitised, may be NULL), if p is still in
