@@ -227,6 +227,9 @@ build-fuzz/fuzz_ws: tests/fuzz/fuzz_ws.ignorelist
 build-fuzz/fuzz_ws: FUZZ_CFLAGS += -fsanitize-coverage-ignorelist=tests/fuzz/fuzz_ws.ignorelist
 build-fuzz/fuzz_render: src/server/render.c src/server/render.h src/server/event.c \
                        src/server/event.h src/server/msg.c src/server/msg.h
+build-fuzz/fuzz_wire: src/server/wire.c src/server/wire.h src/server/render.c \
+                     src/server/render.h src/server/event.c src/server/event.h \
+                     src/server/msg.c src/server/msg.h
 # The same for the client's pure modules that read server lines.
 build-fuzz/fuzz_server_line: src/client/roster.c src/client/roster.h src/client/style.c \
                              src/client/style.h
