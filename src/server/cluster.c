@@ -66,7 +66,8 @@ static pthread_mutex_t replay_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t replay_done = PTHREAD_COND_INITIALIZER;
 static atomic_bool replayed; /* written under replay_lock */
 
-static pthread_t beat_thread;
+static pthread_t beat_thread, watch_thread;
+static void (*claim_watcher)(const char *key, const char *value, size_t len);
 static atomic_bool stopping;
 
 const char *cluster_node(void)
@@ -599,6 +600,39 @@ static void *beat(void *arg)
     return NULL;
 }
 
+/* ---------------------------------------------------------------- watching claims */
+
+static void *watch_claims(void *arg)
+{
+    (void)arg;
+    kvWatcher *w = NULL;
+    if (kvStore_WatchAll(&w, pseudos, NULL) != NATS_OK) {
+        log_error("grappe : les pseudos des autres serveurs ne peuvent être suivis");
+        return NULL;
+    }
+    while (!atomic_load(&stopping)) {
+        kvEntry *e = NULL;
+        if (kvWatcher_Next(&e, w, 250) != NATS_OK || !e) {
+            continue; /* a time-out (to look at stopping), or the end of the initial values */
+        }
+        bool put = kvEntry_Operation(e) == kvOp_Put && kvEntry_ValueLen(e) > 0;
+        claim_watcher(kvEntry_Key(e), put ? kvEntry_Value(e) : NULL,
+                      put ? (size_t)kvEntry_ValueLen(e) : 0);
+        kvEntry_Destroy(e);
+    }
+    kvWatcher_Destroy(w);
+    return NULL;
+}
+
+void cluster_watch_claims(void (*fn)(const char *key, const char *value, size_t len))
+{
+    claim_watcher = fn;
+    if (pthread_create(&watch_thread, NULL, watch_claims, NULL) != 0) {
+        watch_thread = 0;
+        log_error("grappe : les pseudos des autres serveurs ne peuvent être suivis");
+    }
+}
+
 /* ---------------------------------------------------------------- life cycle */
 
 static int wait_replay(void)
@@ -655,6 +689,10 @@ void cluster_close(void)
     if (beat_thread) {
         pthread_join(beat_thread, NULL);
         beat_thread = 0;
+    }
+    if (watch_thread) {
+        pthread_join(watch_thread, NULL);
+        watch_thread = 0;
     }
     if (js) {
         jsPubOptions po;

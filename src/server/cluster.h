@@ -69,6 +69,10 @@ int cluster_claim(const char *key, const char *value, size_t len);
 void cluster_claim_update(const char *key, const char *value, size_t len);
 /* Gives up a claim this node holds. Any thread. */
 void cluster_release(const char *key);
+/* Calls fn, on a thread of its own, for every claim there is and then every change: key
+ * (the bucket's key, which names one pseudo), and value (len bytes) when put, NULL when
+ * deleted. Main thread, after cluster_start(); fn is called until cluster_close(). */
+void cluster_watch_claims(void (*fn)(const char *key, const char *value, size_t len));
 /* The value of the claim of key (a folded pseudo), in out (NUL added); -ENOENT if none,
  * -EIO if the engine could not tell. Any thread. */
 int cluster_lookup(const char *key, struct buf *out);

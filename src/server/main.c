@@ -518,6 +518,7 @@ static void join_cluster(const struct server_options *o, const struct listeners 
         cluster_close();
         exit(1);
     }
+    peers_watch();
     log_info("Grappe : %s, moteur %s (flux CAUSERIE)", name, o->cluster);
 }
 
@@ -571,6 +572,7 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
     log_told(loops, n);
     if (o->cluster) {
         cluster_close(); /* what the leaving clients published is flushed first */
+        peers_shutdown();
     }
     teardown_layers(loops, n);
     owners_shutdown();

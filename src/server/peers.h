@@ -12,9 +12,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-/* Main thread, before the loops start: the cluster is in use. */
+#include "common/buf.h"
+
+/* Main thread, before the loops start: the cluster is in use. peers_watch(), once the
+ * cluster has started, keeps a mirror of every server's claims, for /who and /rooms;
+ * peers_shutdown() frees it, after cluster_close(). */
 void peers_init(void);
+void peers_watch(void);
+void peers_shutdown(void);
 bool peers_clustered(void);
 
 /* Claims the folded pseudo key for pseudo (as typed) across the cluster, once this server
@@ -31,6 +38,11 @@ void peers_release(const char *key);
  * typed in pseudo (size bytes); -ENOENT if nobody; -EIO if the engine cannot tell. One
  * round trip. Any thread, holding no lock. */
 int peers_find(const char *key, char *pseudo, size_t size);
+
+/* The people of the room whose key is room_key (folded name) on other servers, as the
+ * mirror has them now: their number, and at most max of their pseudos (0: all) appended
+ * to names, each after a space. Returns the number. Any thread; under rooms_lock or not. */
+uint32_t peers_in_room(const char *room_key, struct buf *names, size_t max);
 
 /* cluster.h's handlers: the engine's link changed; a dead node's person (value as
  * peers_claim() stored it) is announced gone to its room. */

@@ -24,6 +24,7 @@
 #include "common/pseudo.h"
 #include "common/xalloc.h"
 #include "owners.h"
+#include "peers.h"
 #include "registry.h"
 
 struct room {
@@ -260,9 +261,19 @@ static void view(const struct room *r, size_t max, struct room_view *out)
         }
         buf_append_str(&names, person_pseudo(r->who[i]));
     }
+    uint32_t far = 0, far_named = 0;
+    if (peers_clustered()) { /* the people of this room on the other servers too */
+        size_t left = max ? (max > n ? max - n : 0) : 0;
+        struct buf more = BUF_INIT;
+        far = peers_in_room(r->key, max == 0 || left > 0 ? &more : NULL, left);
+        far_named = max == 0 ? far : far < left ? far : (uint32_t)left;
+        buf_append(&names, more.data + (names.len == 0 && more.len > 0), /* no first space */
+                   more.len - (names.len == 0 && more.len > 0));
+        buf_release(&more);
+    }
     strcpy(out->name, r->name);
-    out->count = (uint32_t)r->count;
-    out->named = (uint32_t)n;
+    out->count = (uint32_t)r->count + far;
+    out->named = (uint32_t)n + far_named;
     out->names_len = names.len;
     out->names = buf_detach(&names);
     out->topic = topic_of(r);
@@ -570,6 +581,15 @@ static int by_count_then_name(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
+static int entries_by_count_then_name(const void *a, const void *b)
+{
+    const struct room_entry *x = a, *y = b;
+    if (x->count != y->count) {
+        return x->count > y->count ? -1 : 1;
+    }
+    return strcmp(x->name, y->name);
+}
+
 struct room_entry *room_list(size_t *n_out)
 {
     struct room **rooms = xcalloc(n_slots, sizeof(*rooms));
@@ -584,11 +604,14 @@ struct room_entry *room_list(size_t *n_out)
     qsort(rooms, n, sizeof(*rooms), by_count_then_name);
     for (size_t i = 0; i < n; i++) {
         strcpy(list[i].name, rooms[i]->name);
-        list[i].count = (uint32_t)rooms[i]->count;
+        list[i].count = (uint32_t)rooms[i]->count + peers_in_room(rooms[i]->key, NULL, 0);
         list[i].topic = topic_of(rooms[i]);
     }
     pthread_mutex_unlock(&rooms_lock);
     free(rooms);
+    if (peers_clustered()) {
+        qsort(list, n, sizeof(*list), entries_by_count_then_name); /* with the others' people */
+    }
     *n_out = n;
     return list;
 }

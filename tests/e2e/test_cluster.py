@@ -151,6 +151,36 @@ def test_private_messages_and_renames_cross_servers(engines, server, connect):
     other.expect_line("+ Bienvenue, bob !")
 
 
+def test_who_and_rooms_list_the_people_of_every_server(engines, server, connect):
+    _, (s0, s1) = cluster_of(engines, server, 2)
+    alice = joined(connect, s0, "alice")
+    bob = joined(connect, s1, "bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    carol = joined(connect, s1, "carol")
+    alice.expect_exact("* carol a rejoint la discussion")
+    bob.expect_exact("* carol a rejoint la discussion")
+    carol.send_line("/join #jeux")
+    carol.expect_line("+ ")
+    alice.expect_exact("* carol a quitté #général")
+
+    def who_says(c, want):
+        c.send_line("/who")
+        line = c.read_line()
+        return line == want or line
+
+    # The mirror of claims follows the engine's bucket: it may lag a moment behind.
+    wait_until(lambda: who_says(alice, "= #général 2 : alice bob") is True,
+               "alice's /who lists bob, on the other server")
+    wait_until(lambda: who_says(bob, "= #général 2 : bob alice") is True,
+               "bob's /who lists alice, on the other server")
+    alice.send_line("/who #jeux")
+    alice.expect_exact("= #jeux 1 : carol")
+    alice.send_line("/rooms")
+    alice.expect_exact("+ 2 salons :")
+    alice.expect_exact("* #général : 2 personnes")
+    alice.expect_line("* #jeux : 1 personne")
+
+
 def test_a_killed_server_s_people_are_announced_gone_and_their_pseudos_freed(
         engines, server, connect):
     e, (s0, s1) = cluster_of(engines, server, 2, 2)
