@@ -806,6 +806,13 @@ static void on_to_person(struct event *e, const char *to)
         event_unref(e); /* gone meanwhile, or on another server */
         return;
     }
+    if (e->kind == EVENT_KICK) { /* the operator of another server: off this one */
+        char *reason = xmemdup0(e->text, e->text_len);
+        post_to_person(to_person_new(p, TO_PERSON_KICK, reason)); /* takes p's reference */
+        free(reason);
+        event_unref(e);
+        return;
+    }
     struct to_person *t = to_person_new(p, TO_PERSON_EVENT, NULL); /* takes p's reference */
     t->e = e;
     post_to_person(t);
@@ -843,7 +850,18 @@ int session_kick(const char *pseudo, size_t len, const char *reason)
     struct buf key = BUF_INIT;
     pseudo_fold(pseudo, len, &key);
     struct person *p = registry_find(key.data);
+    char typed[4 * PSEUDO_MAX_CHARS + 1];
+    int elsewhere = p ? -ENOENT : peers_find(key.data, typed, sizeof(typed));
     buf_release(&key);
+    if (elsewhere == 0) {
+        /* On another server: the kick goes to it through the engine, and that server
+         * disconnects its client and tells the room, as it would for its own operator. */
+        struct event_fields f = {.kind = EVENT_KICK,
+                                 .room = EVENT_NO_ROOM,
+                                 .text = reason ? reason : "",
+                                 .text_len = reason ? strlen(reason) : 0};
+        return broadcast_publish_to(event_new(&f), typed) < 0 ? -EAGAIN : 0;
+    }
     if (!p) {
         return -ENOENT;
     }

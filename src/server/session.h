@@ -84,8 +84,9 @@ size_t session_told_at_stop(const struct loop *l);
 
 /* The operator's commands (console.c), any thread. session_kick() disconnects the client
  * whose pseudo is pseudo (len bytes, compared as pseudos are, without case), telling it and
- * its room, with reason (NUL-terminated, sanitised, may be NULL). Returns 0, or -ENOENT if
- * nobody has that pseudo. session_say() tells everyone "serveur : text". */
+ * its room, with reason (NUL-terminated, sanitised, may be NULL), on whichever server of the
+ * cluster it is. Returns 0, or -ENOENT if nobody has that pseudo, or -EAGAIN if the cluster's
+ * backlog is full. session_say() tells everyone "serveur : text". */
 int session_kick(const char *pseudo, size_t len, const char *reason);
 void session_say(const char *text, size_t len);
 

@@ -181,6 +181,22 @@ def test_who_and_rooms_list_the_people_of_every_server(engines, server, connect)
     alice.expect_line("* #jeux : 1 personne")
 
 
+def test_the_console_kicks_someone_on_another_server(engines, server, connect):
+    import subprocess
+    (e,) = engines()
+    s0 = server(*cluster_args([e], "s0"), stdin=subprocess.PIPE)
+    s1 = server(*cluster_args([e], "s1"))
+    alice = joined(connect, s0, "alice")
+    bob = joined(connect, s1, "bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    s0.proc.stdin.write(b"/kick BOB trop de bruit\n")  # bob's claim is made before his welcome
+    s0.proc.stdin.flush()
+    s0.wait_log(r"^BOB est expulsé\.$")
+    assert bob.expect_closed() == ["! Vous avez été expulsé par l'opérateur (trop de bruit)."]
+    alice.expect_exact("* bob a été expulsé (trop de bruit)")
+    s1.wait_log(r"bob est déconnecté \(expulsé par l'opérateur : trop de bruit\)$")
+
+
 def test_a_killed_server_s_people_are_announced_gone_and_their_pseudos_freed(
         engines, server, connect):
     e, (s0, s1) = cluster_of(engines, server, 2, 2)
