@@ -902,6 +902,9 @@ void session_open(struct loop *l, int fd, uint32_t ticket, transport_open_fn ope
     s->person = NULL;
     s->flood_tat = 0;
     s->admission = ticket;
+    s->unlinked = false;
+    s->welcome_due = false;
+    s->welcome_count = 0;
     member_init(&s->member);
     client_open(session_client(s), l, fd, open); /* on_open() or, on failure, on_free() */
 }
