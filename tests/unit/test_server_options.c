@@ -539,11 +539,81 @@ static void test_parsing_after_an_error_starts_afresh(void **state)
     assert_int_equal(fx->o.port, 8);
 }
 
+/* ---------------------------------------------------------------- the cluster */
+
+static void test_alone_by_default(void **state)
+{
+    struct fixture *fx = *state;
+    assert_int_equal(parse_argv(fx, (char *[]){"causerie-server", NULL}), OPTIONS_RUN);
+    assert_null(fx->o.cluster);
+    assert_null(fx->o.cluster_creds);
+    assert_null(fx->o.node);
+    assert_int_equal(fx->o.node_ttl, DEFAULT_NODE_TTL);
+    assert_int_equal(fx->o.cluster_backlog, DEFAULT_CLUSTER_BACKLOG);
+}
+
+static void test_cluster_options_are_kept(void **state)
+{
+    struct fixture *fx = *state;
+    int r = PARSE(fx, "--cluster", "nats://a:4222,tls://u:p@b:4223", "--cluster-creds", "x.creds",
+                  "--node", "chat-1.example:1234", "--node-ttl", "3", "--cluster-backlog", "50");
+    assert_int_equal(r, OPTIONS_RUN);
+    assert_string_equal(fx->o.cluster, "nats://a:4222,tls://u:p@b:4223");
+    assert_string_equal(fx->o.cluster_creds, "x.creds");
+    assert_string_equal(fx->o.node, "chat-1.example:1234");
+    assert_int_equal(fx->o.node_ttl, 3);
+    assert_int_equal(fx->o.cluster_backlog, 50);
+}
+
+static void test_bad_cluster_urls_refused(void **state)
+{
+    struct fixture *fx = *state;
+    const char *bad[] = {"",
+                         "nats://",
+                         "http://a:1",
+                         "nats://a:1,",
+                         ",nats://a:1",
+                         "nats://a b:1",
+                         "nats://a:1,,nats://b:2",
+                         "a:4222"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_refused(fx, PARSE(fx, "--cluster", (char *)bad[i]), "--cluster");
+    }
+}
+
+static void test_bad_node_names_and_limits_refused(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--cluster", "nats://a:1", "--node", "a b"), "--node");
+    assert_refused(fx, PARSE(fx, "--cluster", "nats://a:1", "--node", ""), "--node");
+    assert_refused(fx,
+                   PARSE(fx, "--cluster", "nats://a:1", "--node",
+                         "ab123456789012345678901234567890123456789012345678901234567890123"),
+                   "--node");
+    assert_refused(fx, PARSE(fx, "--cluster", "nats://a:1", "--node-ttl", "0"), "--node-ttl");
+    assert_refused(fx, PARSE(fx, "--cluster", "nats://a:1", "--node-ttl", "3601"), "--node-ttl");
+    assert_refused(fx, PARSE(fx, "--cluster", "nats://a:1", "--cluster-backlog", "0"),
+                   "--cluster-backlog");
+}
+
+static void test_node_and_creds_need_a_cluster(void **state)
+{
+    struct fixture *fx = *state;
+    assert_refused(fx, PARSE(fx, "--node", "a"), "--node demande aussi --cluster");
+    assert_refused(fx, PARSE(fx, "--cluster-creds", "x"),
+                   "--cluster-creds demande aussi --cluster");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_fixture, teardown_fixture)
     const struct CMUnitTest tests[] = {
         T(test_no_arguments_gives_defaults),
+        T(test_alone_by_default),
+        T(test_cluster_options_are_kept),
+        T(test_bad_cluster_urls_refused),
+        T(test_bad_node_names_and_limits_refused),
+        T(test_node_and_creds_need_a_cluster),
         T(test_all_options_together),
         T(test_host_long_option),
         T(test_host_short_option),
