@@ -4,7 +4,8 @@
 # Usage: scripts/cluster.sh [SERVER_BINARY]   (make run-cluster builds and runs it)
 # The engines (nats-server with JetStream, routed together) listen on NATS_PORT,
 # NATS_PORT+1, NATS_PORT+2 (default 4222); the causerie servers on PORT, PORT+2, PORT+4
-# (default 1234), their web pages on WEB_PORT.. (default 8080). Everything lives in a new
+# (default 1234), their web pages on WEB_PORT.. (default 8080), their routes on ROUTE_PORT..
+# (default NATS_PORT + 2000, 6222 for 4222). Everything lives in a new
 # directory under ${TMPDIR:-/tmp}, removed at the end. Ctrl-C (or SIGTERM) stops the
 # causerie servers first, then the engines, each by its pid, and waits for them.
 set -eu
@@ -13,7 +14,7 @@ server=${1:-build/causerie-server}
 nats_port=${NATS_PORT:-4222}
 port=${PORT:-1234}
 web_port=${WEB_PORT:-8080}
-route_port=$((nats_port + 2000))
+route_port=${ROUTE_PORT:-$((nats_port + 2000))}
 
 command -v nats-server >/dev/null 2>&1 || {
     echo "cluster.sh : nats-server manque : apt-get install nats-server" >&2
