@@ -42,7 +42,10 @@ threads=${THREADS:-}
 [ -n "$threads" ] && server_opts+=(--threads "$threads")
 # No web page here; a server from before the web port (an older build, for before/after
 # runs) has no such option and needs none.
-if "$server" --help | grep -q -- --no-web; then
+# Read whole first: with pipefail, grep -q leaving early can kill the server with SIGPIPE
+# and make the test fail at random.
+server_help=$("$server" --help)
+if grep -q -- --no-web <<<"$server_help"; then
     server_opts+=(--no-web)
 fi
 tmp=$(mktemp -d)
@@ -61,7 +64,7 @@ trap cleanup EXIT
 # A server from before the database has no such option.
 has_db=0
 main_opts=()
-if "$server" --help | grep -q -- --db; then
+if grep -q -- --db <<<"$server_help"; then
     has_db=1
     main_opts+=(--db "${DB:-$tmp/server.db}")
 fi
