@@ -11,7 +11,11 @@
  * logs in to them over and over while a room chats (causerie only). With --tls (the tls
  * preset), every connection speaks TLS through OpenSSL over memory BIOs, as the server
  * does; the certificate is not verified, since the bench only ever talks to the server it
- * started on loopback.
+ * started on loopback. With --ports, connections are spread over several servers of one
+ * cluster, in contiguous blocks, so that the members and the senders are each divided
+ * evenly; latency is still one clock, this machine's. The idle preset can be one of several
+ * generator processes sharing one broadcast (--go-signal, --external-sender), so that more
+ * connections than one process's descriptors join one room.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,7 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
+
+#include <signal.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -32,24 +39,37 @@
 
 /* ---------------------------------------------------------------- parameters */
 
+/* Servers one generator may spread its connections over, and measure. */
+#define MAX_PORTS 64
+
+/* How long a generator waits for the script's go (--go-signal): the other generators'
+ * joins come first, and 100,000 of them on two cores take minutes. */
+#define GO_WAIT_SECONDS 900
+
 struct params {
     const char *preset;
     const char *host;
-    int port;
-    int server_pid;       /* for CPU time and RSS; 0: not measured */
-    unsigned members;     /* connections in the room */
-    unsigned senders;     /* members that send */
-    unsigned msg_size;    /* bytes of payload per message */
-    unsigned window;      /* fanout-max: messages a sender may be ahead of the slowest */
-    unsigned rate;        /* fanout-rate: messages per second, all senders together */
-    double seconds;       /* how long senders send */
-    uint64_t max_msgs;    /* and at most this many messages in all */
-    unsigned sources;     /* idle: 127.0.0.x source addresses to spread connections over */
-    unsigned concurrency; /* connects in flight at once; churn: clients at once */
-    unsigned room_size;   /* rooms: members per room, one of them the sender; 0: one room */
-    unsigned logins;      /* login: logins in flight at once */
-    unsigned accounts;    /* login: accounts registered first, logged in to in turn */
-    bool tls;             /* every connection in TLS (the tls preset) */
+    int ports[MAX_PORTS];       /* --port or --ports; at least one */
+    unsigned n_ports;           /* in ports */
+    int server_pids[MAX_PORTS]; /* for CPU time and RSS, summed; none: not measured */
+    unsigned n_pids;            /* in server_pids */
+    unsigned name_base;         /* first number in pseudos, unique across generators */
+    unsigned source_first;      /* idle: last byte of the first 127.0.0.x source */
+    bool go_signal;             /* idle: wait for SIGUSR1 before sending, and after */
+    bool external_sender;       /* idle: the one message comes from another generator */
+    unsigned members;           /* connections in the room */
+    unsigned senders;           /* members that send */
+    unsigned msg_size;          /* bytes of payload per message */
+    unsigned window;            /* fanout-max: messages a sender may be ahead of the slowest */
+    unsigned rate;              /* fanout-rate: messages per second, all senders together */
+    double seconds;             /* how long senders send */
+    uint64_t max_msgs;          /* and at most this many messages in all */
+    unsigned sources;           /* idle: 127.0.0.x source addresses to spread connections over */
+    unsigned concurrency;       /* connects in flight at once; churn: clients at once */
+    unsigned room_size;         /* rooms: members per room, one of them the sender; 0: one room */
+    unsigned logins;            /* login: logins in flight at once */
+    unsigned accounts;          /* login: accounts registered first, logged in to in turn */
+    bool tls;                   /* every connection in TLS (the tls preset) */
 };
 
 /* ---------------------------------------------------------------- connections */
@@ -121,6 +141,17 @@ static unsigned room_of(unsigned i)
     return B.p.room_size ? i / B.p.room_size : 0;
 }
 
+/* The server port of connection i of n: n/k consecutive connections to each of the k
+ * ports. Blocks rather than turns, so that senders, which setup() spaces evenly over the
+ * connections, are divided evenly among the servers too. */
+static int port_for(unsigned i, unsigned n)
+{
+    if (B.p.n_ports == 1 || n == 0) {
+        return B.p.ports[0];
+    }
+    return B.p.ports[(uint64_t)(i % n) * B.p.n_ports / n];
+}
+
 /* ---------------------------------------------------------------- protocol adapter */
 
 /* What a server speaks: how to join, how to publish, how to find the payload in what it
@@ -139,7 +170,7 @@ static void conn_write(struct bconn *c, const char *data, size_t len);
 static void causerie_join(struct bconn *c)
 {
     char name[32];
-    int n = snprintf(name, sizeof(name), "b%u-%u\n", B.churn_name++, c->index);
+    int n = snprintf(name, sizeof(name), "b%u-%u\n", B.p.name_base + B.churn_name++, c->index);
     conn_write(c, name, (size_t)n);
 }
 
@@ -590,13 +621,13 @@ static void conn_start(struct bconn *c, unsigned index)
     if (B.p.sources > 1) {
         /* Each source address has its own ~28,000 ephemeral ports. */
         char src[32];
-        snprintf(src, sizeof(src), "127.0.0.%u", 1 + index % B.p.sources);
+        snprintf(src, sizeof(src), "127.0.0.%u", B.p.source_first + index % B.p.sources);
         struct sockaddr_in sa;
         uv_ip4_addr(src, 0, &sa);
         uv_tcp_bind(&c->tcp, (const struct sockaddr *)&sa, 0);
     }
     struct sockaddr_in dst;
-    uv_ip4_addr(B.p.host, B.p.port, &dst);
+    uv_ip4_addr(B.p.host, port_for(index, B.n_conns), &dst);
     c->connect_req.data = c;
     B.n_connecting++;
     int r = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&dst, on_connect);
@@ -622,33 +653,43 @@ struct server_sample {
     long hwm_kib; /* VmHWM: peak */
 };
 
-static void sample_server(struct server_sample *s)
+/* Adds process pid's figures to s. */
+static void sample_one(struct server_sample *s, int pid)
 {
-    memset(s, 0, sizeof(*s));
-    if (!B.p.server_pid) {
-        return;
-    }
     char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/stat", B.p.server_pid);
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
     FILE *f = fopen(path, "r");
     if (f) {
         unsigned long ut = 0, st = 0;
         /* Fields 14 and 15; the name (field 2) may hold spaces but not ')'. */
         if (fscanf(f, "%*d (%*[^)]) %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
                    &st) == 2) {
-            s->cpu_s = (double)(ut + st) / 100.0; /* USER_HZ is 100 on Linux */
+            s->cpu_s += (double)(ut + st) / 100.0; /* USER_HZ is 100 on Linux */
         }
         fclose(f);
     }
-    snprintf(path, sizeof(path), "/proc/%d/status", B.p.server_pid);
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
     f = fopen(path, "r");
     if (f) {
         char line[256];
+        long kib;
         while (fgets(line, sizeof(line), f)) {
-            sscanf(line, "VmRSS: %ld", &s->rss_kib);
-            sscanf(line, "VmHWM: %ld", &s->hwm_kib);
+            if (sscanf(line, "VmRSS: %ld", &kib) == 1) {
+                s->rss_kib += kib;
+            } else if (sscanf(line, "VmHWM: %ld", &kib) == 1) {
+                s->hwm_kib += kib;
+            }
         }
         fclose(f);
+    }
+}
+
+/* The servers' CPU time and memory, summed over every --server-pid (zeros without). */
+static void sample_server(struct server_sample *s)
+{
+    memset(s, 0, sizeof(*s));
+    for (unsigned i = 0; i < B.p.n_pids; i++) {
+        sample_one(s, B.p.server_pids[i]);
     }
 }
 
@@ -729,7 +770,8 @@ static bool join_all(double *seconds)
 {
     uint64_t t0 = now_ns();
     connect_more();
-    bool ok = run_until(all_joined, 120);
+    /* Several generators joining one cluster at once share its engine and two cores. */
+    bool ok = run_until(all_joined, B.p.go_signal ? GO_WAIT_SECONDS : 120);
     *seconds = (double)(now_ns() - t0) / 1e9;
     for (unsigned s = 0; s < B.p.senders; s++) {
         B.conns[B.sender_conn[s]].sender = (int)s;
@@ -872,10 +914,21 @@ static bool sending_done(void)
 
 /* ---------------------------------------------------------------- reports */
 
+/* "host:port", or "host:port,port,..." for several servers. */
+static const char *target(void)
+{
+    static char out[64 + MAX_PORTS * 7];
+    int n = snprintf(out, sizeof(out), "%s:", B.p.host);
+    for (unsigned i = 0; i < B.p.n_ports; i++) {
+        n += snprintf(out + n, sizeof(out) - (size_t)n, "%s%d", i ? "," : "", B.p.ports[i]);
+    }
+    return out;
+}
+
 static void print_params(void)
 {
-    printf("preset=%s server=%s %s:%d members=%u senders=%u size=%u", B.p.preset, ops->name,
-           B.p.host, B.p.port, B.p.members, B.p.senders, B.p.msg_size);
+    printf("preset=%s server=%s %s members=%u senders=%u size=%u", B.p.preset, ops->name, target(),
+           B.p.members, B.p.senders, B.p.msg_size);
     if (B.p.room_size) {
         printf(" rooms=%u room_size=%u", B.p.members / B.p.room_size, B.p.room_size);
     }
@@ -969,45 +1022,125 @@ static int run_fanout(bool by_rate)
     return status;
 }
 
-/* N idle members; then one message from one of them must reach all the others. */
+/* With --go-signal, the script that runs several generators says when each step may begin
+ * (all of them joined; then all of them measured at rest) with one SIGUSR1 per step. */
+static uv_signal_t go_watcher;
+static unsigned go_seen, go_wanted;
+
+static void on_go(uv_signal_t *h, int signum)
+{
+    (void)h;
+    (void)signum;
+    go_seen++;
+}
+
+static bool go_arrived(void)
+{
+    return go_seen >= go_wanted;
+}
+
+/* Tells the script this step is over (a line it waits for), then waits for its go. */
+static bool wait_go(const char *step)
+{
+    if (!B.p.go_signal) {
+        return true;
+    }
+    printf("%s pid=%d joined=%u of %u\n", step, (int)getpid(), B.n_joined, B.n_conns);
+    fflush(stdout);
+    go_wanted++;
+    if (!run_until(go_arrived, GO_WAIT_SECONDS)) {
+        fprintf(stderr, "bench: no go after %s within %d s\n", step, GO_WAIT_SECONDS);
+        return false;
+    }
+    return true;
+}
+
+/* External sender: every member, the first included, waits for the one message. */
+static bool all_got_one(void)
+{
+    for (unsigned i = 0; i < B.n_conns; i++) {
+        if (B.conns[i].got[0] == 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static uint64_t count_missing_one(void)
+{
+    uint64_t missing = 0;
+    for (unsigned i = 0; i < B.n_conns; i++) {
+        missing += B.conns[i].got[0] == 0;
+    }
+    return missing;
+}
+
+/* Sends the one message (unless another generator does), and waits until every member has
+ * it, 60 s at most. */
+static bool broadcast_one(void)
+{
+    if (!B.p.external_sender) {
+        struct buf out = BUF_INIT;
+        stamp(&out, &B.conns[B.sender_conn[0]]);
+        conn_write(&B.conns[B.sender_conn[0]], out.data, out.len);
+        buf_release(&out);
+        return run_until(all_delivered, 60);
+    }
+    return run_until(all_got_one, 60);
+}
+
+static void print_idle(double join_s, double bcast_s, const struct server_sample *s, uint64_t lost)
+{
+    /* Sampled once the broadcast has reached everyone: messages are totally ordered, so
+     * every join notice sent before it has been delivered too, and the server is at rest.
+     * Right after the last join, thousands of notices are still queued. */
+    double per_conn =
+        B.p.members ? (double)(s[2].rss_kib - s[0].rss_kib) * 1024.0 / B.p.members : 0;
+    samples_sort(&B.lat);
+    printf("preset=idle server=%s %s members=%u sources=%u\n", ops->name, target(), B.p.members,
+           B.p.sources);
+    printf("RESULT preset=idle server=%s members=%u joined=%u join_s=%.3f "
+           "rss_before_kib=%ld rss_joined_kib=%ld rss_at_rest_kib=%ld bytes_per_conn=%.0f "
+           "broadcast_s=%.3f broadcast_max_latency_s=%.3f deliveries=%" PRIu64 " lost=%" PRIu64
+           " duplicated=%" PRIu64 " reordered=%" PRIu64 " server_cpu_s=%.2f\n",
+           ops->name, B.p.members, B.n_joined, join_s, s[0].rss_kib, s[1].rss_kib, s[2].rss_kib,
+           per_conn, bcast_s, samples_ms(&B.lat, 1.0) / 1e3, B.deliveries, lost, B.duplicated,
+           B.reordered, s[2].cpu_s - s[0].cpu_s);
+}
+
+/* N idle members; then one message from one of them must reach all the others. With
+ * --external-sender, it comes from another generator's member and reaches all of ours. */
 static int run_idle(void)
 {
-    struct server_sample base, joined_s, after;
-    sample_server(&base);
+    struct server_sample s[3]; /* before, joined, at rest */
+    if (B.p.go_signal) {
+        uv_signal_init(B.loop, &go_watcher);
+        uv_signal_start(&go_watcher, on_go, SIGUSR1);
+    }
+    sample_server(&s[0]);
     unsigned saved_senders = B.p.senders;
     B.p.senders = 1;
     setup(B.p.members);
     double join_s;
     bool ok = join_all(&join_s);
-    sample_server(&joined_s);
-    uint64_t t0 = now_ns();
-    if (ok) {
-        struct buf out = BUF_INIT;
-        stamp(&out, &B.conns[B.sender_conn[0]]);
-        conn_write(&B.conns[B.sender_conn[0]], out.data, out.len);
-        buf_release(&out);
-        ok = run_until(all_delivered, 30);
+    if (B.p.external_sender) {
+        B.conns[B.sender_conn[0]].sender = -1; /* a receiver like the others */
     }
+    sample_server(&s[1]);
+    ok = wait_go("READY") && ok;
+    uint64_t t0 = now_ns();
+    ok = ok && broadcast_one();
     double bcast_s = (double)(now_ns() - t0) / 1e9;
-    sample_server(&after);
+    sample_server(&s[2]);
     bool same_order;
-    uint64_t lost = count_lost_and_orders(&same_order);
-    /* Sampled once the broadcast has reached everyone: messages are totally ordered, so
-     * every join notice sent before it has been delivered too, and the server is at rest.
-     * Right after the last join, thousands of notices are still queued. */
-    double per_conn =
-        B.p.members ? (double)(after.rss_kib - base.rss_kib) * 1024.0 / B.p.members : 0;
-    printf("preset=idle server=%s %s:%d members=%u sources=%u\n", ops->name, B.p.host, B.p.port,
-           B.p.members, B.p.sources);
-    printf("RESULT preset=idle server=%s members=%u joined=%u join_s=%.3f "
-           "rss_before_kib=%ld rss_joined_kib=%ld rss_at_rest_kib=%ld bytes_per_conn=%.0f "
-           "broadcast_s=%.3f deliveries=%" PRIu64 " lost=%" PRIu64 " duplicated=%" PRIu64
-           " reordered=%" PRIu64 " server_cpu_s=%.2f\n",
-           ops->name, B.p.members, B.n_joined, join_s, base.rss_kib, joined_s.rss_kib,
-           after.rss_kib, per_conn, bcast_s, B.deliveries, lost, B.duplicated, B.reordered,
-           after.cpu_s - base.cpu_s);
+    uint64_t lost = B.p.external_sender ? count_missing_one() : count_lost_and_orders(&same_order);
+    print_idle(join_s, bcast_s, s, lost);
+    ok = wait_go("RECEIVED") && ok; /* the script measures the servers at rest */
     teardown();
     B.p.senders = saved_senders;
+    if (B.p.go_signal) {
+        uv_close((uv_handle_t *)&go_watcher, NULL);
+    }
     bool pass = ok && lost == 0 && B.duplicated == 0 && B.reordered == 0;
     if (!pass) {
         printf("FAIL preset=idle\n");
@@ -1095,7 +1228,7 @@ static void churn_restart(struct bconn *c)
     uv_tcp_init(B.loop, &c->tcp);
     c->tcp.data = c;
     struct sockaddr_in dst;
-    uv_ip4_addr(B.p.host, B.p.port, &dst);
+    uv_ip4_addr(B.p.host, port_for(c->index, B.n_conns), &dst);
     c->connect_req.data = c;
     if (uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&dst, churn_on_connect) <
         0) {
@@ -1139,8 +1272,8 @@ static int run_churn(void)
     }
     free(B.conns);
     B.conns = NULL;
-    printf("preset=churn server=%s %s:%d clients_at_once=%u seconds=%.1f\n", ops->name, B.p.host,
-           B.p.port, B.p.concurrency, B.p.seconds);
+    printf("preset=churn server=%s %s clients_at_once=%u seconds=%.1f\n", ops->name, target(),
+           B.p.concurrency, B.p.seconds);
     printf("RESULT preset=churn server=%s joins=%" PRIu64 " seconds=%.3f joins_per_s=%.0f "
            "server_cpu_s=%.2f server_rss_kib=%ld\n",
            ops->name, joins, elapsed, (double)joins / elapsed, after.cpu_s - before.cpu_s,
@@ -1312,7 +1445,7 @@ static void login_start(struct login_slot *ls, unsigned account)
     uv_tcp_init(B.loop, &c->tcp);
     c->tcp.data = ls;
     struct sockaddr_in dst;
-    uv_ip4_addr(B.p.host, B.p.port, &dst);
+    uv_ip4_addr(B.p.host, port_for(c->index, LG.n_slots), &dst);
     c->connect_req.data = ls;
     int r =
         uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&dst, login_on_connect);
@@ -1469,10 +1602,14 @@ static int run_login(void)
 
 static const char usage[] =
     "Usage: causerie-bench --preset NAME --port PORT [OPTION]...\n"
+    "       causerie-bench --preset NAME --ports PORT,PORT... [OPTION]...\n"
     "Presets: fanout-max, fanout-rate, rooms, idle, churn, tls (fanout-max in TLS),\n"
     "login (fanout-rate, then the same during logins).\n"
     "  --host ADDR          server address (default 127.0.0.1)\n"
-    "  --server-pid PID     measure this process's CPU time and memory\n"
+    "  --ports P1,P2,...    servers of one cluster: connection i of n goes to the\n"
+    "                       (i * count / n)th port, members and senders spread evenly\n"
+    "  --server-pid PID[,PID]...\n"
+    "                       measure these processes' CPU time and memory, summed\n"
     "  --members N          connections in the room (default 100)\n"
     "  --senders N          members that send (default 10)\n"
     "  --size BYTES         payload per message (default 100)\n"
@@ -1480,12 +1617,34 @@ static const char usage[] =
     "  --rate N             fanout-rate, login: messages per second (default 1000)\n"
     "  --seconds S          how long to send (default 5)\n"
     "  --max-msgs N         and at most N messages (default 10000000)\n"
-    "  --sources N          idle: spread connections over 127.0.0.1..N (default 1)\n"
+    "  --sources N          idle: spread connections over N 127.0.0.x addresses (default 1)\n"
+    "  --source-first X     idle: the first of them is 127.0.0.X (default 1)\n"
+    "  --name-base N        pseudos start at bN-, unique across generators (default 0)\n"
+    "  --go-signal          idle: print READY once joined and wait for SIGUSR1 to send;\n"
+    "                       print RECEIVED once all have it and wait for SIGUSR1 to close\n"
+    "  --external-sender    idle: send nothing; every member waits for another\n"
+    "                       generator's one message\n"
     "  --concurrency N      connects in flight; churn: clients at once (default 256)\n"
     "  --room-size K        rooms: members per room, the first of each sending (default 10)\n"
     "  --logins N           login: logins in flight at once (default 16)\n"
     "  --accounts K         login: accounts registered first, at least N (default 32)\n"
     "  --protocol NAME      what the server speaks: causerie (default), nats, redis, irc\n";
+
+/* Parses "N[,N]..." of positive numbers into out (MAX_PORTS at most); returns 0 or -EINVAL. */
+static int parse_list(const char *arg, int *out, unsigned *n)
+{
+    *n = 0;
+    while (*arg) {
+        char *end;
+        long v = strtol(arg, &end, 10);
+        if (end == arg || v <= 0 || v > 4194304 || *n == MAX_PORTS || (*end && *end != ',')) {
+            return -EINVAL;
+        }
+        out[(*n)++] = (int)v;
+        arg = *end ? end + 1 : end;
+    }
+    return *n ? 0 : -EINVAL;
+}
 
 static int parse(int argc, char **argv)
 {
@@ -1499,28 +1658,23 @@ static int parse(int argc, char **argv)
                           .seconds = 5,
                           .max_msgs = 10000000,
                           .sources = 1,
+                          .source_first = 1,
                           .concurrency = 256,
                           .logins = 16,
                           .accounts = 32};
-    static const struct option opts[] = {{"preset", 1, 0, 'P'},
-                                         {"host", 1, 0, 'H'},
-                                         {"port", 1, 0, 'p'},
-                                         {"server-pid", 1, 0, 'S'},
-                                         {"members", 1, 0, 'm'},
-                                         {"senders", 1, 0, 's'},
-                                         {"size", 1, 0, 'z'},
-                                         {"window", 1, 0, 'w'},
-                                         {"rate", 1, 0, 'r'},
-                                         {"seconds", 1, 0, 't'},
-                                         {"max-msgs", 1, 0, 'M'},
-                                         {"sources", 1, 0, 'a'},
-                                         {"concurrency", 1, 0, 'c'},
-                                         {"protocol", 1, 0, 'x'},
-                                         {"room-size", 1, 0, 'k'},
-                                         {"logins", 1, 0, 'L'},
-                                         {"accounts", 1, 0, 'A'},
-                                         {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"preset", 1, 0, 'P'},       {"host", 1, 0, 'H'},
+        {"port", 1, 0, 'p'},         {"ports", 1, 0, 'O'},
+        {"source-first", 1, 0, 'F'}, {"name-base", 1, 0, 'N'},
+        {"go-signal", 0, 0, 'G'},    {"external-sender", 0, 0, 'E'},
+        {"server-pid", 1, 0, 'S'},   {"members", 1, 0, 'm'},
+        {"senders", 1, 0, 's'},      {"size", 1, 0, 'z'},
+        {"window", 1, 0, 'w'},       {"rate", 1, 0, 'r'},
+        {"seconds", 1, 0, 't'},      {"max-msgs", 1, 0, 'M'},
+        {"sources", 1, 0, 'a'},      {"concurrency", 1, 0, 'c'},
+        {"protocol", 1, 0, 'x'},     {"room-size", 1, 0, 'k'},
+        {"logins", 1, 0, 'L'},       {"accounts", 1, 0, 'A'},
+        {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
@@ -1531,10 +1685,29 @@ static int parse(int argc, char **argv)
             B.p.host = optarg;
             break;
         case 'p':
-            B.p.port = atoi(optarg);
+        case 'O':
+            if (parse_list(optarg, B.p.ports, &B.p.n_ports) < 0) {
+                fputs(usage, stderr);
+                return -EINVAL;
+            }
             break;
         case 'S':
-            B.p.server_pid = atoi(optarg);
+            if (parse_list(optarg, B.p.server_pids, &B.p.n_pids) < 0) {
+                fputs(usage, stderr);
+                return -EINVAL;
+            }
+            break;
+        case 'F':
+            B.p.source_first = (unsigned)atoi(optarg);
+            break;
+        case 'N':
+            B.p.name_base = (unsigned)atoi(optarg);
+            break;
+        case 'G':
+            B.p.go_signal = true;
+            break;
+        case 'E':
+            B.p.external_sender = true;
             break;
         case 'm':
             B.p.members = (unsigned)atoi(optarg);
@@ -1600,9 +1773,9 @@ static int parse(int argc, char **argv)
     } else {
         B.p.room_size = 0; /* the other presets use one room */
     }
-    if (!B.p.preset || B.p.port <= 0 || B.p.members < 2 || B.p.senders > B.p.members ||
-        B.p.msg_size > 60000 || B.p.seconds <= 0 || B.p.concurrency == 0 || B.p.logins == 0 ||
-        B.p.accounts < B.p.logins ||
+    if (!B.p.preset || B.p.n_ports == 0 || B.p.members < 2 || B.p.source_first == 0 ||
+        B.p.source_first + B.p.sources > 256 || B.p.senders > B.p.members || B.p.msg_size > 60000 ||
+        B.p.seconds <= 0 || B.p.concurrency == 0 || B.p.logins == 0 || B.p.accounts < B.p.logins ||
         (B.p.room_size && (B.p.room_size < 2 || B.p.members % B.p.room_size != 0))) {
         fputs(usage, stderr);
         return -EINVAL;

@@ -13,7 +13,14 @@
 # accounts it registered first, and compares the chat's latency in both phases. The db
 # preset starts two more servers, one with its database in a file and one with
 # --db :memory:, runs fanout-max and fanout-rate against each in turn, DB_ROUNDS times
-# (3), and compares them.
+# (3), and compares them. The cluster preset runs fanout-rate's room against a fresh
+# server alone (no --cluster), then against 1, 2 and 3 fresh servers sharing one fresh
+# nats-server (JetStream, its store in the temporary directory), members spread evenly,
+# CLUSTER_ROUNDS times (3), and compares the medians with the server alone. The
+# cluster-idle preset puts CLUSTER_IDLE_CLIENTS (6,000) idle clients on CLUSTER_SERVERS (6)
+# servers of one cluster, through several generators (each under the descriptor limit),
+# sends one message, and reports the time to join everyone, the time for the message to
+# reach all, and each server's RSS per connection. Engines are stopped by pid too.
 set -euo pipefail
 
 smoke=0
@@ -24,7 +31,7 @@ fi
 build=${1:?usage: bench/run.sh [--smoke] BUILD_DIR [PRESET...]}
 shift
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(fanout-max fanout-rate rooms idle churn tls login db)
+[ ${#presets[@]} -gt 0 ] || presets=(fanout-max fanout-rate rooms idle churn tls login db cluster cluster-idle)
 
 server="$build/causerie-server"
 bench="$build/causerie-bench"
@@ -35,7 +42,10 @@ threads=${THREADS:-}
 [ -n "$threads" ] && server_opts+=(--threads "$threads")
 # No web page here; a server from before the web port (an older build, for before/after
 # runs) has no such option and needs none.
-if "$server" --help | grep -q -- --no-web; then
+# Read whole first: with pipefail, grep -q leaving early can kill the server with SIGPIPE
+# and make the test fail at random.
+server_help=$("$server" --help)
+if grep -q -- --no-web <<<"$server_help"; then
     server_opts+=(--no-web)
 fi
 tmp=$(mktemp -d)
@@ -54,7 +64,7 @@ trap cleanup EXIT
 # A server from before the database has no such option.
 has_db=0
 main_opts=()
-if "$server" --help | grep -q -- --db; then
+if grep -q -- --db <<<"$server_help"; then
     has_db=1
     main_opts+=(--db "${DB:-$tmp/server.db}")
 fi
@@ -76,6 +86,9 @@ if [ "$smoke" = 1 ]; then
     logins=2
     accounts=4
     db_rounds=${DB_ROUNDS:-1}
+    cluster_rounds=${CLUSTER_ROUNDS:-1}
+    cluster_idle_clients=${CLUSTER_IDLE_CLIENTS:-300}
+    cluster_servers=${CLUSTER_SERVERS:-2}
 else
     common=(--seconds "${SECONDS_PER_RUN:-5}")
     idle_members=${IDLE_MEMBERS:-10000}
@@ -85,7 +98,12 @@ else
     logins=16
     accounts=32
     db_rounds=${DB_ROUNDS:-3}
+    cluster_rounds=${CLUSTER_ROUNDS:-3}
+    cluster_idle_clients=${CLUSTER_IDLE_CLIENTS:-6000}
+    cluster_servers=${CLUSTER_SERVERS:-6}
 fi
+# The most connections one cluster-idle generator holds, under the descriptor limit.
+gen_max=${CLUSTER_GEN_MAX:-18000}
 
 # Each connection is a descriptor in the generator and one in the server, each process
 # under its own limit. Raise the hard limit if we may (root with CAP_SYS_RESOURCE);
@@ -237,6 +255,257 @@ run_db() {
     stop_server "$mem_pid"
 }
 
+# ---------------------------------------------------------------- the cluster
+
+# A free loopback port for the engine (the kernel's choice, released at once).
+free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_engine NAME: a nats-server with JetStream on a free port, its store in $tmp/NAME.
+# Sets engine_pid (also kept in pids) and engine_url once it accepts, 5 s at most.
+start_engine() {
+    local p
+    p=$(free_port)
+    nats-server -js -sd "$tmp/$1" -a 127.0.0.1 -p "$p" >"$tmp/$1.log" 2>&1 &
+    engine_pid=$!
+    pids+=("$engine_pid")
+    engine_url="nats://127.0.0.1:$p"
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then return 0; fi
+        sleep 0.05 # waiting for the engine to accept, bounded to 5 s
+    done
+    echo "bench: the engine did not start" >&2
+    cat "$tmp/$1.log" >&2
+    exit 1
+}
+
+# stop_engine PID: the engine last, once its causerie servers are gone.
+stop_engine() {
+    local keep=() p
+    kill "$1"
+    wait "$1" || true # nats-server's exit status on SIGTERM is not ours to judge
+    for p in "${pids[@]}"; do
+        [ "$p" = "$1" ] || keep+=("$p")
+    done
+    pids=(${keep[@]+"${keep[@]}"})
+}
+
+# start_cluster NAME COUNT: an engine and COUNT causerie servers with --cluster on it,
+# each with its own database. Sets engine_pid, cl_pids and cl_ports.
+start_cluster() {
+    local name=$1 n=$2 i
+    start_engine "$name-engine"
+    cl_pids=()
+    cl_ports=()
+    for i in $(seq "$n"); do
+        start_server "$tmp/$name-$i.log" --db "$tmp/$name-$i.db" --cluster "$engine_url" \
+            --node "$name-$i"
+        cl_pids+=("$started_pid")
+        cl_ports+=("$started_port")
+    done
+}
+
+# The servers together (a server with --cluster takes about 3 s to stop), then the engine.
+# Each must exit cleanly.
+stop_cluster() {
+    local p keep=() q
+    for p in "${cl_pids[@]}"; do
+        kill "$p"
+    done
+    for p in "${cl_pids[@]}"; do
+        wait "$p" || { echo "bench: a cluster server did not exit cleanly" >&2; status=1; }
+    done
+    for q in "${pids[@]}"; do
+        [[ " ${cl_pids[*]} " == *" $q "* ]] || keep+=("$q")
+    done
+    pids=(${keep[@]+"${keep[@]}"})
+    stop_engine "$engine_pid"
+}
+
+# Joins the words of $@ with commas.
+commas() {
+    local IFS=,
+    echo "$*"
+}
+
+# median FILE CONFIG FIELD: the median of FIELD over the rounds of CONFIG, from
+# "round config field value" lines.
+median() {
+    awk -v c="$2" -v f="$3" '$2 == c && $3 == f { v[n++] = $4 }
+        END {
+            if (!n) { print ""; exit }
+            for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+            print (n % 2 ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2)
+        }' "$1"
+}
+
+# The hop's cost: fanout-rate's room against a server alone (without --cluster), then
+# against 1, 2 and 3 servers sharing one engine, members spread evenly; each on fresh
+# processes, CLUSTER_ROUNDS times, the order of the four reversed every other round.
+run_cluster() {
+    if ! command -v nats-server >/dev/null 2>&1; then
+        echo "preset=cluster skipped: no nats-server (apt-get install nats-server)"
+        return 0
+    fi
+    local round config order out r f n solo_pid solo_port
+    : >"$tmp/cluster.txt"
+    for round in $(seq "$cluster_rounds"); do
+        order=(solo 1 2 3)
+        [ $((round % 2)) = 0 ] && order=(3 2 1 solo)
+        for config in "${order[@]}"; do
+            if [ "$config" = solo ]; then
+                start_server "$tmp/solo-$round.log" --db "$tmp/solo-$round.db"
+                solo_pid=$started_pid
+                solo_port=$started_port
+                out=$("$bench" --preset fanout-rate --port "$solo_port" --server-pid "$solo_pid" "$@") || status=1
+                stop_server "$solo_pid"
+            else
+                start_cluster "c$round-$config" "$config"
+                out=$("$bench" --preset fanout-rate --ports "$(commas "${cl_ports[@]}")" \
+                    --server-pid "$(commas "${cl_pids[@]}")" "$@") || status=1
+                stop_cluster
+            fi
+            echo "cluster=$config round=$round $out"
+            r=$(grep RESULT <<<"$out" || true)
+            [ -n "$r" ] || continue
+            for f in deliveries_per_s p50_ms p99_ms p999_ms server_cpu_us_per_delivery; do
+                echo "$round $config $f $(field "$r" "$f")" >>"$tmp/cluster.txt"
+            done
+        done
+    done
+    local base_d base_50 base_99 d p50 p99 cpu
+    base_d=$(median "$tmp/cluster.txt" solo deliveries_per_s)
+    base_50=$(median "$tmp/cluster.txt" solo p50_ms)
+    base_99=$(median "$tmp/cluster.txt" solo p99_ms)
+    for config in solo 1 2 3; do
+        d=$(median "$tmp/cluster.txt" "$config" deliveries_per_s)
+        p50=$(median "$tmp/cluster.txt" "$config" p50_ms)
+        p99=$(median "$tmp/cluster.txt" "$config" p99_ms)
+        cpu=$(median "$tmp/cluster.txt" "$config" server_cpu_us_per_delivery)
+        if [ -z "$d" ] || [ -z "$base_d" ]; then continue; fi
+        n=$([ "$config" = solo ] && echo "1 server, no --cluster" || echo "$config server(s) + engine")
+        awk -v c="$config" -v n="$n" -v r="$cluster_rounds" -v d="$d" -v p50="$p50" -v p99="$p99" \
+            -v cpu="$cpu" -v bd="$base_d" -v b50="$base_50" -v b99="$base_99" 'BEGIN {
+            printf "COMPARE cluster=%s/solo (%s) medians of %d: deliveries_per_s=%.0f (%.2fx) p50_ms=%.3f (%.2fx) p99_ms=%.3f (%.2fx) server_cpu_us_per_delivery=%.3f\n",
+                c, n, r, d, (bd > 0 ? d / bd : 0), p50, (b50 > 0 ? p50 / b50 : 0), p99,
+                (b99 > 0 ? p99 / b99 : 0), cpu }'
+    done
+}
+
+# wait_lines WORD COUNT SECONDS: waits until COUNT generator outputs hold a line starting
+# with WORD (or one has failed), SECONDS at most; returns 1 if not.
+wait_lines() {
+    local word=$1 want=$2 tries=$(($3 * 10)) got g
+    for _ in $(seq "$tries"); do
+        got=0
+        for g in $(seq 0 $((want - 1))); do
+            grep -q "^$word " "$tmp/gen-$g.out" && got=$((got + 1))
+        done
+        [ "$got" = "$want" ] && return 0
+        grep -q "^FAIL" "$tmp"/gen-*.out && return 1
+        sleep 0.1 # polling the generators' output files, bounded by SECONDS
+    done
+    return 1
+}
+
+# rss_kib PID: the process's resident memory now.
+rss_kib() { sed -n 's/^VmRSS:\s*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
+
+# clients_on SERVER SERVERS GENERATORS CLIENTS: how many connections go to server
+# SERVER (from 0): generator g's m are spread in blocks, connection i to port i*S/m, as
+# causerie-bench --ports does.
+clients_on() {
+    awk -v s="$1" -v S="$2" -v G="$3" -v N="$4" 'BEGIN {
+        for (g = 0; g < G; g++) {
+            mg = int(N / G) + (g < N % G ? 1 : 0)
+            for (i = 0; i < mg; i++) if (int(i * S / mg) == s) n++
+        }
+        print n + 0 }'
+}
+
+# N idle clients on S servers of one cluster, over G generators (each under the descriptor
+# limit, each with its own 127.0.0.x addresses); one message from the first generator's
+# first member must reach all the others; the servers' memory per connection.
+run_cluster_idle() {
+    if ! command -v nats-server >/dev/null 2>&1; then
+        echo "preset=cluster-idle skipped: no nats-server (apt-get install nats-server)"
+        return 0
+    fi
+    local n=$cluster_idle_clients s=$cluster_servers per_gen=$gen_max
+    local g_count=$(((n + per_gen - 1) / per_gen))
+    [ "$g_count" -ge 2 ] || g_count=2
+    local per_server=$(((n + s - 1) / s)) limit
+    limit=$(ulimit -Hn)
+    if [ $((per_server + 256)) -gt "$limit" ] || [ $((n / g_count + 256)) -gt "$limit" ]; then
+        echo "preset=cluster-idle skipped: $per_server clients per server or $((n / g_count)) per generator do not fit under $limit descriptors a process; raise CLUSTER_SERVERS"
+        status=1
+        return 0
+    fi
+    start_cluster cidle "$s"
+    local ports gpids=() before=() joined=() rest=() i g m t0 t_join
+    ports=$(commas "${cl_ports[@]}")
+    for i in $(seq 0 $((s - 1))); do before+=("$(rss_kib "${cl_pids[$i]}")"); done
+    echo "cluster-idle: $s servers (pids ${cl_pids[*]}, ports $ports) on engine $engine_url (pid $engine_pid), $n clients over $g_count generators"
+    t0=$(date +%s.%N)
+    for g in $(seq 0 $((g_count - 1))); do
+        m=$((n / g_count + (g < n % g_count ? 1 : 0)))
+        local extra=()
+        [ "$g" = 0 ] || extra=(--external-sender)
+        # Each generator its own 4 source addresses (28,000 ephemeral ports each) and names.
+        "$bench" --preset idle --ports "$ports" --members "$m" --sources 4 \
+            --source-first $((1 + 4 * g)) --name-base $((g * 1000000)) --concurrency 256 \
+            --go-signal ${extra[@]+"${extra[@]}"} >"$tmp/gen-$g.out" 2>&1 &
+        gpids+=($!)
+        pids+=($!)
+    done
+    local ok=1
+    wait_lines READY "$g_count" 900 || ok=0
+    t_join=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+    for i in $(seq 0 $((s - 1))); do joined+=("$(rss_kib "${cl_pids[$i]}")"); done
+    # The receivers' go first, then the sender's; a receiver counts what arrives meanwhile.
+    for g in $(seq $((g_count - 1)) -1 0); do kill -USR1 "${gpids[$g]}" 2>/dev/null || true; done
+    [ "$ok" = 1 ] && { wait_lines RECEIVED "$g_count" 120 || ok=0; }
+    for i in $(seq 0 $((s - 1))); do rest+=("$(rss_kib "${cl_pids[$i]}")"); done
+    for g in $(seq 0 $((g_count - 1))); do kill -USR1 "${gpids[$g]}" 2>/dev/null || true; done
+    for g in $(seq 0 $((g_count - 1))); do
+        wait "${gpids[$g]}" || ok=0
+        local keep=() p
+        for p in "${pids[@]}"; do [ "$p" = "${gpids[$g]}" ] || keep+=("$p"); done
+        pids=(${keep[@]+"${keep[@]}"})
+        grep -E "^(RESULT|FAIL)" "$tmp/gen-$g.out" | sed "s/^/generator=$g /"
+        grep "^bench:" "$tmp/gen-$g.out" | head -3 >&2 || true
+    done
+    local on
+    for i in $(seq 0 $((s - 1))); do
+        on=$(clients_on "$i" "$s" "$g_count" "$n")
+        echo "cluster-idle server=$((i + 1)) pid=${cl_pids[$i]} clients=$on rss_before_kib=${before[$i]} rss_joined_kib=${joined[$i]} rss_at_rest_kib=${rest[$i]} bytes_per_conn=$(((rest[i] - before[i]) * 1024 / (on > 0 ? on : 1)))"
+    done
+    local sb=0 sr=0 sj=0
+    for i in $(seq 0 $((s - 1))); do
+        sb=$((sb + before[i]))
+        sj=$((sj + joined[i]))
+        sr=$((sr + rest[i]))
+    done
+    cat "$tmp"/gen-*.out | awk -v n="$n" -v s="$s" -v gc="$g_count" -v tj="$t_join" -v sb="$sb" \
+        -v sj="$sj" -v sr="$sr" -v ok="$ok" '
+        /^RESULT/ {
+            for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+            joined += f["joined"]; del += f["deliveries"]; lost += f["lost"]
+            dup += f["duplicated"]; re += f["reordered"]
+            if (f["broadcast_max_latency_s"] > bmax) bmax = f["broadcast_max_latency_s"]
+            if (f["join_s"] > jmax) jmax = f["join_s"]
+            results++
+        }
+        END {
+            printf "RESULT preset=cluster-idle servers=%d generators=%d clients=%d joined=%d join_s=%.3f slowest_generator_join_s=%.3f broadcast_s=%.3f deliveries=%d lost=%d duplicated=%d reordered=%d rss_before_kib=%d rss_joined_kib=%d rss_at_rest_kib=%d bytes_per_conn=%.0f\n",
+                s, gc, n, joined, tj, jmax, bmax, del, lost, dup, re, sb, sj, sr, (sr - sb) * 1024 / n
+            if (!ok || results != gc || joined != n || del != n - 1 || lost || dup || re) print "FAIL preset=cluster-idle"
+        }' | tee "$tmp/cidle.txt"
+    grep -q "^FAIL" "$tmp/cidle.txt" && status=1
+    stop_cluster
+}
+
 status=0
 start_server "$tmp/server.log" ${main_opts[@]+"${main_opts[@]}"}
 pid=$started_pid
@@ -254,6 +523,12 @@ for p in "${presets[@]}"; do
         continue
     elif [ "$p" = db ]; then
         run_db "${common[@]}" --members "$members" --senders "$senders"
+        continue
+    elif [ "$p" = cluster ]; then
+        run_cluster "${common[@]}" --members "$members" --senders "$senders"
+        continue
+    elif [ "$p" = cluster-idle ]; then
+        run_cluster_idle
         continue
     fi
     args=(--preset "$p" --port "$port" --server-pid "$pid" "${common[@]}")
