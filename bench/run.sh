@@ -306,7 +306,7 @@ start_cluster() {
     done
 }
 
-# The servers together (a server with --cluster takes about 3 s to stop), then the engine.
+# The servers together (each waits for what it published to be acknowledged), then the engine.
 # Each must exit cleanly.
 stop_cluster() {
     local p keep=() q

@@ -39,6 +39,9 @@
 #define REPLAY_WAIT_MS 60000
 /* Opening the stream while a cluster of engines elects its leader: tries, and the pause
  * between them (15 s in all). */
+/* How long a watcher waits for news before it looks whether the server stops: what a stop
+ * may wait for it. */
+#define WATCH_WAIT_MS   250
 #define STREAM_TRIES    60
 #define STREAM_RETRY_MS 250
 /* nats.c keeps what is published while disconnected in a buffer of this many bytes; it is
@@ -574,7 +577,7 @@ static void *beat(void *arg)
     while (!atomic_load(&stopping)) {
         kvEntry *e = NULL;
         uint64_t now = now_ms();
-        natsStatus s = kvWatcher_Next(&e, w, (int64_t)(period < 100 ? 100 : period));
+        natsStatus s = kvWatcher_Next(&e, w, WATCH_WAIT_MS);
         now = now_ms();
         if (s == NATS_OK && e) {
             heard(&peers, &n, &cap, e, now);
@@ -612,7 +615,7 @@ static void *watch_claims(void *arg)
     }
     while (!atomic_load(&stopping)) {
         kvEntry *e = NULL;
-        if (kvWatcher_Next(&e, w, 250) != NATS_OK || !e) {
+        if (kvWatcher_Next(&e, w, WATCH_WAIT_MS) != NATS_OK || !e) {
             continue; /* a time-out (to look at stopping), or the end of the initial values */
         }
         bool put = kvEntry_Operation(e) == kvOp_Put && kvEntry_ValueLen(e) > 0;
