@@ -12,7 +12,9 @@
  * addresses (hosts.h), tried in rounds: a failed address passes at once to the next, and
  * only a round in which every one failed ends the start or waits before a reconnection;
  * a reconnection starts from the address after the server lost, so that a client of a
- * cluster comes back through another server, with its pseudo and its room. With TLS, a
+ * cluster comes back through another server, with its pseudo and its room; if that pseudo is
+ * still held there by our old connection (a server that died without a word), it is given
+ * again every few seconds for a while (reclaim.h) before the user is asked. With TLS, a
  * refused certificate ends the program, even on a reconnection and with other addresses
  * left: the server is not the one we knew, and waiting will not make it so; other
  * failures of a reconnection are retried as a lost network is. A
@@ -42,6 +44,7 @@
 #include "options.h"
 #include "outbox.h"
 #include "piped.h"
+#include "reclaim.h"
 #include "roster.h"
 #include "screen.h"
 #include "style.h"
@@ -62,6 +65,7 @@ enum phase {
     PHASE_ASK_PSEUDO,   /* waiting for the user to give a pseudo */
     PHASE_ASK_SECRET,   /* waiting for the user to answer a secret prompt, before joining */
     PHASE_JOINING,      /* pseudo sent, waiting for the verdict */
+    PHASE_RECLAIMING,   /* our pseudo refused as taken: given again when chat.reclaim_timer fires */
     PHASE_CHAT,
     PHASE_OFFLINE, /* the connection was lost; the next attempt is on a timer */
     PHASE_LEAVING, /* goodbye said; waiting for the server to close */
@@ -91,17 +95,21 @@ static struct chat {
     bool arriving;      /* welcomed, with events: the arrival's '#' line is to come */
     bool hide_list;     /* the next line, if a '=', is the arrival's list: not shown */
     bool returning;     /* reconnected: once the arrival's room is known, go back */
+    bool secret_asked;  /* a secret was asked for the pseudo last given */
+    bool reclaim_due;   /* our pseudo was refused: the next prompt waits before giving it */
     enum phase phase;
     struct conn conn;
     struct outbox out;
     struct roster roster;
     struct style style;
-    uv_timer_t retry;   /* OFFLINE: counts down to the next attempt, one tick a second */
-    unsigned backoff_s; /* the wait before the next attempt */
-    unsigned retry_in;  /* seconds left before it */
-    char *pseudo;       /* owned: the pseudo proposed, then ours */
-    char *room_before;  /* owned: our room when the connection was lost */
-    char *held_prompt;  /* owned: the server's first prompt, until /cap is answered */
+    uv_timer_t retry;         /* OFFLINE: counts down to the next attempt, one tick a second */
+    unsigned backoff_s;       /* the wait before the next attempt */
+    unsigned retry_in;        /* seconds left before it */
+    struct reclaim reclaim;   /* our pseudo's refusals since the chat was last on */
+    uv_timer_t reclaim_timer; /* RECLAIMING: fires once, when our pseudo is given again */
+    char *pseudo;             /* owned: the pseudo proposed, then ours */
+    char *room_before;        /* owned: our room when the connection was lost */
+    char *held_prompt;        /* owned: the server's first prompt, until /cap is answered */
     int exit_status;
 } chat;
 
@@ -115,7 +123,8 @@ static void ask_secret(const char *server_prompt, size_t len);
 static void close_handle(uv_handle_t *h, void *arg)
 {
     (void)arg;
-    if ((h->type == UV_SIGNAL || h == (uv_handle_t *)&chat.retry) && !uv_is_closing(h)) {
+    bool ours = h == (uv_handle_t *)&chat.retry || h == (uv_handle_t *)&chat.reclaim_timer;
+    if ((h->type == UV_SIGNAL || ours) && !uv_is_closing(h)) {
         uv_close(h, NULL);
     }
 }
@@ -311,6 +320,9 @@ static void connection_lost(void)
 {
     outbox_stop(&chat.out);
     drop_secret(); /* the server that asked is gone; the next one asks again */
+    /* A wait to give our pseudo again is over too: the next server prompts afresh. */
+    uv_timer_stop(&chat.reclaim_timer);
+    chat.reclaim_due = false;
     if (!chat.interactive || chat.opts->no_reconnect || !chat.ever_joined) {
         screen_error("Connexion au serveur perdue.");
         quit(1);
@@ -325,6 +337,7 @@ static void connection_lost(void)
     chat.auto_pseudo = true;
     chat.coming_back = true;
     chat.backoff_s = 0; /* the chat was on: start again from the first wait */
+    reclaim_reset(&chat.reclaim);
     retry_later();
     screen_error("Connexion au serveur perdue : nouvelle tentative dans %u s. La ligne en cours "
                  "et celles que vous enverrez attendront.",
@@ -353,6 +366,18 @@ static void on_closed(struct conn *c, int status)
     connection_lost();
 }
 
+/* The wait after a refusal of our pseudo is over: the prompt that came meanwhile is
+ * answered with it again. */
+static void on_reclaim_due(uv_timer_t *t)
+{
+    (void)t;
+    if (chat.phase != PHASE_RECLAIMING) {
+        return; /* the server asked again meanwhile, and was answered */
+    }
+    conn_send_line(&chat.conn, chat.pseudo, strlen(chat.pseudo));
+    chat.phase = PHASE_JOINING;
+}
+
 static void ask_pseudo(const char *server_prompt, size_t len)
 {
     const char *automatic = NULL;
@@ -365,6 +390,13 @@ static void ask_pseudo(const char *server_prompt, size_t len)
         automatic = chat.pseudo;
     }
     drop_secret();
+    chat.secret_asked = false;
+    if (automatic && chat.reclaim_due) {
+        chat.reclaim_due = false;
+        chat.phase = PHASE_RECLAIMING; /* answered when the timer fires */
+        uv_timer_start(&chat.reclaim_timer, on_reclaim_due, RECLAIM_EVERY_S * 1000, 0);
+        return;
+    }
     if (automatic) {
         conn_send_line(&chat.conn, automatic, strlen(automatic));
         chat.phase = PHASE_JOINING;
@@ -403,6 +435,7 @@ static void joined(const char *line, size_t len)
     drop_secret();
     chat.coming_back = false;
     chat.auto_pseudo = false;
+    reclaim_reset(&chat.reclaim);
     chat.ever_joined = true;
     chat.style.self = chat.pseudo;
     if (back) {
@@ -443,6 +476,41 @@ static void cap_answered(bool on)
     free(prompt);
 }
 
+/* A refusal (line) while we reconnect and give our pseudo by ourselves. Given at once, with
+ * no secret asked, the pseudo we had is valid: it is held still, most likely by our own
+ * old connection, on a server that died and that the cluster has not yet declared dead.
+ * It is given again after a wait, until reclaim.c's bound; after that, or after a secret
+ * (a wrong password, which waiting would not put right), the user chooses, as ever. */
+static void auto_pseudo_refused(const char *line, size_t len)
+{
+    if (chat.phase == PHASE_RECLAIMING) {
+        /* No pseudo is on its way: not a refusal of ours, but the server's handshake
+         * deadline, say. Shown; the close that follows makes a reconnection as any. */
+        screen_show_server_line(line, len);
+        return;
+    }
+    enum reclaim_step step = RECLAIM_GIVE_UP;
+    if (chat.phase == PHASE_JOINING && !chat.secret_asked) {
+        step = reclaim_refused(&chat.reclaim);
+    }
+    if (step == RECLAIM_WAIT) {
+        chat.reclaim_due = true; /* told already: nothing more to show */
+        return;
+    }
+    screen_show_server_line(line, len);
+    if (step == RECLAIM_GIVE_UP) {
+        chat.auto_pseudo = false; /* our pseudo is taken now: the user chooses another */
+        return;
+    }
+    chat.reclaim_due = true;
+    struct buf p = BUF_INIT;
+    sanitize_append(&p, chat.pseudo, strlen(chat.pseudo));
+    screen_notice("Le pseudo « %s » est encore tenu par votre ancienne connexion : nouvel essai "
+                  "toutes les %d s.",
+                  p.data, RECLAIM_EVERY_S);
+    buf_release(&p);
+}
+
 /* During the handshake: a prompt, the answer to /cap, a refusal or the welcome. Only the
  * kinds are read, never the French. */
 static void handshake_line(char kind, const char *text, size_t text_len, const char *line,
@@ -466,11 +534,10 @@ static void handshake_line(char kind, const char *text, size_t text_len, const c
         screen_error("%s", t.data); /* no one to ask again: give up */
         buf_release(&t);
         quit(1);
+    } else if (kind == PROTO_ERROR && chat.auto_pseudo) {
+        auto_pseudo_refused(line, len); /* the prompt follows */
     } else {
-        if (kind == PROTO_ERROR && chat.auto_pseudo) {
-            chat.auto_pseudo = false; /* our pseudo is taken now: the user chooses another */
-        }
-        screen_show_server_line(line, len); /* the refusal; the prompt follows */
+        screen_show_server_line(line, len); /* a refusal; the prompt follows */
     }
 }
 
@@ -517,8 +584,8 @@ static void on_line(struct conn *c, const char *line, size_t len)
     size_t text_len;
     proto_split_kind(line, len, &kind, &text, &text_len);
     if (chat.phase == PHASE_AWAIT_PROMPT || chat.phase == PHASE_AWAIT_CAP ||
-        chat.phase == PHASE_JOINING || chat.phase == PHASE_ASK_PSEUDO ||
-        chat.phase == PHASE_ASK_SECRET) {
+        chat.phase == PHASE_JOINING || chat.phase == PHASE_RECLAIMING ||
+        chat.phase == PHASE_ASK_PSEUDO || chat.phase == PHASE_ASK_SECRET) {
         handshake_line(kind, text, text_len, line, len);
     } else if (chat.phase == PHASE_CHAT && kind == PROTO_SECRET && chat.interactive) {
         /* A command's secret prompt. A pipe shows it, as any line, and its next line
@@ -743,6 +810,7 @@ static void ask_secret(const char *server_prompt, size_t len)
 {
     if (chat.phase != PHASE_CHAT) {
         chat.phase = PHASE_ASK_SECRET;
+        chat.secret_asked = true; /* a refusal may be the password's */
     }
     if (!chat.interactive) {
         pump_input();
@@ -784,6 +852,7 @@ static void on_user_line(char *line)
     case PHASE_AWAIT_PROMPT:
     case PHASE_AWAIT_CAP:
     case PHASE_JOINING:
+    case PHASE_RECLAIMING:
         if (chat.coming_back) {
             chat_line(line); /* reconnecting: it waits in the outbox */
         }
@@ -908,6 +977,8 @@ void chat_start(uv_loop_t *loop, struct client_options *opts, struct tls_config 
     chat.out.on_send = on_send;
     chat.out.on_change = on_waiting_changed;
     uv_timer_init(loop, &chat.retry);
+    uv_timer_init(loop, &chat.reclaim_timer);
+    reclaim_reset(&chat.reclaim);
     if (interactive) {
         tty_init(loop, on_user_line, on_complete);
         struct buf path = BUF_INIT;
