@@ -265,7 +265,11 @@ def test_one_engine_of_three_killed_and_restarted_loses_nothing(engines, server,
     while len(got) < 20:
         # The reader's server finds its engine gone by missed heartbeats (nats.c's ordered
         # consumer: 5 s each), then makes its consumer again on another engine.
-        line = bob.read_line(timeout=TIMEOUT * 6)
+        try:
+            line = bob.read_line(timeout=TIMEOUT * 6)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; got {got}\ns0: {s0.stderr[-1500:]}\ns1: {s1.stderr[-1500:]}"
+                                 f"\nengine: {''.join(group[victim].output[-10:])}") from None
         if not line.startswith(("! Liaison", "* Liaison")):
             got.append(line)
     sent = [f"> alice: pendant {k}" for k in range(10)] + [f"> alice: après {k}" for k in range(10)]
