@@ -1,9 +1,13 @@
 #!/usr/bin/python3
-"""soak.py - the chaos soak: hundreds of clients, well-behaved and hostile, against one server.
+"""soak.py - the chaos soak: hundreds of clients, well-behaved and hostile, against one server
+or a cluster of them.
 
-`make soak` runs it for 300 s; `make soak-smoke`, part of `make test`, for 20 s:
+`make soak` runs it for 300 s (`make soak CLUSTER=1`: against a cluster of 3 servers);
+`make soak-smoke`, part of `make test`, for 20 s, and `make soak-cluster-smoke`, part of it
+too, for 10 s with 90 clients against 3 servers:
 
     /usr/bin/python3 tests/soak/soak.py --server build/causerie-server --seconds 20
+    /usr/bin/python3 tests/soak/soak.py --server build/causerie-server --seconds 20 --cluster 3
 
 It makes an authority and a certificate for 127.0.0.1 with the openssl command, in a
 temporary directory, then starts the server itself (127.0.0.1, 2 threads, default limits)
@@ -50,6 +54,33 @@ messages, lost, duplicated, reordered, memory, descriptors...); the last line is
 "soak: passed (...)" or "soak: FAILED (...)", and on failure the server's log is kept and
 its path printed.
 
+With --cluster N (3 if N is omitted), the soak first starts one nats-server with JetStream
+(Debian's, as tests/e2e/engine.py starts it: a free loopback port, its store in the soak's
+temporary directory), then N servers joined to it (--cluster nats://127.0.0.1:PORT --node
+soakI, each with its own database), and stops them by pid at the end: the servers, then
+the engine. Steady client i is on server (i + i // 3) mod N, so that every server has
+senders and readers on every transport; each chaos client draws its server, and an account
+client comes back to the server it registered on, since accounts live in each server's own
+database, not in the engine. The invariants are those above, across servers:
+  a) holds for each server, and the engine must not exit before it is stopped;
+  b) is unchanged: whichever server a steady client is on, it sees every other steady
+     message once, in the stream's one order;
+  c) each server logs its own clients' joins and leaves alone, so the log check is made
+     per server (and a pseudo logged by a server its client was not on is a failure), and
+     the totals are summed. The notices are unchanged, but a join is announced once the
+     arrival's mark has its place in the stream (after the server has claimed the pseudo
+     and logged the join), and a leave once the leave has: a server publishes it before
+     closing the socket, but it reaches the stream when that server's connection to the
+     engine flushes, so a marker sent through another server could overtake it. Before
+     the markers, the soak therefore waits (REPLY_TIMEOUT at most) until every steady client
+     has seen each chaos client that a log says joined go away, rather than for the sockets
+     alone;
+  d) and e) hold for each server; its sockets at start include its connection to the
+     engine, and --max-per-ip counts per server, so an address's connections spread over
+     several servers are further under it.
+Pseudos are unique across the cluster: chaos_bad_pseudo's capitalised steady pseudo, held
+on another server as often as not, must be refused all the same.
+
 Clients come from many loopback source addresses (127.0.1.1, 127.0.1.2, ...), 12 at most
 each, under the server's default --max-per-ip of 16, which counts every port together.
 Everything runs in one process on one asyncio loop; every wait is bounded, and so is the
@@ -94,6 +125,8 @@ TRANSPORTS = ("tcp", "tls", "wss")
 TLS12_SHARE = 0.25  # TLS connections that stop at TLS 1.2: the server speaks 1.2 and 1.3
 TLS_STALL_SLACK = 3 * 1024  # KiB a round may end above the last, for TLS stalls: check_memory()
 REFUSAL_LOG_WAIT = 2.0  # seconds for the log line of a refusal, written after the close
+NATS_BIN = shutil.which("nats-server") or "/usr/sbin/nats-server"  # Debian's, for --cluster
+ENGINE_READY_TIMEOUT = 10.0  # seconds for nats-server to say it is ready
 
 SANITIZER_MARKERS = (
     "ERROR: AddressSanitizer",
@@ -199,11 +232,80 @@ class Certs:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class Server:
-    """The server under test, started here; its stdout and stderr go to one temporary file."""
+def free_port():
+    """A loopback port nothing listens on now (it may be taken by the time it is used: the
+    engine's start is checked)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
-    def __init__(self, path, certs):
-        self.log = tempfile.NamedTemporaryFile(prefix="causerie-soak-", suffix=".log", delete=False)
+
+class Engine:
+    """The cluster's engine, in cluster mode: one nats-server with JetStream, started as
+    tests/e2e/engine.py starts them, on a free loopback port, with its store in the soak's
+    temporary directory (removed with the certificates); its output goes to a temporary
+    file, kept on failure."""
+
+    def __init__(self, workdir):
+        self.port = free_port()
+        self.log = tempfile.NamedTemporaryFile(prefix="causerie-soak-engine-", suffix=".log",
+                                               delete=False)
+        args = [NATS_BIN, "-js", "-sd", os.path.join(workdir, "engine"),
+                "-a", "127.0.0.1", "-p", str(self.port)]
+        try:
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log,
+                                         stderr=subprocess.STDOUT)
+        except OSError:
+            self.log.close()
+            os.unlink(self.log.name)
+            raise
+        self.pid = self.proc.pid
+        self.status = None
+
+    @property
+    def url(self):
+        return f"nats://127.0.0.1:{self.port}"
+
+    def text(self):
+        with open(self.log.name, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait_ready(self):
+        """Returns once nats-server has said it is ready; Fatal if it has not in time."""
+        deadline = time.monotonic() + ENGINE_READY_TIMEOUT
+        while "Server is ready" not in self.text():
+            if not self.alive() or time.monotonic() >= deadline:
+                raise Fatal(f"nats-server did not start on port {self.port}:\n{self.text()}")
+            time.sleep(0.05)  # polling its log for the proof, bounded; nothing else runs yet
+
+    def stop(self):
+        """SIGTERM by pid, once the servers are stopped; SIGKILL past the timeout."""
+        if self.alive():
+            os.kill(self.pid, signal.SIGTERM)
+        try:
+            self.status = self.proc.wait(SERVER_EXIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.kill(self.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.log.close()
+        return self.status
+
+
+class Server:
+    """A server under test, started here; its stdout and stderr go to one temporary file.
+    In cluster mode it is joined to engine as node `name`; alone, it is "server"."""
+
+    def __init__(self, path, certs, name="server", engine=None):
+        self.name = name
+        self.what = f"server {name}" if engine else "server"  # in the failures
+        self.ports = None  # transport -> port, once it listens
+        self.rss_at, self.fds_at = {}, {}  # figures by moment: "start", "after r1"...
+        self.steady = 0  # steady clients of the current round on this server
+        self.log = tempfile.NamedTemporaryFile(prefix=f"causerie-soak-{name}-", suffix=".log",
+                                               delete=False)
         env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8")
         # Sanitizer reports go to stderr in full instead of aborting at the first one.
         env.update(ASAN_OPTIONS="detect_leaks=1:abort_on_error=0", UBSAN_OPTIONS="print_stacktrace=1")
@@ -212,7 +314,9 @@ class Server:
                 "--web-port", "0",
                 # A database of its own, on disk as a deployed server has it, in the soak's
                 # temporary directory (removed with the certificates).
-                "--db", os.path.join(os.path.dirname(certs.cert), "server.db")]
+                "--db", os.path.join(certs.dir, f"{name}.db")]
+        if engine:
+            args += ["--cluster", engine.url, "--node", name]
         try:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log,
                                          stderr=subprocess.STDOUT, env=env)
@@ -627,20 +731,22 @@ def address(group):
     return f"127.0.{1 + group // 250}.{1 + group % 250}"
 
 
-async def refused_in_log(run, local):
-    """Whether the server's log says it turned away the connection from local (address,
-    port) for its limits. The line is written after the close: waited for, briefly."""
+async def refused_in_log(server, local):
+    """Whether server's log says it turned away the connection from local (address, port)
+    for its limits. The line is written after the close: waited for, briefly."""
     needle = "connexion refusée (%s:%d) : " % local
     deadline = time.monotonic() + REFUSAL_LOG_WAIT
-    while needle not in run.server.text():
+    while needle not in server.text():
         if time.monotonic() >= deadline:
             return False
         await asyncio.sleep(0.1)  # polling the log for the proof, bounded
     return True
 
 
-async def open_stream(run, src, transport, protocol, rcvbuf=None, tls=True, tls12=False):
-    """Connects from src to transport's port, counted in the figures, and runs protocol()
+async def open_stream(run, server, src, transport, protocol, rcvbuf=None, tls=True,
+                      tls12=False):
+    """Connects from src to server's port for transport, counted in the figures, and runs
+    protocol()
     on the connection: over TLS on the TLS and web ports, unless tls=False (a handshake
     done by hand). A TLS handshake that fails because the server turned the connection
     away raises TurnedAway; one that fails otherwise is an Anomaly."""
@@ -654,7 +760,7 @@ async def open_stream(run, src, transport, protocol, rcvbuf=None, tls=True, tls1
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # before connect()
         sock.bind((src, 0))
         loop = asyncio.get_running_loop()
-        await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", run.ports[transport])),
+        await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", server.ports[transport])),
                                REPLY_TIMEOUT)
         run.connections += 1
         run.by_transport[transport] += 1
@@ -667,7 +773,7 @@ async def open_stream(run, src, transport, protocol, rcvbuf=None, tls=True, tls1
         except OSError as e:  # ssl.SSLError and a handshake's timeout among them
             if not ctx:
                 raise
-            if await refused_in_log(run, local):
+            if await refused_in_log(server, local):
                 raise TurnedAway() from None
             raise Anomaly(f"TLS handshake{' (1.2)' if tls12 else ''}: {e!r}") from None
     except BaseException:
@@ -677,14 +783,15 @@ async def open_stream(run, src, transport, protocol, rcvbuf=None, tls=True, tls1
     return conn
 
 
-async def open_conn(run, src, transport, rcvbuf=None, on_line=None, tls12=False, origin=True):
-    """A connection ready for the line protocol: TLS's handshake and the WebSocket upgrade
-    done where transport has them."""
+async def open_conn(run, server, src, transport, rcvbuf=None, on_line=None, tls12=False,
+                    origin=True):
+    """A connection to server ready for the line protocol: TLS's handshake and the WebSocket
+    upgrade done where transport has them."""
     if transport == "wss":
-        factory = lambda: WsConn(run.ports["wss"], origin, on_line)
+        factory = lambda: WsConn(server.ports["wss"], origin, on_line)
     else:
         factory = lambda: Conn(on_line)
-    conn = await open_stream(run, src, transport, factory, rcvbuf=rcvbuf, tls12=tls12)
+    conn = await open_stream(run, server, src, transport, factory, rcvbuf=rcvbuf, tls12=tls12)
     if transport == "wss":
         try:
             upgraded = await conn.until(lambda: conn.upgraded or conn.broken,
@@ -723,8 +830,9 @@ class Steady:
     """A well-behaved client present for a whole round: it reads everything, and a sender
     sends numbered messages at a pace far under the flood limit, then a marker."""
 
-    def __init__(self, pseudo, sender, chaos_prefix, transport, tls12):
+    def __init__(self, pseudo, sender, chaos_prefix, transport, tls12, server):
         self.pseudo = pseudo
+        self.server = server
         self.sender = sender
         self.chaos_prefix = chaos_prefix
         self.transport = transport
@@ -753,9 +861,9 @@ class Steady:
             self.told.append(line)
 
     async def join(self, run, src):
-        what = f"steady {self.pseudo.decode()} ({self.transport})"
+        what = f"steady {self.pseudo.decode()} ({self.transport}{run.on(self.server)})"
         try:
-            self.conn = await open_conn(run, src, self.transport, on_line=self.on_line,
+            self.conn = await open_conn(run, self.server, src, self.transport, on_line=self.on_line,
                                         tls12=self.tls12)
         except TurnedAway:
             raise Fatal(f"{what} was turned away at connection") from None
@@ -841,19 +949,22 @@ def garbage(rng, newlines):
 
 
 class Chaos:
-    """One chaos connection: its pseudo, its random choices, its transport, its socket."""
+    """One chaos connection: its pseudo, its random choices, its server and transport, its
+    socket."""
 
-    def __init__(self, run, rnd, rng, src, transport):
+    def __init__(self, run, rnd, rng, src, server, transport):
         self.run, self.rnd, self.rng, self.src = run, rnd, rng, src
-        self.transport = transport
+        self.server, self.transport = server, transport
         self.tls12 = transport != "tcp" and rng.random() < TLS12_SHARE
         self.pseudo = rnd.new_chaos_pseudo()
+        run.homes[self.pseudo.decode()] = server  # an account client comes back to it too
         self.conn = None
 
     async def connect(self, rcvbuf=None):
         """Connects and waits for the prompt; False if the server turned us away."""
         try:
-            self.conn = await open_conn(self.run, self.src, self.transport, rcvbuf=rcvbuf,
+            self.conn = await open_conn(self.run, self.server, self.src, self.transport,
+                                        rcvbuf=rcvbuf,
                                         tls12=self.tls12, origin=self.rng.random() < 0.8)
         except TurnedAway:
             self.run.outcomes["turned away at connection"] += 1
@@ -867,8 +978,8 @@ class Chaos:
         """A connection for bytes rather than lines (TLS's handshake done by Python's ssl if
         tls, else not begun); None if the server turned us away."""
         try:
-            self.conn = await open_stream(self.run, self.src, self.transport, Raw, tls=tls,
-                                          tls12=self.tls12)
+            self.conn = await open_stream(self.run, self.server, self.src, self.transport, Raw,
+                                          tls=tls, tls12=self.tls12)
         except TurnedAway:
             self.run.outcomes["turned away at connection"] += 1
             return None
@@ -1205,7 +1316,7 @@ async def chaos_handshake_reset(c):
         if not await c.connect_raw(tls=True):
             return
         if c.transport == "wss":
-            request = upgrade_request(c.run.ports["wss"], base64.b64encode(os.urandom(16)), True)
+            request = upgrade_request(c.server.ports["wss"], base64.b64encode(os.urandom(16)), True)
             c.conn.write(request[:c.rng.randint(1, len(request))])
         await c.pause(c.rng.uniform(0, 0.3))
         c.conn.reset()
@@ -1234,7 +1345,7 @@ async def chaos_handshake_reset(c):
     raw.write(hello)
     flight = await hand.answer(raw)
     if flight is None:
-        if not await refused_in_log(c.run, raw.local):
+        if not await refused_in_log(c.server, raw.local):
             raise Anomaly("closed without answering the ClientHello")
         c.run.outcomes["turned away at connection"] += 1
         return
@@ -1284,10 +1395,13 @@ async def chaos_worker(run, rnd, index, src):
     while not run.stop.is_set():
         name = rng.choices(names, weights)[0]
         transport = rng.choice(KINDS[name][2])
-        c = Chaos(run, rnd, rng, src, transport)
+        # In a cluster, any server; drawn only then, so a seed replays a lone server's run.
+        server = rng.choice(run.servers) if len(run.servers) > 1 else run.servers[0]
+        c = Chaos(run, rnd, rng, src, server, transport)
         run.kinds[name] += 1
         run.chaos_transports[transport] += 1
-        who = f"{c.pseudo.decode()} ({name}, {transport})"
+        run.chaos_servers[server.name] += 1
+        who = f"{c.pseudo.decode()} ({name}, {transport}{run.on(server)})"
         try:
             await KINDS[name][0](c)
         except Anomaly as e:
@@ -1325,9 +1439,16 @@ async def run_round(run, tag, seconds):
     rng = random.Random(f"{run.seed}/{tag}")
     # At least one steady client does not send: its view is the reference order. A third
     # of them on each transport, senders and readers alike; one TLS client in four on 1.2.
+    # In a cluster, steady client i is on server (i + i // 3) mod N: with 3 servers, every
+    # 9 of them cover each pair of server and transport, senders and readers on each.
+    servers = run.servers
     rnd.steadies = [Steady(f"{tag}s{i:02d}".encode(), i % 2 == 1, rnd.chaos_prefix,
-                           TRANSPORTS[i % 3], i // 3 % 4 == 1)
+                           TRANSPORTS[i % 3], i // 3 % 4 == 1, servers[(i + i // 3) % len(servers)])
                     for i in range(n_steady)]
+    for server in servers:
+        server.steady = sum(s.server is server for s in rnd.steadies)
+    for s in rnd.steadies:
+        run.homes[s.pseudo.decode()] = s.server
     run.stage = f"round {tag}: steady clients joining"
     await asyncio.gather(*(s.join(run, address(i // PER_ADDRESS))
                            for i, s in enumerate(rnd.steadies)))
@@ -1351,9 +1472,13 @@ async def run_round(run, tag, seconds):
         run.failures.append(f"round {tag}: {len(pending)} clients still busy {STOP_TIMEOUT:g} s "
                             "after the end of the chaos")
     # Every chaos leave must be published before the markers, or a steady client could get
-    # its markers and /quit before a late leave reaches it: wait until the server holds the
-    # steady clients' sockets only (it logs and publishes a leave before closing).
-    await wait_sockets(run, run.fds["start"][1] + n_steady, f"round {tag}: chaos clients")
+    # its markers and /quit before a late leave reaches it: wait until each server holds its
+    # steady clients' sockets only (it logs and publishes a leave before closing). In a
+    # cluster, a leave published is not yet in the stream (its server's connection to the
+    # engine flushes it a moment later, and a marker from another server could come first):
+    # wait also for every steady client to have seen each chaos client go, the proof itself.
+    await wait_sockets(run, f"round {tag}: chaos clients", steady=True)
+    await wait_departures(run, rnd)
 
     run.stage = f"round {tag}: waiting for the markers"
     senders = {s.pseudo for s in rnd.steadies if s.sender}
@@ -1378,37 +1503,64 @@ async def run_round(run, tag, seconds):
     check_round(run, rnd)
 
 
-async def wait_sockets(run, want, who):
-    """Waits until the server has `want` sockets open (the listener included)."""
-    run.stage = f"{who}: waiting for the server to close their connections"
+async def wait_sockets(run, who, steady=False):
+    """Waits until each server has as many sockets open as at start (its listeners, and its
+    connection to the engine in a cluster), plus its steady clients' if steady."""
+    run.stage = f"{who}: waiting for the servers to close their connections"
+    want = {s: s.fds_at["start"][1] + (s.steady if steady else 0) for s in run.servers}
     deadline = time.monotonic() + SETTLE_TIMEOUT
-    while (have := run.server.fds()[1]) != want and time.monotonic() < deadline:
+    while True:
+        have = {s: s.fds()[1] for s in run.servers}
+        if have == want or time.monotonic() >= deadline:
+            break
         await asyncio.sleep(0.05)  # polling /proc for the proof, bounded
-    if have != want:
-        run.failures.append(f"{who}: the server still has {have} sockets open after "
-                            f"{SETTLE_TIMEOUT:g} s, {want} expected")
+    for s in run.servers:
+        if have[s] != want[s]:
+            run.failures.append(f"{who}: {s.what} still has {have[s]} sockets open after "
+                                f"{SETTLE_TIMEOUT:g} s, {want[s]} expected")
+
+
+def joined_in_logs(run, prefix):
+    """The pseudos starting with prefix whose join a server logged (each logs its own)."""
+    return {p.encode() for s in run.servers for p in JOIN_LOG.findall(s.text())
+            if p.encode().startswith(prefix)}
+
+
+async def wait_departures(run, rnd):
+    """Waits, REPLY_TIMEOUT at most, until every steady client has seen the last notice of
+    each chaos client of the round that a server logged as joined say it is gone; what is
+    still missing then, check_round() reports."""
+    run.stage = f"round {rnd.tag}: waiting for the chaos clients' departures"
+    joined = joined_in_logs(run, rnd.chaos_prefix)
+    deadline = time.monotonic() + REPLY_TIMEOUT
+    while time.monotonic() < deadline:
+        if all(s.notices.get(p, "").endswith("l") for s in rnd.steadies for p in joined):
+            return
+        await asyncio.sleep(0.05)  # polling what the steady clients read, bounded
 
 
 async def settle(run, tag):
-    """Waits until the server holds no client socket, then for its memory to settle."""
-    await wait_sockets(run, run.fds["start"][1], f"round {tag}: everyone")
-    run.fds["after " + tag] = run.server.fds()
-    # Memory is freed just after a descriptor is closed (in libuv's close callback): read
-    # it once it has stayed the same over 0.5 s, for 3 s at most.
-    samples = [run.server.rss_kib()]
-    for _ in range(30):
-        if len(samples) >= 5 and len(set(samples[-5:])) == 1:
-            break
-        await asyncio.sleep(0.1)
-        samples.append(run.server.rss_kib())
-    run.rss["after " + tag] = samples[-1]
+    """Waits until the servers hold no client socket, then for their memory to settle."""
+    await wait_sockets(run, f"round {tag}: everyone")
+    for server in run.servers:
+        server.fds_at["after " + tag] = server.fds()
+        # Memory is freed just after a descriptor is closed (in libuv's close callback):
+        # read it once it has stayed the same over 0.5 s, for 3 s at most.
+        samples = [server.rss_kib()]
+        for _ in range(30):
+            if len(samples) >= 5 and len(set(samples[-5:])) == 1:
+                break
+            await asyncio.sleep(0.1)
+            samples.append(server.rss_kib())
+        server.rss_at["after " + tag] = samples[-1]
 
 
 async def sample_rss(run):
-    """Keeps the highest resident memory seen while the chaos runs (VmHWM is not used: the
-    kernel updates it lazily, and it can read lower than an earlier VmRSS)."""
+    """Keeps each server's highest resident memory seen while the chaos runs (VmHWM is not
+    used: the kernel updates it lazily, and it can read lower than an earlier VmRSS)."""
     while True:
-        run.rss["chaos max"] = max(run.rss.get("chaos max", 0), run.server.rss_kib())
+        for s in run.servers:
+            s.rss_at["chaos max"] = max(s.rss_at.get("chaos max", 0), s.rss_kib())
         await asyncio.sleep(0.5)
 
 
@@ -1428,7 +1580,8 @@ def longest_increasing(seq):
 
 
 def check_round(run, rnd):
-    """Invariant b (deliveries) and the notices half of c, for one round's steady clients."""
+    """Invariant b (deliveries) and the notices half of c, for one round's steady clients
+    (in a cluster, wherever each one is)."""
     steadies = rnd.steadies
     sent = [(s.pseudo, n) for s in steadies if s.sender for n in range(s.sent)]
     run.sent += len(sent)
@@ -1462,11 +1615,11 @@ def check_round(run, rnd):
         for line in s.told:
             run.failures.append(f"steady {s.pseudo.decode()} was told: {line.decode('utf-8', 'replace')}")
         if s.conn.broken:
-            run.failures.append(f"steady {s.pseudo.decode()} ({s.transport}): {s.conn.broken}")
+            run.failures.append(f"steady {s.pseudo.decode()} ({s.transport}{run.on(s.server)}): "
+                                f"{s.conn.broken}")
     # Every chaos client that joined in this round did so while all steady clients were
     # present, and left before them: each steady client saw it come, then go, once.
-    log = run.server.text()
-    joined = {p.encode() for p in JOIN_LOG.findall(log) if p.encode().startswith(rnd.chaos_prefix)}
+    joined = joined_in_logs(run, rnd.chaos_prefix)
     run.notices_checked += len(joined) * len(steadies)
     for s in steadies:
         # An account client comes, goes to a room and back, goes, and comes again: its
@@ -1483,36 +1636,53 @@ def check_round(run, rnd):
 
 
 def check_leave_log(run):
-    """Invariant c: every pseudo's joins and leaves in the log alternate, one leave each.
-    Read once everyone has left: the server logs a leave before it closes the socket, and
-    settle() has seen every socket closed."""
-    events = collections.defaultdict(str)  # pseudo -> "j" and "l", in log order
-    for line in run.server.text().splitlines():
-        j, lv = JOIN_LOG.match(line), LEAVE_LOG.match(line)
-        if j:
-            events[j.group(1)] += "j"
-        elif lv:
-            events[lv.group(1)] += "l"
-    bad = {p: e for p, e in events.items() if e.replace("jl", "") != ""}
-    run.joins_logged = sum(e.count("j") for e in events.values())
-    run.leaves_logged = sum(e.count("l") for e in events.values())
+    """Invariant c: in each server's log, every pseudo's joins and leaves alternate, one
+    leave each; and a server logs its own clients alone, so in a cluster a pseudo's lines
+    are all in the log of the server its client used. Read once everyone has left: a
+    server logs a leave before it closes the socket, and settle() has seen every socket
+    closed."""
+    bad, strays = {}, {}
+    for server in run.servers:
+        events = collections.defaultdict(str)  # pseudo -> "j" and "l", in log order
+        for line in server.text().splitlines():
+            j, lv = JOIN_LOG.match(line), LEAVE_LOG.match(line)
+            if j:
+                events[j.group(1)] += "j"
+            elif lv:
+                events[lv.group(1)] += "l"
+        joins = sum(e.count("j") for e in events.values())
+        leaves = sum(e.count("l") for e in events.values())
+        run.joins_logged += joins
+        run.leaves_logged += leaves
+        run.logged_by_server[server.name] = (joins, leaves)
+        for p, e in events.items():
+            if e.replace("jl", "") != "":
+                bad[f"{p}{run.on(server)}"] = e
+            home = run.homes.get(p)
+            if home is not server:
+                strays[p] = (server, home)
     for p, e in sorted(bad.items())[:10]:
         run.failures.append(f"log: {p} joined and left in the order {e!r} (one leave per join expected)")
     if len(bad) > 10:
         run.failures.append(f"log: {len(bad) - 10} more pseudos with a join without one leave")
+    for p, (server, home) in sorted(strays.items())[:10]:
+        whose = f"a client of {home.name}" if home else "no client of the soak"
+        run.failures.append(f"log: {p} ({whose}) logged by {server.what}")
+    if len(strays) > 10:
+        run.failures.append(f"log: {len(strays) - 10} more pseudos logged by another server")
 
 
-def check_memory(run):
-    """Invariant d. glibc's malloc does not hand every freed byte back to the kernel: a
-    thread's arena keeps what it has used, so resident memory after a burst stays near the
-    burst's high-water mark rather than the start. "Back near the baseline" is therefore
-    checked as "no growth": the second round, as heavy as the first, must end where the
-    first ended (a leak of a few hundred bytes per connection, over thousands of
+def check_memory(run, server):
+    """Invariant d, for one server. glibc's malloc does not hand every freed byte back to
+    the kernel: a thread's arena keeps what it has used, so resident memory after a burst
+    stays near the burst's high-water mark rather than the start. "Back near the baseline"
+    is therefore checked as "no growth": the second round, as heavy as the first, must end
+    where the first ended (a leak of a few hundred bytes per connection, over thousands of
     connections, shows as growth), and both must stay within a generous bound of the
     baseline taken after the warm-up round (which has created the arenas). Under ASan,
     freed memory sits in a quarantine of up to 256 MiB, so resident memory says nothing:
     LeakSanitizer checks for leaks at exit instead."""
-    base, r1, r2 = run.rss["after r0"], run.rss["after r1"], run.rss["after r2"]
+    base, r1, r2 = (server.rss_at[f"after {tag}"] for tag in ("r0", "r1", "r2"))
     # Measured on x86-64 (glibc 2.36, OpenSSL 3.0, 2 threads), TCP, TLS and WSS mixed: the
     # baseline is 12.5 to 14 MiB (OpenSSL's tables included), and a round ends 0.3 to
     # 3.2 MiB above it, at the heap's high-water mark, which both rounds of 80 s and 300 s
@@ -1530,14 +1700,15 @@ def check_memory(run):
     # bound over the baseline only catches gross growth.
     growth_limit = 512 + max(0, r1 - base) // 4 + TLS_STALL_SLACK  # KiB
     bound = 32 * 1024  # KiB
-    if run.server.asan:
+    if server.asan:
         return "not checked under AddressSanitizer (LeakSanitizer checks leaks at exit)"
+    who = f"memory{run.on(server)}"
     if r2 > r1 + growth_limit:
-        run.failures.append(f"memory: {r2} KiB after round 2, {r1} KiB after round 1: grew by "
+        run.failures.append(f"{who}: {r2} KiB after round 2, {r1} KiB after round 1: grew by "
                             f"{r2 - r1} KiB (at most {growth_limit} allowed)")
     for tag, kib in (("r1", r1), ("r2", r2)):
         if kib > base + bound:
-            run.failures.append(f"memory: {kib} KiB after round {tag[1]}, more than {bound} KiB "
+            run.failures.append(f"{who}: {kib} KiB after round {tag[1]}, more than {bound} KiB "
                                 f"above the baseline of {base} KiB")
     return f"growth r1 -> r2 at most {growth_limit} KiB, at most {bound} KiB above the baseline"
 
@@ -1546,10 +1717,11 @@ def check_memory(run):
 
 
 class Run:
-    """Parameters, the server, and every figure counted along the way."""
+    """Parameters, the servers (and the engine of a cluster), and every figure counted
+    along the way."""
 
-    def __init__(self, args, server):
-        self.args, self.server, self.seed = args, server, args.seed
+    def __init__(self, args, servers, engine=None):
+        self.args, self.servers, self.engine, self.seed = args, servers, engine, args.seed
         n_steady = max(3, min(30, args.clients // 10))
         self.populations = (n_steady, args.clients - n_steady)
         self.warmup = min(5.0, max(2.0, args.seconds / 10))
@@ -1557,9 +1729,8 @@ class Run:
         # dropped past --max-backlog at times; a silent one past --handshake-timeout.
         self.stall_max = max(1.0, min(60.0, args.seconds / 2))
         self.silent_max = max(1.0, min(40.0, args.seconds * 0.3))
-        self.ports = None  # transport -> port
         self.tls_contexts = None  # TLS 1.2 wanted -> the client context
-        self.stage = "starting the server"
+        self.stage = "starting the servers"
         self.stop = asyncio.Event()
         self.failures, self.anomalies = [], []
         self.kinds, self.outcomes = collections.Counter(), collections.Counter()
@@ -1568,28 +1739,41 @@ class Run:
         self.by_transport = collections.Counter()  # connections made, of every kind
         self.steady_connections = collections.Counter()
         self.chaos_transports = collections.Counter()  # chaos clients
+        self.chaos_servers = collections.Counter()  # chaos clients, by server name
+        self.homes = {}  # pseudo (str) -> the server its client used
         self.sent = self.expected = self.received = 0
         self.lost = self.duplicated = self.reordered = self.unexpected = 0
         self.notices_checked = self.notices_wrong = self.ref_bytes = 0
         self.joins_logged = self.leaves_logged = 0
-        self.rss, self.fds = {}, {}
+        self.logged_by_server = {}  # server name -> (joins, leaves) in its log
+
+    def on(self, server):
+        """" on NAME" in a cluster, to say which server a client or figure is about."""
+        return f" on {server.name}" if self.engine else ""
 
 
 async def soak(run):
-    run.ports = await run.server.wait_listening()
-    run.fds["start"] = run.server.fds()
-    run.rss["start"] = run.server.rss_kib()
+    for server in run.servers:
+        server.ports = await server.wait_listening()
+    for server in run.servers:
+        server.fds_at["start"] = server.fds()
+        server.rss_at["start"] = server.rss_kib()
     for tag, seconds in (("r0", run.warmup), ("r1", run.args.seconds / 2), ("r2", run.args.seconds / 2)):
         await run_round(run, tag, seconds)
     check_leave_log(run)
 
 
 async def supervise(run):
-    """Runs soak() within the time budget, and stops at once if the server dies."""
+    """Runs soak() within the time budget, and stops at once if a server or the engine
+    dies."""
     loop = asyncio.get_running_loop()
-    pidfd = os.pidfd_open(run.server.pid)  # readable once the server has exited
-    died = loop.create_future()
-    loop.add_reader(pidfd, lambda: died.done() or died.set_result(None))
+    watched = [(s.what, s.proc) for s in run.servers]
+    if run.engine:
+        watched.append(("the engine (nats-server)", run.engine.proc))
+    pidfds = {os.pidfd_open(proc.pid): (what, proc) for what, proc in watched}  # readable
+    died = loop.create_future()  # once the process has exited; its (what, proc) then
+    for fd, who in pidfds.items():
+        loop.add_reader(fd, lambda who=who: died.done() or died.set_result(who))
     main = asyncio.create_task(soak(run))
     budget = run.warmup + run.args.seconds + BUDGET_SLACK
     try:
@@ -1597,52 +1781,68 @@ async def supervise(run):
         if main.done():
             main.result()  # a Fatal raised inside is reported by the caller
         elif died.done():
-            raise Fatal(f"the server exited (status {run.server.proc.wait()}) during: {run.stage}")
+            what, proc = died.result()
+            raise Fatal(f"{what} exited (status {proc.wait()}) during: {run.stage}")
         else:
             raise Fatal(f"the run passed its budget of {budget:g} s, during: {run.stage}")
     except Anomaly as e:
         raise Fatal(f"{run.stage}: {e}")
     finally:
         main.cancel()
-        loop.remove_reader(pidfd)
-        os.close(pidfd)
+        for fd in pidfds:
+            loop.remove_reader(fd)
+            os.close(fd)
         # Close whatever is still open, then let the transports finish closing.
         for t in asyncio.all_tasks() - {asyncio.current_task()}:
             t.cancel()
         await asyncio.sleep(0)
 
 
-def stop_server(run):
+def stop_server(run, server):
     """Invariant a: alive until now, exits 0 on SIGTERM, no sanitizer report."""
-    server = run.server
     died = not server.alive()
     status = server.stop()
     text = server.text()
+    what = server.what
     if died:
-        run.failures.append(f"server: exited on its own with status {status}")
+        run.failures.append(f"{what}: exited on its own with status {status}")
     elif status is None:
-        run.failures.append(f"server: still running {SERVER_EXIT_TIMEOUT:g} s after SIGTERM; killed")
+        run.failures.append(f"{what}: still running {SERVER_EXIT_TIMEOUT:g} s after SIGTERM; "
+                            "killed")
     elif status != 0:
-        run.failures.append(f"server: exit status {status} after SIGTERM")
+        run.failures.append(f"{what}: exit status {status} after SIGTERM")
     elif "Arrêt du serveur (signal SIGTERM)" not in text:
-        run.failures.append("server: no shutdown line in its log")
+        run.failures.append(f"{what}: no shutdown line in its log")
     for marker in SANITIZER_MARKERS:
         if marker in text:
-            run.failures.append(f"server: sanitizer report ({marker!r}) in its output")
+            run.failures.append(f"{what}: sanitizer report ({marker!r}) in its output")
+
+
+def stop_engine(run):
+    """The engine, once the servers have stopped: it must not have died under them."""
+    died = not run.engine.alive()
+    status = run.engine.stop()
+    if died:
+        run.failures.append(f"engine: nats-server exited on its own with status {status}")
+    elif status is None:
+        run.failures.append(f"engine: nats-server still running {SERVER_EXIT_TIMEOUT:g} s "
+                            "after SIGTERM; killed")
 
 
 def check_totals(run):
-    """The checks on the figures of the whole run; returns the memory rule applied."""
+    """The checks on the figures of the whole run; returns the memory rule applied to each
+    server, by name."""
     # Sockets must all be closed; other descriptors may be opened once (libuv's reserve),
     # never per round.
-    for tag in ("r0", "r1", "r2"):
-        after = run.fds.get("after " + tag)
-        if after and after[1] != run.fds["start"][1]:
-            run.failures.append(f"fds: {after[1]} sockets open once everyone left round {tag}, "
-                                f"{run.fds['start'][1]} at start (leaked connections)")
-        if after and "after r0" in run.fds and after[0] != run.fds["after r0"][0]:
-            run.failures.append(f"fds: {after[0]} descriptors once everyone left round {tag}, "
-                                f"{run.fds['after r0'][0]} after the warm-up (leaked descriptors)")
+    for server, tag in ((s, t) for s in run.servers for t in ("r0", "r1", "r2")):
+        fds, who = server.fds_at, f"fds{run.on(server)}"
+        after = fds.get("after " + tag)
+        if after and after[1] != fds["start"][1]:
+            run.failures.append(f"{who}: {after[1]} sockets open once everyone left round {tag}, "
+                                f"{fds['start'][1]} at start (leaked connections)")
+        if after and "after r0" in fds and after[0] != fds["after r0"][0]:
+            run.failures.append(f"{who}: {after[0]} descriptors once everyone left round {tag}, "
+                                f"{fds['after r0'][0]} after the warm-up (leaked descriptors)")
     for what, n in (("lost", run.lost), ("duplicated", run.duplicated),
                     ("reordered", run.reordered), ("unexpected", run.unexpected)):
         if n:
@@ -1651,27 +1851,32 @@ def check_totals(run):
         run.failures.append(f"chaos client {a}")
     if len(run.anomalies) > 10:
         run.failures.append(f"{len(run.anomalies) - 10} more chaos anomalies")
-    if "after r2" not in run.rss:
-        return "not measured (run cut short)"
-    return check_memory(run)
+    cut_short = "not measured (run cut short)"
+    return {s.name: check_memory(run, s) if "after r2" in s.rss_at else cut_short
+            for s in run.servers}
 
 
-def report(run, elapsed, memory_rule):
-    """One line per figure, each starting "soak: "."""
+def report(run, elapsed, memory_rules):
+    """One line per figure, each starting "soak: "; in a cluster, the memory and descriptor
+    figures once per server, named."""
     n_steady, n_chaos = run.populations
     steady_conns = sum(run.steady_connections.values())
     per = lambda counter: ", ".join(f"{t} {counter[t]}" for t in TRANSPORTS)
     kinds = ", ".join(f"{k} {run.kinds[k]}" for k in KINDS)
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(run.outcomes.items())) or "none"
-    drops = len(DROP_LOG.findall(run.server.text()))
-    rss = lambda k: run.rss.get(k, "?")
-    fds = lambda k: "{}/{}".format(*run.fds[k]) if k in run.fds else "?"
+    drops = sum(len(DROP_LOG.findall(s.text())) for s in run.servers)
     lines = [
         f"clients: {run.connections} connections ({steady_conns} steady, "
         f"{run.connections - steady_conns} chaos), at most {n_steady + n_chaos} at once",
         f"connections: {run.connections} ({per(run.by_transport)}); steady {steady_conns} "
         f"({per(run.steady_connections)}); chaos clients by transport: {per(run.chaos_transports)}",
-        f"chaos by kind: {kinds}",
+    ]
+    if run.engine:
+        names = [s.name for s in run.servers]
+        lines.append(f"cluster: {len(names)} servers ({', '.join(names)}) on one nats-server "
+                     f"engine ({run.engine.url}); chaos clients by server: "
+                     + ", ".join(f"{n} {run.chaos_servers[n]}" for n in names))
+    lines += [        f"chaos by kind: {kinds}",
         f"chaos outcomes: {outcomes}; dropped as slow readers {drops}; "
         f"flood refusals {sum(run.flood_refusals.values())} ({per(run.flood_refusals)})",
         f"duration: {elapsed:.1f} s in all, chaos {run.args.seconds:g} s (+ {run.warmup:g} s warm-up)",
@@ -1684,15 +1889,24 @@ def report(run, elapsed, memory_rule):
         f"reordered: {run.reordered}",
         f"unexpected: {run.unexpected}",
         f"notices: {run.notices_checked} checked, {run.notices_wrong} wrong",
-        f"leave log: {run.joins_logged} joins, {run.leaves_logged} leaves",
+        f"leave log: {run.joins_logged} joins, {run.leaves_logged} leaves"
+        + ("" if not run.engine else " (" + ", ".join(
+            f"{n} {j}/{lv}" for n, (j, lv) in run.logged_by_server.items()) + ")"),
         f"anomalies: {len(run.anomalies)}",
-        f"rss (KiB): start {rss('start')}, baseline (after warm-up) {rss('after r0')}, after "
-        f"everyone left round 1 {rss('after r1')}, round 2 {rss('after r2')}; at most "
-        f"{rss('chaos max')} during the chaos",
-        f"rss rule: {memory_rule}",
-        f"fds (descriptors/sockets): start {fds('start')}, after everyone left "
-        f"{fds('after r0')} / {fds('after r1')} / {fds('after r2')} (warm-up / round 1 / round 2)",
     ]
+    for server in run.servers:
+        name = f" {server.name}" if run.engine else ""
+        rss = lambda k: server.rss_at.get(k, "?")
+        fds = lambda k: "{}/{}".format(*server.fds_at[k]) if k in server.fds_at else "?"
+        lines += [
+            f"rss{name} (KiB): start {rss('start')}, baseline (after warm-up) {rss('after r0')}, "
+            f"after everyone left round 1 {rss('after r1')}, round 2 {rss('after r2')}; at most "
+            f"{rss('chaos max')} during the chaos",
+            f"rss rule{name}: {memory_rules[server.name]}",
+            f"fds{name} (descriptors/sockets): start {fds('start')}, after everyone left "
+            f"{fds('after r0')} / {fds('after r1')} / {fds('after r2')} (warm-up / round 1 / "
+            "round 2)",
+        ]
     for line in lines:
         print(f"soak: {line}")
 
@@ -1703,10 +1917,42 @@ def parse_args():
     p.add_argument("--seconds", type=float, default=300, help="length of the chaos phase")
     p.add_argument("--clients", type=int, default=300, help="clients connected at most at once")
     p.add_argument("--seed", type=int, default=random.randrange(1 << 32), help="random seed")
+    p.add_argument("--cluster", type=int, nargs="?", const=3, default=0, metavar="N",
+                   help="N servers (3 if N is not given) joined through one nats-server")
     args = p.parse_args()
     if args.clients < 10 or args.seconds < 2:
         p.error("--clients must be at least 10 and --seconds at least 2")
+    if args.cluster < 0:
+        p.error("--cluster must be at least 1")
     return args
+
+
+def start(args, certs):
+    """The engine (in cluster mode) and the servers: (servers, engine). On failure, what
+    was started is stopped and Fatal raised."""
+    engine, servers = None, []
+    try:
+        if args.cluster:
+            if not os.path.exists(NATS_BIN):
+                raise Fatal(f"no {NATS_BIN}, needed for --cluster "
+                            "(scripts/deps.sh test installs it)")
+            engine = Engine(certs.dir)
+            engine.wait_ready()
+            for i in range(args.cluster):
+                servers.append(Server(args.server, certs, f"soak{i}", engine))
+        else:
+            servers.append(Server(args.server, certs))
+        return servers, engine
+    except BaseException as e:
+        for server in servers:
+            server.stop()
+            os.unlink(server.log.name)
+        if engine:
+            engine.stop()
+            os.unlink(engine.log.name)
+        if isinstance(e, OSError):
+            raise Fatal(f"cannot start {e.filename or args.server}: {e.strerror}") from None
+        raise
 
 
 def main():
@@ -1719,15 +1965,18 @@ def main():
         print(f"soak: FAILED ({e})")
         return 1
     try:
-        server = Server(args.server, certs)
-    except OSError as e:
+        servers, engine = start(args, certs)
+    except Fatal as e:
         certs.remove()
-        print(f"soak: FAILED (cannot start {args.server}: {e.strerror})")
+        print(f"soak: FAILED ({e})")
         return 1
-    run = Run(args, server)
+    run = Run(args, servers, engine)
     run.tls_contexts = {False: certs.client_context(), True: certs.client_context(tls12=True)}
     n_steady, n_chaos = run.populations
-    print(f"soak: server {args.server} (pid {server.pid}), log {server.log.name}")
+    if engine:
+        print(f"soak: engine {NATS_BIN} (pid {engine.pid}), {engine.url}, log {engine.log.name}")
+    for server in servers:
+        print(f"soak: {server.what} {args.server} (pid {server.pid}), log {server.log.name}")
     print(f"soak: seed {args.seed}, {args.seconds:g} s of chaos in two rounds after a "
           f"{run.warmup:g} s warm-up, {args.clients} clients at once "
           f"({n_steady} steady, {n_chaos} chaos)", flush=True)
@@ -1737,19 +1986,28 @@ def main():
     except Fatal as e:
         run.failures.insert(0, str(e))
     finally:
-        stop_server(run)
+        for server in servers:  # the servers first: they leave the engine cleanly
+            stop_server(run, server)
+        if engine:
+            stop_engine(run)
         certs.remove()
     report(run, time.monotonic() - started, check_totals(run))
     for f in run.failures:
         print(f"soak: FAILURE: {f}")
     per_transport = ", ".join(f"{t} {run.by_transport[t]}" for t in TRANSPORTS)
-    summary = (f"{run.connections} clients ({per_transport}), {run.sent} messages, "
+    cluster = f"{len(servers)} servers, " if engine else ""
+    summary = (f"{cluster}{run.connections} clients ({per_transport}), {run.sent} messages, "
                f"{run.lost} lost, {run.duplicated} duplicated, {run.reordered} reordered")
+    logs = [(s.what, s.log.name, s.tail()) for s in servers]
+    if engine:
+        logs.append(("engine", engine.log.name, "\n".join(engine.text().splitlines()[-30:])))
     if run.failures:
-        print(f"soak: server log kept in {server.log.name}; its last lines:\n{server.tail()}")
+        for what, path, tail in logs:
+            print(f"soak: {what}'s log kept in {path}; its last lines:\n{tail}")
         print(f"soak: FAILED ({len(run.failures)} failures; {summary}; seed {args.seed})")
         return 1
-    os.unlink(server.log.name)
+    for _, path, _ in logs:
+        os.unlink(path)
     print(f"soak: passed ({args.seconds:g} s, {summary})")
     return 0
 
