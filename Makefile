@@ -57,7 +57,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # intermediates, and make would print that after the test runner's summary.
 .SECONDARY:
 
-.PHONY: all run run-cluster test layers unit web-unit browser-deps e2e fuzz fuzz-smoke soak soak-smoke bench bench-smoke bench-peers bench-engine deps deps-test install uninstall format format-check clean
+.PHONY: all run run-cluster test layers unit web-unit browser-deps e2e fuzz fuzz-smoke soak soak-smoke soak-cluster-smoke bench bench-smoke bench-peers bench-engine deps deps-test install uninstall format format-check clean
 .DEFAULT_GOAL := all
 
 all: deps $(SERVER) $(CLIENT)
@@ -148,13 +148,15 @@ e2e: deps-test browser-deps $(SERVER) $(CLIENT)
 	CAUSERIE_BUILD=$(BUILD) $(PYTEST) tests/e2e $(PYTEST_ARGS)
 
 # Every suite, three times over: plain, under ASan+UBSan, and under TSan; plus the bench
-# smoke run, a short chaos soak and a short fuzz of each parser, after a check that the
+# smoke run, a short chaos soak (one server, then a cluster of three) and a short fuzz of
+# each parser, after a check that the
 # layers call only downward (docs/ARCHITECTURE.md) and that the sources are formatted
 # (clang-format, .clang-format) and the web page's unit tests. The last line printed is
 # pytest's summary of the TSan run.
 test: deps-test
 	$(MAKE) --no-print-directory layers format-check web-unit
-	$(MAKE) --no-print-directory BUILD=build unit e2e bench-smoke soak-smoke fuzz-smoke
+	$(MAKE) --no-print-directory BUILD=build unit e2e bench-smoke soak-smoke soak-cluster-smoke \
+	    fuzz-smoke
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=asan unit e2e
 	$(MAKE) --no-print-directory BUILD=build-tsan SAN=tsan unit e2e
 
@@ -249,14 +251,23 @@ fuzz-smoke:
 # The chaos soak (tests/soak/soak.py): hundreds of well-behaved and hostile clients against
 # one server for a bounded time, over plain TCP, TLS and WebSocket over TLS (its certificates
 # made with the openssl command), then the invariants are checked. `make soak` runs it for
-# SOAK_SECONDS; `make test` runs a short one.
-SOAK_SECONDS       ?= 300
-SOAK_SMOKE_SECONDS ?= 20
+# SOAK_SECONDS; `make soak CLUSTER=1`, against three servers joined through one nats-server
+# that the soak starts (--cluster 3). `make test` runs a short one of each, the cluster's
+# shorter and with fewer clients (three servers and the engine share the machine).
+SOAK_SECONDS               ?= 300
+SOAK_SMOKE_SECONDS         ?= 20
+SOAK_CLUSTER_SMOKE_SECONDS ?= 10
+SOAK_CLUSTER_SMOKE_CLIENTS ?= 90
+SOAK_CLUSTER_ARGS           = $(if $(filter 1,$(CLUSTER)),--cluster 3)
 soak: deps-test $(SERVER)
-	$(PYTHON) tests/soak/soak.py --server $(SERVER) --seconds $(SOAK_SECONDS)
+	$(PYTHON) tests/soak/soak.py --server $(SERVER) --seconds $(SOAK_SECONDS) $(SOAK_CLUSTER_ARGS)
 
 soak-smoke: deps-test $(SERVER)
 	$(PYTHON) tests/soak/soak.py --server $(SERVER) --seconds $(SOAK_SMOKE_SECONDS)
+
+soak-cluster-smoke: deps-test $(SERVER)
+	$(PYTHON) tests/soak/soak.py --server $(SERVER) --seconds $(SOAK_CLUSTER_SMOKE_SECONDS) \
+	    --clients $(SOAK_CLUSTER_SMOKE_CLIENTS) --cluster 3
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
