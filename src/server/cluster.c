@@ -41,7 +41,11 @@
  * between them (15 s in all). */
 /* How long a watcher waits for news before it looks whether the server stops: what a stop
  * may wait for it. */
-#define WATCH_WAIT_MS   250
+#define WATCH_WAIT_MS 250
+/* A claim the engine could not answer: tries, and the pause between them; the person
+ * waits that long at most (0.3 s) before being told to try again. */
+#define CLAIM_TRIES     4
+#define CLAIM_RETRY_MS  100
 #define STREAM_TRIES    60
 #define STREAM_RETRY_MS 250
 /* nats.c keeps what is published while disconnected in a buffer of this many bytes; it is
@@ -389,7 +393,7 @@ static int claim_released(const char *k, const char *value, size_t len)
     }
     kvEntryList list = {0};
     if (kvStore_History(&list, pseudos, k, NULL) != NATS_OK) {
-        return cluster_linked() ? -EEXIST : -EIO;
+        return -EIO; /* the bucket did not answer: nobody can tell who holds it */
     }
     int r = -EEXIST;
     kvEntry *last = list.Count > 0 ? list.Entries[list.Count - 1] : NULL;
@@ -406,14 +410,19 @@ int cluster_claim(const char *key, const char *value, size_t len)
 {
     char k[KEY_SIZE];
     key_of(key, k, sizeof(k));
-    uint64_t rev = 0;
-    if (kvStore_Create(&rev, pseudos, k, value, (int)len) == NATS_OK) {
-        return 0;
+    int r = -EIO;
+    /* A bucket whose replicas elect a leader (engines that just started, or one that died)
+     * answers nothing for a moment: a few tries, short ones, before saying so. */
+    for (int tries = 0; tries < CLAIM_TRIES && r == -EIO && cluster_linked(); tries++) {
+        if (tries > 0) {
+            nanosleep(&(struct timespec){0, CLAIM_RETRY_MS * 1000000L}, NULL);
+        }
+        uint64_t rev = 0;
+        r = kvStore_Create(&rev, pseudos, k, value, (int)len) == NATS_OK
+                ? 0
+                : claim_released(k, value, len);
     }
-    if (!cluster_linked()) {
-        return -EIO;
-    }
-    return claim_released(k, value, len);
+    return r;
 }
 
 /* A change to a claim, published to the bucket's subject without waiting for the engine,
