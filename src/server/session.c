@@ -412,6 +412,14 @@ void session_replaced(struct session *s, char room[ROOM_NAME_MAX + 1])
 
 /* ---------------------------------------------------------------- chat */
 
+/* A line the cluster's backlog had no room for: its sender is told, never left guessing. */
+static void refuse_unlinked(struct session *s)
+{
+    session_reply(s, PROTO_ERROR,
+                  "Message refusé : la liaison avec le reste de la discussion est coupée depuis "
+                  "trop longtemps. Réessayez plus tard.");
+}
+
 void session_publish(struct session *s, int kind, const char *text, size_t len)
 {
     const struct person *p = s->person;
@@ -427,9 +435,7 @@ void session_publish(struct session *s, int kind, const char *text, size_t len)
                              .text = text,
                              .text_len = len};
     if (broadcast_publish(event_new(&f)) < 0) {
-        session_reply(s, PROTO_ERROR,
-                      "Message refusé : la liaison avec le reste de la discussion est coupée "
-                      "depuis trop longtemps. Réessayez plus tard.");
+        refuse_unlinked(s);
     }
 }
 
@@ -763,7 +769,8 @@ static void post_to_person(struct to_person *t)
     loop_send(&event_loops[t->p->loop], &to_person_task, t);
 }
 
-void session_send_private(struct session *s, struct person *p, const char *text, size_t len)
+/* s's private message text (len bytes), as an event with one reference. */
+static struct event *private_from(struct session *s, const char *text, size_t len)
 {
     const char *who = person_pseudo(s->person);
     struct event_fields f = {.kind = EVENT_PRIVATE,
@@ -773,25 +780,20 @@ void session_send_private(struct session *s, struct person *p, const char *text,
                              .who_len = strlen(who),
                              .text = text,
                              .text_len = len};
+    return event_new(&f);
+}
+
+void session_send_private(struct session *s, struct person *p, const char *text, size_t len)
+{
     struct to_person *t = to_person_new(p, TO_PERSON_EVENT, NULL);
-    t->e = event_new(&f);
+    t->e = private_from(s, text, len);
     post_to_person(t);
 }
 
 void session_send_private_remote(struct session *s, const char *to, const char *text, size_t len)
 {
-    const char *who = person_pseudo(s->person);
-    struct event_fields f = {.kind = EVENT_PRIVATE,
-                             .room = EVENT_NO_ROOM,
-                             .origin = session_client(s)->id,
-                             .who = who,
-                             .who_len = strlen(who),
-                             .text = text,
-                             .text_len = len};
-    if (broadcast_publish_to(event_new(&f), to) < 0) {
-        session_reply(s, PROTO_ERROR,
-                      "Message refusé : la liaison avec le reste de la discussion est coupée "
-                      "depuis trop longtemps. Réessayez plus tard.");
+    if (broadcast_publish_to(private_from(s, text, len), to) < 0) {
+        refuse_unlinked(s);
     }
 }
 
