@@ -56,6 +56,12 @@
  * the longest wait for an acknowledgement, and short, since every id costs the engine
  * memory for that long. */
 #define DUPLICATE_WINDOW_S 30
+/* How long an event published may wait for its acknowledgement before it is sent again
+ * (with its id, so stored once): well inside the duplicate window. */
+#define ACK_WAIT_MS 5000
+/* An event the engine refused outright (no stream leader while replicas elect one) waits
+ * this long before it is sent again, so that an election is not met with a busy loop. */
+#define RETRY_PAUSE_MS 250
 
 static natsConnection *conn;
 static jsCtx *js;
@@ -65,7 +71,21 @@ static char node[64 + 1];
 static unsigned node_ttl;
 static const struct cluster_handlers *handlers;
 static atomic_bool linked;
-static atomic_uint_fast64_t published; /* message ids: node name and this counter */
+/* Message ids: node name, this process's incarnation (its start, in ns) and a counter. The
+ * incarnation keeps a server restarted under the same name within the duplicate window
+ * from having its first events taken for its former life's. */
+static atomic_uint_fast64_t published;
+static uint64_t incarnation;
+
+/* Events to send again, oldest first: taken from the acknowledgements' thread, sent from
+ * the heartbeat thread once due and linked. Each was counted in the backlog once. */
+struct retry {
+    natsMsg *msg;
+    uint64_t due; /* CLOCK_MONOTONIC, ms */
+    struct retry *next;
+};
+static pthread_mutex_t retry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct retry *retry_head, **retry_tail = &retry_head;
 
 /* The replay at start: sequences up to replay_end were in the stream before we came. */
 static uint64_t replay_end;
@@ -111,12 +131,28 @@ static void on_reconnected(natsConnection *nc, void *closure)
     }
 }
 
-/* A publish the engine did not acknowledge (it timed out, or the stream was away): sent
- * again with the same message id, which the engine stores once. */
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static natsStatus publish_async(natsMsg **m)
+{
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = ACK_WAIT_MS;              /* an acknowledgement lost is an error, so sent again */
+    return js_PublishMsgAsync(js, m, &po); /* *m is the library's on success */
+}
+
+/* A publish the engine did not acknowledge (it timed out, or the stream was away): queued
+ * to be sent again with the same message id, which the engine stores once. A time-out has
+ * waited already; a refusal waits a moment. This thread is nats.c's and must not wait. */
 static void on_publish_error(jsCtx *ctx, jsPubAckErr *pae, void *closure)
 {
-    (void)closure;
-    if (atomic_load(&stopping)) {
+    (void)ctx, (void)closure;
+    if (atomic_load(&stopping) || !pae->Msg) {
         return;
     }
     static atomic_int_fast64_t last_said; /* one warning a second, not one per event */
@@ -125,9 +161,52 @@ static void on_publish_error(jsCtx *ctx, jsPubAckErr *pae, void *closure)
         log_warn("grappe : publication non confirmée (%s), nouvel envoi",
                  pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
     }
-    if (js_PublishMsgAsync(ctx, &pae->Msg, NULL) != NATS_OK) {
-        log_error("grappe : un événement n'a pas pu être renvoyé au moteur");
+    struct retry *r = xmalloc(sizeof(*r));
+    r->msg = pae->Msg;
+    pae->Msg = NULL; /* ours now: nats.c no longer destroys it */
+    r->due = now_ms() + (pae->Err == NATS_TIMEOUT ? 0 : RETRY_PAUSE_MS);
+    r->next = NULL;
+    pthread_mutex_lock(&retry_lock);
+    *retry_tail = r;
+    retry_tail = &r->next;
+    pthread_mutex_unlock(&retry_lock);
+}
+
+/* Sends again, in their order, the queued events that are due; stops at the first the
+ * library refuses (its backlog full), to try again later. */
+static void resend_due(uint64_t now)
+{
+    pthread_mutex_lock(&retry_lock);
+    while (retry_head && retry_head->due <= now) {
+        struct retry *r = retry_head;
+        if (publish_async(&r->msg) != NATS_OK) {
+            break;
+        }
+        retry_head = r->next;
+        retry_tail = retry_head ? retry_tail : &retry_head;
+        free(r);
     }
+    pthread_mutex_unlock(&retry_lock);
+}
+
+/* At the stop: what was never acknowledged is said, then freed. Returns how many. */
+static unsigned drop_retries(void)
+{
+    unsigned n = 0;
+    pthread_mutex_lock(&retry_lock);
+    while (retry_head) {
+        struct retry *r = retry_head;
+        retry_head = r->next;
+        natsMsg_Destroy(r->msg);
+        free(r);
+        n++;
+    }
+    retry_tail = &retry_head;
+    pthread_mutex_unlock(&retry_lock);
+    if (n > 0) {
+        log_warn("grappe : %u événement(s) jamais confirmé(s) par le moteur à l'arrêt", n);
+    }
+    return n;
 }
 
 /* ---------------------------------------------------------------- opening */
@@ -280,6 +359,9 @@ int cluster_open(const struct cluster_config *c, struct buf *err)
 {
     snprintf(node, sizeof(node), "%s", c->node);
     node_ttl = c->node_ttl;
+    struct timespec start;
+    clock_gettime(CLOCK_REALTIME, &start);
+    incarnation = (uint64_t)start.tv_sec * 1000000000u + (uint64_t)start.tv_nsec;
     natsOptions *o = connection_options(c);
     if (!o) {
         buf_appendf(err, "options de connexion refusées : %s", nats_GetLastError(NULL));
@@ -352,14 +434,15 @@ static void on_event(natsConnection *nc, natsSubscription *s, natsMsg *msg, void
 int cluster_publish(const void *data, size_t len)
 {
     natsMsg *m = NULL;
-    char id[sizeof(node) + 24];
-    snprintf(id, sizeof(id), "%s-%" PRIuFAST64, node, atomic_fetch_add(&published, 1));
+    char id[sizeof(node) + 48];
+    snprintf(id, sizeof(id), "%s-%" PRIx64 "-%" PRIuFAST64, node, incarnation,
+             atomic_fetch_add(&published, 1));
     natsStatus s = natsMsg_Create(&m, SUBJECT, NULL, data, (int)len);
     if (s == NATS_OK) {
         s = natsMsgHeader_Set(m, "Nats-Msg-Id", id);
     }
     if (s == NATS_OK) {
-        s = js_PublishMsgAsync(js, &m, NULL); /* m is the library's on success */
+        s = publish_async(&m);
     }
     natsMsg_Destroy(m);
     return s == NATS_OK ? 0 : -EAGAIN;
@@ -440,7 +523,7 @@ static void publish_claim(const char *key, const char *op, const void *value, si
         s = natsMsgHeader_Set(m, "KV-Operation", op);
     }
     if (s == NATS_OK) {
-        s = js_PublishMsgAsync(js, &m, NULL);
+        s = publish_async(&m);
     }
     natsMsg_Destroy(m);
     if (s != NATS_OK) {
@@ -507,18 +590,13 @@ static void reap(const char *dead)
 
 /* ---------------------------------------------------------------- heartbeats */
 
-/* The other nodes heard of, and when (CLOCK_MONOTONIC, ms). The heartbeat thread's. */
+/* The other nodes heard of: when (CLOCK_MONOTONIC, ms), and the revision of the last
+ * heartbeat heard. The heartbeat thread's. */
 struct peer {
     char name[sizeof(node)];
     uint64_t seen;
+    uint64_t revision;
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static struct peer *peer_find(struct peer *peers, size_t n, const char *name)
 {
@@ -552,15 +630,46 @@ static void heard(struct peer **peers, size_t *n, size_t *cap, kvEntry *e, uint6
         snprintf(p->name, sizeof(p->name), "%s", name);
     }
     p->seen = now;
+    p->revision = kvEntry_Revision(e);
 }
 
-/* Reaps every peer not heard of for the TTL, as long as this node itself has been linked
- * to the engine all that time: a node cut off hears nobody, and must not bury them all. */
-static void bury(struct peer *peers, size_t *n, uint64_t now, uint64_t linked_since)
+/* Whether peer p, silent on the watcher for the TTL, is silent in the bucket too. The
+ * watcher is an ordered consumer: when the engine it was served by dies, it stays quiet
+ * until it notices (missed heartbeats) and starts again, which can take longer than the
+ * TTL; the bucket itself, asked directly, tells. A newer heartbeat there means the node
+ * lives and this watcher lags (*stale). No answer means nobody can tell: not silent. */
+static bool silent(struct peer *p, uint64_t now, bool *stale)
+{
+    kvEntry *e = NULL;
+    natsStatus s = kvStore_Get(&e, nodes, p->name);
+    if (s == NATS_NOT_FOUND) {
+        return true;
+    }
+    if (s != NATS_OK) {
+        return false;
+    }
+    uint64_t revision = kvEntry_Revision(e);
+    kvEntry_Destroy(e);
+    if (revision == p->revision) {
+        return true;
+    }
+    p->seen = now;
+    p->revision = revision;
+    *stale = true;
+    return false;
+}
+
+/* Reaps every peer not heard of for the TTL, as long as this node itself could write its
+ * own heartbeat all that time: a node cut off hears nobody and must not bury them all,
+ * and while the bucket elects a leader nobody can write, so silence then says nothing.
+ * Returns whether the watcher was found lagging. */
+static bool bury(struct peer *peers, size_t *n, uint64_t now, uint64_t writable_since)
 {
     uint64_t ttl = (uint64_t)node_ttl * 1000;
+    bool stale = false;
     for (size_t i = 0; i < *n;) {
-        if (now - peers[i].seen <= ttl || now - linked_since <= ttl) {
+        if (now - peers[i].seen <= ttl || writable_since == 0 || now - writable_since <= ttl ||
+            !silent(&peers[i], now, &stale)) {
             i++;
             continue;
         }
@@ -570,6 +679,7 @@ static void bury(struct peer *peers, size_t *n, uint64_t now, uint64_t linked_si
         kvStore_Delete(nodes, peers[i].name);
         peers[i] = peers[--*n];
     }
+    return stale;
 }
 
 static void *beat(void *arg)
@@ -580,32 +690,43 @@ static void *beat(void *arg)
         log_error("grappe : les battements des autres serveurs ne peuvent être suivis");
         return NULL;
     }
-    uint64_t period = node_ttl * 1000 / 3, last_beat = 0, linked_since = now_ms();
+    /* writable_since: since when every heartbeat of ours was stored (0: the last failed). */
+    uint64_t period = node_ttl * 1000 / 3, last_beat = 0, writable_since = 0;
     struct peer *peers = NULL;
     size_t n = 0, cap = 0;
     while (!atomic_load(&stopping)) {
         kvEntry *e = NULL;
-        uint64_t now = now_ms();
         natsStatus s = kvWatcher_Next(&e, w, WATCH_WAIT_MS);
-        now = now_ms();
+        uint64_t now = now_ms();
         if (s == NATS_OK && e) {
             heard(&peers, &n, &cap, e, now);
             kvEntry_Destroy(e);
         }
         if (!cluster_linked()) {
-            linked_since = now;
+            writable_since = 0;
             for (size_t i = 0; i < n; i++) {
                 peers[i].seen = now; /* what was missed while away is not silence */
             }
             continue;
         }
+        resend_due(now);
         if (now - last_beat >= period) {
             uint64_t rev;
             if (kvStore_PutString(&rev, nodes, node, "vivant") == NATS_OK) {
                 last_beat = now;
+                writable_since = writable_since ? writable_since : now;
+            } else {
+                writable_since = 0;
             }
         }
-        bury(peers, &n, now, linked_since);
+        if (bury(peers, &n, now, writable_since)) {
+            /* A lagging watcher: a new one starts from each node's latest heartbeat. */
+            kvWatcher *fresh = NULL;
+            if (kvStore_WatchAll(&fresh, nodes, NULL) == NATS_OK) {
+                kvWatcher_Destroy(w);
+                w = fresh;
+            }
+        }
     }
     free(peers);
     kvWatcher_Destroy(w);
@@ -706,20 +827,28 @@ void cluster_close(void)
         pthread_join(watch_thread, NULL);
         watch_thread = 0;
     }
+    /* Whether everything this server published is in the engine: its people's releases
+     * included, without which its heartbeat stays, so that the others reap them. */
+    bool confirmed = false;
     if (js) {
+        if (cluster_linked()) {
+            resend_due(UINT64_MAX);
+        }
         jsPubOptions po;
         jsPubOptions_Init(&po);
         po.MaxWait = REQUEST_WAIT_MS;
-        if (js_PublishAsyncComplete(js, &po) != NATS_OK) {
+        confirmed = js_PublishAsyncComplete(js, &po) == NATS_OK;
+        if (!confirmed) {
             log_warn("grappe : des événements n'ont pas été confirmés par le moteur à l'arrêt");
         }
     }
+    confirmed = drop_retries() == 0 && confirmed;
     if (sub) {
         natsSubscription_Unsubscribe(sub);
         natsSubscription_Destroy(sub);
         sub = NULL;
     }
-    if (nodes && conn && cluster_linked()) {
+    if (nodes && conn && cluster_linked() && confirmed) {
         kvStore_Delete(nodes, node); /* gone on purpose: nobody waits for the TTL */
     }
     kvStore_Destroy(pseudos);

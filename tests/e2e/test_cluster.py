@@ -215,6 +215,28 @@ def test_a_killed_server_s_people_are_announced_gone_and_their_pseudos_freed(
     alice.expect_exact("> bob: me revoilà")
 
 
+def test_a_server_killed_and_restarted_under_its_name_is_heard_at_once(engines, server, connect):
+    # Within the engine's duplicate window (30 s): the new life's events must not be taken
+    # for the former life's, which carried the same name.
+    e, (s0, s1) = cluster_of(engines, server, 2)
+    alice = joined(connect, s0, "alice")
+    bob = joined(connect, s1, "bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    bob.send_line("première vie")
+    alice.expect_exact("> bob: première vie")
+    os.kill(s1.pid, signal.SIGKILL)
+    s1.wait_exit()
+    s1._stopped = True
+    bob.close()
+    again = server(*cluster_args([e], "s1"))
+    # Its start reaps what its former life left: bob leaves, and may come back at once.
+    alice.expect_exact("* bob est déconnecté (son serveur ne répond plus)")
+    bob = joined(connect, again, "bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    bob.send_line("seconde vie")
+    alice.expect_exact("> bob: seconde vie")
+
+
 def test_a_stopped_server_s_people_are_announced_to_the_others(engines, server, connect):
     _, (s0, s1) = cluster_of(engines, server, 2)
     alice = joined(connect, s0, "alice")
