@@ -35,6 +35,9 @@ presets=("$@")
 
 server="$build/causerie-server"
 bench="$build/causerie-bench"
+for b in "$server" "$bench"; do
+    [ -x "$b" ] || { echo "bench: $b is missing (make bench builds it)" >&2; exit 1; }
+done
 # The limits that exist for hostile clients, lifted for a benchmark that is not one.
 server_opts=(--host 127.0.0.1 --port 0 --max-backlog 67108864 --max-clients 0 --max-per-ip 0
     --flood-rate 0 --handshake-timeout 0)

@@ -62,6 +62,10 @@
 /* An event the engine refused outright (no stream leader while replicas elect one) waits
  * this long before it is sent again, so that an election is not met with a busy loop. */
 #define RETRY_PAUSE_MS 250
+/* A question to the other servers (who is in a room): how long to wait for all answers
+ * before going on with those that came (a server dead and not yet buried answers none). */
+#define ASK_WAIT_MS 500
+#define ASK_SUBJECT "causerie.ask.names"
 
 static natsConnection *conn;
 static jsCtx *js;
@@ -93,9 +97,26 @@ static pthread_mutex_t replay_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t replay_done = PTHREAD_COND_INITIALIZER;
 static atomic_bool replayed; /* written under replay_lock */
 
-static pthread_t beat_thread, watch_thread;
-static void (*claim_watcher)(const char *key, const char *value, size_t len);
+static pthread_t beat_thread;
+static natsSubscription *ask_sub; /* the other servers' questions */
 static atomic_bool stopping;
+
+/* The other nodes heard of: when (CLOCK_MONOTONIC, ms), the revision of their last
+ * heartbeat, and what it said: their rooms and how many people each (rooms_of()). Written
+ * by the heartbeat thread, read by any under peer_lock. */
+struct peer {
+    char name[sizeof(node)];
+    uint64_t seen;
+    uint64_t revision;
+    char *rooms; /* owned, NUL-terminated */
+};
+static pthread_mutex_t peer_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct peer *peers;
+static size_t n_peers, peers_cap;
+
+/* Threads reaping a dead node's claims, joined at the stop; the heartbeat thread's. */
+static pthread_t *reapers;
+static size_t n_reapers, reapers_cap;
 
 const char *cluster_node(void)
 {
@@ -557,50 +578,69 @@ int cluster_lookup(const char *key, struct buf *out)
 }
 
 /* Takes each claim held by dead (a node's name) that no other survivor took first, and
- * hands it to the reaped handler. One request per claim: a node's death is rare. */
+ * hands it to the reaped handler. The bucket's present values come through one watcher,
+ * in bulk (a NULL entry ends them), not one request per key: with 100,000 people that is
+ * a second, not minutes. Taking a claim is one request, raced by every survivor. This runs
+ * on a thread of its own, so that the heartbeat goes on meanwhile. */
 static void reap(const char *dead)
 {
-    kvKeysList keys = {0};
-    if (kvStore_Keys(&keys, pseudos, NULL) != NATS_OK) {
+    kvWatchOptions o;
+    kvWatchOptions_Init(&o);
+    o.IgnoreDeletes = true;
+    kvWatcher *w = NULL;
+    if (kvStore_WatchAll(&w, pseudos, &o) != NATS_OK) {
+        log_warn("grappe : les pseudos du serveur %s n'ont pu être relus", dead);
         return;
     }
     size_t dead_len = strlen(dead);
     unsigned n = 0;
-    for (int i = 0; i < keys.Count; i++) {
-        kvEntry *e = NULL;
-        if (kvStore_Get(&e, pseudos, keys.Keys[i]) != NATS_OK) {
-            continue;
-        }
+    kvEntry *e = NULL;
+    while (!atomic_load(&stopping) && kvWatcher_Next(&e, w, WATCH_WAIT_MS * 20) == NATS_OK && e) {
         const char *v = kvEntry_Value(e);
         size_t len = (size_t)kvEntry_ValueLen(e);
         uint64_t rev = 0;
         if (len > dead_len && memcmp(v, dead, dead_len) == 0 && v[dead_len] == '\n' &&
-            kvStore_Update(&rev, pseudos, keys.Keys[i], "", 0, kvEntry_Revision(e)) == NATS_OK) {
+            kvStore_Update(&rev, pseudos, kvEntry_Key(e), "", 0, kvEntry_Revision(e)) == NATS_OK) {
             handlers->reaped(v, len); /* ours alone: the update above won the race */
-            kvStore_Delete(pseudos, keys.Keys[i]);
+            kvStore_Delete(pseudos, kvEntry_Key(e));
             n++;
         }
         kvEntry_Destroy(e);
+        e = NULL;
     }
-    kvKeysList_Destroy(&keys);
+    kvEntry_Destroy(e);
+    kvWatcher_Destroy(w);
     if (n > 0) {
         log_info("grappe : %u personne(s) du serveur %s annoncée(s) parties", n, dead);
     }
 }
 
+static void *reaper(void *arg)
+{
+    reap(arg);
+    free(arg);
+    return NULL;
+}
+
+/* Reaps dead's claims on a new thread (joined at the stop), or here if none can start. */
+static void reap_apart(const char *dead)
+{
+    if (n_reapers == reapers_cap) {
+        reapers = xgrow(reapers, &reapers_cap, n_reapers + 1, sizeof(*reapers), 4);
+    }
+    char *name = xstrdup(dead);
+    if (pthread_create(&reapers[n_reapers], NULL, reaper, name) == 0) {
+        n_reapers++;
+    } else {
+        reaper(name);
+    }
+}
+
 /* ---------------------------------------------------------------- heartbeats */
 
-/* The other nodes heard of: when (CLOCK_MONOTONIC, ms), and the revision of the last
- * heartbeat heard. The heartbeat thread's. */
-struct peer {
-    char name[sizeof(node)];
-    uint64_t seen;
-    uint64_t revision;
-};
-
-static struct peer *peer_find(struct peer *peers, size_t n, const char *name)
+static struct peer *peer_find(const char *name)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n_peers; i++) {
         if (strcmp(peers[i].name, name) == 0) {
             return &peers[i];
         }
@@ -608,36 +648,53 @@ static struct peer *peer_find(struct peer *peers, size_t n, const char *name)
     return NULL;
 }
 
+/* Under peer_lock: forgets peers[i]. */
+static void peer_remove(size_t i)
+{
+    free(peers[i].rooms);
+    peers[i] = peers[--n_peers];
+}
+
 /* An entry of the nodes bucket: a heartbeat (a put) or a node gone (a delete). */
-static void heard(struct peer **peers, size_t *n, size_t *cap, kvEntry *e, uint64_t now)
+static void heard(kvEntry *e, uint64_t now)
 {
     const char *name = kvEntry_Key(e);
     if (strcmp(name, node) == 0 || strlen(name) >= sizeof(node)) {
         return;
     }
-    struct peer *p = peer_find(*peers, *n, name);
+    size_t len = (size_t)kvEntry_ValueLen(e);
+    char *rooms = xmemdup0(len ? kvEntry_Value(e) : "", len);
+    pthread_mutex_lock(&peer_lock);
+    struct peer *p = peer_find(name);
     if (kvEntry_Operation(e) != kvOp_Put) {
         if (p) {
-            *p = (*peers)[--*n];
+            peer_remove((size_t)(p - peers));
         }
+        pthread_mutex_unlock(&peer_lock);
+        free(rooms);
         return;
     }
     if (!p) {
-        if (*n == *cap) {
-            *peers = xgrow(*peers, cap, *n + 1, sizeof(**peers), 8);
+        if (n_peers == peers_cap) {
+            peers = xgrow(peers, &peers_cap, n_peers + 1, sizeof(*peers), 8);
         }
-        p = &(*peers)[(*n)++];
+        p = &peers[n_peers++];
         snprintf(p->name, sizeof(p->name), "%s", name);
+        p->rooms = NULL;
     }
     p->seen = now;
     p->revision = kvEntry_Revision(e);
+    free(p->rooms);
+    p->rooms = rooms;
+    pthread_mutex_unlock(&peer_lock);
 }
 
-/* Whether peer p, silent on the watcher for the TTL, is silent in the bucket too. The
- * watcher is an ordered consumer: when the engine it was served by dies, it stays quiet
- * until it notices (missed heartbeats) and starts again, which can take longer than the
- * TTL; the bucket itself, asked directly, tells. A newer heartbeat there means the node
- * lives and this watcher lags (*stale). No answer means nobody can tell: not silent. */
+/* Whether p, silent on the watcher for the TTL, is silent in the bucket too. The watcher
+ * is an ordered consumer: when the engine it was served by dies, it stays quiet until it
+ * notices (missed heartbeats) and starts again, which can take longer than the TTL; the
+ * bucket itself, asked directly, tells. A newer heartbeat there means the node lives and
+ * this watcher lags (*stale). No answer means nobody can tell: not silent. The heartbeat
+ * thread, not under peer_lock (p is its to write). */
 static bool silent(struct peer *p, uint64_t now, bool *stale)
 {
     kvEntry *e = NULL;
@@ -653,8 +710,10 @@ static bool silent(struct peer *p, uint64_t now, bool *stale)
     if (revision == p->revision) {
         return true;
     }
+    pthread_mutex_lock(&peer_lock);
     p->seen = now;
     p->revision = revision;
+    pthread_mutex_unlock(&peer_lock);
     *stale = true;
     return false;
 }
@@ -662,12 +721,13 @@ static bool silent(struct peer *p, uint64_t now, bool *stale)
 /* Reaps every peer not heard of for the TTL, as long as this node itself could write its
  * own heartbeat all that time: a node cut off hears nobody and must not bury them all,
  * and while the bucket elects a leader nobody can write, so silence then says nothing.
- * Returns whether the watcher was found lagging. */
-static bool bury(struct peer *peers, size_t *n, uint64_t now, uint64_t writable_since)
+ * Returns whether the watcher was found lagging. The heartbeat thread, the only writer of
+ * the peers' list: it reads it without the lock. */
+static bool bury(uint64_t now, uint64_t writable_since)
 {
     uint64_t ttl = (uint64_t)node_ttl * 1000;
     bool stale = false;
-    for (size_t i = 0; i < *n;) {
+    for (size_t i = 0; i < n_peers;) {
         if (now - peers[i].seen <= ttl || writable_since == 0 || now - writable_since <= ttl ||
             !silent(&peers[i], now, &stale)) {
             i++;
@@ -675,11 +735,37 @@ static bool bury(struct peer *peers, size_t *n, uint64_t now, uint64_t writable_
         }
         log_warn("grappe : le serveur %s ne donne plus signe de vie depuis %u s", peers[i].name,
                  node_ttl);
-        reap(peers[i].name);
+        reap_apart(peers[i].name);
         kvStore_Delete(nodes, peers[i].name);
-        peers[i] = peers[--*n];
+        pthread_mutex_lock(&peer_lock);
+        peer_remove(i);
+        pthread_mutex_unlock(&peer_lock);
     }
     return stale;
+}
+
+/* This node's heartbeat: its rooms and how many of its people each holds, which every
+ * other server reads for /rooms and the counts of a room; put every --node-ttl/3 seconds,
+ * and sooner when it changed (at most every WATCH_WAIT_MS). Returns whether it was stored
+ * or is current; *last is what was last stored. */
+static bool put_heartbeat(struct buf *last, uint64_t now, uint64_t *last_put, uint64_t period)
+{
+    struct buf rooms = BUF_INIT;
+    handlers->rooms(&rooms);
+    bool changed =
+        rooms.len != last->len || (rooms.len > 0 && memcmp(rooms.data, last->data, rooms.len) != 0);
+    bool ok = true;
+    if (changed || now - *last_put >= period) {
+        uint64_t rev;
+        ok = kvStore_Put(&rev, nodes, node, rooms.len ? rooms.data : "", (int)rooms.len) == NATS_OK;
+        if (ok) {
+            *last_put = now;
+            buf_reset(last);
+            buf_append(last, rooms.data, rooms.len);
+        }
+    }
+    buf_release(&rooms);
+    return ok;
 }
 
 static void *beat(void *arg)
@@ -691,35 +777,32 @@ static void *beat(void *arg)
         return NULL;
     }
     /* writable_since: since when every heartbeat of ours was stored (0: the last failed). */
-    uint64_t period = node_ttl * 1000 / 3, last_beat = 0, writable_since = 0;
-    struct peer *peers = NULL;
-    size_t n = 0, cap = 0;
+    uint64_t period = node_ttl * 1000 / 3, last_put = 0, writable_since = 0;
+    struct buf last = BUF_INIT;
     while (!atomic_load(&stopping)) {
         kvEntry *e = NULL;
         natsStatus s = kvWatcher_Next(&e, w, WATCH_WAIT_MS);
         uint64_t now = now_ms();
         if (s == NATS_OK && e) {
-            heard(&peers, &n, &cap, e, now);
+            heard(e, now);
             kvEntry_Destroy(e);
         }
         if (!cluster_linked()) {
             writable_since = 0;
-            for (size_t i = 0; i < n; i++) {
+            pthread_mutex_lock(&peer_lock);
+            for (size_t i = 0; i < n_peers; i++) {
                 peers[i].seen = now; /* what was missed while away is not silence */
             }
+            pthread_mutex_unlock(&peer_lock);
             continue;
         }
         resend_due(now);
-        if (now - last_beat >= period) {
-            uint64_t rev;
-            if (kvStore_PutString(&rev, nodes, node, "vivant") == NATS_OK) {
-                last_beat = now;
-                writable_since = writable_since ? writable_since : now;
-            } else {
-                writable_since = 0;
-            }
+        if (put_heartbeat(&last, now, &last_put, period)) {
+            writable_since = writable_since ? writable_since : now;
+        } else {
+            writable_since = 0;
         }
-        if (bury(peers, &n, now, writable_since)) {
+        if (bury(now, writable_since)) {
             /* A lagging watcher: a new one starts from each node's latest heartbeat. */
             kvWatcher *fresh = NULL;
             if (kvStore_WatchAll(&fresh, nodes, NULL) == NATS_OK) {
@@ -728,42 +811,100 @@ static void *beat(void *arg)
             }
         }
     }
-    free(peers);
+    buf_release(&last);
     kvWatcher_Destroy(w);
     return NULL;
 }
 
-/* ---------------------------------------------------------------- watching claims */
-
-static void *watch_claims(void *arg)
+void cluster_rooms_elsewhere(struct buf *out)
 {
-    (void)arg;
-    kvWatcher *w = NULL;
-    if (kvStore_WatchAll(&w, pseudos, NULL) != NATS_OK) {
-        log_error("grappe : les pseudos des autres serveurs ne peuvent être suivis");
-        return NULL;
+    pthread_mutex_lock(&peer_lock);
+    for (size_t i = 0; i < n_peers; i++) {
+        buf_append_str(out, peers[i].rooms ? peers[i].rooms : "");
     }
-    while (!atomic_load(&stopping)) {
-        kvEntry *e = NULL;
-        if (kvWatcher_Next(&e, w, WATCH_WAIT_MS) != NATS_OK || !e) {
-            continue; /* a time-out (to look at stopping), or the end of the initial values */
+    pthread_mutex_unlock(&peer_lock);
+}
+
+/* ---------------------------------------------------------------- questions */
+
+/* Another server asks who of ours is in a room: "NODE\nROOM_KEY\nLIMIT". nats.c's thread
+ * for this subscription; the answer, "COUNT\nNAMES", goes to its inbox. */
+static void on_ask(natsConnection *nc, natsSubscription *s, natsMsg *msg, void *closure)
+{
+    (void)s, (void)closure;
+    const char *data = natsMsg_GetData(msg), *reply = natsMsg_GetReply(msg);
+    size_t len = (size_t)natsMsg_GetDataLength(msg), node_len = strlen(node);
+    const char *key = memchr(data, '\n', len);
+    const char *max = key ? memchr(key + 1, '\n', len - (size_t)(key + 1 - data)) : NULL;
+    bool mine = key && (size_t)(key - data) == node_len && memcmp(data, node, node_len) == 0;
+    if (max && reply && !mine && !atomic_load(&stopping)) {
+        char room_key[256];
+        snprintf(room_key, sizeof(room_key), "%.*s", (int)(max - key - 1), key + 1);
+        struct buf answer = BUF_INIT;
+        handlers->names(room_key, (size_t)strtoull(max + 1, NULL, 10), &answer);
+        natsConnection_Publish(nc, reply, answer.data, (int)answer.len);
+        buf_release(&answer);
+    }
+    natsMsg_Destroy(msg);
+}
+
+/* Appends to names, each after a space, the space-separated names of list (len bytes)
+ * while *named, which counts them, is under limit. */
+static void take_names(struct buf *names, const char *list, size_t len, size_t limit, size_t *named)
+{
+    while (len > 0 && *named < limit) {
+        const char *space = memchr(list, ' ', len);
+        size_t word = space ? (size_t)(space - list) : len;
+        if (word > 0) {
+            buf_append_char(names, ' ');
+            buf_append(names, list, word);
+            ++*named;
         }
-        bool put = kvEntry_Operation(e) == kvOp_Put && kvEntry_ValueLen(e) > 0;
-        claim_watcher(kvEntry_Key(e), put ? kvEntry_Value(e) : NULL,
-                      put ? (size_t)kvEntry_ValueLen(e) : 0);
-        kvEntry_Destroy(e);
+        list += word + (space != NULL);
+        len -= word + (space != NULL);
     }
-    kvWatcher_Destroy(w);
-    return NULL;
 }
 
-void cluster_watch_claims(void (*fn)(const char *key, const char *value, size_t len))
+uint32_t cluster_ask_names(const char *room_key, size_t limit, struct buf *names)
 {
-    claim_watcher = fn;
-    if (pthread_create(&watch_thread, NULL, watch_claims, NULL) != 0) {
-        watch_thread = 0;
-        log_error("grappe : les pseudos des autres serveurs ne peuvent être suivis");
+    pthread_mutex_lock(&peer_lock);
+    size_t expected = n_peers;
+    pthread_mutex_unlock(&peer_lock);
+    if (expected == 0 || !cluster_linked()) {
+        return 0;
     }
+    natsInbox *inbox = NULL;
+    natsSubscription *s = NULL;
+    struct buf q = BUF_INIT;
+    buf_appendf(&q, "%s\n%s\n%zu", node, room_key, limit);
+    uint32_t count = 0;
+    size_t named = 0;
+    if (natsInbox_Create(&inbox) == NATS_OK &&
+        natsConnection_SubscribeSync(&s, conn, inbox) == NATS_OK &&
+        natsConnection_PublishRequest(conn, ASK_SUBJECT, inbox, q.data, (int)q.len) == NATS_OK) {
+        uint64_t until = now_ms() + ASK_WAIT_MS;
+        for (size_t got = 0; got < expected;) {
+            uint64_t now = now_ms();
+            natsMsg *m = NULL;
+            if (now >= until ||
+                natsSubscription_NextMsg(&m, s, (int64_t)(until - now)) != NATS_OK) {
+                break;
+            }
+            const char *data = natsMsg_GetData(m);
+            size_t len = (size_t)natsMsg_GetDataLength(m);
+            const char *nl = memchr(data, '\n', len);
+            if (nl) {
+                count += (uint32_t)strtoul(data, NULL, 10);
+                take_names(names, nl + 1, len - (size_t)(nl + 1 - data), limit, &named);
+                got++;
+            }
+            natsMsg_Destroy(m);
+        }
+    }
+    natsSubscription_Destroy(s);
+    natsInbox_Destroy(inbox);
+    buf_release(&q);
+    return count;
 }
 
 /* ---------------------------------------------------------------- life cycle */
@@ -810,6 +951,12 @@ int cluster_start(uint64_t after, const struct cluster_handlers *h)
         log_error("grappe : abonnement au flux impossible : %s", natsStatus_GetText(s));
         return -EIO;
     }
+    s = natsConnection_Subscribe(&ask_sub, conn, ASK_SUBJECT, on_ask, NULL);
+    if (s != NATS_OK) {
+        log_error("grappe : abonnement aux questions des autres serveurs impossible : %s",
+                  natsStatus_GetText(s));
+        return -EIO;
+    }
     if (pthread_create(&beat_thread, NULL, beat, NULL) != 0) {
         return -EAGAIN;
     }
@@ -823,9 +970,16 @@ void cluster_close(void)
         pthread_join(beat_thread, NULL);
         beat_thread = 0;
     }
-    if (watch_thread) {
-        pthread_join(watch_thread, NULL);
-        watch_thread = 0;
+    for (size_t i = 0; i < n_reapers; i++) {
+        pthread_join(reapers[i], NULL);
+    }
+    free(reapers);
+    reapers = NULL;
+    n_reapers = reapers_cap = 0;
+    if (ask_sub) {
+        natsSubscription_Unsubscribe(ask_sub);
+        natsSubscription_Destroy(ask_sub);
+        ask_sub = NULL;
     }
     /* Whether everything this server published is in the engine: its people's releases
      * included, without which its heartbeat stays, so that the others reap them. */
@@ -851,6 +1005,14 @@ void cluster_close(void)
     if (nodes && conn && cluster_linked() && confirmed) {
         kvStore_Delete(nodes, node); /* gone on purpose: nobody waits for the TTL */
     }
+    pthread_mutex_lock(&peer_lock);
+    while (n_peers > 0) {
+        peer_remove(n_peers - 1);
+    }
+    free(peers);
+    peers = NULL;
+    peers_cap = 0;
+    pthread_mutex_unlock(&peer_lock);
     kvStore_Destroy(pseudos);
     kvStore_Destroy(nodes);
     pseudos = nodes = NULL;

@@ -39,6 +39,14 @@ struct cluster_handlers {
     /* A claim of a dead node, taken by this server, which alone announces it: value as the
      * node stored it (cluster_claim()). The heartbeat thread. */
     void (*reaped)(const char *value, size_t len);
+    /* This server's rooms with people in them, one "COUNT NAME\n" line each (the name as
+     * shown, without '#'), appended to out: what its heartbeat tells the others. The
+     * heartbeat thread, every few hundred milliseconds. */
+    void (*rooms)(struct buf *out);
+    /* Another server asks who of ours is in the room whose folded name is room_key:
+     * append "COUNT\n" then at most limit (SIZE_MAX: all) pseudos, separated by spaces,
+     * to out. One thread of nats.c's. */
+    void (*names)(const char *room_key, size_t limit, struct buf *out);
 };
 
 /* Connects to the engine and sets up the stream and buckets. Main thread, before the loops
@@ -69,10 +77,15 @@ int cluster_claim(const char *key, const char *value, size_t len);
 void cluster_claim_update(const char *key, const char *value, size_t len);
 /* Gives up a claim this node holds. Any thread. */
 void cluster_release(const char *key);
-/* Calls fn, on a thread of its own, for every claim there is and then every change: key
- * (the bucket's key, which names one pseudo), and value (len bytes) when put, NULL when
- * deleted. Main thread, after cluster_start(); fn is called until cluster_close(). */
-void cluster_watch_claims(void (*fn)(const char *key, const char *value, size_t len));
+/* Appends what every other live server's last heartbeat said of its rooms: "COUNT NAME\n"
+ * lines (handlers.rooms), a few hundred milliseconds old at most. Any thread. */
+void cluster_rooms_elsewhere(struct buf *out);
+/* Asks every other live server who of its people is in the room whose folded name is
+ * room_key; appends at most limit (SIZE_MAX: all) of their pseudos to names, each after a
+ * space,
+ * and returns how many they hold in all. Waits for the answers, up to half a second when
+ * a server does not answer (then counts those that did). Any thread, holding no lock. */
+uint32_t cluster_ask_names(const char *room_key, size_t limit, struct buf *names);
 /* The value of the claim of key (a folded pseudo), in out (NUL added); -ENOENT if none,
  * -EIO if the engine could not tell. Any thread. */
 int cluster_lookup(const char *key, struct buf *out);

@@ -477,6 +477,8 @@ static const struct cluster_handlers cluster_handlers = {
     .event = broadcast_from_cluster,
     .link = peers_link,
     .reaped = peers_reaped,
+    .rooms = room_summary,
+    .names = room_names_here,
 };
 
 /* A node's default name: the listening address, with what a bucket's key refuses
@@ -518,7 +520,6 @@ static void join_cluster(const struct server_options *o, const struct listeners 
         cluster_close();
         exit(1);
     }
-    peers_watch();
     log_info("Grappe : %s, moteur %s (flux CAUSERIE)", name, o->cluster);
 }
 

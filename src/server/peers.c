@@ -10,141 +10,86 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "broadcast.h"
 #include "cluster.h"
 #include "common/buf.h"
-#include "common/hash.h"
 #include "common/pseudo.h"
 #include "common/xalloc.h"
 #include "event.h"
 
-/* Buckets of the mirror: a few people per bucket at 100,000 across the cluster. */
-#define MIRROR_BUCKETS 65536
-
-/* One claim of the cluster, as the mirror has it. */
-struct claim {
-    struct claim *next; /* peers_lock */
-    bool ours;          /* held by this server: its people are listed by room.c */
-    char *key;          /* owned: the bucket's key */
-    char *room_key;     /* owned: the room's folded name */
-    char *pseudo;       /* owned: as typed */
-};
-
 static bool clustered;
-static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct claim **mirror; /* owned: MIRROR_BUCKETS chains; peers_lock */
-static uint64_t seed;
 
 void peers_init(void)
 {
     clustered = true;
-    mirror = xcalloc(MIRROR_BUCKETS, sizeof(*mirror));
-    seed = hash_random_seed();
-}
-
-static void claim_free(struct claim *c)
-{
-    free(c->key);
-    free(c->room_key);
-    free(c->pseudo);
-    free(c);
-}
-
-/* Under peers_lock: the link that points at key's claim, or at the end of its chain. */
-static struct claim **find(const char *key)
-{
-    struct claim **p = &mirror[hash_bucket(hash_add_str(hash_start(seed), key), MIRROR_BUCKETS)];
-    while (*p && strcmp((*p)->key, key) != 0) {
-        p = &(*p)->next;
-    }
-    return p;
-}
-
-/* A claim's value read: NULL if it is not "NODE\nROOM\nPSEUDO". */
-static struct claim *parse(const char *key, const char *value, size_t len)
-{
-    const char *room = memchr(value, '\n', len);
-    const char *typed = room ? memchr(room + 1, '\n', len - (size_t)(room + 1 - value)) : NULL;
-    if (!typed) {
-        return NULL;
-    }
-    struct claim *c = xcalloc(1, sizeof(*c));
-    size_t node_len = (size_t)(room - value), node_mine = strlen(cluster_node());
-    c->ours = node_len == node_mine && memcmp(value, cluster_node(), node_len) == 0;
-    c->key = xstrdup(key);
-    struct buf k = BUF_INIT;
-    pseudo_fold(room + 1, (size_t)(typed - room - 1), &k);
-    c->room_key = buf_detach(&k);
-    c->pseudo = xmemdup0(typed + 1, len - (size_t)(typed + 1 - value));
-    return c;
-}
-
-/* The claim watcher (cluster.h): a claim put or deleted. */
-static void on_claim(const char *key, const char *value, size_t len)
-{
-    struct claim *c = value ? parse(key, value, len) : NULL;
-    pthread_mutex_lock(&peers_lock);
-    struct claim **p = find(key);
-    struct claim *old = *p;
-    if (old) {
-        *p = old->next;
-    }
-    if (c) {
-        c->next = *p;
-        *p = c;
-    }
-    pthread_mutex_unlock(&peers_lock);
-    if (old) {
-        claim_free(old);
-    }
-}
-
-void peers_watch(void)
-{
-    cluster_watch_claims(on_claim);
 }
 
 void peers_shutdown(void)
 {
-    if (!mirror) {
-        return;
-    }
-    for (size_t i = 0; i < MIRROR_BUCKETS; i++) {
-        while (mirror[i]) {
-            struct claim *c = mirror[i];
-            mirror[i] = c->next;
-            claim_free(c);
-        }
-    }
-    free(mirror);
-    mirror = NULL;
     clustered = false;
 }
 
-uint32_t peers_in_room(const char *room_key, struct buf *names, size_t max)
+/* Calls fn for each "COUNT NAME" line of the other servers' heartbeats: what they hold of
+ * each room, a moment ago. */
+static void each_room_elsewhere(void (*fn)(const char *name, size_t len, uint32_t count, void *ctx),
+                                void *ctx)
+{
+    struct buf all = BUF_INIT;
+    cluster_rooms_elsewhere(&all);
+    const char *p = all.data, *end = all.data + all.len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl ? nl : end;
+        char *after = NULL;
+        unsigned long count = strtoul(p, &after, 10);
+        if (after && after < line_end && *after == ' ' && after + 1 < line_end &&
+            count <= UINT32_MAX) {
+            fn(after + 1, (size_t)(line_end - after - 1), (uint32_t)count, ctx);
+        }
+        p = line_end + 1;
+    }
+    buf_release(&all);
+}
+
+struct count_of {
+    const char *key;
+    uint32_t count;
+};
+
+static void add_if_same_room(const char *name, size_t len, uint32_t count, void *ctx)
+{
+    struct count_of *c = ctx;
+    struct buf k = BUF_INIT;
+    pseudo_fold(name, len, &k);
+    if (strcmp(k.data, c->key) == 0) {
+        c->count += count;
+    }
+    buf_release(&k);
+}
+
+uint32_t peers_count_in_room(const char *room_key)
 {
     if (!clustered) {
         return 0;
     }
-    uint32_t n = 0;
-    pthread_mutex_lock(&peers_lock);
-    for (size_t i = 0; i < MIRROR_BUCKETS; i++) {
-        for (const struct claim *c = mirror[i]; c; c = c->next) {
-            if (c->ours || strcmp(c->room_key, room_key) != 0) {
-                continue;
-            }
-            if (names && (max == 0 || n < max)) {
-                buf_append_char(names, ' ');
-                buf_append_str(names, c->pseudo);
-            }
-            n++;
-        }
+    struct count_of c = {room_key, 0};
+    each_room_elsewhere(add_if_same_room, &c);
+    return c.count;
+}
+
+uint32_t peers_names_in_room(const char *room_key, struct buf *names, size_t limit)
+{
+    return clustered ? cluster_ask_names(room_key, limit, names) : 0;
+}
+
+void peers_each_room(void (*fn)(const char *name, size_t len, uint32_t count, void *ctx), void *ctx)
+{
+    if (clustered) {
+        each_room_elsewhere(fn, ctx);
     }
-    pthread_mutex_unlock(&peers_lock);
-    return n;
 }
 
 bool peers_clustered(void)

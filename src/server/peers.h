@@ -4,8 +4,10 @@
  * The presence layer's half that speaks to the cluster (cluster.h): registry.c keeps the
  * people of this server, peers.c makes their pseudos unique across the cluster, keeps the
  * engine told of the room each is in (so that whoever outlives this server can announce
- * its people's departure to their rooms), and announces the people of a server found
- * dead. Without --cluster, every function here does nothing and costs a branch.
+ * its people's departure to their rooms), announces the people of a server found dead,
+ * and reads what the other servers hold of each room (counts from their heartbeats, names
+ * by asking them). It keeps none of the other servers' people: a server's memory is its
+ * own people's. Without --cluster, every function here does nothing and costs a branch.
  */
 #ifndef CAUSERIE_PEERS_H
 #define CAUSERIE_PEERS_H
@@ -16,11 +18,9 @@
 
 #include "common/buf.h"
 
-/* Main thread, before the loops start: the cluster is in use. peers_watch(), once the
- * cluster has started, keeps a mirror of every server's claims, for /who and /rooms;
- * peers_shutdown() frees it, after cluster_close(). */
+/* Main thread, before the loops start: the cluster is in use; peers_shutdown(), after
+ * cluster_close(), says it no longer is. */
 void peers_init(void);
-void peers_watch(void);
 void peers_shutdown(void);
 bool peers_clustered(void);
 
@@ -39,10 +39,19 @@ void peers_release(const char *key);
  * round trip. Any thread, holding no lock. */
 int peers_find(const char *key, char *pseudo, size_t size);
 
-/* The people of the room whose key is room_key (folded name) on other servers, as the
- * mirror has them now: their number, and at most max of their pseudos (0: all) appended
- * to names, each after a space. Returns the number. Any thread; under rooms_lock or not. */
-uint32_t peers_in_room(const char *room_key, struct buf *names, size_t max);
+/* How many people of the room whose key is room_key (folded name) the other servers hold,
+ * as their last heartbeats said (a moment ago). No request: any thread, under rooms_lock
+ * or not. */
+uint32_t peers_count_in_room(const char *room_key);
+/* The same, asked of the other servers now, with at most limit (SIZE_MAX: all) of their
+ * pseudos appended to names, each after a space. Waits for their answers (about a round
+ * trip; half a second at most): any thread, never under a lock. */
+uint32_t peers_names_in_room(const char *room_key, struct buf *names, size_t limit);
+/* Calls fn for each room the other servers' last heartbeats named: its name as shown
+ * (len bytes, without '#') and how many people that server holds in it; a room held on
+ * several servers comes once per server. Any thread, under rooms_lock or not. */
+void peers_each_room(void (*fn)(const char *name, size_t len, uint32_t count, void *ctx),
+                     void *ctx);
 
 /* cluster.h's handlers: the engine's link changed; a dead node's person (value as
  * peers_claim() stored it) is announced gone to its room. */

@@ -96,6 +96,16 @@ bool room_announced(size_t people)
     return announce_max == 0 || people <= announce_max;
 }
 
+/* Under rooms_lock: whether a move is told to r when this server holds `here` of its
+ * people (the one moving included). The room's size is the cluster's: the other servers'
+ * share, from their heartbeats, is asked only when ours alone is under the limit. Counted
+ * per server, every server would announce its first thousand, and a server filling first
+ * would queue each of the others' notices for all of its people. */
+static bool announced_in(const struct room *r, size_t here)
+{
+    return room_announced(here) && room_announced(here + peers_count_in_room(r->key));
+}
+
 uint16_t room_slot(const struct room *r)
 {
     return r->slot;
@@ -244,36 +254,35 @@ static char *topic_of(const struct room *r)
     return buf_detach(&topic); /* "" when empty */
 }
 
-/* Under rooms_lock: r as it stands, naming at most max people (0: all), its operators
- * marked. A person whose pseudo is an operator's account is that account's owner, logged
- * in: a registered pseudo is given only with its password. */
+/* Under rooms_lock: appends the pseudos of the first n people of r to names, one space
+ * between each, an operator's after its mark. A person whose pseudo is an operator's
+ * account is that account's owner, logged in: a registered pseudo is given only with its
+ * password. */
+static void names_of(const struct room *r, size_t n, struct buf *names)
+{
+    bool owned = owners_is_owned(r->key);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            buf_append_char(names, ' ');
+        }
+        if (owned && owners_role(r->key, person_key(r->who[i])) != OWNERS_NOBODY) {
+            buf_append_char(names, PROTO_OPERATOR_MARK);
+        }
+        buf_append_str(names, person_pseudo(r->who[i]));
+    }
+}
+
+/* Under rooms_lock: r as it stands, naming at most max people (0: all) of this server, its
+ * operators marked; in a cluster, the count has the other servers' people too, as their
+ * heartbeats last said (their names cost a question, which room_view_of() asks). */
 static void view(const struct room *r, size_t max, struct room_view *out)
 {
     struct buf names = BUF_INIT;
     size_t n = max && r->count > max ? max : r->count;
-    bool owned = owners_is_owned(r->key);
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0) {
-            buf_append_char(&names, ' ');
-        }
-        if (owned && owners_role(r->key, person_key(r->who[i])) != OWNERS_NOBODY) {
-            buf_append_char(&names, PROTO_OPERATOR_MARK);
-        }
-        buf_append_str(&names, person_pseudo(r->who[i]));
-    }
-    uint32_t far = 0, far_named = 0;
-    if (peers_clustered()) { /* the people of this room on the other servers too */
-        size_t left = max ? (max > n ? max - n : 0) : 0;
-        struct buf more = BUF_INIT;
-        far = peers_in_room(r->key, max == 0 || left > 0 ? &more : NULL, left);
-        far_named = max == 0 ? far : far < left ? far : (uint32_t)left;
-        buf_append(&names, more.data + (names.len == 0 && more.len > 0), /* no first space */
-                   more.len - (names.len == 0 && more.len > 0));
-        buf_release(&more);
-    }
+    names_of(r, n, &names);
     strcpy(out->name, r->name);
-    out->count = (uint32_t)r->count + far;
-    out->named = (uint32_t)n + far_named;
+    out->count = (uint32_t)r->count + peers_count_in_room(r->key);
+    out->named = (uint32_t)n;
     out->names_len = names.len;
     out->names = buf_detach(&names);
     out->topic = topic_of(r);
@@ -323,12 +332,12 @@ static void enter_telling(struct person *p, struct room *to, size_t view_names, 
         who_remove(from, p);
         if (exit) {
             broadcast_publish(exit);
-        } else if (room_announced(from->count + 1)) {
+        } else if (announced_in(from, from->count + 1)) {
             tell(EVENT_EXIT, p, from, NULL, 0);
         }
     }
     who_add(to, p);
-    if (room_announced(to->count)) {
+    if (announced_in(to, to->count)) {
         tell(from ? EVENT_ENTER : EVENT_ARRIVE, p, to, NULL, 0);
     }
     struct room_view *v = NULL;
@@ -515,7 +524,7 @@ void room_depart(struct person *p, enum event_kind kind, const char *reason, siz
     pthread_mutex_lock(&rooms_lock);
     struct room *r = p->room;
     who_remove(r, p);
-    if (announce && room_announced(r->count + 1)) {
+    if (announce && announced_in(r, r->count + 1)) {
         tell(kind, p, r, reason, len);
     }
     pthread_mutex_unlock(&rooms_lock);
@@ -561,14 +570,57 @@ int room_view_of(const char *name, size_t len, const struct person *p, size_t ma
     }
     pthread_mutex_lock(&rooms_lock);
     struct room *r = len == 0 ? (p ? p->room : room_default()) : find_room(key.data);
+    uint32_t here = 0;
     if (r) {
         view(r, max_names, out);
+        here = (uint32_t)r->count;
+        buf_reset(&key);
+        buf_append_str(&key, r->key);
     } else {
         err = -ENOENT;
     }
     pthread_mutex_unlock(&rooms_lock);
+    if (err == 0 && peers_clustered()) {
+        /* The other servers' people, asked now and outside the lock: a round trip. */
+        size_t left = max_names ? (max_names > out->named ? max_names - out->named : 0) : 0;
+        struct buf names = BUF_INIT;
+        buf_append(&names, out->names, out->names_len);
+        struct buf more = BUF_INIT;
+        uint32_t far = peers_names_in_room(key.data, &more, max_names == 0 ? SIZE_MAX : left);
+        size_t first = names.len == 0 && more.len > 0; /* no space before the first name */
+        buf_append(&names, more.data + first, more.len - first);
+        out->count = here + far;
+        out->named += (uint32_t)(max_names == 0 ? far : far < left ? far : left);
+        free(out->names);
+        out->names_len = names.len;
+        out->names = buf_detach(&names);
+        buf_release(&more);
+    }
     buf_release(&key);
     return err;
+}
+
+void room_names_here(const char *room_key, size_t limit, struct buf *out)
+{
+    pthread_mutex_lock(&rooms_lock);
+    const struct room *r = find_room(room_key);
+    size_t count = r ? r->count : 0;
+    buf_appendf(out, "%zu\n", count);
+    if (r) {
+        names_of(r, count < limit ? count : limit, out);
+    }
+    pthread_mutex_unlock(&rooms_lock);
+}
+
+void room_summary(struct buf *out)
+{
+    pthread_mutex_lock(&rooms_lock);
+    for (unsigned i = 0; i < n_slots; i++) {
+        if (table[i].in_use && table[i].count > 0) {
+            buf_appendf(out, "%zu %s\n", table[i].count, table[i].name);
+        }
+    }
+    pthread_mutex_unlock(&rooms_lock);
 }
 
 static int by_count_then_name(const void *a, const void *b)
@@ -590,10 +642,48 @@ static int entries_by_count_then_name(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+/* The rooms of /rooms, and their keys, while the other servers' are added to them. */
+struct room_list {
+    struct room_entry *list;
+    char (*keys)[ROOM_NAME_MAX + 1];
+    size_t n, cap;
+};
+
+/* peers_each_room()'s: a room of another server, with how many people it holds there. */
+static void add_room_elsewhere(const char *name, size_t len, uint32_t count, void *ctx)
+{
+    struct room_list *l = ctx;
+    struct buf key = BUF_INIT;
+    if (len > ROOM_NAME_MAX || (pseudo_fold(name, len, &key), key.len > ROOM_NAME_MAX)) {
+        buf_release(&key);
+        return; /* no room of ours can have that name: not one causerie gave */
+    }
+    size_t i = 0;
+    while (i < l->n && strcmp(l->keys[i], key.data) != 0) {
+        i++;
+    }
+    if (i == l->n) {
+        if (l->n == l->cap) {
+            size_t cap = l->cap;
+            l->list = xgrow(l->list, &l->cap, l->n + 1, sizeof(*l->list), 16);
+            l->keys = xgrow(l->keys, &cap, l->n + 1, sizeof(*l->keys), 16);
+        }
+        memset(&l->list[i], 0, sizeof(l->list[i]));
+        memcpy(l->list[i].name, name, len);
+        l->list[i].name[len] = '\0';
+        l->list[i].topic = xstrdup("");
+        strcpy(l->keys[i], key.data);
+        l->n++;
+    }
+    l->list[i].count += count;
+    buf_release(&key);
+}
+
 struct room_entry *room_list(size_t *n_out)
 {
     struct room **rooms = xcalloc(n_slots, sizeof(*rooms));
     struct room_entry *list = xcalloc(n_slots, sizeof(*list));
+    char(*keys)[ROOM_NAME_MAX + 1] = xcalloc(n_slots, sizeof(*keys));
     pthread_mutex_lock(&rooms_lock);
     size_t n = 0;
     for (unsigned i = 0; i < n_slots; i++) {
@@ -604,14 +694,21 @@ struct room_entry *room_list(size_t *n_out)
     qsort(rooms, n, sizeof(*rooms), by_count_then_name);
     for (size_t i = 0; i < n; i++) {
         strcpy(list[i].name, rooms[i]->name);
-        list[i].count = (uint32_t)rooms[i]->count + peers_in_room(rooms[i]->key, NULL, 0);
+        strcpy(keys[i], rooms[i]->key);
+        list[i].count = (uint32_t)rooms[i]->count;
         list[i].topic = topic_of(rooms[i]);
     }
     pthread_mutex_unlock(&rooms_lock);
     free(rooms);
-    if (peers_clustered()) {
-        qsort(list, n, sizeof(*list), entries_by_count_then_name); /* with the others' people */
+    if (peers_clustered()) { /* the other servers' people, as their heartbeats said */
+        struct room_list l = {list, keys, n, n_slots};
+        peers_each_room(add_room_elsewhere, &l);
+        list = l.list;
+        keys = l.keys;
+        n = l.n;
+        qsort(list, n, sizeof(*list), entries_by_count_then_name);
     }
+    free(keys);
     *n_out = n;
     return list;
 }

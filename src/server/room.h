@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/proto.h"
 #include "event.h"
 
@@ -132,13 +133,20 @@ void room_depart(struct person *p, enum event_kind kind, const char *reason, siz
 struct person *room_rename(struct person *p, const char *key, const char *pseudo, size_t len);
 
 /* The view of the room named name (len bytes, '#' optional; len 0 for the room of p, or
- * the default room if p is NULL), naming at most max_names people (0: all). Returns 0;
- * -EINVAL for a name that no room can have; -ENOENT if no room has it. Any thread. */
+ * the default room if p is NULL), naming at most max_names people (0: all). In a cluster
+ * the other servers are asked who of theirs is in it (a round trip). Returns 0; -EINVAL
+ * for a name that no room can have; -ENOENT if no room has it. Any thread, holding no
+ * lock. */
 int room_view_of(const char *name, size_t len, const struct person *p, size_t max_names,
                  struct room_view *out);
 /* The rooms in use, largest first, then by name, with their topics: an array the caller
  * frees with room_list_free(); *n is set. Any thread. */
 struct room_entry *room_list(size_t *n);
+/* For the other servers of a cluster (cluster.h's handlers): this server's people in the
+ * room whose key is room_key, "COUNT\n" then at most limit pseudos; and each room with
+ * people, "COUNT NAME\n". Any thread. */
+void room_names_here(const char *room_key, size_t limit, struct buf *out);
+void room_summary(struct buf *out);
 void room_list_free(struct room_entry *rooms, size_t n);
 
 /* Puts an event read from the store back in the history of the room named name (len

@@ -162,23 +162,60 @@ def test_who_and_rooms_list_the_people_of_every_server(engines, server, connect)
     carol.send_line("/join #jeux")
     carol.expect_line("+ ")
     alice.expect_exact("* carol a quitté #général")
+    bob.expect_exact("* carol a quitté #général")
 
     def who_says(c, want):
         c.send_line("/who")
         line = c.read_line()
         return line == want or line
 
-    # The mirror of claims follows the engine's bucket: it may lag a moment behind.
-    wait_until(lambda: who_says(alice, "= #général 2 : alice bob") is True,
-               "alice's /who lists bob, on the other server")
-    wait_until(lambda: who_says(bob, "= #général 2 : bob alice") is True,
-               "bob's /who lists alice, on the other server")
+    # /who asks the other servers at once: no lag.
+    assert who_says(alice, "= #général 2 : alice bob") is True
+    assert who_says(bob, "= #général 2 : bob alice") is True
     alice.send_line("/who #jeux")
     alice.expect_exact("= #jeux 1 : carol")
-    alice.send_line("/rooms")
-    alice.expect_exact("+ 2 salons :")
-    alice.expect_exact("* #général : 2 personnes")
-    alice.expect_line("* #jeux : 1 personne")
+
+    def rooms_say(c, want):
+        c.send_line("/rooms")
+        got = [c.read_line()]
+        n = re.fullmatch(r"\+ (\d+) salons? :", got[0])
+        got += [c.read_line() for _ in range(int(n.group(1)) if n else 0)]
+        return got == want or got
+
+    # /rooms counts from the servers' heartbeats, which follow a change within a moment.
+    wait_until(lambda: rooms_say(alice, ["+ 2 salons :", "* #général : 2 personnes",
+                                         "* #jeux : 1 personne"]) is True,
+               "alice's /rooms counts the people of both servers")
+
+
+def test_the_announce_limit_counts_the_room_on_every_server(engines, server, connect):
+    _, (s0, s1) = cluster_of(engines, server, 2, None, "--announce-max", "2", "--flood-rate", "0")
+    alice = joined(connect, s0, "alice")
+    bob = joined(connect, s1, "bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+
+    def rooms_count(c):
+        c.send_line("/rooms")
+        head = c.read_line()
+        n = re.fullmatch(r"\+ (\d+) salons? :", head)
+        assert n, head
+        body = [c.read_line() for _ in range(int(n[1]))]
+        return body == ["* #général : 2 personnes"] or body
+
+    # Once s0 has heard s1's heartbeat, the room holds two: a third person on s0 is the
+    # room's third (not s0's second) and is not announced; a leave from 3 is not either.
+    wait_until(lambda: rooms_count(alice) is True, "s0 counts bob on s1")
+    carol = joined(connect, s0, "carol")
+    carol.send_line("/quit")
+    carol.expect_closed()
+    dave = joined(connect, s1, "dave")  # heard by s1 from s0's heartbeat: two here, three in all
+    dave.send_line("/quit")
+    dave.expect_closed()
+    alice.send_line("fin")
+    bob.expect_exact("> alice: fin")
+    assert not bob.has_line(), "a join past the limit of the whole room was announced"
+    s0.wait_log(r"carol a rejoint la discussion")
+    s1.wait_log(r"dave a rejoint la discussion")
 
 
 def test_the_console_kicks_someone_on_another_server(engines, server, connect):
