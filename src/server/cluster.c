@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/pseudo.h"
 #include "common/xalloc.h"
 
 #define STREAM        "CAUSERIE"
@@ -855,7 +856,7 @@ static void take_names(struct buf *names, const char *list, size_t len, size_t l
     while (len > 0 && *named < limit) {
         const char *space = memchr(list, ' ', len);
         size_t word = space ? (size_t)(space - list) : len;
-        if (word > 0) {
+        if (word > 0 && pseudo_check(list, word) == PSEUDO_OK) { /* as wire.c checks events */
             buf_append_char(names, ' ');
             buf_append(names, list, word);
             ++*named;

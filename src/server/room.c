@@ -654,9 +654,10 @@ static void add_room_elsewhere(const char *name, size_t len, uint32_t count, voi
 {
     struct room_list *l = ctx;
     struct buf key = BUF_INIT;
-    if (len > ROOM_NAME_MAX || (pseudo_fold(name, len, &key), key.len > ROOM_NAME_MAX)) {
+    if (len > ROOM_NAME_MAX || pseudo_check(name, len) != PSEUDO_OK ||
+        (pseudo_fold(name, len, &key), key.len > ROOM_NAME_MAX)) {
         buf_release(&key);
-        return; /* no room of ours can have that name: not one causerie gave */
+        return; /* a name causerie would refuse from its own client: not one it gave */
     }
     size_t i = 0;
     while (i < l->n && strcmp(l->keys[i], key.data) != 0) {

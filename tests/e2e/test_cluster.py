@@ -8,6 +8,7 @@ server's client says, the others' clients read, once, in one order.
 import os
 import re
 import signal
+import socket
 import threading
 
 import pytest
@@ -216,6 +217,71 @@ def test_the_announce_limit_counts_the_room_on_every_server(engines, server, con
     assert not bob.has_line(), "a join past the limit of the whole room was announced"
     s0.wait_log(r"carol a rejoint la discussion")
     s1.wait_log(r"dave a rejoint la discussion")
+
+
+class RawEngineClient:
+    """A bare NATS client speaking the text protocol: what a hostile node could send."""
+
+    def __init__(self, url):
+        host, port = url.rsplit("/", 1)[1].split(":")
+        self.sock = socket.create_connection((host, int(port)), TIMEOUT)
+        self.f = self.sock.makefile("rb")
+        assert self.f.readline().startswith(b"INFO ")
+        self.sock.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n')
+        assert self.f.readline() == b"PONG\r\n"
+
+    def pub(self, subject, data):
+        self.sock.sendall(f"PUB {subject} {len(data)}\r\n".encode() + data + b"\r\n")
+
+    def sub(self, subject):
+        self.sock.sendall(f"SUB {subject} 1\r\nPING\r\n".encode())
+        assert self.f.readline() == b"PONG\r\n"
+
+    def next_msg(self):
+        """(reply subject, payload) of the next message; answers the engine's pings."""
+        while True:
+            line = self.f.readline()
+            assert line, "the engine closed the connection"
+            if line == b"PING\r\n":
+                self.sock.sendall(b"PONG\r\n")
+                continue
+            words = line.split()
+            if words[0] == b"MSG":
+                data = self.f.read(int(words[-1]) + 2)[:-2]
+                return (words[3].decode() if len(words) == 5 else None), data
+
+    def close(self):
+        self.f.close()
+        self.sock.close()
+
+
+def test_names_another_node_gives_follow_the_rules_of_a_clients(engines, server, connect):
+    e, (s0, s1) = cluster_of(engines, server, 2, None, "--flood-rate", "0")
+    alice = joined(connect, s0, "alice")
+    evil = RawEngineClient(e.url)
+    try:
+        # A heartbeat of a node of its own, naming a room no client could name.
+        evil.pub("$KV.CAUSERIE_NODES.intrus", "5 jeux\n7 mé\x01chant\n".encode())
+
+        def rooms(c):
+            c.send_line("/rooms")
+            n = re.fullmatch(r"\+ (\d+) salons? :", c.read_line())
+            assert n
+            return [c.read_line() for _ in range(int(n[1]))]
+
+        wait_until(lambda: "* #jeux : 5 personnes" in rooms(alice), "s0 reads the heartbeat")
+        assert not any("chant" in line for line in rooms(alice))
+
+        # An answer to /who's question with one name a client could give and one it could not.
+        evil.sub("causerie.ask.names")
+        alice.send_line("/who")
+        reply, question = evil.next_msg()
+        assert question.split(b"\n")[:2] == [b"s0", "général".encode()]
+        evil.pub(reply, "2\nzoé mau\x07vais".encode())
+        line = alice.read_line()
+        assert line.startswith("= #général ") and line.endswith(": alice zoé"), line
+    finally:
+        evil.close()
 
 
 def test_the_console_kicks_someone_on_another_server(engines, server, connect):
