@@ -835,7 +835,7 @@ static void on_ask(natsConnection *nc, natsSubscription *s, natsMsg *msg, void *
     (void)s, (void)closure;
     const char *data = natsMsg_GetData(msg), *reply = natsMsg_GetReply(msg);
     size_t len = (size_t)natsMsg_GetDataLength(msg), node_len = strlen(node);
-    const char *key = memchr(data, '\n', len);
+    const char *key = len > 0 ? memchr(data, '\n', len) : NULL;
     const char *max = key ? memchr(key + 1, '\n', len - (size_t)(key + 1 - data)) : NULL;
     bool mine = key && (size_t)(key - data) == node_len && memcmp(data, node, node_len) == 0;
     if (max && reply && !mine && !atomic_load(&stopping)) {
@@ -893,7 +893,7 @@ uint32_t cluster_ask_names(const char *room_key, size_t limit, struct buf *names
             }
             const char *data = natsMsg_GetData(m);
             size_t len = (size_t)natsMsg_GetDataLength(m);
-            const char *nl = memchr(data, '\n', len);
+            const char *nl = len > 0 ? memchr(data, '\n', len) : NULL;
             if (nl) {
                 count += (uint32_t)strtoul(data, NULL, 10);
                 take_names(names, nl + 1, len - (size_t)(nl + 1 - data), limit, &named);
