@@ -908,6 +908,54 @@ uint32_t cluster_ask_names(const char *room_key, size_t limit, struct buf *names
     return count;
 }
 
+/* A question asked for a loop thread, on libuv's thread pool. */
+struct ask_later {
+    uv_work_t work;
+    cluster_names_cb cb;
+    void *arg;
+    size_t limit;
+    uint32_t count;
+    struct buf names;
+    char room_key[];
+};
+
+static void ask_on_pool(uv_work_t *w)
+{
+    struct ask_later *a = w->data;
+    a->count = cluster_ask_names(a->room_key, a->limit, &a->names);
+}
+
+static void answered(uv_work_t *w, int status)
+{
+    struct ask_later *a = w->data;
+    if (status < 0) { /* cancelled at shutdown: nothing was asked */
+        a->count = 0;
+        buf_reset(&a->names);
+    }
+    a->cb(a->arg, a->count, a->names.data ? a->names.data : "", a->names.len);
+    buf_release(&a->names);
+    free(a);
+}
+
+int cluster_ask_names_later(uv_loop_t *loop, const char *room_key, size_t limit,
+                            cluster_names_cb cb, void *arg)
+{
+    size_t key_len = strlen(room_key);
+    struct ask_later *a = xmalloc(sizeof(*a) + key_len + 1);
+    a->work.data = a;
+    a->cb = cb;
+    a->arg = arg;
+    a->limit = limit;
+    a->count = 0;
+    a->names = (struct buf)BUF_INIT;
+    memcpy(a->room_key, room_key, key_len + 1);
+    int r = uv_queue_work(loop, &a->work, ask_on_pool, answered);
+    if (r < 0) {
+        free(a);
+    }
+    return r;
+}
+
 /* ---------------------------------------------------------------- life cycle */
 
 static int wait_replay(void)

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "common/buf.h"
 
@@ -82,10 +83,19 @@ void cluster_release(const char *key);
 void cluster_rooms_elsewhere(struct buf *out);
 /* Asks every other live server who of its people is in the room whose folded name is
  * room_key; appends at most limit (SIZE_MAX: all) of their pseudos to names, each after a
- * space,
- * and returns how many they hold in all. Waits for the answers, up to half a second when
- * a server does not answer (then counts those that did). Any thread, holding no lock. */
+ * space, and returns how many they hold in all. Waits for the answers, up to half a second
+ * when a server does not answer (then counts those that did). Any thread but a loop's,
+ * holding no lock. */
 uint32_t cluster_ask_names(const char *room_key, size_t limit, struct buf *names);
+
+/* cluster_ask_names()'s answer: count, and names (len bytes, each after a space), borrowed
+ * for the call; count 0 and no names if the question could not be asked. */
+typedef void (*cluster_names_cb)(void *arg, uint32_t count, const char *names, size_t len);
+/* cluster_ask_names() on libuv's thread pool, for a loop thread, which must not wait: cb
+ * is called once on loop's thread with the answers, even at shutdown. Returns 0, or a
+ * negative errno (cb will not be called). Loop thread of loop. */
+int cluster_ask_names_later(uv_loop_t *loop, const char *room_key, size_t limit,
+                            cluster_names_cb cb, void *arg);
 /* The value of the claim of key (a folded pseudo), in out (NUL added); -ENOENT if none,
  * -EIO if the engine could not tell. Any thread. */
 int cluster_lookup(const char *key, struct buf *out);

@@ -218,7 +218,7 @@ static void cmd_who(struct session *s, struct args *a)
         return;
     }
     struct room_view v;
-    int err = room_view_of(name, len, s->person, PROTO_WHO_MAX, &v);
+    int err = room_view_here(name, len, s->person, PROTO_WHO_MAX, &v);
     if (err == -EINVAL) {
         bad_room_name(s);
         return;
@@ -229,11 +229,7 @@ static void cmd_who(struct session *s, struct args *a)
                       bare);
         return;
     }
-    struct buf line = BUF_INIT;
-    render_who(&v, &line);
-    session_send_lines(s, line.data, line.len);
-    buf_release(&line);
-    room_view_release(&v);
+    session_who(s, &v, PROTO_WHO_MAX);
 }
 
 /* Moves s to the room named name (len bytes), telling it how that went. */

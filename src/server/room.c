@@ -274,7 +274,7 @@ static void names_of(const struct room *r, size_t n, struct buf *names)
 
 /* Under rooms_lock: r as it stands, naming at most max people (0: all) of this server, its
  * operators marked; in a cluster, the count has the other servers' people too, as their
- * heartbeats last said (their names cost a question, which room_view_of() asks). */
+ * heartbeats last said (their names cost a question: room_view_of(), session_who()). */
 static void view(const struct room *r, size_t max, struct room_view *out)
 {
     struct buf names = BUF_INIT;
@@ -282,6 +282,8 @@ static void view(const struct room *r, size_t max, struct room_view *out)
     names_of(r, n, &names);
     strcpy(out->name, r->name);
     out->count = (uint32_t)r->count + peers_count_in_room(r->key);
+    out->here = (uint32_t)r->count;
+    strcpy(out->key, r->key);
     out->named = (uint32_t)n;
     out->names_len = names.len;
     out->names = buf_detach(&names);
@@ -559,8 +561,8 @@ struct person *room_rename(struct person *old, const char *key, const char *pseu
 
 /* ---------------------------------------------------------------- /who and /rooms */
 
-int room_view_of(const char *name, size_t len, const struct person *p, size_t max_names,
-                 struct room_view *out)
+int room_view_here(const char *name, size_t len, const struct person *p, size_t max_names,
+                   struct room_view *out)
 {
     int err = 0;
     struct buf key = BUF_INIT;
@@ -570,33 +572,42 @@ int room_view_of(const char *name, size_t len, const struct person *p, size_t ma
     }
     pthread_mutex_lock(&rooms_lock);
     struct room *r = len == 0 ? (p ? p->room : room_default()) : find_room(key.data);
-    uint32_t here = 0;
     if (r) {
         view(r, max_names, out);
-        here = (uint32_t)r->count;
-        buf_reset(&key);
-        buf_append_str(&key, r->key);
     } else {
         err = -ENOENT;
     }
     pthread_mutex_unlock(&rooms_lock);
+    buf_release(&key);
+    return err;
+}
+
+void room_view_add_others(struct room_view *v, uint32_t count, const char *names, size_t len)
+{
+    struct buf all = BUF_INIT;
+    buf_append(&all, v->names, v->names_len);
+    size_t first = all.len == 0 && len > 0; /* no space before the first name */
+    buf_append(&all, names + first, len - first);
+    for (size_t i = 0; i < len; i++) {
+        v->named += names[i] == ' '; /* each name comes after a space */
+    }
+    v->count = v->here + count;
+    free(v->names);
+    v->names_len = all.len;
+    v->names = buf_detach(&all);
+}
+
+int room_view_of(const char *name, size_t len, const struct person *p, size_t max_names,
+                 struct room_view *out)
+{
+    int err = room_view_here(name, len, p, max_names, out);
     if (err == 0 && peers_clustered()) {
-        /* The other servers' people, asked now and outside the lock: a round trip. */
-        size_t left = max_names ? (max_names > out->named ? max_names - out->named : 0) : 0;
-        struct buf names = BUF_INIT;
-        buf_append(&names, out->names, out->names_len);
         struct buf more = BUF_INIT;
-        uint32_t far = peers_names_in_room(key.data, &more, max_names == 0 ? SIZE_MAX : left);
-        size_t first = names.len == 0 && more.len > 0; /* no space before the first name */
-        buf_append(&names, more.data + first, more.len - first);
-        out->count = here + far;
-        out->named += (uint32_t)(max_names == 0 ? far : far < left ? far : left);
-        free(out->names);
-        out->names_len = names.len;
-        out->names = buf_detach(&names);
+        size_t left = max_names > out->named ? max_names - out->named : 0;
+        uint32_t far = peers_names_in_room(out->key, &more, max_names == 0 ? SIZE_MAX : left);
+        room_view_add_others(out, far, more.data ? more.data : "", more.len);
         buf_release(&more);
     }
-    buf_release(&key);
     return err;
 }
 

@@ -49,8 +49,10 @@ struct room_view {
     char *names;                  /* owned: the pseudos, one space between each, an
                                    * operator's after '@'; "" if none */
     size_t names_len;
-    char *topic;     /* owned: "" for none */
-    bool topic_only; /* an arrival without a view asked for: only the topic is shown */
+    char *topic;                 /* owned: "" for none */
+    bool topic_only;             /* an arrival without a view asked for: only the topic is shown */
+    uint32_t here;               /* room_view_here()'s: the people of this server in the room */
+    char key[ROOM_NAME_MAX + 1]; /* room_view_here()'s: the room's folded name */
 };
 void room_view_release(struct room_view *v);
 
@@ -133,10 +135,17 @@ void room_depart(struct person *p, enum event_kind kind, const char *reason, siz
 struct person *room_rename(struct person *p, const char *key, const char *pseudo, size_t len);
 
 /* The view of the room named name (len bytes, '#' optional; len 0 for the room of p, or
- * the default room if p is NULL), naming at most max_names people (0: all). In a cluster
- * the other servers are asked who of theirs is in it (a round trip). Returns 0; -EINVAL
- * for a name that no room can have; -ENOENT if no room has it. Any thread, holding no
- * lock. */
+ * the default room if p is NULL), naming at most max_names people (0: all) of this
+ * server; in a cluster its count has the others' people too, as their heartbeats last
+ * said. Returns 0; -EINVAL for a name that no room can have; -ENOENT if no room has it.
+ * Any thread, holding no lock. */
+int room_view_here(const char *name, size_t len, const struct person *p, size_t max_names,
+                   struct room_view *out);
+/* Adds to v (room_view_here()'s) what the other servers answered: count people in all,
+ * names (len bytes, each after a space; cluster_ask_names()'s). Any thread. */
+void room_view_add_others(struct room_view *v, uint32_t count, const char *names, size_t len);
+/* room_view_here(), then the other servers asked and waited for (0.5 s at most) in a
+ * cluster: for a thread that may wait, not a loop's. */
 int room_view_of(const char *name, size_t len, const struct person *p, size_t max_names,
                  struct room_view *out);
 /* The rooms in use, largest first, then by name, with their topics: an array the caller

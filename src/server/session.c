@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "admission.h"
+#include "cluster.h"
 #include "commands.h"
 #include "common/addr.h"
 #include "common/buf.h"
@@ -630,6 +631,54 @@ static void asked(struct session *s, struct store_ask *ask, int r)
         return;
     }
     s->person->store_busy = 1;
+}
+
+/* A /who waiting for the other servers' answers. */
+struct who_ask {
+    struct person *p; /* ref held */
+    struct room_view v;
+};
+
+static void send_who(struct session *s, const struct room_view *v)
+{
+    struct buf line = BUF_INIT;
+    render_who(v, &line);
+    session_send_lines(s, line.data, line.len);
+    buf_release(&line);
+}
+
+static void on_others_answered(void *arg, uint32_t count, const char *names, size_t len)
+{
+    struct who_ask *ask = arg;
+    struct person *p = person_current(ask->p);
+    struct session *s = (struct session *)p->member; /* NULL once it left */
+    if (s && joined(s) && client_is_open(session_client(s))) {
+        room_view_add_others(&ask->v, count, names, len);
+        send_who(s, &ask->v);
+    }
+    room_view_release(&ask->v);
+    person_unref(ask->p);
+    free(ask);
+}
+
+void session_who(struct session *s, struct room_view *v, size_t max_names)
+{
+    if (peers_clustered()) {
+        struct who_ask *ask = xmalloc(sizeof(*ask));
+        ask->p = s->person;
+        ask->v = *v;
+        person_ref(ask->p);
+        size_t left = max_names > v->named ? max_names - v->named : 0;
+        if (cluster_ask_names_later(&client_loop(session_client(s))->uv, v->key,
+                                    max_names == 0 ? SIZE_MAX : left, on_others_answered,
+                                    ask) == 0) {
+            return;
+        }
+        person_unref(ask->p);
+        free(ask); /* v still owns what ask borrowed: this server's people are answered */
+    }
+    send_who(s, v);
+    room_view_release(v);
 }
 
 void session_history(struct session *s, unsigned n)

@@ -140,6 +140,10 @@ void session_quit(struct session *s, const char *reason, size_t len);
 void session_publish(struct session *s, int kind, const char *text, size_t len);
 /* /history: sends s the n lines of its room before the oldest it was sent, as "~" lines,
  * once the store has read them; the next /history goes on from there. */
+/* /who's answer: sends v (room_view_here()'s, whose contents this takes) to s; in a
+ * cluster, first asks the other servers who of theirs is in the room, on libuv's thread
+ * pool, and answers on s's loop thread if s is still there, at most max_names in all. */
+void session_who(struct session *s, struct room_view *v, size_t max_names);
 void session_history(struct session *s, unsigned n);
 /* /search: sends s the n most recent lines of its room that contain every word of words
  * (len bytes), as "~" lines, or a notice that none does. */

@@ -284,6 +284,27 @@ def test_names_another_node_gives_follow_the_rules_of_a_clients(engines, server,
         evil.close()
 
 
+def test_a_who_waiting_for_a_silent_server_does_not_hold_up_the_others(engines, server, connect):
+    e, (s0, s1) = cluster_of(engines, server, 2, None, "--threads", "1", "--flood-rate", "0")
+    alice = joined(connect, s0, "alice")
+    carol = joined(connect, s0, "carol")
+    alice.expect_exact("* carol a rejoint la discussion")
+    evil = RawEngineClient(e.url)
+    try:
+        # A node that beats but never answers: each /who waits for it, 0.5 s at most.
+        evil.pub("$KV.CAUSERIE_NODES.muet", b"")
+        evil.sub("causerie.ask.names")  # to know when s0 asks it too
+        wait_until(lambda: (alice.send_line("/who"), evil.next_msg(), alice.read_line())[2]
+                   .startswith("= #général 2 :"), "s0 counts the silent node among its peers")
+        alice.send_line("/who")
+        evil.next_msg()  # the question is out: s0's one loop would now be waiting for it
+        carol.send_line("vite")
+        assert alice.read_line() == "> carol: vite", "the loop waited for /who's answers"
+        assert alice.read_line() == "= #général 2 : alice carol"
+    finally:
+        evil.close()
+
+
 def test_the_console_kicks_someone_on_another_server(engines, server, connect):
     import subprocess
     (e,) = engines()
