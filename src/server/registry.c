@@ -94,6 +94,7 @@ static struct person *new_person(const char *key, const char *pseudo, size_t pse
     p->member = NULL;
     p->renamed = 0;
     p->store_busy = 0;
+    p->who_busy = 0;
     p->logged_in = 0;
     p->admin = 0;
     p->room = NULL;
@@ -165,6 +166,7 @@ struct person *registry_rename(struct person *old, const char *key, const char *
     p->loop = old->loop;
     p->history_from = old->history_from;
     p->store_busy = old->store_busy; /* the answer comes to whoever it is then */
+    p->who_busy = old->who_busy;
     /* An account is its pseudo's: a change of case keeps it, another pseudo does not. */
     p->logged_in = strcmp(key, person_key(old)) == 0 && old->logged_in;
     p->admin = p->logged_in && old->admin;

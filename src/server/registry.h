@@ -44,6 +44,7 @@ struct person {
     uint16_t loop;      /* index of the owner loop; immutable */
     uint8_t renamed;    /* owner thread: successor is set */
     uint8_t store_busy; /* owner thread, for session.c: a read of the store is on its way */
+    uint8_t who_busy;   /* owner thread, for session.c: other servers are asked for /who */
     uint8_t logged_in;  /* owner thread, for login.c: proved its pseudo's password */
     uint8_t admin;      /* owner thread, for login.c: logged in as one of --admin */
     char text[];        /* the pseudo as typed, NUL, its folded key, NUL, its host, NUL */

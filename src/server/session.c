@@ -652,6 +652,7 @@ static void on_others_answered(void *arg, uint32_t count, const char *names, siz
     struct who_ask *ask = arg;
     struct person *p = person_current(ask->p);
     struct session *s = (struct session *)p->member; /* NULL once it left */
+    p->who_busy = 0;
     if (s && joined(s) && client_is_open(session_client(s))) {
         room_view_add_others(&ask->v, count, names, len);
         send_who(s, &ask->v);
@@ -663,6 +664,12 @@ static void on_others_answered(void *arg, uint32_t count, const char *names, siz
 
 void session_who(struct session *s, struct room_view *v, size_t max_names)
 {
+    if (peers_clustered() && s->person->who_busy) {
+        /* One question in flight a person: a burst of /who cannot fill libuv's pool. */
+        session_reply(s, PROTO_ERROR, "Une liste est déjà demandée : attendez sa réponse.");
+        room_view_release(v);
+        return;
+    }
     if (peers_clustered()) {
         struct who_ask *ask = xmalloc(sizeof(*ask));
         ask->p = s->person;
@@ -672,6 +679,7 @@ void session_who(struct session *s, struct room_view *v, size_t max_names)
         if (cluster_ask_names_later(&client_loop(session_client(s))->uv, v->key,
                                     max_names == 0 ? SIZE_MAX : left, on_others_answered,
                                     ask) == 0) {
+            s->person->who_busy = 1;
             return;
         }
         person_unref(ask->p);

@@ -300,6 +300,11 @@ def test_a_who_waiting_for_a_silent_server_does_not_hold_up_the_others(engines, 
         evil.next_msg()  # the question is out: s0's one loop would now be waiting for it
         carol.send_line("vite")
         assert alice.read_line() == "> carol: vite", "the loop waited for /who's answers"
+        alice.send_line("/who")  # one question in flight a person
+        alice.expect_exact("! Une liste est déjà demandée : attendez sa réponse.")
+        assert alice.read_line() == "= #général 2 : alice carol"
+        alice.send_line("/who")  # answered: a new question may go
+        evil.next_msg()
         assert alice.read_line() == "= #général 2 : alice carol"
     finally:
         evil.close()
