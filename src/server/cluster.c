@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/proto.h"
 #include "common/pseudo.h"
 #include "common/xalloc.h"
 
@@ -583,7 +584,7 @@ int cluster_lookup(const char *key, struct buf *out)
  * in bulk (a NULL entry ends them), not one request per key: with 100,000 people that is
  * a second, not minutes. Taking a claim is one request, raced by every survivor. This runs
  * on a thread of its own, so that the heartbeat goes on meanwhile. */
-static void reap(const char *dead)
+static bool reap(const char *dead)
 {
     kvWatchOptions o;
     kvWatchOptions_Init(&o);
@@ -591,12 +592,14 @@ static void reap(const char *dead)
     kvWatcher *w = NULL;
     if (kvStore_WatchAll(&w, pseudos, &o) != NATS_OK) {
         log_warn("grappe : les pseudos du serveur %s n'ont pu être relus", dead);
-        return;
+        return false;
     }
     size_t dead_len = strlen(dead);
     unsigned n = 0;
     kvEntry *e = NULL;
-    while (!atomic_load(&stopping) && kvWatcher_Next(&e, w, WATCH_WAIT_MS * 20) == NATS_OK && e) {
+    natsStatus s = NATS_OK;
+    while (!atomic_load(&stopping) && (s = kvWatcher_Next(&e, w, WATCH_WAIT_MS * 20)) == NATS_OK &&
+           e) {
         const char *v = kvEntry_Value(e);
         size_t len = (size_t)kvEntry_ValueLen(e);
         uint64_t rev = 0;
@@ -609,16 +612,23 @@ static void reap(const char *dead)
         kvEntry_Destroy(e);
         e = NULL;
     }
+    bool complete = s == NATS_OK && !e; /* the end of the bucket's values was reached */
     kvEntry_Destroy(e);
     kvWatcher_Destroy(w);
     if (n > 0) {
         log_info("grappe : %u personne(s) du serveur %s annoncée(s) parties", n, dead);
     }
+    return complete;
 }
 
+/* Reaps dead's claims, then deletes its heartbeat, which tells every other server it is
+ * gone. A reap cut short (a stop, the engine lost) leaves the heartbeat: the others, still
+ * waiting for it, find the node silent and reap what is left. */
 static void *reaper(void *arg)
 {
-    reap(arg);
+    if (reap(arg)) {
+        kvStore_Delete(nodes, arg);
+    }
     free(arg);
     return NULL;
 }
@@ -737,7 +747,6 @@ static bool bury(uint64_t now, uint64_t writable_since)
         log_warn("grappe : le serveur %s ne donne plus signe de vie depuis %u s", peers[i].name,
                  node_ttl);
         reap_apart(peers[i].name);
-        kvStore_Delete(nodes, peers[i].name);
         pthread_mutex_lock(&peer_lock);
         peer_remove(i);
         pthread_mutex_unlock(&peer_lock);
@@ -756,7 +765,7 @@ static bool put_heartbeat(struct buf *last, uint64_t now, uint64_t *last_put, ui
     bool changed =
         rooms.len != last->len || (rooms.len > 0 && memcmp(rooms.data, last->data, rooms.len) != 0);
     bool ok = true;
-    if (changed || now - *last_put >= period) {
+    if ((changed && now - *last_put >= WATCH_WAIT_MS) || now - *last_put >= period) {
         uint64_t rev;
         ok = kvStore_Put(&rev, nodes, node, rooms.len ? rooms.data : "", (int)rooms.len) == NATS_OK;
         if (ok) {
@@ -821,7 +830,12 @@ void cluster_rooms_elsewhere(struct buf *out)
 {
     pthread_mutex_lock(&peer_lock);
     for (size_t i = 0; i < n_peers; i++) {
-        buf_append_str(out, peers[i].rooms ? peers[i].rooms : "");
+        const char *rooms = peers[i].rooms ? peers[i].rooms : "";
+        size_t len = strlen(rooms);
+        buf_append(out, rooms, len);
+        if (len > 0 && rooms[len - 1] != '\n') {
+            buf_append_char(out, '\n'); /* a peer's last line never runs into the next's */
+        }
     }
     pthread_mutex_unlock(&peer_lock);
 }
@@ -856,7 +870,8 @@ static void take_names(struct buf *names, const char *list, size_t len, size_t l
     while (len > 0 && *named < limit) {
         const char *space = memchr(list, ' ', len);
         size_t word = space ? (size_t)(space - list) : len;
-        if (word > 0 && pseudo_check(list, word) == PSEUDO_OK) { /* as wire.c checks events */
+        size_t mark = word > 1 && list[0] == PROTO_OPERATOR_MARK; /* a room operator's */
+        if (word > 0 && pseudo_check(list + mark, word - mark) == PSEUDO_OK) { /* as wire.c's */
             buf_append_char(names, ' ');
             buf_append(names, list, word);
             ++*named;
@@ -895,7 +910,8 @@ uint32_t cluster_ask_names(const char *room_key, size_t limit, struct buf *names
             size_t len = (size_t)natsMsg_GetDataLength(m);
             const char *nl = len > 0 ? memchr(data, '\n', len) : NULL;
             if (nl) {
-                count += (uint32_t)strtoul(data, NULL, 10);
+                unsigned long theirs = strtoul(data, NULL, 10);
+                count = theirs > UINT32_MAX - count ? UINT32_MAX : count + (uint32_t)theirs;
                 take_names(names, nl + 1, len - (size_t)(nl + 1 - data), limit, &named);
                 got++;
             }

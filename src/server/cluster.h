@@ -38,7 +38,8 @@ struct cluster_handlers {
     /* The link to the engine was lost (up false) or is back (up true). nats.c's thread. */
     void (*link)(bool up);
     /* A claim of a dead node, taken by this server, which alone announces it: value as the
-     * node stored it (cluster_claim()). The heartbeat thread. */
+     * node stored it (cluster_claim()). A reaping thread, one per dead node: may run
+     * beside another. */
     void (*reaped)(const char *value, size_t len);
     /* This server's rooms with people in them, one "COUNT NAME\n" line each (the name as
      * shown, without '#'), appended to out: what its heartbeat tells the others. The

@@ -103,6 +103,9 @@ bool room_announced(size_t people)
  * would queue each of the others' notices for all of its people. */
 static bool announced_in(const struct room *r, size_t here)
 {
+    if (announce_max == 0) {
+        return true;
+    }
     return room_announced(here) && room_announced(here + peers_count_in_room(r->key));
 }
 
@@ -687,7 +690,8 @@ static void add_room_elsewhere(const char *name, size_t len, uint32_t count, voi
         strcpy(l->keys[i], key.data);
         l->n++;
     }
-    l->list[i].count += count;
+    l->list[i].count =
+        count > UINT32_MAX - l->list[i].count ? UINT32_MAX : l->list[i].count + count;
     buf_release(&key);
 }
 

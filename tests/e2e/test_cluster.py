@@ -310,6 +310,26 @@ def test_a_who_waiting_for_a_silent_server_does_not_hold_up_the_others(engines, 
         evil.close()
 
 
+def test_who_shows_the_operators_of_a_room_on_another_server(engines, server, connect):
+    from accounts import register
+    _, (s0, s1) = cluster_of(engines, server, 2, None, "--flood-rate", "0")
+    alice = joined(connect, s0, "alice")
+    bob = joined(connect, s1, "bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    register(alice)
+    alice.send_line("/join club")
+    alice.expect_exact("+ Vous avez fondé #club : vous en êtes l'opérateur.")
+    alice.expect_exact("+ Vous êtes maintenant dans #club.")
+    alice.expect_exact("= #club 1 : @alice")
+    bob.expect_exact("* alice a quitté #général")
+    bob.send_line("/join #club")
+    bob.expect_exact("+ Vous êtes maintenant dans #club.")
+    bob.expect_line("= #club ")
+    alice.expect_exact("* bob a rejoint #club")
+    bob.send_line("/who")  # s0 answers alice with her operator's mark
+    bob.expect_exact("= #club 2 : bob @alice")
+
+
 def test_the_console_kicks_someone_on_another_server(engines, server, connect):
     import subprocess
     (e,) = engines()
