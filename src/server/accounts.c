@@ -205,3 +205,41 @@ size_t accounts_count(void)
     pthread_mutex_unlock(&accounts_lock);
     return n;
 }
+
+void accounts_followed(const struct store_account *a, struct store_change *c)
+{
+    if (strlen(a->hash) >= PASSWORD_HASH_SIZE) {
+        return;
+    }
+    pthread_mutex_lock(&accounts_lock);
+    if (store_change_take(c)) {
+        struct account **pp = find_link(a->key);
+        struct account *fresh = new_account(a->key, a->name, a->hash, a->created);
+        if (*pp) {
+            struct account *old = *pp;
+            fresh->next = old->next;
+            *pp = fresh;
+            wipe_bytes(old->hash, strlen(old->hash));
+            free(old);
+        } else {
+            link_account(fresh);
+        }
+    }
+    pthread_mutex_unlock(&accounts_lock);
+}
+
+void accounts_followed_gone(const char *key, struct store_change *c)
+{
+    pthread_mutex_lock(&accounts_lock);
+    if (store_change_take(c)) {
+        struct account **pp = find_link(key);
+        if (*pp) {
+            struct account *a = *pp;
+            *pp = a->next;
+            n_accounts--;
+            wipe_bytes(a->hash, strlen(a->hash));
+            free(a);
+        }
+    }
+    pthread_mutex_unlock(&accounts_lock);
+}

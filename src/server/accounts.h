@@ -5,8 +5,9 @@
  * pseudo now. The table lives in memory, read from the store at start, so that giving a
  * pseudo that is not registered costs the handshake nothing more than a look-up; every
  * change is made here first, under one mutex held for a look-up and a copy, and then
- * queued to the store (store.h), which writes it from its own thread. Any thread, but
- * accounts_init() and accounts_shutdown().
+ * queued to the store (store.h), which writes it from its own thread. In a cluster, the
+ * other servers' changes come back up from the store and are applied here too. Any
+ * thread, but accounts_init() and accounts_shutdown().
  */
 #ifndef CAUSERIE_ACCOUNTS_H
 #define CAUSERIE_ACCOUNTS_H
@@ -17,6 +18,8 @@
 #include "password.h"
 
 struct store;
+struct store_account;
+struct store_change;
 
 /* Reads every account from store (borrowed until accounts_shutdown(); NULL: none is kept
  * across restarts). Main thread, before the loops start. Returns how many, or -1 if the
@@ -35,5 +38,11 @@ int accounts_set_hash(const char *key, const char *hash);
 int accounts_remove(const char *key);
 /* How many accounts there are. */
 size_t accounts_count(void);
+
+/* Another server registered a (or changed its hash), or forgot key: applied here, in
+ * memory only, if store_change_take(c) (store.h, struct store_follower). The store's
+ * follower thread. */
+void accounts_followed(const struct store_account *a, struct store_change *c);
+void accounts_followed_gone(const char *key, struct store_change *c);
 
 #endif

@@ -32,6 +32,8 @@
 #define SUBJECT       "causerie.events"
 #define BUCKET_PSEUDO "CAUSERIE_PSEUDOS"
 #define BUCKET_NODES  "CAUSERIE_NODES"
+/* The shared tables (cluster.h, enum cluster_table), in its order. */
+static const char *const table_buckets[N_CLUSTER_TABLES] = {"CAUSERIE_ACCOUNTS", "CAUSERIE_ROOMS"};
 /* How long a request to the engine (a claim, a look-up) may take before the server says
  * it could not tell: long enough for a loaded engine, short enough for a person waiting. */
 #define REQUEST_WAIT_MS 2000
@@ -72,6 +74,7 @@
 static natsConnection *conn;
 static jsCtx *js;
 static kvStore *pseudos, *nodes;
+static kvStore *tables[N_CLUSTER_TABLES];
 static natsSubscription *sub;
 static char node[64 + 1];
 static unsigned node_ttl;
@@ -424,6 +427,9 @@ int cluster_open(const struct cluster_config *c, struct buf *err)
     }
     if (r == 0) {
         r = open_bucket(&nodes, BUCKET_NODES, 0, err);
+    }
+    for (int t = 0; r == 0 && t < N_CLUSTER_TABLES; t++) {
+        r = open_bucket(&tables[t], table_buckets[t], 0, err);
     }
     return r;
 }
@@ -972,6 +978,114 @@ int cluster_ask_names_later(uv_loop_t *loop, const char *room_key, size_t limit,
     return r;
 }
 
+/* ---------------------------------------------------------------- shared tables */
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A bucket's key back to the folded name it was made from (key_of()); false if it is not
+ * one key_of() could have made. */
+static bool key_from(const char *k, struct buf *out)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n % 2 != 0 || n >= KEY_SIZE) {
+        return false;
+    }
+    buf_reset(out);
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = hex_digit(k[i]), lo = hex_digit(k[i + 1]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            return false;
+        }
+        char c = (char)(hi << 4 | lo);
+        buf_append(out, &c, 1);
+    }
+    return true;
+}
+
+int cluster_table_put(enum cluster_table t, const char *key, const void *value, size_t len,
+                      bool create, uint64_t *revision)
+{
+    char k[KEY_SIZE];
+    key_of(key, k, sizeof(k));
+    if (!tables[t] || !k[0]) {
+        return -EINVAL;
+    }
+    uint64_t rev = 0;
+    natsStatus s = create ? kvStore_Create(&rev, tables[t], k, value, (int)len)
+                          : kvStore_Put(&rev, tables[t], k, value, (int)len);
+    if (s == NATS_OK) {
+        *revision = rev;
+        return 0;
+    }
+    if (create) {
+        kvEntry *e = NULL;
+        s = kvStore_Get(&e, tables[t], k); /* why the creation failed: the key is taken? */
+        kvEntry_Destroy(e);
+        if (s == NATS_OK) {
+            return -EEXIST;
+        }
+    }
+    return -EIO;
+}
+
+struct cluster_watch {
+    enum cluster_table table;
+    kvWatcher *w;
+};
+
+struct cluster_watch *cluster_table_watch(enum cluster_table t)
+{
+    kvWatcher *w = NULL;
+    if (!tables[t] || kvStore_WatchAll(&w, tables[t], NULL) != NATS_OK) {
+        return NULL;
+    }
+    struct cluster_watch *cw = xmalloc(sizeof(*cw));
+    cw->table = t;
+    cw->w = w;
+    return cw;
+}
+
+int cluster_watch_next(struct cluster_watch *cw, int wait_ms, struct buf *key, struct buf *value,
+                       uint64_t *revision)
+{
+    for (;;) {
+        kvEntry *e = NULL;
+        natsStatus s = kvWatcher_Next(&e, cw->w, wait_ms);
+        if (s == NATS_TIMEOUT) {
+            return -ETIMEDOUT;
+        }
+        if (s != NATS_OK) {
+            return -EIO;
+        }
+        if (!e) {
+            return 0; /* the values there were when the watch began have all been given */
+        }
+        bool ok = kvEntry_Operation(e) == kvOp_Put && key_from(kvEntry_Key(e), key);
+        if (ok) {
+            buf_reset(value);
+            buf_append(value, kvEntry_Value(e), (size_t)kvEntry_ValueLen(e));
+            *revision = kvEntry_Revision(e);
+        } else if (kvEntry_Operation(e) == kvOp_Put) {
+            log_warn("grappe : seau %s : une clé illisible est ignorée", table_buckets[cw->table]);
+        }
+        kvEntry_Destroy(e);
+        if (ok) {
+            return 1;
+        }
+    }
+}
+
+void cluster_watch_close(struct cluster_watch *cw)
+{
+    if (cw) {
+        kvWatcher_Destroy(cw->w);
+        free(cw);
+    }
+}
+
 /* ---------------------------------------------------------------- life cycle */
 
 static int wait_replay(void)
@@ -1081,6 +1195,10 @@ void cluster_close(void)
     kvStore_Destroy(pseudos);
     kvStore_Destroy(nodes);
     pseudos = nodes = NULL;
+    for (int t = 0; t < N_CLUSTER_TABLES; t++) {
+        kvStore_Destroy(tables[t]);
+        tables[t] = NULL;
+    }
     jsCtx_Destroy(js);
     js = NULL;
     if (conn) {

@@ -9,7 +9,9 @@
  * - the bucket CAUSERIE_PSEUDOS: who holds which pseudo (key: the folded pseudo, in hex),
  *   and on which node, in which room; created atomically, so exactly one claim wins;
  * - the bucket CAUSERIE_NODES: each server's heartbeat. A node not heard of for --node-ttl
- *   seconds is taken for dead, and its claims are reaped, each by exactly one survivor.
+ *   seconds is taken for dead, and its claims are reaped, each by exactly one survivor;
+ * - the buckets CAUSERIE_ACCOUNTS and CAUSERIE_ROOMS: the shared tables, whose values
+ *   store_cluster.c writes and reads (the accounts, the owned rooms).
  * Nothing here is used without --cluster: the server then opens no connection.
  */
 #ifndef CAUSERIE_CLUSTER_H
@@ -100,5 +102,29 @@ int cluster_ask_names_later(uv_loop_t *loop, const char *room_key, size_t limit,
 /* The value of the claim of key (a folded pseudo), in out (NUL added); -ENOENT if none,
  * -EIO if the engine could not tell. Any thread. */
 int cluster_lookup(const char *key, struct buf *out);
+
+/* ---------------------------------------------------------------- shared tables */
+
+/* The tables the servers share, one bucket each; keys are folded names, values are bytes
+ * this file does not read (store_cluster.c gives them their form). */
+enum cluster_table { CLUSTER_ACCOUNTS, CLUSTER_ROOMS, N_CLUSTER_TABLES };
+
+/* Puts value (len bytes) under key (a folded name) in table t and waits for the engine to
+ * keep it; with create, only if t never held key. Returns 0 with the value's revision
+ * (rising with every change to t) in *revision; -EEXIST (create only) if t holds key;
+ * -EIO if the engine did not answer. Any thread but a loop's, holding no lock. */
+int cluster_table_put(enum cluster_table t, const char *key, const void *value, size_t len,
+                      bool create, uint64_t *revision);
+
+/* A watch on a table: every key's latest value when it begins, then every change. */
+struct cluster_watch;
+/* NULL if the engine did not answer. Any thread. */
+struct cluster_watch *cluster_table_watch(enum cluster_table t);
+/* Waits up to wait_ms for the next value: 1, with its key (folded, NUL added), its value
+ * and its revision; 0, once, when the values there were at the start have all been given;
+ * -ETIMEDOUT; -EIO if the watch broke (make another). One thread at a time per watch. */
+int cluster_watch_next(struct cluster_watch *w, int wait_ms, struct buf *key, struct buf *value,
+                       uint64_t *revision);
+void cluster_watch_close(struct cluster_watch *w);
 
 #endif

@@ -44,6 +44,7 @@
 #include "render.h"
 #include "room.h"
 #include "session.h"
+#include "store_cluster.h"
 #include "store_sqlite.h"
 #include "tcp.h"
 #include "tls.h"
@@ -385,8 +386,17 @@ static void restore_owned(const char *name, void *ctx)
     room_restore_owned(name);
 }
 
+/* In a cluster, the other servers' changes to accounts and owned rooms. */
+static const struct store_follower store_followers = {
+    .account = accounts_followed,
+    .account_gone = accounts_followed_gone,
+    .room = owners_followed,
+    .room_gone = owners_followed_gone,
+};
+
 /* Opens the database and puts each room's last lines back in memory; *read is how many.
- * Exits with status 1 if the database cannot be opened, upgraded or read. */
+ * In a cluster (open already), the accounts and owned rooms are the cluster's. Exits with
+ * status 1 if the database cannot be opened, upgraded or read. */
 static struct store *open_store(const struct server_options *o, struct store_load *read)
 {
     struct store *s;
@@ -397,6 +407,9 @@ static struct store *open_store(const struct server_options *o, struct store_loa
         exit(1);
     }
     buf_release(&err);
+    if (o->cluster) {
+        s = store_cluster_open(s);
+    }
     struct store_load load = {.o = o};
     if (o->history > 0 &&
         store_load_recent(s, o->max_rooms, o->history, on_stored_line, &load) < 0) {
@@ -414,6 +427,7 @@ static struct store *open_store(const struct server_options *o, struct store_loa
         exit(1);
     }
     owners_each(restore_owned, NULL);
+    store_follow(s, &store_followers);
     *read = load;
     return s;
 }
@@ -493,11 +507,10 @@ static void default_node(const struct listeners *ls, char *out, size_t size)
     }
 }
 
-/* --cluster: connects to the engine, takes the order from it and catches up with the
- * stream from where the database stops. Exits 1, saying why, if the engine cannot be
- * used: a server that was asked to share the chat must not run alone. */
-static void join_cluster(const struct server_options *o, const struct listeners *ls,
-                         struct store *store)
+/* --cluster: connects to the engine, before the store, which reads the shared tables
+ * there. Exits 1, saying why, if the engine cannot be used: a server that was asked to
+ * share the chat must not run alone. */
+static void open_cluster(const struct server_options *o, const struct listeners *ls)
 {
     char name[MAX_NODE_NAME + 1];
     if (o->node) {
@@ -514,13 +527,19 @@ static void join_cluster(const struct server_options *o, const struct listeners 
         exit(1);
     }
     buf_release(&err);
+    log_info("Grappe : %s, moteur %s (flux CAUSERIE)", name, o->cluster);
+}
+
+/* Takes the order from the engine and catches up with the stream from where the database
+ * stops. Exits 1 if the stream cannot be followed. */
+static void join_cluster(const struct server_options *o, struct store *store)
+{
     broadcast_use_cluster(o->max_line);
     peers_init();
     if (cluster_start(store_last_id(store), &cluster_handlers) < 0) {
         cluster_close();
         exit(1);
     }
-    log_info("Grappe : %s, moteur %s (flux CAUSERIE)", name, o->cluster);
 }
 
 /* Runs the loops until a signal or the console asks us to stop. Returns the process's
@@ -535,13 +554,16 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
     }
     /* Blocked before any thread starts, so every thread inherits the mask. */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    if (o->cluster) {
+        open_cluster(o, ls);
+    }
     struct store_load read;
     struct store *store = open_store(o, &read); /* its writer thread too */
 
     broadcast_start(loops, store);
     session_start(store);
     if (o->cluster) {
-        join_cluster(o, ls, store);
+        join_cluster(o, store);
     }
     listeners = ls;
     for (unsigned i = 0; i < ls->n; i++) {
@@ -572,7 +594,8 @@ static int serve(const struct server_options *o, struct listeners *ls, unsigned 
     }
     log_told(loops, n);
     if (o->cluster) {
-        cluster_close(); /* what the leaving clients published is flushed first */
+        store_cluster_stop_sharing(store); /* needs the engine: before it closes */
+        cluster_close();                   /* what the leaving clients published is flushed first */
         peers_shutdown();
     }
     teardown_layers(loops, n);

@@ -567,3 +567,45 @@ void owners_forget_account(const char *account)
     }
     pthread_mutex_unlock(&owners_lock);
 }
+
+/* ---------------------------------------------------------------- the other servers' changes */
+
+void owners_followed(const struct store_room *r, struct store_change *c)
+{
+    if (!r->key[0]) {
+        return;
+    }
+    pthread_mutex_lock(&owners_lock);
+    if (store_change_take(c)) {
+        bool found;
+        size_t at = position(r->key, &found);
+        struct keys invited = {0};
+        if (found) {
+            struct owned *old = rooms[at];
+            invited = old->invited; /* this server's own: kept */
+            old->invited = (struct keys){0};
+            free_owned(old);
+            memmove(&rooms[at], &rooms[at + 1], (n_rooms - at - 1) * sizeof(*rooms));
+            n_rooms--;
+        }
+        loaded(r, NULL);
+        struct owned *o = find(r->key);
+        o->invited = invited;
+    }
+    pthread_mutex_unlock(&owners_lock);
+}
+
+void owners_followed_gone(const char *room, struct store_change *c)
+{
+    pthread_mutex_lock(&owners_lock);
+    if (store_change_take(c)) {
+        bool found;
+        size_t at = position(room, &found);
+        if (found) {
+            free_owned(rooms[at]);
+            memmove(&rooms[at], &rooms[at + 1], (n_rooms - at - 1) * sizeof(*rooms));
+            n_rooms--;
+        }
+    }
+    pthread_mutex_unlock(&owners_lock);
+}

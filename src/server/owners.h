@@ -6,9 +6,10 @@
  * unowned room has none of what follows, and behaves as rooms always did. An owned room's
  * founder, topic, operators, bans and invite-only flag live here in memory, read from the
  * store at start and written through it on every change, in the order of the changes;
- * invitations last until used or until the server stops. Everything is named by folded
- * keys: rooms by their name's, people by their pseudo's, which for an operator or a
- * founder is an account's. Any thread, but owners_init() and owners_shutdown(); one mutex,
+ * in a cluster, the other servers' changes come back up from the store and are applied
+ * here too. Invitations are this server's own: they last until used or until it stops. Everything
+ * is named by folded keys: rooms by their name's, people by their pseudo's, which for an operator
+ * or a founder is an account's. Any thread, but owners_init() and owners_shutdown(); one mutex,
  * taken inside room.c's rooms_lock when room.c calls, held for a look-up and a copy.
  */
 #ifndef CAUSERIE_OWNERS_H
@@ -20,6 +21,8 @@
 #include "common/buf.h"
 
 struct store;
+struct store_room;
+struct store_change;
 
 /* The founder's key of a room the server holds. */
 #define OWNERS_SERVER ""
@@ -105,5 +108,11 @@ bool owners_invite_only(const char *room);
  * of none and its account's bans go; a pseudo that registers later under the same name
  * inherits nothing. */
 void owners_forget_account(const char *account);
+
+/* Another server put r's whole state (its invitations, which are each server's own, stay),
+ * or r is no one's any more: applied here, in memory only, if store_change_take(c)
+ * (store.h, struct store_follower). The store's follower thread. */
+void owners_followed(const struct store_room *r, struct store_change *c);
+void owners_followed_gone(const char *room, struct store_change *c);
 
 #endif

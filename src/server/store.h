@@ -2,9 +2,10 @@
  *
  * Everything the server keeps from one start to the next goes through this interface:
  * the rooms' chat lines, the accounts, the owned rooms, and whatever is added later. The server
- * knows only these operations; store_sqlite.c is the one implementation (an embedded
- * SQLite database), and a second one (a cluster's) can stand beside it, as transports do
- * behind transport.h.
+ * knows only these operations, behind which two implementations stand, as transports do
+ * behind transport.h: store_sqlite.c (an embedded SQLite database) for a server alone, and
+ * store_cluster.c for a server in a cluster, which shares the accounts and owned rooms
+ * with the other servers and keeps the lines in a store_sqlite.c of its own.
  *
  * Three kinds of call, by who may wait:
  * - writes (store_append_line()) are queued and return at once, from any thread: a writer
@@ -15,6 +16,8 @@
  *   pool and answer through the loop that asked, in a callback on its thread.
  * - start and stop (store_load_recent(), store_close()) run on the main thread, before
  *   the loops start and after they have been joined.
+ * A store that shares its state also calls up, through the handlers given to
+ * store_follow(), with the changes other servers made.
  *
  * The base layer: it knows events' kinds and nothing above.
  */
@@ -81,6 +84,32 @@ struct store_room {
 /* Called by store_load_rooms() for each owned room. */
 typedef void (*store_room_fn)(const struct store_room *r, void *ctx);
 
+/* A change another server made, on its way to the layer above (store_follow()). */
+struct store_change {
+    /* See store_change_take(). */
+    bool (*take)(struct store_change *c);
+};
+
+/* Whether the change c is to be applied: false when a change of this server's to the same
+ * key is newer. The handler asks under the lock under which it queues its own changes
+ * (store_put_account() and the others), so that none comes between the answer and the
+ * change; a change taken is kept in the local copy too. */
+static inline bool store_change_take(struct store_change *c)
+{
+    return c->take(c);
+}
+
+/* What a shared store calls with other servers' changes, from a thread of its own, one at
+ * a time, in the order they were made: the account or room (borrowed for the call) to
+ * create or to put in place of the one with its key, or the key of the one to forget. The
+ * handler applies it, in memory only, if store_change_take(c). */
+struct store_follower {
+    void (*account)(const struct store_account *a, struct store_change *c);
+    void (*account_gone)(const char *key, struct store_change *c);
+    void (*room)(const struct store_room *r, struct store_change *c);
+    void (*room_gone)(const char *key, struct store_change *c);
+};
+
 struct store;
 
 /* What an implementation provides; see the wrappers below for each contract. */
@@ -99,6 +128,7 @@ struct store_ops {
     int (*load_rooms)(struct store *s, store_room_fn fn, void *ctx);
     void (*put_room)(struct store *s, const struct store_room *r);
     void (*delete_room)(struct store *s, const char *key);
+    void (*follow)(struct store *s, const struct store_follower *f); /* NULL: nothing shared */
     void (*close)(struct store *s);
 };
 
@@ -187,6 +217,16 @@ static inline void store_put_room(struct store *s, const struct store_room *r)
 static inline void store_delete_room(struct store *s, const char *key)
 {
     s->ops->delete_room(s, key);
+}
+
+/* From now on, gives f's handlers (f is static) the changes other servers make; a store
+ * that shares nothing never calls them. Main thread, after store_load_accounts() and
+ * store_load_rooms(), before the loops start. */
+static inline void store_follow(struct store *s, const struct store_follower *f)
+{
+    if (s->ops->follow) {
+        s->ops->follow(s, f);
+    }
 }
 
 /* Applies every queued write, stops the store's threads, closes and frees s. Main thread,
