@@ -538,7 +538,7 @@ static int compare_keys(const void *a, const void *b)
 
 static bool heard_of(const struct heard *h, const char *key)
 {
-    return bsearch(&key, h->keys, h->n, sizeof(*h->keys), compare_keys) != NULL;
+    return h->n > 0 && bsearch(&key, h->keys, h->n, sizeof(*h->keys), compare_keys) != NULL;
 }
 
 static void heard_release(struct heard *h)
@@ -599,7 +599,9 @@ static int load_bucket(struct load *l)
         log_error("grappe : le seau des %s n'a pu être lu jusqu'au bout", table_names[table]);
         return -EIO;
     }
-    qsort(l->heard.keys, l->heard.n, sizeof(*l->heard.keys), compare_keys);
+    if (l->heard.n > 0) {
+        qsort(l->heard.keys, l->heard.n, sizeof(*l->heard.keys), compare_keys);
+    }
     return 0;
 }
 

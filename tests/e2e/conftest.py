@@ -227,9 +227,14 @@ class Server(Proc):
         self.web_port = None  # unless --no-web
         self.web_scheme = None  # "http", or "https" with --tls-cert
 
-    def wait_listening(self, timeout=TIMEOUT):
+    def wait_listening(self, timeout=None):
         """Waits for the listening line, then for those of the TLS port and the web port
-        when the options open them; returns the listening line's match."""
+        when the options open them; returns the listening line's match. The first server
+        of a cluster of engines creates the replicated stream and buckets first, each
+        waiting for its replicas to elect a leader (about 5 s in all here): three times
+        the usual wait, for it."""
+        if timeout is None:
+            timeout = TIMEOUT * 3 if "--cluster" in self.args else TIMEOUT
         m = self.wait_log(LISTENING, timeout)
         self.address = m.group("addr")
         self.port = int(m.group("port"))
