@@ -133,10 +133,11 @@ bool accounts_find(const char *key, char hash[PASSWORD_HASH_SIZE])
     return a != NULL;
 }
 
-static void save(const struct account *a)
+static void save(const struct account *a, bool registering)
 {
     if (store) {
-        store_put_account(store, &(struct store_account){a->text, a->name, a->hash, a->created});
+        struct store_account sa = {a->text, a->name, a->hash, a->created, registering};
+        store_put_account(store, &sa);
     }
 }
 
@@ -150,7 +151,7 @@ int accounts_add(const char *key, const char *name, const char *hash)
     if (!*find_link(key)) {
         struct account *a = new_account(key, name, hash, (int64_t)time(NULL));
         link_account(a);
-        save(a);
+        save(a, true);
         r = 0;
     }
     pthread_mutex_unlock(&accounts_lock);
@@ -172,7 +173,7 @@ int accounts_set_hash(const char *key, const char *hash)
         *pp = a;
         wipe_bytes(old->hash, strlen(old->hash));
         free(old);
-        save(a);
+        save(a, false);
         r = 0;
     }
     pthread_mutex_unlock(&accounts_lock);

@@ -1020,6 +1020,12 @@ int cluster_table_put(enum cluster_table t, const char *key, const void *value, 
         *revision = rev;
         return 0;
     }
+    if (s == NATS_MAX_PAYLOAD) {
+        return -EMSGSIZE; /* never fits: trying again would stop every later change */
+    }
+    if (s == NATS_NOT_PERMITTED) {
+        return -EACCES;
+    }
     if (create) {
         kvEntry *e = NULL;
         s = kvStore_Get(&e, tables[t], k); /* why the creation failed: the key is taken? */

@@ -112,7 +112,9 @@ enum cluster_table { CLUSTER_ACCOUNTS, CLUSTER_ROOMS, N_CLUSTER_TABLES };
 /* Puts value (len bytes) under key (a folded name) in table t and waits for the engine to
  * keep it; with create, only if t never held key. Returns 0 with the value's revision
  * (rising with every change to t) in *revision; -EEXIST (create only) if t holds key;
- * -EIO if the engine did not answer. Any thread but a loop's, holding no lock. */
+ * -EIO if the engine did not answer (worth trying again); -EMSGSIZE if the value is larger
+ * than the engine takes, -EACCES if the credentials do not allow it (not worth it). Any
+ * thread but a loop's, holding no lock. */
 int cluster_table_put(enum cluster_table t, const char *key, const void *value, size_t len,
                       bool create, uint64_t *revision);
 

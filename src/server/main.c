@@ -537,6 +537,7 @@ static void join_cluster(const struct server_options *o, struct store *store)
     broadcast_use_cluster(o->max_line);
     peers_init();
     if (cluster_start(store_last_id(store), &cluster_handlers) < 0) {
+        store_cluster_stop_sharing(store); /* its threads use the engine */
         cluster_close();
         exit(1);
     }

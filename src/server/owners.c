@@ -572,8 +572,9 @@ void owners_forget_account(const char *account)
 
 void owners_followed(const struct store_room *r, struct store_change *c)
 {
-    if (!r->key[0]) {
-        return;
+    if (strlen(r->topic) > limits.max_topic || r->n_operators > limits.max_list ||
+        r->n_bans > limits.max_list) {
+        return; /* what this server's own options would refuse */
     }
     pthread_mutex_lock(&owners_lock);
     if (store_change_take(c)) {
@@ -589,8 +590,12 @@ void owners_followed(const struct store_room *r, struct store_change *c)
             n_rooms--;
         }
         loaded(r, NULL);
-        struct owned *o = find(r->key);
-        o->invited = invited;
+        struct owned *o = find(r->key); /* the key was just taken out: loaded() put it */
+        if (r->invite_only) {
+            o->invited = invited;
+        } else {
+            keys_release(&invited); /* as owners_set_invite_only() would */
+        }
     }
     pthread_mutex_unlock(&owners_lock);
 }

@@ -54,6 +54,9 @@ struct store_account {
     const char *name; /* the pseudo as registered */
     const char *hash; /* the password's hash (password.h), never the password */
     int64_t created;  /* seconds since the epoch, UTC */
+    /* A registration, not a change: a shared store keeps it only if no other server
+     * registered the key first (it then takes theirs). Ignored elsewhere. */
+    bool registering;
 };
 
 /* Called by store_load_accounts() for each account. */
@@ -99,8 +102,9 @@ static inline bool store_change_take(struct store_change *c)
     return c->take(c);
 }
 
-/* What a shared store calls with other servers' changes, from a thread of its own, one at
- * a time, in the order they were made: the account or room (borrowed for the call) to
+/* What a shared store calls with other servers' changes, from threads of its own (the
+ * accounts' and the rooms' may run at once), each key's changes in the order the shared
+ * copy took them: the account or room (borrowed for the call) to
  * create or to put in place of the one with its key, or the key of the one to forget. The
  * handler applies it, in memory only, if store_change_take(c). */
 struct store_follower {

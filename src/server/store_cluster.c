@@ -1,18 +1,20 @@
 /* store_cluster.c - accounts and owned rooms shared through the engine; see store_cluster.h.
  *
- * Two threads of its own. The writer puts this server's changes into the buckets, one at a
- * time and in the order they were made, each waiting for the engine, and tries again, with
- * a growing pause, while the engine is away. The follower watches both buckets and hands
- * the other servers' changes to the layer above (store.h, struct store_follower).
+ * Three threads of its own. The writer puts this server's changes into the buckets, one at
+ * a time and in the order they were made, each waiting for the engine; while the link is
+ * down it waits for it, and a put left unanswered is tried again after a growing pause.
+ * Two followers, one per bucket, watch them and hand the other servers' changes up to the
+ * layer above (store.h, struct store_follower).
  *
  * Who wins, when two servers change one key at once: the bucket's last value, everywhere.
  * A server applies its own change at once, in memory, then puts it; a change of another's
  * reaches it later through the watch. For each key it changed, this file remembers how
  * many of its puts are still on their way and the revision of the last one kept. Another
- * server's value is taken only if none is on its way and its revision is above that one:
- * otherwise it is older, in the bucket, than what this server has. store_change_take()
- * gives that answer under the lock of the table above, so that no change of this server's
- * comes between the answer and the change.
+ * server's value that comes while a put is on its way is set aside: the put's answer says
+ * whether it was older (dropped) or newer (applied then, by the follower: a redo). With
+ * none on its way, another's value is taken if its revision is above this server's last
+ * put. store_change_take() gives that answer under the lock of the table above, so that no
+ * change of this server's comes between the answer and the change.
  *
  * A value is text, one field a line, first a version line, so that servers of two versions
  * can share the buckets; one they cannot read is skipped with a warning:
@@ -62,17 +64,23 @@ static const char *const table_names[N_CLUSTER_TABLES] = {"comptes", "salons"};
 struct write {
     struct write *next;
     enum cluster_table table;
-    bool create; /* an import at start: only if the bucket never held the key */
-    char *key;   /* owned */
+    bool create;  /* only if the bucket never held the key */
+    bool counted; /* in its key's struct mine; an import at start is not */
+    char *key;    /* owned */
     struct buf value;
 };
 
-/* A key this server changed: its puts on their way, and the revision of its last one kept. */
+/* A key this server changed and the bucket has not yet shown back: its puts on their way,
+ * the revision of its last one kept, and the newest value of another server's refused
+ * meanwhile, which the follower applies after all (redo) if it turns out to be newer. */
 struct mine {
     enum cluster_table table;
     char *key; /* owned */
     unsigned queued;
     uint64_t revision;
+    uint64_t refused_revision;
+    struct buf refused;
+    bool redo;
 };
 
 struct cluster_store {
@@ -81,16 +89,16 @@ struct cluster_store {
     const struct store_follower *follower_handlers;
 
     pthread_mutex_t lock; /* the queue, mine, stop_writer */
-    pthread_cond_t wake;  /* the writer's: a write queued, or the stop */
+    pthread_cond_t wake;  /* the writer's: a write queued, or the stop (CLOCK_MONOTONIC) */
     struct write *head, **tail;
     struct mine *mine; /* owned array */
-    size_t n_mine, mine_cap;
+    size_t n_mine, mine_cap, n_redo;
     bool stop_writer;
     uint64_t drain_until; /* when the writer gives up at the stop */
     size_t unshared;      /* writes the stop left behind */
 
-    pthread_t writer, follower;
-    bool writer_started, follower_started, shared;
+    pthread_t writer, followers[N_CLUSTER_TABLES];
+    bool writer_started, followers_started, shared;
     atomic_bool stop_following;
     struct cluster_watch *watch[N_CLUSTER_TABLES];
     uint64_t seen[N_CLUSTER_TABLES]; /* the highest revision given, per bucket */
@@ -106,6 +114,20 @@ static uint64_t now_ms(void)
 static void pause_ms(unsigned ms)
 {
     nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL);
+}
+
+/* Under the lock: waits on wake for ms at most (a write queued, or the stop, ends it). */
+static void wait_ms(struct cluster_store *s, unsigned ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&s->wake, &s->lock, &t);
 }
 
 /* ---------------------------------------------------------------- values */
@@ -227,6 +249,12 @@ static void value_release(struct value *v)
     free(v->bans);
 }
 
+/* Whether key is a pseudo already folded: an account's key. */
+static bool is_key(const char *key)
+{
+    return names_key(key, key);
+}
+
 static bool parse_account(struct value *v, const char *key)
 {
     struct fields *f = &v->fields;
@@ -247,7 +275,8 @@ static bool parse_room(struct value *v, const char *key)
     r->name = field(f);
     r->founder = field(f);
     r->topic = field(f);
-    if (!r->topic || strcmp(r->key, key) != 0 || !r->name[0] || !field_number(f, 0, 1, &invite) ||
+    if (!r->topic || strcmp(r->key, key) != 0 || !names_key(r->name, key) ||
+        (r->founder[0] && !is_key(r->founder)) || !field_number(f, 0, 1, &invite) ||
         !field_number(f, 0, INT64_MAX, &r->created) || !field_number(f, 0, MAX_LISTED, &n) ||
         (size_t)n > f->n - f->next) {
         return false;
@@ -257,7 +286,7 @@ static bool parse_room(struct value *v, const char *key)
     v->operators = xcalloc(r->n_operators + 1, sizeof(*v->operators));
     for (size_t i = 0; i < r->n_operators; i++) {
         v->operators[i] = field(f);
-        if (!v->operators[i][0]) {
+        if (!is_key(v->operators[i])) {
             return false;
         }
     }
@@ -271,7 +300,7 @@ static bool parse_room(struct value *v, const char *key)
         v->bans[i].key = field(f);
         v->bans[i].name = field(f);
         v->bans[i].host = field(f);
-        if (!v->bans[i].key[0] || !v->bans[i].name[0]) {
+        if (!is_key(v->bans[i].key) || !names_key(v->bans[i].name, v->bans[i].key)) {
             return false;
         }
     }
@@ -329,27 +358,33 @@ static struct mine *mine_find(struct cluster_store *s, enum cluster_table table,
 
 static void mine_remove(struct cluster_store *s, size_t i)
 {
+    if (s->mine[i].redo) {
+        s->n_redo--;
+    }
     free(s->mine[i].key);
+    buf_release(&s->mine[i].refused);
     s->mine[i] = s->mine[--s->n_mine];
 }
 
-/* Queues value (taken) for key in table. create: an import, which counts as nobody's
- * change (it loses to any value the bucket has). */
+/* Queues value (taken) for key in table. create: only if the bucket never held key.
+ * counted: a change of this server's, which wins over older ones of others'; an import at
+ * start is not, and loses to any value the bucket has. */
 static void queue_write(struct cluster_store *s, enum cluster_table table, const char *key,
-                        struct buf *value, bool create)
+                        struct buf *value, bool create, bool counted)
 {
     struct write *w = xmalloc(sizeof(*w));
-    *w = (struct write){.table = table, .create = create, .key = xstrdup(key), .value = *value};
+    *w = (struct write){
+        .table = table, .create = create, .counted = counted, .key = xstrdup(key), .value = *value};
     *value = (struct buf)BUF_INIT;
     pthread_mutex_lock(&s->lock);
-    if (!create) {
+    if (counted) {
         struct mine *m = mine_find(s, table, key, NULL);
         if (!m) {
             if (s->n_mine == s->mine_cap) {
                 s->mine = xgrow(s->mine, &s->mine_cap, s->n_mine + 1, sizeof(*s->mine), 8);
             }
             m = &s->mine[s->n_mine++];
-            *m = (struct mine){.table = table, .key = xstrdup(key)};
+            *m = (struct mine){.table = table, .key = xstrdup(key), .refused = BUF_INIT};
         }
         m->queued++;
     }
@@ -366,6 +401,33 @@ static void write_free(struct write *w)
     free(w);
 }
 
+/* Under the lock: the writer is done with w, whose put gave r (and rev, when 0). */
+static void written(struct cluster_store *s, struct write *w, int r, uint64_t rev)
+{
+    size_t at;
+    struct mine *m = w->counted ? mine_find(s, w->table, w->key, &at) : NULL;
+    if (m) {
+        m->queued--;
+        if (r == 0) {
+            m->revision = rev;
+        }
+        if (m->queued == 0 && m->refused_revision > m->revision) {
+            m->redo = true; /* another's value, refused meanwhile, is the newer after all */
+            s->n_redo++;
+        } else if (m->queued == 0 && m->revision > 0 && m->refused_revision == m->revision) {
+            mine_remove(s, at); /* its echo came before the engine's answer */
+        }
+    }
+    if (r == -EEXIST && w->counted) {
+        log_warn("grappe : seau des %s : « %s » existait déjà dans la grappe, qui le garde",
+                 table_names[w->table], w->key);
+    } else if (r < 0 && r != -EEXIST) {
+        log_error("grappe : seau des %s : le moteur refuse le changement de « %s » (%s) : il "
+                  "n'est pas partagé",
+                  table_names[w->table], w->key, strerror(-r));
+    }
+}
+
 static void *writer(void *arg)
 {
     struct cluster_store *s = arg;
@@ -376,21 +438,20 @@ static void *writer(void *arg)
             pthread_cond_wait(&s->wake, &s->lock);
         }
         struct write *w = s->head;
-        if (!w) {
-            break; /* stopping, and everything is shared */
+        if (!w || (s->stop_writer && now_ms() >= s->drain_until)) {
+            break; /* everything is shared, or the stop waited long enough */
+        }
+        if (!cluster_linked()) {
+            wait_ms(s, RETRY_MIN_MS); /* nats.c would buffer each try: wait for the link */
+            continue;
         }
         pthread_mutex_unlock(&s->lock); /* the head stays: only this thread takes it */
         uint64_t rev = 0;
         int r = cluster_table_put(w->table, w->key, w->value.data, w->value.len, w->create, &rev);
         pthread_mutex_lock(&s->lock);
         if (r == -EIO) {
-            if (s->stop_writer && now_ms() >= s->drain_until) {
-                break;
-            }
-            pthread_mutex_unlock(&s->lock);
-            pause_ms(pause);
+            wait_ms(s, pause);
             pause = pause * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : pause * 2;
-            pthread_mutex_lock(&s->lock);
             continue;
         }
         pause = RETRY_MIN_MS;
@@ -398,21 +459,14 @@ static void *writer(void *arg)
         if (!s->head) {
             s->tail = &s->head;
         }
-        struct mine *m = w->create ? NULL : mine_find(s, w->table, w->key, NULL);
-        if (m) {
-            m->queued--;
-            if (r == 0) {
-                m->revision = rev;
-            }
-        }
-        if (r < 0 && r != -EEXIST) {
-            log_warn("grappe : seau des %s : une valeur refusée (%s)", table_names[w->table],
-                     strerror(-r));
-        }
+        written(s, w, r, rev);
         write_free(w);
     }
     for (struct write *w = s->head; w; w = w->next) {
         s->unshared++;
+        log_error("grappe : seau des %s : le changement de « %s » n'a pu être partagé avant "
+                  "l'arrêt",
+                  table_names[w->table], w->key);
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -428,6 +482,7 @@ struct change {
     const char *key;
     uint64_t revision;
     const struct value *value;
+    const struct buf *raw; /* the value as read, kept if refused */
 };
 
 static void keep_locally(struct store *local, enum cluster_table table, const struct value *v,
@@ -453,9 +508,20 @@ static bool take(struct store_change *base)
     pthread_mutex_lock(&s->lock);
     size_t at;
     struct mine *m = mine_find(s, c->table, c->key, &at);
-    bool newer = !m || (m->queued == 0 && c->revision > m->revision);
-    if (m && m->queued == 0 && c->revision >= m->revision) {
-        mine_remove(s, at); /* the bucket has caught up with this server's last put */
+    bool newer = true;
+    if (m && m->queued > 0) {
+        /* Ordered before or after this server's put on its way: the answer tells (written()). */
+        newer = false;
+        if (c->revision > m->refused_revision) {
+            m->refused_revision = c->revision;
+            buf_reset(&m->refused);
+            buf_append(&m->refused, c->raw->data, c->raw->len);
+        }
+    } else if (m) {
+        newer = c->revision > m->revision;
+        if (c->revision >= m->revision) {
+            mine_remove(s, at); /* the bucket has caught up with this server's last put */
+        }
     }
     if (newer) {
         keep_locally(s->local, c->table, c->value, c->key);
@@ -470,7 +536,7 @@ static void apply(struct cluster_store *s, enum cluster_table table, const char 
 {
     struct value v;
     if (parse(table, key, value, &v)) {
-        struct change c = {{take}, s, table, key, revision, &v};
+        struct change c = {{take}, s, table, key, revision, &v, value};
         const struct store_follower *f = s->follower_handlers;
         if (table == CLUSTER_ACCOUNTS) {
             if (v.kind == 'A') {
@@ -487,35 +553,72 @@ static void apply(struct cluster_store *s, enum cluster_table table, const char 
     value_release(&v);
 }
 
+/* Applies the values of table's bucket that were refused while a put of this server's
+ * was on its way, and turned out newer than it (written()). */
+static void redo(struct cluster_store *s, enum cluster_table table, struct buf *key,
+                 struct buf *value)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        struct mine *m = NULL;
+        for (size_t i = 0; s->n_redo > 0 && i < s->n_mine && !m; i++) {
+            if (s->mine[i].redo && s->mine[i].table == table) {
+                m = &s->mine[i];
+            }
+        }
+        uint64_t rev = 0;
+        if (m) {
+            m->redo = false;
+            s->n_redo--;
+            buf_reset(key);
+            buf_append_str(key, m->key);
+            buf_reset(value);
+            buf_append(value, m->refused.data, m->refused.len);
+            rev = m->refused_revision;
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (!m) {
+            return;
+        }
+        apply(s, table, key->data, value, rev); /* this thread alone applies table's */
+    }
+}
+
+/* One thread per bucket, so that a busy one never waits on a quiet one. */
+struct follow_arg {
+    struct cluster_store *s;
+    enum cluster_table table;
+};
+
 static void *follower(void *arg)
 {
-    struct cluster_store *s = arg;
+    struct cluster_store *s = ((struct follow_arg *)arg)->s;
+    enum cluster_table t = ((struct follow_arg *)arg)->table;
+    free(arg);
     struct buf key = BUF_INIT, value = BUF_INIT;
     bool was_linked = true;
     while (!atomic_load(&s->stop_following)) {
-        /* A watch may not outlive the engine's restart: after the link comes back, new
-         * ones start from each key's latest value, and what was seen already is skipped. */
+        redo(s, t, &key, &value);
+        /* A watch may not outlive the engine's restart: after the link comes back, a new
+         * one starts from each key's latest value, and what was seen already is skipped. */
         bool linked = cluster_linked();
-        bool renew = linked && !was_linked;
+        if ((linked && !was_linked) || !s->watch[t]) {
+            cluster_watch_close(s->watch[t]);
+            s->watch[t] = linked ? cluster_table_watch(t) : NULL;
+        }
         was_linked = linked;
-        for (int t = 0; t < N_CLUSTER_TABLES; t++) {
-            if (renew || !s->watch[t]) {
-                cluster_watch_close(s->watch[t]);
-                s->watch[t] = linked ? cluster_table_watch(t) : NULL;
-            }
-            if (!s->watch[t]) {
-                pause_ms(FOLLOW_WAIT_MS);
-                continue;
-            }
-            uint64_t rev = 0;
-            int r = cluster_watch_next(s->watch[t], FOLLOW_WAIT_MS, &key, &value, &rev);
-            if (r == -EIO) {
-                cluster_watch_close(s->watch[t]);
-                s->watch[t] = NULL;
-            } else if (r == 1 && rev > s->seen[t]) {
-                s->seen[t] = rev;
-                apply(s, t, key.data, &value, rev);
-            }
+        if (!s->watch[t]) {
+            pause_ms(FOLLOW_WAIT_MS);
+            continue;
+        }
+        uint64_t rev = 0;
+        int r = cluster_watch_next(s->watch[t], FOLLOW_WAIT_MS, &key, &value, &rev);
+        if (r == -EIO) {
+            cluster_watch_close(s->watch[t]);
+            s->watch[t] = NULL;
+        } else if (r == 1 && rev > s->seen[t]) {
+            s->seen[t] = rev;
+            apply(s, t, key.data, &value, rev);
         }
     }
     buf_release(&key);
@@ -612,7 +715,7 @@ static void import_account(const struct store_account *a, void *arg)
         l->account_fn(a, l->ctx);
         struct buf value = BUF_INIT;
         encode_account(a, &value);
-        queue_write(l->s, CLUSTER_ACCOUNTS, a->key, &value, true);
+        queue_write(l->s, CLUSTER_ACCOUNTS, a->key, &value, true, false);
         l->imported++;
     }
 }
@@ -624,7 +727,7 @@ static void import_room(const struct store_room *r, void *arg)
         l->room_fn(r, l->ctx);
         struct buf value = BUF_INIT;
         encode_room(r, &value);
-        queue_write(l->s, CLUSTER_ROOMS, r->key, &value, true);
+        queue_write(l->s, CLUSTER_ROOMS, r->key, &value, true, false);
         l->imported++;
     }
 }
@@ -664,7 +767,7 @@ static void cluster_put_account(struct store *base, const struct store_account *
     if (s->shared) {
         struct buf value = BUF_INIT;
         encode_account(a, &value);
-        queue_write(s, CLUSTER_ACCOUNTS, a->key, &value, false);
+        queue_write(s, CLUSTER_ACCOUNTS, a->key, &value, a->registering, true);
     }
 }
 
@@ -675,7 +778,7 @@ static void cluster_delete_account(struct store *base, const char *key)
     if (s->shared) {
         struct buf value = BUF_INIT;
         encode_gone(key, &value);
-        queue_write(s, CLUSTER_ACCOUNTS, key, &value, false);
+        queue_write(s, CLUSTER_ACCOUNTS, key, &value, false, true);
     }
 }
 
@@ -686,7 +789,7 @@ static void cluster_put_room(struct store *base, const struct store_room *r)
     if (s->shared) {
         struct buf value = BUF_INIT;
         encode_room(r, &value);
-        queue_write(s, CLUSTER_ROOMS, r->key, &value, false);
+        queue_write(s, CLUSTER_ROOMS, r->key, &value, false, true);
     }
 }
 
@@ -697,7 +800,7 @@ static void cluster_delete_room(struct store *base, const char *key)
     if (s->shared) {
         struct buf value = BUF_INIT;
         encode_gone(key, &value);
-        queue_write(s, CLUSTER_ROOMS, key, &value, false);
+        queue_write(s, CLUSTER_ROOMS, key, &value, false, true);
     }
 }
 
@@ -705,11 +808,16 @@ static void cluster_follow(struct store *base, const struct store_follower *f)
 {
     struct cluster_store *s = (struct cluster_store *)base;
     s->follower_handlers = f;
-    if (pthread_create(&s->follower, NULL, follower, s) == 0) {
-        s->follower_started = true;
-    } else {
-        log_error("grappe : les changements des autres serveurs ne peuvent être suivis");
+    for (int t = 0; t < N_CLUSTER_TABLES; t++) {
+        struct follow_arg *arg = xmalloc(sizeof(*arg));
+        *arg = (struct follow_arg){s, t};
+        if (pthread_create(&s->followers[t], NULL, follower, arg) != 0) {
+            /* A server that cannot follow the others would drift apart from them silently. */
+            log_error("grappe : les changements des autres serveurs ne peuvent être suivis");
+            exit(1);
+        }
     }
+    s->followers_started = true;
 }
 
 /* The lines are this server's own: the local database's. */
@@ -752,9 +860,11 @@ void store_cluster_stop_sharing(struct store *base)
         return;
     }
     atomic_store(&s->stop_following, true);
-    if (s->follower_started) {
-        pthread_join(s->follower, NULL);
-        s->follower_started = false;
+    if (s->followers_started) {
+        for (int t = 0; t < N_CLUSTER_TABLES; t++) {
+            pthread_join(s->followers[t], NULL);
+        }
+        s->followers_started = false;
     }
     for (int t = 0; t < N_CLUSTER_TABLES; t++) {
         cluster_watch_close(s->watch[t]);
@@ -820,7 +930,11 @@ struct store *store_cluster_open(struct store *local)
     s->tail = &s->head;
     s->shared = true;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->wake, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->wake, &attr);
+    pthread_condattr_destroy(&attr);
     if (pthread_create(&s->writer, NULL, writer, s) == 0) {
         s->writer_started = true;
     } else {

@@ -10,9 +10,12 @@ cluster", shared tables).
 
 import binascii
 import re
+import threading
+
+import pytest
 
 from accounts import SECRET, login, register, sql
-from conftest import PSEUDO_PROMPT, stderr_count, wait_until
+from conftest import PSEUDO_PROMPT, TIMEOUT, stderr_count, wait_until
 from engine import cluster_args, engines  # noqa: F401 (fixture)
 from test_cluster import RawEngineClient, cluster_of, joined
 from test_owned_rooms import enter, found, moved
@@ -132,6 +135,63 @@ def test_an_owned_room_is_the_same_on_every_server(engines, server, connect, tmp
     dave.expect_exact(refused)
     carol.send_line("/join jeux")
     carol.expect_exact(refused)
+
+
+@pytest.mark.concurrency
+def test_changes_to_one_room_at_once_on_two_servers_end_the_same_everywhere(engines, server,
+                                                                            connect, tmp_path):
+    """A key's last value in the bucket wins on every server, whichever server applied its
+    own change first: topics set at the same instant through two servers, round after
+    round, settle to one topic, the same on both and in both servers' databases."""
+    (e,) = engines()
+    dbs = [tmp_path / "s0.db", tmp_path / "s1.db"]
+    s0 = server(*cluster_args([e], "s0"), "--db", str(dbs[0]), *QUICK)
+    s1 = server(*cluster_args([e], "s1"), "--db", str(dbs[1]), *QUICK)
+    alice = joined(connect, s0, "alice")
+    bob = joined(connect, s1, "bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    register(alice)
+    register(bob)
+    found(alice, "jeux", left=(bob,))
+
+    def op_bob():
+        alice.send_line("/op bob")
+        line = alice.read_line()
+        assert line.startswith(("+ bob est maintenant", "! « bob » n'est pas enregistré")), line
+        return line.startswith("+")
+
+    wait_until(op_bob, "s0 knows bob's account")
+    wait_until(lambda: sql(dbs[1], "SELECT account FROM room_operators") == ["bob"],
+               "s1 knows bob is an operator of #jeux")
+    enter(bob, "jeux", re.compile(r"= #jeux [12] : @bob"), others=(alice,))
+    rounds = 60
+
+    def topic(c):
+        c.send_line("/topic")
+        lines = c.readlines_until(re.compile(r"\* (Sujet de #jeux : .*|#jeux n'a pas de sujet\.)"))
+        return lines[-1]
+
+    for k in range(rounds):
+        go = threading.Barrier(2)
+
+        def set_topic(c, text):
+            go.wait(TIMEOUT)
+            c.send_line(f"/topic {text}")
+
+        threads = [threading.Thread(target=set_topic, args=(alice, f"alice {k}")),
+                   threading.Thread(target=set_topic, args=(bob, f"bob {k}"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(TIMEOUT)
+        alice.readlines_until(f"+ Sujet de #jeux : alice {k}")
+        bob.readlines_until(f"+ Sujet de #jeux : bob {k}")
+        agreed = wait_until(lambda: (lambda a, b: a == b and a)(topic(alice), topic(bob)),
+                            f"round {k}: both servers show one topic")
+        assert agreed in (f"* Sujet de #jeux : alice {k}", f"* Sujet de #jeux : bob {k}")
+        wait_until(lambda: sql(dbs[0], "SELECT topic FROM owned_rooms WHERE key = 'jeux'")
+                   == sql(dbs[1], "SELECT topic FROM owned_rooms WHERE key = 'jeux'")
+                   == [agreed.split(" : ", 1)[1]], f"round {k}: both databases keep it")
 
 
 def test_a_server_alone_brings_its_accounts_and_rooms_into_the_cluster(engines, server, chat,
