@@ -495,16 +495,15 @@ static const struct cluster_handlers cluster_handlers = {
     .names = room_names_here,
 };
 
-/* A node's default name: the listening address, with what a bucket's key refuses
- * ('[', ']' of an IPv6 address) made '-'. */
+/* A node's default name: the listening address, or the hostname and port if it listens on
+ * every address (options_default_node()). */
 static void default_node(const struct listeners *ls, char *out, size_t size)
 {
-    snprintf(out, size, "%s", ls->all[0].name);
-    for (char *p = out; *p; p++) {
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:", *p)) {
-            *p = '-';
-        }
+    char host[256] = "";
+    if (gethostname(host, sizeof(host) - 1) != 0) {
+        host[0] = '\0';
     }
+    options_default_node(ls->all[0].name, host, out, size);
 }
 
 /* --cluster: connects to the engine, before the store, which reads the shared tables

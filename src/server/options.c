@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -689,4 +690,22 @@ void options_release(struct server_options *o)
     o->cluster_creds = NULL;
     free(o->node);
     o->node = NULL;
+}
+
+void options_default_node(const char *listening, const char *hostname, char *out, size_t size)
+{
+    const char *port = strrchr(listening, ':');
+    size_t host_len = port ? (size_t)(port - listening) : strlen(listening);
+    bool wildcard = (host_len == 7 && strncmp(listening, "0.0.0.0", 7) == 0) ||
+                    (host_len == 4 && strncmp(listening, "[::]", 4) == 0);
+    if (wildcard && hostname && hostname[0]) {
+        snprintf(out, size, "%s%s", hostname, port ? port : "");
+    } else {
+        snprintf(out, size, "%s", listening);
+    }
+    for (char *p = out; *p; p++) {
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:", *p)) {
+            *p = '-';
+        }
+    }
 }

@@ -126,4 +126,10 @@ enum options_result {
 int options_parse(struct server_options *o, int argc, char **argv, struct buf *out);
 void options_release(struct server_options *o);
 
+/* --node's default, in out (size bytes, MAX_NODE_NAME + 1 at least): the listening
+ * address ("host:port", "[v6]:port"), with the machine's hostname in place of a wildcard
+ * host (0.0.0.0, [::]) that every machine of a cluster would share, and what a bucket's
+ * key refuses ('[', ']', '%'...) made '-'. */
+void options_default_node(const char *listening, const char *hostname, char *out, size_t size);
+
 #endif

@@ -604,6 +604,28 @@ static void test_node_and_creds_need_a_cluster(void **state)
                    "--cluster-creds demande aussi --cluster");
 }
 
+/* A node's default name: the listening address, unless every machine would share it. */
+static void test_default_node_names(void **state)
+{
+    (void)state;
+    char out[MAX_NODE_NAME + 1];
+    options_default_node("127.0.0.1:1234", "chat1", out, sizeof(out));
+    assert_string_equal(out, "127.0.0.1:1234");
+    options_default_node("0.0.0.0:1234", "chat1", out, sizeof(out));
+    assert_string_equal(out, "chat1:1234");
+    options_default_node("[::]:1240", "chat2.example.org", out, sizeof(out));
+    assert_string_equal(out, "chat2.example.org:1240");
+    options_default_node("[::1]:1234", "chat1", out, sizeof(out));
+    assert_string_equal(out, "-::1-:1234"); /* brackets are not a key's characters */
+    options_default_node("0.0.0.0:1234", "", out, sizeof(out)); /* no hostname: as it is */
+    assert_string_equal(out, "0.0.0.0:1234");
+    options_default_node("0.0.0.0:1234", "h%te", out, sizeof(out));
+    assert_string_equal(out, "h-te:1234");
+    char small[8];
+    options_default_node("0.0.0.0:1234", "averylonghostname", small, sizeof(small));
+    assert_string_equal(small, "averylo"); /* cut, never overflowed */
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_fixture, teardown_fixture)
@@ -614,6 +636,7 @@ int main(void)
         T(test_bad_cluster_urls_refused),
         T(test_bad_node_names_and_limits_refused),
         T(test_node_and_creds_need_a_cluster),
+        cmocka_unit_test(test_default_node_names),
         T(test_all_options_together),
         T(test_host_long_option),
         T(test_host_short_option),
