@@ -429,9 +429,9 @@ static void test_accounts_are_kept_changed_and_deleted(void **state)
 {
     struct fixture *fx = *state;
     open_store(fx, fx->path, 0);
-    store_put_account(fx->store, &(struct store_account){"alice", "Alice", "$h1", 100});
-    store_put_account(fx->store, &(struct store_account){"bob", "bob", "$h2", 200});
-    store_put_account(fx->store, &(struct store_account){"alice", "ALICE", "$h3", 300});
+    store_put_account(fx->store, &(struct store_account){"alice", "Alice", "$h1", 100, true});
+    store_put_account(fx->store, &(struct store_account){"bob", "bob", "$h2", 200, true});
+    store_put_account(fx->store, &(struct store_account){"alice", "ALICE", "$h3", 300, false});
     store_delete_account(fx->store, "bob");
     store_delete_account(fx->store, "personne");
     close_store(fx);
