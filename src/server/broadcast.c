@@ -325,7 +325,7 @@ void broadcast_from_cluster(const void *data, size_t len, uint64_t seq, bool rep
         e->origin = 0; /* connection ids are per server: only ours name one of ours */
     }
     struct arrival a = {e, seq, replay};
-    if (room_bound(e) && e->where_len > 0) {
+    if (room_bound(e) && e->where_len > 0 && !w.to[0]) { /* addressed: one person's, below */
         handlers->locate(e->where, e->where_len, place, &a);
     } else if (e->kind == EVENT_RENAME || e->kind == EVENT_NOTICE) {
         e->room = EVENT_ALL_ROOMS;

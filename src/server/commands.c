@@ -582,6 +582,18 @@ static void kick_off_server(struct session *s, const char *pseudo, size_t len, c
     }
 }
 
+/* Whether the pseudo whose key is *key, held by nobody on this server, is held on another
+ * one by someone in the room whose key is room (here, not the default room): its pseudo
+ * as typed then goes in elsewhere. One round trip to the engine, as /msg's look-up. */
+static bool held_elsewhere_in(const struct buf *key, const char *room, char *elsewhere,
+                              const struct room *here)
+{
+    bool there = false;
+    return key->len > 0 && peers_clustered() && !room_is_default(here) &&
+           peers_find_in(key->data, room, elsewhere, 4 * PSEUDO_MAX_CHARS + 1, &there) == 0 &&
+           there;
+}
+
 /* /kick PSEUDO [RAISON]: out of the room, back to #général, for a room's operator; off the
  * server for an administrator, from #général or for someone in another room. */
 static void cmd_kick(struct session *s, struct args *a)
@@ -601,7 +613,8 @@ static void cmd_kick(struct session *s, struct args *a)
         p = registry_find(key.data);
     }
     const char *room = room_key(here(s)), *name = room_name(here(s));
-    bool in_room = p && room_holds(room, p);
+    char elsewhere[4 * PSEUDO_MAX_CHARS + 1]; /* as typed, when on another server */
+    bool in_room = p ? room_holds(room, p) : held_elsewhere_in(&key, room, elsewhere, here(s));
     if (session_person(s)->admin && (!in_room || room_is_default(here(s)))) {
         kick_off_server(s, pseudo, len, why.data);
     } else if (room_is_default(here(s))) {
@@ -618,8 +631,12 @@ static void cmd_kick(struct session *s, struct args *a)
     } else {
         log_info("%s renvoie %.*s de #%s", person_pseudo(session_person(s)), (int)len, pseudo,
                  name);
-        session_send_out(s, p, room, why.data, false); /* the room is told, and so is s */
-        p = NULL;
+        if (p) {
+            session_send_out(s, p, room, why.data, false); /* the room is told, and so is s */
+            p = NULL;
+        } else {
+            session_send_out_remote(s, elsewhere, room, why.data); /* its server tells them */
+        }
     }
     if (p) {
         person_unref(p);
@@ -698,6 +715,8 @@ static void cmd_ban(struct session *s, struct args *a)
     const char *room = room_key(here(s)), *name = room_name(here(s));
     bool account = accounts_find(key.data, NULL);
     struct person *p = registry_find(key.data);
+    char elsewhere[4 * PSEUDO_MAX_CHARS + 1]; /* as typed, when on another server */
+    bool remote = account && !p && held_elsewhere_in(&key, room, elsewhere, here(s));
     int r = account ? owners_ban(room, key.data, w, "")
             : p     ? owners_ban(room, key.data, w, person_host(p))
                     : -ENOENT;
@@ -715,6 +734,8 @@ static void cmd_ban(struct session *s, struct args *a)
         if (p && room_holds(room, p)) {
             session_send_out(s, p, room, "banni", false); /* the reference goes with it */
             p = NULL;
+        } else if (remote) {
+            session_send_out_remote(s, elsewhere, room, "banni");
         }
     } else {
         log_info("%s bannit l'adresse %s (%.*s) de #%s", person_pseudo(session_person(s)),

@@ -132,7 +132,7 @@ void peers_release(const char *key)
     }
 }
 
-int peers_find(const char *key, char *pseudo, size_t size)
+int peers_find_in(const char *key, const char *room_key, char *pseudo, size_t size, bool *in_room)
 {
     if (!clustered) {
         return -ENOENT;
@@ -146,9 +146,20 @@ int peers_find(const char *key, char *pseudo, size_t size)
     }
     if (r == 0) {
         snprintf(pseudo, size, "%.*s", (int)(v.len - (size_t)(typed + 1 - v.data)), typed + 1);
+        if (in_room) {
+            struct buf folded = BUF_INIT;
+            pseudo_fold(room + 1, (size_t)(typed - room - 1), &folded);
+            *in_room = room_key && strcmp(folded.data, room_key) == 0;
+            buf_release(&folded);
+        }
     }
     buf_release(&v);
     return r;
+}
+
+int peers_find(const char *key, char *pseudo, size_t size)
+{
+    return peers_find_in(key, NULL, pseudo, size, NULL);
 }
 
 void peers_link(bool up)

@@ -38,6 +38,9 @@ void peers_release(const char *key);
  * typed in pseudo (size bytes); -ENOENT if nobody; -EIO if the engine cannot tell. One
  * round trip. Any thread, holding no lock. */
 int peers_find(const char *key, char *pseudo, size_t size);
+/* As peers_find(), and whether that person is in the room whose folded name is room_key
+ * (as its claim says: the last move its server published). */
+int peers_find_in(const char *key, const char *room_key, char *pseudo, size_t size, bool *in_room);
 
 /* How many people of the room whose key is room_key (folded name) the other servers hold,
  * as their last heartbeats said (a moment ago). No request: any thread, under rooms_lock

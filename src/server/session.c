@@ -865,6 +865,16 @@ static void on_to_person(struct event *e, const char *to)
         event_unref(e); /* gone meanwhile, or on another server */
         return;
     }
+    if (e->kind == EVENT_SENT_OUT) { /* a room's operator on another server: to #général */
+        char *reason = xmemdup0(e->text, e->text_len);
+        struct to_person *t = to_person_new(p, TO_PERSON_SEND_OUT, reason); /* takes p's ref */
+        free(reason);
+        snprintf(t->room, sizeof(t->room), "%.*s", (int)e->where_len, e->where);
+        snprintf(t->by, sizeof(t->by), "%.*s", (int)e->who_len, e->who);
+        event_unref(e);
+        post_to_person(t);
+        return;
+    }
     if (e->kind == EVENT_KICK) { /* the operator of another server: off this one */
         char *reason = xmemdup0(e->text, e->text_len);
         post_to_person(to_person_new(p, TO_PERSON_KICK, reason)); /* takes p's reference */
@@ -899,6 +909,24 @@ void session_send_out(struct session *s, struct person *p, const char *room, con
     snprintf(t->room, sizeof(t->room), "%s", room);
     snprintf(t->by, sizeof(t->by), "%s", person_pseudo(s->person));
     post_to_person(t);
+}
+
+int session_send_out_remote(struct session *s, const char *to, const char *room, const char *reason)
+{
+    const char *by = person_pseudo(s->person);
+    struct event_fields f = {.kind = EVENT_SENT_OUT,
+                             .room = EVENT_NO_ROOM,
+                             .who = by,
+                             .who_len = strlen(by),
+                             .where = room,
+                             .where_len = strlen(room),
+                             .text = reason ? reason : "",
+                             .text_len = reason ? strlen(reason) : 0};
+    if (broadcast_publish_to(event_new(&f), to) < 0) {
+        refuse_unlinked(s);
+        return -EAGAIN;
+    }
+    return 0;
 }
 
 int session_kick(const char *pseudo, size_t len, const char *reason)

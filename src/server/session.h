@@ -167,5 +167,10 @@ void session_invite(struct session *s, struct person *p, const char *room);
  * nor an administrator. */
 void session_send_out(struct session *s, struct person *p, const char *room, const char *reason,
                       bool spare_operators);
+/* With a cluster: as session_send_out() for `to`, a pseudo held on another server, whose
+ * server sends it out if it is still in the room. Returns 0, or -EAGAIN if the engine has
+ * no room for it (refused: s is told). */
+int session_send_out_remote(struct session *s, const char *to, const char *room,
+                            const char *reason);
 
 #endif

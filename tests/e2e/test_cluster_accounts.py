@@ -137,6 +137,58 @@ def test_an_owned_room_is_the_same_on_every_server(engines, server, connect, tmp
     carol.expect_exact(refused)
 
 
+def test_a_rooms_operator_sends_out_and_bans_people_of_other_servers(engines, server, connect,
+                                                                      tmp_path):
+    (e,) = engines()
+    db1 = tmp_path / "s1.db"
+    s0 = server(*cluster_args([e], "s0"), *QUICK)
+    s1 = server(*cluster_args([e], "s1"), "--db", str(db1), *QUICK)
+    alice = joined(connect, s0, "alice")
+    bob = joined(connect, s1, "bob")
+    carol = joined(connect, s1, "carol")
+    alice.expect_exact("* bob a rejoint la discussion")
+    alice.expect_exact("* carol a rejoint la discussion")
+    bob.expect_exact("* carol a rejoint la discussion")
+    register(alice)
+    register(bob)
+    found(alice, "jeux", left=(bob, carol))
+    wait_until(lambda: sql(db1, "SELECT founder FROM owned_rooms WHERE key = 'jeux'") == ["alice"],
+               "s1 knows #jeux is alice's")
+
+    def bob_enters():
+        enter(bob, "jeux", re.compile(r"= #jeux [12] : bob"), others=(alice,), left=(carol,))
+
+    def kick_or_ban(command, answer=None):
+        """alice's command, again until s0 sees bob in #jeux (his move's claim crosses)."""
+        def once():
+            alice.send_line(command)
+            line = alice.read_line()
+            if line == "! bob n'est pas dans #jeux.":
+                return False
+            assert line == (answer or "* bob a été renvoyé de #jeux par alice (trop de bruit)"), line
+            return True
+        wait_until(once, f"s0 finds bob in #jeux for {command!r}")
+
+    BACK_IN_GENERAL = re.compile(r"= #général [23] : carol bob")
+    bob_enters()
+    alice.send_line("/kick carol")  # on s1, in #général
+    alice.expect_exact("! carol n'est pas dans #jeux.")
+    kick_or_ban("/kick bob trop de bruit")
+    bob.expect_exact("* bob a été renvoyé de #jeux par alice (trop de bruit)")
+    moved(bob, "général", BACK_IN_GENERAL)  # counts from heartbeats: may lag
+    carol.expect_exact("* bob a rejoint #général")
+
+    bob_enters()
+    kick_or_ban("/ban bob", "+ bob est banni de #jeux.")
+    for c in (alice, bob):
+        c.expect_exact("* bob a été renvoyé de #jeux par alice (banni)")
+    moved(bob, "général", BACK_IN_GENERAL)  # counts from heartbeats: may lag
+    carol.expect_exact("* bob a rejoint #général")
+    bob.send_line("/join jeux")  # the ban, set on s0, holds on s1
+    bob.expect_exact("! Vous êtes banni de #jeux.")
+    s0.wait_log(r"alice renvoie bob de #jeux$")
+
+
 @pytest.mark.concurrency
 def test_changes_to_one_room_at_once_on_two_servers_end_the_same_everywhere(engines, server,
                                                                             connect, tmp_path):
