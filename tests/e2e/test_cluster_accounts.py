@@ -74,11 +74,13 @@ def test_an_account_is_the_same_on_every_server(engines, server, connect):
     wait_until(lambda: not asks_password(connect, s1, "alice"), "s1 forgets the account")
 
 
-def test_an_owned_room_is_the_same_on_every_server(engines, server, connect, tmp_path):
+def alice_founds_a_room(engines, server, connect, tmp_path):
+    """Two servers, each with a database file; alice on s0, bob and carol on s1, alice and
+    bob registered; alice founds #jeux, where she is alone."""
     (e,) = engines()
-    db1 = tmp_path / "s1.db"
-    s0 = server(*cluster_args([e], "s0"), *QUICK)
-    s1 = server(*cluster_args([e], "s1"), "--db", str(db1), *QUICK)
+    dbs = (tmp_path / "s0.db", tmp_path / "s1.db")
+    s0, s1 = (server(*cluster_args([e], f"s{i}"), "--db", str(db), *QUICK)
+              for i, db in enumerate(dbs))
     alice = joined(connect, s0, "alice")
     bob = joined(connect, s1, "bob")
     carol = joined(connect, s1, "carol")
@@ -88,19 +90,29 @@ def test_an_owned_room_is_the_same_on_every_server(engines, server, connect, tmp
     register(alice)
     register(bob)
     found(alice, "jeux", left=(bob, carol))
+    return s0, s1, dbs, (alice, bob, carol)
+
+
+def alice_makes_bob_an_operator(alice):
+    """alice, in #jeux, names bob (registered on another server) its operator, again until
+    her server has heard of his account."""
+    def once():
+        alice.send_line("/op bob")
+        line = alice.read_line()
+        assert line.startswith(("+ bob est maintenant", "! « bob » n'est pas enregistré")), line
+        return line.startswith("+")
+
+    wait_until(once, "alice's server knows bob's account")
+
+
+def test_an_owned_room_is_the_same_on_every_server(engines, server, connect, tmp_path):
+    s0, s1, (_, db1), (alice, bob, carol) = alice_founds_a_room(engines, server, connect,
+                                                                tmp_path)
     alice.send_line("/topic Belote ce soir")
     alice.expect_exact("+ Sujet de #jeux : Belote ce soir")
 
     # bob's account, registered on s1, is known on s0: alice names him operator there.
-    def op_bob():
-        alice.send_line("/op bob")
-        line = alice.read_line()
-        if line == "+ bob est maintenant opérateur de #jeux.":
-            return True
-        assert line.startswith("! « bob » n'est pas enregistré"), line
-        return False
-
-    wait_until(op_bob, "s0 knows bob's account")
+    alice_makes_bob_an_operator(alice)
     # s1 has the room as s0 made it (its copy in its database says so) ...
     wait_until(lambda: sql(db1, "SELECT topic FROM owned_rooms WHERE key = 'jeux'")
                == ["Belote ce soir"] and sql(db1, "SELECT account FROM room_operators "
@@ -139,19 +151,8 @@ def test_an_owned_room_is_the_same_on_every_server(engines, server, connect, tmp
 
 def test_a_rooms_operator_sends_out_and_bans_people_of_other_servers(engines, server, connect,
                                                                       tmp_path):
-    (e,) = engines()
-    db1 = tmp_path / "s1.db"
-    s0 = server(*cluster_args([e], "s0"), *QUICK)
-    s1 = server(*cluster_args([e], "s1"), "--db", str(db1), *QUICK)
-    alice = joined(connect, s0, "alice")
-    bob = joined(connect, s1, "bob")
-    carol = joined(connect, s1, "carol")
-    alice.expect_exact("* bob a rejoint la discussion")
-    alice.expect_exact("* carol a rejoint la discussion")
-    bob.expect_exact("* carol a rejoint la discussion")
-    register(alice)
-    register(bob)
-    found(alice, "jeux", left=(bob, carol))
+    s0, s1, (_, db1), (alice, bob, carol) = alice_founds_a_room(engines, server, connect,
+                                                                tmp_path)
     wait_until(lambda: sql(db1, "SELECT founder FROM owned_rooms WHERE key = 'jeux'") == ["alice"],
                "s1 knows #jeux is alice's")
 
@@ -195,24 +196,8 @@ def test_changes_to_one_room_at_once_on_two_servers_end_the_same_everywhere(engi
     """A key's last value in the bucket wins on every server, whichever server applied its
     own change first: topics set at the same instant through two servers, round after
     round, settle to one topic, the same on both and in both servers' databases."""
-    (e,) = engines()
-    dbs = [tmp_path / "s0.db", tmp_path / "s1.db"]
-    s0 = server(*cluster_args([e], "s0"), "--db", str(dbs[0]), *QUICK)
-    s1 = server(*cluster_args([e], "s1"), "--db", str(dbs[1]), *QUICK)
-    alice = joined(connect, s0, "alice")
-    bob = joined(connect, s1, "bob")
-    alice.expect_exact("* bob a rejoint la discussion")
-    register(alice)
-    register(bob)
-    found(alice, "jeux", left=(bob,))
-
-    def op_bob():
-        alice.send_line("/op bob")
-        line = alice.read_line()
-        assert line.startswith(("+ bob est maintenant", "! « bob » n'est pas enregistré")), line
-        return line.startswith("+")
-
-    wait_until(op_bob, "s0 knows bob's account")
+    _, _, dbs, (alice, bob, _) = alice_founds_a_room(engines, server, connect, tmp_path)
+    alice_makes_bob_an_operator(alice)
     wait_until(lambda: sql(dbs[1], "SELECT account FROM room_operators") == ["bob"],
                "s1 knows bob is an operator of #jeux")
     enter(bob, "jeux", re.compile(r"= #jeux [12] : @bob"), others=(alice,))
