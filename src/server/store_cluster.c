@@ -596,26 +596,26 @@ static void *follower(void *arg)
     enum cluster_table t = ((struct follow_arg *)arg)->table;
     free(arg);
     struct buf key = BUF_INIT, value = BUF_INIT;
-    bool was_linked = true;
     while (!atomic_load(&s->stop_following)) {
         redo(s, t, &key, &value);
-        /* A watch may not outlive the engine's restart: after the link comes back, a new
-         * one starts from each key's latest value, and what was seen already is skipped. */
-        bool linked = cluster_linked();
-        if ((linked && !was_linked) || !s->watch[t]) {
-            cluster_watch_close(s->watch[t]);
-            s->watch[t] = linked ? cluster_table_watch(t) : NULL;
+        /* A watch is an ordered consumer, which nats.c makes again by itself after the
+         * engine comes back, from where it stopped: it is made here only if it broke, and
+         * then starts from each key's latest value, what was seen already skipped. (One is
+         * never destroyed while the link is down: nats.c 3.4 may be remaking it then.) */
+        if (!s->watch[t] && cluster_linked()) {
+            s->watch[t] = cluster_table_watch(t);
         }
-        was_linked = linked;
         if (!s->watch[t]) {
             pause_ms(FOLLOW_WAIT_MS);
             continue;
         }
         uint64_t rev = 0;
         int r = cluster_watch_next(s->watch[t], FOLLOW_WAIT_MS, &key, &value, &rev);
-        if (r == -EIO) {
+        if (r == -EIO && cluster_linked()) {
             cluster_watch_close(s->watch[t]);
             s->watch[t] = NULL;
+        } else if (r == -EIO) {
+            pause_ms(FOLLOW_WAIT_MS);
         } else if (r == 1 && rev > s->seen[t]) {
             s->seen[t] = rev;
             apply(s, t, key.data, &value, rev);

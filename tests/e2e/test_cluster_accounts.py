@@ -74,6 +74,28 @@ def test_an_account_is_the_same_on_every_server(engines, server, connect):
     wait_until(lambda: not asks_password(connect, s1, "alice"), "s1 forgets the account")
 
 
+def test_accounts_cross_servers_across_a_restart_of_the_engine(engines, server, connect):
+    """A registration made while the engine is away is shared once it is back, and the
+    other server's watch resumes by itself: later registrations cross as before."""
+    e, (s0, s1) = cluster_of(engines, server, 2, None, *QUICK)
+    alice = joined(connect, s0, "alice")
+    bob = joined(connect, s1, "bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    e.kill()
+    alice.expect_exact("! Liaison perdue avec le reste de la discussion : vos messages attendent.")
+    bob.expect_exact("! Liaison perdue avec le reste de la discussion : vos messages attendent.")
+    register(alice)  # kept here at once, shared when the engine is back
+    e.restart()
+    for c in (alice, bob):
+        c.expect_exact("* Liaison rétablie avec le reste de la discussion.", timeout=TIMEOUT * 3)
+    register(bob)
+    wait_until(lambda: asks_password(connect, s0, "bob"), "s0 learns bob's account")
+    alice.send_line("/quit")
+    alice.expect_closed()
+    wait_until(lambda: asks_password(connect, s1, "alice"),
+               "s1 learns the account registered while the engine was away")
+
+
 def alice_founds_a_room(engines, server, connect, tmp_path):
     """Two servers, each with a database file; alice on s0, bob and carol on s1, alice and
     bob registered; alice founds #jeux, where she is alone."""
