@@ -95,6 +95,8 @@ struct retry {
 };
 static pthread_mutex_t retry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct retry *retry_head, **retry_tail = &retry_head;
+static size_t n_retries;     /* in the list above */
+static unsigned backlog_max; /* --cluster-backlog */
 
 /* The replay at start: sequences up to replay_end were in the stream before we came. */
 static uint64_t replay_end;
@@ -172,6 +174,18 @@ static natsStatus publish_async(natsMsg **m)
     return js_PublishMsgAsync(js, m, &po); /* *m is the library's on success */
 }
 
+/* Under retry_lock: m (taken) waits until due to be sent again, after those already waiting. */
+static void queue_retry(natsMsg *m, uint64_t due)
+{
+    struct retry *r = xmalloc(sizeof(*r));
+    r->msg = m;
+    r->due = due;
+    r->next = NULL;
+    *retry_tail = r;
+    retry_tail = &r->next;
+    n_retries++;
+}
+
 /* A publish the engine did not acknowledge (it timed out, or the stream was away): queued
  * to be sent again with the same message id, which the engine stores once. A time-out has
  * waited already; a refusal waits a moment. This thread is nats.c's and must not wait. */
@@ -187,14 +201,10 @@ static void on_publish_error(jsCtx *ctx, jsPubAckErr *pae, void *closure)
         log_warn("grappe : publication non confirmée (%s), nouvel envoi",
                  pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
     }
-    struct retry *r = xmalloc(sizeof(*r));
-    r->msg = pae->Msg;
+    natsMsg *m = pae->Msg;
     pae->Msg = NULL; /* ours now: nats.c no longer destroys it */
-    r->due = now_ms() + (pae->Err == NATS_TIMEOUT ? 0 : RETRY_PAUSE_MS);
-    r->next = NULL;
     pthread_mutex_lock(&retry_lock);
-    *retry_tail = r;
-    retry_tail = &r->next;
+    queue_retry(m, now_ms() + (pae->Err == NATS_TIMEOUT ? 0 : RETRY_PAUSE_MS));
     pthread_mutex_unlock(&retry_lock);
 }
 
@@ -210,6 +220,7 @@ static void resend_due(uint64_t now)
         }
         retry_head = r->next;
         retry_tail = retry_head ? retry_tail : &retry_head;
+        n_retries--;
         free(r);
     }
     pthread_mutex_unlock(&retry_lock);
@@ -228,6 +239,7 @@ static unsigned drop_retries(void)
         n++;
     }
     retry_tail = &retry_head;
+    n_retries = 0;
     pthread_mutex_unlock(&retry_lock);
     if (n > 0) {
         log_warn("grappe : %u événement(s) jamais confirmé(s) par le moteur à l'arrêt", n);
@@ -385,6 +397,7 @@ int cluster_open(const struct cluster_config *c, struct buf *err)
 {
     snprintf(node, sizeof(node), "%s", c->node);
     node_ttl = c->node_ttl;
+    backlog_max = c->backlog;
     struct timespec start;
     clock_gettime(CLOCK_REALTIME, &start);
     incarnation = (uint64_t)start.tv_sec * 1000000000u + (uint64_t)start.tv_nsec;
@@ -470,8 +483,28 @@ int cluster_publish(const void *data, size_t len)
     if (s == NATS_OK) {
         s = natsMsgHeader_Set(m, "Nats-Msg-Id", id);
     }
-    if (s == NATS_OK) {
-        s = publish_async(&m);
+    if (s != NATS_OK) {
+        natsMsg_Destroy(m);
+        return -EAGAIN;
+    }
+    /* While events wait to be sent again, a new one waits behind them, so that a sender's
+     * events keep their order. One nats.c could not take (its connection broke under it,
+     * before it noticed: the engine just died) waits too, rather than being refused; only
+     * a full backlog (nats.c's stall timing out) refuses it. */
+    pthread_mutex_lock(&retry_lock);
+    bool behind = retry_head != NULL;
+    pthread_mutex_unlock(&retry_lock);
+    if (!behind) {
+        s = publish_async(&m); /* no lock held: it may write to the socket */
+    }
+    if (behind || (s != NATS_OK && s != NATS_TIMEOUT)) {
+        pthread_mutex_lock(&retry_lock);
+        if (n_retries < backlog_max) {
+            queue_retry(m, behind ? 0 : now_ms() + RETRY_PAUSE_MS);
+            m = NULL;
+            s = NATS_OK;
+        }
+        pthread_mutex_unlock(&retry_lock);
     }
     natsMsg_Destroy(m);
     return s == NATS_OK ? 0 : -EAGAIN;
