@@ -771,15 +771,21 @@ static void cluster_put_account(struct store *base, const struct store_account *
     }
 }
 
+/* Queues the tombstone of key in table, if this server still shares its changes. */
+static void share_gone(struct cluster_store *s, enum cluster_table table, const char *key)
+{
+    if (s->shared) {
+        struct buf value = BUF_INIT;
+        encode_gone(key, &value);
+        queue_write(s, table, key, &value, false, true);
+    }
+}
+
 static void cluster_delete_account(struct store *base, const char *key)
 {
     struct cluster_store *s = (struct cluster_store *)base;
     store_delete_account(s->local, key);
-    if (s->shared) {
-        struct buf value = BUF_INIT;
-        encode_gone(key, &value);
-        queue_write(s, CLUSTER_ACCOUNTS, key, &value, false, true);
-    }
+    share_gone(s, CLUSTER_ACCOUNTS, key);
 }
 
 static void cluster_put_room(struct store *base, const struct store_room *r)
@@ -797,11 +803,7 @@ static void cluster_delete_room(struct store *base, const char *key)
 {
     struct cluster_store *s = (struct cluster_store *)base;
     store_delete_room(s->local, key);
-    if (s->shared) {
-        struct buf value = BUF_INIT;
-        encode_gone(key, &value);
-        queue_write(s, CLUSTER_ROOMS, key, &value, false, true);
-    }
+    share_gone(s, CLUSTER_ROOMS, key);
 }
 
 static void cluster_follow(struct store *base, const struct store_follower *f)

@@ -395,14 +395,19 @@ def test_a_stopped_server_s_people_are_announced_to_the_others(engines, server, 
     alice.expect_exact("* bob est déconnecté (arrêt de son serveur)")
 
 
+def cut_engine(e, *clients):
+    """Kills the engine e; each of clients is told its server lost the link."""
+    e.kill()
+    for c in clients:
+        c.expect_exact("! Liaison perdue avec le reste de la discussion : vos messages attendent.")
+
+
 def test_the_engine_restarted_lines_wait_and_arrive_once_in_order(engines, server, connect):
     e, (s0, s1) = cluster_of(engines, server, 2, None, "--flood-rate", "0")
     alice = joined(connect, s0, "alice")
     bob = joined(connect, s1, "bob")
     alice.expect_exact("* bob a rejoint la discussion")
-    e.kill()
-    alice.expect_exact("! Liaison perdue avec le reste de la discussion : vos messages attendent.")
-    bob.expect_exact("! Liaison perdue avec le reste de la discussion : vos messages attendent.")
+    cut_engine(e, alice, bob)
     for k in range(20):
         alice.send_line(f"pendant la coupure {k}")
     e.restart()
