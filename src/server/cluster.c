@@ -457,18 +457,26 @@ static void signal_replayed(void)
     pthread_mutex_unlock(&replay_lock);
 }
 
+/* The last stream sequence handed up. The ordered consumer never goes back, but when
+ * nats.c makes it again (its engine lost) it may deliver again what its former self had
+ * queued already: those are the same events, and are dropped here. */
+static atomic_uint_fast64_t handed_up;
+
 static void on_event(natsConnection *nc, natsSubscription *s, natsMsg *msg, void *closure)
 {
     (void)nc, (void)s, (void)closure;
     jsMsgMetaData *meta = NULL;
     if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
         uint64_t seq = meta->Sequence.Stream;
-        handlers->event(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), seq,
-                        seq <= replay_end);
-        if (seq >= replay_end && !replayed) {
-            signal_replayed();
-        }
         jsMsgMetaData_Destroy(meta);
+        if (seq > atomic_load(&handed_up)) {
+            atomic_store(&handed_up, seq);
+            handlers->event(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), seq,
+                            seq <= replay_end);
+            if (seq >= replay_end && !replayed) {
+                signal_replayed();
+            }
+        }
     }
     natsMsg_Destroy(msg);
 }
