@@ -86,10 +86,12 @@ static struct person *new_person(const char *key, const char *pseudo, size_t pse
                                  const char *host)
 {
     size_t key_len = strlen(key), host_len = strlen(host);
+    bool key_apart = key_len != pseudo_len || memcmp(key, pseudo, pseudo_len) != 0;
+    size_t key_size = key_apart ? key_len + 1 : 0;
     /* The size of the header up to text, not sizeof(), which would round it up to the
      * alignment of the struct: a short pseudo then fits a smaller malloc chunk. */
     struct person *p =
-        xmalloc(offsetof(struct person, text) + pseudo_len + 1 + key_len + 1 + host_len + 1);
+        xmalloc(offsetof(struct person, text) + pseudo_len + 1 + key_size + host_len + 1);
     p->next = NULL;
     p->member = NULL;
     p->renamed = 0;
@@ -104,8 +106,9 @@ static struct person *new_person(const char *key, const char *pseudo, size_t pse
     p->loop = 0;
     memcpy(p->text, pseudo, pseudo_len);
     p->text[pseudo_len] = '\0';
-    memcpy(p->text + pseudo_len + 1, key, key_len + 1);
-    memcpy(p->text + pseudo_len + 1 + key_len + 1, host, host_len + 1);
+    p->key_apart = key_apart;
+    memcpy(p->text + pseudo_len + 1, key, key_size);
+    memcpy(p->text + pseudo_len + 1 + key_size, host, host_len + 1);
     return p;
 }
 

@@ -47,7 +47,11 @@ struct person {
     uint8_t who_busy;   /* owner thread, for session.c: other servers are asked for /who */
     uint8_t logged_in;  /* owner thread, for login.c: proved its pseudo's password */
     uint8_t admin;      /* owner thread, for login.c: logged in as one of --admin */
-    char text[];        /* the pseudo as typed, NUL, its folded key, NUL, its host, NUL */
+    uint8_t key_apart;  /* immutable: the folded key differs from the pseudo, and follows it */
+    /* The pseudo as typed, NUL, its folded key and NUL if key_apart, its host, NUL. A pseudo
+     * typed as it folds (most are) is stored once: for pseudos of up to 10 bytes, that
+     * keeps a person in an 80-byte malloc chunk rather than 96. */
+    char text[];
 };
 
 /* The person p is now (p itself unless renamed, perhaps several times). p's owner thread. */
@@ -68,15 +72,15 @@ static inline const char *person_pseudo(const struct person *p)
 /* p's pseudo folded: what is compared, and, for a person logged in, its account's key. */
 static inline const char *person_key(const struct person *p)
 {
-    return p->text + strlen(p->text) + 1;
+    return p->key_apart ? p->text + strlen(p->text) + 1 : p->text;
 }
 
 /* The host p's connection came from when it claimed its pseudo (client_peer_host()): what
  * a ban by address names. Immutable, so any thread holding a reference may read it. */
 static inline const char *person_host(const struct person *p)
 {
-    const char *key = person_key(p);
-    return key + strlen(key) + 1;
+    const char *last = person_key(p); /* the key, or the pseudo that is its key */
+    return last + strlen(last) + 1;
 }
 
 void registry_init(void);

@@ -323,7 +323,7 @@ static bool claim(struct session *s, const char *pseudo, size_t len, enum sessio
     char host[ADDR_NAME_MAX];
     client_peer_host(session_client(s), host, sizeof(host));
     s->person = registry_claim(key.data, pseudo, len, host, loop, &s->member, &count);
-    s->unlinked = false;
+    s->unlinked = 0;
     int r = s->person ? cluster_claim_for(s, key.data, pseudo, len) : -EEXIST;
     buf_release(&key);
     if (r < 0) {
@@ -343,8 +343,9 @@ static bool claim(struct session *s, const char *pseudo, size_t len, enum sessio
         /* Welcomed when its arrival has its place in the stream (on_moved()): whoever comes
          * after the welcome, on any server, comes after it in the order too. Its input waits
          * until then (the move holds the connection). */
-        s->welcome_due = true;
-        s->welcome_count = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+        s->welcome_due = 1;
+        s->welcome_count =
+            count > SESSION_WELCOME_COUNT_MAX ? SESSION_WELCOME_COUNT_MAX : (uint32_t)count;
     } else {
         welcome(s, count);
     }
@@ -505,7 +506,7 @@ static void on_moved(struct member *m, void *note, struct event *const *history,
 {
     struct session *s = (struct session *)m; /* the member is the session's first member */
     if (s->welcome_due && s->person) {
-        s->welcome_due = false;
+        s->welcome_due = 0;
         welcome(s, s->welcome_count);
     }
     struct buf block = BUF_INIT;
@@ -974,6 +975,9 @@ static void on_open(struct client *c)
     }
 }
 
+/* Every connection has a session: what it adds to its member is kept to 24 bytes. */
+_Static_assert(sizeof(struct session) == sizeof(struct member) + 24, "a session grew");
+
 static void on_free(struct client *c)
 {
     struct session *s = session_of(c);
@@ -989,8 +993,8 @@ void session_open(struct loop *l, int fd, uint32_t ticket, transport_open_fn ope
     s->person = NULL;
     s->flood_tat = 0;
     s->admission = ticket;
-    s->unlinked = false;
-    s->welcome_due = false;
+    s->unlinked = 0;
+    s->welcome_due = 0;
     s->welcome_count = 0;
     member_init(&s->member);
     client_open(session_client(s), l, fd, open); /* on_open() or, on failure, on_free() */

@@ -31,16 +31,22 @@ struct server_options;
 struct store;
 
 struct session {
-    struct member member;   /* first: the connection, as the order knows it */
-    struct person *person;  /* NULL until the pseudo is accepted; then who it is (registry.h),
-                             * until it leaves */
-    uint64_t flood_tat;     /* flood control: when, in µs of loop time, its allowance is whole
-                             * again */
-    uint32_t admission;     /* its place in admission.c's count, released when it is freed */
-    bool unlinked;          /* its last claim failed for the cluster's link, not a holder */
-    bool welcome_due;       /* with a cluster: welcomed once its arrival has its place */
-    uint32_t welcome_count; /* the people counted when its pseudo was given */
+    struct member member;  /* first: the connection, as the order knows it */
+    struct person *person; /* NULL until the pseudo is accepted; then who it is (registry.h),
+                            * until it leaves */
+    uint64_t flood_tat;    /* flood control: when, in µs of loop time, its allowance is whole
+                            * again */
+    uint32_t admission;    /* its place in admission.c's count, released when it is freed */
+    /* The people counted when its pseudo was given, at most SESSION_WELCOME_COUNT_MAX, and
+     * two flags in the same word: 24 bytes after the member rather than 32, so that a
+     * session is a 352-byte malloc chunk, not 368 (docs/PERFORMANCE.md). */
+    uint32_t welcome_count : 30;
+    uint32_t unlinked : 1;    /* its last claim failed for the cluster's link, not a holder */
+    uint32_t welcome_due : 1; /* with a cluster: welcomed once its arrival has its place */
 };
+
+/* What a welcome can count: a billion people, far past what any server holds. */
+#define SESSION_WELCOME_COUNT_MAX ((1u << 30) - 1)
 
 /* How long a client that leaves may take to read what was queued for it before. */
 #define SESSION_LINGER_MS 2000

@@ -121,6 +121,35 @@ static void test_claim_keeps_pseudo_as_typed(void **state)
     assert_int_equal(registry_count(), 0);
 }
 
+/* A pseudo typed as it folds is stored once: its key is the pseudo's own bytes, and the
+ * host after it reads the same as after a key stored apart; both are found by key. */
+static void test_pseudo_typed_as_it_folds_is_its_own_key(void **state)
+{
+    (void)state;
+    size_t count = 0;
+    struct person *same = registry_claim("bob", "bob", 3, "192.0.2.1", 0, NULL, &count);
+    struct person *apart = registry_claim("alice", "Alice", 5, "2001:db8::/64", 0, NULL, &count);
+    assert_non_null(same);
+    assert_non_null(apart);
+    assert_false(same->key_apart);
+    assert_ptr_equal(person_key(same), person_pseudo(same));
+    assert_string_equal(person_host(same), "192.0.2.1");
+    assert_true(apart->key_apart);
+    assert_string_equal(person_pseudo(apart), "Alice");
+    assert_string_equal(person_key(apart), "alice");
+    assert_string_equal(person_host(apart), "2001:db8::/64");
+    struct person *found = registry_find("bob");
+    assert_ptr_equal(found, same);
+    person_unref(found);
+    found = registry_find("alice");
+    assert_ptr_equal(found, apart);
+    person_unref(found);
+    assert_null(registry_claim("bob", "BOB", 3, "192.0.2.2", 0, NULL, &count));
+    registry_release(same);
+    registry_release(apart);
+    assert_int_equal(registry_count(), 0);
+}
+
 static void test_release_then_claim_again(void **state)
 {
     (void)state;
@@ -340,6 +369,7 @@ int main(void)
         T(test_claim_reports_count_after_claim),
         T(test_keys_are_compared_exactly),
         T(test_claim_keeps_pseudo_as_typed),
+        T(test_pseudo_typed_as_it_folds_is_its_own_key),
         T(test_release_then_claim_again),
         T(test_release_leaves_other_keys_claimed),
         T(test_find_gives_a_reference_to_the_holder),
