@@ -20,7 +20,9 @@
 # cluster-idle preset puts CLUSTER_IDLE_CLIENTS (6,000) idle clients on CLUSTER_SERVERS (6)
 # servers of one cluster, through several generators (each under the descriptor limit),
 # sends one message, and reports the time to join everyone, the time for the message to
-# reach all, and each server's RSS per connection. Engines are stopped by pid too.
+# reach all, and each server's RSS per connection; each server runs CLUSTER_THREADS loop
+# threads, by default the machine's cores divided among the servers (at least one), and
+# THREADS, when given, for all. Engines are stopped by pid too.
 set -euo pipefail
 
 smoke=0
@@ -294,16 +296,17 @@ stop_engine() {
     pids=(${keep[@]+"${keep[@]}"})
 }
 
-# start_cluster NAME COUNT: an engine and COUNT causerie servers with --cluster on it,
-# each with its own database. Sets engine_pid, cl_pids and cl_ports.
+# start_cluster NAME COUNT [OPTION...]: an engine and COUNT causerie servers with --cluster on
+# it, each with its own database and the OPTIONs given. Sets engine_pid, cl_pids and cl_ports.
 start_cluster() {
     local name=$1 n=$2 i
+    shift 2
     start_engine "$name-engine"
     cl_pids=()
     cl_ports=()
     for i in $(seq "$n"); do
         start_server "$tmp/$name-$i.log" --db "$tmp/$name-$i.db" --cluster "$engine_url" \
-            --node "$name-$i"
+            --node "$name-$i" "$@"
         cl_pids+=("$started_pid")
         cl_ports+=("$started_port")
     done
@@ -445,11 +448,17 @@ run_cluster_idle() {
         status=1
         return 0
     fi
-    start_cluster cidle "$s"
+    # Servers sharing one machine share its cores: each runs CLUSTER_THREADS loops, by
+    # default its share of them (at least one), as one would deploy them, unless THREADS
+    # says otherwise for every server of the run.
+    local loops=${CLUSTER_THREADS:-$(($(nproc) / s > 0 ? $(nproc) / s : 1))}
+    local loop_opts=()
+    [ -n "$threads" ] || loop_opts=(--threads "$loops")
+    start_cluster cidle "$s" ${loop_opts[@]+"${loop_opts[@]}"}
     local ports gpids=() before=() joined=() rest=() i g m t0 t_join
     ports=$(commas "${cl_ports[@]}")
     for i in $(seq 0 $((s - 1))); do before+=("$(rss_kib "${cl_pids[$i]}")"); done
-    echo "cluster-idle: $s servers (pids ${cl_pids[*]}, ports $ports) on engine $engine_url (pid $engine_pid), $n clients over $g_count generators"
+    echo "cluster-idle: $s servers (pids ${cl_pids[*]}, ports $ports, ${threads:-$loops} loop thread(s) each) on engine $engine_url (pid $engine_pid), $n clients over $g_count generators"
     t0=$(date +%s.%N)
     for g in $(seq 0 $((g_count - 1))); do
         m=$((n / g_count + (g < n % g_count ? 1 : 0)))
