@@ -239,6 +239,8 @@ build-fuzz/fuzz_server_line: src/client/roster.c src/client/roster.h src/client/
 build-fuzz/fuzz_secret: src/client/secret.c src/client/secret.h
 # And for the one that reads what the user gives for an address: --host's list.
 build-fuzz/fuzz_hosts: src/client/hosts.c src/client/hosts.h
+# And for the IRC listener's: one line of the IRC client protocol.
+build-fuzz/fuzz_irc: src/server/irc_parse.c src/server/irc_parse.h
 
 fuzz: deps-test $(FUZZERS)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
