@@ -79,7 +79,8 @@ void member_init(struct member *m)
     m->index = SET_NO_INDEX;
     m->room = EVENT_NO_ROOM;
     m->rendering = 0;
-    m->gone = false;
+    m->gone = 0;
+    m->sees_own_topic = 0;
 }
 
 static void place_move(struct move *mv, uint64_t seq);
@@ -93,13 +94,14 @@ struct fan {
     unsigned n[EVENT_RENDERINGS];
 };
 
-/* Queues e, in the rendering each reads, for every member of set but e's origin. No
+/* Queues e, in the rendering each reads, for every member of set but e's origin (unless it
+ * asked for its own topics and e is one). No
  * reference is taken here: see deliver(). */
 static void fan_out(const struct set *set, struct event *e, struct fan *f)
 {
     for (uint32_t i = 0; i < set->len; i++) {
         struct member *m = set->items[i];
-        if (m->conn.id == e->origin) {
+        if (m->conn.id == e->origin && !(m->sees_own_topic && e->kind == EVENT_TOPIC)) {
             continue;
         }
         unsigned r = m->rendering;
@@ -482,7 +484,7 @@ void broadcast_stop_loop(struct loop *l)
 
 void broadcast_depart(struct member *m)
 {
-    m->gone = true;
+    m->gone = 1;
     leave_members(m, client_loop(&m->conn)->index);
 }
 

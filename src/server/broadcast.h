@@ -35,7 +35,10 @@ struct member {
     uint32_t index;     /* place among its room's members on its loop, or SET_NO_INDEX */
     uint16_t room;      /* slot of the room whose members it is among, or EVENT_NO_ROOM */
     uint8_t rendering;  /* the rendering of events it is sent (event.h) */
-    bool gone;          /* left: the moves still on their way to it do nothing */
+    uint8_t gone : 1;   /* left: the moves still on their way to it do nothing */
+    /* It is sent the topics it sets (EVENT_TOPIC) as the others are: a protocol whose
+     * clients wait for that echo (IRC) sets it. */
+    uint8_t sees_own_topic : 1;
 };
 
 /* The layer above, called on the member's loop thread. */

@@ -58,9 +58,9 @@ static int bind_one(const struct addrinfo *ai)
 }
 
 int listener_bind(struct listener *ls, const char *host, int port, transport_open_fn open,
-                  enum listener_refusal refusal, struct buf *err)
+                  enum session_protocol protocol, enum listener_refusal refusal, struct buf *err)
 {
-    *ls = (struct listener){.fd = -1, .open = open, .refusal = refusal};
+    *ls = (struct listener){.fd = -1, .open = open, .protocol = protocol, .refusal = refusal};
     char service[16];
     snprintf(service, sizeof(service), "%d", port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -100,12 +100,13 @@ struct adoption {
     int fd;                 /* owned */
     uint32_t ticket;        /* owned: its admission */
     transport_open_fn open; /* its listener's transport */
+    enum session_protocol protocol;
 };
 
 static void adopt(struct loop *l, void *arg)
 {
     struct adoption *a = arg;
-    session_open(l, a->fd, a->ticket, a->open);
+    session_open(l, a->fd, a->ticket, a->open, a->protocol);
     free(a);
 }
 
@@ -177,6 +178,8 @@ static void refuse(struct listener *ls, int fd, const struct sockaddr *peer,
     size_t len = 0;
     if (ls->refusal == REFUSE_LINE) {
         len = (size_t)snprintf(notice, sizeof(notice), "! %s\n", text);
+    } else if (ls->refusal == REFUSE_IRC) {
+        len = (size_t)snprintf(notice, sizeof(notice), "ERROR :%s\r\n", text);
     } else if (ls->refusal == REFUSE_HTTP) {
         len = web_refusal(notice, sizeof(notice), text);
     }
@@ -223,10 +226,10 @@ static void on_readable(uv_poll_t *h, int status, int events)
         struct loop *l = &ls->loops[ls->next];
         ls->next = (ls->next + 1) % ls->n_loops;
         if (l == &ls->loops[0]) {
-            session_open(l, fd, ticket, ls->open);
+            session_open(l, fd, ticket, ls->open, ls->protocol);
         } else {
             struct adoption *a = xmalloc(sizeof(*a));
-            *a = (struct adoption){fd, ticket, ls->open};
+            *a = (struct adoption){fd, ticket, ls->open, ls->protocol};
             wake[l->index] |= loop_post(l, &adopt_task, a);
         }
     }

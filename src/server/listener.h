@@ -20,6 +20,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 
+#include "session.h"
 #include "transport.h"
 
 struct loop;
@@ -28,6 +29,7 @@ struct server_options;
 /* How a connection the limits refuse is told why, before it is closed. */
 enum listener_refusal {
     REFUSE_LINE,   /* one "! ..." line of the line protocol */
+    REFUSE_IRC,    /* one "ERROR :..." line of IRC */
     REFUSE_HTTP,   /* an HTTP 503 answer, for the plain web port */
     REFUSE_SILENT, /* nothing can be said before a TLS handshake: closed, and logged */
 };
@@ -39,19 +41,20 @@ struct listener {
     struct loop *loops;                /* borrowed */
     const struct server_options *opts; /* borrowed: the limits it tells refused peers */
     unsigned n_loops;
-    unsigned next;                /* the loop that gets the next connection */
-    char name[ADDR_NAME_MAX];     /* "127.0.0.1:1234", "[::1]:1234": what we listen on */
-    size_t accept_failures;       /* retries since accepting ran out of descriptors, 0 if not */
-    struct log_limit refusal_log; /* refused connections' log lines, per second */
-    transport_open_fn open;       /* the transport its connections are served over */
+    unsigned next;                  /* the loop that gets the next connection */
+    char name[ADDR_NAME_MAX];       /* "127.0.0.1:1234", "[::1]:1234": what we listen on */
+    size_t accept_failures;         /* retries since accepting ran out of descriptors, 0 if not */
+    struct log_limit refusal_log;   /* refused connections' log lines, per second */
+    transport_open_fn open;         /* the transport its connections are served over */
+    enum session_protocol protocol; /* and the protocol they speak */
     enum listener_refusal refusal;
 };
 
 /* Resolves host and binds and listens on the first address that accepts (port 0: any free
- * port), for connections served over open and refused as refusal says. Returns 0, or a
- * negative error with a French explanation appended to err. */
+ * port), for connections served over open, speaking protocol, and refused as refusal
+ * says. Returns 0, or a negative error with a French explanation appended to err. */
 int listener_bind(struct listener *ls, const char *host, int port, transport_open_fn open,
-                  enum listener_refusal refusal, struct buf *err);
+                  enum session_protocol protocol, enum listener_refusal refusal, struct buf *err);
 /* Starts watching on loops[0] (main thread, before the loop threads start). */
 void listener_start(struct listener *ls, struct loop *loops, unsigned n_loops,
                     const struct server_options *o);

@@ -342,6 +342,11 @@ static void checked_at_login(void *arg, bool ok)
     client_unhold(c); /* last: may free s */
 }
 
+bool login_awaits(struct session *s)
+{
+    return *find(s) != NULL;
+}
+
 bool login_line(struct session *s, const char *line, size_t len)
 {
     struct pending *p = *find(s);

@@ -34,6 +34,8 @@ bool login_pseudo(struct session *s, const char *pseudo, size_t len);
 /* A line from s before it joined: if a password is awaited from s, the line is it (or
  * /quit), login takes it and returns true. */
 bool login_line(struct session *s, const char *line, size_t len);
+/* Whether a password is awaited from s, or being checked. */
+bool login_awaits(struct session *s);
 /* s is being freed: any login of its own is forgotten. */
 void login_forget(struct session *s);
 

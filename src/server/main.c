@@ -33,6 +33,7 @@
 #include "console.h"
 #include "event.h"
 #include "guard.h"
+#include "irc.h"
 #include "listener.h"
 #include "login.h"
 #include "loop.h"
@@ -105,7 +106,7 @@ static int open_listener(const struct server_options *o, struct listener *ls, st
             }
         }
         struct buf err = BUF_INIT;
-        r = listener_bind(ls, host->data, o->port, tcp_open, REFUSE_LINE, &err);
+        r = listener_bind(ls, host->data, o->port, tcp_open, SESSION_LINE, REFUSE_LINE, &err);
         if (r < 0) {
             fprintf(stderr, "%s\n", err.data);
         }
@@ -117,21 +118,22 @@ static int open_listener(const struct server_options *o, struct listener *ls, st
     return r;
 }
 
-/* The listening sockets: the line protocol's, then, if on, the TLS port's and the web
- * port's, all on the same address. */
+/* The listening sockets: the line protocol's, then, if on, the TLS port's, the web port's
+ * and IRC's, plain and in TLS, all on the same address. */
 struct listeners {
-    struct listener all[3];
+    struct listener all[5];
     unsigned n;
-    struct listener *tls, *web; /* among all, or NULL */
+    struct listener *tls, *web, *irc, *irc_tls; /* among all, or NULL */
 };
 
 /* Binds one more listener on host; exits with status 1 if it cannot. */
 static struct listener *add_listener(struct listeners *ls, const char *host, int port,
-                                     transport_open_fn open, enum listener_refusal refusal)
+                                     transport_open_fn open, enum session_protocol protocol,
+                                     enum listener_refusal refusal)
 {
     struct listener *l = &ls->all[ls->n];
     struct buf err = BUF_INIT;
-    if (listener_bind(l, host, port, open, refusal, &err) < 0) {
+    if (listener_bind(l, host, port, open, protocol, refusal, &err) < 0) {
         fprintf(stderr, "%s\n", err.data);
         exit(1);
     }
@@ -149,12 +151,20 @@ static int open_listeners(const struct server_options *o, struct listeners *ls)
     if (r == 0) {
         ls->n = 1;
         if (o->tls_cert) {
-            ls->tls = add_listener(ls, host.data, o->tls_port, tls_open, REFUSE_SILENT);
+            ls->tls =
+                add_listener(ls, host.data, o->tls_port, tls_open, SESSION_LINE, REFUSE_SILENT);
         }
         if (o->web_port >= 0) {
             ls->web =
                 add_listener(ls, host.data, o->web_port, o->tls_cert ? web_tls_open : web_open,
-                             o->tls_cert ? REFUSE_SILENT : REFUSE_HTTP);
+                             SESSION_LINE, o->tls_cert ? REFUSE_SILENT : REFUSE_HTTP);
+        }
+        if (o->irc_port >= 0) {
+            ls->irc = add_listener(ls, host.data, o->irc_port, tcp_open, SESSION_IRC, REFUSE_IRC);
+        }
+        if (o->irc_tls_port >= 0 && o->tls_cert) {
+            ls->irc_tls =
+                add_listener(ls, host.data, o->irc_tls_port, tls_open, SESSION_IRC, REFUSE_SILENT);
         }
     }
     buf_release(&host);
@@ -437,6 +447,7 @@ static struct store *open_store(const struct server_options *o, struct store_loa
 static struct loop *setup_layers(const struct server_options *o, unsigned n)
 {
     render_init();
+    irc_init(o);
     broadcast_init(n, o->max_rooms, o->history, &session_broadcast_handlers);
     room_init(o->max_rooms, o->announce_max);
     client_setup(&session_client_handlers, n, o->max_line, o->max_backlog);
@@ -483,6 +494,12 @@ static void log_listening(const struct listeners *ls, unsigned n)
     }
     if (ls->web) {
         log_info("Page web : %s://%s/", ls->tls ? "https" : "http", ls->web->name);
+    }
+    if (ls->irc) {
+        log_info("Port IRC : %s", ls->irc->name);
+    }
+    if (ls->irc_tls) {
+        log_info("Port IRC chiffré (TLS) : %s", ls->irc_tls->name);
     }
 }
 

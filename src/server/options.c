@@ -57,6 +57,10 @@ static const char usage[] =
     "      --no-web             pas de page web\n"
     "      --web-origin ORIGINE autorise le WebSocket depuis une autre origine, par\n"
     "                           exemple https://chat.example.org (répétable)\n"
+    "      --irc-port PORT      ouvre un port IRC (6667 d'habitude), 0 pour un port\n"
+    "                           libre (défaut : aucun)\n"
+    "      --irc-tls-port PORT  ouvre un port IRC chiffré (6697 d'habitude), avec\n"
+    "                           --tls-cert (défaut : aucun)\n"
     "\n"
     "Comptes :\n"
     "      --admin PSEUDO       ce compte enregistré a les pouvoirs de la console\n"
@@ -122,6 +126,8 @@ enum {
     OPT_WEB_PORT,
     OPT_NO_WEB,
     OPT_WEB_ORIGIN,
+    OPT_IRC_PORT,
+    OPT_IRC_TLS_PORT,
     OPT_ADMIN,
     OPT_ALLOW_PLAINTEXT_PASSWORDS,
     OPT_LOGIN_TRIES,
@@ -159,6 +165,8 @@ static const struct option long_options[] = {
     {"tls-port", required_argument, NULL, OPT_TLS_PORT},
     {"web-port", required_argument, NULL, OPT_WEB_PORT},
     {"no-web", no_argument, NULL, OPT_NO_WEB},
+    {"irc-port", required_argument, NULL, OPT_IRC_PORT},
+    {"irc-tls-port", required_argument, NULL, OPT_IRC_TLS_PORT},
     {"web-origin", required_argument, NULL, OPT_WEB_ORIGIN},
     {"admin", required_argument, NULL, OPT_ADMIN},
     {"allow-plaintext-passwords", no_argument, NULL, OPT_ALLOW_PLAINTEXT_PASSWORDS},
@@ -224,6 +232,8 @@ static void set_defaults(struct server_options *o)
     o->tls_key = NULL;
     o->tls_port = DEFAULT_TLS_PORT;
     o->web_port = DEFAULT_WEB_PORT;
+    o->irc_port = -1;
+    o->irc_tls_port = -1;
     o->n_web_origins = 0;
     o->n_admins = 0;
     o->allow_plaintext_passwords = false;
@@ -280,6 +290,14 @@ static int apply_web(struct server_options *o, int opt, const char *arg, struct 
         return 0;
     case OPT_NO_WEB:
         o->web_port = -1;
+        return 0;
+    case OPT_IRC_PORT:
+    case OPT_IRC_TLS_PORT:
+        if (!parse_number(arg, 0, 65535, &v)) {
+            return bad_value(out, opt == OPT_IRC_PORT ? "--irc-port" : "--irc-tls-port", arg,
+                             "un nombre de 0 à 65535");
+        }
+        *(opt == OPT_IRC_PORT ? &o->irc_port : &o->irc_tls_port) = (int)v;
         return 0;
     default: /* OPT_WEB_ORIGIN */
         if (!valid_origin(arg)) {
@@ -592,6 +610,8 @@ static int apply(struct server_options *o, int opt, const char *arg, struct buf 
     case OPT_WEB_PORT:
     case OPT_NO_WEB:
     case OPT_WEB_ORIGIN:
+    case OPT_IRC_PORT:
+    case OPT_IRC_TLS_PORT:
         return apply_web(o, opt, arg, out);
     case OPT_ADMIN:
     case OPT_ALLOW_PLAINTEXT_PASSWORDS:
@@ -653,6 +673,11 @@ int options_parse(struct server_options *o, int argc, char **argv, struct buf *o
         buf_appendf(out, "causerie-server : %s demande aussi %s\n",
                     o->tls_cert ? "--tls-cert" : "--tls-key",
                     o->tls_cert ? "--tls-key (la clé privée du certificat)" : "--tls-cert");
+        return -EINVAL;
+    }
+    if (o->irc_tls_port >= 0 && !o->tls_cert) {
+        buf_appendf(out, "causerie-server : --irc-tls-port demande aussi --tls-cert et "
+                         "--tls-key\n");
         return -EINVAL;
     }
     if (!o->cluster && (o->cluster_creds || o->node)) {

@@ -101,6 +101,8 @@ struct server_options {
     char *tls_key;                      /* owned PEM path; given with tls_cert */
     int tls_port;                       /* 0..65535, with tls_cert */
     int web_port;                       /* 0..65535; -1: --no-web */
+    int irc_port;                       /* 0..65535; -1: none (the default) */
+    int irc_tls_port;                   /* 0..65535, with tls_cert; -1: none */
     char *web_origins[MAX_WEB_ORIGINS]; /* owned: "https://example.org", as browsers send them */
     unsigned n_web_origins;
     char *admins[MAX_ADMINS]; /* owned: pseudos as given; powers once logged in */

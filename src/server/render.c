@@ -256,7 +256,7 @@ static void two_digits(char *out, unsigned v)
  * takes glibc's time zone lock and strftime() parses its format for every history line
  * of every arrival (3.5 % of the server's time when clients come and go, by perf); the C
  * library's for the others, which no clock gives but a history file may hold. */
-static void utc_stamp(int64_t t, char out[32])
+void render_utc_stamp(int64_t t, char out[32])
 {
     int64_t days = t / 86400, secs = t % 86400; /* no overflow, whatever the file held */
     if (secs < 0) {
@@ -303,7 +303,7 @@ size_t render_history(struct event *const *history, size_t n, size_t budget, str
     buf_grow(out, used);
     for (size_t i = first; i < n; i++) {
         char stamp[32];
-        utc_stamp(history[i]->time, stamp);
+        render_utc_stamp(history[i]->time, stamp);
         buf_append_char(out, PROTO_HISTORY);
         buf_append_char(out, ' ');
         buf_append_str(out, stamp);

@@ -51,6 +51,8 @@ void render_who(const struct room_view *v, struct buf *out);
  * budget bytes, oldest first: what a newcomer can take without being dropped as slow.
  * Returns the index of the first written (n if none fits). */
 size_t render_history(struct event *const *history, size_t n, size_t budget, struct buf *out);
+/* "2026-11-25T14:03:12Z": t (seconds since the epoch) in UTC, as history lines show it. */
+void render_utc_stamp(int64_t t, char out[32]);
 /* The answer to /rooms: "+ N salons :" then a line per room. */
 void render_rooms(enum render_form form, const struct room_entry *rooms, size_t n, struct buf *out);
 /* The answer to the /nick of the one renamed. */

@@ -28,6 +28,7 @@
 #include "common/wipe.h"
 #include "common/xalloc.h"
 #include "event.h"
+#include "irc.h"
 #include "login.h"
 #include "loop.h"
 #include "msg.h"
@@ -72,11 +73,25 @@ bool session_events(const struct session *s)
     return s->member.rendering == RENDER_EVENTS;
 }
 
-void session_send_lines(struct session *s, const char *data, size_t len)
+bool session_irc(const struct session *s)
+{
+    return s->member.rendering == IRC_RENDERING;
+}
+
+void session_send_raw(struct session *s, const char *data, size_t len)
 {
     struct msg *m = msg_new_lines(data, len);
     client_send(session_client(s), m);
     msg_unref(m);
+}
+
+void session_send_lines(struct session *s, const char *data, size_t len)
+{
+    if (session_irc(s)) {
+        irc_notices(s, data, len);
+        return;
+    }
+    session_send_raw(s, data, len);
 }
 
 void session_reply(struct session *s, char kind, const char *fmt, ...)
@@ -85,17 +100,29 @@ void session_reply(struct session *s, char kind, const char *fmt, ...)
     va_start(ap, fmt);
     struct msg *m = msg_vnewf(kind, fmt, ap);
     va_end(ap);
-    client_send(session_client(s), m);
+    if (session_irc(s)) {
+        irc_notices(s, m->data, m->len);
+    } else {
+        client_send(session_client(s), m);
+    }
     msg_unref(m);
 }
 
+/* Asks the line protocol's client for its pseudo; an IRC client, which has no prompt, gives
+ * another NICK when it wants to. */
 static void ask_pseudo(struct session *s)
 {
-    client_send(session_client(s), pseudo_prompt);
+    if (!session_irc(s)) {
+        client_send(session_client(s), pseudo_prompt);
+    }
 }
 
 void session_ask_pseudo(struct session *s)
 {
+    if (session_irc(s)) {
+        irc_pseudo_refused(s); /* a login failed: IRC is told in its way */
+        return;
+    }
     ask_pseudo(s);
 }
 
@@ -251,6 +278,10 @@ static void push_idle_deadline(struct session *s)
 
 static void welcome(struct session *s, size_t count)
 {
+    if (session_irc(s)) {
+        irc_welcome(s, count);
+        return;
+    }
     const char *pseudo = person_pseudo(s->person);
     if (count <= 1) {
         session_reply(s, PROTO_OK,
@@ -399,8 +430,46 @@ bool session_join(struct session *s, const char *pseudo, size_t len, const char 
     log_info("%s a rejoint la discussion (%s)", person_pseudo(s->person), peer);
     /* The others are told; the history follows, after the room and its people if the
      * client reads events (the plain protocol tells nothing of an arrival but the welcome). */
-    room_arrive(s->person, room, session_events(s) ? PROTO_WHO_MAX : 0);
+    room_arrive(s->person, room, session_events(s) || session_irc(s) ? PROTO_WHO_MAX : 0);
     return true;
+}
+
+int session_give_pseudo(struct session *s, const char *pseudo, size_t len, char *password,
+                        size_t password_len, const char **why)
+{
+    if (!flood_allows(s)) { /* each try may ask the cluster: as costly as a chat line */
+        flood_refuse(s, pseudo, len);
+        wipe_bytes(password, password_len);
+        return -EBUSY;
+    }
+    enum pseudo_verdict v = pseudo_check(pseudo, len);
+    if (v != PSEUDO_OK) {
+        *why = pseudo_verdict_text(v);
+        wipe_bytes(password, password_len);
+        return -EINVAL;
+    }
+    if (login_pseudo(s, pseudo, len)) { /* registered: its password, or why it cannot be */
+        if (login_awaits(s) && password_len > 0) {
+            login_line(s, password, password_len); /* checked on the pool; wipes its copy */
+            wipe_bytes(password, password_len);
+            return 0;
+        }
+        login_forget(s);
+        wipe_bytes(password, password_len);
+        *why = "Ce pseudo est protégé par un mot de passe : donnez-le avec PASS.";
+        return -EACCES;
+    }
+    wipe_bytes(password, password_len);
+    if (!session_join(s, pseudo, len, NULL, SESSION_GUEST)) {
+        *why = s->unlinked ? SESSION_UNLINKED_PSEUDO : "Ce pseudo est déjà pris.";
+        return -EEXIST;
+    }
+    return 0;
+}
+
+bool session_logging_in(const struct session *s)
+{
+    return login_awaits((struct session *)s);
 }
 
 void session_replaced(struct session *s, char room[ROOM_NAME_MAX + 1])
@@ -442,7 +511,7 @@ void session_publish(struct session *s, int kind, const char *text, size_t len)
 }
 
 /* A joined client's line: a command, or a message for everyone else in its room. */
-static void chat_line(struct session *s, const char *line, size_t len)
+void session_command(struct session *s, const char *line, size_t len)
 {
     struct buf *text = &state(s)->scratch;
     buf_reset(text);
@@ -473,9 +542,31 @@ static void chat_line(struct session *s, const char *line, size_t len)
     session_publish(s, EVENT_CHAT, t, n);
 }
 
+void session_chat(struct session *s, int kind, const char *text, size_t len)
+{
+    struct buf *clean = &state(s)->scratch;
+    buf_reset(clean);
+    sanitize_append(clean, text, len);
+    if (clean->len == 0) {
+        return;
+    }
+    if (!flood_allows(s)) {
+        flood_refuse(s, clean->data, clean->len);
+        return;
+    }
+    session_publish(s, kind, clean->data, clean->len);
+}
+
 static void on_line(struct client *c, const char *line, size_t len)
 {
     struct session *s = session_of(c);
+    if (session_irc(s)) {
+        if (joined(s)) {
+            push_idle_deadline(s);
+        }
+        irc_line(s, line, len);
+        return;
+    }
     if (!joined(s)) {
         if (!login_line(s, line, len)) {
             handshake(s, line, len);
@@ -483,12 +574,16 @@ static void on_line(struct client *c, const char *line, size_t len)
         return;
     }
     push_idle_deadline(s); /* any line is a sign of life */
-    chat_line(s, line, len);
+    session_command(s, line, len);
 }
 
 static void on_overlong(struct client *c)
 {
     struct session *s = session_of(c);
+    if (session_irc(s)) {
+        irc_overlong(s);
+        return;
+    }
     session_reply(s, PROTO_ERROR, "Ligne trop longue (%zu octets au maximum) : elle a été ignorée.",
                   opts->max_line);
     if (!joined(s)) {
@@ -510,21 +605,24 @@ static void on_moved(struct member *m, void *note, struct event *const *history,
         welcome(s, s->welcome_count);
     }
     struct buf block = BUF_INIT;
-    if (note) {
+    if (note && session_irc(s)) {
+        irc_moved(s, note, &block);
+    } else if (note) {
         render_moved((enum render_form)m->rendering, note, &block);
     }
     size_t budget = opts->max_backlog / 2;
     if (budget > MSG_MAX_LEN - block.len) {
         budget = MSG_MAX_LEN - block.len; /* one message holds it all: it has a ceiling too */
     }
-    size_t first = render_history(history, n, budget, &block);
+    size_t first = session_irc(s) ? irc_history(s, history, n, budget, &block)
+                                  : render_history(history, n, budget, &block);
     if (s->person) {
         /* /history goes on from the oldest line sent; with none, from the move itself. */
         s->person->history_from = first < n ? history[first]->seq : seq;
         peers_moved(person_key(s->person), person_pseudo(s->person), room_name(s->person->room));
     }
     if (block.len > 0) {
-        session_send_lines(s, block.data, block.len);
+        session_send_raw(s, block.data, block.len);
     }
     buf_release(&block);
 }
@@ -796,7 +894,11 @@ static void run_to_person(struct loop *l, void *arg)
     if (s && joined(s) && client_is_open(session_client(s))) {
         switch (t->kind) {
         case TO_PERSON_EVENT:
-            client_send(session_client(s), event_rendering(t->e, m->rendering));
+            if (session_irc(s)) {
+                irc_deliver(s, t->e); /* IRC names the one it is for: rendered for s */
+            } else {
+                client_send(session_client(s), event_rendering(t->e, m->rendering));
+            }
             break;
         case TO_PERSON_KICK:
             kicked(s, t->reason);
@@ -969,7 +1071,9 @@ void session_say(const char *text, size_t len)
 static void on_open(struct client *c)
 {
     struct session *s = session_of(c);
-    ask_pseudo(s);
+    if (!session_irc(s)) {
+        ask_pseudo(s); /* an IRC client speaks first */
+    }
     if (opts->handshake_timeout > 0) {
         client_set_deadline(c, (uint64_t)opts->handshake_timeout * 1000);
     }
@@ -983,13 +1087,20 @@ static void on_free(struct client *c)
     struct session *s = session_of(c);
     assert(!s->person); /* leave() released it */
     login_forget(s);
+    if (session_irc(s)) {
+        irc_state_forget(s);
+    }
     admission_release(s->admission);
     free(s);
 }
 
-void session_open(struct loop *l, int fd, uint32_t ticket, transport_open_fn open)
+void session_open(struct loop *l, int fd, uint32_t ticket, transport_open_fn open,
+                  enum session_protocol protocol)
 {
-    struct session *s = xmalloc(sizeof(*s));
+    /* An IRC connection's registration state follows its session, in the same chunk: the
+     * line protocol's sessions do not grow for it. */
+    bool irc = protocol == SESSION_IRC;
+    struct session *s = xmalloc(sizeof(*s) + (irc ? IRC_STATE_SIZE : 0));
     s->person = NULL;
     s->flood_tat = 0;
     s->admission = ticket;
@@ -997,6 +1108,11 @@ void session_open(struct loop *l, int fd, uint32_t ticket, transport_open_fn ope
     s->welcome_due = 0;
     s->welcome_count = 0;
     member_init(&s->member);
+    if (irc) {
+        s->member.rendering = IRC_RENDERING;
+        s->member.sees_own_topic = 1; /* IRC clients show a topic once the server echoes it */
+        irc_state_init(s);
+    }
     client_open(session_client(s), l, fd, open); /* on_open() or, on failure, on_free() */
 }
 

@@ -77,10 +77,18 @@ void session_start(struct store *store);
 /* Main thread, after the loops have been joined. */
 void session_shutdown(void);
 
-/* Serves the accepted socket fd on loop l over the transport open sets up, counted under
- * admission ticket ticket: asks for the pseudo. Takes fd and ticket over; on failure they
- * are released. Loop thread of l. */
-void session_open(struct loop *l, int fd, uint32_t ticket, transport_open_fn open);
+/* The protocol a connection speaks, chosen by the listener it came through. */
+enum session_protocol {
+    SESSION_LINE, /* the line protocol (docs/PROTOCOL.md) */
+    SESSION_IRC,  /* IRC's client protocol (irc.h, docs/IRC.md) */
+};
+
+/* Serves the accepted socket fd on loop l over the transport open sets up, in protocol,
+ * counted under admission ticket ticket: asks for the pseudo (the line protocol) or waits
+ * for the client's registration (IRC). Takes fd and ticket over; on failure they are
+ * released. Loop thread of l. */
+void session_open(struct loop *l, int fd, uint32_t ticket, transport_open_fn open,
+                  enum session_protocol protocol);
 /* The server stops: every session of l leaves without a word to the others, is sent
  * notice's line, stops being read, and closes once everything queued for it is written, or
  * after SESSION_STOP_FLUSH_MS. Loop thread of l. */
@@ -134,6 +142,27 @@ bool session_join(struct session *s, const char *pseudo, size_t len, const char 
 void session_replaced(struct session *s, char room[ROOM_NAME_MAX + 1]);
 /* Whether s speaks the events form of the line protocol (/cap events). */
 bool session_events(const struct session *s);
+/* Whether s speaks IRC: then what the line protocol's code says to it (session_reply(),
+ * session_send_lines()) reaches it as IRC notices, and irc.c says the rest. */
+bool session_irc(const struct session *s);
+/* Sends bytes that are whole lines in s's own protocol, as they are. */
+void session_send_raw(struct session *s, const char *data, size_t len);
+/* A line as a joined client of the line protocol sends it, unsanitised: a command
+ * ("/join #salon") or a chat line, under flood control. */
+void session_command(struct session *s, const char *line, size_t len);
+/* A chat line or an action (kind) of s in its room, unsanitised: sanitised, refused by flood
+ * control or published; an empty one says nothing. */
+void session_chat(struct session *s, int kind, const char *text, size_t len);
+/* A pseudo given by a client that cannot be asked again at a prompt (IRC), with the
+ * password it gave first (password_len 0: none; wiped once used): checked, then logged in
+ * to its account, or joined as a guest if it has none. Returns 0 when it is joined or its
+ * password is being checked, -EINVAL when the pseudo is not valid (why: the French
+ * reason), -EEXIST when someone holds it, -EACCES when it needs a password that was not
+ * given or cannot be checked here, having told s why. */
+int session_give_pseudo(struct session *s, const char *pseudo, size_t len, char *password,
+                        size_t password_len, const char **why);
+/* s is still waiting for a verdict on its pseudo or password. */
+bool session_logging_in(const struct session *s);
 /* Sends a one-line reply of the given kind to s alone; text must be sanitised. */
 void session_reply(struct session *s, char kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

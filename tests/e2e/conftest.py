@@ -62,6 +62,7 @@ LISTENING = re.compile(
     r"\((?P<threads>\d+) fils? d'exécution\)"
 )
 TLS_LISTENING = re.compile(r"Port chiffré \(TLS\) : (?:\[[^\]]+\]|[^\s\[\]]+):(?P<port>\d+)")
+IRC_LISTENING = re.compile(r"Port IRC : (?:\[[^\]]+\]|[^\s\[\]]+):(?P<port>\d+)")
 WEB_LISTENING = re.compile(r"Page web : (?P<scheme>https?)://(?:\[[^\]]+\]|[^\s\[\]/]+):(?P<port>\d+)/")
 PSEUDO_PROMPT = "? Entrez votre pseudo :"
 # What the terminal client shows when it asks for the address, then for the pseudo.
@@ -226,6 +227,7 @@ class Server(Proc):
         self.tls_port = None  # with --tls-cert
         self.web_port = None  # unless --no-web
         self.web_scheme = None  # "http", or "https" with --tls-cert
+        self.irc_port = None  # with --irc-port
 
     def wait_listening(self, timeout=None):
         """Waits for the listening line, then for those of the TLS port and the web port
@@ -245,6 +247,8 @@ class Server(Proc):
             w = self.wait_log(WEB_LISTENING, timeout)
             self.web_port = int(w.group("port"))
             self.web_scheme = w.group("scheme")
+        if "--irc-port" in self.args:
+            self.irc_port = int(self.wait_log(IRC_LISTENING, timeout).group("port"))
         return m
 
     def _status_kib(self, field):

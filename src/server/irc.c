@@ -1,0 +1,1029 @@
+/* irc.c - IRC's client protocol on the core's events; see irc.h and docs/IRC.md.
+ *
+ * A line is cut by irc_parse.c, then handled by its command's function in the table at the
+ * end. What causerie already does is asked of session.c as the line protocol would ask it
+ * ("/join #salon", "/nick bob", a chat line), so that the checks, the limits, the texts of
+ * refusals and the events are the same for both protocols; what IRC alone needs (the
+ * registration, the numerics, PING) is answered here. Every reply is a whole line ending
+ * in "\r\n", sent at once through session_send_raw().
+ *
+ * The people in IRC's prefixes are "pseudo!pseudo@causerie": IRC has a user and a host,
+ * causerie has neither, and a person's address is not shown to the others.
+ */
+#include "irc.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "client.h"
+#include "common/buf.h"
+#include "common/proto.h"
+#include "common/pseudo.h"
+#include "common/utf8.h"
+#include "common/wipe.h"
+#include "common/xalloc.h"
+#include "event.h"
+#include "irc_parse.h"
+#include "msg.h"
+#include "options.h"
+#include "peers.h"
+#include "registry.h"
+#include "room.h"
+#include "session.h"
+
+/* The server's name in IRC's prefixes and numerics, and the host part of every person's. */
+#define SERVER_NAME "causerie"
+/* The network's name (ISUPPORT's NETWORK). */
+#define NETWORK_NAME "causerie"
+/* Bytes of text per PRIVMSG causerie sends: a longer line is cut into several, at
+ * character boundaries, so that no line it sends passes IRC's 512 bytes (prefix, command
+ * and target take the rest). */
+#define TEXT_PER_LINE 380
+/* Bytes of names per RPL_NAMREPLY (353), for the same reason. */
+#define NAMES_PER_LINE 400
+
+static const struct server_options *opts; /* borrowed, set by irc_init() */
+
+static struct irc_state *state(struct session *s)
+{
+    return (struct irc_state *)(s + 1); /* session_open() put it there */
+}
+
+/* The name IRC calls s by: its pseudo once it has one, the nick it gave, or "*". */
+static const char *nick_of(struct session *s)
+{
+    struct person *p = session_person(s);
+    if (p) {
+        return person_pseudo(p);
+    }
+    return state(s)->nick[0] ? state(s)->nick : "*";
+}
+
+/* ---------------------------------------------------------------- writing */
+
+/* ":pseudo!pseudo@causerie " */
+static void append_prefix(struct buf *b, const char *who, size_t len)
+{
+    buf_append_char(b, ':');
+    buf_append(b, who, len);
+    buf_append_char(b, '!');
+    buf_append(b, who, len);
+    buf_append_str(b, "@" SERVER_NAME " ");
+}
+
+/* How many bytes of text (len) go in one line: at most max, not cutting a character. */
+static size_t cut_at_char(const char *text, size_t len, size_t max)
+{
+    if (len <= max) {
+        return len;
+    }
+    size_t n = max;
+    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) {
+        n--; /* text[n] continues a character: cut before that character */
+    }
+    return n > 0 ? n : max;
+}
+
+/* Appends "PREFIX VERB TARGET :TEXT\r\n", cut into several lines when text is long; with
+ * action, each line is a CTCP ACTION. */
+static void append_said(struct buf *b, const char *who, size_t who_len, const char *verb,
+                        const char *target, size_t target_len, const char *text, size_t len,
+                        bool action)
+{
+    do {
+        size_t n = cut_at_char(text, len, TEXT_PER_LINE);
+        append_prefix(b, who, who_len);
+        buf_appendf(b, "%s ", verb);
+        buf_append(b, target, target_len);
+        buf_append_str(b, action ? " :\001ACTION " : " :");
+        buf_append(b, text, n);
+        buf_append_str(b, action ? "\001\r\n" : "\r\n");
+        text += n;
+        len -= n;
+    } while (len > 0);
+}
+
+static void send_buf(struct session *s, const struct buf *b)
+{
+    if (b->len > 0) {
+        session_send_raw(s, b->data, b->len);
+    }
+}
+
+/* Sends ":causerie NUMERIC NICK " and the formatted rest, then "\r\n". */
+static void numeric(struct session *s, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void numeric(struct session *s, const char *code, const char *fmt, ...)
+{
+    struct buf b = BUF_INIT;
+    buf_appendf(&b, ":" SERVER_NAME " %s %s ", code, nick_of(s));
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vappendf(&b, fmt, ap);
+    va_end(ap);
+    buf_append_str(&b, "\r\n");
+    send_buf(s, &b);
+    buf_release(&b);
+}
+
+/* ---------------------------------------------------------------- events */
+
+/* The plain rendering's sentence of e, without its kind and '\n': the French text the line
+ * protocol's clients read, for what IRC has no verb of its own for. */
+static void plain_sentence(const struct event *e, const char **text, size_t *len)
+{
+    *text = e->line.data + 2;
+    *len = e->line.len > 3 ? e->line.len - 3 : 0;
+}
+
+/* EVENT_SENT_OUT's text: the operator's pseudo, then a space and the reason, if any. */
+static void sent_out_parts(const struct event *e, const char **by, size_t *by_len, const char **why,
+                           size_t *why_len)
+{
+    const char *space = memchr(e->text, ' ', e->text_len);
+    *by = e->text;
+    *by_len = space ? (size_t)(space - e->text) : e->text_len;
+    *why = space ? space + 1 : "";
+    *why_len = space ? e->text_len - *by_len - 1 : 0;
+}
+
+/* Appends e in IRC's form, for target (the one recipient of a private message or an
+ * invitation; ignored for the others). */
+static void append_event(struct buf *b, const struct event *e, const char *target)
+{
+    const char *who = e->who, *where = e->where;
+    size_t wl = e->who_len, rl = e->where_len;
+    char channel[ROOM_NAME_MAX + 2];
+    int cl = snprintf(channel, sizeof(channel), "#%.*s", (int)rl, where);
+    switch ((enum event_kind)e->kind) {
+    case EVENT_CHAT:
+    case EVENT_ACTION:
+        append_said(b, who, wl, "PRIVMSG", channel, (size_t)cl, e->text, e->text_len,
+                    e->kind == EVENT_ACTION);
+        return;
+    case EVENT_PRIVATE:
+        append_said(b, who, wl, "PRIVMSG", target, strlen(target), e->text, e->text_len, false);
+        return;
+    case EVENT_ARRIVE:
+    case EVENT_ENTER:
+        append_prefix(b, who, wl);
+        buf_appendf(b, "JOIN %s\r\n", channel);
+        return;
+    case EVENT_EXIT:
+        append_prefix(b, who, wl);
+        buf_appendf(b, "PART %s\r\n", channel);
+        return;
+    case EVENT_QUIT:
+        append_prefix(b, who, wl);
+        buf_append_str(b, "QUIT :");
+        if (e->text_len > 0) {
+            buf_append(b, e->text, e->text_len);
+        } else {
+            buf_append_str(b, "Déconnecté");
+        }
+        buf_append_str(b, "\r\n");
+        return;
+    case EVENT_KICK: /* the server's operator: off the server */
+        append_prefix(b, who, wl);
+        buf_append_str(b, "QUIT :Expulsé par l'opérateur");
+        if (e->text_len > 0) {
+            buf_appendf(b, " (%.*s)", (int)e->text_len, e->text);
+        }
+        buf_append_str(b, "\r\n");
+        return;
+    case EVENT_SENT_OUT: { /* a room's operator: out of that room */
+        const char *by, *why;
+        size_t by_len, why_len;
+        sent_out_parts(e, &by, &by_len, &why, &why_len);
+        append_prefix(b, by, by_len);
+        buf_appendf(b, "KICK %s %.*s :%.*s\r\n", channel, (int)wl, who, (int)why_len, why);
+        return;
+    }
+    case EVENT_TOPIC:
+        append_prefix(b, who, wl);
+        buf_appendf(b, "TOPIC %s :%.*s\r\n", channel, (int)e->text_len, e->text);
+        return;
+    case EVENT_INVITE:
+        append_prefix(b, who, wl);
+        buf_appendf(b, "INVITE %s %s\r\n", target, channel);
+        return;
+    case EVENT_RENAME:
+        append_prefix(b, who, wl);
+        buf_appendf(b, "NICK :%.*s\r\n", (int)e->text_len, e->text);
+        return;
+    case EVENT_SHUTDOWN: {
+        const char *text;
+        size_t len;
+        plain_sentence(e, &text, &len);
+        buf_appendf(b, "ERROR :%.*s\r\n", (int)len, text);
+        return;
+    }
+    case EVENT_NOTICE:
+    case EVENT_LINK_LOST:
+    case EVENT_LINK_BACK:
+    case EVENT_MARK: { /* the last is never delivered */
+        const char *text;
+        size_t len;
+        plain_sentence(e, &text, &len);
+        buf_appendf(b, ":" SERVER_NAME " NOTICE * :%.*s\r\n", (int)len, text);
+        return;
+    }
+    }
+}
+
+/* IRC's rendering of e, shared by every IRC recipient (event.h's renderer). */
+static struct msg *render(const struct event *e)
+{
+    struct buf b = BUF_INIT;
+    append_event(&b, e, "*");
+    struct msg *m = msg_new_lines(b.data, b.len);
+    buf_release(&b);
+    return m;
+}
+
+void irc_deliver(struct session *s, struct event *e)
+{
+    struct buf b = BUF_INIT;
+    append_event(&b, e, nick_of(s));
+    send_buf(s, &b);
+    buf_release(&b);
+}
+
+/* ---------------------------------------------------------------- what session.c says */
+
+/* "= #ROOM COUNT : NAMES" (render_who()'s line, the answer to /who) as IRC's names. */
+static void append_names(struct session *s, const char *channel, size_t channel_len,
+                         const char *names, size_t len, struct buf *out)
+{
+    const char *me = nick_of(s);
+    while (len > 0) {
+        size_t n = len;
+        if (n > NAMES_PER_LINE) { /* cut after a whole name */
+            n = NAMES_PER_LINE;
+            while (n > 0 && names[n] != ' ') {
+                n--;
+            }
+            if (n == 0) {
+                n = len;
+            }
+        }
+        buf_appendf(out, ":" SERVER_NAME " 353 %s = %.*s :%.*s\r\n", me, (int)channel_len, channel,
+                    (int)n, names);
+        names += n;
+        len -= n;
+        while (len > 0 && *names == ' ') {
+            names++;
+            len--;
+        }
+    }
+    buf_appendf(out, ":" SERVER_NAME " 366 %s %.*s :Fin de la liste des noms.\r\n", me,
+                (int)channel_len, channel);
+}
+
+/* A '=' line, "= #ROOM COUNT : NAMES", as 353 and 366; false if it is not one. */
+static bool who_line(struct session *s, const char *text, size_t len, struct buf *out)
+{
+    const char *space = memchr(text, ' ', len);
+    const char *colon = memchr(text, ':', len);
+    if (!space || !colon || colon < space || text[0] != '#') {
+        return false;
+    }
+    const char *names = colon + 1;
+    size_t names_len = len - (size_t)(names - text);
+    while (names_len > 0 && *names == ' ') {
+        names++;
+        names_len--;
+    }
+    append_names(s, text, (size_t)(space - text), names, names_len, out);
+    return true;
+}
+
+void irc_notices(struct session *s, const char *lines, size_t len)
+{
+    struct buf out = BUF_INIT;
+    while (len > 0) {
+        const char *nl = memchr(lines, '\n', len);
+        size_t line_len = nl ? (size_t)(nl - lines) : len;
+        char kind = line_len > 0 ? lines[0] : 0;
+        const char *text = line_len > 2 ? lines + 2 : "";
+        size_t text_len = line_len > 2 ? line_len - 2 : 0;
+        if (kind == PROTO_WHO && who_line(s, text, text_len, &out)) {
+            /* as IRC's names */
+        } else if (kind != PROTO_PROMPT && kind != PROTO_SECRET && text_len > 0) {
+            buf_appendf(&out, ":" SERVER_NAME " NOTICE %s :", nick_of(s));
+            buf_append(&out, text, text_len);
+            buf_append_str(&out, "\r\n");
+        }
+        size_t used = nl ? line_len + 1 : line_len;
+        lines += used;
+        len -= used;
+    }
+    send_buf(s, &out);
+    buf_release(&out);
+}
+
+/* ---------------------------------------------------------------- registration */
+
+void irc_state_init(struct session *s)
+{
+    memset(state(s), 0, sizeof(struct irc_state));
+}
+
+static void forget_password(struct irc_state *st)
+{
+    if (st->password) {
+        wipe_bytes(st->password, st->password_len);
+        free(st->password);
+        st->password = NULL;
+        st->password_len = 0;
+    }
+}
+
+void irc_state_forget(struct session *s)
+{
+    forget_password(state(s));
+}
+
+/* Once NICK and USER have come, and CAP END if a negotiation began: the pseudo is asked
+ * for as the line protocol's handshake would, with PASS's password if one was given. */
+static void try_register(struct session *s)
+{
+    struct irc_state *st = state(s);
+    if (session_person(s) || session_logging_in(s) || !st->nick[0] || !st->user_given ||
+        st->cap_negotiating) {
+        return;
+    }
+    const char *why = NULL;
+    char nick[sizeof(st->nick)];
+    memcpy(nick, st->nick, sizeof(nick));
+    int r = session_give_pseudo(s, nick, strlen(nick), st->password, st->password_len, &why);
+    free(st->password); /* wiped by session_give_pseudo() */
+    st->password = NULL;
+    st->password_len = 0;
+    if (r == 0) {
+        return; /* welcomed now, or once its password or its place is checked */
+    }
+    st->nick[0] = '\0'; /* refused: another NICK may follow, and "*" names it meanwhile */
+    switch (r) {
+    case -EINVAL:
+        numeric(s, "432", "%s :%s", nick, why);
+        break;
+    case -EEXIST:
+        numeric(s, "433", "%s :%s", nick, why);
+        break;
+    case -EACCES:
+        numeric(s, "464", ":%s", why);
+        break;
+    default: /* -EBUSY: refused by flood control, which said so */
+        break;
+    }
+}
+
+void irc_pseudo_refused(struct session *s)
+{
+    state(s)->nick[0] = '\0'; /* another NICK may follow, and "*" names it meanwhile */
+    numeric(s, "464", ":Identification refusée : voyez la notice ci-dessus.");
+}
+
+void irc_welcome(struct session *s, size_t count)
+{
+    const char *me = nick_of(s);
+    struct buf b = BUF_INIT;
+    buf_appendf(&b, ":" SERVER_NAME " 001 %s :Bienvenue sur causerie, %s !\r\n", me, me);
+    buf_appendf(&b, ":" SERVER_NAME " 002 %s :Votre serveur est " SERVER_NAME ", version %s.\r\n",
+                me, CAUSERIE_VERSION);
+    buf_appendf(
+        &b, ":" SERVER_NAME " 003 %s :Ce serveur parle IRC et le protocole de causerie.\r\n", me);
+    buf_appendf(&b, ":" SERVER_NAME " 004 %s " SERVER_NAME " %s i bio\r\n", me, CAUSERIE_VERSION);
+    /* Honest: what the rooms and pseudos really are. A pseudo counts characters, not
+     * bytes; pseudos fold by Unicode's simple case folding, of which ASCII is a part. */
+    buf_appendf(&b,
+                ":" SERVER_NAME " 005 %s CHANTYPES=# CHANNELLEN=%d NICKLEN=%d PREFIX=(o)@ "
+                "CHANMODES=b,,,i CASEMAPPING=rfc8265 UTF8ONLY NETWORK=" NETWORK_NAME
+                " :sont pris en charge par ce serveur\r\n",
+                me, ROOM_NAME_MAX + 1, PSEUDO_MAX_CHARS);
+    buf_appendf(&b, ":" SERVER_NAME " 422 %s :Pas de message du jour.\r\n", me);
+    if (count <= 1) {
+        buf_appendf(&b,
+                    ":" SERVER_NAME " NOTICE %s :Personne d'autre n'est connecté pour "
+                    "l'instant.\r\n",
+                    me);
+    } else {
+        buf_appendf(&b, ":" SERVER_NAME " NOTICE %s :%zu personnes connectées.\r\n", me, count);
+    }
+    send_buf(s, &b);
+    buf_release(&b);
+}
+
+/* What a client is sent when it joins a channel: its JOIN, the topic, the names. */
+static void append_joined(struct session *s, const struct room_view *v, struct buf *out)
+{
+    const char *me = nick_of(s);
+    append_prefix(out, me, strlen(me));
+    buf_appendf(out, "JOIN #%s\r\n", v->name);
+    if (v->topic[0]) {
+        buf_appendf(out, ":" SERVER_NAME " 332 %s #%s :%s\r\n", me, v->name, v->topic);
+    }
+    char channel[ROOM_NAME_MAX + 2];
+    int cl = snprintf(channel, sizeof(channel), "#%s", v->name);
+    append_names(s, channel, (size_t)cl, v->names, v->names_len, out);
+}
+
+void irc_moved(struct session *s, const struct room_view *v, struct buf *out)
+{
+    struct irc_state *st = state(s);
+    struct person *p = session_person(s);
+    if (!p) {
+        return; /* left meanwhile */
+    }
+    if (st->channel[0] && strcmp(st->channel, v->name) != 0) {
+        const char *me = person_pseudo(p);
+        append_prefix(out, me, strlen(me));
+        buf_appendf(out, "PART #%s\r\n", st->channel);
+    }
+    append_joined(s, v, out);
+    snprintf(st->channel, sizeof(st->channel), "%s", v->name);
+}
+
+/* One history line in IRC's form: a NOTICE from its author to the room, the time first. */
+static void append_kept(struct buf *b, const struct event *e)
+{
+    char stamp[32];
+    render_utc_stamp(e->time, stamp);
+    append_prefix(b, e->who, e->who_len);
+    buf_appendf(b, "NOTICE #%.*s :[%s] ", (int)e->where_len, e->where, stamp);
+    if (e->kind == EVENT_ACTION) {
+        buf_appendf(b, "* %.*s ", (int)e->who_len, e->who);
+    }
+    buf_append(b, e->text, e->text_len);
+    buf_append_str(b, "\r\n");
+}
+
+size_t irc_history(struct session *s, struct event *const *history, size_t n, size_t budget,
+                   struct buf *out)
+{
+    (void)s;
+    struct buf line = BUF_INIT;
+    size_t first = n, used = 0;
+    while (first > 0) {
+        buf_reset(&line);
+        append_kept(&line, history[first - 1]);
+        if (used + line.len > budget) {
+            break;
+        }
+        used += line.len;
+        first--;
+    }
+    buf_release(&line);
+    buf_grow(out, used);
+    for (size_t i = first; i < n; i++) {
+        append_kept(out, history[i]);
+    }
+    return first;
+}
+
+/* ---------------------------------------------------------------- commands */
+
+/* What a command's function is given: the message, and its parameters as C strings (a copy
+ * of the line with a NUL after each). */
+struct call {
+    const struct irc_message *m;
+    unsigned n;
+    const char *param[IRC_PARAMS_MAX];
+};
+
+/* Runs a line of the line protocol ("/join #salon") for s, built from the parts given. */
+static void run(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void run(struct session *s, const char *fmt, ...)
+{
+    struct buf b = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vappendf(&b, fmt, ap);
+    va_end(ap);
+    session_command(s, b.data, b.len);
+    buf_release(&b);
+}
+
+/* Whether channel ("#salon") names the room s is in. */
+static bool in_channel(struct session *s, const char *channel)
+{
+    const char *now = state(s)->channel;
+    return channel[0] == '#' && now[0] &&
+           pseudo_equal(channel + 1, strlen(channel + 1), now, strlen(now));
+}
+
+static void cmd_cap(struct session *s, const struct call *c)
+{
+    struct irc_state *st = state(s);
+    const char *sub = c->param[0];
+    if (strcasecmp(sub, "LS") == 0) {
+        st->cap_negotiating = !session_person(s);
+        numeric(s, "CAP", "LS :"); /* no capability yet: docs/IRC.md */
+    } else if (strcasecmp(sub, "LIST") == 0) {
+        numeric(s, "CAP", "LIST :");
+    } else if (strcasecmp(sub, "REQ") == 0) {
+        st->cap_negotiating = !session_person(s);
+        numeric(s, "CAP", "NAK :%s", c->n > 1 ? c->param[1] : "");
+    } else if (strcasecmp(sub, "END") == 0) {
+        st->cap_negotiating = 0;
+        try_register(s);
+    } else {
+        numeric(s, "410", "%s :Sous-commande CAP inconnue.", sub);
+    }
+}
+
+static void cmd_pass(struct session *s, const struct call *c)
+{
+    struct irc_state *st = state(s);
+    if (session_person(s) || session_logging_in(s)) {
+        numeric(s, "462", ":Vous êtes déjà enregistré.");
+        return;
+    }
+    forget_password(st);
+    st->password_len = strlen(c->param[0]);
+    st->password = xmemdup0(c->param[0], st->password_len);
+}
+
+static void cmd_user(struct session *s, const struct call *c)
+{
+    (void)c;
+    if (session_person(s) || state(s)->user_given) {
+        numeric(s, "462", ":Vous êtes déjà enregistré.");
+        return;
+    }
+    state(s)->user_given = 1;
+    try_register(s);
+}
+
+static void cmd_nick(struct session *s, const struct call *c)
+{
+    const char *nick = c->param[0];
+    struct person *p = session_person(s);
+    if (!p) {
+        if (session_logging_in(s)) {
+            return; /* its password is being checked under the nick given before */
+        }
+        enum pseudo_verdict v = pseudo_check(nick, strlen(nick));
+        if (v != PSEUDO_OK) {
+            numeric(s, "432", "%s :%s", nick, pseudo_verdict_text(v));
+            return;
+        }
+        snprintf(state(s)->nick, sizeof(state(s)->nick), "%s", nick);
+        try_register(s);
+        return;
+    }
+    char was[4 * PSEUDO_MAX_CHARS + 1];
+    snprintf(was, sizeof(was), "%s", person_pseudo(p));
+    run(s, "/nick %s", nick);
+    p = session_person(s);
+    if (p && strcmp(was, person_pseudo(p)) != 0) {
+        /* The others are told by the rename's event; the one renamed, as IRC says. */
+        struct buf b = BUF_INIT;
+        append_prefix(&b, was, strlen(was));
+        buf_appendf(&b, "NICK :%s\r\n", person_pseudo(p));
+        send_buf(s, &b);
+        buf_release(&b);
+    }
+}
+
+static void cmd_ping(struct session *s, const struct call *c)
+{
+    struct buf b = BUF_INIT;
+    buf_appendf(&b, ":" SERVER_NAME " PONG " SERVER_NAME " :%s\r\n", c->param[0]);
+    send_buf(s, &b);
+    buf_release(&b);
+}
+
+static void cmd_pong(struct session *s, const struct call *c)
+{
+    (void)s; /* any line is a sign of life: session.c pushed the idle deadline already */
+    (void)c;
+}
+
+static void cmd_quit(struct session *s, const struct call *c)
+{
+    const char *reason = c->n > 0 ? c->param[0] : "";
+    struct buf b = BUF_INIT;
+    buf_append_str(&b, "ERROR :Au revoir.\r\n");
+    send_buf(s, &b);
+    buf_release(&b);
+    if (session_person(s)) {
+        run(s, reason[0] ? "/quit %s" : "/quit%s", reason);
+    } else {
+        client_finish(session_client(s), SESSION_LINGER_MS); /* nobody knew of it */
+    }
+}
+
+/* PRIVMSG and NOTICE: to the room s is in, or to a person. A NOTICE is never answered with
+ * an error, as IRC says. */
+static void say(struct session *s, const struct call *c, bool is_notice)
+{
+    if (c->n < 2 || c->param[1][0] == '\0') {
+        if (!is_notice) {
+            numeric(s, c->n < 1 ? "411" : "412",
+                    c->n < 1 ? ":Pas de destinataire (PRIVMSG)." : ":Pas de texte à envoyer.");
+        }
+        return;
+    }
+    const char *text = c->param[1];
+    size_t len = strlen(text);
+    bool action = len >= 8 && memcmp(text, "\001ACTION ", 8) == 0;
+    if (action) {
+        text += 8;
+        len -= 8;
+        if (len > 0 && text[len - 1] == '\001') {
+            len--;
+        }
+    } else if (text[0] == '\001') {
+        return; /* other CTCP requests (VERSION, PING...) are not answered */
+    }
+    char *targets = xstrdup(c->param[0]);
+    char *save = NULL;
+    for (char *t = strtok_r(targets, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (t[0] == '#') {
+            if (!in_channel(s, t)) {
+                if (!is_notice) {
+                    numeric(s, "404", "%s :Vous n'êtes pas dans ce salon.", t);
+                }
+                continue;
+            }
+            session_chat(s, action ? EVENT_ACTION : EVENT_CHAT, text, len);
+            continue;
+        }
+        struct buf key = BUF_INIT;
+        pseudo_fold(t, strlen(t), &key);
+        struct person *p = registry_find(key.data);
+        char typed[4 * PSEUDO_MAX_CHARS + 1];
+        bool known =
+            p || (peers_clustered() && peers_find(key.data, typed, sizeof(typed)) != -ENOENT);
+        if (p) {
+            person_unref(p);
+        }
+        buf_release(&key);
+        if (!known) {
+            if (!is_notice) {
+                numeric(s, "401", "%s :Personne ne porte ce pseudo.", t);
+            }
+            continue;
+        }
+        run(s, action ? "/msg %s * %s %.*s" : "/msg %s %s%.*s", t,
+            action ? person_pseudo(session_person(s)) : "", (int)len, text);
+    }
+    free(targets);
+}
+
+static void cmd_privmsg(struct session *s, const struct call *c)
+{
+    say(s, c, false);
+}
+
+static void cmd_notice(struct session *s, const struct call *c)
+{
+    say(s, c, true);
+}
+
+/* JOIN of the room s is in: confirmed with what a join says, but the history, which it
+ * was sent when it came in. */
+static void rejoin(struct session *s)
+{
+    struct room_view v;
+    const char *room = state(s)->channel;
+    if (room_view_here(room, strlen(room), NULL, PROTO_WHO_MAX, &v) < 0) {
+        return;
+    }
+    struct buf b = BUF_INIT;
+    append_joined(s, &v, &b);
+    send_buf(s, &b);
+    buf_release(&b);
+    room_view_release(&v);
+}
+
+static void cmd_join(struct session *s, const struct call *c)
+{
+    if (strcmp(c->param[0], "0") == 0) {
+        run(s, "/part"); /* leaving every room: back to the default one */
+        return;
+    }
+    char *channels = xstrdup(c->param[0]);
+    char *save = NULL;
+    for (char *t = strtok_r(channels, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (t[0] != '#' || t[1] == '\0') {
+            numeric(s, "403", "%s :Un salon commence par #.", t);
+        } else if (!in_channel(s, t)) {
+            run(s, "/join %s", t); /* causerie's rooms are one at a time: docs/IRC.md */
+        } else {
+            rejoin(s); /* as a client that joins its autojoin list again expects */
+        }
+    }
+    free(channels);
+}
+
+static void cmd_part(struct session *s, const struct call *c)
+{
+    char *channels = xstrdup(c->param[0]);
+    char *save = NULL;
+    for (char *t = strtok_r(channels, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!in_channel(s, t)) {
+            numeric(s, "442", "%s :Vous n'êtes pas dans ce salon.", t);
+        } else {
+            run(s, "/part");
+        }
+    }
+    free(channels);
+}
+
+static void cmd_topic(struct session *s, const struct call *c)
+{
+    const char *channel = c->param[0];
+    if (!in_channel(s, channel)) {
+        numeric(s, "442", "%s :Vous n'êtes pas dans ce salon.", channel);
+        return;
+    }
+    if (c->n > 1) {
+        run(s, "/topic %s", c->param[1]);
+        return;
+    }
+    struct room_view v;
+    if (room_view_here(channel + 1, strlen(channel + 1), NULL, 1, &v) < 0) {
+        numeric(s, "403", "%s :Ce salon n'existe pas.", channel);
+        return;
+    }
+    if (v.topic[0]) {
+        numeric(s, "332", "#%s :%s", v.name, v.topic);
+    } else {
+        numeric(s, "331", "#%s :Pas de sujet.", v.name);
+    }
+    room_view_release(&v);
+}
+
+static void cmd_names(struct session *s, const struct call *c)
+{
+    if (c->n == 0) {
+        numeric(s, "366", "* :Fin de la liste des noms.");
+        return;
+    }
+    run(s, "/who %s", c->param[0]); /* its '=' answer becomes 353 and 366 */
+}
+
+static void cmd_who(struct session *s, const struct call *c)
+{
+    const char *mask = c->n > 0 ? c->param[0] : "*";
+    struct room_view v;
+    if (mask[0] == '#' && room_view_here(mask + 1, strlen(mask + 1), NULL, 0, &v) == 0) {
+        struct buf b = BUF_INIT;
+        const char *me = nick_of(s), *name = v.names, *end = v.names + v.names_len;
+        while (name < end) {
+            const char *space = memchr(name, ' ', (size_t)(end - name));
+            size_t len = space ? (size_t)(space - name) : (size_t)(end - name);
+            bool op = name[0] == '@';
+            const char *nick = op ? name + 1 : name;
+            int nl = (int)(op ? len - 1 : len);
+            buf_appendf(&b,
+                        ":" SERVER_NAME " 352 %s #%s %.*s " SERVER_NAME " " SERVER_NAME
+                        " %.*s H%s :0 %.*s\r\n",
+                        me, v.name, nl, nick, nl, nick, op ? "@" : "", nl, nick);
+            name += len + (space ? 1 : 0);
+        }
+        send_buf(s, &b);
+        buf_release(&b);
+        room_view_release(&v);
+    }
+    numeric(s, "315", "%s :Fin de la liste WHO.", mask);
+}
+
+static void cmd_whois(struct session *s, const struct call *c)
+{
+    const char *nick = c->param[c->n > 1 ? 1 : 0];
+    struct buf key = BUF_INIT;
+    pseudo_fold(nick, strlen(nick), &key);
+    struct person *p = registry_find(key.data);
+    char typed[4 * PSEUDO_MAX_CHARS + 1];
+    if (p) {
+        snprintf(typed, sizeof(typed), "%s", person_pseudo(p));
+        person_unref(p);
+    }
+    bool known = p || (peers_clustered() && peers_find(key.data, typed, sizeof(typed)) == 0);
+    buf_release(&key);
+    if (!known) {
+        numeric(s, "401", "%s :Personne ne porte ce pseudo.", nick);
+    } else {
+        numeric(s, "311", "%s %s " SERVER_NAME " * :%s", typed, typed, typed);
+        numeric(s, "312", "%s " SERVER_NAME " :causerie", typed);
+    }
+    numeric(s, "318", "%s :Fin de WHOIS.", nick);
+}
+
+static void cmd_list(struct session *s, const struct call *c)
+{
+    (void)c;
+    size_t n;
+    struct room_entry *rooms = room_list(&n);
+    struct buf b = BUF_INIT;
+    const char *me = nick_of(s);
+    buf_appendf(&b, ":" SERVER_NAME " 321 %s Salon :Personnes Sujet\r\n", me);
+    for (size_t i = 0; i < n; i++) {
+        buf_appendf(&b, ":" SERVER_NAME " 322 %s #%s %u :%s\r\n", me, rooms[i].name, rooms[i].count,
+                    rooms[i].topic);
+    }
+    buf_appendf(&b, ":" SERVER_NAME " 323 %s :Fin de la liste des salons.\r\n", me);
+    send_buf(s, &b);
+    buf_release(&b);
+    room_list_free(rooms, n);
+}
+
+static void cmd_kick(struct session *s, const struct call *c)
+{
+    if (!in_channel(s, c->param[0])) {
+        numeric(s, "442", "%s :Vous n'êtes pas dans ce salon.", c->param[0]);
+        return;
+    }
+    run(s, c->n > 2 ? "/kick %s %s" : "/kick %s%s", c->param[1], c->n > 2 ? c->param[2] : "");
+}
+
+static void cmd_invite(struct session *s, const struct call *c)
+{
+    if (!in_channel(s, c->param[1])) {
+        numeric(s, "442", "%s :Vous n'êtes pas dans ce salon.", c->param[1]);
+        return;
+    }
+    run(s, "/invite %s", c->param[0]);
+}
+
+/* MODE: a room's +i, +o, +b as /mode, /op, /ban; the queries IRC clients make on joining
+ * are answered with what causerie can say; a person's own modes are none. */
+static void cmd_mode(struct session *s, const struct call *c)
+{
+    const char *target = c->param[0];
+    if (target[0] != '#') {
+        numeric(s, "221", "+");
+        return;
+    }
+    if (!in_channel(s, target)) {
+        numeric(s, "442", "%s :Vous n'êtes pas dans ce salon.", target);
+        return;
+    }
+    const char *modes = c->n > 1 ? c->param[1] : "";
+    const char *arg = c->n > 2 ? c->param[2] : NULL;
+    if (modes[0] == '\0') {
+        numeric(s, "324", "%s +", target);
+    } else if (strcmp(modes, "b") == 0 || strcmp(modes, "+b") == 0) {
+        if (arg) {
+            run(s, "/ban %s", arg);
+        } else {
+            numeric(s, "368", "%s :Fin de la liste des bannis.", target);
+        }
+    } else if (strcmp(modes, "-b") == 0 && arg) {
+        run(s, "/unban %s", arg);
+    } else if ((strcmp(modes, "+o") == 0 || strcmp(modes, "-o") == 0) && arg) {
+        run(s, modes[0] == '+' ? "/op %s" : "/deop %s", arg);
+    } else if (strcmp(modes, "+i") == 0 || strcmp(modes, "-i") == 0) {
+        run(s, "/mode %s", modes);
+    } else {
+        numeric(s, "472", "%s :Mode inconnu pour ce salon.", modes);
+    }
+}
+
+static void cmd_away(struct session *s, const struct call *c)
+{
+    if (c->n > 0 && c->param[0][0]) {
+        numeric(s, "306", ":Vous êtes marqué absent.");
+    } else {
+        numeric(s, "305", ":Vous n'êtes plus marqué absent.");
+    }
+}
+
+static void cmd_motd(struct session *s, const struct call *c)
+{
+    (void)c;
+    numeric(s, "422", ":Pas de message du jour.");
+}
+
+static void cmd_already(struct session *s, const struct call *c)
+{
+    (void)c;
+    numeric(s, "462", ":Vous êtes déjà enregistré.");
+}
+
+struct command {
+    const char *name;
+    void (*run)(struct session *s, const struct call *c);
+    unsigned min_params; /* fewer: ERR_NEEDMOREPARAMS (461) */
+    bool before;         /* allowed before registration */
+};
+
+static const struct command commands[] = {
+    {"CAP", cmd_cap, 1, true},        {"PASS", cmd_pass, 1, true},
+    {"NICK", cmd_nick, 1, true},      {"USER", cmd_user, 4, true},
+    {"PING", cmd_ping, 1, true},      {"PONG", cmd_pong, 0, true},
+    {"QUIT", cmd_quit, 0, true},      {"PRIVMSG", cmd_privmsg, 0, false},
+    {"NOTICE", cmd_notice, 0, false}, {"JOIN", cmd_join, 1, false},
+    {"PART", cmd_part, 1, false},     {"TOPIC", cmd_topic, 1, false},
+    {"NAMES", cmd_names, 0, false},   {"WHO", cmd_who, 0, false},
+    {"WHOIS", cmd_whois, 1, false},   {"LIST", cmd_list, 0, false},
+    {"KICK", cmd_kick, 2, false},     {"INVITE", cmd_invite, 2, false},
+    {"MODE", cmd_mode, 1, false},     {"AWAY", cmd_away, 0, false},
+    {"MOTD", cmd_motd, 0, false},
+};
+
+/* Whether line[0..len) is UTF-8 with neither CR nor NUL: what ISUPPORT's UTF8ONLY
+ * promises the others, and what may be quoted back in a numeric. */
+static bool clean(const char *line, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = utf8_decode(line + i, len - i, &cp);
+        if (cp == UTF8_INVALID || cp == '\r' || cp == 0) {
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
+void irc_line(struct session *s, const char *line, size_t len)
+{
+    if (len > 0 && line[len - 1] == '\r') {
+        len--;
+    }
+    if (!clean(line, len)) {
+        struct buf b = BUF_INIT;
+        buf_appendf(&b,
+                    ":" SERVER_NAME " NOTICE %s :Ligne refusée : elle n'est pas en UTF-8, ou "
+                    "contient un retour chariot ou un caractère nul.\r\n",
+                    nick_of(s));
+        send_buf(s, &b);
+        buf_release(&b);
+        return;
+    }
+    struct irc_message m;
+    enum irc_parse_result r = irc_parse(line, len, &m);
+    switch (r) {
+    case IRC_PARSE_OK:
+        break;
+    case IRC_PARSE_EMPTY:
+        return; /* as servers do */
+    case IRC_PARSE_TAGS_TOO_LONG:
+    case IRC_PARSE_TOO_LONG:
+        numeric(s, "417", ":Ligne trop longue.");
+        return;
+    case IRC_PARSE_NO_COMMAND:
+        numeric(s, "421", "* :Commande manquante.");
+        return;
+    case IRC_PARSE_BAD_COMMAND:
+        numeric(s, "421", "%.*s :Commande inconnue.", (int)m.command.len, m.command.p);
+        return;
+    }
+    const struct command *cmd = NULL;
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (irc_slice_is(m.command, commands[i].name)) {
+            cmd = &commands[i];
+            break;
+        }
+    }
+    bool registered = session_person(s) != NULL;
+    if (!cmd) {
+        numeric(s, "421", "%.*s :Commande inconnue.", (int)m.command.len, m.command.p);
+        return;
+    }
+    if (!registered && !cmd->before) {
+        numeric(s, "451", ":Vous n'êtes pas enregistré.");
+        return;
+    }
+    if (registered && cmd->run == cmd_user) {
+        cmd_already(s, NULL);
+        return;
+    }
+    if (m.n_params < cmd->min_params) {
+        numeric(s, cmd->run == cmd_nick ? "431" : "461", "%s :Paramètres manquants.", cmd->name);
+        return;
+    }
+    /* The parameters as C strings, in one copy of the line (at most 512 bytes and tags). */
+    char *copy = xmalloc(len + 1);
+    struct call c = {.m = &m, .n = m.n_params};
+    for (unsigned i = 0; i < m.n_params; i++) {
+        size_t at = (size_t)(m.params[i].p - line);
+        memcpy(copy + at, m.params[i].p, m.params[i].len);
+        copy[at + m.params[i].len] = '\0';
+        c.param[i] = copy + at;
+    }
+    cmd->run(s, &c);
+    wipe_bytes(copy, len + 1); /* PASS's password was in it */
+    free(copy);
+}
+
+void irc_overlong(struct session *s)
+{
+    numeric(s, "417", ":Ligne trop longue (%zu octets au plus) : elle a été ignorée.",
+            opts->max_line);
+}
+
+void irc_init(const struct server_options *o)
+{
+    opts = o;
+    event_set_renderer(IRC_RENDERING, render);
+}

@@ -1,0 +1,84 @@
+/* irc.h - what a connection to the IRC listener says: IRC's client protocol on the core's
+ * events.
+ *
+ * The protocol layer, beside session.c, with which it is a sanctioned pair (as commands.c
+ * and login.c are): an IRC connection is a session like any other (session.h), opened by
+ * the --irc-port listener, whose lines session.c hands here and whose events reach it in
+ * IRC's form. irc.c registers the client (CAP, PASS, NICK, USER), answers IRC's own
+ * commands, and turns the others into what causerie already does (a chat line, /join,
+ * /nick, /msg...) through session.c, so that rooms, pseudos, flood control, history and
+ * the limits are the same code for both protocols. What the line protocol's code says to
+ * an IRC client (session_reply()) reaches it as a NOTICE from the server.
+ *
+ * Each event is rendered once for IRC (rendering IRC_RENDERING, event.h) and that message
+ * is shared by every IRC recipient, as the line protocol's rendering is by the others; only
+ * what names its one recipient (a private message, an invitation) is rendered for it.
+ * docs/IRC.md says what is mapped to what.
+ *
+ * Loop thread of the session, but for irc_init() (main thread, before any event).
+ */
+#ifndef CAUSERIE_IRC_H
+#define CAUSERIE_IRC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/pseudo.h"
+#include "render.h"
+#include "room.h"
+
+struct buf;
+struct event;
+struct room_view;
+struct server_options;
+struct session;
+
+/* The rendering of events IRC clients are sent: the one after the line protocol's two. */
+#define IRC_RENDERING 2
+_Static_assert(IRC_RENDERING > RENDER_EVENTS, "IRC's rendering is its own");
+
+/* What an IRC connection keeps beyond its session, in the same allocation, after it: the
+ * line protocol's sessions do not carry it. */
+struct irc_state {
+    char *password; /* PASS's, owned and wiped, until registration */
+    size_t password_len;
+    char nick[4 * PSEUDO_MAX_CHARS + 1]; /* NICK's, until registration; "" none */
+    char channel[ROOM_NAME_MAX + 1];     /* the room the client was told it is in */
+    uint8_t cap_negotiating : 1;         /* CAP LS or REQ came, CAP END not yet */
+    uint8_t user_given : 1;              /* USER came */
+};
+#define IRC_STATE_SIZE sizeof(struct irc_state)
+
+/* Main thread, before any event: installs IRC's rendering; o is borrowed for the
+ * process's life. */
+void irc_init(const struct server_options *o);
+
+/* For session.c. s speaks IRC (session_irc()). */
+/* Sets up the state after s, in a new session. */
+void irc_state_init(struct session *s);
+/* s is being freed: a password it gave is wiped. */
+void irc_state_forget(struct session *s);
+/* One line from the client, without its '\n' (a '\r' before it is dropped here). */
+void irc_line(struct session *s, const char *line, size_t len);
+/* A line over the limit was dropped. */
+void irc_overlong(struct session *s);
+/* Lines of the line protocol ("K text\n"...) for s, as NOTICEs from the server; prompts
+ * are left out (IRC has its own ways of asking). */
+void irc_notices(struct session *s, const char *lines, size_t len);
+/* The pseudo s gave could not be taken (the reason was sent): it may give another. */
+void irc_pseudo_refused(struct session *s);
+/* s has its pseudo: the welcome numerics, count people being connected. */
+void irc_welcome(struct session *s, size_t count);
+/* s entered the room of v: appends its JOIN (after a PART of the room it was in), the
+ * room's topic and its names to out. */
+void irc_moved(struct session *s, const struct room_view *v, struct buf *out);
+/* As render_history() (render.h), in IRC's form for s: the newest of the n events that fit
+ * in budget bytes, as time-prefixed NOTICEs to the room; returns the index of the first
+ * written. */
+size_t irc_history(struct session *s, struct event *const *history, size_t n, size_t budget,
+                   struct buf *out);
+/* Sends s an event meant for it alone (a private message, an invitation): IRC names its
+ * recipient, so it is rendered for s. */
+void irc_deliver(struct session *s, struct event *e);
+
+#endif

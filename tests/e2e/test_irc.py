@@ -1,0 +1,501 @@
+"""IRC on --irc-port (docs/IRC.md): registration and its numerics, IRC and line-protocol
+clients talking in one room and in private, rooms as channels, the queries IRC clients
+make, bad input answered with the numeric that says so, and irssi itself, from Debian's
+package, in a pseudo-terminal, joining, talking, changing nick and leaving.
+
+IrcClient is a raw client (conftest.LineClient) that ends its lines with CRLF and reads
+the server's without it; every byte a test sends is the test's choice."""
+
+import os
+import re
+import shutil
+import time
+
+import pexpect
+import pyte
+import pytest
+
+from accounts import SECRET, register
+from conftest import TIMEOUT, LineClient
+
+SERVER = "causerie"
+
+
+class IrcClient(LineClient):
+    """A raw IRC client: lines end in \\r\\n both ways."""
+
+    def send_line(self, text, end=b"\r\n"):
+        super().send_line(text, end)
+
+    def read_line(self, timeout=TIMEOUT):
+        line = super().read_line(timeout)
+        assert line.endswith("\r"), f"{self.name}: an IRC line must end in CRLF: {line!r}"
+        return line[:-1]
+
+    def expect_numeric(self, code, timeout=TIMEOUT):
+        """Reads until the numeric code comes (other lines are passed over, as a client
+        would show them); returns its line."""
+        pattern = re.compile(rf":{SERVER} {code} .*")
+        return self.readlines_until(pattern, timeout)[-1]
+
+    def register(self, nick, cap=True, password=None):
+        """Registers as a modern client does (CAP LS 302 first, the welcome waiting for CAP
+        END); returns every line up to the end of the names of the room it is put in."""
+        if cap:
+            self.send_line("CAP LS 302")
+        if password is not None:
+            self.send_line(f"PASS {password}")
+        self.send_line(f"NICK {nick}")
+        self.send_line(f"USER {nick} 0 * :{nick}")
+        if cap:
+            self.expect_exact(f":{SERVER} CAP * LS :")
+            self.send_line("CAP END")
+        self.expect_exact(f":{SERVER} 001 {nick} :Bienvenue sur causerie, {nick} !")
+        lines = self.readlines_until(f":{SERVER} 366 {nick} #général ")
+        self.pseudo = self.name = nick
+        return lines
+
+
+@pytest.fixture
+def irc(server, connect):
+    """Factory: irc(*args) starts a server with --irc-port 0 (and args); returns the
+    server and a function that opens an IrcClient to it, closed at teardown."""
+    opened = []
+
+    def start(*args, **options):
+        srv = server("--irc-port", "0", *args, **options)
+
+        def open_irc(name="irc"):
+            c = IrcClient(srv.irc_port, name=name)
+            opened.append(c)
+            return c
+
+        return srv, open_irc
+
+    yield start
+    for c in opened:
+        c.close()
+
+
+def test_registration_waits_for_cap_end_then_welcomes(irc):
+    srv, open_irc = irc()
+    c = open_irc()
+    c.send_line("CAP LS 302")
+    c.expect_exact(f":{SERVER} CAP * LS :")
+    c.send_line("NICK alice")
+    c.send_line("USER alice 0 * :Alice")
+    c.send_line("PING :avant")  # answered while the negotiation goes on: nothing else yet
+    c.expect_exact(f":{SERVER} PONG {SERVER} :avant")
+    c.send_line("CAP END")
+    c.expect_exact(f":{SERVER} 001 alice :Bienvenue sur causerie, alice !")
+    assert c.read_line().startswith(f":{SERVER} 002 alice ")
+    assert c.read_line().startswith(f":{SERVER} 003 alice ")
+    assert c.read_line() == f":{SERVER} 004 alice {SERVER} 0.1.0 i bio"
+    isupport = c.read_line()
+    for token in ("CHANTYPES=#", "NICKLEN=32", "PREFIX=(o)@", "CHANMODES=b,,,i",
+                  "CASEMAPPING=rfc8265", "UTF8ONLY", "NETWORK=causerie"):
+        assert f" {token} " in isupport, isupport
+    c.expect_exact(f":{SERVER} 422 alice :Pas de message du jour.")
+    c.expect_exact(f":{SERVER} NOTICE alice :Personne d'autre n'est connecté pour l'instant.")
+    c.expect_exact(":alice!alice@causerie JOIN #général")
+    c.expect_exact(f":{SERVER} 353 alice = #général :alice")
+    c.expect_exact(f":{SERVER} 366 alice #général :Fin de la liste des noms.")
+    srv.wait_log(r"alice a rejoint la discussion \(127\.0\.0\.1:\d+\)$")
+
+
+def test_registration_without_cap(irc):
+    srv, open_irc = irc()
+    c = open_irc()
+    lines = c.register("bob", cap=False)
+    assert ":bob!bob@causerie JOIN #général" in lines
+
+
+def test_nick_errors_are_numerics_and_another_nick_may_follow(irc, chat):
+    srv, open_irc = irc()
+    (alice,) = chat(srv, "alice")
+    c = open_irc()
+    c.send_line("NICK :bad nick")
+    c.expect_line(f":{SERVER} 432 * bad nick :")
+    c.send_line("NICK")
+    c.expect_exact(f":{SERVER} 431 * NICK :Paramètres manquants.")
+    c.send_line("NICK ALICE")  # taken, without regard to case
+    c.send_line("USER x 0 * :x")
+    c.expect_exact(f":{SERVER} 433 * ALICE :Ce pseudo est déjà pris.")
+    c.send_line("NICK carol")
+    c.expect_exact(f":{SERVER} 001 carol :Bienvenue sur causerie, carol !")
+    alice.expect_exact("* carol a rejoint la discussion")
+
+
+def test_commands_before_registration_are_refused(irc):
+    srv, open_irc = irc()
+    c = open_irc()
+    c.send_line("JOIN #jeux")
+    c.expect_exact(f":{SERVER} 451 * :Vous n'êtes pas enregistré.")
+    c.send_line("PRIVMSG #général :salut")
+    c.expect_exact(f":{SERVER} 451 * :Vous n'êtes pas enregistré.")
+    c.register("dave", cap=False)
+    c.send_line("USER dave 0 * :dave")
+    c.expect_exact(f":{SERVER} 462 dave :Vous êtes déjà enregistré.")
+
+
+def test_irc_and_line_clients_talk_both_ways_in_order(irc, chat):
+    srv, open_irc = irc()
+    (alice,) = chat(srv, "alice")
+    bob = open_irc("bob")
+    bob.register("bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    alice.send_line("salut bob")
+    alice.send_line("/me fait signe")
+    bob.expect_exact(":alice!alice@causerie PRIVMSG #général :salut bob")
+    bob.expect_exact(":alice!alice@causerie PRIVMSG #général :\x01ACTION fait signe\x01")
+    for i in range(20):
+        bob.send_line(f"PRIVMSG #général :ligne {i}")
+    bob.send_line("PRIVMSG #général :\x01ACTION range son bureau\x01")
+    for i in range(10):  # the flood allowance's burst: the rest would be refused
+        alice.expect_exact(f"> bob: ligne {i}")
+    bob.readlines_until(f":{SERVER} NOTICE bob :")  # the refusal, in IRC's form
+
+
+def test_action_and_long_lines_are_cut_for_irc(irc, chat):
+    srv, open_irc = irc()
+    bob = open_irc("bob")
+    bob.register("bob")
+    (alice,) = chat(srv, "alice")
+    bob.expect_exact(":alice!alice@causerie JOIN #général")
+    text = "é" * 1000  # 2,000 bytes: longer than an IRC line may be
+    alice.send_line(text)
+    got = ""
+    while len(got) < len(text):
+        line = bob.read_line()
+        prefix = ":alice!alice@causerie PRIVMSG #général :"
+        assert line.startswith(prefix)
+        assert len(line.encode()) + 2 <= 512
+        got += line[len(prefix):]
+    assert got == text
+
+
+def test_private_messages_both_ways_and_to_nobody(irc, chat):
+    srv, open_irc = irc()
+    (alice,) = chat(srv, "alice")
+    bob = open_irc("bob")
+    bob.register("bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    bob.send_line("PRIVMSG alice :rien que pour toi")
+    alice.expect_exact("@ bob: rien que pour toi")
+    alice.send_line("/msg bob et pour toi")
+    bob.readlines_until(":alice!alice@causerie PRIVMSG bob :et pour toi")
+    bob.send_line("PRIVMSG personne :allô")
+    bob.readlines_until(f":{SERVER} 401 bob personne :Personne ne porte ce pseudo.")
+    bob.send_line("NOTICE personne :allô")  # a NOTICE is never answered with an error
+    bob.send_line("PING :fin")
+    bob.readlines_until(f":{SERVER} PONG {SERVER} :fin")
+
+
+def test_join_part_and_names(irc, chat):
+    srv, open_irc = irc()
+    (alice,) = chat(srv, "alice")
+    bob = open_irc("bob")
+    bob.register("bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    bob.send_line("JOIN #jeux")
+    bob.expect_exact(":bob!bob@causerie PART #général")
+    bob.expect_exact(":bob!bob@causerie JOIN #jeux")
+    bob.expect_exact(f":{SERVER} 353 bob = #jeux :bob")
+    bob.expect_exact(f":{SERVER} 366 bob #jeux :Fin de la liste des noms.")
+    alice.expect_exact("* bob a quitté #général")
+    alice.send_line("/join #jeux")
+    alice.readlines_until("= #jeux 2 :")
+    bob.expect_exact(":alice!alice@causerie JOIN #jeux")
+    bob.send_line("NAMES #jeux")
+    names = bob.expect_line(f":{SERVER} 353 bob = #jeux :")
+    assert sorted(names.split(":")[-1].split()) == ["alice", "bob"]
+    bob.expect_exact(f":{SERVER} 366 bob #jeux :Fin de la liste des noms.")
+    bob.send_line("JOIN #JEUX")  # the room it is in, as an autojoin list asks again
+    bob.expect_exact(":bob!bob@causerie JOIN #jeux")
+    bob.expect_line(f":{SERVER} 353 bob = #jeux :")
+    bob.expect_exact(f":{SERVER} 366 bob #jeux :Fin de la liste des noms.")
+    bob.send_line("WHO #jeux")
+    who = bob.readlines_until(f":{SERVER} 315 bob #jeux ")
+    assert f":{SERVER} 352 bob #jeux bob causerie causerie bob H :0 bob" in who
+    assert f":{SERVER} 352 bob #jeux alice causerie causerie alice H :0 alice" in who
+    bob.send_line("PRIVMSG #général :perdu")
+    bob.expect_exact(f":{SERVER} 404 bob #général :Vous n'êtes pas dans ce salon.")
+    bob.send_line("PART #général")
+    bob.expect_exact(f":{SERVER} 442 bob #général :Vous n'êtes pas dans ce salon.")
+    bob.send_line("PART #jeux")
+    bob.expect_exact(":bob!bob@causerie PART #jeux")
+    bob.expect_exact(":bob!bob@causerie JOIN #général")
+    alice.expect_exact("* bob a quitté #jeux")
+
+
+def test_joining_replays_history_as_dated_notices(irc, chat):
+    srv, open_irc = irc()
+    (alice,) = chat(srv, "alice")
+    alice.send_line("premier")
+    alice.send_line("/me se souvient")
+    alice.send_line("/who")
+    alice.expect_exact("= #général 1 : alice")  # both lines have their place by now
+    bob = open_irc("bob")
+    bob.register("bob")
+    lines = [bob.read_line(), bob.read_line()]  # after the names: the channel is open
+    stamp = r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\]"
+    kept = [line for line in lines if " NOTICE #général :" in line]
+    assert len(kept) == 2, lines
+    assert re.fullmatch(rf":alice!alice@causerie NOTICE #général :{stamp} premier", kept[0])
+    assert re.fullmatch(
+        rf":alice!alice@causerie NOTICE #général :{stamp} \* alice se souvient", kept[1])
+
+
+def test_nick_change_is_echoed_and_told(irc, chat):
+    srv, open_irc = irc()
+    (alice,) = chat(srv, "alice")
+    bob = open_irc("bob")
+    bob.register("bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    bob.send_line("NICK robert")
+    bob.readlines_until(":bob!bob@causerie NICK :robert")
+    alice.expect_exact("* bob s'appelle maintenant robert")
+    alice.send_line("/nick alicia")
+    bob.expect_exact(":alice!alice@causerie NICK :alicia")
+
+
+def test_topic_is_echoed_to_its_setter(irc, chat, tmp_path):
+    srv, open_irc = irc()
+    (alice,) = chat(srv, "alice")
+    bob = open_irc("bob")
+    bob.register("bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    bob.send_line("TOPIC #général")
+    bob.expect_exact(f":{SERVER} 331 bob #général :Pas de sujet.")
+    bob.send_line("TOPIC #général :pas le droit")  # #général has no operators
+    bob.expect_line(f":{SERVER} NOTICE bob :")
+    bob.send_line("MODE #général")
+    bob.expect_exact(f":{SERVER} 324 bob #général +")
+    bob.send_line("MODE #général b")
+    bob.expect_exact(f":{SERVER} 368 bob #général :Fin de la liste des bannis.")
+    bob.send_line("MODE bob +i")
+    bob.expect_exact(f":{SERVER} 221 bob +")
+
+
+def test_a_registered_pseudo_logs_in_with_pass_and_runs_its_room(irc, chat, connect):
+    """An account made on the line protocol logs in from IRC with PASS; without it, or
+    with a wrong one, 464. Logged in, it founds a room and is its operator: its topic
+    comes back to it as TOPIC, its send-out of a line client is a KICK for everyone in
+    the room, and an IRC client it invites receives INVITE."""
+    srv, open_irc = irc()
+    (zoe,) = chat(srv, "zoe")
+    register(zoe)
+    zoe.send_line("/quit")
+    zoe.expect_closed()
+    c = open_irc("zoe")
+    c.send_line("NICK zoe")
+    c.send_line("USER zoe 0 * :zoe")
+    c.expect_exact(f":{SERVER} 464 * :Ce pseudo est protégé par un mot de passe : donnez-le "
+                   "avec PASS.")
+    c.send_line("PASS faux")
+    c.send_line("NICK zoe")
+    c.readlines_until(f":{SERVER} 464 * :Identification refusée")
+    c.send_line(f"PASS {SECRET}")
+    c.send_line("NICK zoe")
+    c.expect_exact(f":{SERVER} 001 zoe :Bienvenue sur causerie, zoe !")
+    c.readlines_until(f":{SERVER} 366 zoe #général ")
+    c.send_line("JOIN #atelier")
+    c.readlines_until(f":{SERVER} 366 zoe #atelier ")
+    c.send_line("TOPIC #atelier :on répare")
+    c.readlines_until(":zoe!zoe@causerie TOPIC #atelier :on répare")
+    (bob,) = chat(srv, "bob")
+    bob.send_line("/join #atelier")
+    bob.readlines_until("= #atelier 2 :")
+    c.readlines_until(":bob!bob@causerie JOIN #atelier")
+    c.send_line("KICK #atelier bob :dehors")
+    c.readlines_until(":zoe!zoe@causerie KICK #atelier bob :dehors")
+    bob.readlines_until("* bob a été renvoyé de #atelier par zoe (dehors)")
+    carol = open_irc("carol")
+    carol.register("carol")
+    c.send_line("INVITE carol #atelier")
+    carol.readlines_until(":zoe!zoe@causerie INVITE carol #atelier")
+
+
+def test_list_and_whois(irc, chat):
+    srv, open_irc = irc()
+    (alice,) = chat(srv, "alice")
+    bob = open_irc("bob")
+    bob.register("bob")
+    bob.send_line("LIST")
+    lines = bob.readlines_until(f":{SERVER} 323 bob ")
+    assert f":{SERVER} 322 bob #général 2 :" in lines
+    bob.send_line("WHOIS alice")
+    bob.expect_exact(f":{SERVER} 311 bob alice alice causerie * :alice")
+    bob.readlines_until(f":{SERVER} 318 bob alice ")
+    bob.send_line("WHOIS personne")
+    bob.expect_exact(f":{SERVER} 401 bob personne :Personne ne porte ce pseudo.")
+
+
+def test_hostile_lines_get_numerics_and_nobody_else_is_affected(irc, chat):
+    srv, open_irc = irc()
+    (alice,) = chat(srv, "alice")
+    bob = open_irc("bob")
+    bob.register("bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    bob.send_line("PRIVMSG #général :" + "x" * 600)  # over 512 bytes
+    bob.expect_exact(f":{SERVER} 417 bob :Ligne trop longue.")
+    bob.send_line("@" + "a=b;" * 1100 + " PRIVMSG #général :x")  # tags over 4094 bytes
+    bob.expect_line(f":{SERVER} 417 bob :Ligne trop longue")
+    bob.send_line("KICK #général")
+    bob.expect_exact(f":{SERVER} 461 bob KICK :Paramètres manquants.")
+    bob.send_line("FROBNICATE x")
+    bob.expect_exact(f":{SERVER} 421 bob FROBNICATE :Commande inconnue.")
+    bob.send_line("@ ")
+    bob.expect_exact(f":{SERVER} 421 bob * :Commande manquante.")
+    for bad in (b"PRIVMSG #g\xe9n\xe9ral :latin-1", b"NICK a\rb", b"PRIVMSG #x :a\x00b"):
+        bob.send_line(bad)
+        bob.expect_exact(f":{SERVER} NOTICE bob :Ligne refusée : elle n'est pas en UTF-8, ou "
+                         "contient un retour chariot ou un caractère nul.")
+    bob.send_line("PRIVMSG #général :\x01VERSION\x01")  # a CTCP request: not relayed
+    bob.send_line("PRIVMSG #général :encore là")
+    alice.expect_exact("> bob: encore là")
+
+
+def test_a_client_that_never_registers_is_closed(irc, chat):
+    srv, open_irc = irc("--handshake-timeout", "1")
+    c = open_irc()
+    c.send_line("NICK lent")
+    rest = c.expect_closed(timeout=TIMEOUT)
+    assert any("Délai dépassé" in line for line in rest), rest
+
+
+def test_quit_sends_error_and_tells_the_others(irc, chat):
+    srv, open_irc = irc()
+    (alice,) = chat(srv, "alice")
+    bob = open_irc("bob")
+    bob.register("bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    alice.send_line("/quit à plus")
+    bob.expect_exact(":alice!alice@causerie QUIT :à plus")
+    carol = open_irc("carol")
+    carol.register("carol")
+    bob.expect_exact(":carol!carol@causerie JOIN #général")
+    carol.send_line("QUIT :bonne nuit")
+    assert carol.expect_closed() == ["ERROR :Au revoir."]
+    bob.expect_exact(":carol!carol@causerie QUIT :bonne nuit")
+    srv.wait_log(r"carol est déconnecté \(/quit : bonne nuit\)$")
+
+
+def test_a_full_server_says_so_in_irc(irc, chat):
+    srv, open_irc = irc("--max-clients", "1")
+    (alice,) = chat(srv, "alice")
+    c = open_irc()
+    assert c.expect_closed() == ["ERROR :Serveur plein (1 connexions) : réessayez plus tard."]
+
+
+def test_the_server_stopping_is_an_error_line(irc):
+    srv, open_irc = irc()
+    bob = open_irc("bob")
+    bob.register("bob")
+    srv.stop()
+    assert "ERROR :Le serveur s'arrête." in bob.expect_closed()
+
+
+def test_irc_tls_port_needs_a_certificate(server):
+    from conftest import run_server
+
+    p = run_server(["--irc-tls-port", "6697"])
+    assert p.returncode == 2  # a usage error, as every option's
+    assert "--irc-tls-port demande aussi --tls-cert" in p.stderr
+
+
+# ---------------------------------------------------------------------------- irssi
+
+
+IRSSI = shutil.which("irssi")
+
+
+class Screen:
+    """What a program in a pseudo-terminal shows, as pyte emulates the terminal."""
+
+    def __init__(self, child, rows, cols):
+        self.child = child
+        self.screen = pyte.Screen(cols, rows)
+        self.stream = pyte.ByteStream(self.screen)
+
+    def text(self):
+        return "\n".join(self.screen.display)
+
+    def wait_for(self, text, timeout=TIMEOUT):
+        """Feeds the program's output to the screen until text shows on it."""
+        deadline = time.monotonic() + timeout
+        while text not in self.text():
+            left = deadline - time.monotonic()
+            assert left > 0, f"not on irssi's screen within {timeout} s: {text!r}\n{self.text()}"
+            try:
+                self.stream.feed(self.child.read_nonblocking(65536, timeout=min(left, 0.1)))
+            except pexpect.TIMEOUT:
+                pass
+
+    def type(self, line):
+        self.child.send(line + "\r")
+
+
+@pytest.mark.skipif(IRSSI is None, reason="irssi is not installed (scripts/deps.sh test)")
+def test_irssi_joins_talks_renames_and_leaves(irc, chat, tmp_path):
+    """irssi from Debian's package, in a pseudo-terminal, with a home of its own: it
+    connects and is put in #général, where the history is replayed, talks with a
+    line-protocol client both ways, sends an action and a private message, joins #jeux,
+    changes nick and quits; the line side sees each in order, and irssi's screen shows
+    the line side's lines."""
+    srv, _ = irc()
+    (alice,) = chat(srv, "alice")
+    alice.send_line("avant irssi")
+    alice.send_line("/who")
+    alice.expect_exact("= #général 1 : alice")
+    home = tmp_path / "irssi"
+    home.mkdir()
+    (home / "config").write_text(
+        'settings = { core = { real_name = "Zoé"; user_name = "zoe"; nick = "zoe"; }; '
+        # irssi spaces its commands 2.2 s apart by default, from its connection on; 4 a
+        # second stays within the server's flood allowance (5 a second after 10 at once).
+        '"irc/core" = { cmd_queue_speed = "250msec"; }; };\n'
+    )
+    env = dict(os.environ, TERM="xterm", LANG="C.UTF-8", LC_ALL="C.UTF-8", HOME=str(tmp_path))
+    rows, cols = 30, 160
+    child = pexpect.spawn(
+        IRSSI,
+        ["--home", str(home), "-n", "zoe", "-c", "127.0.0.1", "-p", str(srv.irc_port)],
+        env=env, dimensions=(rows, cols), timeout=TIMEOUT,
+    )
+    screen = Screen(child, rows, cols)
+    try:
+        alice.expect_exact("* zoe a rejoint la discussion")
+        screen.wait_for("Bienvenue sur causerie, zoe !")
+        screen.type("/window 2")  # the window irssi opened for #général
+        screen.wait_for("avant irssi")  # the history, replayed on arrival
+        alice.send_line("bonjour zoé")
+        screen.wait_for("bonjour zoé")
+        screen.type("salut alice")
+        alice.expect_exact("> zoe: salut alice")
+        screen.type("/me sourit")
+        alice.expect_exact("& zoe sourit")
+        screen.type("/msg alice en privé")
+        alice.expect_exact("@ zoe: en privé")
+        alice.send_line("/msg zoe bien reçu")
+        alice.expect_exact("+ Message privé pour zoe : bien reçu")
+        screen.type("/window 3")  # the query irssi opened for alice
+        screen.wait_for("bien reçu")
+        screen.type("/join #jeux")
+        alice.expect_exact("* zoe a quitté #général")
+        srv.wait_log(r"zoe a rejoint #jeux$")
+        alice.send_line("/join #jeux")
+        alice.readlines_until("= #jeux 2 :")
+        alice.send_line("dans jeux")
+        screen.wait_for("dans jeux")
+        screen.type("/nick zoe2")
+        alice.expect_exact("* zoe s'appelle maintenant zoe2")
+        screen.type("encore moi")
+        alice.expect_exact("> zoe2: encore moi")
+        screen.type("/quit à bientôt")
+        alice.expect_exact("* zoe2 est déconnecté (à bientôt)")
+        child.expect(pexpect.EOF)
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+    srv.wait_log(r"zoe2 est déconnecté \(/quit : à bientôt\)$")
