@@ -28,6 +28,7 @@
 #include "common/xalloc.h"
 #include "event.h"
 #include "irc_parse.h"
+#include "loop.h"
 #include "msg.h"
 #include "options.h"
 #include "peers.h"
@@ -1014,6 +1015,66 @@ void irc_line(struct session *s, const char *line, size_t len)
     cmd->run(s, &c);
     wipe_bytes(copy, len + 1); /* PASS's password was in it */
     free(copy);
+}
+
+/* The nearer of the ping and the idle timeout from the last line, in ms; 0: neither. */
+static uint64_t next_deadline_ms(uint64_t ping_ms, uint64_t idle_ms)
+{
+    if (ping_ms == 0 || (idle_ms > 0 && idle_ms < ping_ms)) {
+        return idle_ms;
+    }
+    return ping_ms;
+}
+
+void irc_alive(struct session *s)
+{
+    struct irc_state *st = state(s);
+    struct client *c = session_client(s);
+    st->last_line_ms = loop_now(client_loop(c));
+    st->pinged = 0;
+    uint64_t next =
+        next_deadline_ms((uint64_t)opts->irc_ping * 1000, (uint64_t)opts->idle_timeout * 1000);
+    if (next > 0) {
+        client_set_deadline(c, next);
+    } else {
+        client_clear_deadline(c);
+    }
+}
+
+bool irc_deadline(struct session *s)
+{
+    struct irc_state *st = state(s);
+    struct client *c = session_client(s);
+    uint64_t silent = loop_now(client_loop(c)) - st->last_line_ms;
+    uint64_t ping = (uint64_t)opts->irc_ping * 1000, idle = (uint64_t)opts->idle_timeout * 1000;
+    if (idle > 0 && silent >= idle) {
+        return false; /* --idle-timeout's, as for any client */
+    }
+    if (ping > 0 && silent >= 2 * ping) {
+        struct buf b = BUF_INIT;
+        buf_appendf(&b, "ERROR :Pas de réponse au PING depuis %u s.\r\n", opts->irc_ping);
+        send_buf(s, &b);
+        buf_release(&b);
+        char why[64];
+        snprintf(why, sizeof(why), "pas de réponse au PING en %u s", opts->irc_ping);
+        session_drop(s, why, "Délai de réponse dépassé");
+        return true;
+    }
+    if (ping > 0 && silent >= ping && !st->pinged) {
+        struct buf b = BUF_INIT;
+        buf_append_str(&b, "PING :" SERVER_NAME "\r\n");
+        send_buf(s, &b);
+        buf_release(&b);
+        st->pinged = 1;
+    }
+    /* What is left before the next step: the answer's wait, or the idle timeout. */
+    uint64_t until_ping = ping == 0 ? 0 : (st->pinged ? 2 * ping : ping) - silent;
+    uint64_t until_idle = idle == 0 ? 0 : idle - silent;
+    uint64_t next = next_deadline_ms(until_ping, until_idle);
+    if (next > 0) {
+        client_set_deadline(c, next);
+    }
+    return true;
 }
 
 void irc_overlong(struct session *s)

@@ -20,6 +20,7 @@
 #ifndef CAUSERIE_IRC_H
 #define CAUSERIE_IRC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,8 +45,10 @@ struct irc_state {
     size_t password_len;
     char nick[4 * PSEUDO_MAX_CHARS + 1]; /* NICK's, until registration; "" none */
     char channel[ROOM_NAME_MAX + 1];     /* the room the client was told it is in */
+    uint64_t last_line_ms;               /* loop time of its last line, once joined */
     uint8_t cap_negotiating : 1;         /* CAP LS or REQ came, CAP END not yet */
     uint8_t user_given : 1;              /* USER came */
+    uint8_t pinged : 1;                  /* sent PING since its last line */
 };
 #define IRC_STATE_SIZE sizeof(struct irc_state)
 
@@ -62,6 +65,12 @@ void irc_state_forget(struct session *s);
 void irc_line(struct session *s, const char *line, size_t len);
 /* A line over the limit was dropped. */
 void irc_overlong(struct session *s);
+/* s, joined, sent a line (or just joined): its deadline is set again, to the nearer of
+ * --irc-ping and --idle-timeout. */
+void irc_alive(struct session *s);
+/* s's deadline passed: returns false if it is --idle-timeout's, for session.c to apply;
+ * otherwise s was sent PING, or dropped for not answering it, or the wait goes on. */
+bool irc_deadline(struct session *s);
 /* Lines of the line protocol ("K text\n"...) for s, as NOTICEs from the server; prompts
  * are left out (IRC has its own ways of asking). */
 void irc_notices(struct session *s, const char *lines, size_t len);

@@ -61,6 +61,8 @@ static const char usage[] =
     "                           libre (défaut : aucun)\n"
     "      --irc-tls-port PORT  ouvre un port IRC chiffré (6697 d'habitude), avec\n"
     "                           --tls-cert (défaut : aucun)\n"
+    "      --irc-ping SECONDES  un client IRC muet depuis ce délai reçoit PING, et\n"
+    "                           part s'il reste muet autant ; 0 pour jamais (défaut : 120)\n"
     "\n"
     "Comptes :\n"
     "      --admin PSEUDO       ce compte enregistré a les pouvoirs de la console\n"
@@ -128,6 +130,7 @@ enum {
     OPT_WEB_ORIGIN,
     OPT_IRC_PORT,
     OPT_IRC_TLS_PORT,
+    OPT_IRC_PING,
     OPT_ADMIN,
     OPT_ALLOW_PLAINTEXT_PASSWORDS,
     OPT_LOGIN_TRIES,
@@ -167,6 +170,7 @@ static const struct option long_options[] = {
     {"no-web", no_argument, NULL, OPT_NO_WEB},
     {"irc-port", required_argument, NULL, OPT_IRC_PORT},
     {"irc-tls-port", required_argument, NULL, OPT_IRC_TLS_PORT},
+    {"irc-ping", required_argument, NULL, OPT_IRC_PING},
     {"web-origin", required_argument, NULL, OPT_WEB_ORIGIN},
     {"admin", required_argument, NULL, OPT_ADMIN},
     {"allow-plaintext-passwords", no_argument, NULL, OPT_ALLOW_PLAINTEXT_PASSWORDS},
@@ -234,6 +238,7 @@ static void set_defaults(struct server_options *o)
     o->web_port = DEFAULT_WEB_PORT;
     o->irc_port = -1;
     o->irc_tls_port = -1;
+    o->irc_ping = DEFAULT_IRC_PING;
     o->n_web_origins = 0;
     o->n_admins = 0;
     o->allow_plaintext_passwords = false;
@@ -298,6 +303,13 @@ static int apply_web(struct server_options *o, int opt, const char *arg, struct 
                              "un nombre de 0 à 65535");
         }
         *(opt == OPT_IRC_PORT ? &o->irc_port : &o->irc_tls_port) = (int)v;
+        return 0;
+    case OPT_IRC_PING:
+        if (!parse_number(arg, 0, MAX_TIMEOUT, &v)) {
+            return bad_value(out, "--irc-ping", arg,
+                             "un nombre de secondes de 0 à 2678400, 0 pour jamais");
+        }
+        o->irc_ping = (unsigned)v;
         return 0;
     default: /* OPT_WEB_ORIGIN */
         if (!valid_origin(arg)) {
@@ -612,6 +624,7 @@ static int apply(struct server_options *o, int opt, const char *arg, struct buf 
     case OPT_WEB_ORIGIN:
     case OPT_IRC_PORT:
     case OPT_IRC_TLS_PORT:
+    case OPT_IRC_PING:
         return apply_web(o, opt, arg, out);
     case OPT_ADMIN:
     case OPT_ALLOW_PLAINTEXT_PASSWORDS:

@@ -16,6 +16,9 @@
 #define DEFAULT_PORT     1234
 #define DEFAULT_TLS_PORT 1235 /* the TLS listener's, with --tls-cert; --tls-port */
 #define DEFAULT_WEB_PORT 8080 /* the web page and its WebSocket; --web-port, --no-web */
+/* An IRC client silent this long is sent PING, and dropped if still silent as long again:
+ * IRC's way of finding a dead link, which IRC clients expect; --irc-ping. */
+#define DEFAULT_IRC_PING 120
 /* Origins a browser page may open the WebSocket from, besides the server's own;
  * --web-origin, repeated. */
 #define MAX_WEB_ORIGINS 16
@@ -103,6 +106,7 @@ struct server_options {
     int web_port;                       /* 0..65535; -1: --no-web */
     int irc_port;                       /* 0..65535; -1: none (the default) */
     int irc_tls_port;                   /* 0..65535, with tls_cert; -1: none */
+    unsigned irc_ping;                  /* seconds of silence before an IRC PING; 0: none */
     char *web_origins[MAX_WEB_ORIGINS]; /* owned: "https://example.org", as browsers send them */
     unsigned n_web_origins;
     char *admins[MAX_ADMINS]; /* owned: pseudos as given; powers once logged in */

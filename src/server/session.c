@@ -240,6 +240,12 @@ void session_quit(struct session *s, const char *reason, size_t len)
     client_finish(session_client(s), SESSION_LINGER_MS);
 }
 
+void session_drop(struct session *s, const char *log_reason, const char *reason)
+{
+    leave(s, log_reason, EVENT_QUIT, reason, strlen(reason));
+    client_finish(session_client(s), SESSION_LINGER_MS);
+}
+
 static void on_close(struct client *c, const char *reason)
 {
     leave(session_of(c), reason, EVENT_QUIT, "", 0);
@@ -259,6 +265,9 @@ static void on_deadline(struct client *c)
                  opts->handshake_timeout);
         client_finish(c, SESSION_LINGER_MS);
         return;
+    }
+    if (session_irc(s) && irc_deadline(s)) {
+        return; /* IRC's PING, or its missing answer */
     }
     char reason[64];
     session_reply(s, PROTO_ERROR, "Aucun message depuis %u s : déconnexion.", opts->idle_timeout);
@@ -365,7 +374,9 @@ static bool claim(struct session *s, const char *pseudo, size_t len, enum sessio
     s->person->logged_in = login != SESSION_GUEST;
     s->person->admin = login == SESSION_ADMIN;
     s->flood_tat = 0; /* the chat starts with a whole allowance, whatever the handshake took */
-    if (opts->idle_timeout > 0) {
+    if (session_irc(s)) {
+        irc_alive(s);
+    } else if (opts->idle_timeout > 0) {
         push_idle_deadline(s);
     } else {
         client_clear_deadline(session_client(s)); /* the handshake's */
@@ -562,7 +573,7 @@ static void on_line(struct client *c, const char *line, size_t len)
     struct session *s = session_of(c);
     if (session_irc(s)) {
         if (joined(s)) {
-            push_idle_deadline(s);
+            irc_alive(s); /* any line is a sign of life */
         }
         irc_line(s, line, len);
         return;

@@ -171,6 +171,9 @@ void session_send_lines(struct session *s, const char *data, size_t len);
 /* /quit REASON (len bytes, sanitised; len 0 for none): s leaves, its room is told the
  * reason, and it is closed once what was queued for it is written. */
 void session_quit(struct session *s, const char *reason, size_t len);
+/* s, joined, is dropped by the server: logged with log_reason, its room told reason
+ * (sanitised; "" for none), closed once what was queued for it is written. */
+void session_drop(struct session *s, const char *log_reason, const char *reason);
 /* Publishes a chat line or an action (kind) of s in its room. */
 void session_publish(struct session *s, int kind, const char *text, size_t len);
 /* /history: sends s the n lines of its room before the oldest it was sent, as "~" lines,

@@ -364,6 +364,27 @@ def test_a_client_that_never_registers_is_closed(irc, chat):
     assert any("Délai dépassé" in line for line in rest), rest
 
 
+def test_silent_clients_are_pinged_and_dropped_if_they_stay_silent(irc, chat):
+    srv, open_irc = irc("--irc-ping", "1")
+    (alice,) = chat(srv, "alice")
+    quiet, lively = open_irc("quiet"), open_irc("lively")
+    quiet.register("quiet")
+    lively.register("lively")
+    alice.expect_exact("* quiet a rejoint la discussion")
+    alice.expect_exact("* lively a rejoint la discussion")
+    started = time.monotonic()
+    lively.readlines_until("PING :causerie")
+    lively.send_line("PONG :causerie")
+    quiet.readlines_until("PING :causerie")
+    assert quiet.expect_closed() == ["ERROR :Pas de réponse au PING depuis 1 s."]
+    assert time.monotonic() - started >= 1.5  # pinged after 1 s, dropped 1 s later
+    alice.expect_exact("* quiet est déconnecté (Délai de réponse dépassé)")
+    srv.wait_log(r"quiet est déconnecté \(pas de réponse au PING en 1 s\)$")
+    lively.readlines_until("PING :causerie")  # answered, so pinged again, not dropped
+    lively.send_line("PING :encore là")
+    lively.readlines_until(f":{SERVER} PONG {SERVER} :encore là")
+
+
 def test_quit_sends_error_and_tells_the_others(irc, chat):
     srv, open_irc = irc()
     (alice,) = chat(srv, "alice")
