@@ -16,9 +16,9 @@ build_pkgs="gcc make pkg-config libuv1-dev libreadline-dev libssl-dev libwslay-d
 # Node.js runs the web page's unit tests (tests/web/) and, with npm's playwright-core,
 # drives Debian's chromium in the browser tests (tests/e2e/test_browser.py); the sqlite3
 # shell checks the server's database from outside, as an operator would (integrity_check
-# after a kill -9, a backup); nats-server is the engine the cluster tests start; irssi is
-# the IRC client the IRC tests drive in a pseudo-terminal (tests/e2e/test_irc.py).
-test_pkgs="libcmocka-dev python3-pytest python3-pexpect python3-pyte valgrind clang clang-format openssl nodejs chromium sqlite3 nats-server irssi"
+# after a kill -9, a backup); nats-server is the engine the cluster tests start; irssi and
+# weechat-headless are the IRC clients the IRC tests drive (tests/e2e/test_irc.py).
+test_pkgs="libcmocka-dev python3-pytest python3-pexpect python3-pyte valgrind clang clang-format openssl nodejs chromium sqlite3 nats-server irssi weechat-headless"
 # npm installs playwright-core (tests/browser/). A Node.js from another source than Debian
 # (NodeSource's, which conflicts with Debian's npm package) brings its own npm: the package
 # is wanted only when the command is missing.

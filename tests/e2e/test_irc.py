@@ -9,6 +9,7 @@ the server's without it; every byte a test sends is the test's choice."""
 import os
 import re
 import shutil
+import subprocess
 import time
 
 import pexpect
@@ -16,7 +17,7 @@ import pyte
 import pytest
 
 from accounts import SECRET, register
-from conftest import TIMEOUT, LineClient
+from conftest import TIMEOUT, LineClient, wait_until
 
 SERVER = "causerie"
 
@@ -429,6 +430,7 @@ def test_irc_tls_port_needs_a_certificate(server):
 
 
 IRSSI = shutil.which("irssi")
+WEECHAT = shutil.which("weechat-headless")
 
 
 class Screen:
@@ -520,3 +522,56 @@ def test_irssi_joins_talks_renames_and_leaves(irc, chat, tmp_path):
         if child.isalive():
             child.terminate(force=True)
     srv.wait_log(r"zoe2 est déconnecté \(/quit : à bientôt\)$")
+
+
+@pytest.mark.skipif(WEECHAT is None, reason="weechat-headless is not installed (scripts/deps.sh test)")
+def test_weechat_headless_talks_renames_and_leaves(irc, chat, tmp_path):
+    """WeeChat without its interface, from Debian's package, driven through its FIFO as a
+    script would drive it: it connects, talks with a line-protocol client both ways, sends
+    an action, changes nick and disconnects; the line side sees each in order, and
+    WeeChat's own log of #général holds the history replayed and the line side's line."""
+    srv, _ = irc()
+    (alice,) = chat(srv, "alice")
+    alice.send_line("avant weechat")
+    alice.send_line("/who")
+    alice.expect_exact("= #général 1 : alice")
+    home = tmp_path / "weechat"
+    home.mkdir()
+    proc = subprocess.Popen(
+        [WEECHAT, "--dir", str(home), "--run-command",
+         "/set logger.file.flush_delay 0;"
+         f"/server add causerie 127.0.0.1/{srv.irc_port} -notls -nicks=wee -username=wee;"
+         "/connect causerie"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8"),
+    )
+
+    def command(buffer, text):
+        with open(fifo, "w") as f:
+            f.write(f"{buffer} *{text}\n")
+
+    try:
+        alice.expect_exact("* wee a rejoint la discussion")
+        fifo = wait_until(lambda: next(iter(home.glob("weechat_fifo_*")), None), "WeeChat's FIFO")
+        log = home / "logs" / "irc.causerie.#général.weechatlog"
+        wait_until(lambda: log.exists() and "avant weechat" in log.read_text(),
+                   "the history in WeeChat's log of #général")
+        command("irc.causerie.#général", "bonjour de weechat")
+        alice.expect_exact("> wee: bonjour de weechat")
+        alice.send_line("bonjour wee")
+        wait_until(lambda: "bonjour wee" in log.read_text(), "alice's line in WeeChat's log")
+        command("irc.causerie.#général", "/me fait coucou")
+        alice.expect_exact("& wee fait coucou")
+        command("irc.server.causerie", "/nick wee2")
+        alice.expect_exact("* wee s'appelle maintenant wee2")
+        command("irc.causerie.#général", "toujours là")
+        alice.expect_exact("> wee2: toujours là")
+        command("irc.server.causerie", "/disconnect causerie au revoir")
+        alice.expect_exact("* wee2 est déconnecté (au revoir)")
+        command("irc.server.causerie", "/quit")
+        assert proc.wait(timeout=TIMEOUT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    srv.wait_log(r"wee2 est déconnecté \(/quit : au revoir\)$")
