@@ -81,6 +81,7 @@ void member_init(struct member *m)
     m->rendering = 0;
     m->gone = 0;
     m->sees_own_topic = 0;
+    m->sees_own_lines = 0;
 }
 
 static void place_move(struct move *mv, uint64_t seq);
@@ -94,14 +95,21 @@ struct fan {
     unsigned n[EVENT_RENDERINGS];
 };
 
+/* Whether m, e's origin, asked to be sent e all the same. Read only for the origin. */
+static bool sees_own(const struct member *m, const struct event *e)
+{
+    return (m->sees_own_topic && e->kind == EVENT_TOPIC) ||
+           (m->sees_own_lines && (e->kind == EVENT_CHAT || e->kind == EVENT_ACTION));
+}
+
 /* Queues e, in the rendering each reads, for every member of set but e's origin (unless it
- * asked for its own topics and e is one). No
+ * asked for its own echo, sees_own()). No
  * reference is taken here: see deliver(). */
 static void fan_out(const struct set *set, struct event *e, struct fan *f)
 {
     for (uint32_t i = 0; i < set->len; i++) {
         struct member *m = set->items[i];
-        if (m->conn.id == e->origin && !(m->sees_own_topic && e->kind == EVENT_TOPIC)) {
+        if (m->conn.id == e->origin && !sees_own(m, e)) {
             continue;
         }
         unsigned r = m->rendering;

@@ -36,9 +36,11 @@ struct member {
     uint16_t room;      /* slot of the room whose members it is among, or EVENT_NO_ROOM */
     uint8_t rendering;  /* the rendering of events it is sent (event.h) */
     uint8_t gone : 1;   /* left: the moves still on their way to it do nothing */
-    /* It is sent the topics it sets (EVENT_TOPIC) as the others are: a protocol whose
-     * clients wait for that echo (IRC) sets it. */
+    /* It is sent the topics it sets (EVENT_TOPIC), and with sees_own_lines its own chat
+     * lines and actions, as the others are, in their place in the order: a protocol whose
+     * clients wait for those echoes (IRC, and its echo-message) sets them. */
     uint8_t sees_own_topic : 1;
+    uint8_t sees_own_lines : 1;
 };
 
 /* The layer above, called on the member's loop thread. */

@@ -180,7 +180,6 @@ static void cmd_msg(struct session *s, struct args *a)
         buf_release(&key);
     }
     if (!p && found == 0) {
-        session_reply(s, PROTO_OK, "Message privé pour %s : %.*s", elsewhere, (int)t_len, t);
         session_send_private_remote(s, elsewhere, t, t_len);
         return;
     }
@@ -194,7 +193,6 @@ static void cmd_msg(struct session *s, struct args *a)
         }
         return;
     }
-    session_reply(s, PROTO_OK, "Message privé pour %s : %.*s", person_pseudo(p), (int)t_len, t);
     session_send_private(s, p, t, t_len); /* p's loop checks it is still there */
 }
 

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "client.h"
 #include "common/buf.h"
@@ -236,6 +237,25 @@ static void append_event(struct buf *b, const struct event *e, const char *targe
     }
 }
 
+/* Appends lines (whole, "\r\n"-terminated), each after server-time's tag for time t:
+ * "@time=2026-12-06T15:30:00.000Z " (events keep seconds, hence the zero milliseconds). */
+static void append_timed(struct buf *out, const char *lines, size_t len, int64_t t)
+{
+    char stamp[32];
+    render_utc_stamp(t, stamp);
+    size_t stamp_len = strlen(stamp) - 1; /* without its 'Z' */
+    while (len > 0) {
+        const char *nl = memchr(lines, '\n', len);
+        size_t n = nl ? (size_t)(nl - lines) + 1 : len;
+        buf_append_str(out, "@time=");
+        buf_append(out, stamp, stamp_len);
+        buf_append_str(out, ".000Z ");
+        buf_append(out, lines, n);
+        lines += n;
+        len -= n;
+    }
+}
+
 /* IRC's rendering of e, shared by every IRC recipient (event.h's renderer). */
 static struct msg *render(const struct event *e)
 {
@@ -246,11 +266,49 @@ static struct msg *render(const struct event *e)
     return m;
 }
 
+/* The same with each line's time, for the clients that asked for server-time. */
+static struct msg *render_timed(const struct event *e)
+{
+    struct buf plain = BUF_INIT, timed = BUF_INIT;
+    append_event(&plain, e, "*");
+    append_timed(&timed, plain.data, plain.len, e->time);
+    struct msg *m = msg_new_lines(timed.data, timed.len);
+    buf_release(&plain);
+    buf_release(&timed);
+    return m;
+}
+
+/* Sends s lines (whole) about something that happened at time t: with its time when s
+ * asked for server-time. */
+static void send_dated(struct session *s, const struct buf *lines, int64_t t)
+{
+    if (!(state(s)->caps & IRC_CAP_SERVER_TIME)) {
+        send_buf(s, lines);
+        return;
+    }
+    struct buf timed = BUF_INIT;
+    append_timed(&timed, lines->data, lines->len, t);
+    send_buf(s, &timed);
+    buf_release(&timed);
+}
+
 void irc_deliver(struct session *s, struct event *e)
 {
     struct buf b = BUF_INIT;
     append_event(&b, e, nick_of(s));
-    send_buf(s, &b);
+    send_dated(s, &b, e->time);
+    buf_release(&b);
+}
+
+void irc_private_sent(struct session *s, const char *to, const char *text, size_t len)
+{
+    if (!(state(s)->caps & IRC_CAP_ECHO_MESSAGE)) {
+        return;
+    }
+    const char *me = nick_of(s);
+    struct buf b = BUF_INIT;
+    append_said(&b, me, strlen(me), "PRIVMSG", to, strlen(to), text, len, false);
+    send_dated(s, &b, (int64_t)time(NULL));
     buf_release(&b);
 }
 
@@ -518,18 +576,85 @@ static bool in_channel(struct session *s, const char *channel)
            pseudo_equal(channel + 1, strlen(channel + 1), now, strlen(now));
 }
 
+/* The capabilities offered, by name. */
+static const struct {
+    const char *name;
+    enum irc_cap bit;
+} caps[] = {
+    {"cap-notify", IRC_CAP_CAP_NOTIFY},
+    {"echo-message", IRC_CAP_ECHO_MESSAGE},
+    {"multi-prefix", IRC_CAP_MULTI_PREFIX},
+    {"server-time", IRC_CAP_SERVER_TIME},
+};
+#define N_CAPS (sizeof(caps) / sizeof(caps[0]))
+
+/* The capabilities of mask, by name, one space between each. */
+static void append_caps(struct buf *b, unsigned mask)
+{
+    bool first = true;
+    for (size_t i = 0; i < N_CAPS; i++) {
+        if (mask & caps[i].bit) {
+            buf_appendf(b, "%s%s", first ? "" : " ", caps[i].name);
+            first = false;
+        }
+    }
+}
+
+/* What the capabilities s has mean for its member: which rendering it reads, whether its
+ * own lines come back to it. s's loop thread, like every read of them. */
+static void apply_caps(struct session *s)
+{
+    struct irc_state *st = state(s);
+    struct member *m = &s->member;
+    m->rendering = st->caps & IRC_CAP_SERVER_TIME ? IRC_RENDERING_TIMED : IRC_RENDERING;
+    m->sees_own_lines = (st->caps & IRC_CAP_ECHO_MESSAGE) != 0;
+}
+
+/* CAP REQ: all of the list (each name, or "-name" to give it up) or none of it. */
+static void cap_req(struct session *s, const char *list)
+{
+    struct irc_state *st = state(s);
+    unsigned on = 0, off = 0;
+    char *copy = xstrdup(list), *save = NULL;
+    bool known = strspn(list, " ") < strlen(list); /* an empty list asks for nothing known */
+    for (char *w = strtok_r(copy, " ", &save); w && known; w = strtok_r(NULL, " ", &save)) {
+        bool drop = w[0] == '-';
+        known = false;
+        for (size_t i = 0; i < N_CAPS; i++) {
+            if (strcmp(w + drop, caps[i].name) == 0) {
+                *(drop ? &off : &on) |= caps[i].bit;
+                known = true;
+            }
+        }
+    }
+    free(copy);
+    if (!known) {
+        numeric(s, "CAP", "NAK :%s", list);
+        return;
+    }
+    st->caps = (uint8_t)((st->caps | on) & ~off);
+    apply_caps(s);
+    numeric(s, "CAP", "ACK :%s", list);
+}
+
 static void cmd_cap(struct session *s, const struct call *c)
 {
     struct irc_state *st = state(s);
     const char *sub = c->param[0];
     if (strcasecmp(sub, "LS") == 0) {
         st->cap_negotiating = !session_person(s);
-        numeric(s, "CAP", "LS :"); /* no capability yet: docs/IRC.md */
+        struct buf b = BUF_INIT;
+        append_caps(&b, ~0u);
+        numeric(s, "CAP", "LS :%s", b.data);
+        buf_release(&b);
     } else if (strcasecmp(sub, "LIST") == 0) {
-        numeric(s, "CAP", "LIST :");
+        struct buf b = BUF_INIT;
+        append_caps(&b, st->caps);
+        numeric(s, "CAP", "LIST :%s", b.len ? b.data : "");
+        buf_release(&b);
     } else if (strcasecmp(sub, "REQ") == 0) {
         st->cap_negotiating = !session_person(s);
-        numeric(s, "CAP", "NAK :%s", c->n > 1 ? c->param[1] : "");
+        cap_req(s, c->n > 1 ? c->param[1] : "");
     } else if (strcasecmp(sub, "END") == 0) {
         st->cap_negotiating = 0;
         try_register(s);
@@ -1087,4 +1212,5 @@ void irc_init(const struct server_options *o)
 {
     opts = o;
     event_set_renderer(IRC_RENDERING, render);
+    event_set_renderer(IRC_RENDERING_TIMED, render_timed);
 }

@@ -34,9 +34,25 @@ struct room_view;
 struct server_options;
 struct session;
 
-/* The rendering of events IRC clients are sent: the one after the line protocol's two. */
-#define IRC_RENDERING 2
+/* The renderings of events IRC clients are sent, after the line protocol's two: plain, and
+ * with each line's time in a tag, for clients that asked for IRCv3's server-time. */
+#define IRC_RENDERING       2
+#define IRC_RENDERING_TIMED 3
 _Static_assert(IRC_RENDERING > RENDER_EVENTS, "IRC's rendering is its own");
+
+/* Whether rendering r is one of IRC's: the member reading it speaks IRC. */
+static inline bool irc_rendering(unsigned r)
+{
+    return r == IRC_RENDERING || r == IRC_RENDERING_TIMED;
+}
+
+/* The IRCv3 capabilities a client may ask for (CAP REQ), as bits of irc_state.caps. */
+enum irc_cap {
+    IRC_CAP_CAP_NOTIFY = 1 << 0,   /* cap-notify: nothing to notify, the list never changes */
+    IRC_CAP_ECHO_MESSAGE = 1 << 1, /* echo-message: its own lines come back, in order */
+    IRC_CAP_MULTI_PREFIX = 1 << 2, /* multi-prefix: every prefix (causerie has one, @) */
+    IRC_CAP_SERVER_TIME = 1 << 3,  /* server-time: @time on what it is sent */
+};
 
 /* What an IRC connection keeps beyond its session, in the same allocation, after it: the
  * line protocol's sessions do not carry it. */
@@ -49,6 +65,7 @@ struct irc_state {
     uint8_t cap_negotiating : 1;         /* CAP LS or REQ came, CAP END not yet */
     uint8_t user_given : 1;              /* USER came */
     uint8_t pinged : 1;                  /* sent PING since its last line */
+    uint8_t caps;                        /* enum irc_cap bits it asked for */
 };
 #define IRC_STATE_SIZE sizeof(struct irc_state)
 
@@ -89,5 +106,8 @@ size_t irc_history(struct session *s, struct event *const *history, size_t n, si
 /* Sends s an event meant for it alone (a private message, an invitation): IRC names its
  * recipient, so it is rendered for s. */
 void irc_deliver(struct session *s, struct event *e);
+/* s's private message text (len bytes, sanitised) to `to` is on its way: echoed to s if it
+ * asked for echo-message, else nothing (IRC confirms nothing). */
+void irc_private_sent(struct session *s, const char *to, const char *text, size_t len);
 
 #endif

@@ -75,7 +75,7 @@ bool session_events(const struct session *s)
 
 bool session_irc(const struct session *s)
 {
-    return s->member.rendering == IRC_RENDERING;
+    return irc_rendering(s->member.rendering);
 }
 
 void session_send_raw(struct session *s, const char *data, size_t len)
@@ -954,8 +954,20 @@ static struct event *private_from(struct session *s, const char *text, size_t le
     return event_new(&f);
 }
 
+/* Tells s its private message to `to` is on its way: the line protocol's "+" line, or
+ * IRC's echo of it when the client asked for echoes. */
+static void private_sent(struct session *s, const char *to, const char *text, size_t len)
+{
+    if (session_irc(s)) {
+        irc_private_sent(s, to, text, len);
+        return;
+    }
+    session_reply(s, PROTO_OK, "Message privé pour %s : %.*s", to, (int)len, text);
+}
+
 void session_send_private(struct session *s, struct person *p, const char *text, size_t len)
 {
+    private_sent(s, person_pseudo(p), text, len);
     struct to_person *t = to_person_new(p, TO_PERSON_EVENT, NULL);
     t->e = private_from(s, text, len);
     post_to_person(t);
@@ -963,6 +975,7 @@ void session_send_private(struct session *s, struct person *p, const char *text,
 
 void session_send_private_remote(struct session *s, const char *to, const char *text, size_t len)
 {
+    private_sent(s, to, text, len);
     if (broadcast_publish_to(private_from(s, text, len), to) < 0) {
         refuse_unlinked(s);
     }

@@ -193,10 +193,12 @@ void session_register(struct session *s, char *password, size_t len);
 void session_change_password(struct session *s, char *old, size_t old_len, char *new_pw,
                              size_t new_len);
 void session_unregister(struct session *s, char *password, size_t len);
-/* Sends a private message from s to person p (a reference the call takes over). */
+/* Sends a private message from s to person p (a reference the call takes over); s is told
+ * it was sent, in its protocol's way. */
 void session_send_private(struct session *s, struct person *p, const char *text, size_t len);
 /* Tells person p (a reference the call takes over) that s invites it into room (its name). */
-/* With a cluster: sends s's private message to `to`, a pseudo held on another server. */
+/* With a cluster: sends s's private message to `to`, a pseudo held on another server; s is
+ * told as above. */
 void session_send_private_remote(struct session *s, const char *to, const char *text, size_t len);
 void session_invite(struct session *s, struct person *p, const char *room);
 /* s, an operator of the room whose key is room, sends person p (a reference the call takes

@@ -20,6 +20,7 @@ from accounts import SECRET, register
 from conftest import TIMEOUT, LineClient, wait_until
 
 SERVER = "causerie"
+CAPS = "cap-notify echo-message multi-prefix server-time"
 
 
 class IrcClient(LineClient):
@@ -49,7 +50,7 @@ class IrcClient(LineClient):
         self.send_line(f"NICK {nick}")
         self.send_line(f"USER {nick} 0 * :{nick}")
         if cap:
-            self.expect_exact(f":{SERVER} CAP * LS :")
+            self.expect_exact(f":{SERVER} CAP * LS :{CAPS}")
             self.send_line("CAP END")
         self.expect_exact(f":{SERVER} 001 {nick} :Bienvenue sur causerie, {nick} !")
         lines = self.readlines_until(f":{SERVER} 366 {nick} #général ")
@@ -82,7 +83,7 @@ def test_registration_waits_for_cap_end_then_welcomes(irc):
     srv, open_irc = irc()
     c = open_irc()
     c.send_line("CAP LS 302")
-    c.expect_exact(f":{SERVER} CAP * LS :")
+    c.expect_exact(f":{SERVER} CAP * LS :{CAPS}")
     c.send_line("NICK alice")
     c.send_line("USER alice 0 * :Alice")
     c.send_line("PING :avant")  # answered while the negotiation goes on: nothing else yet
@@ -155,6 +156,46 @@ def test_irc_and_line_clients_talk_both_ways_in_order(irc, chat):
     for i in range(10):  # the flood allowance's burst: the rest would be refused
         alice.expect_exact(f"> bob: ligne {i}")
     bob.readlines_until(f":{SERVER} NOTICE bob :")  # the refusal, in IRC's form
+
+
+def test_capabilities_echo_message_and_server_time(irc, chat):
+    """CAP REQ is all or nothing; echo-message sends a client its own lines in their place
+    in the room's order, and its private messages; server-time dates every line it is
+    sent; CAP LIST says what is on; "-cap" gives one up, after registration too."""
+    srv, open_irc = irc()
+    (alice,) = chat(srv, "alice")
+    bob = open_irc("bob")
+    bob.send_line("CAP LS 302")
+    bob.expect_exact(f":{SERVER} CAP * LS :{CAPS}")
+    bob.send_line("CAP REQ :server-time sasl")
+    bob.expect_exact(f":{SERVER} CAP * NAK :server-time sasl")
+    bob.send_line("CAP REQ :server-time echo-message")
+    bob.expect_exact(f":{SERVER} CAP * ACK :server-time echo-message")
+    bob.send_line("CAP LIST")
+    bob.expect_exact(f":{SERVER} CAP * LIST :echo-message server-time")
+    bob.send_line("NICK bob")
+    bob.send_line("USER bob 0 * :bob")
+    bob.send_line("CAP END")
+    bob.readlines_until(f":{SERVER} 366 bob #général ")
+    alice.expect_exact("* bob a rejoint la discussion")
+    stamp = r"@time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z "
+    alice.send_line("avant")
+    bob.expect_line(re.compile(stamp + r":alice!alice@causerie PRIVMSG #général :avant"))
+    bob.send_line("PRIVMSG #général :le mien")
+    bob.send_line("PRIVMSG #général :\x01ACTION aussi\x01")
+    bob.expect_line(re.compile(stamp + r":bob!bob@causerie PRIVMSG #général :le mien"))
+    bob.expect_line(re.compile(stamp + ":bob!bob@causerie PRIVMSG #général :\x01ACTION aussi\x01"))
+    alice.expect_exact("> bob: le mien")
+    bob.send_line("PRIVMSG alice :en privé")
+    bob.expect_line(re.compile(stamp + r":bob!bob@causerie PRIVMSG alice :en privé"))
+    alice.expect_exact("& bob aussi")
+    alice.expect_exact("@ bob: en privé")
+    bob.send_line("CAP REQ :-echo-message -server-time")
+    bob.expect_exact(f":{SERVER} CAP bob ACK :-echo-message -server-time")
+    bob.send_line("PRIVMSG #général :sans écho")
+    alice.expect_exact("> bob: sans écho")
+    alice.send_line("après")
+    bob.expect_exact(":alice!alice@causerie PRIVMSG #général :après")  # no echo, no tag
 
 
 def test_action_and_long_lines_are_cut_for_irc(irc, chat):
