@@ -306,6 +306,18 @@ static void irc_join(struct bconn *c)
     conn_write(c, hello, (size_t)n);
 }
 
+/* Whether a 366 line (its command onwards, len bytes) ends the names of #room. */
+static bool names_room(const char *cmd, size_t len)
+{
+    static const char room[] = " #room ";
+    for (size_t i = 0; i + sizeof(room) - 1 <= len; i++) {
+        if (memcmp(cmd + i, room, sizeof(room) - 1) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static const char *irc_parse(struct bconn *c, const char *line, size_t len, size_t *plen,
                              bool *joined)
 {
@@ -329,8 +341,8 @@ static const char *irc_parse(struct bconn *c, const char *line, size_t len, size
         *plen = rest - (sizeof(privmsg) - 1);
         return cmd + sizeof(privmsg) - 1;
     }
-    if (rest >= 4 && memcmp(cmd, "366 ", 4) == 0) {
-        *joined = true; /* RPL_ENDOFNAMES */
+    if (rest >= 4 && memcmp(cmd, "366 ", 4) == 0 && names_room(cmd, rest)) {
+        *joined = true; /* RPL_ENDOFNAMES of #room, not of a room a server put us in first */
     }
     return NULL;
 }

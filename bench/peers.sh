@@ -8,6 +8,8 @@
 #                    --handshake-timeout 0 (limits meant for hostile clients lifted)
 #   redis-server     no persistence, pub/sub output buffer limit off
 #   nats-server      defaults; the generator connects with echo off
+#   causerie-irc     the same causerie-server, measured through its IRC port (--irc-port)
+#                    with the generator's IRC adapter: IRC to IRC against ngIRCd
 #   ngircd           no per-address or connection limits, no DNS or ident lookups; an
 #                    operator block lets each connection take user mode +F (relaxed flood
 #                    control: without it ngIRCd holds a fast sender to a few lines a second).
@@ -16,7 +18,8 @@
 #                    its idle and large-room runs may not have every member joined within
 #                    the generator's time limit, and are then reported as failed.
 # The table goes to stdout and to bench/results/peers-DATE.md with the machine and the
-# versions.
+# versions; causerie's ratio is to the best of the others (causerie-irc is not a peer: it
+# is causerie), and a line below the table compares causerie-irc with ngIRCd.
 set -euo pipefail
 
 build=${1:?usage: bench/peers.sh BUILD_DIR}
@@ -28,7 +31,7 @@ room_sizes=(${ROOM_SIZES:-10 100 1000 10000})
 # Each member is a descriptor in the generator and one in the server.
 ulimit -Sn "$(ulimit -Hn)"
 presets=(fanout-max fanout-rate idle churn)
-servers=(causerie redis nats irc)
+servers=(causerie redis nats irc causerie-irc)
 # The limits meant for hostile clients, lifted for a benchmark that is not one; the table
 # states them.
 causerie_opts=(--db :memory: --max-backlog 67108864 --max-clients 0 --max-per-ip 0 --flood-rate 0 --handshake-timeout 0)
@@ -58,6 +61,8 @@ start_server() { # name port -> pid in $server_pid
     local log="$results.$1.log"
     case "$1" in
     causerie) "$build/causerie-server" --host 127.0.0.1 --port "$2" "${causerie_opts[@]}" >"$log" 2>&1 & ;;
+    causerie-irc) "$build/causerie-server" --host 127.0.0.1 --port 0 --no-web --irc-port "$2" \
+        "${causerie_opts[@]}" >"$log" 2>&1 & ;;
     redis) redis-server --bind 127.0.0.1 --port "$2" --save '' --appendonly no \
         --client-output-buffer-limit 'pubsub 0 0 0' >"$log" 2>&1 & ;;
     nats) nats-server -a 127.0.0.1 -p "$2" >"$log" 2>&1 & ;;
@@ -95,8 +100,10 @@ status=0
 for s in "${servers[@]}"; do
     port=$(free_port)
     start_server "$s" "$port"
+    proto=$s
+    [ "$s" = causerie-irc ] && proto=irc
     for p in "${presets[@]}"; do
-        args=(--protocol "$s" --preset "$p" --port "$port" --server-pid "$server_pid" --seconds "$seconds")
+        args=(--protocol "$proto" --preset "$p" --port "$port" --server-pid "$server_pid" --seconds "$seconds")
         case "$p" in
         idle) args+=(--members "$idle_members" --concurrency 512) ;;
         churn) args+=(--concurrency 64) ;;
@@ -105,7 +112,7 @@ for s in "${servers[@]}"; do
     done
     for m in "${room_sizes[@]}"; do
         senders=$((m < 10 ? m : 10))
-        "$bench" --protocol "$s" --preset fanout-max --port "$port" --server-pid "$server_pid" \
+        "$bench" --protocol "$proto" --preset fanout-max --port "$port" --server-pid "$server_pid" \
             --seconds "$seconds" --members "$m" --senders "$senders" --concurrency 512 |
             sed "s/^RESULT preset=fanout-max /RESULT preset=room-$m /" | tee -a "$results" |
             grep -E '^(RESULT|FAIL)' || status=1
@@ -162,13 +169,28 @@ for preset, key, label, higher in rows:
             return None
     try:
         nums = [float(vals[0])]
-        peers = [x for x in map(num, vals[1:]) if x is not None]  # failed runs left out
+        # failed runs left out; causerie's IRC port is causerie, not a peer
+        peers = [x for s, x in zip(servers[1:], map(num, vals[1:]))
+                 if x is not None and not s.startswith("causerie")]
         best = max(peers) if higher else min(peers)
         if higher is not None and best > 0 and nums[0] > 0:
             ratio = f"{nums[0] / best:.2f}x" if higher else f"{best / nums[0]:.2f}x better" if nums[0] <= best else f"{nums[0] / best:.2f}x worse"
     except ValueError:
         pass
     lines.append(f"| {label} | " + " | ".join(vals) + f" | {ratio} |")
+if "causerie-irc" in servers and "irc" in servers:
+    def ratio(preset, key, higher):
+        try:
+            a = float(r[(preset, "causerie-irc")][key])
+            b = float(r[(preset, "irc")][key])
+        except (KeyError, ValueError):
+            return "—"
+        if higher:
+            return f"{a / b:.2f}x" if b > 0 else "—"
+        return f"{b / a:.2f}x better" if a <= b else f"{a / b:.2f}x worse"
+    lines += ["", "IRC to IRC, causerie's IRC port against ngIRCd: fanout-max deliveries/s "
+              + ratio("fanout-max", "deliveries_per_s", True) + ", fanout-rate p99 "
+              + ratio("fanout-rate", "p99_ms", False) + "."]
 sizes = os.environ["ROOM_SIZES"].split()
 lines += ["", "fanout-max deliveries/s by room size (10 senders, or as many as members):", "",
           "| members | " + " | ".join(servers) + " |", "|---|" + "---|" * len(servers)]
