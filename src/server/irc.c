@@ -37,8 +37,9 @@
 #include "room.h"
 #include "session.h"
 
-/* The server's name in IRC's prefixes and numerics, and the host part of every person's. */
-#define SERVER_NAME "causerie"
+/* The server's name in IRC's prefixes and numerics, and the host part of every person's
+ * (--irc-name); set by irc_init(), then only read. */
+static const char *server_name = DEFAULT_IRC_NAME;
 /* The network's name (ISUPPORT's NETWORK). */
 #define NETWORK_NAME "causerie"
 /* Bytes of text per PRIVMSG causerie sends: a longer line is cut into several, at
@@ -74,7 +75,7 @@ static void append_prefix(struct buf *b, const char *who, size_t len)
     buf_append(b, who, len);
     buf_append_char(b, '!');
     buf_append(b, who, len);
-    buf_append_str(b, "@" SERVER_NAME " ");
+    buf_appendf(b, "@%s ", server_name);
 }
 
 /* How many bytes of text (len) go in one line: at most max, not cutting a character. */
@@ -122,7 +123,7 @@ static void numeric(struct session *s, const char *code, const char *fmt, ...)
 static void numeric(struct session *s, const char *code, const char *fmt, ...)
 {
     struct buf b = BUF_INIT;
-    buf_appendf(&b, ":" SERVER_NAME " %s %s ", code, nick_of(s));
+    buf_appendf(&b, ":%s %s %s ", server_name, code, nick_of(s));
     va_list ap;
     va_start(ap, fmt);
     buf_vappendf(&b, fmt, ap);
@@ -231,7 +232,7 @@ static void append_event(struct buf *b, const struct event *e, const char *targe
         const char *text;
         size_t len;
         plain_sentence(e, &text, &len);
-        buf_appendf(b, ":" SERVER_NAME " NOTICE * :%.*s\r\n", (int)len, text);
+        buf_appendf(b, ":%s NOTICE * :%.*s\r\n", server_name, (int)len, text);
         return;
     }
     }
@@ -330,7 +331,7 @@ static void append_names(struct session *s, const char *channel, size_t channel_
                 n = len;
             }
         }
-        buf_appendf(out, ":" SERVER_NAME " 353 %s = %.*s :%.*s\r\n", me, (int)channel_len, channel,
+        buf_appendf(out, ":%s 353 %s = %.*s :%.*s\r\n", server_name, me, (int)channel_len, channel,
                     (int)n, names);
         names += n;
         len -= n;
@@ -339,7 +340,7 @@ static void append_names(struct session *s, const char *channel, size_t channel_
             len--;
         }
     }
-    buf_appendf(out, ":" SERVER_NAME " 366 %s %.*s :Fin de la liste des noms.\r\n", me,
+    buf_appendf(out, ":%s 366 %s %.*s :Fin de la liste des noms.\r\n", server_name, me,
                 (int)channel_len, channel);
 }
 
@@ -373,7 +374,7 @@ void irc_notices(struct session *s, const char *lines, size_t len)
         if (kind == PROTO_WHO && who_line(s, text, text_len, &out)) {
             /* as IRC's names */
         } else if (kind != PROTO_PROMPT && kind != PROTO_SECRET && text_len > 0) {
-            buf_appendf(&out, ":" SERVER_NAME " NOTICE %s :", nick_of(s));
+            buf_appendf(&out, ":%s NOTICE %s :", server_name, nick_of(s));
             buf_append(&out, text, text_len);
             buf_append_str(&out, "\r\n");
         }
@@ -452,27 +453,27 @@ void irc_welcome(struct session *s, size_t count)
 {
     const char *me = nick_of(s);
     struct buf b = BUF_INIT;
-    buf_appendf(&b, ":" SERVER_NAME " 001 %s :Bienvenue sur causerie, %s !\r\n", me, me);
-    buf_appendf(&b, ":" SERVER_NAME " 002 %s :Votre serveur est " SERVER_NAME ", version %s.\r\n",
-                me, CAUSERIE_VERSION);
-    buf_appendf(
-        &b, ":" SERVER_NAME " 003 %s :Ce serveur parle IRC et le protocole de causerie.\r\n", me);
-    buf_appendf(&b, ":" SERVER_NAME " 004 %s " SERVER_NAME " %s i bio\r\n", me, CAUSERIE_VERSION);
+    buf_appendf(&b, ":%s 001 %s :Bienvenue sur causerie, %s !\r\n", server_name, me, me);
+    buf_appendf(&b, ":%s 002 %s :Votre serveur est %s, version %s.\r\n", server_name, me,
+                server_name, CAUSERIE_VERSION);
+    buf_appendf(&b, ":%s 003 %s :Ce serveur parle IRC et le protocole de causerie.\r\n",
+                server_name, me);
+    buf_appendf(&b, ":%s 004 %s %s %s i bio\r\n", server_name, me, server_name, CAUSERIE_VERSION);
     /* Honest: what the rooms and pseudos really are. A pseudo counts characters, not
      * bytes; pseudos fold by Unicode's simple case folding, of which ASCII is a part. */
     buf_appendf(&b,
-                ":" SERVER_NAME " 005 %s CHANTYPES=# CHANNELLEN=%d NICKLEN=%d PREFIX=(o)@ "
+                ":%s 005 %s CHANTYPES=# CHANNELLEN=%d NICKLEN=%d PREFIX=(o)@ "
                 "CHANMODES=b,,,i CASEMAPPING=rfc8265 UTF8ONLY NETWORK=" NETWORK_NAME
                 " :sont pris en charge par ce serveur\r\n",
-                me, ROOM_NAME_MAX + 1, PSEUDO_MAX_CHARS);
-    buf_appendf(&b, ":" SERVER_NAME " 422 %s :Pas de message du jour.\r\n", me);
+                server_name, me, ROOM_NAME_MAX + 1, PSEUDO_MAX_CHARS);
+    buf_appendf(&b, ":%s 422 %s :Pas de message du jour.\r\n", server_name, me);
     if (count <= 1) {
         buf_appendf(&b,
-                    ":" SERVER_NAME " NOTICE %s :Personne d'autre n'est connecté pour "
+                    ":%s NOTICE %s :Personne d'autre n'est connecté pour "
                     "l'instant.\r\n",
-                    me);
+                    server_name, me);
     } else {
-        buf_appendf(&b, ":" SERVER_NAME " NOTICE %s :%zu personnes connectées.\r\n", me, count);
+        buf_appendf(&b, ":%s NOTICE %s :%zu personnes connectées.\r\n", server_name, me, count);
     }
     send_buf(s, &b);
     buf_release(&b);
@@ -485,7 +486,7 @@ static void append_joined(struct session *s, const struct room_view *v, struct b
     append_prefix(out, me, strlen(me));
     buf_appendf(out, "JOIN #%s\r\n", v->name);
     if (v->topic[0]) {
-        buf_appendf(out, ":" SERVER_NAME " 332 %s #%s :%s\r\n", me, v->name, v->topic);
+        buf_appendf(out, ":%s 332 %s #%s :%s\r\n", server_name, me, v->name, v->topic);
     }
     char channel[ROOM_NAME_MAX + 2];
     int cl = snprintf(channel, sizeof(channel), "#%s", v->name);
@@ -677,10 +678,13 @@ static void cmd_pass(struct session *s, const struct call *c)
 
 static void cmd_user(struct session *s, const struct call *c)
 {
-    (void)c;
     if (session_person(s) || state(s)->user_given) {
         numeric(s, "462", ":Vous êtes déjà enregistré.");
         return;
+    }
+    if (c->param[0][0] == '\0' || c->param[3][0] == '\0') {
+        numeric(s, "461", "USER :Paramètres manquants.");
+        return; /* an empty user name or real name is none */
     }
     state(s)->user_given = 1;
     try_register(s);
@@ -720,7 +724,7 @@ static void cmd_nick(struct session *s, const struct call *c)
 static void cmd_ping(struct session *s, const struct call *c)
 {
     struct buf b = BUF_INIT;
-    buf_appendf(&b, ":" SERVER_NAME " PONG " SERVER_NAME " :%s\r\n", c->param[0]);
+    buf_appendf(&b, ":%s PONG %s :%s\r\n", server_name, server_name, c->param[0]);
     send_buf(s, &b);
     buf_release(&b);
 }
@@ -909,10 +913,9 @@ static void cmd_who(struct session *s, const struct call *c)
             bool op = name[0] == '@';
             const char *nick = op ? name + 1 : name;
             int nl = (int)(op ? len - 1 : len);
-            buf_appendf(&b,
-                        ":" SERVER_NAME " 352 %s #%s %.*s " SERVER_NAME " " SERVER_NAME
-                        " %.*s H%s :0 %.*s\r\n",
-                        me, v.name, nl, nick, nl, nick, op ? "@" : "", nl, nick);
+            buf_appendf(&b, ":%s 352 %s #%s %.*s %s %s %.*s H%s :0 %.*s\r\n", server_name, me,
+                        v.name, nl, nick, server_name, server_name, nl, nick, op ? "@" : "", nl,
+                        nick);
             name += len + (space ? 1 : 0);
         }
         send_buf(s, &b);
@@ -938,8 +941,8 @@ static void cmd_whois(struct session *s, const struct call *c)
     if (!known) {
         numeric(s, "401", "%s :Personne ne porte ce pseudo.", nick);
     } else {
-        numeric(s, "311", "%s %s " SERVER_NAME " * :%s", typed, typed, typed);
-        numeric(s, "312", "%s " SERVER_NAME " :causerie", typed);
+        numeric(s, "311", "%s %s %s * :%s", typed, typed, server_name, typed);
+        numeric(s, "312", "%s %s :causerie", typed, server_name);
     }
     numeric(s, "318", "%s :Fin de WHOIS.", nick);
 }
@@ -951,12 +954,12 @@ static void cmd_list(struct session *s, const struct call *c)
     struct room_entry *rooms = room_list(&n);
     struct buf b = BUF_INIT;
     const char *me = nick_of(s);
-    buf_appendf(&b, ":" SERVER_NAME " 321 %s Salon :Personnes Sujet\r\n", me);
+    buf_appendf(&b, ":%s 321 %s Salon :Personnes Sujet\r\n", server_name, me);
     for (size_t i = 0; i < n; i++) {
-        buf_appendf(&b, ":" SERVER_NAME " 322 %s #%s %u :%s\r\n", me, rooms[i].name, rooms[i].count,
+        buf_appendf(&b, ":%s 322 %s #%s %u :%s\r\n", server_name, me, rooms[i].name, rooms[i].count,
                     rooms[i].topic);
     }
-    buf_appendf(&b, ":" SERVER_NAME " 323 %s :Fin de la liste des salons.\r\n", me);
+    buf_appendf(&b, ":%s 323 %s :Fin de la liste des salons.\r\n", server_name, me);
     send_buf(s, &b);
     buf_release(&b);
     room_list_free(rooms, n);
@@ -1079,9 +1082,9 @@ void irc_line(struct session *s, const char *line, size_t len)
     if (!clean(line, len)) {
         struct buf b = BUF_INIT;
         buf_appendf(&b,
-                    ":" SERVER_NAME " NOTICE %s :Ligne refusée : elle n'est pas en UTF-8, ou "
+                    ":%s NOTICE %s :Ligne refusée : elle n'est pas en UTF-8, ou "
                     "contient un retour chariot ou un caractère nul.\r\n",
-                    nick_of(s));
+                    server_name, nick_of(s));
         send_buf(s, &b);
         buf_release(&b);
         return;
@@ -1187,7 +1190,7 @@ bool irc_deadline(struct session *s)
     }
     if (ping > 0 && silent >= ping && !st->pinged) {
         struct buf b = BUF_INIT;
-        buf_append_str(&b, "PING :" SERVER_NAME "\r\n");
+        buf_appendf(&b, "PING :%s\r\n", server_name);
         send_buf(s, &b);
         buf_release(&b);
         st->pinged = 1;
@@ -1211,6 +1214,7 @@ void irc_overlong(struct session *s)
 void irc_init(const struct server_options *o)
 {
     opts = o;
+    server_name = o->irc_name;
     event_set_renderer(IRC_RENDERING, render);
     event_set_renderer(IRC_RENDERING_TIMED, render_timed);
 }

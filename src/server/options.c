@@ -63,6 +63,7 @@ static const char usage[] =
     "                           --tls-cert (défaut : aucun)\n"
     "      --irc-ping SECONDES  un client IRC muet depuis ce délai reçoit PING, et\n"
     "                           part s'il reste muet autant ; 0 pour jamais (défaut : 120)\n"
+    "      --irc-name NOM       nom du serveur pour les clients IRC (défaut : causerie)\n"
     "\n"
     "Comptes :\n"
     "      --admin PSEUDO       ce compte enregistré a les pouvoirs de la console\n"
@@ -131,6 +132,7 @@ enum {
     OPT_IRC_PORT,
     OPT_IRC_TLS_PORT,
     OPT_IRC_PING,
+    OPT_IRC_NAME,
     OPT_ADMIN,
     OPT_ALLOW_PLAINTEXT_PASSWORDS,
     OPT_LOGIN_TRIES,
@@ -171,6 +173,7 @@ static const struct option long_options[] = {
     {"irc-port", required_argument, NULL, OPT_IRC_PORT},
     {"irc-tls-port", required_argument, NULL, OPT_IRC_TLS_PORT},
     {"irc-ping", required_argument, NULL, OPT_IRC_PING},
+    {"irc-name", required_argument, NULL, OPT_IRC_NAME},
     {"web-origin", required_argument, NULL, OPT_WEB_ORIGIN},
     {"admin", required_argument, NULL, OPT_ADMIN},
     {"allow-plaintext-passwords", no_argument, NULL, OPT_ALLOW_PLAINTEXT_PASSWORDS},
@@ -239,6 +242,7 @@ static void set_defaults(struct server_options *o)
     o->irc_port = -1;
     o->irc_tls_port = -1;
     o->irc_ping = DEFAULT_IRC_PING;
+    snprintf(o->irc_name, sizeof(o->irc_name), "%s", DEFAULT_IRC_NAME);
     o->n_web_origins = 0;
     o->n_admins = 0;
     o->allow_plaintext_passwords = false;
@@ -310,6 +314,17 @@ static int apply_web(struct server_options *o, int opt, const char *arg, struct 
                              "un nombre de secondes de 0 à 2678400, 0 pour jamais");
         }
         o->irc_ping = (unsigned)v;
+        return 0;
+    case OPT_IRC_NAME:
+        /* A host name's characters: it is the prefix of every numeric, where a space or a
+         * ':' would cut the line, and the host part of everyone's prefix. */
+        if (*arg == '\0' || strlen(arg) > IRC_NAME_MAX ||
+            strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+                strlen(arg)) {
+            return bad_value(out, "--irc-name", arg,
+                             "un nom d'hôte : 1 à 63 lettres ASCII, chiffres, points et tirets");
+        }
+        snprintf(o->irc_name, sizeof(o->irc_name), "%s", arg);
         return 0;
     default: /* OPT_WEB_ORIGIN */
         if (!valid_origin(arg)) {
@@ -625,6 +640,7 @@ static int apply(struct server_options *o, int opt, const char *arg, struct buf 
     case OPT_IRC_PORT:
     case OPT_IRC_TLS_PORT:
     case OPT_IRC_PING:
+    case OPT_IRC_NAME:
         return apply_web(o, opt, arg, out);
     case OPT_ADMIN:
     case OPT_ALLOW_PLAINTEXT_PASSWORDS:

@@ -19,6 +19,9 @@
 /* An IRC client silent this long is sent PING, and dropped if still silent as long again:
  * IRC's way of finding a dead link, which IRC clients expect; --irc-ping. */
 #define DEFAULT_IRC_PING 120
+/* The server's name to IRC clients (the prefix of its numerics); --irc-name. */
+#define DEFAULT_IRC_NAME "causerie"
+#define IRC_NAME_MAX     63
 /* Origins a browser page may open the WebSocket from, besides the server's own;
  * --web-origin, repeated. */
 #define MAX_WEB_ORIGINS 16
@@ -107,6 +110,7 @@ struct server_options {
     int irc_port;                       /* 0..65535; -1: none (the default) */
     int irc_tls_port;                   /* 0..65535, with tls_cert; -1: none */
     unsigned irc_ping;                  /* seconds of silence before an IRC PING; 0: none */
+    char irc_name[IRC_NAME_MAX + 1];    /* the server's name to IRC clients */
     char *web_origins[MAX_WEB_ORIGINS]; /* owned: "https://example.org", as browsers send them */
     unsigned n_web_origins;
     char *admins[MAX_ADMINS]; /* owned: pseudos as given; powers once logged in */

@@ -459,6 +459,24 @@ def test_the_server_stopping_is_an_error_line(irc):
     assert "ERROR :Le serveur s'arrête." in bob.expect_closed()
 
 
+def test_the_server_name_is_an_option(irc):
+    srv, open_irc = irc("--irc-name", "irc.example.org")
+    c = open_irc()
+    c.send_line("USER x 0 * :")  # an empty real name is none
+    c.expect_exact(":irc.example.org 461 * USER :Paramètres manquants.")
+    c.send_line("NICK zoe")
+    c.send_line("USER zoe 0 * :Zoé")
+    c.expect_exact(":irc.example.org 001 zoe :Bienvenue sur causerie, zoe !")
+    c.expect_exact(":irc.example.org 002 zoe :Votre serveur est irc.example.org, version 0.1.0.")
+    c.send_line("PING :x")
+    c.readlines_until(":irc.example.org PONG irc.example.org :x")
+    from conftest import run_server
+
+    p = run_server(["--irc-name", "pas un nom"])
+    assert p.returncode == 2
+    assert "--irc-name" in p.stderr and "nom d'hôte" in p.stderr
+
+
 def test_irc_tls_port_needs_a_certificate(server):
     from conftest import run_server
 
