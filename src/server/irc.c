@@ -320,6 +320,21 @@ static void append_names(struct session *s, const char *channel, size_t channel_
                          const char *names, size_t len, struct buf *out)
 {
     const char *me = nick_of(s);
+    struct buf full = BUF_INIT;
+    if (state(s)->caps & IRC_CAP_USERHOST_IN_NAMES) { /* "@nick" becomes "@nick!nick@host" */
+        for (size_t i = 0; i < len;) {
+            const char *space = memchr(names + i, ' ', len - i);
+            size_t n = space ? (size_t)(space - (names + i)) : len - i;
+            bool op = names[i] == '@';
+            const char *nick = names + i + op;
+            int nl = (int)(n - op);
+            buf_appendf(&full, "%s%s%.*s!%.*s@%s", full.len ? " " : "", op ? "@" : "", nl, nick, nl,
+                        nick, server_name);
+            i += n + (space ? 1 : 0);
+        }
+        names = full.data;
+        len = full.len;
+    }
     while (len > 0) {
         size_t n = len;
         if (n > NAMES_PER_LINE) { /* cut after a whole name */
@@ -342,6 +357,7 @@ static void append_names(struct session *s, const char *channel, size_t channel_
     }
     buf_appendf(out, ":%s 366 %s %.*s :Fin de la liste des noms.\r\n", server_name, me,
                 (int)channel_len, channel);
+    buf_release(&full);
 }
 
 /* A '=' line, "= #ROOM COUNT : NAMES", as 353 and 366; false if it is not one. */
@@ -586,6 +602,7 @@ static const struct {
     {"echo-message", IRC_CAP_ECHO_MESSAGE},
     {"multi-prefix", IRC_CAP_MULTI_PREFIX},
     {"server-time", IRC_CAP_SERVER_TIME},
+    {"userhost-in-names", IRC_CAP_USERHOST_IN_NAMES},
 };
 #define N_CAPS (sizeof(caps) / sizeof(caps[0]))
 
@@ -749,8 +766,18 @@ static void cmd_quit(struct session *s, const struct call *c)
     }
 }
 
+/* Bytes of text s may send to target so that what the others receive, with s's prefix,
+ * stays within IRC's 512 bytes: ":nick!nick@server PRIVMSG target :text\r\n". */
+static size_t relayed_room(struct session *s, const char *target, bool action)
+{
+    size_t nick = strlen(nick_of(s));
+    size_t used = 1 + nick + 1 + nick + 1 + strlen(server_name) + 1 + strlen("PRIVMSG ") +
+                  strlen(target) + 2 + 2 + (action ? strlen("\001ACTION \001") : 0);
+    return used < IRC_LINE_MAX ? IRC_LINE_MAX - used : 0;
+}
+
 /* PRIVMSG and NOTICE: to the room s is in, or to a person. A NOTICE is never answered with
- * an error, as IRC says. */
+ * an error, as IRC says, but for one too long to relay (417), which is the line's own. */
 static void say(struct session *s, const struct call *c, bool is_notice)
 {
     if (c->n < 2 || c->param[1][0] == '\0') {
@@ -775,6 +802,12 @@ static void say(struct session *s, const struct call *c, bool is_notice)
     char *targets = xstrdup(c->param[0]);
     char *save = NULL;
     for (char *t = strtok_r(targets, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        size_t room = relayed_room(s, t, action);
+        if (len > room) { /* refused whole rather than cut or split behind the sender's back */
+            numeric(s, "417", ":Ligne trop longue une fois relayée : %zu octets de texte au plus.",
+                    room);
+            continue;
+        }
         if (t[0] == '#') {
             if (!in_channel(s, t)) {
                 if (!is_notice) {

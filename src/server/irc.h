@@ -48,10 +48,11 @@ static inline bool irc_rendering(unsigned r)
 
 /* The IRCv3 capabilities a client may ask for (CAP REQ), as bits of irc_state.caps. */
 enum irc_cap {
-    IRC_CAP_CAP_NOTIFY = 1 << 0,   /* cap-notify: nothing to notify, the list never changes */
-    IRC_CAP_ECHO_MESSAGE = 1 << 1, /* echo-message: its own lines come back, in order */
-    IRC_CAP_MULTI_PREFIX = 1 << 2, /* multi-prefix: every prefix (causerie has one, @) */
-    IRC_CAP_SERVER_TIME = 1 << 3,  /* server-time: @time on what it is sent */
+    IRC_CAP_CAP_NOTIFY = 1 << 0,        /* cap-notify: nothing to notify, the list never changes */
+    IRC_CAP_ECHO_MESSAGE = 1 << 1,      /* echo-message: its own lines come back, in order */
+    IRC_CAP_MULTI_PREFIX = 1 << 2,      /* multi-prefix: every prefix (causerie has one, @) */
+    IRC_CAP_SERVER_TIME = 1 << 3,       /* server-time: @time on what it is sent */
+    IRC_CAP_USERHOST_IN_NAMES = 1 << 4, /* names as nick!user@host */
 };
 
 /* What an IRC connection keeps beyond its session, in the same allocation, after it: the

@@ -20,7 +20,7 @@ from accounts import SECRET, register
 from conftest import TIMEOUT, LineClient, wait_until
 
 SERVER = "causerie"
-CAPS = "cap-notify echo-message multi-prefix server-time"
+CAPS = "cap-notify echo-message multi-prefix server-time userhost-in-names"
 
 
 class IrcClient(LineClient):
@@ -252,6 +252,12 @@ def test_join_part_and_names(irc, chat):
     names = bob.expect_line(f":{SERVER} 353 bob = #jeux :")
     assert sorted(names.split(":")[-1].split()) == ["alice", "bob"]
     bob.expect_exact(f":{SERVER} 366 bob #jeux :Fin de la liste des noms.")
+    bob.send_line("CAP REQ userhost-in-names")
+    bob.expect_exact(f":{SERVER} CAP bob ACK :userhost-in-names")
+    bob.send_line("NAMES #jeux")
+    names = bob.expect_line(f":{SERVER} 353 bob = #jeux :")
+    assert sorted(names.split(":")[-1].split()) == ["alice!alice@causerie", "bob!bob@causerie"]
+    bob.expect_exact(f":{SERVER} 366 bob #jeux :Fin de la liste des noms.")
     bob.send_line("JOIN #JEUX")  # the room it is in, as an autojoin list asks again
     bob.expect_exact(":bob!bob@causerie JOIN #jeux")
     bob.expect_line(f":{SERVER} 353 bob = #jeux :")
@@ -383,6 +389,13 @@ def test_hostile_lines_get_numerics_and_nobody_else_is_affected(irc, chat):
     bob.expect_exact(f":{SERVER} 417 bob :Ligne trop longue.")
     bob.send_line("@" + "a=b;" * 1100 + " PRIVMSG #général :x")  # tags over 4094 bytes
     bob.expect_line(f":{SERVER} 417 bob :Ligne trop longue")
+    # Within 512 bytes as sent, over them once relayed with bob's prefix: refused whole.
+    room = 512 - len(":bob!bob@causerie PRIVMSG #général :\r\n".encode())
+    bob.send_line("PRIVMSG #général :" + "y" * (room + 1))
+    bob.expect_exact(f":{SERVER} 417 bob :Ligne trop longue une fois relayée : {room} octets de "
+                     "texte au plus.")
+    bob.send_line("PRIVMSG #général :" + "y" * room)
+    alice.expect_exact("> bob: " + "y" * room)
     bob.send_line("KICK #général")
     bob.expect_exact(f":{SERVER} 461 bob KICK :Paramètres manquants.")
     bob.send_line("FROBNICATE x")
