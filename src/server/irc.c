@@ -465,6 +465,24 @@ void irc_pseudo_refused(struct session *s)
     numeric(s, "464", ":Identification refusée : voyez la notice ci-dessus.");
 }
 
+/* LUSERS's answer (251, 254, 255, 265, 266): this server's people and rooms. In a cluster
+ * the others' people are not counted (docs/IRC.md). */
+static void append_lusers(struct session *s, struct buf *b)
+{
+    const char *me = nick_of(s);
+    size_t people = registry_count(), rooms;
+    struct room_entry *list = room_list(&rooms);
+    room_list_free(list, rooms);
+    buf_appendf(b, ":%s 251 %s :Il y a %zu personnes et 0 invisibles sur 1 serveur.\r\n",
+                server_name, me, people);
+    buf_appendf(b, ":%s 254 %s %zu :salons\r\n", server_name, me, rooms);
+    buf_appendf(b, ":%s 255 %s :J'ai %zu clients et 0 serveurs.\r\n", server_name, me, people);
+    buf_appendf(b, ":%s 265 %s %zu %zu :Personnes ici : %zu\r\n", server_name, me, people, people,
+                people);
+    buf_appendf(b, ":%s 266 %s %zu %zu :Personnes en tout : %zu\r\n", server_name, me, people,
+                people, people);
+}
+
 void irc_welcome(struct session *s, size_t count)
 {
     const char *me = nick_of(s);
@@ -482,15 +500,9 @@ void irc_welcome(struct session *s, size_t count)
                 "CHANMODES=b,,,i CASEMAPPING=rfc8265 UTF8ONLY NETWORK=" NETWORK_NAME
                 " :sont pris en charge par ce serveur\r\n",
                 server_name, me, ROOM_NAME_MAX + 1, PSEUDO_MAX_CHARS);
+    (void)count; /* IRC says how many are here with LUSERS, as every server does */
+    append_lusers(s, &b);
     buf_appendf(&b, ":%s 422 %s :Pas de message du jour.\r\n", server_name, me);
-    if (count <= 1) {
-        buf_appendf(&b,
-                    ":%s NOTICE %s :Personne d'autre n'est connecté pour "
-                    "l'instant.\r\n",
-                    server_name, me);
-    } else {
-        buf_appendf(&b, ":%s NOTICE %s :%zu personnes connectées.\r\n", server_name, me, count);
-    }
     send_buf(s, &b);
     buf_release(&b);
 }
@@ -591,6 +603,31 @@ static bool in_channel(struct session *s, const char *channel)
     const char *now = state(s)->channel;
     return channel[0] == '#' && now[0] &&
            pseudo_equal(channel + 1, strlen(channel + 1), now, strlen(now));
+}
+
+/* Whether someone holds the pseudo nick, here or on another server: 0, with its pseudo as
+ * typed in typed (size bytes); -ENOENT if nobody; -EIO if the cluster cannot tell. */
+static int who_is(const char *nick, char *typed, size_t size)
+{
+    struct buf key = BUF_INIT;
+    pseudo_fold(nick, strlen(nick), &key);
+    struct person *p = registry_find(key.data);
+    int r = 0;
+    if (p) {
+        snprintf(typed, size, "%s", person_pseudo(p));
+        person_unref(p);
+    } else {
+        r = peers_clustered() ? peers_find(key.data, typed, size) : -ENOENT;
+    }
+    buf_release(&key);
+    return r;
+}
+
+/* Whether someone holds the pseudo nick, as who_is() says it (an engine that cannot tell
+ * counts as nobody). */
+static bool someone_is(const char *nick, char *typed, size_t size)
+{
+    return who_is(nick, typed, size) == 0;
 }
 
 /* The capabilities offered, by name. */
@@ -707,10 +744,28 @@ static void cmd_user(struct session *s, const struct call *c)
     try_register(s);
 }
 
+/* Why nick cannot be an IRC client's, which causerie's rules alone would accept: what
+ * would make a prefix, a list of targets or a mask ambiguous; NULL if it can. */
+static const char *irc_nick_refusal(const char *nick)
+{
+    if (strchr("#&:$+%~", nick[0])) {
+        return "Un pseudo IRC ne commence ni par #, &, :, $, +, % ni ~.";
+    }
+    if (nick[strcspn(nick, ",*?!@")] != '\0') {
+        return "Un pseudo IRC ne contient ni virgule, ni *, ?, ! ou @.";
+    }
+    return NULL;
+}
+
 static void cmd_nick(struct session *s, const struct call *c)
 {
     const char *nick = c->param[0];
     struct person *p = session_person(s);
+    const char *irc_refusal = irc_nick_refusal(nick);
+    if (irc_refusal) {
+        numeric(s, "432", "%s :%s", nick, irc_refusal);
+        return;
+    }
     if (!p) {
         if (session_logging_in(s)) {
             return; /* its password is being checked under the nick given before */
@@ -818,17 +873,8 @@ static void say(struct session *s, const struct call *c, bool is_notice)
             session_chat(s, action ? EVENT_ACTION : EVENT_CHAT, text, len);
             continue;
         }
-        struct buf key = BUF_INIT;
-        pseudo_fold(t, strlen(t), &key);
-        struct person *p = registry_find(key.data);
         char typed[4 * PSEUDO_MAX_CHARS + 1];
-        bool known =
-            p || (peers_clustered() && peers_find(key.data, typed, sizeof(typed)) != -ENOENT);
-        if (p) {
-            person_unref(p);
-        }
-        buf_release(&key);
-        if (!known) {
+        if (who_is(t, typed, sizeof(typed)) == -ENOENT) { /* -EIO: /msg says the link is down */
             if (!is_notice) {
                 numeric(s, "401", "%s :Personne ne porte ce pseudo.", t);
             }
@@ -904,7 +950,15 @@ static void cmd_topic(struct session *s, const struct call *c)
 {
     const char *channel = c->param[0];
     if (!in_channel(s, channel)) {
-        numeric(s, "442", "%s :Vous n'êtes pas dans ce salon.", channel);
+        struct room_view v;
+        bool exists =
+            channel[0] == '#' && room_view_here(channel + 1, strlen(channel + 1), NULL, 1, &v) == 0;
+        if (exists) {
+            room_view_release(&v);
+        }
+        numeric(s, exists ? "442" : "403",
+                exists ? "%s :Vous n'êtes pas dans ce salon." : "%s :Ce salon n'existe pas.",
+                channel);
         return;
     }
     if (c->n > 1) {
@@ -954,6 +1008,12 @@ static void cmd_who(struct session *s, const struct call *c)
         send_buf(s, &b);
         buf_release(&b);
         room_view_release(&v);
+    } else if (mask[0] != '#') {
+        char typed[4 * PSEUDO_MAX_CHARS + 1];
+        if (someone_is(mask, typed, sizeof(typed))) {
+            numeric(s, "352", "* %s %s %s %s H :0 %s", typed, server_name, server_name, typed,
+                    typed);
+        }
     }
     numeric(s, "315", "%s :Fin de la liste WHO.", mask);
 }
@@ -961,17 +1021,8 @@ static void cmd_who(struct session *s, const struct call *c)
 static void cmd_whois(struct session *s, const struct call *c)
 {
     const char *nick = c->param[c->n > 1 ? 1 : 0];
-    struct buf key = BUF_INIT;
-    pseudo_fold(nick, strlen(nick), &key);
-    struct person *p = registry_find(key.data);
     char typed[4 * PSEUDO_MAX_CHARS + 1];
-    if (p) {
-        snprintf(typed, sizeof(typed), "%s", person_pseudo(p));
-        person_unref(p);
-    }
-    bool known = p || (peers_clustered() && peers_find(key.data, typed, sizeof(typed)) == 0);
-    buf_release(&key);
-    if (!known) {
+    if (!someone_is(nick, typed, sizeof(typed))) {
         numeric(s, "401", "%s :Personne ne porte ce pseudo.", nick);
     } else {
         numeric(s, "311", "%s %s %s * :%s", typed, typed, server_name, typed);
@@ -980,15 +1031,36 @@ static void cmd_whois(struct session *s, const struct call *c)
     numeric(s, "318", "%s :Fin de WHOIS.", nick);
 }
 
+/* Whether the room named name is among the channels of LIST's first parameter (a comma
+ * list of "#name"); every room when there is none. */
+static bool listed(const struct call *c, const char *name)
+{
+    if (c->n == 0) {
+        return true;
+    }
+    const char *p = c->param[0];
+    size_t len = strlen(name);
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n > 1 && p[0] == '#' && pseudo_equal(p + 1, n - 1, name, len)) {
+            return true;
+        }
+        p += n + (p[n] == ',');
+    }
+    return false;
+}
+
 static void cmd_list(struct session *s, const struct call *c)
 {
-    (void)c;
     size_t n;
     struct room_entry *rooms = room_list(&n);
     struct buf b = BUF_INIT;
     const char *me = nick_of(s);
     buf_appendf(&b, ":%s 321 %s Salon :Personnes Sujet\r\n", server_name, me);
     for (size_t i = 0; i < n; i++) {
+        if (!listed(c, rooms[i].name)) {
+            continue;
+        }
         buf_appendf(&b, ":%s 322 %s #%s %u :%s\r\n", server_name, me, rooms[i].name, rooms[i].count,
                     rooms[i].topic);
     }
@@ -1009,6 +1081,11 @@ static void cmd_kick(struct session *s, const struct call *c)
 
 static void cmd_invite(struct session *s, const struct call *c)
 {
+    char typed[4 * PSEUDO_MAX_CHARS + 1];
+    if (!someone_is(c->param[0], typed, sizeof(typed))) {
+        numeric(s, "401", "%s :Personne ne porte ce pseudo.", c->param[0]);
+        return;
+    }
     if (!in_channel(s, c->param[1])) {
         numeric(s, "442", "%s :Vous n'êtes pas dans ce salon.", c->param[1]);
         return;
@@ -1059,6 +1136,15 @@ static void cmd_away(struct session *s, const struct call *c)
     }
 }
 
+static void cmd_lusers(struct session *s, const struct call *c)
+{
+    (void)c;
+    struct buf b = BUF_INIT;
+    append_lusers(s, &b);
+    send_buf(s, &b);
+    buf_release(&b);
+}
+
 static void cmd_motd(struct session *s, const struct call *c)
 {
     (void)c;
@@ -1089,39 +1175,74 @@ static const struct command commands[] = {
     {"WHOIS", cmd_whois, 1, false},   {"LIST", cmd_list, 0, false},
     {"KICK", cmd_kick, 2, false},     {"INVITE", cmd_invite, 2, false},
     {"MODE", cmd_mode, 1, false},     {"AWAY", cmd_away, 0, false},
-    {"MOTD", cmd_motd, 0, false},
+    {"MOTD", cmd_motd, 0, false},     {"LUSERS", cmd_lusers, 0, false},
 };
 
-/* Whether line[0..len) is UTF-8 with neither CR nor NUL: what ISUPPORT's UTF8ONLY
- * promises the others, and what may be quoted back in a numeric. */
-static bool clean(const char *line, size_t len)
+/* Whether line[0..len) holds a CR or a NUL, which no IRC line may: refused, since quoting
+ * it back in a numeric would cut that line. */
+static bool has_cr_or_nul(const char *line, size_t len)
 {
+    return memchr(line, '\r', len) || memchr(line, '\0', len);
+}
+
+/* line[0..len) with each ill-formed UTF-8 sequence replaced by U+FFFD, as the line
+ * protocol's sanitiser does: what ISUPPORT's UTF8ONLY promises the others. NULL if it is
+ * well-formed already (the usual case: no copy). */
+static char *repaired(const char *line, size_t len, size_t *out_len)
+{
+    uint32_t cp = 0;
+    bool valid = true;
+    for (size_t i = 0; i < len && valid; valid = cp != UTF8_INVALID) {
+        i += utf8_decode(line + i, len - i, &cp);
+    }
+    if (valid) {
+        return NULL;
+    }
+    struct buf b = BUF_INIT;
     for (size_t i = 0; i < len;) {
-        uint32_t cp;
         size_t n = utf8_decode(line + i, len - i, &cp);
-        if (cp == UTF8_INVALID || cp == '\r' || cp == 0) {
-            return false;
+        if (cp == UTF8_INVALID) {
+            buf_append_str(&b, "\xEF\xBF\xBD"); /* U+FFFD */
+        } else {
+            buf_append(&b, line + i, n);
         }
         i += n;
     }
-    return true;
+    *out_len = b.len;
+    return buf_detach(&b);
 }
+
+static void handle(struct session *s, const char *line, size_t len);
 
 void irc_line(struct session *s, const char *line, size_t len)
 {
     if (len > 0 && line[len - 1] == '\r') {
         len--;
     }
-    if (!clean(line, len)) {
+    if (has_cr_or_nul(line, len)) {
         struct buf b = BUF_INIT;
         buf_appendf(&b,
-                    ":%s NOTICE %s :Ligne refusée : elle n'est pas en UTF-8, ou "
-                    "contient un retour chariot ou un caractère nul.\r\n",
+                    ":%s NOTICE %s :Ligne refusée : elle contient un retour chariot ou un "
+                    "caractère nul.\r\n",
                     server_name, nick_of(s));
         send_buf(s, &b);
         buf_release(&b);
         return;
     }
+    size_t fixed_len;
+    char *fixed = repaired(line, len, &fixed_len);
+    if (fixed) {
+        handle(s, fixed, fixed_len);
+        wipe_bytes(fixed, fixed_len); /* a PASS may be in it */
+        free(fixed);
+        return;
+    }
+    handle(s, line, len);
+}
+
+/* One line, UTF-8 without CR or NUL: parsed and run. */
+static void handle(struct session *s, const char *line, size_t len)
+{
     struct irc_message m;
     enum irc_parse_result r = irc_parse(line, len, &m);
     switch (r) {

@@ -97,8 +97,12 @@ def test_registration_waits_for_cap_end_then_welcomes(irc):
     for token in ("CHANTYPES=#", "NICKLEN=32", "PREFIX=(o)@", "CHANMODES=b,,,i",
                   "CASEMAPPING=rfc8265", "UTF8ONLY", "NETWORK=causerie"):
         assert f" {token} " in isupport, isupport
+    c.expect_exact(f":{SERVER} 251 alice :Il y a 1 personnes et 0 invisibles sur 1 serveur.")
+    c.expect_exact(f":{SERVER} 254 alice 1 :salons")
+    c.expect_exact(f":{SERVER} 255 alice :J'ai 1 clients et 0 serveurs.")
+    c.expect_exact(f":{SERVER} 265 alice 1 1 :Personnes ici : 1")
+    c.expect_exact(f":{SERVER} 266 alice 1 1 :Personnes en tout : 1")
     c.expect_exact(f":{SERVER} 422 alice :Pas de message du jour.")
-    c.expect_exact(f":{SERVER} NOTICE alice :Personne d'autre n'est connecté pour l'instant.")
     c.expect_exact(":alice!alice@causerie JOIN #général")
     c.expect_exact(f":{SERVER} 353 alice = #général :alice")
     c.expect_exact(f":{SERVER} 366 alice #général :Fin de la liste des noms.")
@@ -377,6 +381,20 @@ def test_list_and_whois(irc, chat):
     bob.readlines_until(f":{SERVER} 318 bob alice ")
     bob.send_line("WHOIS personne")
     bob.expect_exact(f":{SERVER} 401 bob personne :Personne ne porte ce pseudo.")
+    bob.expect_exact(f":{SERVER} 318 bob personne :Fin de WHOIS.")
+    bob.send_line("WHO alice")
+    bob.expect_exact(f":{SERVER} 352 bob * alice causerie causerie alice H :0 alice")
+    bob.expect_exact(f":{SERVER} 315 bob alice :Fin de la liste WHO.")
+    bob.send_line("LIST #général,#personne")
+    bob.expect_exact(f":{SERVER} 321 bob Salon :Personnes Sujet")
+    bob.expect_exact(f":{SERVER} 322 bob #général 2 :")
+    bob.expect_exact(f":{SERVER} 323 bob :Fin de la liste des salons.")
+    bob.send_line("TOPIC #personne")
+    bob.expect_exact(f":{SERVER} 403 bob #personne :Ce salon n'existe pas.")
+    bob.send_line("INVITE personne #général")
+    bob.expect_exact(f":{SERVER} 401 bob personne :Personne ne porte ce pseudo.")
+    bob.send_line("LUSERS")
+    bob.expect_exact(f":{SERVER} 251 bob :Il y a 2 personnes et 0 invisibles sur 1 serveur.")
 
 
 def test_hostile_lines_get_numerics_and_nobody_else_is_affected(irc, chat):
@@ -402,10 +420,15 @@ def test_hostile_lines_get_numerics_and_nobody_else_is_affected(irc, chat):
     bob.expect_exact(f":{SERVER} 421 bob FROBNICATE :Commande inconnue.")
     bob.send_line("@ ")
     bob.expect_exact(f":{SERVER} 421 bob * :Commande manquante.")
-    for bad in (b"PRIVMSG #g\xe9n\xe9ral :latin-1", b"NICK a\rb", b"PRIVMSG #x :a\x00b"):
+    for bad in (b"NICK a\rb", b"PRIVMSG #x :a\x00b"):
         bob.send_line(bad)
-        bob.expect_exact(f":{SERVER} NOTICE bob :Ligne refusée : elle n'est pas en UTF-8, ou "
-                         "contient un retour chariot ou un caractère nul.")
+        bob.expect_exact(f":{SERVER} NOTICE bob :Ligne refusée : elle contient un retour chariot "
+                         "ou un caractère nul.")
+    bob.send_line("PRIVMSG #général :latin-1 ".encode() + b"caf\xe9")  # not UTF-8: repaired
+    alice.expect_exact("> bob: latin-1 caf\ufffd")
+    for nick in ("a,b", "*", "x!y", "#chan", "&amp", "$x"):
+        bob.send_line(f"NICK {nick}")
+        bob.expect_line(f":{SERVER} 432 bob {nick} :Un pseudo IRC ne ")
     bob.send_line("PRIVMSG #général :\x01VERSION\x01")  # a CTCP request: not relayed
     bob.send_line("PRIVMSG #général :encore là")
     alice.expect_exact("> bob: encore là")
