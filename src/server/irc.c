@@ -42,11 +42,11 @@
 static const char *server_name = DEFAULT_IRC_NAME;
 /* The network's name (ISUPPORT's NETWORK). */
 #define NETWORK_NAME "causerie"
-/* Bytes of text per PRIVMSG causerie sends: a longer line is cut into several, at
- * character boundaries, so that no line it sends passes IRC's 512 bytes (prefix, command
- * and target take the rest). */
-#define TEXT_PER_LINE 380
-/* Bytes of names per RPL_NAMREPLY (353), for the same reason. */
+/* The least text per line when a long line is cut, whatever the prefix and target take:
+ * a pseudo and a room name are far shorter than 512 bytes, but a line must go on. */
+#define TEXT_PER_LINE_MIN 64
+/* Bytes of names per RPL_NAMREPLY (353): with the prefix, the numeric and the channel,
+ * within IRC's 512 bytes. */
 #define NAMES_PER_LINE 400
 
 static const struct server_options *opts; /* borrowed, set by irc_init() */
@@ -91,14 +91,26 @@ static size_t cut_at_char(const char *text, size_t len, size_t max)
     return n > 0 ? n : max;
 }
 
-/* Appends "PREFIX VERB TARGET :TEXT\r\n", cut into several lines when text is long; with
+/* The bytes of ":who!who@server VERB target :\r\n" (and a CTCP ACTION's wrapper): what a
+ * line of text carries besides the text. */
+static size_t said_overhead(size_t who_len, const char *verb, size_t target_len, bool action)
+{
+    return 1 + 2 * who_len + 2 + strlen(server_name) + 1 + strlen(verb) + 1 + target_len + 2 +
+           (action ? strlen("\001ACTION \001") : 0) + 2;
+}
+
+/* Appends "PREFIX VERB TARGET :TEXT\r\n", cut into several lines when text is long (each
+ * within IRC's 512 bytes); with
  * action, each line is a CTCP ACTION. */
 static void append_said(struct buf *b, const char *who, size_t who_len, const char *verb,
                         const char *target, size_t target_len, const char *text, size_t len,
                         bool action)
 {
+    size_t used = said_overhead(who_len, verb, target_len, action);
+    size_t per_line =
+        used + TEXT_PER_LINE_MIN < IRC_LINE_MAX ? IRC_LINE_MAX - used : TEXT_PER_LINE_MIN;
     do {
-        size_t n = cut_at_char(text, len, TEXT_PER_LINE);
+        size_t n = cut_at_char(text, len, per_line);
         append_prefix(b, who, who_len);
         buf_appendf(b, "%s ", verb);
         buf_append(b, target, target_len);
@@ -825,9 +837,7 @@ static void cmd_quit(struct session *s, const struct call *c)
  * stays within IRC's 512 bytes: ":nick!nick@server PRIVMSG target :text\r\n". */
 static size_t relayed_room(struct session *s, const char *target, bool action)
 {
-    size_t nick = strlen(nick_of(s));
-    size_t used = 1 + nick + 1 + nick + 1 + strlen(server_name) + 1 + strlen("PRIVMSG ") +
-                  strlen(target) + 2 + 2 + (action ? strlen("\001ACTION \001") : 0);
+    size_t used = said_overhead(strlen(nick_of(s)), "PRIVMSG", strlen(target), action);
     return used < IRC_LINE_MAX ? IRC_LINE_MAX - used : 0;
 }
 
