@@ -2,7 +2,7 @@
 # peers.sh - the same workloads, in one run, against causerie and the servers a user would
 # otherwise pick; one table with a column per server and causerie's ratio to the best.
 #
-# Usage: bench/peers.sh BUILD_DIR
+# Usage: [SERVERS="irc causerie-irc"] bench/peers.sh BUILD_DIR   (SERVERS: a subset, in order)
 # Each server is started on 127.0.0.1 by this script and stopped by its process id:
 #   causerie-server  --max-backlog 67108864 --max-clients 0 --max-per-ip 0 --flood-rate 0
 #                    --handshake-timeout 0 (limits meant for hostile clients lifted)
@@ -31,7 +31,7 @@ room_sizes=(${ROOM_SIZES:-10 100 1000 10000})
 # Each member is a descriptor in the generator and one in the server.
 ulimit -Sn "$(ulimit -Hn)"
 presets=(fanout-max fanout-rate idle churn)
-servers=(causerie redis nats irc causerie-irc)
+read -r -a servers <<<"${SERVERS:-causerie redis nats irc causerie-irc}"
 # The limits meant for hostile clients, lifted for a benchmark that is not one; the table
 # states them.
 causerie_opts=(--db :memory: --max-backlog 67108864 --max-clients 0 --max-per-ip 0 --flood-rate 0 --handshake-timeout 0)
@@ -101,20 +101,26 @@ for s in "${servers[@]}"; do
     port=$(free_port)
     start_server "$s" "$port"
     proto=$s
-    [ "$s" = causerie-irc ] && proto=irc
+    label=(cat) # the generator names a server by its protocol: causerie-irc's is irc
+    if [ "$s" = causerie-irc ]; then
+        proto=irc
+        label=(sed 's/ server=irc / server=causerie-irc /')
+    fi
     for p in "${presets[@]}"; do
         args=(--protocol "$proto" --preset "$p" --port "$port" --server-pid "$server_pid" --seconds "$seconds")
         case "$p" in
         idle) args+=(--members "$idle_members" --concurrency 512) ;;
         churn) args+=(--concurrency 64) ;;
         esac
-        "$bench" "${args[@]}" | tee -a "$results" | grep -E '^(RESULT|FAIL)' || status=1
+        "$bench" "${args[@]}" | "${label[@]}" | tee -a "$results" | grep -E '^(RESULT|FAIL)' ||
+            status=1
     done
     for m in "${room_sizes[@]}"; do
         senders=$((m < 10 ? m : 10))
         "$bench" --protocol "$proto" --preset fanout-max --port "$port" --server-pid "$server_pid" \
             --seconds "$seconds" --members "$m" --senders "$senders" --concurrency 512 |
-            sed "s/^RESULT preset=fanout-max /RESULT preset=room-$m /" | tee -a "$results" |
+            sed "s/^RESULT preset=fanout-max /RESULT preset=room-$m /" | "${label[@]}" |
+            tee -a "$results" |
             grep -E '^(RESULT|FAIL)' || status=1
     done
     kill "$server_pid"
@@ -168,6 +174,8 @@ for preset, key, label, higher in rows:
         except ValueError:
             return None
     try:
+        if servers[0] != "causerie":
+            raise ValueError("no causerie column to compare")
         nums = [float(vals[0])]
         # failed runs left out; causerie's IRC port is causerie, not a peer
         peers = [x for s, x in zip(servers[1:], map(num, vals[1:]))

@@ -20,6 +20,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "client.h"
 #include "common/buf.h"
 #include "common/proto.h"
@@ -32,6 +34,7 @@
 #include "loop.h"
 #include "msg.h"
 #include "options.h"
+#include "password.h"
 #include "peers.h"
 #include "registry.h"
 #include "room.h"
@@ -45,9 +48,14 @@ static const char *server_name = DEFAULT_IRC_NAME;
 /* The least text per line when a long line is cut, whatever the prefix and target take:
  * a pseudo and a room name are far shorter than 512 bytes, but a line must go on. */
 #define TEXT_PER_LINE_MIN 64
-/* Bytes of names per RPL_NAMREPLY (353): with the prefix, the numeric and the channel,
- * within IRC's 512 bytes. */
-#define NAMES_PER_LINE 400
+/* The least bytes of names per RPL_NAMREPLY (353), whatever the server's name, the nick
+ * and the channel take: one "@nick!nick@server" of the longest. */
+#define NAMES_PER_LINE_MIN 300
+
+/* AUTHENTICATE's pieces: 400 bytes of base64 each, a shorter one (or "+") ending them. */
+#define SASL_PIECE 400
+/* The most base64 a PLAIN exchange may send: two pseudos and the longest password. */
+#define SASL_DATA_MAX (((2 * 4 * PSEUDO_MAX_CHARS + 2 + PASSWORD_MAX_BYTES) + 2) / 3 * 4)
 
 static const struct server_options *opts; /* borrowed, set by irc_init() */
 
@@ -122,8 +130,42 @@ static void append_said(struct buf *b, const char *who, size_t who_len, const ch
     } while (len > 0);
 }
 
-static void send_buf(struct session *s, const struct buf *b)
+/* Cuts each line of b longer than IRC's 512 bytes (its tags aside, which have their own
+ * limit) at a character boundary. Chat lines are split before they get here; this is for
+ * the rest, whose length a user chooses too (a topic, a reason, a notice quoting a line):
+ * a client that keeps to the limit would otherwise drop the line or the connection. */
+static void fit_lines(struct buf *b)
 {
+    if (b->len <= IRC_LINE_MAX) {
+        return; /* the usual case: nothing to scan */
+    }
+    char *d = b->data;
+    size_t r = 0, w = 0;
+    while (r < b->len) {
+        const char *nl = memchr(d + r, '\n', b->len - r);
+        size_t end = nl ? (size_t)(nl - d) + 1 : b->len, len = end - r, tags = 0;
+        if (d[r] == '@') {
+            const char *space = memchr(d + r, ' ', len);
+            tags = space ? (size_t)(space - (d + r)) + 1 : 0;
+        }
+        if (len - tags > IRC_LINE_MAX) {
+            size_t body = cut_at_char(d + r + tags, len - tags, IRC_LINE_MAX - 2);
+            memmove(d + w, d + r, tags + body);
+            memcpy(d + w + tags + body, "\r\n", 2);
+            w += tags + body + 2;
+        } else {
+            memmove(d + w, d + r, len);
+            w += len;
+        }
+        r = end;
+    }
+    b->len = w;
+    d[w] = '\0';
+}
+
+static void send_buf(struct session *s, struct buf *b)
+{
+    fit_lines(b);
     if (b->len > 0) {
         session_send_raw(s, b->data, b->len);
     }
@@ -174,6 +216,7 @@ static void append_event(struct buf *b, const struct event *e, const char *targe
     size_t wl = e->who_len, rl = e->where_len;
     char channel[ROOM_NAME_MAX + 2];
     int cl = snprintf(channel, sizeof(channel), "#%.*s", (int)rl, where);
+    cl = cl < (int)sizeof(channel) ? cl : (int)sizeof(channel) - 1; /* a room's name fits */
     switch ((enum event_kind)e->kind) {
     case EVENT_CHAT:
     case EVENT_ACTION:
@@ -274,6 +317,7 @@ static struct msg *render(const struct event *e)
 {
     struct buf b = BUF_INIT;
     append_event(&b, e, "*");
+    fit_lines(&b);
     struct msg *m = msg_new_lines(b.data, b.len);
     buf_release(&b);
     return m;
@@ -284,6 +328,7 @@ static struct msg *render_timed(const struct event *e)
 {
     struct buf plain = BUF_INIT, timed = BUF_INIT;
     append_event(&plain, e, "*");
+    fit_lines(&plain);
     append_timed(&timed, plain.data, plain.len, e->time);
     struct msg *m = msg_new_lines(timed.data, timed.len);
     buf_release(&plain);
@@ -293,8 +338,9 @@ static struct msg *render_timed(const struct event *e)
 
 /* Sends s lines (whole) about something that happened at time t: with its time when s
  * asked for server-time. */
-static void send_dated(struct session *s, const struct buf *lines, int64_t t)
+static void send_dated(struct session *s, struct buf *lines, int64_t t)
 {
+    fit_lines(lines);
     if (!(state(s)->caps & IRC_CAP_SERVER_TIME)) {
         send_buf(s, lines);
         return;
@@ -347,15 +393,20 @@ static void append_names(struct session *s, const char *channel, size_t channel_
         names = full.data;
         len = full.len;
     }
+    /* ":server 353 me = #channel :names\r\n" within IRC's 512 bytes. */
+    size_t overhead = strlen(server_name) + strlen(me) + channel_len + 13;
+    size_t per_line =
+        overhead + NAMES_PER_LINE_MIN < IRC_LINE_MAX ? IRC_LINE_MAX - overhead : NAMES_PER_LINE_MIN;
     while (len > 0) {
         size_t n = len;
-        if (n > NAMES_PER_LINE) { /* cut after a whole name */
-            n = NAMES_PER_LINE;
+        if (n > per_line) { /* cut after a whole name */
+            n = per_line;
             while (n > 0 && names[n] != ' ') {
                 n--;
             }
-            if (n == 0) {
-                n = len;
+            if (n == 0) { /* one name longer than the line: alone on it */
+                const char *space = memchr(names, ' ', len);
+                n = space ? (size_t)(space - names) : len;
             }
         }
         buf_appendf(out, ":%s 353 %s = %.*s :%.*s\r\n", server_name, me, (int)channel_len, channel,
@@ -431,18 +482,40 @@ static void forget_password(struct irc_state *st)
     }
 }
 
+/* An unfinished SASL exchange is dropped, its base64 wiped. */
+static void forget_sasl(struct irc_state *st)
+{
+    if (st->sasl_data) {
+        wipe_bytes(st->sasl_data, st->sasl_len);
+        free(st->sasl_data);
+        st->sasl_data = NULL;
+        st->sasl_len = 0;
+    }
+    if (st->sasl == IRC_SASL_PAYLOAD) {
+        st->sasl = IRC_SASL_NONE;
+    }
+}
+
 void irc_state_forget(struct session *s)
 {
     forget_password(state(s));
+    forget_sasl(state(s));
 }
 
 /* Once NICK and USER have come, and CAP END if a negotiation began: the pseudo is asked
- * for as the line protocol's handshake would, with PASS's password if one was given. */
+ * for as the line protocol's handshake would, with PASS's password if one was given; or,
+ * once SASL proved an account, s logs in to it, whatever NICK said (an account is its
+ * pseudo). */
 static void try_register(struct session *s)
 {
     struct irc_state *st = state(s);
     if (session_person(s) || session_logging_in(s) || !st->nick[0] || !st->user_given ||
         st->cap_negotiating) {
+        return;
+    }
+    if (st->account_checked) {
+        forget_password(st); /* SASL's proof stands: PASS is not needed */
+        session_enter_checked(s, st->account, strlen(st->account));
         return;
     }
     const char *why = NULL;
@@ -466,15 +539,34 @@ static void try_register(struct session *s)
     case -EACCES:
         numeric(s, "464", ":%s", why);
         break;
-    default: /* -EBUSY: refused by flood control, which said so */
+    default: /* -EAGAIN: not here or not now, and s was told why */
         break;
     }
 }
 
 void irc_pseudo_refused(struct session *s)
 {
-    state(s)->nick[0] = '\0'; /* another NICK may follow, and "*" names it meanwhile */
+    struct irc_state *st = state(s);
+    if (st->sasl == IRC_SASL_CHECKING) { /* SASL's verdict, not registration's */
+        st->sasl = IRC_SASL_NONE;
+        st->account[0] = '\0';
+        numeric(s, "904", ":Authentification SASL refusée : voyez la notice ci-dessus.");
+        return;
+    }
+    st->nick[0] = '\0'; /* another NICK may follow, and "*" names it meanwhile */
     numeric(s, "464", ":Identification refusée : voyez la notice ci-dessus.");
+}
+
+void irc_password_checked(struct session *s)
+{
+    struct irc_state *st = state(s);
+    st->sasl = IRC_SASL_NONE;
+    st->account_checked = 1;
+    const char *me = nick_of(s), *account = st->account;
+    numeric(s, "900", "%s!%s@%s %s :Vous êtes identifié comme %s.", me, me, server_name, account,
+            account);
+    numeric(s, "903", ":Authentification SASL réussie.");
+    try_register(s); /* CAP END may have come while it was checked */
 }
 
 /* LUSERS's answer (251, 254, 255, 265, 266): this server's people and rooms. In a cluster
@@ -540,7 +632,7 @@ void irc_moved(struct session *s, const struct room_view *v, struct buf *out)
     if (!p) {
         return; /* left meanwhile */
     }
-    if (st->channel[0] && strcmp(st->channel, v->name) != 0) {
+    if (st->channel[0] && strcmp(st->channel, v->name) != 0 && !v->sent_out) { /* KICK said it */
         const char *me = person_pseudo(p);
         append_prefix(out, me, strlen(me));
         buf_appendf(out, "PART #%s\r\n", st->channel);
@@ -647,21 +739,23 @@ static const struct {
     const char *name;
     enum irc_cap bit;
 } caps[] = {
-    {"cap-notify", IRC_CAP_CAP_NOTIFY},
-    {"echo-message", IRC_CAP_ECHO_MESSAGE},
-    {"multi-prefix", IRC_CAP_MULTI_PREFIX},
-    {"server-time", IRC_CAP_SERVER_TIME},
-    {"userhost-in-names", IRC_CAP_USERHOST_IN_NAMES},
+    {"cap-notify", IRC_CAP_CAP_NOTIFY},     {"echo-message", IRC_CAP_ECHO_MESSAGE},
+    {"multi-prefix", IRC_CAP_MULTI_PREFIX}, {"sasl", IRC_CAP_SASL},
+    {"server-time", IRC_CAP_SERVER_TIME},   {"userhost-in-names", IRC_CAP_USERHOST_IN_NAMES},
 };
 #define N_CAPS (sizeof(caps) / sizeof(caps[0]))
 
-/* The capabilities of mask, by name, one space between each. */
-static void append_caps(struct buf *b, unsigned mask)
+/* The capabilities of mask, by name, one space between each; with values, as CAP LS 302
+ * lists them (sasl=PLAIN). */
+static void append_caps(struct buf *b, unsigned mask, bool values)
 {
     bool first = true;
     for (size_t i = 0; i < N_CAPS; i++) {
         if (mask & caps[i].bit) {
             buf_appendf(b, "%s%s", first ? "" : " ", caps[i].name);
+            if (values && caps[i].bit == IRC_CAP_SASL) {
+                buf_append_str(b, "=PLAIN");
+            }
             first = false;
         }
     }
@@ -704,25 +798,36 @@ static void cap_req(struct session *s, const char *list)
     numeric(s, "CAP", "ACK :%s", list);
 }
 
+/* SASL's end without an account: the exchange is forgotten, and s told with code. */
+static void sasl_fail(struct session *s, const char *code, const char *why)
+{
+    forget_sasl(state(s));
+    numeric(s, code, ":%s", why);
+}
+
 static void cmd_cap(struct session *s, const struct call *c)
 {
     struct irc_state *st = state(s);
     const char *sub = c->param[0];
     if (strcasecmp(sub, "LS") == 0) {
         st->cap_negotiating = !session_person(s);
+        st->cap_302 = c->n > 1 && atoi(c->param[1]) >= 302;
         struct buf b = BUF_INIT;
-        append_caps(&b, ~0u);
+        append_caps(&b, ~0u, st->cap_302);
         numeric(s, "CAP", "LS :%s", b.data);
         buf_release(&b);
     } else if (strcasecmp(sub, "LIST") == 0) {
         struct buf b = BUF_INIT;
-        append_caps(&b, st->caps);
+        append_caps(&b, st->caps, false);
         numeric(s, "CAP", "LIST :%s", b.len ? b.data : "");
         buf_release(&b);
     } else if (strcasecmp(sub, "REQ") == 0) {
         st->cap_negotiating = !session_person(s);
         cap_req(s, c->n > 1 ? c->param[1] : "");
     } else if (strcasecmp(sub, "END") == 0) {
+        if (st->sasl == IRC_SASL_PAYLOAD) { /* ending the negotiation ends the exchange */
+            sasl_fail(s, "906", "Authentification SASL abandonnée.");
+        }
         st->cap_negotiating = 0;
         try_register(s);
     } else {
@@ -740,6 +845,100 @@ static void cmd_pass(struct session *s, const struct call *c)
     forget_password(st);
     st->password_len = strlen(c->param[0]);
     st->password = xmemdup0(c->param[0], st->password_len);
+}
+
+/* PLAIN's credentials, decoded from the base64 gathered: "authzid NUL authcid NUL
+ * password", the first empty or the account itself (causerie has no one acting for
+ * another). Checked on login.h's thread pool; the verdict is irc_password_checked() or
+ * irc_pseudo_refused(). */
+static void sasl_plain(struct session *s)
+{
+    struct irc_state *st = state(s);
+    size_t cap = st->sasl_len / 4 * 3 + 3, len = 0;
+    char *plain = xmalloc(cap + 1);
+    const char *end = NULL;
+    bool decoded =
+        sodium_base642bin((unsigned char *)plain, cap, st->sasl_data ? st->sasl_data : "",
+                          st->sasl_len, NULL, &len, &end, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+        end == (st->sasl_data ? st->sasl_data : "") + st->sasl_len;
+    forget_sasl(st);
+    const char *authzid = plain, *authcid = NULL, *password = NULL;
+    if (decoded) {
+        const char *nul = memchr(plain, '\0', len);
+        authcid = nul ? nul + 1 : NULL;
+        nul = authcid ? memchr(authcid, '\0', len - (size_t)(authcid - plain)) : NULL;
+        password = nul ? nul + 1 : NULL;
+    }
+    size_t authcid_len = password ? (size_t)(password - 1 - authcid) : 0;
+    size_t password_len = password ? len - (size_t)(password - plain) : 0;
+    if (!password || authcid_len == 0 || memchr(password, '\0', password_len)) {
+        numeric(s, "904", ":Authentification SASL refusée : identifiants PLAIN mal formés.");
+    } else if (authzid[0] && !pseudo_equal(authzid, strlen(authzid), authcid, authcid_len)) {
+        numeric(s, "904", ":Authentification SASL refusée : on ne s'identifie que pour soi.");
+    } else if (pseudo_check(authcid, authcid_len) != PSEUDO_OK) {
+        numeric(s, "904", ":Authentification SASL refusée : ce n'est pas un pseudo.");
+    } else {
+        snprintf(st->account, sizeof(st->account), "%.*s", (int)authcid_len, authcid);
+        st->sasl = IRC_SASL_CHECKING; /* what irc_pseudo_refused() reads */
+        int r = session_check_password(s, authcid, authcid_len, (char *)password, password_len);
+        if (r == -ENOENT) {
+            st->sasl = IRC_SASL_NONE;
+            st->account[0] = '\0';
+            numeric(s, "904", ":Authentification SASL refusée : aucun compte à ce nom.");
+        }
+        /* -EACCES: refused and told (904) already; 0: the verdict follows */
+    }
+    wipe_bytes(plain, cap + 1);
+    free(plain);
+}
+
+/* AUTHENTICATE: SASL PLAIN, before registration (docs/IRC.md). */
+static void cmd_authenticate(struct session *s, const struct call *c)
+{
+    struct irc_state *st = state(s);
+    const char *arg = c->param[0];
+    if (session_person(s) || st->account_checked) {
+        numeric(s, "907", ":Vous êtes déjà identifié.");
+        return;
+    }
+    if (strcmp(arg, "*") == 0) {
+        sasl_fail(s, "906", "Authentification SASL abandonnée.");
+        return;
+    }
+    if (st->sasl == IRC_SASL_NONE) {
+        if (strcasecmp(arg, "PLAIN") != 0) {
+            numeric(s, "908", "PLAIN :sont les mécanismes SASL disponibles");
+            sasl_fail(s, "904", "Authentification SASL refusée : mécanisme inconnu.");
+            return;
+        }
+        st->sasl = IRC_SASL_PAYLOAD;
+        struct buf b = BUF_INIT;
+        buf_append_str(&b, "AUTHENTICATE +\r\n");
+        send_buf(s, &b);
+        buf_release(&b);
+        return;
+    }
+    size_t len = strcmp(arg, "+") == 0 ? 0 : strlen(arg);
+    if (len > SASL_PIECE || st->sasl_len + len > SASL_DATA_MAX) {
+        sasl_fail(s, "905", "Message SASL trop long.");
+        return;
+    }
+    if (len > 0) {
+        char *grown = xmalloc(st->sasl_len + len + 1); /* moved by hand, to wipe the old */
+        if (st->sasl_data) {
+            memcpy(grown, st->sasl_data, st->sasl_len);
+            wipe_bytes(st->sasl_data, st->sasl_len);
+            free(st->sasl_data);
+        }
+        memcpy(grown + st->sasl_len, arg, len);
+        st->sasl_data = grown;
+        st->sasl_len += len;
+        st->sasl_data[st->sasl_len] = '\0';
+    }
+    if (len == SASL_PIECE) {
+        return; /* a whole piece: more follows, or "+" */
+    }
+    sasl_plain(s);
 }
 
 static void cmd_user(struct session *s, const struct call *c)
@@ -760,7 +959,7 @@ static void cmd_user(struct session *s, const struct call *c)
  * would make a prefix, a list of targets or a mask ambiguous; NULL if it can. */
 static const char *irc_nick_refusal(const char *nick)
 {
-    if (strchr("#&:$+%~", nick[0])) {
+    if (nick[0] && strchr("#&:$+%~", nick[0])) {
         return "Un pseudo IRC ne commence ni par #, &, :, $, +, % ni ~.";
     }
     if (nick[strcspn(nick, ",*?!@")] != '\0') {
@@ -772,6 +971,10 @@ static const char *irc_nick_refusal(const char *nick)
 static void cmd_nick(struct session *s, const struct call *c)
 {
     const char *nick = c->param[0];
+    if (nick[0] == '\0') {
+        numeric(s, "431", ":Pas de pseudo donné.");
+        return;
+    }
     struct person *p = session_person(s);
     const char *irc_refusal = irc_nick_refusal(nick);
     if (irc_refusal) {
@@ -1001,7 +1204,9 @@ static void cmd_who(struct session *s, const struct call *c)
 {
     const char *mask = c->n > 0 ? c->param[0] : "*";
     struct room_view v;
-    if (mask[0] == '#' && room_view_here(mask + 1, strlen(mask + 1), NULL, 0, &v) == 0) {
+    /* As many as /who names (PROTO_WHO_MAX), for the same reason: a query's cost bounded. */
+    if (mask[0] == '#' &&
+        room_view_here(mask + 1, strlen(mask + 1), NULL, PROTO_WHO_MAX, &v) == 0) {
         struct buf b = BUF_INIT;
         const char *me = nick_of(s), *name = v.names, *end = v.names + v.names_len;
         while (name < end) {
@@ -1109,7 +1314,15 @@ static void cmd_mode(struct session *s, const struct call *c)
 {
     const char *target = c->param[0];
     if (target[0] != '#') {
-        numeric(s, "221", "+");
+        const char *me = nick_of(s);
+        char typed[4 * PSEUDO_MAX_CHARS + 1];
+        if (pseudo_equal(target, strlen(target), me, strlen(me))) {
+            numeric(s, "221", "+");
+        } else if (someone_is(target, typed, sizeof(typed))) {
+            numeric(s, "502", ":Vous ne pouvez ni voir ni changer les modes des autres.");
+        } else {
+            numeric(s, "401", "%s :Personne ne porte ce pseudo.", target);
+        }
         return;
     }
     if (!in_channel(s, target)) {
@@ -1174,18 +1387,37 @@ struct command {
     bool before;         /* allowed before registration */
 };
 
+/* Whether a command is free of flood control: what keeps a connection alive or ends it,
+ * which a flooder that wants to stop must be able to send. */
+static bool flood_free(const struct command *cmd)
+{
+    return cmd->run == cmd_ping || cmd->run == cmd_pong || cmd->run == cmd_quit;
+}
+
 static const struct command commands[] = {
-    {"CAP", cmd_cap, 1, true},        {"PASS", cmd_pass, 1, true},
-    {"NICK", cmd_nick, 1, true},      {"USER", cmd_user, 4, true},
-    {"PING", cmd_ping, 1, true},      {"PONG", cmd_pong, 0, true},
-    {"QUIT", cmd_quit, 0, true},      {"PRIVMSG", cmd_privmsg, 0, false},
-    {"NOTICE", cmd_notice, 0, false}, {"JOIN", cmd_join, 1, false},
-    {"PART", cmd_part, 1, false},     {"TOPIC", cmd_topic, 1, false},
-    {"NAMES", cmd_names, 0, false},   {"WHO", cmd_who, 0, false},
-    {"WHOIS", cmd_whois, 1, false},   {"LIST", cmd_list, 0, false},
-    {"KICK", cmd_kick, 2, false},     {"INVITE", cmd_invite, 2, false},
-    {"MODE", cmd_mode, 1, false},     {"AWAY", cmd_away, 0, false},
-    {"MOTD", cmd_motd, 0, false},     {"LUSERS", cmd_lusers, 0, false},
+    {"CAP", cmd_cap, 1, true},
+    {"PASS", cmd_pass, 1, true},
+    {"AUTHENTICATE", cmd_authenticate, 1, true},
+    {"NICK", cmd_nick, 1, true},
+    {"USER", cmd_user, 4, true},
+    {"PING", cmd_ping, 1, true},
+    {"PONG", cmd_pong, 0, true},
+    {"QUIT", cmd_quit, 0, true},
+    {"PRIVMSG", cmd_privmsg, 0, false},
+    {"NOTICE", cmd_notice, 0, false},
+    {"JOIN", cmd_join, 1, false},
+    {"PART", cmd_part, 1, false},
+    {"TOPIC", cmd_topic, 1, false},
+    {"NAMES", cmd_names, 0, false},
+    {"WHO", cmd_who, 0, false},
+    {"WHOIS", cmd_whois, 1, false},
+    {"LIST", cmd_list, 0, false},
+    {"KICK", cmd_kick, 2, false},
+    {"INVITE", cmd_invite, 2, false},
+    {"MODE", cmd_mode, 1, false},
+    {"AWAY", cmd_away, 0, false},
+    {"MOTD", cmd_motd, 0, false},
+    {"LUSERS", cmd_lusers, 0, false},
 };
 
 /* Whether line[0..len) holds a CR or a NUL, which no IRC line may: refused, since quoting
@@ -1222,7 +1454,7 @@ static char *repaired(const char *line, size_t len, size_t *out_len)
     return buf_detach(&b);
 }
 
-static void handle(struct session *s, const char *line, size_t len);
+static bool handle(struct session *s, const char *line, size_t len);
 
 void irc_line(struct session *s, const char *line, size_t len)
 {
@@ -1241,17 +1473,19 @@ void irc_line(struct session *s, const char *line, size_t len)
     }
     size_t fixed_len;
     char *fixed = repaired(line, len, &fixed_len);
+    bool secret = fixed ? handle(s, fixed, fixed_len) : handle(s, line, len);
     if (fixed) {
-        handle(s, fixed, fixed_len);
-        wipe_bytes(fixed, fixed_len); /* a PASS may be in it */
+        wipe_bytes(fixed, fixed_len);
         free(fixed);
-        return;
     }
-    handle(s, line, len);
+    if (secret) { /* a password, in the line as read too: the connection's buffer */
+        wipe_bytes((char *)line, len);
+    }
 }
 
-/* One line, UTF-8 without CR or NUL: parsed and run. */
-static void handle(struct session *s, const char *line, size_t len)
+/* One line, UTF-8 without CR or NUL: parsed and run. Returns whether it held a secret
+ * (PASS, AUTHENTICATE), which the caller wipes. */
+static bool handle(struct session *s, const char *line, size_t len)
 {
     struct irc_message m;
     enum irc_parse_result r = irc_parse(line, len, &m);
@@ -1259,17 +1493,17 @@ static void handle(struct session *s, const char *line, size_t len)
     case IRC_PARSE_OK:
         break;
     case IRC_PARSE_EMPTY:
-        return; /* as servers do */
+        return false; /* as servers do */
     case IRC_PARSE_TAGS_TOO_LONG:
     case IRC_PARSE_TOO_LONG:
         numeric(s, "417", ":Ligne trop longue.");
-        return;
+        return false;
     case IRC_PARSE_NO_COMMAND:
         numeric(s, "421", "* :Commande manquante.");
-        return;
+        return false;
     case IRC_PARSE_BAD_COMMAND:
         numeric(s, "421", "%.*s :Commande inconnue.", (int)m.command.len, m.command.p);
-        return;
+        return false;
     }
     const struct command *cmd = NULL;
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -1278,22 +1512,29 @@ static void handle(struct session *s, const char *line, size_t len)
             break;
         }
     }
+    /* Every line costs a token, queries as much as chat (WHO, LIST and WHOIS read more
+     * than a chat line writes); named in a refusal by its command alone, since the line may
+     * hold a password. */
+    bool secret = cmd && (cmd->run == cmd_pass || cmd->run == cmd_authenticate);
+    if ((!cmd || !flood_free(cmd)) && !session_flood_charge(s, m.command.p, m.command.len)) {
+        return secret;
+    }
     bool registered = session_person(s) != NULL;
     if (!cmd) {
         numeric(s, "421", "%.*s :Commande inconnue.", (int)m.command.len, m.command.p);
-        return;
+        return secret;
     }
     if (!registered && !cmd->before) {
         numeric(s, "451", ":Vous n'êtes pas enregistré.");
-        return;
+        return secret;
     }
     if (registered && cmd->run == cmd_user) {
         cmd_already(s, NULL);
-        return;
+        return secret;
     }
     if (m.n_params < cmd->min_params) {
         numeric(s, cmd->run == cmd_nick ? "431" : "461", "%s :Paramètres manquants.", cmd->name);
-        return;
+        return secret;
     }
     /* The parameters as C strings, in one copy of the line (at most 512 bytes and tags). */
     char *copy = xmalloc(len + 1);
@@ -1307,6 +1548,7 @@ static void handle(struct session *s, const char *line, size_t len)
     cmd->run(s, &c);
     wipe_bytes(copy, len + 1); /* PASS's password was in it */
     free(copy);
+    return secret;
 }
 
 /* The nearer of the ping and the idle timeout from the last line, in ms; 0: neither. */

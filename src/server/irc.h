@@ -53,6 +53,14 @@ enum irc_cap {
     IRC_CAP_MULTI_PREFIX = 1 << 2,      /* multi-prefix: every prefix (causerie has one, @) */
     IRC_CAP_SERVER_TIME = 1 << 3,       /* server-time: @time on what it is sent */
     IRC_CAP_USERHOST_IN_NAMES = 1 << 4, /* names as nick!user@host */
+    IRC_CAP_SASL = 1 << 5,              /* sasl: AUTHENTICATE PLAIN before registration */
+};
+
+/* Where a client is in a SASL exchange (AUTHENTICATE). */
+enum irc_sasl {
+    IRC_SASL_NONE,     /* none begun */
+    IRC_SASL_PAYLOAD,  /* PLAIN chosen: its credentials are awaited, perhaps in pieces */
+    IRC_SASL_CHECKING, /* its password is being checked (login.h); s is held meanwhile */
 };
 
 /* What an IRC connection keeps beyond its session, in the same allocation, after it: the
@@ -60,13 +68,19 @@ enum irc_cap {
 struct irc_state {
     char *password; /* PASS's, owned and wiped, until registration */
     size_t password_len;
-    char nick[4 * PSEUDO_MAX_CHARS + 1]; /* NICK's, until registration; "" none */
-    char channel[ROOM_NAME_MAX + 1];     /* the room the client was told it is in */
-    uint64_t last_line_ms;               /* loop time of its last line, once joined */
-    uint8_t cap_negotiating : 1;         /* CAP LS or REQ came, CAP END not yet */
-    uint8_t user_given : 1;              /* USER came */
-    uint8_t pinged : 1;                  /* sent PING since its last line */
-    uint8_t caps;                        /* enum irc_cap bits it asked for */
+    char *sasl_data; /* AUTHENTICATE's base64 so far, owned and wiped; NULL none */
+    size_t sasl_len;
+    char nick[4 * PSEUDO_MAX_CHARS + 1];    /* NICK's, until registration; "" none */
+    char account[4 * PSEUDO_MAX_CHARS + 1]; /* SASL's account, once being checked; "" none */
+    char channel[ROOM_NAME_MAX + 1];        /* the room the client was told it is in */
+    uint64_t last_line_ms;                  /* loop time of its last line, once joined */
+    uint8_t cap_negotiating : 1;            /* CAP LS or REQ came, CAP END not yet */
+    uint8_t user_given : 1;                 /* USER came */
+    uint8_t pinged : 1;                     /* sent PING since its last line */
+    uint8_t cap_302 : 1;                    /* CAP LS 302: capabilities are listed with values */
+    uint8_t sasl : 2;                       /* enum irc_sasl */
+    uint8_t account_checked : 1;            /* SASL proved account: registration logs in to it */
+    uint8_t caps;                           /* enum irc_cap bits it asked for */
 };
 #define IRC_STATE_SIZE sizeof(struct irc_state)
 
@@ -77,12 +91,14 @@ void irc_init(const struct server_options *o);
 /* For session.c. s speaks IRC (session_irc()). */
 /* Sets up the state after s, in a new session. */
 void irc_state_init(struct session *s);
-/* s is being freed: a password it gave is wiped. */
+/* s is being freed: a password it gave (PASS, SASL) is wiped. */
 void irc_state_forget(struct session *s);
 /* One line from the client, without its '\n' (a '\r' before it is dropped here). */
 void irc_line(struct session *s, const char *line, size_t len);
 /* A line over the limit was dropped. */
 void irc_overlong(struct session *s);
+/* The password SASL gave was right (session_password_checked()). */
+void irc_password_checked(struct session *s);
 /* s, joined, sent a line (or just joined): its deadline is set again, to the nearer of
  * --irc-ping and --idle-timeout. */
 void irc_alive(struct session *s);

@@ -51,6 +51,7 @@ struct pending {
     struct pending *next; /* the loop's list */
     struct session *s;
     bool checking;                 /* the password is on the thread pool; s is held */
+    bool check_only;               /* login_check()'s: the verdict is told, nobody joins */
     char hash[PASSWORD_HASH_SIZE]; /* the account's, as it was when the pseudo was given */
     char host[ADDR_NAME_MAX];      /* where the guesses come from, for guard.c */
     size_t pseudo_len;
@@ -297,29 +298,30 @@ static bool is_admin(const char *key)
     return false;
 }
 
-/* The right password: s joins, or takes its pseudo over from where it is held. */
-static void logged_in(struct session *s, struct pending *p)
+/* The right password for pseudo (len bytes, as typed; key, folded): s joins, or takes
+ * its pseudo over from where it is held. */
+static void logged_in(struct session *s, const char *pseudo, size_t len, const char *key)
 {
-    bool admin = is_admin(key_of(p));
-    if (join(s, p->text, p->pseudo_len, "", admin)) {
+    bool admin = is_admin(key);
+    if (join(s, pseudo, len, "", admin)) {
         return;
     }
-    struct person *old = registry_find(key_of(p));
+    struct person *old = registry_find(key);
     if (!old || !client_can_hold(conn(s))) {
         if (old) {
             person_unref(old);
         }
-        session_reply(s, PROTO_ERROR, "Le pseudo « %s » est déjà pris.", p->text);
+        session_reply(s, PROTO_ERROR, "Le pseudo « %.*s » est déjà pris.", (int)len, pseudo);
         session_ask_pseudo(s);
         return;
     }
-    struct takeover *t = xcalloc(1, sizeof(*t) + p->pseudo_len + 1);
+    struct takeover *t = xcalloc(1, sizeof(*t) + len + 1);
     t->old = old;
     t->s = s;
     t->s_loop = client_loop(conn(s))->index;
     t->admin = admin;
-    t->pseudo_len = p->pseudo_len;
-    memcpy(t->pseudo, p->text, p->pseudo_len);
+    t->pseudo_len = len;
+    memcpy(t->pseudo, pseudo, len);
     client_hold(conn(s)); /* what s sends meanwhile waits for its join */
     loop_send(&event_loops[old->loop], &takeover_task, t);
 }
@@ -332,7 +334,11 @@ static void checked_at_login(void *arg, bool ok)
     if (client_is_open(c)) {
         if (ok) {
             guard_succeeded(key_of(p));
-            logged_in(s, p);
+            if (p->check_only) {
+                session_password_checked(s);
+            } else {
+                logged_in(s, p->text, p->pseudo_len, key_of(p));
+            }
         } else {
             wrong(s, key_of(p), p->host, p->text);
             session_ask_pseudo(s);
@@ -386,6 +392,31 @@ bool login_line(struct session *s, const char *line, size_t len)
     }
     wipe_bytes((char *)line, len); /* the loop's read buffer, or the framer's: ours to clear */
     return true;
+}
+
+int login_check(struct session *s, const char *pseudo, size_t len, char *password,
+                size_t password_len)
+{
+    if (!login_pseudo(s, pseudo, len)) {
+        wipe_bytes(password, password_len);
+        return -ENOENT;
+    }
+    struct pending *p = *find(s);
+    if (!p) { /* refused: in clear text off loopback, or too many tries; s was told */
+        wipe_bytes(password, password_len);
+        return -EACCES;
+    }
+    p->check_only = true;
+    login_line(s, password, password_len); /* wipes it */
+    return 0;
+}
+
+void login_enter(struct session *s, const char *pseudo, size_t len)
+{
+    struct buf key = BUF_INIT;
+    pseudo_fold(pseudo, len, &key);
+    logged_in(s, pseudo, len, key.data);
+    buf_release(&key);
 }
 
 /* ---------------------------------------------------------------- the commands */

@@ -34,6 +34,17 @@ bool login_pseudo(struct session *s, const char *pseudo, size_t len);
 /* A line from s before it joined: if a password is awaited from s, the line is it (or
  * /quit), login takes it and returns true. */
 bool login_line(struct session *s, const char *line, size_t len);
+/* For a client that proves who it is before it names itself (IRC's SASL): checks
+ * password (wiped) for the account pseudo (len bytes, valid) without joining. Returns 0
+ * when it is being checked: the verdict comes as session_password_checked(s) if right,
+ * else as a refusal and session_ask_pseudo(s), as at the prompt; -ENOENT if no account
+ * has that pseudo; -EACCES if it cannot be checked here or now (in clear text off
+ * loopback, too many tries), s told why and session_ask_pseudo() called. */
+int login_check(struct session *s, const char *pseudo, size_t len, char *password,
+                size_t password_len);
+/* s, whose password for pseudo (len bytes) login_check() found right, joins as its owner,
+ * or takes it over from the connection that holds it. */
+void login_enter(struct session *s, const char *pseudo, size_t len);
 /* Whether a password is awaited from s, or being checked. */
 bool login_awaits(struct session *s);
 /* s is being freed: any login of its own is forgotten. */

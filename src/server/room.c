@@ -292,6 +292,7 @@ static void view(const struct room *r, size_t max, struct room_view *out)
     out->names = buf_detach(&names);
     out->topic = topic_of(r);
     out->topic_only = false;
+    out->sent_out = false;
 }
 
 void room_view_release(struct room_view *v)
@@ -359,6 +360,9 @@ static void enter_telling(struct person *p, struct room *to, size_t view_names, 
         } else {
             free(topic);
         }
+    }
+    if (v) {
+        v->sent_out = exit != NULL;
     }
     broadcast_move(p->member, to->slot, v, v ? free_view : NULL);
 }

@@ -51,6 +51,8 @@ struct room_view {
     size_t names_len;
     char *topic;                 /* owned: "" for none */
     bool topic_only;             /* an arrival without a view asked for: only the topic is shown */
+    bool sent_out;               /* the mover was sent out of its old room, and told so by that
+                                  * event: a protocol adds no leaving of its own */
     uint32_t here;               /* room_view_here()'s: the people of this server in the room */
     char key[ROOM_NAME_MAX + 1]; /* room_view_here()'s: the room's folded name */
 };

@@ -149,6 +149,10 @@ static int quoted_length(const char *text, size_t len)
  * lines cost nothing, so a flooder that keeps sending is not locked out for longer. */
 static bool flood_allows(struct session *s)
 {
+    if (s->line_paid) { /* session_flood_charge() counted it: once, however many it sends */
+        s->line_paid = 0;
+        return true;
+    }
     if (opts->flood_rate == 0 || opts->flood_burst == 0) {
         return true;
     }
@@ -451,7 +455,7 @@ int session_give_pseudo(struct session *s, const char *pseudo, size_t len, char 
     if (!flood_allows(s)) { /* each try may ask the cluster: as costly as a chat line */
         flood_refuse(s, pseudo, len);
         wipe_bytes(password, password_len);
-        return -EBUSY;
+        return -EAGAIN;
     }
     enum pseudo_verdict v = pseudo_check(pseudo, len);
     if (v != PSEUDO_OK) {
@@ -460,7 +464,11 @@ int session_give_pseudo(struct session *s, const char *pseudo, size_t len, char 
         return -EINVAL;
     }
     if (login_pseudo(s, pseudo, len)) { /* registered: its password, or why it cannot be */
-        if (login_awaits(s) && password_len > 0) {
+        if (!login_awaits(s)) {
+            wipe_bytes(password, password_len);
+            return -EAGAIN; /* not here, or not now: login.c said why */
+        }
+        if (password_len > 0) {
             login_line(s, password, password_len); /* checked on the pool; wipes its copy */
             wipe_bytes(password, password_len);
             return 0;
@@ -481,6 +489,24 @@ int session_give_pseudo(struct session *s, const char *pseudo, size_t len, char 
 bool session_logging_in(const struct session *s)
 {
     return login_awaits((struct session *)s);
+}
+
+int session_check_password(struct session *s, const char *pseudo, size_t len, char *password,
+                           size_t password_len)
+{
+    return login_check(s, pseudo, len, password, password_len);
+}
+
+void session_password_checked(struct session *s)
+{
+    if (session_irc(s)) { /* the only protocol that checks before it names */
+        irc_password_checked(s);
+    }
+}
+
+void session_enter_checked(struct session *s, const char *pseudo, size_t len)
+{
+    login_enter(s, pseudo, len);
 }
 
 void session_replaced(struct session *s, char room[ROOM_NAME_MAX + 1])
@@ -568,6 +594,16 @@ void session_chat(struct session *s, int kind, const char *text, size_t len)
     session_publish(s, kind, clean->data, clean->len);
 }
 
+bool session_flood_charge(struct session *s, const char *what, size_t len)
+{
+    if (!flood_allows(s)) {
+        flood_refuse(s, what, len);
+        return false;
+    }
+    s->line_paid = 1;
+    return true;
+}
+
 static void on_line(struct client *c, const char *line, size_t len)
 {
     struct session *s = session_of(c);
@@ -576,6 +612,7 @@ static void on_line(struct client *c, const char *line, size_t len)
             irc_alive(s); /* any line is a sign of life */
         }
         irc_line(s, line, len);
+        s->line_paid = 0; /* a prepaid line that did nothing lends nothing to the next */
         return;
     }
     if (!joined(s)) {

@@ -38,15 +38,16 @@ struct session {
                             * again */
     uint32_t admission;    /* its place in admission.c's count, released when it is freed */
     /* The people counted when its pseudo was given, at most SESSION_WELCOME_COUNT_MAX, and
-     * two flags in the same word: 24 bytes after the member rather than 32, so that a
+     * three flags in the same word: 24 bytes after the member rather than 32, so that a
      * session is a 352-byte malloc chunk, not 368 (docs/PERFORMANCE.md). */
-    uint32_t welcome_count : 30;
+    uint32_t welcome_count : 29;
     uint32_t unlinked : 1;    /* its last claim failed for the cluster's link, not a holder */
     uint32_t welcome_due : 1; /* with a cluster: welcomed once its arrival has its place */
+    uint32_t line_paid : 1;   /* the line being handled was counted by session_flood_charge() */
 };
 
-/* What a welcome can count: a billion people, far past what any server holds. */
-#define SESSION_WELCOME_COUNT_MAX ((1u << 30) - 1)
+/* What a welcome can count: half a billion people, far past what any server holds. */
+#define SESSION_WELCOME_COUNT_MAX ((1u << 29) - 1)
 
 /* How long a client that leaves may take to read what was queued for it before. */
 #define SESSION_LINGER_MS 2000
@@ -153,16 +154,34 @@ void session_command(struct session *s, const char *line, size_t len);
 /* A chat line or an action (kind) of s in its room, unsanitised: sanitised, refused by flood
  * control or published; an empty one says nothing. */
 void session_chat(struct session *s, int kind, const char *text, size_t len);
+/* For a protocol whose every line costs the server work (IRC's queries as much as its
+ * chat): counts one line of s's against flood control before it is handled, named by what
+ * (len bytes, never the line itself, which may hold a password). Returns true if it is
+ * allowed, and then the first flood check of what the line does is already paid for; false
+ * if refused, s told. */
+bool session_flood_charge(struct session *s, const char *what, size_t len);
 /* A pseudo given by a client that cannot be asked again at a prompt (IRC), with the
  * password it gave first (password_len 0: none; wiped once used): checked, then logged in
  * to its account, or joined as a guest if it has none. Returns 0 when it is joined or its
  * password is being checked, -EINVAL when the pseudo is not valid (why: the French
  * reason), -EEXIST when someone holds it, -EACCES when it needs a password that was not
- * given or cannot be checked here, having told s why. */
+ * given; -EAGAIN when its password cannot be checked here or now (in clear text off
+ * loopback, or too many tries), or flood control refused the try: s was told why. */
 int session_give_pseudo(struct session *s, const char *pseudo, size_t len, char *password,
                         size_t password_len, const char **why);
 /* s is still waiting for a verdict on its pseudo or password. */
 bool session_logging_in(const struct session *s);
+/* For IRC's SASL, which proves who a client is before it names itself: checks password
+ * (len bytes, wiped) for the account pseudo, login.h's login_check(), whose return this
+ * is; the verdict comes as irc_password_checked(s) if right, else as a refusal and
+ * irc_pseudo_refused(s). */
+int session_check_password(struct session *s, const char *pseudo, size_t len, char *password,
+                           size_t password_len);
+/* login.c's: the password session_check_password() was given is right. */
+void session_password_checked(struct session *s);
+/* s, whose password for pseudo session_check_password() found right, joins as its owner
+ * (login.h's login_enter()). */
+void session_enter_checked(struct session *s, const char *pseudo, size_t len);
 /* Sends a one-line reply of the given kind to s alone; text must be sanitised. */
 void session_reply(struct session *s, char kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

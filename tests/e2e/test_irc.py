@@ -6,6 +6,7 @@ package, in a pseudo-terminal, joining, talking, changing nick and leaving.
 IrcClient is a raw client (conftest.LineClient) that ends its lines with CRLF and reads
 the server's without it; every byte a test sends is the test's choice."""
 
+import base64
 import os
 import re
 import shutil
@@ -20,7 +21,7 @@ from accounts import SECRET, register
 from conftest import TIMEOUT, LineClient, wait_until
 
 SERVER = "causerie"
-CAPS = "cap-notify echo-message multi-prefix server-time userhost-in-names"
+CAPS = "cap-notify echo-message multi-prefix sasl=PLAIN server-time userhost-in-names"
 
 
 class IrcClient(LineClient):
@@ -171,8 +172,8 @@ def test_capabilities_echo_message_and_server_time(irc, chat):
     bob = open_irc("bob")
     bob.send_line("CAP LS 302")
     bob.expect_exact(f":{SERVER} CAP * LS :{CAPS}")
-    bob.send_line("CAP REQ :server-time sasl")
-    bob.expect_exact(f":{SERVER} CAP * NAK :server-time sasl")
+    bob.send_line("CAP REQ :server-time draft/inconnu")
+    bob.expect_exact(f":{SERVER} CAP * NAK :server-time draft/inconnu")
     bob.send_line("CAP REQ :server-time echo-message")
     bob.expect_exact(f":{SERVER} CAP * ACK :server-time echo-message")
     bob.send_line("CAP LIST")
@@ -333,8 +334,10 @@ def test_a_registered_pseudo_logs_in_with_pass_and_runs_its_room(irc, chat, conn
     """An account made on the line protocol logs in from IRC with PASS; without it, or
     with a wrong one, 464. Logged in, it founds a room and is its operator: its topic
     comes back to it as TOPIC, its send-out of a line client is a KICK for everyone in
-    the room, and an IRC client it invites receives INVITE."""
-    srv, open_irc = irc()
+    the room, and an IRC client it invites receives INVITE. A topic longer than an IRC
+    line is cut where the line ends, at a character's boundary; an IRC client sent out
+    reads the KICK, then its JOIN of the default room, and no PART of its own."""
+    srv, open_irc = irc("--max-topic", "1200")
     (zoe,) = chat(srv, "zoe")
     register(zoe)
     zoe.send_line("/quit")
@@ -366,6 +369,87 @@ def test_a_registered_pseudo_logs_in_with_pass_and_runs_its_room(irc, chat, conn
     carol.register("carol")
     c.send_line("INVITE carol #atelier")
     carol.readlines_until(":zoe!zoe@causerie INVITE carol #atelier")
+    carol.send_line("JOIN #atelier")
+    carol.readlines_until(f":{SERVER} 366 carol #atelier ")
+    c.readlines_until(":carol!carol@causerie JOIN #atelier")
+    long_topic = "é" * 245  # 490 bytes: a line zoe may send, one too long once relayed
+    c.send_line(f"TOPIC #atelier :{long_topic}".encode())
+    for who in (c, carol):
+        told = who.readlines_until(":zoe!zoe@causerie TOPIC #atelier :é")[-1]
+        assert len(told.encode()) + 2 == 512, told  # "\r\n" included; é is 2 bytes
+    carol.send_line("TOPIC #atelier")
+    shown = carol.expect_line(f":{SERVER} 332 carol #atelier :é")
+    assert len(shown.encode()) + 2 <= 512 and shown.endswith("é"), shown
+    c.send_line("KICK #atelier carol :au revoir")
+    lines = carol.readlines_until(f":{SERVER} 366 carol #général ")
+    assert lines[0] == ":zoe!zoe@causerie KICK #atelier carol :au revoir", lines
+    assert ":carol!carol@causerie JOIN #général" in lines, lines
+    assert not any(" PART " in line for line in lines), lines
+
+
+def plain(authzid, authcid, password):
+    """SASL PLAIN's credentials, as AUTHENTICATE carries them."""
+    return base64.b64encode(f"{authzid}\0{authcid}\0{password}".encode()).decode()
+
+
+def test_sasl_plain_logs_in_before_registration(irc, chat):
+    """SASL PLAIN (the sasl capability) checks an account's password before the client
+    registers; registration then logs in to that account, whatever NICK said. Bad
+    mechanisms, aborts, malformed or wrong credentials and unknown accounts get 904-908
+    and another try may follow; credentials in several 400-byte pieces are put together."""
+    srv, open_irc = irc("--flood-burst", "100")  # many tries in a row, none a flood
+    (zoe,) = chat(srv, "zoe")
+    register(zoe)
+    zoe.send_line("/quit")
+    zoe.expect_closed()
+    c = open_irc("zoe")
+    c.send_line("CAP LS")  # before 302, no values
+    c.expect_exact(f":{SERVER} CAP * LS :{CAPS.replace('=PLAIN', '')}")
+    c.send_line("CAP LS 302")
+    c.expect_exact(f":{SERVER} CAP * LS :{CAPS}")
+    c.send_line("CAP REQ :sasl")
+    c.expect_exact(f":{SERVER} CAP * ACK :sasl")
+    c.send_line("NICK autre")  # the account, not this, names it once logged in
+    c.send_line("USER zoe 0 * :Zoé")
+    c.send_line("AUTHENTICATE SCRAM-SHA-256")
+    c.expect_exact(f":{SERVER} 908 autre PLAIN :sont les mécanismes SASL disponibles")
+    c.expect_exact(f":{SERVER} 904 autre :Authentification SASL refusée : mécanisme inconnu.")
+    c.send_line("AUTHENTICATE PLAIN")
+    c.expect_exact("AUTHENTICATE +")
+    c.send_line("AUTHENTICATE *")
+    c.expect_exact(f":{SERVER} 906 autre :Authentification SASL abandonnée.")
+    for creds, why in ((plain("", "personne", "x"), "aucun compte à ce nom."),
+                       (plain("bob", "zoe", SECRET), "on ne s'identifie que pour soi."),
+                       ("pas du base64!", "identifiants PLAIN mal formés.")):
+        c.send_line("AUTHENTICATE PLAIN")
+        c.expect_exact("AUTHENTICATE +")
+        c.send_line(f"AUTHENTICATE {creds}")
+        c.expect_exact(f":{SERVER} 904 autre :Authentification SASL refusée : {why}")
+    # A wrong password of 295 bytes: exactly 400 bytes of base64, then "+" ends them.
+    creds = plain("", "zoe", "w" * 295)
+    assert len(creds) == 400
+    c.send_line("AUTHENTICATE PLAIN")
+    c.expect_exact("AUTHENTICATE +")
+    c.send_line(f"AUTHENTICATE {creds}")
+    c.send_line("AUTHENTICATE +")
+    c.expect_exact(f":{SERVER} NOTICE autre :Mot de passe incorrect.")
+    c.expect_exact(f":{SERVER} 904 autre :Authentification SASL refusée : voyez la notice "
+                   "ci-dessus.")
+    c.send_line("AUTHENTICATE PLAIN")
+    c.expect_exact("AUTHENTICATE +")
+    c.send_line(f"AUTHENTICATE {plain('zoe', 'zoe', SECRET)}")
+    c.expect_exact(f":{SERVER} 900 autre autre!autre@{SERVER} zoe :Vous êtes identifié comme zoe.")
+    c.expect_exact(f":{SERVER} 903 autre :Authentification SASL réussie.")
+    c.send_line("CAP END")
+    c.expect_exact(f":{SERVER} 001 zoe :Bienvenue sur causerie, zoe !")
+    c.readlines_until(f":{SERVER} 366 zoe #général ")
+    srv.wait_log(r"zoe a rejoint la discussion")
+    c.send_line("AUTHENTICATE PLAIN")
+    c.expect_exact(f":{SERVER} 907 zoe :Vous êtes déjà identifié.")
+    c.send_line("JOIN #atelier")  # logged in: it founds the room and may set its topic
+    c.readlines_until(f":{SERVER} 366 zoe #atelier ")
+    c.send_line("TOPIC #atelier :par SASL")
+    c.readlines_until(":zoe!zoe@causerie TOPIC #atelier :par SASL")
 
 
 def test_list_and_whois(irc, chat):
@@ -398,7 +482,7 @@ def test_list_and_whois(irc, chat):
 
 
 def test_hostile_lines_get_numerics_and_nobody_else_is_affected(irc, chat):
-    srv, open_irc = irc()
+    srv, open_irc = irc("--flood-burst", "100")  # many lines in a row, none a flood
     (alice,) = chat(srv, "alice")
     bob = open_irc("bob")
     bob.register("bob")
@@ -429,9 +513,37 @@ def test_hostile_lines_get_numerics_and_nobody_else_is_affected(irc, chat):
     for nick in ("a,b", "*", "x!y", "#chan", "&amp", "$x"):
         bob.send_line(f"NICK {nick}")
         bob.expect_line(f":{SERVER} 432 bob {nick} :Un pseudo IRC ne ")
+    bob.send_line("NICK :")
+    bob.expect_exact(f":{SERVER} 431 bob :Pas de pseudo donné.")
+    bob.send_line("MODE alice")
+    bob.expect_exact(f":{SERVER} 502 bob :Vous ne pouvez ni voir ni changer les modes des autres.")
+    bob.send_line("MODE personne")
+    bob.expect_exact(f":{SERVER} 401 bob personne :Personne ne porte ce pseudo.")
     bob.send_line("PRIVMSG #général :\x01VERSION\x01")  # a CTCP request: not relayed
     bob.send_line("PRIVMSG #général :encore là")
     alice.expect_exact("> bob: encore là")
+
+
+def test_queries_are_under_flood_control_but_ping_and_quit_are_not(irc, chat):
+    """Every IRC line costs a token of the flood allowance, a WHO as much as a chat line:
+    the eleventh of a burst is refused, named by its command, and the others are counted;
+    PING is still answered, and nobody else is affected."""
+    srv, open_irc = irc()
+    (alice,) = chat(srv, "alice")
+    bob = open_irc("bob")
+    bob.register("bob")
+    alice.expect_exact("* bob a rejoint la discussion")
+    bob.send_raw(b"WHO #g\xc3\xa9n\xc3\xa9ral\r\n" * 15 + b"PING :toujours\r\n")
+    lines = bob.readlines_until(f":{SERVER} PONG {SERVER} :toujours")
+    ends = [line for line in lines if line.startswith(f":{SERVER} 315 bob #général ")]
+    assert len(ends) == 10, lines
+    assert (f":{SERVER} NOTICE bob :Trop de messages (10 d'affilée, puis 5 par seconde au plus) "
+            ": « WHO » a été refusé, renvoyez-le plus tard.") in lines, lines
+    alice.send_line("toujours là")
+    bob.readlines_until(":alice!alice@causerie PRIVMSG #général :toujours là")
+    bob.send_line("QUIT :fini")  # never refused: a flooder must be able to leave
+    bob.expect_exact("ERROR :Au revoir.")
+    alice.expect_exact("* bob est déconnecté (fini)")
 
 
 def test_a_client_that_never_registers_is_closed(irc, chat):
