@@ -34,7 +34,7 @@ void event_set_renderer(unsigned n, event_renderer r)
 static void event_free(struct msg *m)
 {
     struct event *e = (struct event *)m; /* the line is the event's first member */
-    for (unsigned i = 1; i < EVENT_RENDERINGS; i++) {
+    for (unsigned i = 0; i < EVENT_RENDERINGS - 1; i++) {
         struct msg *r = atomic_load_explicit(&e->renderings[i], memory_order_acquire);
         if (r && r != &e->line) {
             msg_unref(r);
@@ -77,7 +77,7 @@ struct event *event_new(const struct event_fields *f)
     e->who = place(&at, probe.who, f->who_len);
     e->where = place(&at, probe.where, f->where_len);
     e->text = place(&at, probe.text, f->text_len);
-    for (unsigned i = 0; i < EVENT_RENDERINGS; i++) {
+    for (unsigned i = 0; i < EVENT_RENDERINGS - 1; i++) {
         atomic_init(&e->renderings[i], NULL);
     }
     size_t written = line_renderer.write(e, at);
@@ -92,7 +92,8 @@ struct msg *event_rendering(struct event *e, unsigned n)
         return &e->line;
     }
     assert(n < EVENT_RENDERINGS && renderers[n]);
-    struct msg *r = atomic_load_explicit(&e->renderings[n], memory_order_acquire);
+    _Atomic(struct msg *) *slot = &e->renderings[n - 1]; /* rendering 0 is e->line */
+    struct msg *r = atomic_load_explicit(slot, memory_order_acquire);
     if (r) {
         return r;
     }
@@ -101,8 +102,8 @@ struct msg *event_rendering(struct event *e, unsigned n)
         made = &e->line; /* the same bytes: shared, and no reference of its own */
     }
     struct msg *expected = NULL;
-    if (atomic_compare_exchange_strong_explicit(&e->renderings[n], &expected, made,
-                                                memory_order_acq_rel, memory_order_acquire)) {
+    if (atomic_compare_exchange_strong_explicit(slot, &expected, made, memory_order_acq_rel,
+                                                memory_order_acquire)) {
         return made;
     }
     if (made != &e->line) {

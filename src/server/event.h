@@ -50,8 +50,8 @@ enum event_kind {
 };
 
 /* How many renderings an event may have: the line protocol's two forms (plain, and with
- * the events capability), with room for the protocols to come. */
-#define EVENT_RENDERINGS 4
+ * the events capability) and IRC's three (render.h, irc.h). */
+#define EVENT_RENDERINGS 5
 /* An event's room when it is for every room, or for none. */
 #define EVENT_ALL_ROOMS 0xFFFF
 #define EVENT_NO_ROOM   0xFFFE
@@ -69,7 +69,8 @@ struct event {
     const char *who;   /* the pseudo it is about, NUL-terminated, in this allocation */
     const char *where; /* the name of its room, without '#', or "" */
     const char *text;  /* what was said, the reason, the new pseudo; or "" */
-    _Atomic(struct msg *) renderings[EVENT_RENDERINGS]; /* [1..]: refs held, made once */
+    /* Rendering n (n >= 1) at [n - 1], made once; a ref held on each but e->line. */
+    _Atomic(struct msg *) renderings[EVENT_RENDERINGS - 1];
 };
 
 /* What an event is made of; the strings are copied. who, where and text may be NULL for

@@ -13,6 +13,7 @@
 #include "irc.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +23,12 @@
 
 #include <sodium.h>
 
+#include "away.h"
 #include "client.h"
 #include "common/buf.h"
 #include "common/proto.h"
 #include "common/pseudo.h"
+#include "common/sanitize.h"
 #include "common/utf8.h"
 #include "common/wipe.h"
 #include "common/xalloc.h"
@@ -293,19 +296,24 @@ static void append_event(struct buf *b, const struct event *e, const char *targe
     }
 }
 
-/* Appends lines (whole, "\r\n"-terminated), each after server-time's tag for time t:
- * "@time=2026-12-06T15:30:00.000Z " (events keep seconds, hence the zero milliseconds). */
-static void append_timed(struct buf *out, const char *lines, size_t len, int64_t t)
+/* Appends lines (whole, "\r\n"-terminated), each after its tags: the time t as
+ * server-time writes it, "@time=2026-12-06T15:30:00.000Z " (events keep seconds, hence
+ * the zero milliseconds), and with msgid (an event's place in the order; 0: none) first,
+ * for message-tags: "@msgid=42;time=... ". */
+static void append_tagged(struct buf *out, const char *lines, size_t len, int64_t t, uint64_t msgid)
 {
-    char stamp[32];
+    char stamp[32], tags[80];
     render_utc_stamp(t, stamp);
-    size_t stamp_len = strlen(stamp) - 1; /* without its 'Z' */
+    int stamp_len = (int)strlen(stamp) - 1; /* without its 'Z' */
+    if (msgid) {
+        snprintf(tags, sizeof(tags), "@msgid=%" PRIu64 ";time=%.*s.000Z ", msgid, stamp_len, stamp);
+    } else {
+        snprintf(tags, sizeof(tags), "@time=%.*s.000Z ", stamp_len, stamp);
+    }
     while (len > 0) {
         const char *nl = memchr(lines, '\n', len);
         size_t n = nl ? (size_t)(nl - lines) + 1 : len;
-        buf_append_str(out, "@time=");
-        buf_append(out, stamp, stamp_len);
-        buf_append_str(out, ".000Z ");
+        buf_append_str(out, tags);
         buf_append(out, lines, n);
         lines += n;
         len -= n;
@@ -323,39 +331,50 @@ static struct msg *render(const struct event *e)
     return m;
 }
 
-/* The same with each line's time, for the clients that asked for server-time. */
-static struct msg *render_timed(const struct event *e)
+/* The same with tags: the time (server-time), and the msgid too (message-tags). */
+static struct msg *render_tags(const struct event *e, bool msgid)
 {
-    struct buf plain = BUF_INIT, timed = BUF_INIT;
+    struct buf plain = BUF_INIT, tagged = BUF_INIT;
     append_event(&plain, e, "*");
     fit_lines(&plain);
-    append_timed(&timed, plain.data, plain.len, e->time);
-    struct msg *m = msg_new_lines(timed.data, timed.len);
+    append_tagged(&tagged, plain.data, plain.len, e->time, msgid ? e->seq : 0);
+    struct msg *m = msg_new_lines(tagged.data, tagged.len);
     buf_release(&plain);
-    buf_release(&timed);
+    buf_release(&tagged);
     return m;
 }
 
-/* Sends s lines (whole) about something that happened at time t: with its time when s
- * asked for server-time. */
-static void send_dated(struct session *s, struct buf *lines, int64_t t)
+static struct msg *render_timed(const struct event *e)
+{
+    return render_tags(e, false);
+}
+
+static struct msg *render_tagged(const struct event *e)
+{
+    return render_tags(e, true);
+}
+
+/* Sends s lines (whole) about something that happened at time t, with its tags when s
+ * asked for them: the time, and msgid if not 0 (an event's place in the order). */
+static void send_dated(struct session *s, struct buf *lines, int64_t t, uint64_t msgid)
 {
     fit_lines(lines);
-    if (!(state(s)->caps & IRC_CAP_SERVER_TIME)) {
+    unsigned caps = state(s)->caps;
+    if (!(caps & (IRC_CAP_SERVER_TIME | IRC_CAP_MESSAGE_TAGS))) {
         send_buf(s, lines);
         return;
     }
-    struct buf timed = BUF_INIT;
-    append_timed(&timed, lines->data, lines->len, t);
-    send_buf(s, &timed);
-    buf_release(&timed);
+    struct buf tagged = BUF_INIT;
+    append_tagged(&tagged, lines->data, lines->len, t, caps & IRC_CAP_MESSAGE_TAGS ? msgid : 0);
+    send_buf(s, &tagged);
+    buf_release(&tagged);
 }
 
 void irc_deliver(struct session *s, struct event *e)
 {
     struct buf b = BUF_INIT;
     append_event(&b, e, nick_of(s));
-    send_dated(s, &b, e->time);
+    send_dated(s, &b, e->time, e->seq);
     buf_release(&b);
 }
 
@@ -367,7 +386,7 @@ void irc_private_sent(struct session *s, const char *to, const char *text, size_
     const char *me = nick_of(s);
     struct buf b = BUF_INIT;
     append_said(&b, me, strlen(me), "PRIVMSG", to, strlen(to), text, len, false);
-    send_dated(s, &b, (int64_t)time(NULL));
+    send_dated(s, &b, (int64_t)time(NULL), 0);
     buf_release(&b);
 }
 
@@ -498,8 +517,13 @@ static void forget_sasl(struct irc_state *st)
 
 void irc_state_forget(struct session *s)
 {
-    forget_password(state(s));
-    forget_sasl(state(s));
+    struct irc_state *st = state(s);
+    forget_password(st);
+    forget_sasl(st);
+    if (st->away_person) {
+        away_set(st->away_person, NULL, 0);
+        st->away_person = NULL;
+    }
 }
 
 /* Once NICK and USER have come, and CAP END if a negotiation began: the pseudo is asked
@@ -600,10 +624,10 @@ void irc_welcome(struct session *s, size_t count)
     /* Honest: what the rooms and pseudos really are. A pseudo counts characters, not
      * bytes; pseudos fold by Unicode's simple case folding, of which ASCII is a part. */
     buf_appendf(&b,
-                ":%s 005 %s CHANTYPES=# CHANNELLEN=%d NICKLEN=%d PREFIX=(o)@ "
+                ":%s 005 %s AWAYLEN=%d CHANTYPES=# CHANNELLEN=%d NICKLEN=%d PREFIX=(o)@ "
                 "CHANMODES=b,,,i CASEMAPPING=rfc8265 UTF8ONLY NETWORK=" NETWORK_NAME
                 " :sont pris en charge par ce serveur\r\n",
-                server_name, me, ROOM_NAME_MAX + 1, PSEUDO_MAX_CHARS);
+                server_name, me, AWAY_MAX, ROOM_NAME_MAX + 1, PSEUDO_MAX_CHARS);
     (void)count; /* IRC says how many are here with LUSERS, as every server does */
     append_lusers(s, &b);
     buf_appendf(&b, ":%s 422 %s :Pas de message du jour.\r\n", server_name, me);
@@ -727,6 +751,21 @@ static int who_is(const char *nick, char *typed, size_t size)
     return r;
 }
 
+/* Whether the person who holds nick (len bytes) on this server is away (away.h); its text
+ * in out. */
+static bool away_of(const char *nick, size_t len, char out[AWAY_MAX + 1])
+{
+    struct buf key = BUF_INIT;
+    pseudo_fold(nick, len, &key);
+    struct person *p = registry_find(key.data);
+    buf_release(&key);
+    bool away = p && away_get(p, out, AWAY_MAX + 1);
+    if (p) {
+        person_unref(p);
+    }
+    return away;
+}
+
 /* Whether someone holds the pseudo nick, as who_is() says it (an engine that cannot tell
  * counts as nobody). */
 static bool someone_is(const char *nick, char *typed, size_t size)
@@ -739,9 +778,13 @@ static const struct {
     const char *name;
     enum irc_cap bit;
 } caps[] = {
-    {"cap-notify", IRC_CAP_CAP_NOTIFY},     {"echo-message", IRC_CAP_ECHO_MESSAGE},
-    {"multi-prefix", IRC_CAP_MULTI_PREFIX}, {"sasl", IRC_CAP_SASL},
-    {"server-time", IRC_CAP_SERVER_TIME},   {"userhost-in-names", IRC_CAP_USERHOST_IN_NAMES},
+    {"cap-notify", IRC_CAP_CAP_NOTIFY},
+    {"echo-message", IRC_CAP_ECHO_MESSAGE},
+    {"message-tags", IRC_CAP_MESSAGE_TAGS},
+    {"multi-prefix", IRC_CAP_MULTI_PREFIX},
+    {"sasl", IRC_CAP_SASL},
+    {"server-time", IRC_CAP_SERVER_TIME},
+    {"userhost-in-names", IRC_CAP_USERHOST_IN_NAMES},
 };
 #define N_CAPS (sizeof(caps) / sizeof(caps[0]))
 
@@ -767,7 +810,9 @@ static void apply_caps(struct session *s)
 {
     struct irc_state *st = state(s);
     struct member *m = &s->member;
-    m->rendering = st->caps & IRC_CAP_SERVER_TIME ? IRC_RENDERING_TIMED : IRC_RENDERING;
+    m->rendering = st->caps & IRC_CAP_MESSAGE_TAGS  ? IRC_RENDERING_TAGGED
+                   : st->caps & IRC_CAP_SERVER_TIME ? IRC_RENDERING_TIMED
+                                                    : IRC_RENDERING;
     m->sees_own_lines = (st->caps & IRC_CAP_ECHO_MESSAGE) != 0;
 }
 
@@ -998,6 +1043,15 @@ static void cmd_nick(struct session *s, const struct call *c)
     snprintf(was, sizeof(was), "%s", person_pseudo(p));
     run(s, "/nick %s", nick);
     p = session_person(s);
+    struct irc_state *st = state(s);
+    if (p && st->away_person && st->away_person != p) { /* renamed: its away goes with it */
+        char text[AWAY_MAX + 1];
+        if (away_get(st->away_person, text, sizeof(text))) {
+            away_set(p, text, strlen(text));
+        }
+        away_set(st->away_person, NULL, 0);
+        st->away_person = p;
+    }
     if (p && strcmp(was, person_pseudo(p)) != 0) {
         /* The others are told by the rename's event; the one renamed, as IRC says. */
         struct buf b = BUF_INIT;
@@ -1087,7 +1141,8 @@ static void say(struct session *s, const struct call *c, bool is_notice)
             continue;
         }
         char typed[4 * PSEUDO_MAX_CHARS + 1];
-        if (who_is(t, typed, sizeof(typed)) == -ENOENT) { /* -EIO: /msg says the link is down */
+        int found = who_is(t, typed, sizeof(typed));
+        if (found == -ENOENT) { /* -EIO: /msg says the link is down */
             if (!is_notice) {
                 numeric(s, "401", "%s :Personne ne porte ce pseudo.", t);
             }
@@ -1095,6 +1150,10 @@ static void say(struct session *s, const struct call *c, bool is_notice)
         }
         run(s, action ? "/msg %s * %s %.*s" : "/msg %s %s%.*s", t,
             action ? person_pseudo(session_person(s)) : "", (int)len, text);
+        char away[AWAY_MAX + 1];
+        if (!is_notice && found == 0 && away_of(typed, strlen(typed), away)) {
+            numeric(s, "301", "%s :%s", typed, away);
+        }
     }
     free(targets);
 }
@@ -1215,9 +1274,10 @@ static void cmd_who(struct session *s, const struct call *c)
             bool op = name[0] == '@';
             const char *nick = op ? name + 1 : name;
             int nl = (int)(op ? len - 1 : len);
-            buf_appendf(&b, ":%s 352 %s #%s %.*s %s %s %.*s H%s :0 %.*s\r\n", server_name, me,
-                        v.name, nl, nick, server_name, server_name, nl, nick, op ? "@" : "", nl,
-                        nick);
+            char away[AWAY_MAX + 1];
+            buf_appendf(&b, ":%s 352 %s #%s %.*s %s %s %.*s %s%s :0 %.*s\r\n", server_name, me,
+                        v.name, nl, nick, server_name, server_name, nl, nick,
+                        away_of(nick, (size_t)nl, away) ? "G" : "H", op ? "@" : "", nl, nick);
             name += len + (space ? 1 : 0);
         }
         send_buf(s, &b);
@@ -1225,9 +1285,10 @@ static void cmd_who(struct session *s, const struct call *c)
         room_view_release(&v);
     } else if (mask[0] != '#') {
         char typed[4 * PSEUDO_MAX_CHARS + 1];
+        char away[AWAY_MAX + 1];
         if (someone_is(mask, typed, sizeof(typed))) {
-            numeric(s, "352", "* %s %s %s %s H :0 %s", typed, server_name, server_name, typed,
-                    typed);
+            numeric(s, "352", "* %s %s %s %s %s :0 %s", typed, server_name, server_name, typed,
+                    away_of(typed, strlen(typed), away) ? "G" : "H", typed);
         }
     }
     numeric(s, "315", "%s :Fin de la liste WHO.", mask);
@@ -1242,6 +1303,10 @@ static void cmd_whois(struct session *s, const struct call *c)
     } else {
         numeric(s, "311", "%s %s %s * :%s", typed, typed, server_name, typed);
         numeric(s, "312", "%s %s :causerie", typed, server_name);
+        char away[AWAY_MAX + 1];
+        if (away_of(typed, strlen(typed), away)) {
+            numeric(s, "301", "%s :%s", typed, away);
+        }
     }
     numeric(s, "318", "%s :Fin de WHOIS.", nick);
 }
@@ -1350,13 +1415,36 @@ static void cmd_mode(struct session *s, const struct call *c)
     }
 }
 
+/* AWAY :text marks s away (away.h) until AWAY without a text; shown by WHOIS (301), WHO
+ * (G) and to whoever sends it a private message (301). */
 static void cmd_away(struct session *s, const struct call *c)
 {
-    if (c->n > 0 && c->param[0][0]) {
+    struct irc_state *st = state(s);
+    struct buf text = BUF_INIT;
+    if (c->n > 0) {
+        sanitize_append(&text, c->param[0], strlen(c->param[0]));
+    }
+    if (st->away_person) {
+        away_set(st->away_person, NULL, 0);
+        st->away_person = NULL;
+    }
+    if (text.len > 0) {
+        st->away_person = session_person(s);
+        away_set(st->away_person, text.data, text.len);
         numeric(s, "306", ":Vous êtes marqué absent.");
     } else {
         numeric(s, "305", ":Vous n'êtes plus marqué absent.");
     }
+    buf_release(&text);
+}
+
+/* TAGMSG: a message of client-only tags (typing notifications, reactions): not relayed,
+ * since causerie's events carry no tags of the clients', and not refused either, since
+ * the client asked for message-tags and may send them. */
+static void cmd_tagmsg(struct session *s, const struct call *c)
+{
+    (void)s;
+    (void)c;
 }
 
 static void cmd_lusers(struct session *s, const struct call *c)
@@ -1418,6 +1506,7 @@ static const struct command commands[] = {
     {"AWAY", cmd_away, 0, false},
     {"MOTD", cmd_motd, 0, false},
     {"LUSERS", cmd_lusers, 0, false},
+    {"TAGMSG", cmd_tagmsg, 1, false},
 };
 
 /* Whether line[0..len) holds a CR or a NUL, which no IRC line may: refused, since quoting
@@ -1623,4 +1712,5 @@ void irc_init(const struct server_options *o)
     server_name = o->irc_name;
     event_set_renderer(IRC_RENDERING, render);
     event_set_renderer(IRC_RENDERING_TIMED, render_timed);
+    event_set_renderer(IRC_RENDERING_TAGGED, render_tagged);
 }

@@ -30,20 +30,24 @@
 
 struct buf;
 struct event;
+struct person;
 struct room_view;
 struct server_options;
 struct session;
 
-/* The renderings of events IRC clients are sent, after the line protocol's two: plain, and
- * with each line's time in a tag, for clients that asked for IRCv3's server-time. */
-#define IRC_RENDERING       2
-#define IRC_RENDERING_TIMED 3
+/* The renderings of events IRC clients are sent, after the line protocol's two: plain;
+ * with each line's time in a tag, for clients that asked for IRCv3's server-time; with its
+ * msgid and time, for those that asked for message-tags (which read any tag). */
+#define IRC_RENDERING        2
+#define IRC_RENDERING_TIMED  3
+#define IRC_RENDERING_TAGGED 4
 _Static_assert(IRC_RENDERING > RENDER_EVENTS, "IRC's rendering is its own");
+_Static_assert(IRC_RENDERING_TAGGED < EVENT_RENDERINGS, "an event has room for IRC's three");
 
 /* Whether rendering r is one of IRC's: the member reading it speaks IRC. */
 static inline bool irc_rendering(unsigned r)
 {
-    return r == IRC_RENDERING || r == IRC_RENDERING_TIMED;
+    return r == IRC_RENDERING || r == IRC_RENDERING_TIMED || r == IRC_RENDERING_TAGGED;
 }
 
 /* The IRCv3 capabilities a client may ask for (CAP REQ), as bits of irc_state.caps. */
@@ -54,6 +58,7 @@ enum irc_cap {
     IRC_CAP_SERVER_TIME = 1 << 3,       /* server-time: @time on what it is sent */
     IRC_CAP_USERHOST_IN_NAMES = 1 << 4, /* names as nick!user@host */
     IRC_CAP_SASL = 1 << 5,              /* sasl: AUTHENTICATE PLAIN before registration */
+    IRC_CAP_MESSAGE_TAGS = 1 << 6,      /* message-tags: msgid (and time) on events */
 };
 
 /* Where a client is in a SASL exchange (AUTHENTICATE). */
@@ -72,15 +77,16 @@ struct irc_state {
     size_t sasl_len;
     char nick[4 * PSEUDO_MAX_CHARS + 1];    /* NICK's, until registration; "" none */
     char account[4 * PSEUDO_MAX_CHARS + 1]; /* SASL's account, once being checked; "" none */
-    char channel[ROOM_NAME_MAX + 1];        /* the room the client was told it is in */
-    uint64_t last_line_ms;                  /* loop time of its last line, once joined */
-    uint8_t cap_negotiating : 1;            /* CAP LS or REQ came, CAP END not yet */
-    uint8_t user_given : 1;                 /* USER came */
-    uint8_t pinged : 1;                     /* sent PING since its last line */
-    uint8_t cap_302 : 1;                    /* CAP LS 302: capabilities are listed with values */
-    uint8_t sasl : 2;                       /* enum irc_sasl */
-    uint8_t account_checked : 1;            /* SASL proved account: registration logs in to it */
-    uint8_t caps;                           /* enum irc_cap bits it asked for */
+    struct person *away_person;      /* the person away.h holds away for s; NULL if s is not away */
+    char channel[ROOM_NAME_MAX + 1]; /* the room the client was told it is in */
+    uint64_t last_line_ms;           /* loop time of its last line, once joined */
+    uint8_t cap_negotiating : 1;     /* CAP LS or REQ came, CAP END not yet */
+    uint8_t user_given : 1;          /* USER came */
+    uint8_t pinged : 1;              /* sent PING since its last line */
+    uint8_t cap_302 : 1;             /* CAP LS 302: capabilities are listed with values */
+    uint8_t sasl : 2;                /* enum irc_sasl */
+    uint8_t account_checked : 1;     /* SASL proved account: registration logs in to it */
+    uint8_t caps;                    /* enum irc_cap bits it asked for */
 };
 #define IRC_STATE_SIZE sizeof(struct irc_state)
 

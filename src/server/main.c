@@ -22,6 +22,7 @@
 
 #include "accounts.h"
 #include "admission.h"
+#include "away.h"
 #include "broadcast.h"
 #include "client.h"
 #include "cluster.h"
@@ -673,6 +674,7 @@ int main(int argc, char **argv)
         return 1;
     }
     registry_init();
+    away_init();
     guard_init(o.login_tries, o.login_delay);
     admission_init(o.max_clients, o.max_per_ip);
     web_setup(&o, n);
@@ -684,6 +686,7 @@ int main(int argc, char **argv)
     }
     web_teardown();
     tls_teardown();
+    away_shutdown(); /* drops its references to people, before the registry goes */
     registry_shutdown();
     guard_shutdown();
     admission_shutdown();

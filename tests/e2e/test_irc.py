@@ -21,7 +21,8 @@ from accounts import SECRET, register
 from conftest import TIMEOUT, LineClient, wait_until
 
 SERVER = "causerie"
-CAPS = "cap-notify echo-message multi-prefix sasl=PLAIN server-time userhost-in-names"
+CAPS = ("cap-notify echo-message message-tags multi-prefix sasl=PLAIN server-time "
+        "userhost-in-names")
 
 
 class IrcClient(LineClient):
@@ -95,7 +96,7 @@ def test_registration_waits_for_cap_end_then_welcomes(irc):
     assert c.read_line().startswith(f":{SERVER} 003 alice ")
     assert c.read_line() == f":{SERVER} 004 alice {SERVER} 0.1.0 i bio"
     isupport = c.read_line()
-    for token in ("CHANTYPES=#", "NICKLEN=32", "PREFIX=(o)@", "CHANMODES=b,,,i",
+    for token in ("AWAYLEN=300", "CHANTYPES=#", "NICKLEN=32", "PREFIX=(o)@", "CHANMODES=b,,,i",
                   "CASEMAPPING=rfc8265", "UTF8ONLY", "NETWORK=causerie"):
         assert f" {token} " in isupport, isupport
     c.expect_exact(f":{SERVER} 251 alice :Il y a 1 personnes et 0 invisibles sur 1 serveur.")
@@ -201,6 +202,41 @@ def test_capabilities_echo_message_and_server_time(irc, chat):
     alice.expect_exact("> bob: sans écho")
     alice.send_line("après")
     bob.expect_exact(":alice!alice@causerie PRIVMSG #général :après")  # no echo, no tag
+
+
+def test_message_tags_give_every_client_the_same_msgid(irc, chat):
+    """With message-tags, each event carries its msgid (its place in the order) and its
+    time: the same msgid for every recipient, the sender's echo included, growing with the
+    order; TAGMSG (client-only tags) is taken and not relayed."""
+    srv, open_irc = irc()
+    (alice,) = chat(srv, "alice")
+    tagged = re.compile(r"@msgid=(\d+);time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z (.*)")
+    bob, carol = open_irc("bob"), open_irc("carol")
+    for c, caps in ((bob, "message-tags echo-message"), (carol, "message-tags")):
+        c.send_line("CAP LS 302")
+        c.send_line(f"CAP REQ :{caps}")
+        c.send_line(f"NICK {c.name}")
+        c.send_line(f"USER {c.name} 0 * :{c.name}")
+        c.readlines_until(f":{SERVER} CAP * ACK :{caps}")
+        c.send_line("CAP END")
+        c.readlines_until(f":{SERVER} 366 {c.name} #général ")
+    bob.readlines_until(re.compile(r"@msgid=\d+;time=\S+ :carol!carol@causerie JOIN #général"))
+    bob.send_line("@+typing=active TAGMSG #général")
+    bob.send_line("PRIVMSG #général :premier")
+    before = alice.readlines_until("> bob: premier")  # the TAGMSG before it reached nobody
+    assert all(line.endswith("a rejoint la discussion") for line in before[:-1]), before
+    alice.send_line("second")
+    seen = {}
+    for c in (bob, carol):
+        first = c.expect_line(tagged)
+        second = c.expect_line(tagged)
+        assert first.group(2) == ":bob!bob@causerie PRIVMSG #général :premier"
+        assert second.group(2) == ":alice!alice@causerie PRIVMSG #général :second"
+        assert int(first.group(1)) < int(second.group(1))
+        seen[c.name] = (first.group(1), second.group(1))
+    assert seen["bob"] == seen["carol"], seen
+    bob.send_line("PING :fin")
+    bob.expect_exact(f":{SERVER} PONG {SERVER} :fin")
 
 
 def test_action_and_long_lines_are_cut_for_irc(irc, chat):
@@ -450,6 +486,48 @@ def test_sasl_plain_logs_in_before_registration(irc, chat):
     c.readlines_until(f":{SERVER} 366 zoe #atelier ")
     c.send_line("TOPIC #atelier :par SASL")
     c.readlines_until(":zoe!zoe@causerie TOPIC #atelier :par SASL")
+
+
+def test_away_is_shown_by_whois_who_and_to_private_messages(irc):
+    """AWAY marks a client away until AWAY without a text: WHOIS says it (301), WHO shows
+    G rather than H, and a private message to it is answered with 301; a rename keeps it;
+    a text over AWAYLEN is cut at a character boundary."""
+    srv, open_irc = irc()
+    alice = open_irc("alice")
+    alice.register("alice")
+    bob = open_irc("bob")
+    bob.register("bob")
+    alice.readlines_until(":bob!bob@causerie JOIN #général")
+    bob.send_line("AWAY :parti déjeuner")
+    bob.expect_exact(f":{SERVER} 306 bob :Vous êtes marqué absent.")
+    alice.send_line("WHOIS bob")
+    alice.expect_exact(f":{SERVER} 311 alice bob bob causerie * :bob")
+    alice.expect_exact(f":{SERVER} 312 alice bob causerie :causerie")
+    alice.expect_exact(f":{SERVER} 301 alice bob :parti déjeuner")
+    alice.expect_exact(f":{SERVER} 318 alice bob :Fin de WHOIS.")
+    alice.send_line("WHO #général")
+    lines = alice.readlines_until(f":{SERVER} 315 alice #général ")
+    assert f":{SERVER} 352 alice #général bob causerie causerie bob G :0 bob" in lines, lines
+    assert f":{SERVER} 352 alice #général alice causerie causerie alice H :0 alice" in lines
+    alice.send_line("PRIVMSG bob :tu es là ?")
+    alice.expect_exact(f":{SERVER} 301 alice bob :parti déjeuner")
+    bob.readlines_until(":alice!alice@causerie PRIVMSG bob :tu es là ?")
+    bob.send_line("NICK bobby")
+    bob.readlines_until(":bob!bob@causerie NICK :bobby")
+    alice.readlines_until(":bob!bob@causerie NICK :bobby")
+    alice.send_line("WHO bobby")
+    alice.expect_exact(f":{SERVER} 352 alice * bobby causerie causerie bobby G :0 bobby")
+    alice.expect_exact(f":{SERVER} 315 alice bobby :Fin de la liste WHO.")
+    bob.send_line("AWAY")
+    bob.expect_exact(f":{SERVER} 305 bobby :Vous n'êtes plus marqué absent.")
+    alice.send_line("WHOIS bobby")
+    lines = alice.readlines_until(f":{SERVER} 318 alice bobby ")
+    assert not any(f" 301 alice bobby " in line for line in lines), lines
+    bob.send_line("AWAY :" + "é" * 200)  # 400 bytes, over AWAYLEN=300
+    bob.expect_exact(f":{SERVER} 306 bobby :Vous êtes marqué absent.")
+    alice.send_line("WHOIS bobby")
+    line = alice.readlines_until(f":{SERVER} 301 alice bobby :")[-1]
+    assert line == f":{SERVER} 301 alice bobby :" + "é" * 150, line
 
 
 def test_list_and_whois(irc, chat):
