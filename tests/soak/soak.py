@@ -11,20 +11,25 @@ too, for 10 s with 90 clients against 3 servers:
 
 It makes an authority and a certificate for 127.0.0.1 with the openssl command, in a
 temporary directory, then starts the server itself (127.0.0.1, 2 threads, default limits)
-with its three ports on free ports: the plain TCP port, the TLS port, and the web port,
-which speaks HTTPS and WSS because the server has a certificate. Clients are spread over
-three transports: "tcp" (plain lines), "tls" (the same lines in TLS, 1.3 mostly, 1.2 at
-times) and "wss" (a WebSocket over TLS on the web port: the HTTP upgrade, then a masked
-text frame per line each way). Plain WebSocket is not in the soak: a server with a
+with its four ports on free ports: the plain TCP port, the TLS port, the web port, which
+speaks HTTPS and WSS because the server has a certificate, and the IRC port. Clients are
+spread over four transports: "tcp" (plain lines), "tls" (the same lines in TLS, 1.3
+mostly, 1.2 at times), "wss" (a WebSocket over TLS on the web port: the HTTP upgrade, then
+a masked text frame per line each way) and "irc" (IRC's client protocol on the IRC port,
+plain TCP), whose lines are read as the line protocol's would be (irc_as_line()) so that
+the same checks hold for them. Plain WebSocket is not in the soak: a server with a
 certificate has no plain web port, and the TLS port is what it would share with one.
 
 It runs a short warm-up round, then the chaos phase (--seconds) as two rounds of half that
-each. In a round, "steady" clients, a third on each transport, join first and stay to the
-end: they read everything, and half of them send paced, numbered messages
+each. In a round, "steady" clients, every fourth an IRC client and the others a third on
+each of the line protocol's transports, join first and stay to the end: they read everything, and half of them send paced, numbered messages
 ("soak <pseudo> <n>"). Meanwhile "chaos" clients, each on a transport drawn at random among
 those its behaviour makes sense on, churn until the round's time is up: they join, talk and
 /quit; close; reset; stop reading; send garbage, half lines, overlong lines, floods or a
-stream of near-limit lines; offer bad pseudos; or never give one. A few per round
+stream of near-limit lines; offer bad pseudos; or never give one. On the IRC port they
+register, talk (lines over 512 bytes, actions, CTCP requests, the queries IRC clients
+make) and leave by QUIT, FIN or RST, or never register (half a registration, garbage,
+commands before it). A few per round
 (ACCOUNTS_PER_ROUND) register their pseudo, go to a room and back, leave, come back to
 log in, at times with a wrong password first (the server may slow their address down),
 then unregister. On TLS and WSS they also
@@ -121,7 +126,8 @@ SEND_INTERVAL = (0.5, 1.0)  # a steady sender's pause: <= 2 lines/s, far under -
 STALL_RCVBUF = 4096  # a non-reader's receive buffer: small, so its socket fills soon
 MAX_LINE = 4096  # the server's default --max-line, in bytes
 HANDSHAKE_TIMEOUT = 30  # the server's default --handshake-timeout, in seconds
-TRANSPORTS = ("tcp", "tls", "wss")
+LINE_TRANSPORTS = ("tcp", "tls", "wss")  # the line protocol's: every chaos behaviour's
+TRANSPORTS = LINE_TRANSPORTS + ("irc",)  # and the IRC port, plain TCP
 TLS12_SHARE = 0.25  # TLS connections that stop at TLS 1.2: the server speaks 1.2 and 1.3
 TLS_STALL_SLACK = 3 * 1024  # KiB a round may end above the last, for TLS stalls: check_memory()
 REFUSAL_LOG_WAIT = 2.0  # seconds for the log line of a refusal, written after the close
@@ -140,6 +146,7 @@ LISTENING = {
     "tcp": re.compile(r"En écoute sur 127\.0\.0\.1:(\d+) "),
     "tls": re.compile(r"Port chiffré \(TLS\) : 127\.0\.0\.1:(\d+)$", re.M),
     "wss": re.compile(r"Page web : https://127\.0\.0\.1:(\d+)/$", re.M),
+    "irc": re.compile(r"Port IRC : 127\.0\.0\.1:(\d+)$", re.M),
 }
 JOIN_LOG = re.compile(STAMP + r"(\S+) a rejoint la discussion \(", re.M)
 LEAVE_LOG = re.compile(STAMP + r"(\S+) est déconnecté \(", re.M)
@@ -311,7 +318,7 @@ class Server:
         env.update(ASAN_OPTIONS="detect_leaks=1:abort_on_error=0", UBSAN_OPTIONS="print_stacktrace=1")
         args = [path, "--host", "127.0.0.1", "--port", "0", "--threads", "2",
                 "--tls-cert", certs.cert, "--tls-key", certs.key, "--tls-port", "0",
-                "--web-port", "0",
+                "--web-port", "0", "--irc-port", "0",
                 # A database of its own, on disk as a deployed server has it, in the soak's
                 # temporary directory (removed with the certificates).
                 "--db", os.path.join(certs.dir, f"{name}.db")]
@@ -694,6 +701,69 @@ class WsConn(Conn):
         self.pongs.remove(payload)
 
 
+ROOM = "#général".encode()
+
+
+def irc_as_line(line):
+    """An IRC line as the line protocol's client would have read it, for the checks that
+    read those: a PRIVMSG to the room is "> nick: text", a JOIN "* nick a rejoint la
+    discussion", a QUIT "* nick est déconnecté", 001 the welcome ("+ Bienvenue, nick !"),
+    the server's NOTICE or ERROR "! text"; b"" for the rest (numerics, history replayed as
+    its authors' NOTICEs, PART, a CTCP ACTION)."""
+    if line.startswith(b"ERROR "):
+        return b"! " + line[6:].removeprefix(b":")
+    if not line.startswith(b":"):
+        return b""
+    source, _, rest = line[1:].partition(b" ")
+    command, _, params = rest.partition(b" ")
+    if b"!" in source:  # a person's
+        nick = source.partition(b"!")[0]
+        if command == b"PRIVMSG" and params.startswith(ROOM + b" :"):
+            text = params[len(ROOM) + 2:]
+            return b"" if text.startswith(b"\x01") else b"> " + nick + b": " + text
+        if command == b"JOIN":
+            return b"* " + nick + b" a rejoint la discussion"
+        if command == b"QUIT":
+            return b"* " + nick + " est déconnecté".encode()
+        return b""
+    if command == b"001":
+        return b"+ Bienvenue, " + params.partition(b" ")[0] + b" !"
+    if command == b"NOTICE":
+        return b"! " + params.partition(b" :")[2]
+    return b""
+
+
+class IrcConn(Conn):
+    """A connection to the IRC port (plain TCP), its lines read as irc_as_line() says, so
+    that a steady IRC client is checked as the others are; PING is answered. Once the client
+    said QUIT, the server's ERROR (its goodbye) is no refusal."""
+
+    def __init__(self, on_line=None):
+        super().__init__(on_line)
+        self.quitting = False
+
+    def line_received(self, line):
+        line = line.removesuffix(b"\r")
+        if line.startswith(b"PING "):
+            self.write(b"PONG " + line[5:] + b"\r\n")
+            return
+        if self.quitting and line.startswith(b"ERROR "):
+            return
+        translated = irc_as_line(line)
+        if translated:
+            super().line_received(translated)
+
+    def register(self, nick):
+        self.write(b"NICK %s\r\nUSER %s 0 * :soak\r\n" % (nick, nick))
+
+    def say(self, text):
+        self.write(b"PRIVMSG " + ROOM + b" :" + text + b"\r\n")
+
+    def quit(self):
+        self.quitting = True
+        self.write(b"QUIT\r\n")
+
+
 class HandshakeByHand:
     """A TLS client handshake driven over memory buffers (ssl.SSLObject), for the chaos
     clients that stop inside it: it gives the bytes to send, and takes the server's."""
@@ -765,7 +835,7 @@ async def open_stream(run, server, src, transport, protocol, rcvbuf=None, tls=Tr
         run.connections += 1
         run.by_transport[transport] += 1
         local = sock.getsockname()  # kept: asyncio closes the socket when the server does
-        ctx = run.tls_contexts[tls12] if tls and transport != "tcp" else None
+        ctx = run.tls_contexts[tls12] if tls and transport in ("tls", "wss") else None
         try:
             _, conn = await loop.create_connection(
                 protocol, sock=sock, ssl=ctx, server_hostname="127.0.0.1" if ctx else None,
@@ -789,6 +859,8 @@ async def open_conn(run, server, src, transport, rcvbuf=None, on_line=None, tls1
     upgrade done where transport has them."""
     if transport == "wss":
         factory = lambda: WsConn(server.ports["wss"], origin, on_line)
+    elif transport == "irc":
+        factory = lambda: IrcConn(on_line)
     else:
         factory = lambda: Conn(on_line)
     conn = await open_stream(run, server, src, transport, factory, rcvbuf=rcvbuf, tls12=tls12)
@@ -870,19 +942,28 @@ class Steady:
         except Anomaly as e:
             raise Fatal(f"{what}: {e}") from None
         run.steady_connections[self.transport] += 1
-        if not await await_prompt(self.conn):
+        if self.transport == "irc":  # no prompt: NICK and USER
+            self.conn.register(self.pseudo)
+        elif not await await_prompt(self.conn):
             raise Fatal(f"{what} was turned away at connection")
-        self.conn.send(self.pseudo + b"\n")
+        else:
+            self.conn.send(self.pseudo + b"\n")
         await await_welcome(self.conn, self.pseudo)
+
+    def say(self, text):
+        if self.transport == "irc":
+            self.conn.say(text)
+        else:
+            self.conn.send(text + b"\n")
 
     async def send_paced(self, run, rng):
         while not run.stop.is_set() and not self.conn.closed.is_set():
-            self.conn.send(b"soak %s %d\n" % (self.pseudo, self.sent))
+            self.say(b"soak %s %d" % (self.pseudo, self.sent))
             self.sent += 1
             await wait_any([run.stop], rng.uniform(*SEND_INTERVAL))
 
     def send_marker(self):
-        self.conn.send(b"soak %s %d fin\n" % (self.pseudo, self.sent))
+        self.say(b"soak %s %d fin" % (self.pseudo, self.sent))
         self.sent += 1
 
     async def wait_markers(self, senders, timeout):
@@ -898,7 +979,10 @@ class Steady:
         return want <= self.markers
 
     async def leave(self):
-        self.conn.send(b"/quit\n")
+        if self.transport == "irc":
+            self.conn.quit()
+        else:
+            self.conn.send(b"/quit\n")
         await self.conn.wait_closed("/quit")
 
 
@@ -1053,7 +1137,7 @@ class Chaos:
 KINDS = {}
 
 
-def kind(weight, transports=TRANSPORTS):
+def kind(weight, transports=LINE_TRANSPORTS):
     """Registers a chaos behaviour, chosen with this relative weight, on one of these
     transports (drawn at random)."""
     def register(fn):
@@ -1243,6 +1327,82 @@ async def chaos_bad_pseudo(c):
     c.conn.send(c.pseudo + b"\n")
     await await_welcome(c.conn, c.pseudo)
     await c.leave()
+
+
+async def irc_register(c):
+    """Connects to the IRC port and registers as c.pseudo; False if the server turned the
+    connection away (ERROR :Serveur plein…, or too many from this address)."""
+    try:
+        c.conn = await open_stream(c.run, c.server, c.src, "irc", IrcConn)
+    except TurnedAway:
+        c.run.outcomes["turned away at connection"] += 1
+        return False
+    c.conn.register(c.pseudo)
+    line = await c.conn.reply("the IRC welcome")
+    if line is not None and line.startswith(b"! "):  # ERROR: refused, and closed after it
+        await c.conn.wait_closed("the refusal of a connection")
+        c.run.outcomes["turned away at connection"] += 1
+        return False
+    if line is None or line != b"+ Bienvenue, " + c.pseudo + b" !":
+        raise Anomaly(f"expected 001, got {show(line)}")
+    return True
+
+
+async def irc_leave(c):
+    """QUIT (the server's ERROR, then its close), FIN or RST."""
+    how = c.rng.choice(("quit", "close", "reset"))
+    if c.conn.closed.is_set():
+        c.run.outcomes["closed by the server"] += 1
+    elif how == "quit":
+        c.conn.quit()
+        await c.conn.wait_closed("QUIT")
+    elif how == "close":
+        c.conn.close()
+    else:
+        c.conn.reset()
+
+
+@kind(3, ("irc",))
+async def chaos_irc_talk(c):
+    """An IRC client: registers, sends a few lines to the room (some over 512 bytes, which
+    the server answers with 417, some actions or CTCP requests), queries what IRC clients
+    query, and leaves."""
+    if not await irc_register(c):
+        return
+    for _ in range(c.rng.randint(1, 5)):
+        r = c.rng.random()
+        if r < 0.15:
+            c.conn.write(b"PRIVMSG " + ROOM + b" :\x01ACTION " + chat_line(c.rng)[:200] + b"\x01\r\n")
+        elif r < 0.25:
+            c.conn.write(b"PRIVMSG " + ROOM + b" :\x01VERSION\x01\r\n")
+        elif r < 0.4:
+            c.conn.write(c.rng.choice((b"WHO ", b"NAMES ", b"MODE ", b"TOPIC ")) + ROOM + b"\r\n")
+        else:
+            c.conn.say(chat_line(c.rng))
+        await c.pause(c.rng.uniform(0.3, 1.0))
+    await irc_leave(c)
+
+
+@kind(1, ("irc",))
+async def chaos_irc_unregistered(c):
+    """An IRC connection that never registers: garbage, half a registration (CAP LS with no
+    END, NICK alone, a nick the server refuses), commands before registration; then it
+    closes or resets. It must cost nothing and be logged as no join."""
+    try:
+        c.conn = await open_stream(c.run, c.server, c.src, "irc", IrcConn)
+    except TurnedAway:
+        c.run.outcomes["turned away at connection"] += 1
+        return
+    for _ in range(c.rng.randint(1, 4)):
+        c.conn.write(c.rng.choice((
+            b"CAP LS 302\r\n", b"NICK " + c.pseudo + b"\r\n", b"NICK #pas,un*pseudo\r\n",
+            b"USER\r\n", b"JOIN " + ROOM + b"\r\n", b"PRIVMSG " + ROOM + b" :avant\r\n",
+            garbage(c.rng, newlines=True) + b"\r\n", b"A" * 600 + b"\r\n")))
+        await c.pause(c.rng.uniform(0, 0.5))
+    if c.rng.random() < 0.5:
+        c.conn.close()
+    else:
+        c.conn.reset()
 
 
 SOAK_PASSWORD = b"soak-mot-de-passe"
@@ -1442,8 +1602,10 @@ async def run_round(run, tag, seconds):
     # In a cluster, steady client i is on server (i + i // 3) mod N: with 3 servers, every
     # 9 of them cover each pair of server and transport, senders and readers on each.
     servers = run.servers
+    # Every fourth steady client speaks IRC instead (on the IRC port, plain TCP).
     rnd.steadies = [Steady(f"{tag}s{i:02d}".encode(), i % 2 == 1, rnd.chaos_prefix,
-                           TRANSPORTS[i % 3], i // 3 % 4 == 1, servers[(i + i // 3) % len(servers)])
+                           "irc" if i % 4 == 3 else LINE_TRANSPORTS[i % 3], i // 3 % 4 == 1,
+                           servers[(i + i // 3) % len(servers)])
                     for i in range(n_steady)]
     for server in servers:
         server.steady = sum(s.server is server for s in rnd.steadies)
