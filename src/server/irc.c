@@ -298,17 +298,22 @@ static void append_event(struct buf *b, const struct event *e, const char *targe
 
 /* Appends lines (whole, "\r\n"-terminated), each after its tags: the time t as
  * server-time writes it, "@time=2026-12-06T15:30:00.000Z " (events keep seconds, hence
- * the zero milliseconds), and with msgid (an event's place in the order; 0: none) first,
- * for message-tags: "@msgid=42;time=... ". */
-static void append_tagged(struct buf *out, const char *lines, size_t len, int64_t t, uint64_t msgid)
+ * the zero milliseconds); with msgid (an event's place in the order; 0: none) first, for
+ * message-tags, "@msgid=42;time=... "; with batch (NULL: none) first of all, for a line
+ * inside that batch, "@batch=h42;msgid=42;time=... ". */
+static void append_tagged(struct buf *out, const char *lines, size_t len, int64_t t, uint64_t msgid,
+                          const char *batch)
 {
-    char stamp[32], tags[80];
+    char stamp[32], tags[160];
     render_utc_stamp(t, stamp);
     int stamp_len = (int)strlen(stamp) - 1; /* without its 'Z' */
+    int used = batch ? snprintf(tags, sizeof(tags), "@batch=%s;", batch)
+                     : snprintf(tags, sizeof(tags), "@");
     if (msgid) {
-        snprintf(tags, sizeof(tags), "@msgid=%" PRIu64 ";time=%.*s.000Z ", msgid, stamp_len, stamp);
+        snprintf(tags + used, sizeof(tags) - (size_t)used, "msgid=%" PRIu64 ";time=%.*s.000Z ",
+                 msgid, stamp_len, stamp);
     } else {
-        snprintf(tags, sizeof(tags), "@time=%.*s.000Z ", stamp_len, stamp);
+        snprintf(tags + used, sizeof(tags) - (size_t)used, "time=%.*s.000Z ", stamp_len, stamp);
     }
     while (len > 0) {
         const char *nl = memchr(lines, '\n', len);
@@ -337,7 +342,7 @@ static struct msg *render_tags(const struct event *e, bool msgid)
     struct buf plain = BUF_INIT, tagged = BUF_INIT;
     append_event(&plain, e, "*");
     fit_lines(&plain);
-    append_tagged(&tagged, plain.data, plain.len, e->time, msgid ? e->seq : 0);
+    append_tagged(&tagged, plain.data, plain.len, e->time, msgid ? e->seq : 0, NULL);
     struct msg *m = msg_new_lines(tagged.data, tagged.len);
     buf_release(&plain);
     buf_release(&tagged);
@@ -365,7 +370,8 @@ static void send_dated(struct session *s, struct buf *lines, int64_t t, uint64_t
         return;
     }
     struct buf tagged = BUF_INIT;
-    append_tagged(&tagged, lines->data, lines->len, t, caps & IRC_CAP_MESSAGE_TAGS ? msgid : 0);
+    append_tagged(&tagged, lines->data, lines->len, t, caps & IRC_CAP_MESSAGE_TAGS ? msgid : 0,
+                  NULL);
     send_buf(s, &tagged);
     buf_release(&tagged);
 }
@@ -665,29 +671,61 @@ void irc_moved(struct session *s, const struct room_view *v, struct buf *out)
     snprintf(st->channel, sizeof(st->channel), "%s", v->name);
 }
 
-/* One history line in IRC's form: a NOTICE from its author to the room, the time first. */
-static void append_kept(struct buf *b, const struct event *e)
+/* Whether s reads history as IRCv3 says a client that can (batch, and server-time or
+ * message-tags for the times) should: PRIVMSGs in a chathistory batch. */
+static bool history_batched(struct session *s)
 {
-    char stamp[32];
-    render_utc_stamp(e->time, stamp);
-    append_prefix(b, e->who, e->who_len);
-    buf_appendf(b, "NOTICE #%.*s :[%s] ", (int)e->where_len, e->where, stamp);
-    if (e->kind == EVENT_ACTION) {
-        buf_appendf(b, "* %.*s ", (int)e->who_len, e->who);
+    unsigned caps = state(s)->caps;
+    return (caps & IRC_CAP_BATCH) && (caps & (IRC_CAP_SERVER_TIME | IRC_CAP_MESSAGE_TAGS));
+}
+
+/* One history event in IRC's form for s, cut into lines of 512 bytes at most: inside
+ * batch (when history_batched()), a PRIVMSG from its author to the room with its time (and
+ * msgid, with message-tags) in tags; else a NOTICE from its author to the room, the time
+ * first in its text, "[2026-12-06T15:30:00Z] ", which irssi and WeeChat show as it is. */
+static void append_kept(struct session *s, struct buf *b, const struct event *e, const char *batch)
+{
+    char channel[ROOM_NAME_MAX + 2];
+    int cl = snprintf(channel, sizeof(channel), "#%.*s", (int)e->where_len, e->where);
+    cl = cl < (int)sizeof(channel) ? cl : (int)sizeof(channel) - 1;
+    bool action = e->kind == EVENT_ACTION;
+    struct buf said = BUF_INIT;
+    if (batch) {
+        append_said(&said, e->who, e->who_len, "PRIVMSG", channel, (size_t)cl, e->text, e->text_len,
+                    action);
+        append_tagged(b, said.data, said.len, e->time,
+                      state(s)->caps & IRC_CAP_MESSAGE_TAGS ? e->seq : 0, batch);
+    } else {
+        char stamp[32];
+        render_utc_stamp(e->time, stamp);
+        struct buf text = BUF_INIT;
+        buf_appendf(&text, "[%s] ", stamp);
+        if (action) {
+            buf_appendf(&text, "* %.*s ", (int)e->who_len, e->who);
+        }
+        buf_append(&text, e->text, e->text_len);
+        append_said(b, e->who, e->who_len, "NOTICE", channel, (size_t)cl, text.data, text.len,
+                    false);
+        buf_release(&text);
     }
-    buf_append(b, e->text, e->text_len);
-    buf_append_str(b, "\r\n");
+    buf_release(&said);
 }
 
 size_t irc_history(struct session *s, struct event *const *history, size_t n, size_t budget,
                    struct buf *out)
 {
-    (void)s;
+    /* One batch per move: its reference names the move's first kept event. */
+    char batch[32];
+    const char *in_batch = NULL;
+    if (n > 0 && history_batched(s)) {
+        snprintf(batch, sizeof(batch), "h%" PRIu64, history[0]->seq);
+        in_batch = batch;
+    }
     struct buf line = BUF_INIT;
     size_t first = n, used = 0;
     while (first > 0) {
         buf_reset(&line);
-        append_kept(&line, history[first - 1]);
+        append_kept(s, &line, history[first - 1], in_batch);
         if (used + line.len > budget) {
             break;
         }
@@ -695,9 +733,19 @@ size_t irc_history(struct session *s, struct event *const *history, size_t n, si
         first--;
     }
     buf_release(&line);
+    if (first == n) {
+        return first;
+    }
     buf_grow(out, used);
+    if (in_batch) {
+        buf_appendf(out, ":%s BATCH +%s chathistory #%.*s\r\n", server_name, in_batch,
+                    (int)history[first]->where_len, history[first]->where);
+    }
     for (size_t i = first; i < n; i++) {
-        append_kept(out, history[i]);
+        append_kept(s, out, history[i], in_batch);
+    }
+    if (in_batch) {
+        buf_appendf(out, ":%s BATCH -%s\r\n", server_name, in_batch);
     }
     return first;
 }
@@ -778,6 +826,7 @@ static const struct {
     const char *name;
     enum irc_cap bit;
 } caps[] = {
+    {"batch", IRC_CAP_BATCH},
     {"cap-notify", IRC_CAP_CAP_NOTIFY},
     {"echo-message", IRC_CAP_ECHO_MESSAGE},
     {"message-tags", IRC_CAP_MESSAGE_TAGS},
@@ -838,7 +887,7 @@ static void cap_req(struct session *s, const char *list)
         numeric(s, "CAP", "NAK :%s", list);
         return;
     }
-    st->caps = (uint8_t)((st->caps | on) & ~off);
+    st->caps = (uint16_t)((st->caps | on) & ~off);
     apply_caps(s);
     numeric(s, "CAP", "ACK :%s", list);
 }

@@ -59,6 +59,7 @@ enum irc_cap {
     IRC_CAP_USERHOST_IN_NAMES = 1 << 4, /* names as nick!user@host */
     IRC_CAP_SASL = 1 << 5,              /* sasl: AUTHENTICATE PLAIN before registration */
     IRC_CAP_MESSAGE_TAGS = 1 << 6,      /* message-tags: msgid (and time) on events */
+    IRC_CAP_BATCH = 1 << 7,             /* batch: history in a chathistory batch */
 };
 
 /* Where a client is in a SASL exchange (AUTHENTICATE). */
@@ -86,7 +87,7 @@ struct irc_state {
     uint8_t cap_302 : 1;             /* CAP LS 302: capabilities are listed with values */
     uint8_t sasl : 2;                /* enum irc_sasl */
     uint8_t account_checked : 1;     /* SASL proved account: registration logs in to it */
-    uint8_t caps;                    /* enum irc_cap bits it asked for */
+    uint16_t caps;                   /* enum irc_cap bits it asked for */
 };
 #define IRC_STATE_SIZE sizeof(struct irc_state)
 

@@ -21,7 +21,7 @@ from accounts import SECRET, register
 from conftest import TIMEOUT, LineClient, wait_until
 
 SERVER = "causerie"
-CAPS = ("cap-notify echo-message message-tags multi-prefix sasl=PLAIN server-time "
+CAPS = ("batch cap-notify echo-message message-tags multi-prefix sasl=PLAIN server-time "
         "userhost-in-names")
 
 
@@ -333,6 +333,41 @@ def test_joining_replays_history_as_dated_notices(irc, chat):
     assert re.fullmatch(rf":alice!alice@causerie NOTICE #général :{stamp} premier", kept[0])
     assert re.fullmatch(
         rf":alice!alice@causerie NOTICE #général :{stamp} \* alice se souvient", kept[1])
+
+
+def test_history_comes_in_a_chathistory_batch_to_clients_that_read_one(irc, chat):
+    """With batch and server-time (and message-tags, for the msgids), the history replayed
+    on joining is PRIVMSGs from their authors inside a chathistory batch, each with its
+    time; a line longer than an IRC line is cut into several within 512 bytes each."""
+    srv, open_irc = irc()
+    (alice,) = chat(srv, "alice")
+    long_line = "é" * 400  # 800 bytes: two IRC lines
+    alice.send_line("premier")
+    alice.send_line("/me se souvient")
+    alice.send_line(long_line)
+    alice.send_line("/who")
+    alice.expect_exact("= #général 1 : alice")
+    bob = open_irc("bob")
+    bob.send_line("CAP LS 302")
+    bob.send_line("CAP REQ :batch server-time message-tags")
+    bob.send_line("NICK bob")
+    bob.send_line("USER bob 0 * :bob")
+    bob.readlines_until(f":{SERVER} CAP * ACK :batch server-time message-tags")
+    bob.send_line("CAP END")
+    bob.readlines_until(f":{SERVER} 366 bob #général ")
+    start = bob.expect_line(re.compile(rf":{SERVER} BATCH \+(h\d+) chathistory #général"))
+    ref = start.group(1)
+    tags = rf"@batch={ref};msgid=(\d+);time=\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z "
+    said = [bob.expect_line(re.compile(tags + r":alice!alice@causerie PRIVMSG #général :(.*)"))
+            for _ in range(4)]
+    assert said[0].group(2) == "premier"
+    assert said[1].group(2) == "\x01ACTION se souvient\x01"
+    assert said[2].group(2) + said[3].group(2) == long_line
+    assert said[2].group(1) == said[3].group(1)  # one event, one msgid
+    assert int(said[0].group(1)) < int(said[1].group(1)) < int(said[2].group(1))
+    bodies = [m.group(0)[m.group(0).index(":alice!"):] for m in said]  # the tags aside
+    assert all(len(body.encode()) + 2 <= 512 for body in bodies), bodies
+    bob.expect_exact(f":{SERVER} BATCH -{ref}")
 
 
 def test_nick_change_is_echoed_and_told(irc, chat):
