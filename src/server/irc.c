@@ -42,6 +42,7 @@
 #include "registry.h"
 #include "room.h"
 #include "session.h"
+#include "store.h"
 
 /* The server's name in IRC's prefixes and numerics, and the host part of every person's
  * (--irc-name); set by irc_init(), then only read. */
@@ -55,10 +56,15 @@ static const char *server_name = DEFAULT_IRC_NAME;
  * and the channel take: one "@nick!nick@server" of the longest. */
 #define NAMES_PER_LINE_MIN 300
 
+/* How a refused line is named in a flood refusal: never by its content. */
+#define REFUSED_LINE "(ligne refusée)"
 /* AUTHENTICATE's pieces: 400 bytes of base64 each, a shorter one (or "+") ending them. */
 #define SASL_PIECE 400
 /* The most base64 a PLAIN exchange may send: two pseudos and the longest password. */
 #define SASL_DATA_MAX (((2 * 4 * PSEUDO_MAX_CHARS + 2 + PASSWORD_MAX_BYTES) + 2) / 3 * 4)
+
+/* The most lines one CHATHISTORY gives (ISUPPORT's CHATHISTORY): /history's own bound. */
+#define CHATHISTORY_MAX 100
 
 static const struct server_options *opts; /* borrowed, set by irc_init() */
 
@@ -315,10 +321,19 @@ static void append_tagged(struct buf *out, const char *lines, size_t len, int64_
     } else {
         snprintf(tags + used, sizeof(tags) - (size_t)used, "time=%.*s.000Z ", stamp_len, stamp);
     }
-    while (len > 0) {
+    for (bool first = true; len > 0; first = false) {
         const char *nl = memchr(lines, '\n', len);
         size_t n = nl ? (size_t)(nl - lines) + 1 : len;
-        buf_append_str(out, tags);
+        if (first || !msgid) {
+            buf_append_str(out, tags);
+        } else { /* a msgid names one message: the lines a long one was cut into after the
+                  * first have their time (and batch) only */
+            char rest[160];
+            size_t at = (size_t)(strstr(tags, "msgid=") - tags);
+            const char *time_tag = strstr(tags, "time=");
+            snprintf(rest, sizeof(rest), "%.*s%s", (int)at, tags, time_tag);
+            buf_append_str(out, rest);
+        }
         buf_append(out, lines, n);
         lines += n;
         len -= n;
@@ -583,7 +598,8 @@ void irc_pseudo_refused(struct session *s)
         numeric(s, "904", ":Authentification SASL refusée : voyez la notice ci-dessus.");
         return;
     }
-    st->nick[0] = '\0'; /* another NICK may follow, and "*" names it meanwhile */
+    st->nick[0] = '\0';      /* another NICK may follow, and "*" names it meanwhile */
+    st->account_checked = 0; /* a login SASL proved that failed: SASL again, or PASS */
     numeric(s, "464", ":Identification refusée : voyez la notice ci-dessus.");
 }
 
@@ -596,7 +612,7 @@ void irc_password_checked(struct session *s)
     numeric(s, "900", "%s!%s@%s %s :Vous êtes identifié comme %s.", me, me, server_name, account,
             account);
     numeric(s, "903", ":Authentification SASL réussie.");
-    try_register(s); /* CAP END may have come while it was checked */
+    /* Registration goes on at CAP END: what the client sent meanwhile waited (login.h). */
 }
 
 /* LUSERS's answer (251, 254, 255, 265, 266): this server's people and rooms. In a cluster
@@ -630,10 +646,11 @@ void irc_welcome(struct session *s, size_t count)
     /* Honest: what the rooms and pseudos really are. A pseudo counts characters, not
      * bytes; pseudos fold by Unicode's simple case folding, of which ASCII is a part. */
     buf_appendf(&b,
-                ":%s 005 %s AWAYLEN=%d CHANTYPES=# CHANNELLEN=%d NICKLEN=%d PREFIX=(o)@ "
+                ":%s 005 %s AWAYLEN=%d CHANTYPES=# CHANNELLEN=%d CHATHISTORY=%d "
+                "MSGREFTYPES=msgid,timestamp NICKLEN=%d PREFIX=(o)@ "
                 "CHANMODES=b,,,i CASEMAPPING=rfc8265 UTF8ONLY NETWORK=" NETWORK_NAME
                 " :sont pris en charge par ce serveur\r\n",
-                server_name, me, AWAY_MAX, ROOM_NAME_MAX + 1, PSEUDO_MAX_CHARS);
+                server_name, me, AWAY_MAX, ROOM_NAME_MAX + 1, CHATHISTORY_MAX, PSEUDO_MAX_CHARS);
     (void)count; /* IRC says how many are here with LUSERS, as every server does */
     append_lusers(s, &b);
     buf_appendf(&b, ":%s 422 %s :Pas de message du jour.\r\n", server_name, me);
@@ -662,12 +679,16 @@ void irc_moved(struct session *s, const struct room_view *v, struct buf *out)
     if (!p) {
         return; /* left meanwhile */
     }
+    struct buf lines = BUF_INIT; /* sent raw with the history by session.c: fitted here */
     if (st->channel[0] && strcmp(st->channel, v->name) != 0 && !v->sent_out) { /* KICK said it */
         const char *me = person_pseudo(p);
-        append_prefix(out, me, strlen(me));
-        buf_appendf(out, "PART #%s\r\n", st->channel);
+        append_prefix(&lines, me, strlen(me));
+        buf_appendf(&lines, "PART #%s\r\n", st->channel);
     }
-    append_joined(s, v, out);
+    append_joined(s, v, &lines);
+    fit_lines(&lines);
+    buf_append(out, lines.data, lines.len);
+    buf_release(&lines);
     snprintf(st->channel, sizeof(st->channel), "%s", v->name);
 }
 
@@ -679,36 +700,52 @@ static bool history_batched(struct session *s)
     return (caps & IRC_CAP_BATCH) && (caps & (IRC_CAP_SERVER_TIME | IRC_CAP_MESSAGE_TAGS));
 }
 
-/* One history event in IRC's form for s, cut into lines of 512 bytes at most: inside
- * batch (when history_batched()), a PRIVMSG from its author to the room with its time (and
- * msgid, with message-tags) in tags; else a NOTICE from its author to the room, the time
- * first in its text, "[2026-12-06T15:30:00Z] ", which irssi and WeeChat show as it is. */
-static void append_kept(struct session *s, struct buf *b, const struct event *e, const char *batch)
+/* One kept line (an event of the history, or a line read back from the store) in IRC's
+ * form for s, cut into lines of 512 bytes at most: inside batch (when history_batched()),
+ * a PRIVMSG from its author to the room with its time (and msgid, with message-tags) in
+ * tags; else a NOTICE from its author to the room, the time first in its text,
+ * "[2026-12-06T15:30:00Z] ", which irssi and WeeChat show as it is. */
+static void append_kept(struct session *s, struct buf *b, const struct store_line *l,
+                        const char *batch)
 {
     char channel[ROOM_NAME_MAX + 2];
-    int cl = snprintf(channel, sizeof(channel), "#%.*s", (int)e->where_len, e->where);
+    int cl = snprintf(channel, sizeof(channel), "#%.*s", (int)l->room_len, l->room);
     cl = cl < (int)sizeof(channel) ? cl : (int)sizeof(channel) - 1;
-    bool action = e->kind == EVENT_ACTION;
+    bool action = l->kind == EVENT_ACTION;
     struct buf said = BUF_INIT;
     if (batch) {
-        append_said(&said, e->who, e->who_len, "PRIVMSG", channel, (size_t)cl, e->text, e->text_len,
+        append_said(&said, l->who, l->who_len, "PRIVMSG", channel, (size_t)cl, l->text, l->text_len,
                     action);
-        append_tagged(b, said.data, said.len, e->time,
-                      state(s)->caps & IRC_CAP_MESSAGE_TAGS ? e->seq : 0, batch);
+        append_tagged(b, said.data, said.len, l->time,
+                      state(s)->caps & IRC_CAP_MESSAGE_TAGS ? l->id : 0, batch);
     } else {
         char stamp[32];
-        render_utc_stamp(e->time, stamp);
+        render_utc_stamp(l->time, stamp);
         struct buf text = BUF_INIT;
         buf_appendf(&text, "[%s] ", stamp);
         if (action) {
-            buf_appendf(&text, "* %.*s ", (int)e->who_len, e->who);
+            buf_appendf(&text, "* %.*s ", (int)l->who_len, l->who);
         }
-        buf_append(&text, e->text, e->text_len);
-        append_said(b, e->who, e->who_len, "NOTICE", channel, (size_t)cl, text.data, text.len,
+        buf_append(&text, l->text, l->text_len);
+        append_said(b, l->who, l->who_len, "NOTICE", channel, (size_t)cl, text.data, text.len,
                     false);
         buf_release(&text);
     }
     buf_release(&said);
+}
+
+/* An event of a room's history as the store would give it back. */
+static struct store_line kept_line(const struct event *e)
+{
+    return (struct store_line){.id = e->seq,
+                               .time = e->time,
+                               .kind = e->kind,
+                               .room = e->where,
+                               .room_len = e->where_len,
+                               .who = e->who,
+                               .who_len = e->who_len,
+                               .text = e->text,
+                               .text_len = e->text_len};
 }
 
 size_t irc_history(struct session *s, struct event *const *history, size_t n, size_t budget,
@@ -725,7 +762,8 @@ size_t irc_history(struct session *s, struct event *const *history, size_t n, si
     size_t first = n, used = 0;
     while (first > 0) {
         buf_reset(&line);
-        append_kept(s, &line, history[first - 1], in_batch);
+        struct store_line l = kept_line(history[first - 1]);
+        append_kept(s, &line, &l, in_batch);
         if (used + line.len > budget) {
             break;
         }
@@ -742,12 +780,42 @@ size_t irc_history(struct session *s, struct event *const *history, size_t n, si
                     (int)history[first]->where_len, history[first]->where);
     }
     for (size_t i = first; i < n; i++) {
-        append_kept(s, out, history[i], in_batch);
+        struct store_line l = kept_line(history[i]);
+        append_kept(s, out, &l, in_batch);
     }
     if (in_batch) {
         buf_appendf(out, ":%s BATCH -%s\r\n", server_name, in_batch);
     }
     return first;
+}
+
+void irc_history_found(struct session *s, int status, const struct store_line *lines, size_t n)
+{
+    struct irc_state *st = state(s);
+    struct buf b = BUF_INIT;
+    if (status < 0) {
+        buf_appendf(&b,
+                    ":%s FAIL CHATHISTORY MESSAGE_ERROR %s %s :L'historique ne peut être lu "
+                    "pour le moment : réessayez.\r\n",
+                    server_name, st->history_verb, st->history_target);
+    } else {
+        char batch[16];
+        bool batched = (st->caps & IRC_CAP_BATCH) != 0;
+        snprintf(batch, sizeof(batch), "c%" PRIu32, ++st->batches);
+        if (batched) {
+            buf_appendf(&b, ":%s BATCH +%s chathistory %s\r\n", server_name, batch,
+                        st->history_target);
+        }
+        for (size_t i = 0; i < n; i++) {
+            append_kept(s, &b, &lines[i], batched ? batch : NULL);
+        }
+        if (batched) {
+            buf_appendf(&b, ":%s BATCH -%s\r\n", server_name, batch);
+        }
+    }
+    st->history_verb[0] = '\0';
+    send_buf(s, &b);
+    buf_release(&b);
 }
 
 /* ---------------------------------------------------------------- commands */
@@ -828,6 +896,7 @@ static const struct {
 } caps[] = {
     {"batch", IRC_CAP_BATCH},
     {"cap-notify", IRC_CAP_CAP_NOTIFY},
+    {"draft/chathistory", IRC_CAP_CHATHISTORY},
     {"echo-message", IRC_CAP_ECHO_MESSAGE},
     {"message-tags", IRC_CAP_MESSAGE_TAGS},
     {"multi-prefix", IRC_CAP_MULTI_PREFIX},
@@ -1487,6 +1556,158 @@ static void cmd_away(struct session *s, const struct call *c)
     buf_release(&text);
 }
 
+/* A message reference of CHATHISTORY, "msgid=N" or "timestamp=2026-12-06T15:30:00.000Z",
+ * as the bounds of a store range: just after it (*after_id, *since) and just before it
+ * (*before_id, *until); "*" (allowed where star) leaves them open. False if it is none. */
+static bool history_ref(const char *ref, bool star, uint64_t *after_id, uint64_t *before_id,
+                        int64_t *since, int64_t *until)
+{
+    *after_id = 0;
+    *before_id = UINT64_MAX;
+    *since = INT64_MIN;
+    *until = INT64_MAX;
+    if (star && strcmp(ref, "*") == 0) {
+        return true;
+    }
+    char *end;
+    if (strncmp(ref, "msgid=", 6) == 0 && ref[6] >= '0' && ref[6] <= '9') {
+        unsigned long long id = strtoull(ref + 6, &end, 10);
+        if (*end || id == 0 || id == UINT64_MAX) {
+            return false;
+        }
+        *after_id = id;
+        *before_id = id + 1; /* AROUND's pivot is at or below before - 1: the line itself */
+        return true;
+    }
+    if (strncmp(ref, "timestamp=", 10) == 0) {
+        int64_t t;
+        unsigned ms;
+        if (!render_parse_utc_stamp(ref + 10, &t, &ms)) {
+            return false;
+        }
+        *since = t;                    /* after it: a later second */
+        *until = t + (ms > 0 ? 1 : 0); /* before it: an earlier second, or its own */
+        return true;
+    }
+    return false;
+}
+
+/* An IRCv3 standard reply, "FAIL CHATHISTORY CODE VERB [TARGET] :why": no nick after the
+ * server's name, unlike a numeric. */
+static void history_fail(struct session *s, const char *code, const char *verb, const char *target,
+                         const char *why)
+{
+    struct buf b = BUF_INIT;
+    buf_appendf(&b, ":%s FAIL CHATHISTORY %s %s%s%s :%s\r\n", server_name, code, verb,
+                target ? " " : "", target ? target : "", why);
+    send_buf(s, &b);
+    buf_release(&b);
+}
+
+/* CHATHISTORY (draft/chathistory): LATEST, BEFORE, AFTER, AROUND, BETWEEN, of the room the
+ * client is in, read from the store on the thread pool; irc_history_found() answers. */
+static void cmd_chathistory(struct session *s, const struct call *c)
+{
+    struct irc_state *st = state(s);
+    const char *verb = c->param[0];
+    static const char *const verbs[] = {"LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN"};
+    size_t v = 0;
+    while (v < 5 && strcasecmp(verb, verbs[v]) != 0) {
+        v++;
+    }
+    if (v == 5) {
+        history_fail(s, "INVALID_PARAMS", verb, NULL, "Sous-commande inconnue.");
+        return;
+    }
+    verb = verbs[v];
+    bool between = v == 4;
+    if (c->n < (between ? 5u : 4u)) {
+        history_fail(s, "INVALID_PARAMS", verb, NULL, "Paramètres manquants.");
+        return;
+    }
+    const char *target = c->param[1];
+    if (!in_channel(s, target)) {
+        history_fail(s, "INVALID_TARGET", verb, target,
+                     "Seul le salon où vous êtes a un historique à lire.");
+        return;
+    }
+    char *end;
+    unsigned long limit = strtoul(c->param[between ? 4 : 3], &end, 10);
+    if (*end || limit == 0) {
+        history_fail(s, "INVALID_PARAMS", verb, NULL,
+                     "Le nombre de lignes doit être un entier positif.");
+        return;
+    }
+    struct store_range g = {.n = limit > CHATHISTORY_MAX ? CHATHISTORY_MAX : (unsigned)limit};
+    uint64_t a_after, a_before, b_after, b_before;
+    int64_t a_since, a_until, b_since, b_until;
+    if (!history_ref(c->param[2], v == 0, &a_after, &a_before, &a_since, &a_until) ||
+        (between && !history_ref(c->param[3], false, &b_after, &b_before, &b_since, &b_until))) {
+        history_fail(s, "INVALID_PARAMS", verb, NULL,
+                     "Référence invalide : msgid=N ou timestamp=… .");
+        return;
+    }
+    switch (v) {
+    case 0: /* LATEST: the newest after the reference, if any */
+    case 2: /* AFTER: the oldest after it */
+        g = (struct store_range){.pick = v == 0 ? STORE_NEWEST : STORE_OLDEST,
+                                 .after = a_after,
+                                 .before = UINT64_MAX,
+                                 .since = a_since,
+                                 .until = INT64_MAX,
+                                 .n = g.n};
+        if (v == 0 && strcmp(c->param[2], "*") == 0) {
+            g.since = INT64_MIN;
+        }
+        break;
+    case 1: /* BEFORE: the newest before it */
+        g = (struct store_range){.pick = STORE_NEWEST,
+                                 .after = 0,
+                                 .before = a_before - (a_before < UINT64_MAX),
+                                 .since = INT64_MIN,
+                                 .until = a_until,
+                                 .n = g.n};
+        break;
+    case 3: /* AROUND: half at or before it, the rest after */
+        g = (struct store_range){.pick = STORE_AROUND,
+                                 .after = a_after,
+                                 .before = a_before,
+                                 .since = a_since,
+                                 .until = a_until,
+                                 .n = g.n};
+        if (a_since != INT64_MIN) { /* a time: its own second goes below, with what came before */
+            g.until = a_since + 1;
+        }
+        break;
+    case 4: { /* BETWEEN: from the first towards the second, both left out */
+        bool forward = a_after < b_after || a_since < b_since;
+        g = forward ? (struct store_range){.pick = STORE_OLDEST,
+                                           .after = a_after,
+                                           .before = b_before - (b_before < UINT64_MAX),
+                                           .since = a_since,
+                                           .until = b_until,
+                                           .n = g.n}
+                    : (struct store_range){.pick = STORE_NEWEST,
+                                           .after = b_after,
+                                           .before = a_before - (a_before < UINT64_MAX),
+                                           .since = b_since,
+                                           .until = a_until,
+                                           .n = g.n};
+        break;
+    }
+    }
+    int r = session_read_range(s, &g);
+    if (r < 0) {
+        history_fail(s, "MESSAGE_ERROR", verb, target,
+                     r == -EBUSY    ? "Une lecture de l'historique est déjà en cours."
+                     : r == -ENOSYS ? "Ce serveur ne garde pas d'historique."
+                                    : "L'historique ne peut être lu pour le moment : réessayez.");
+        return;
+    }
+    snprintf(st->history_verb, sizeof(st->history_verb), "%s", verb);
+    snprintf(st->history_target, sizeof(st->history_target), "#%s", st->channel);
+}
+
 /* TAGMSG: a message of client-only tags (typing notifications, reactions): not relayed,
  * since causerie's events carry no tags of the clients', and not refused either, since
  * the client asked for message-tags and may send them. */
@@ -1556,6 +1777,7 @@ static const struct command commands[] = {
     {"MOTD", cmd_motd, 0, false},
     {"LUSERS", cmd_lusers, 0, false},
     {"TAGMSG", cmd_tagmsg, 1, false},
+    {"CHATHISTORY", cmd_chathistory, 1, false},
 };
 
 /* Whether line[0..len) holds a CR or a NUL, which no IRC line may: refused, since quoting
@@ -1600,6 +1822,11 @@ void irc_line(struct session *s, const char *line, size_t len)
         len--;
     }
     if (has_cr_or_nul(line, len)) {
+        bool allowed = session_flood_charge(s, REFUSED_LINE, strlen(REFUSED_LINE));
+        wipe_bytes((char *)line, len); /* refused: whatever it held (a PASS) goes */
+        if (!allowed) {
+            return;
+        }
         struct buf b = BUF_INIT;
         buf_appendf(&b,
                     ":%s NOTICE %s :Ligne refusée : elle contient un retour chariot ou un "
@@ -1634,14 +1861,21 @@ static bool handle(struct session *s, const char *line, size_t len)
         return false; /* as servers do */
     case IRC_PARSE_TAGS_TOO_LONG:
     case IRC_PARSE_TOO_LONG:
-        numeric(s, "417", ":Ligne trop longue.");
-        return false;
     case IRC_PARSE_NO_COMMAND:
-        numeric(s, "421", "* :Commande manquante.");
-        return false;
     case IRC_PARSE_BAD_COMMAND:
-        numeric(s, "421", "%.*s :Commande inconnue.", (int)m.command.len, m.command.p);
-        return false;
+        /* Answered, so counted like any line; and wiped by the caller (true), since a
+         * refused line may hold a password. */
+        if (!session_flood_charge(s, REFUSED_LINE, strlen(REFUSED_LINE))) {
+            return true;
+        }
+        if (r == IRC_PARSE_NO_COMMAND) {
+            numeric(s, "421", "* :Commande manquante.");
+        } else if (r == IRC_PARSE_BAD_COMMAND) {
+            numeric(s, "421", "%.*s :Commande inconnue.", (int)m.command.len, m.command.p);
+        } else {
+            numeric(s, "417", ":Ligne trop longue.");
+        }
+        return true;
     }
     const struct command *cmd = NULL;
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -1751,6 +1985,9 @@ bool irc_deadline(struct session *s)
 
 void irc_overlong(struct session *s)
 {
+    if (!session_flood_charge(s, REFUSED_LINE, strlen(REFUSED_LINE))) {
+        return;
+    }
     numeric(s, "417", ":Ligne trop longue (%zu octets au plus) : elle a été ignorée.",
             opts->max_line);
 }

@@ -60,6 +60,7 @@ enum irc_cap {
     IRC_CAP_SASL = 1 << 5,              /* sasl: AUTHENTICATE PLAIN before registration */
     IRC_CAP_MESSAGE_TAGS = 1 << 6,      /* message-tags: msgid (and time) on events */
     IRC_CAP_BATCH = 1 << 7,             /* batch: history in a chathistory batch */
+    IRC_CAP_CHATHISTORY = 1 << 8,       /* draft/chathistory: CHATHISTORY may be asked */
 };
 
 /* Where a client is in a SASL exchange (AUTHENTICATE). */
@@ -78,16 +79,19 @@ struct irc_state {
     size_t sasl_len;
     char nick[4 * PSEUDO_MAX_CHARS + 1];    /* NICK's, until registration; "" none */
     char account[4 * PSEUDO_MAX_CHARS + 1]; /* SASL's account, once being checked; "" none */
-    struct person *away_person;      /* the person away.h holds away for s; NULL if s is not away */
-    char channel[ROOM_NAME_MAX + 1]; /* the room the client was told it is in */
-    uint64_t last_line_ms;           /* loop time of its last line, once joined */
-    uint8_t cap_negotiating : 1;     /* CAP LS or REQ came, CAP END not yet */
-    uint8_t user_given : 1;          /* USER came */
-    uint8_t pinged : 1;              /* sent PING since its last line */
-    uint8_t cap_302 : 1;             /* CAP LS 302: capabilities are listed with values */
-    uint8_t sasl : 2;                /* enum irc_sasl */
-    uint8_t account_checked : 1;     /* SASL proved account: registration logs in to it */
-    uint16_t caps;                   /* enum irc_cap bits it asked for */
+    struct person *away_person; /* the person away.h holds away for s; NULL if s is not away */
+    char history_verb[8];       /* CHATHISTORY's subcommand whose read is on its way */
+    char history_target[ROOM_NAME_MAX + 2]; /* and the channel it is for, "#name" */
+    uint32_t batches;                       /* batches opened: their references' numbers */
+    char channel[ROOM_NAME_MAX + 1];        /* the room the client was told it is in */
+    uint64_t last_line_ms;                  /* loop time of its last line, once joined */
+    uint8_t cap_negotiating : 1;            /* CAP LS or REQ came, CAP END not yet */
+    uint8_t user_given : 1;                 /* USER came */
+    uint8_t pinged : 1;                     /* sent PING since its last line */
+    uint8_t cap_302 : 1;                    /* CAP LS 302: capabilities are listed with values */
+    uint8_t sasl : 2;                       /* enum irc_sasl */
+    uint8_t account_checked : 1;            /* SASL proved account: registration logs in to it */
+    uint16_t caps;                          /* enum irc_cap bits it asked for */
 };
 #define IRC_STATE_SIZE sizeof(struct irc_state)
 
@@ -127,6 +131,11 @@ void irc_moved(struct session *s, const struct room_view *v, struct buf *out);
  * written. */
 size_t irc_history(struct session *s, struct event *const *history, size_t n, size_t budget,
                    struct buf *out);
+/* The answer to CHATHISTORY (session_read_range()): status 0 and lines[0..n), oldest first,
+ * or a negative errno; sent in a chathistory batch, or as the replay's notices to a client
+ * without batch. */
+struct store_line;
+void irc_history_found(struct session *s, int status, const struct store_line *lines, size_t n);
 /* Sends s an event meant for it alone (a private message, an invitation): IRC names its
  * recipient, so it is rendered for s. */
 void irc_deliver(struct session *s, struct event *e);

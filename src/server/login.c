@@ -415,7 +415,14 @@ void login_enter(struct session *s, const char *pseudo, size_t len)
 {
     struct buf key = BUF_INIT;
     pseudo_fold(pseudo, len, &key);
-    logged_in(s, pseudo, len, key.data);
+    char hash[PASSWORD_HASH_SIZE];
+    if (accounts_find(key.data, hash)) {
+        logged_in(s, pseudo, len, key.data);
+    } else { /* forgotten since its password was checked */
+        session_reply(s, PROTO_ERROR, "Le compte « %.*s » n'existe plus.", (int)len, pseudo);
+        session_ask_pseudo(s);
+    }
+    wipe_bytes(hash, sizeof(hash));
     buf_release(&key);
 }
 

@@ -43,7 +43,9 @@ bool login_line(struct session *s, const char *line, size_t len);
 int login_check(struct session *s, const char *pseudo, size_t len, char *password,
                 size_t password_len);
 /* s, whose password for pseudo (len bytes) login_check() found right, joins as its owner,
- * or takes it over from the connection that holds it. */
+ * or takes it over from the connection that holds it; if the account was forgotten
+ * meanwhile, s is told so and session_ask_pseudo() called. (A password changed meanwhile
+ * is not checked again: the proof is seconds old.) */
 void login_enter(struct session *s, const char *pseudo, size_t len);
 /* Whether a password is awaited from s, or being checked. */
 bool login_awaits(struct session *s);

@@ -53,6 +53,9 @@ void render_who(const struct room_view *v, struct buf *out);
 size_t render_history(struct event *const *history, size_t n, size_t budget, struct buf *out);
 /* "2026-11-25T14:03:12Z": t (seconds since the epoch) in UTC, as history lines show it. */
 void render_utc_stamp(int64_t t, char out[32]);
+/* The other way, as IRCv3 writes times: "2026-11-25T14:03:12.345Z" (the fraction, of up to
+ * three digits, optional) into t and *ms. False if text is not such a time. */
+bool render_parse_utc_stamp(const char *text, int64_t *t, unsigned *ms);
 /* The answer to /rooms: "+ N salons :" then a line per room. */
 void render_rooms(enum render_form form, const struct room_entry *rooms, size_t n, struct buf *out);
 /* The answer to the /nick of the one renamed. */

@@ -745,6 +745,41 @@ static void on_found(void *arg, int status, const struct store_line *lines, size
     free(ask);
 }
 
+/* The answer to session_read_range(): for IRC (arg, a reference to the person asking). */
+static void on_range(void *arg, int status, const struct store_line *lines, size_t n)
+{
+    struct person *asked_by = arg;
+    struct person *p = person_current(asked_by);
+    struct session *s = (struct session *)p->member; /* NULL once it left */
+    if (s && joined(s) && client_is_open(session_client(s))) {
+        p->store_busy = 0;
+        if (session_irc(s)) {
+            irc_history_found(s, status, lines, n);
+        }
+    }
+    person_unref(asked_by);
+}
+
+int session_read_range(struct session *s, const struct store_range *range)
+{
+    if (!store) {
+        return -ENOSYS;
+    }
+    if (s->person->store_busy) {
+        return -EBUSY;
+    }
+    const char *room = room_name(s->person->room);
+    person_ref(s->person);
+    int r = store_lines_range(store, &client_loop(session_client(s))->uv, room, strlen(room), range,
+                              on_range, s->person);
+    if (r < 0) {
+        person_unref(s->person);
+        return r;
+    }
+    s->person->store_busy = 1;
+    return 0;
+}
+
 /* A read's request for s, asking for at most asked lines; NULL (and a reply to s) if none
  * can be made now. */
 static struct store_ask *ask_store(struct session *s, const char *words, size_t len, unsigned asked)
@@ -1168,6 +1203,7 @@ void session_open(struct loop *l, int fd, uint32_t ticket, transport_open_fn ope
     s->unlinked = 0;
     s->welcome_due = 0;
     s->welcome_count = 0;
+    s->line_paid = 0;
     member_init(&s->member);
     if (irc) {
         s->member.rendering = IRC_RENDERING;

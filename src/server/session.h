@@ -202,6 +202,12 @@ void session_publish(struct session *s, int kind, const char *text, size_t len);
  * pool, and answers on s's loop thread if s is still there, at most max_names in all. */
 void session_who(struct session *s, struct room_view *v, size_t max_names);
 void session_history(struct session *s, unsigned n);
+/* IRC's CHATHISTORY: reads the lines of s's room that range says (store.h), on the thread
+ * pool; the answer comes as irc_history_found() on s's loop thread, unless s left
+ * meanwhile. Returns 0; -ENOSYS if the server keeps no history, -EBUSY if a read of s's is
+ * on its way, or the store's error. */
+struct store_range;
+int session_read_range(struct session *s, const struct store_range *range);
 /* /search: sends s the n most recent lines of its room that contain every word of words
  * (len bytes), as "~" lines, or a notice that none does. */
 void session_search(struct session *s, const char *words, size_t len, unsigned n);

@@ -116,6 +116,21 @@ struct store_follower {
 
 struct store;
 
+/* Which lines of a room a range read takes (store_lines_range()): among those whose id is
+ * strictly between after and before and whose time strictly between since and until (0 and
+ * UINT64_MAX, INT64_MIN and INT64_MAX for no bound), at most n: the newest of them, or the
+ * oldest. STORE_AROUND takes the newest n - n / 2 with an id below before and a time below
+ * until, then as many of the oldest with an id above after and a time above since as make
+ * n: around a line (after = its id, before = its id + 1) or a time (since = T, until =
+ * T + 1). Always given oldest first. */
+enum store_pick { STORE_NEWEST, STORE_OLDEST, STORE_AROUND };
+struct store_range {
+    enum store_pick pick;
+    uint64_t after, before;
+    int64_t since, until;
+    unsigned n;
+};
+
 /* What an implementation provides; see the wrappers below for each contract. */
 struct store_ops {
     uint64_t (*last_id)(struct store *s);
@@ -126,6 +141,8 @@ struct store_ops {
                         uint64_t before, unsigned n, store_lines_cb cb, void *arg);
     int (*search)(struct store *s, uv_loop_t *loop, const char *room, size_t room_len,
                   const char *words, size_t words_len, unsigned n, store_lines_cb cb, void *arg);
+    int (*lines_range)(struct store *s, uv_loop_t *loop, const char *room, size_t room_len,
+                       const struct store_range *range, store_lines_cb cb, void *arg);
     int (*load_accounts)(struct store *s, store_account_fn fn, void *ctx);
     void (*put_account)(struct store *s, const struct store_account *a);
     void (*delete_account)(struct store *s, const char *key);
@@ -172,6 +189,14 @@ static inline int store_lines_before(struct store *s, uv_loop_t *loop, const cha
                                      store_lines_cb cb, void *arg)
 {
     return s->ops->lines_before(s, loop, room, room_len, before, n, cb, arg);
+}
+
+/* As store_lines_before(), for the lines of room that range says (IRC's CHATHISTORY). */
+static inline int store_lines_range(struct store *s, uv_loop_t *loop, const char *room,
+                                    size_t room_len, const struct store_range *range,
+                                    store_lines_cb cb, void *arg)
+{
+    return s->ops->lines_range(s, loop, room, room_len, range, cb, arg);
 }
 
 /* As store_lines_before(), for the n most recent lines of room that contain every word of

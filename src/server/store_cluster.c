@@ -847,6 +847,14 @@ static int cluster_lines_before(struct store *base, uv_loop_t *loop, const char 
                               n, cb, arg);
 }
 
+static int cluster_lines_range(struct store *base, uv_loop_t *loop, const char *room,
+                               size_t room_len, const struct store_range *range, store_lines_cb cb,
+                               void *arg)
+{
+    return store_lines_range(((struct cluster_store *)base)->local, loop, room, room_len, range, cb,
+                             arg);
+}
+
 static int cluster_search(struct store *base, uv_loop_t *loop, const char *room, size_t room_len,
                           const char *words, size_t words_len, unsigned n, store_lines_cb cb,
                           void *arg)
@@ -913,6 +921,7 @@ static const struct store_ops cluster_ops = {
     .load_recent = cluster_load_recent,
     .append_line = cluster_append_line,
     .lines_before = cluster_lines_before,
+    .lines_range = cluster_lines_range,
     .search = cluster_search,
     .load_accounts = cluster_load_accounts,
     .put_account = cluster_put_account,

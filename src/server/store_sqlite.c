@@ -120,9 +120,10 @@ static const char *const schema_steps[STORE_SCHEMA_VERSION] = {
 /* A connection and the statements prepared on it, used by one thread at a time. */
 struct conn {
     sqlite3 *db;
-    sqlite3_stmt *before; /* the lines of a room below an id */
-    sqlite3_stmt *search; /* the lines of a room that match */
-    struct conn *next;    /* the pool's free list */
+    sqlite3_stmt *before;                      /* the lines of a room below an id */
+    sqlite3_stmt *search;                      /* the lines of a room that match */
+    sqlite3_stmt *range_newest, *range_oldest; /* the lines of a room between bounds */
+    struct conn *next;                         /* the pool's free list */
 };
 
 /* The writer's statements, on the writer's connection. */
@@ -227,6 +228,8 @@ static void conn_close(struct conn *c)
 {
     sqlite3_finalize(c->before);
     sqlite3_finalize(c->search);
+    sqlite3_finalize(c->range_newest);
+    sqlite3_finalize(c->range_oldest);
     sqlite3_close(c->db);
     c->db = NULL;
 }
@@ -248,6 +251,17 @@ static int conn_prepare_reads(struct conn *c)
                      " ORDER BY l.id DESC LIMIT ?3",
                      &c->search);
     }
+#define RANGE_SELECT                                                                               \
+    "SELECT l.id, l.time, l.kind, r.name, l.who, l.text FROM lines l"                              \
+    " JOIN rooms r ON r.id = l.room WHERE r.key = ?1 AND l.id > ?2 AND l.id < ?3"                  \
+    " AND l.time > ?5 AND l.time < ?6 AND l.time >= ?7"
+    if (rc == SQLITE_OK) {
+        rc = prepare(c->db, RANGE_SELECT " ORDER BY l.id DESC LIMIT ?4", &c->range_newest);
+    }
+    if (rc == SQLITE_OK) {
+        rc = prepare(c->db, RANGE_SELECT " ORDER BY l.id ASC LIMIT ?4", &c->range_oldest);
+    }
+#undef RANGE_SELECT
     return rc;
 }
 
@@ -1083,6 +1097,8 @@ struct read_req {
     uv_work_t work;
     struct store_sqlite *s;
     bool search;
+    bool ranged; /* lines_range's, with range */
+    struct store_range range;
     struct buf room_key;
     struct buf words; /* search: the FTS5 query */
     uint64_t before;
@@ -1097,12 +1113,13 @@ struct read_req {
     struct buf text;
 };
 
-/* Copies the rows of st (id, time, kind, room, who, text; newest first) into r, oldest
- * first. */
-static int collect(struct read_req *r, sqlite3_stmt *st)
+/* Appends the rows of st (id, time, kind, room, who, text) to r's lines, oldest first
+ * (newest_first: the rows come newest first). Until place_strings(), each line's room holds
+ * the offset of its strings in r->text, which may still move: an offset travels with its
+ * line when the rows are turned round. */
+static int collect(struct read_req *r, sqlite3_stmt *st, bool newest_first)
 {
-    size_t cap = 0;
-    struct buf offsets = BUF_INIT; /* where each row's strings start in r->text */
+    size_t cap = r->n_lines, start = r->n_lines;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (r->n_lines == cap) {
@@ -1114,33 +1131,76 @@ static int collect(struct read_req *r, sqlite3_stmt *st)
             .id = (uint64_t)sqlite3_column_int64(st, 0),
             .time = sqlite3_column_int64(st, 1),
             .kind = kind && kind[0] == '&' ? EVENT_ACTION : EVENT_CHAT,
+            .room = (const char *)(uintptr_t)r->text.len,
             .room_len = (size_t)sqlite3_column_bytes(st, 3),
             .who_len = (size_t)sqlite3_column_bytes(st, 4),
             .text_len = (size_t)sqlite3_column_bytes(st, 5),
         };
-        size_t at = r->text.len;
-        buf_append(&offsets, &at, sizeof(at));
         buf_append(&r->text, sqlite3_column_text(st, 3), l->room_len);
         buf_append(&r->text, sqlite3_column_text(st, 4), l->who_len);
         buf_append(&r->text, sqlite3_column_text(st, 5), l->text_len);
     }
     sqlite3_reset(st);
-    /* The strings' addresses once the text has stopped moving; oldest first. */
+    size_t got = r->n_lines - start;
+    for (size_t i = 0; newest_first && i < got / 2; i++) {
+        struct store_line t = r->lines[start + i];
+        r->lines[start + i] = r->lines[r->n_lines - 1 - i];
+        r->lines[r->n_lines - 1 - i] = t;
+    }
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The strings' addresses, once the text has stopped moving. */
+static void place_strings(struct read_req *r)
+{
     for (size_t i = 0; i < r->n_lines; i++) {
-        size_t at;
-        memcpy(&at, offsets.data + i * sizeof(at), sizeof(at));
         struct store_line *l = &r->lines[i];
-        l->room = r->text.data + at;
+        l->room = r->text.data + (uintptr_t)l->room;
         l->who = l->room + l->room_len;
         l->text = l->who + l->who_len;
     }
-    for (size_t i = 0; i < r->n_lines / 2; i++) {
-        struct store_line t = r->lines[i];
-        r->lines[i] = r->lines[r->n_lines - 1 - i];
-        r->lines[r->n_lines - 1 - i] = t;
+}
+
+/* Binds a range read's statement: room, bounds, how many. */
+static void bind_range(struct read_req *r, sqlite3_stmt *st, uint64_t after, uint64_t before,
+                       int64_t since, int64_t until, unsigned n)
+{
+    bind_text(st, 1, r->room_key.data, r->room_key.len);
+    sqlite3_bind_int64(st, 2, after > INT64_MAX ? INT64_MAX : (sqlite3_int64)after);
+    sqlite3_bind_int64(st, 3, before > INT64_MAX ? INT64_MAX : (sqlite3_int64)before);
+    sqlite3_bind_int(st, 4, (int)n);
+    sqlite3_bind_int64(st, 5, since);
+    sqlite3_bind_int64(st, 6, until);
+    sqlite3_bind_int64(st, 7, oldest_kept(r->s));
+}
+
+/* lines_range's reads, on c: one statement, or two around a pivot. */
+static int read_range(struct read_req *r, struct conn *c)
+{
+    const struct store_range *g = &r->range;
+    int rc;
+    switch (g->pick) {
+    case STORE_NEWEST:
+    case STORE_OLDEST: {
+        sqlite3_stmt *st = g->pick == STORE_NEWEST ? c->range_newest : c->range_oldest;
+        bind_range(r, st, g->after, g->before, g->since, g->until, g->n);
+        rc = collect(r, st, g->pick == STORE_NEWEST);
+        sqlite3_clear_bindings(st);
+        return rc;
     }
-    buf_release(&offsets);
-    return rc == SQLITE_DONE ? 0 : -EIO;
+    case STORE_AROUND:
+        bind_range(r, c->range_newest, 0, g->before, INT64_MIN, g->until, g->n - g->n / 2);
+        rc = collect(r, c->range_newest, true);
+        sqlite3_clear_bindings(c->range_newest);
+        if (rc == 0 && r->n_lines < g->n) {
+            bind_range(r, c->range_oldest, g->after, UINT64_MAX, g->since, INT64_MAX,
+                       g->n - (unsigned)r->n_lines);
+            rc = collect(r, c->range_oldest, false);
+            sqlite3_clear_bindings(c->range_oldest);
+        }
+        return rc;
+    }
+    return -EINVAL;
 }
 
 /* Waits, on the thread pool, until the writes queued before r are applied, so that a
@@ -1172,22 +1232,27 @@ static void read_work(uv_work_t *w)
         r->status = -EIO;
         return;
     }
-    sqlite3_stmt *st = r->search ? c->search : c->before;
-    if (r->search) {
-        bind_text(st, 1, r->words.data, r->words.len);
-        bind_text(st, 2, r->room_key.data, r->room_key.len);
+    if (r->ranged) {
+        r->status = read_range(r, c);
     } else {
-        bind_text(st, 1, r->room_key.data, r->room_key.len);
-        sqlite3_bind_int64(st, 2, r->before > INT64_MAX ? INT64_MAX : (sqlite3_int64)r->before);
+        sqlite3_stmt *st = r->search ? c->search : c->before;
+        if (r->search) {
+            bind_text(st, 1, r->words.data, r->words.len);
+            bind_text(st, 2, r->room_key.data, r->room_key.len);
+        } else {
+            bind_text(st, 1, r->room_key.data, r->room_key.len);
+            sqlite3_bind_int64(st, 2, r->before > INT64_MAX ? INT64_MAX : (sqlite3_int64)r->before);
+        }
+        sqlite3_bind_int(st, 3, (int)r->n);
+        sqlite3_bind_int64(st, 4, oldest_kept(r->s));
+        r->status = collect(r, st, true);
+        sqlite3_clear_bindings(st);
     }
-    sqlite3_bind_int(st, 3, (int)r->n);
-    sqlite3_bind_int64(st, 4, oldest_kept(r->s));
-    r->status = collect(r, st);
+    place_strings(r);
     if (r->status < 0) {
         log_warn("base de données %s : lecture impossible : %s", r->s->path, sqlite3_errmsg(c->db));
         r->n_lines = 0;
     }
-    sqlite3_clear_bindings(st);
     conn_give(r->s, c);
 }
 
@@ -1226,6 +1291,15 @@ static int sqlite_lines_before(struct store *st, uv_loop_t *loop, const char *ro
 {
     struct read_req *r = xcalloc(1, sizeof(*r));
     *r = (struct read_req){.s = of(st), .before = before, .n = n, .cb = cb, .arg = arg};
+    pseudo_fold(room, room_len, &r->room_key);
+    return queue_read(r, loop);
+}
+
+static int sqlite_lines_range(struct store *st, uv_loop_t *loop, const char *room, size_t room_len,
+                              const struct store_range *range, store_lines_cb cb, void *arg)
+{
+    struct read_req *r = xcalloc(1, sizeof(*r));
+    *r = (struct read_req){.s = of(st), .ranged = true, .range = *range, .cb = cb, .arg = arg};
     pseudo_fold(room, room_len, &r->room_key);
     return queue_read(r, loop);
 }
@@ -1315,7 +1389,8 @@ static int sqlite_load_recent(struct store *st, unsigned max_rooms, unsigned per
         sqlite3_bind_int64(lines, 2, INT64_MAX);
         sqlite3_bind_int(lines, 3, (int)per_room);
         sqlite3_bind_int64(lines, 4, oldest_kept(s));
-        status = collect(&r, lines);
+        status = collect(&r, lines, true);
+        place_strings(&r);
         for (size_t i = 0; i < r.n_lines; i++) {
             fn(&r.lines[i], ctx);
         }
@@ -1368,6 +1443,7 @@ static const struct store_ops sqlite_ops = {
     .load_recent = sqlite_load_recent,
     .append_line = sqlite_append_line,
     .lines_before = sqlite_lines_before,
+    .lines_range = sqlite_lines_range,
     .search = sqlite_search,
     .load_accounts = sqlite_load_accounts,
     .put_account = sqlite_put_account,

@@ -21,8 +21,8 @@ from accounts import SECRET, register
 from conftest import TIMEOUT, LineClient, wait_until
 
 SERVER = "causerie"
-CAPS = ("batch cap-notify echo-message message-tags multi-prefix sasl=PLAIN server-time "
-        "userhost-in-names")
+CAPS = ("batch cap-notify draft/chathistory echo-message message-tags multi-prefix sasl=PLAIN "
+        "server-time userhost-in-names")
 
 
 class IrcClient(LineClient):
@@ -357,17 +357,80 @@ def test_history_comes_in_a_chathistory_batch_to_clients_that_read_one(irc, chat
     bob.readlines_until(f":{SERVER} 366 bob #général ")
     start = bob.expect_line(re.compile(rf":{SERVER} BATCH \+(h\d+) chathistory #général"))
     ref = start.group(1)
-    tags = rf"@batch={ref};msgid=(\d+);time=\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z "
+    tags = rf"@batch={ref};(?:msgid=(\d+);)?time=\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z "
     said = [bob.expect_line(re.compile(tags + r":alice!alice@causerie PRIVMSG #général :(.*)"))
             for _ in range(4)]
     assert said[0].group(2) == "premier"
     assert said[1].group(2) == "\x01ACTION se souvient\x01"
     assert said[2].group(2) + said[3].group(2) == long_line
-    assert said[2].group(1) == said[3].group(1)  # one event, one msgid
+    assert said[2].group(1) and said[3].group(1) is None  # a msgid names one message
     assert int(said[0].group(1)) < int(said[1].group(1)) < int(said[2].group(1))
     bodies = [m.group(0)[m.group(0).index(":alice!"):] for m in said]  # the tags aside
     assert all(len(body.encode()) + 2 <= 512 for body in bodies), bodies
     bob.expect_exact(f":{SERVER} BATCH -{ref}")
+
+
+def read_batch(client):
+    """The lines of the next batch the client is sent: (its reference, [(msgid, text)])."""
+    start = client.readlines_until(re.compile(rf":{SERVER} BATCH \+(\w+) chathistory #général"))[-1]
+    ref = re.fullmatch(rf":{SERVER} BATCH \+(\w+) chathistory #général", start).group(1)
+    said = []
+    while (line := client.read_line()) != f":{SERVER} BATCH -{ref}":
+        m = re.fullmatch(rf"@batch={ref};msgid=(\d+);time=\S+ :alice!alice@causerie PRIVMSG "
+                         r"#général :(.*)", line)
+        assert m, line
+        said.append((int(m.group(1)), m.group(2)))
+    return ref, said
+
+
+def test_chathistory_reads_the_room_from_the_store(irc, chat):
+    """draft/chathistory: LATEST, BEFORE, AFTER, AROUND and BETWEEN, by msgid or time, of
+    the room the client is in, each answered in a chathistory batch, oldest first; another
+    room, a bad reference, subcommand or limit get FAIL."""
+    srv, open_irc = irc("--flood-burst", "100")
+    (alice,) = chat(srv, "alice")
+    for i in range(1, 7):
+        alice.send_line(f"ligne {i}")
+    alice.send_line("/who")
+    alice.expect_exact("= #général 1 : alice")
+    bob = open_irc("bob")
+    caps = "batch server-time message-tags draft/chathistory"
+    bob.send_line("CAP LS 302")
+    bob.send_line(f"CAP REQ :{caps}")
+    bob.send_line("NICK bob")
+    bob.send_line("USER bob 0 * :bob")
+    bob.readlines_until(f":{SERVER} CAP * ACK :{caps}")
+    bob.send_line("CAP END")
+    isupport = bob.readlines_until(f":{SERVER} 005 bob ")[-1]
+    assert " CHATHISTORY=100 " in isupport and " MSGREFTYPES=msgid,timestamp " in isupport
+    _, replay = read_batch(bob)  # the replay on joining
+    ids = {text: msgid for msgid, text in replay}
+    assert list(ids) == [f"ligne {i}" for i in range(1, 7)]
+
+    def ask(command):
+        bob.send_line(f"CHATHISTORY {command}")
+        return [text for _, text in read_batch(bob)[1]]
+
+    lines = lambda *ns: [f"ligne {n}" for n in ns]
+    assert ask("LATEST #général * 2") == lines(5, 6)
+    assert ask(f"LATEST #GÉNÉRAL msgid={ids['ligne 4']} 10") == lines(5, 6)
+    assert ask(f"BEFORE #général msgid={ids['ligne 4']} 2") == lines(2, 3)
+    assert ask(f"AFTER #général msgid={ids['ligne 4']} 10") == lines(5, 6)
+    assert ask(f"AROUND #général msgid={ids['ligne 3']} 3") == lines(2, 3, 4)
+    assert ask(f"BETWEEN #général msgid={ids['ligne 1']} msgid={ids['ligne 5']} 10") == \
+        lines(2, 3, 4)
+    assert ask(f"BETWEEN #général msgid={ids['ligne 5']} msgid={ids['ligne 1']} 2") == lines(3, 4)
+    assert ask("AFTER #général timestamp=2000-01-01T00:00:00.000Z 3") == lines(1, 2, 3)
+    assert ask("BEFORE #général timestamp=2000-01-01T00:00:00.000Z 3") == []
+    for command, fail in (
+            ("LATEST #ailleurs * 5", "INVALID_TARGET LATEST #ailleurs :"),
+            ("OUBLIER #général * 5", "INVALID_PARAMS OUBLIER :Sous-commande inconnue."),
+            ("BEFORE #général msgid=abc 5", "INVALID_PARAMS BEFORE :Référence invalide"),
+            ("BEFORE #général timestamp=hier 5", "INVALID_PARAMS BEFORE :Référence invalide"),
+            ("LATEST #général * 0", "INVALID_PARAMS LATEST :Le nombre de lignes"),
+            ("BETWEEN #général * 5", "INVALID_PARAMS BETWEEN :Paramètres manquants.")):
+        bob.send_line(f"CHATHISTORY {command}")
+        bob.expect_line(f":{SERVER} FAIL CHATHISTORY {fail}")
 
 
 def test_nick_change_is_echoed_and_told(irc, chat):

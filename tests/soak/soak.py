@@ -21,8 +21,8 @@ the same checks hold for them. Plain WebSocket is not in the soak: a server with
 certificate has no plain web port, and the TLS port is what it would share with one.
 
 It runs a short warm-up round, then the chaos phase (--seconds) as two rounds of half that
-each. In a round, "steady" clients, every fourth an IRC client and the others a third on
-each of the line protocol's transports, join first and stay to the end: they read everything, and half of them send paced, numbered messages
+each. In a round, "steady" clients, a third on each of the line protocol's transports and
+a quarter as many again on IRC, join first and stay to the end: they read everything, and half of them send paced, numbered messages
 ("soak <pseudo> <n>"). Meanwhile "chaos" clients, each on a transport drawn at random among
 those its behaviour makes sense on, churn until the round's time is up: they join, talk and
 /quit; close; reset; stop reading; send garbage, half lines, overlong lines, floods or a
@@ -708,8 +708,9 @@ def irc_as_line(line):
     """An IRC line as the line protocol's client would have read it, for the checks that
     read those: a PRIVMSG to the room is "> nick: text", a JOIN "* nick a rejoint la
     discussion", a QUIT "* nick est déconnecté", 001 the welcome ("+ Bienvenue, nick !"),
-    the server's NOTICE or ERROR "! text"; b"" for the rest (numerics, history replayed as
-    its authors' NOTICEs, PART, a CTCP ACTION)."""
+    the server's NOTICE to this client or its ERROR "! text"; b"" for the rest (numerics,
+    the server's NOTICE to everyone, history replayed as its authors' NOTICEs, PART, a CTCP
+    ACTION)."""
     if line.startswith(b"ERROR "):
         return b"! " + line[6:].removeprefix(b":")
     if not line.startswith(b":"):
@@ -728,7 +729,7 @@ def irc_as_line(line):
         return b""
     if command == b"001":
         return b"+ Bienvenue, " + params.partition(b" ")[0] + b" !"
-    if command == b"NOTICE":
+    if command == b"NOTICE" and not params.startswith(b"* "):  # to this client alone
         return b"! " + params.partition(b" :")[2]
     return b""
 
@@ -1602,11 +1603,16 @@ async def run_round(run, tag, seconds):
     # In a cluster, steady client i is on server (i + i // 3) mod N: with 3 servers, every
     # 9 of them cover each pair of server and transport, senders and readers on each.
     servers = run.servers
-    # Every fourth steady client speaks IRC instead (on the IRC port, plain TCP).
+    n_line = n_steady - run.irc_steady
     rnd.steadies = [Steady(f"{tag}s{i:02d}".encode(), i % 2 == 1, rnd.chaos_prefix,
-                           "irc" if i % 4 == 3 else LINE_TRANSPORTS[i % 3], i // 3 % 4 == 1,
+                           LINE_TRANSPORTS[i % 3], i // 3 % 4 == 1,
                            servers[(i + i // 3) % len(servers)])
-                    for i in range(n_steady)]
+                    for i in range(n_line)]
+    # And IRC clients beside them (on the IRC port, plain TCP), senders and readers in turn,
+    # each server having its share.
+    rnd.steadies += [Steady(f"{tag}i{j:02d}".encode(), j % 2 == 1, rnd.chaos_prefix, "irc", False,
+                            servers[j % len(servers)])
+                     for j in range(run.irc_steady)]
     for server in servers:
         server.steady = sum(s.server is server for s in rnd.steadies)
     for s in rnd.steadies:
@@ -1617,7 +1623,7 @@ async def run_round(run, tag, seconds):
 
     run.stage = f"round {tag}: chaos ({seconds:g} s)"
     run.stop = asyncio.Event()
-    first_group = (n_steady + PER_ADDRESS - 1) // PER_ADDRESS
+    first_group = (len(rnd.steadies) + PER_ADDRESS - 1) // PER_ADDRESS
     tasks = [asyncio.create_task(chaos_worker(run, rnd, i, address(first_group + i // PER_ADDRESS)))
              for i in range(n_chaos)]
     tasks += [asyncio.create_task(s.send_paced(run, random.Random(rng.random())))
@@ -1888,7 +1894,10 @@ class Run:
     def __init__(self, args, servers, engine=None):
         self.args, self.servers, self.engine, self.seed = args, servers, engine, args.seed
         n_steady = max(3, min(30, args.clients // 10))
-        self.populations = (n_steady, args.clients - n_steady)
+        # Beside them, IRC steady clients, a quarter as many (at least two: a sender and a
+        # reader): counted in the steady population, taken from the chaos one.
+        self.irc_steady = max(2, n_steady // 4)
+        self.populations = (n_steady + self.irc_steady, args.clients - n_steady - self.irc_steady)
         self.warmup = min(5.0, max(2.0, args.seconds / 10))
         # A non-reader stays up to a whole round (half --seconds), long enough to be
         # dropped past --max-backlog at times; a silent one past --handshake-timeout.

@@ -142,6 +142,16 @@ static char *before(struct fixture *fx, const char *room, uint64_t id, unsigned 
     return buf_detach(&a.lines);
 }
 
+static char *range(struct fixture *fx, const char *room, struct store_range g)
+{
+    struct answer a = {.lines = BUF_INIT};
+    assert_int_equal(store_lines_range(fx->store, &fx->loop, room, strlen(room), &g, on_answer, &a),
+                     0);
+    wait_answer(fx, &a);
+    assert_int_equal(a.status, 0);
+    return buf_detach(&a.lines);
+}
+
 static char *search(struct fixture *fx, const char *room, const char *words)
 {
     struct answer a = {.lines = BUF_INIT};
@@ -263,6 +273,68 @@ static void test_lines_before_pages_back_through_a_room(void **state)
     s = before(fx, "inconnu", UINT64_MAX, 50);
     assert_string_equal(s, "");
     free(s);
+}
+
+/* IRC's CHATHISTORY reads: the newest or the oldest between two ids or two times, and
+ * around an id or a time; always oldest first, never another room's. */
+static void test_lines_range_reads_between_and_around(void **state)
+{
+    struct fixture *fx = *state;
+    open_store(fx, fx->path, 0);
+    for (uint64_t i = 1; i <= 10; i++) {
+        char text[16];
+        snprintf(text, sizeof(text), "n%llu", (unsigned long long)i);
+        put(fx, i, 1000 + (int64_t)i, i % 2 ? "impair" : "pair", "alice", text);
+    }
+    const struct store_range all = {
+        .after = 0, .before = UINT64_MAX, .since = INT64_MIN, .until = INT64_MAX, .n = 2};
+    struct store_range g = all;
+    char *s = range(fx, "IMPAIR", g); /* the newest two; the key is folded */
+    assert_string_equal(s, "7 impair alice n7\n9 impair alice n9\n");
+    free(s);
+    g.pick = STORE_OLDEST;
+    s = range(fx, "impair", g);
+    assert_string_equal(s, "1 impair alice n1\n3 impair alice n3\n");
+    free(s);
+    g.after = 3; /* after an id, before another */
+    g.before = 9;
+    g.n = 50;
+    s = range(fx, "impair", g);
+    assert_string_equal(s, "5 impair alice n5\n7 impair alice n7\n");
+    free(s);
+    g = all; /* between two times, the newest */
+    g.since = 1002;
+    g.until = 1008;
+    g.n = 50;
+    s = range(fx, "pair", g);
+    assert_string_equal(s, "4 pair alice n4\n6 pair alice n6\n");
+    free(s);
+    g = all; /* around an id: at or below it, then above */
+    g.pick = STORE_AROUND;
+    g.after = 5;
+    g.before = 6;
+    g.n = 3;
+    s = range(fx, "impair", g);
+    assert_string_equal(s, "3 impair alice n3\n5 impair alice n5\n7 impair alice n7\n");
+    free(s);
+    g.after = 9; /* nothing above: the rest is not made up from below */
+    g.before = 10;
+    s = range(fx, "impair", g);
+    assert_string_equal(s, "7 impair alice n7\n9 impair alice n9\n");
+    free(s);
+    g = all; /* around a time */
+    g.pick = STORE_AROUND;
+    g.since = 1004;
+    g.until = 1005;
+    g.n = 2;
+    s = range(fx, "pair", g);
+    assert_string_equal(s, "4 pair alice n4\n6 pair alice n6\n");
+    free(s);
+    g.n = 50;
+    s = range(fx, "inconnu", g);
+    assert_string_equal(s, "");
+    free(s);
+    close_store(fx);
 }
 
 static void test_search_ignores_accents_and_case_and_takes_words_literally(void **state)
@@ -528,6 +600,7 @@ int main(void)
         T(test_a_new_database_is_private_and_current),
         T(test_lines_written_are_read_back_after_a_restart),
         T(test_lines_before_pages_back_through_a_room),
+        T(test_lines_range_reads_between_and_around),
         T(test_search_ignores_accents_and_case_and_takes_words_literally),
         T(test_search_gives_the_most_recent_matches_oldest_first),
         T(test_every_earlier_schema_is_upgraded),
