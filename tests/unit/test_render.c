@@ -375,6 +375,47 @@ static void test_history_times_are_utc_as_the_c_library_writes_them(void **state
     }
 }
 
+/* IRCv3's times read back (CHATHISTORY's timestamp=): what render_utc_stamp() writes,
+ * with or without a fraction of up to three digits; nothing else. */
+static void test_times_are_read_back_as_they_are_written(void **state)
+{
+    (void)state;
+    static const int64_t times[] = {
+        0,           86399, 951782400, 951868799, 1709251199, -86400, -30610224000 /* 1000-01-01 */,
+        253402300799};
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        char stamp[32];
+        render_utc_stamp(times[i], stamp);
+        int64_t t = -1;
+        unsigned ms = 99;
+        assert_true(render_parse_utc_stamp(stamp, &t, &ms));
+        assert_int_equal(t, times[i]);
+        assert_int_equal(ms, 0);
+    }
+    int64_t t;
+    unsigned ms;
+    assert_true(render_parse_utc_stamp("2026-12-06T15:30:00.5Z", &t, &ms));
+    assert_int_equal(t, 1796571000);
+    assert_int_equal(ms, 500);
+    assert_true(render_parse_utc_stamp("2026-12-06T15:30:00.045Z", &t, &ms));
+    assert_int_equal(ms, 45);
+    static const char *const bad[] = {
+        "",
+        "2026-12-06",
+        "2026-12-06T15:30:00",
+        "2026-12-06T15:30:00.Z",
+        "2026-13-06T15:30:00Z",
+        "2026-12-06T24:00:00Z",
+        "2026-12-06T15:30:00.1234Z",
+        "2026-12-06 15:30:00Z",
+        "2026-12-06T15:30:00Zx",
+        "hier",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_false(render_parse_utc_stamp(bad[i], &t, &ms));
+    }
+}
+
 /* ---------------------------------------------------------------- views */
 
 static struct room_view view(const char *name, uint32_t count, const char *names)
@@ -486,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_history_times_no_calendar_holds_are_the_epoch),
         cmocka_unit_test(test_history_keeps_the_newest_lines_that_fit),
         cmocka_unit_test(test_history_times_are_utc_as_the_c_library_writes_them),
+        cmocka_unit_test(test_times_are_read_back_as_they_are_written),
         cmocka_unit_test(test_who_line),
         cmocka_unit_test(test_moved_in_both_forms),
         cmocka_unit_test(test_rooms_in_both_forms),
