@@ -4,10 +4,10 @@
  * The protocol layer, beside session.c, with which it is a sanctioned pair (as commands.c
  * and login.c are): an IRC connection is a session like any other (session.h), opened by
  * the --irc-port listener, whose lines session.c hands here and whose events reach it in
- * IRC's form. irc.c registers the client (CAP, PASS, NICK, USER), answers IRC's own
- * commands, and turns the others into what causerie already does (a chat line, /join,
- * /nick, /msg...) through session.c, so that rooms, pseudos, flood control, history and
- * the limits are the same code for both protocols. What the line protocol's code says to
+ * IRC's form. irc.c registers the client (CAP, PASS, AUTHENTICATE, NICK, USER), answers
+ * IRC's own commands, and turns the others into what causerie already does (a chat line,
+ * /join, /nick, /msg...) through session.c, so that rooms, pseudos, flood control, history
+ * and the limits are the same code for both protocols. What the line protocol's code says to
  * an IRC client (session_reply()) reaches it as a NOTICE from the server.
  *
  * Each event is rendered once for IRC (rendering IRC_RENDERING, event.h) and that message
