@@ -1631,9 +1631,10 @@ static void cmd_chathistory(struct session *s, const struct call *c)
                      "Seul le salon où vous êtes a un historique à lire.");
         return;
     }
+    const char *count = c->param[between ? 4 : 3];
     char *end;
-    unsigned long limit = strtoul(c->param[between ? 4 : 3], &end, 10);
-    if (*end || limit == 0) {
+    unsigned long limit = strtoul(count, &end, 10);
+    if (count[0] < '0' || count[0] > '9' || *end || limit == 0) { /* strtoul takes "-5" */
         history_fail(s, "INVALID_PARAMS", verb, NULL,
                      "Le nombre de lignes doit être un entier positif.");
         return;

@@ -428,6 +428,7 @@ def test_chathistory_reads_the_room_from_the_store(irc, chat):
             ("BEFORE #général msgid=abc 5", "INVALID_PARAMS BEFORE :Référence invalide"),
             ("BEFORE #général timestamp=hier 5", "INVALID_PARAMS BEFORE :Référence invalide"),
             ("LATEST #général * 0", "INVALID_PARAMS LATEST :Le nombre de lignes"),
+            ("LATEST #général * -5", "INVALID_PARAMS LATEST :Le nombre de lignes"),
             ("BETWEEN #général * 5", "INVALID_PARAMS BETWEEN :Paramètres manquants.")):
         bob.send_line(f"CHATHISTORY {command}")
         bob.expect_line(f":{SERVER} FAIL CHATHISTORY {fail}")
