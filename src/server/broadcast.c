@@ -165,15 +165,7 @@ static bool kept(const struct event *e)
 static void keep_line(struct event *e)
 {
     {
-        struct store_line line = {.id = e->seq,
-                                  .time = e->time,
-                                  .kind = e->kind,
-                                  .room = e->where,
-                                  .room_len = e->where_len,
-                                  .who = e->who,
-                                  .who_len = e->who_len,
-                                  .text = e->text,
-                                  .text_len = e->text_len};
+        struct store_line line = store_line_of(e);
         store_append_line(store, &line); /* a full queue counts and logs the drop itself */
     }
 }

@@ -734,20 +734,6 @@ static void append_kept(struct session *s, struct buf *b, const struct store_lin
     buf_release(&said);
 }
 
-/* An event of a room's history as the store would give it back. */
-static struct store_line kept_line(const struct event *e)
-{
-    return (struct store_line){.id = e->seq,
-                               .time = e->time,
-                               .kind = e->kind,
-                               .room = e->where,
-                               .room_len = e->where_len,
-                               .who = e->who,
-                               .who_len = e->who_len,
-                               .text = e->text,
-                               .text_len = e->text_len};
-}
-
 size_t irc_history(struct session *s, struct event *const *history, size_t n, size_t budget,
                    struct buf *out)
 {
@@ -762,7 +748,7 @@ size_t irc_history(struct session *s, struct event *const *history, size_t n, si
     size_t first = n, used = 0;
     while (first > 0) {
         buf_reset(&line);
-        struct store_line l = kept_line(history[first - 1]);
+        struct store_line l = store_line_of(history[first - 1]);
         append_kept(s, &line, &l, in_batch);
         if (used + line.len > budget) {
             break;
@@ -780,7 +766,7 @@ size_t irc_history(struct session *s, struct event *const *history, size_t n, si
                     (int)history[first]->where_len, history[first]->where);
     }
     for (size_t i = first; i < n; i++) {
-        struct store_line l = kept_line(history[i]);
+        struct store_line l = store_line_of(history[i]);
         append_kept(s, out, &l, in_batch);
     }
     if (in_batch) {

@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "event.h"
+
 /* One kept chat line or action: what a room's history is made of. The strings are not
  * NUL-terminated; they are borrowed for the call that gives or receives them. */
 struct store_line {
@@ -40,6 +42,20 @@ struct store_line {
     const char *text; /* what was said */
     size_t room_len, who_len, text_len;
 };
+
+/* A chat line or an action as the store keeps it: its strings are e's, borrowed. */
+static inline struct store_line store_line_of(const struct event *e)
+{
+    return (struct store_line){.id = e->seq,
+                               .time = e->time,
+                               .kind = e->kind,
+                               .room = e->where,
+                               .room_len = e->where_len,
+                               .who = e->who,
+                               .who_len = e->who_len,
+                               .text = e->text,
+                               .text_len = e->text_len};
+}
 
 /* The answer to a read: status 0 and lines[0..n), oldest first, borrowed for the call; or
  * a negative errno (n is 0). Called on the thread of the loop that asked. */
