@@ -512,25 +512,21 @@ void irc_state_init(struct session *s)
     memset(state(s), 0, sizeof(struct irc_state));
 }
 
+/* PASS's password is wiped and freed (both it and SASL's base64 are NUL-terminated copies
+ * of IRC parameters, which hold no NUL). */
 static void forget_password(struct irc_state *st)
 {
-    if (st->password) {
-        wipe_bytes(st->password, st->password_len);
-        free(st->password);
-        st->password = NULL;
-        st->password_len = 0;
-    }
+    wipe_free_str(st->password);
+    st->password = NULL;
+    st->password_len = 0;
 }
 
 /* An unfinished SASL exchange is dropped, its base64 wiped. */
 static void forget_sasl(struct irc_state *st)
 {
-    if (st->sasl_data) {
-        wipe_bytes(st->sasl_data, st->sasl_len);
-        free(st->sasl_data);
-        st->sasl_data = NULL;
-        st->sasl_len = 0;
-    }
+    wipe_free_str(st->sasl_data);
+    st->sasl_data = NULL;
+    st->sasl_len = 0;
     if (st->sasl == IRC_SASL_PAYLOAD) {
         st->sasl = IRC_SASL_NONE;
     }

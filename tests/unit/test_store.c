@@ -250,15 +250,22 @@ static void test_lines_written_are_read_back_after_a_restart(void **state)
     buf_release(&got);
 }
 
-static void test_lines_before_pages_back_through_a_room(void **state)
+/* Lines 1 to 10, "n1" to "n10" at times 1001 to 1010, the odd ones in #impair, the even
+ * ones in #pair. */
+static void put_ten_lines(struct fixture *fx)
 {
-    struct fixture *fx = *state;
-    open_store(fx, fx->path, 0);
     for (uint64_t i = 1; i <= 10; i++) {
         char text[16];
         snprintf(text, sizeof(text), "n%llu", (unsigned long long)i);
         put(fx, i, 1000 + (int64_t)i, i % 2 ? "impair" : "pair", "alice", text);
     }
+}
+
+static void test_lines_before_pages_back_through_a_room(void **state)
+{
+    struct fixture *fx = *state;
+    open_store(fx, fx->path, 0);
+    put_ten_lines(fx);
     close_store(fx);
     open_store(fx, fx->path, 0);
     char *s = before(fx, "IMPAIR", 9, 2); /* the key is folded */
@@ -281,11 +288,7 @@ static void test_lines_range_reads_between_and_around(void **state)
 {
     struct fixture *fx = *state;
     open_store(fx, fx->path, 0);
-    for (uint64_t i = 1; i <= 10; i++) {
-        char text[16];
-        snprintf(text, sizeof(text), "n%llu", (unsigned long long)i);
-        put(fx, i, 1000 + (int64_t)i, i % 2 ? "impair" : "pair", "alice", text);
-    }
+    put_ten_lines(fx);
     const struct store_range all = {
         .after = 0, .before = UINT64_MAX, .since = INT64_MIN, .until = INT64_MAX, .n = 2};
     struct store_range g = all;
